@@ -1,0 +1,213 @@
+"""The ``nblineage`` command: ingest OpenLineage events and ask the lineage graph questions.
+
+Every query command prints a table, or with ``--json`` a JSON array of objects with at least ``type``
+(dataset, model or job), ``namespace``, ``name``, ``version`` (null when none) and ``depth``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from nblineage import __version__, config
+
+EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line; return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "command", None):
+        parser.print_help()
+        return EXIT_ERROR
+    from nblineage.lineage.graph import NotFound
+    from nblineage.lineage.store import StoreError
+
+    try:
+        return args.run(args)
+    except (NotFound, ValueError) as error:
+        print(f"nblineage: {error.args[0] if error.args else error}", file=sys.stderr)
+        return EXIT_FAILED
+    except StoreError as error:
+        print(f"nblineage: {error}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="nblineage", description="Lineage and governance for Jupyter notebooks.")
+    parser.add_argument("--version", action="version", version=f"nblineage {__version__}")
+    parser.add_argument("--url", help="SQLAlchemy URL of the store (default: NBLINEAGE_URL, else a SQLite file)")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    ingest = commands.add_parser("ingest", help="store OpenLineage events from JSON or JSON-lines files")
+    ingest.add_argument("paths", nargs="+", metavar="FILE|DIR")
+    ingest.set_defaults(run=_ingest)
+
+    listing = commands.add_parser("datasets", help="list datasets and models with their newest version")
+    _json_flag(listing)
+    listing.set_defaults(run=_datasets)
+
+    for name, help_text in (("upstream", "what NODE derives from"), ("downstream", "what derives from NODE")):
+        walk = commands.add_parser(name, help=help_text)
+        _node_args(walk, "NODE")
+        walk.add_argument("--version", help="start from this version of the dataset only")
+        _depth_flag(walk)
+        _json_flag(walk)
+        walk.set_defaults(run=_walk, direction=name)
+
+    models = commands.add_parser("models-from", help="models derived from DATASET (any version, or one)")
+    _node_args(models, "DATASET")
+    models.add_argument("--version", help="only models derived from this version")
+    _depth_flag(models)
+    _json_flag(models)
+    models.set_defaults(run=_models_from)
+
+    route = commands.add_parser("path", help="the lineage path between two nodes")
+    route.add_argument("source", metavar="A")
+    route.add_argument("target", metavar="B")
+    route.add_argument("-n", "--namespace", help="A and B are names in this namespace, not paths or URIs")
+    _depth_flag(route)
+    _json_flag(route)
+    route.set_defaults(run=_path)
+
+    rebuild = commands.add_parser("rebuild", help="re-derive the graph from the stored events")
+    rebuild.set_defaults(run=_rebuild)
+    return parser
+
+
+def _node_args(parser: argparse.ArgumentParser, metavar: str) -> None:
+    parser.add_argument("node", metavar=metavar, help="a local path, a URI (s3://..., postgres://...), or a name")
+    parser.add_argument("-n", "--namespace", help=f"{metavar} is a name in this namespace, not a path or URI")
+
+
+def _json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="print JSON (see README: CLI output)")
+
+
+def _depth_flag(parser: argparse.ArgumentParser) -> None:
+    from nblineage.lineage.graph import DEFAULT_DEPTH
+
+    parser.add_argument("--depth", type=int, default=DEFAULT_DEPTH, help=f"hops to follow (default {DEFAULT_DEPTH})")
+
+
+def _store(args: argparse.Namespace):
+    from nblineage.lineage.store import Store
+
+    return Store(args.url or config.store_url())
+
+
+def _name(node: str, namespace: str | None) -> tuple[str, str]:
+    """(namespace, name) of a node given on the command line."""
+    from nblineage.lineage.naming import dataset_from_uri, file_dataset
+
+    if namespace:
+        return namespace, node
+    named = dataset_from_uri(node) if "://" in node else file_dataset(node)
+    return named.namespace, named.name
+
+
+def _ref(store, node: str, namespace: str | None, version: str | None = None):
+    from nblineage.lineage.graph import resolve
+
+    return resolve(store, *_name(node, namespace), version)
+
+
+def _ingest(args: argparse.Namespace) -> int:
+    from nblineage.lineage.ingest import IngestError, event_files, read_events
+
+    errors: list[IngestError] = []
+    files = list(event_files(args.paths))
+    with _store(args) as store:
+        stored = duplicates = 0
+        for path in files:
+            events = []
+            for item in read_events(path):
+                if isinstance(item, IngestError):
+                    errors.append(item)
+                    print(f"error: {item}", file=sys.stderr)
+                else:
+                    events.append(item)
+            result = store.append(events)
+            stored, duplicates = stored + result.stored, duplicates + result.duplicates
+    print(f"{stored} events stored, {duplicates} already stored, {len(errors)} rejected, from {len(files)} files")
+    return EXIT_FAILED if errors or not files else EXIT_OK
+
+
+def _datasets(args: argparse.Namespace) -> int:
+    from nblineage.lineage.graph import datasets
+
+    with _store(args) as store:
+        rows = [summary.to_json() for summary in datasets(store)]
+    _print(rows, args.json, ("type", "namespace", "name", "version", "versions"))
+    return EXIT_OK
+
+
+def _walk(args: argparse.Namespace) -> int:
+    from nblineage.lineage import graph
+
+    with _store(args) as store:
+        ref = _ref(store, args.node, args.namespace, args.version)
+        nodes = getattr(graph, args.direction)(store, ref, args.depth)
+    _print([node.to_json() for node in nodes], args.json)
+    return EXIT_OK
+
+
+def _models_from(args: argparse.Namespace) -> int:
+    from nblineage.lineage.graph import DatasetRef, models_from
+
+    with _store(args) as store:
+        ref = _ref(store, args.node, args.namespace, args.version)
+        if not isinstance(ref, DatasetRef):
+            raise ValueError(f"{args.node} is a job, not a dataset")
+        nodes = models_from(store, ref, args.depth)
+    _print([node.to_json() for node in nodes], args.json)
+    return EXIT_OK
+
+
+def _path(args: argparse.Namespace) -> int:
+    from nblineage.lineage.graph import path
+
+    with _store(args) as store:
+        source = _ref(store, args.source, args.namespace)
+        target = _ref(store, args.target, args.namespace)
+        nodes = path(store, source, target, args.depth)
+    _print([node.to_json() for node in nodes], args.json)
+    if not nodes:
+        print(f"nblineage: no lineage path between {args.source} and {args.target}", file=sys.stderr)
+        return EXIT_FAILED
+    return EXIT_OK
+
+
+def _rebuild(args: argparse.Namespace) -> int:
+    with _store(args) as store:
+        count = store.rebuild()
+    print(f"graph rebuilt from {count} events")
+    return EXIT_OK
+
+
+def _print(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str] = ()) -> None:
+    if as_json:
+        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    columns = columns or ("type", "namespace", "name", "version", "depth")
+    if not rows:
+        print("(none)")
+        return
+    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
+    widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
+    print("  ".join(column.upper().ljust(width) for column, width in zip(columns, widths, strict=True)).rstrip())
+    for line in cells:
+        print("  ".join(cell.ljust(width) for cell, width in zip(line, widths, strict=True)).rstrip())
+
+
+def _cell(value: Any) -> str:
+    text = "-" if value is None else str(value)
+    return "".join(char if char.isprintable() else "\N{REPLACEMENT CHARACTER}" for char in text)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

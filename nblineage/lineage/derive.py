@@ -1,0 +1,214 @@
+"""What one event says about the graph, as plain facts (no database).
+
+The store merges these facts with rules that do not depend on arrival order, so any order of the same events
+gives the same graph.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from nblineage.lineage.events import DATASET, JOB, RUN, Event
+from nblineage.lineage.schema import UNVERSIONED
+
+DatasetKey = tuple[str, str]
+VersionKey = tuple[str, str, str]
+JobKey = tuple[str, str]
+
+TERMINAL = frozenset({"COMPLETE", "FAIL", "ABORT"})
+_STATE_RANK = {"START": "0", "RUNNING": "1", "OTHER": "1", "COMPLETE": "2", "FAIL": "2", "ABORT": "2"}
+
+
+@dataclass
+class RunFacts:
+    """What an event says about its run."""
+
+    run_id: str
+    job: JobKey
+    parent_run_id: str | None
+    state: str | None
+    state_key: str
+    time_key: str
+    ended: bool
+
+
+@dataclass
+class Facts:
+    """Everything one event contributes to the derived tables."""
+
+    event_key: str
+    datasets: dict[DatasetKey, bool] = field(default_factory=dict)  # key -> declared a model
+    versions: set[VersionKey] = field(default_factory=set)
+    jobs: set[JobKey] = field(default_factory=set)
+    run: RunFacts | None = None
+    io: set[tuple[str, VersionKey]] = field(default_factory=set)  # (input|output, version)
+    # run-level explicit lineage: (output, source dataset); the source's unversioned node always exists
+    declared: set[tuple[VersionKey, DatasetKey]] = field(default_factory=set)
+    static_edges: set[tuple[VersionKey, VersionKey, JobKey | None]] = field(default_factory=set)
+    facets: list[tuple[str, tuple[str, ...], str, Any]] = field(default_factory=list)
+
+    def dataset(self, namespace: str, name: str, is_model: bool = False) -> DatasetKey:
+        key = (namespace, name)
+        self.datasets[key] = self.datasets.get(key, False) or is_model
+        return key
+
+    def version(self, namespace: str, name: str, version: str, is_model: bool = False) -> VersionKey:
+        self.dataset(namespace, name, is_model)
+        self.versions.add((namespace, name, version))
+        return (namespace, name, version)
+
+
+def event_key(event: Event) -> str:
+    """A string that sorts events by time, then state rank, then hash: the merge order of every "latest" rule."""
+    rank = _STATE_RANK.get(str(event.event_type).upper(), "1")
+    return f"{event.time.strftime('%Y-%m-%dT%H:%M:%S.%f')}|{rank}|{event.hash}"
+
+
+def dataset_version(dataset: dict[str, Any]) -> str:
+    """The version a dataset entry declares (DatasetVersionDatasetFacet), or the unversioned marker."""
+    facet = (dataset.get("facets") or {}).get("version") or {}
+    version = facet.get("datasetVersion") if isinstance(facet, dict) else None
+    return str(version) if version not in (None, "") else UNVERSIONED
+
+
+def is_model(dataset: dict[str, Any]) -> bool:
+    """True when the entry carries datasetType MODEL."""
+    facet = (dataset.get("facets") or {}).get("datasetType") or {}
+    return isinstance(facet, dict) and str(facet.get("datasetType", "")).upper() == "MODEL"
+
+
+def facts_of(event: Event) -> Facts:
+    """Extract the graph facts of one checked event."""
+    facts = Facts(event_key=event_key(event))
+    payload = event.payload
+    if event.kind == DATASET:
+        _dataset_event(facts, payload["dataset"])
+    elif event.kind == JOB:
+        _job_event(facts, payload)
+    elif event.kind == RUN:
+        _run_event(facts, event)
+    return facts
+
+
+def _entry_version(facts: Facts, entry: dict[str, Any]) -> VersionKey:
+    key = facts.version(entry["namespace"], entry["name"], dataset_version(entry), is_model(entry))
+    _keep_facets(facts, "dataset", key[:2], entry.get("facets"))
+    return key
+
+
+def _keep_facets(facts: Facts, entity: str, key: tuple[str, ...], facets: Any) -> None:
+    for name, facet in (facets or {}).items():
+        if facet is not None:
+            facts.facets.append((entity, key, name, facet))
+
+
+def _dataset_event(facts: Facts, dataset: dict[str, Any]) -> None:
+    target = _entry_version(facts, dataset)
+    for source in _explicit_inputs(dataset.get("facets") or {}):
+        facts.static_edges.add((facts.version(*source, UNVERSIONED), target, None))
+
+
+def _job_event(facts: Facts, payload: dict[str, Any]) -> None:
+    job = _job(facts, payload["job"])
+    for entry in _ios(payload):
+        _entry_version(facts, entry[1])
+    for target, sources in _lineage_entries(payload["job"].get("facets") or {}):
+        target_version = facts.version(*target, UNVERSIONED)
+        for source in sources:
+            facts.static_edges.add((facts.version(*source, UNVERSIONED), target_version, job))
+
+
+def _run_event(facts: Facts, event: Event) -> None:
+    payload = event.payload
+    job = _job(facts, payload["job"])
+    run = payload["run"]
+    event_type = payload.get("eventType")
+    parent = ((run.get("facets") or {}).get("parent") or {}).get("run") or {}
+    parent_id = parent.get("runId") if isinstance(parent.get("runId"), str) else None
+    facts.run = RunFacts(
+        run_id=run["runId"].lower(),
+        job=job,
+        parent_run_id=parent_id.lower() if parent_id else None,
+        state=event_type.upper() if isinstance(event_type, str) else None,
+        state_key=facts.event_key,
+        time_key=facts.event_key[:26],
+        ended=isinstance(event_type, str) and event_type.upper() in TERMINAL,
+    )
+    _keep_facets(facts, "run", (facts.run.run_id,), run.get("facets"))
+    outputs: dict[DatasetKey, VersionKey] = {}
+    for direction, entry in _ios(payload):
+        version = _entry_version(facts, entry)
+        facts.io.add((direction, version))
+        if direction == "output":
+            outputs[version[:2]] = version
+            for source in _explicit_inputs(entry.get("facets") or {}):
+                facts.declared.add((version, facts.version(*source, UNVERSIONED)[:2]))
+    for target, sources in _lineage_entries(payload["job"].get("facets") or {}):
+        target_version = outputs.get(target) or facts.version(*target, UNVERSIONED)
+        for source in sources:
+            facts.declared.add((target_version, facts.version(*source, UNVERSIONED)[:2]))
+
+
+def _job(facts: Facts, job: dict[str, Any]) -> JobKey:
+    key = (job["namespace"], job["name"])
+    facts.jobs.add(key)
+    _keep_facets(facts, "job", key, job.get("facets"))
+    return key
+
+
+def _ios(payload: dict[str, Any]):
+    for direction, field_name in (("input", "inputs"), ("output", "outputs")):
+        for entry in payload.get(field_name) or ():
+            yield direction, entry
+
+
+def _explicit_inputs(facets: dict[str, Any]) -> set[DatasetKey]:
+    """Source datasets a dataset's own facets name: columnLineage and the lineage facet."""
+    sources: set[DatasetKey] = set()
+    column_lineage = facets.get("columnLineage")
+    if isinstance(column_lineage, dict):
+        for field_lineage in (column_lineage.get("fields") or {}).values():
+            if isinstance(field_lineage, dict):
+                sources |= _refs(field_lineage.get("inputFields"))
+        sources |= _refs(column_lineage.get("dataset"))
+    lineage = facets.get("lineage")
+    if isinstance(lineage, dict):
+        sources |= _lineage_sources(lineage)
+    return sources
+
+
+def _lineage_entries(job_facets: dict[str, Any]):
+    """(target dataset, its sources) for each DATASET entry of a job's lineage facet."""
+    lineage = job_facets.get("lineage")
+    if not isinstance(lineage, dict):
+        return
+    for entry in lineage.get("entries") or ():
+        if isinstance(entry, dict) and str(entry.get("type", "DATASET")).upper() == "DATASET":
+            target = _ref(entry)
+            if target:
+                yield target, _lineage_sources(entry)
+
+
+def _lineage_sources(lineage: dict[str, Any]) -> set[DatasetKey]:
+    sources = _refs(lineage.get("inputs"))
+    for field_entry in (lineage.get("fields") or {}).values():
+        if isinstance(field_entry, dict):
+            sources |= _refs(field_entry.get("inputs"))
+    return sources
+
+
+def _refs(items: Any) -> set[DatasetKey]:
+    if not isinstance(items, list):
+        return set()
+    return {ref for item in items if (ref := _ref(item))}
+
+
+def _ref(item: Any) -> DatasetKey | None:
+    """A dataset reference (namespace, name); JOB references and incomplete ones are not datasets."""
+    if not isinstance(item, dict) or str(item.get("type", "DATASET")).upper() != "DATASET":
+        return None
+    namespace, name = item.get("namespace"), item.get("name")
+    if isinstance(namespace, str) and isinstance(name, str) and namespace and name:
+        return (namespace, name)
+    return None

@@ -1,0 +1,299 @@
+"""Lineage queries: upstream, downstream, models derived from a dataset, and the path between two nodes.
+
+Each walks the version graph with one recursive SQL query (the same on SQLite and PostgreSQL) that de-duplicates
+on (node, depth) and stops at a depth cap, so cycles and diamonds cost at most ``depth`` visits per node. Hops from
+a dataset's unversioned node to its versions cost no depth.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from sqlalchemy import Connection, text
+
+from nblineage.lineage.schema import UNVERSIONED
+from nblineage.lineage.store import Store
+
+DEFAULT_DEPTH = 20
+MAX_DEPTH = 1000
+Direction = Literal["upstream", "downstream"]
+
+
+class NotFound(LookupError):
+    """The store has no dataset or job of that name."""
+
+
+@dataclass(frozen=True)
+class DatasetRef:
+    """A dataset, or one version of it."""
+
+    namespace: str
+    name: str
+    version: str | None = None
+
+
+@dataclass(frozen=True)
+class JobRef:
+    """A job (a notebook, a cell, a pipeline task)."""
+
+    namespace: str
+    name: str
+
+
+Ref = DatasetRef | JobRef
+
+
+@dataclass(frozen=True)
+class Node:
+    """A node of a query's answer. ``type`` is dataset, model or job; ``version`` is None when unknown."""
+
+    type: str
+    namespace: str
+    name: str
+    version: str | None
+    depth: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class DatasetSummary:
+    """A dataset with its newest version and how many versions the store knows."""
+
+    type: str
+    namespace: str
+    name: str
+    version: str | None
+    versions: int
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def resolve(store: Store, namespace: str, name: str, version: str | None = None) -> Ref:
+    """The dataset of that name, else the job; raise NotFound with a hint when neither exists."""
+    with store.read() as conn:
+        if _dataset_id(conn, namespace, name) is not None:
+            return DatasetRef(namespace, name, version)
+        if version is None and _job_id(conn, namespace, name) is not None:
+            return JobRef(namespace, name)
+    raise NotFound(f"no dataset or job named {name!r} in namespace {namespace!r}")
+
+
+def upstream(store: Store, ref: Ref, depth: int = DEFAULT_DEPTH) -> list[Node]:
+    """Datasets, models and jobs that ``ref`` derives from, nearest first."""
+    return _walk(store, ref, "upstream", depth)
+
+
+def downstream(store: Store, ref: Ref, depth: int = DEFAULT_DEPTH) -> list[Node]:
+    """Datasets, models and jobs derived from ``ref``, nearest first."""
+    return _walk(store, ref, "downstream", depth)
+
+
+def models_from(store: Store, dataset: DatasetRef, depth: int = DEFAULT_DEPTH) -> list[Node]:
+    """Models derived from any version of ``dataset``, or from ``dataset.version`` only when it is set."""
+    return [node for node in downstream(store, dataset, depth) if node.type == "model"]
+
+
+def datasets(store: Store) -> list[DatasetSummary]:
+    """Every dataset and model the store knows, by namespace and name."""
+    sql = text(
+        """
+        SELECT d.namespace, d.name, d.is_model, COUNT(v.id) AS versions,
+               (SELECT v2.version FROM dataset_versions v2 WHERE v2.dataset_id = d.id
+                ORDER BY CASE WHEN v2.version = '' THEN 1 ELSE 0 END, v2.first_seen DESC, v2.id DESC
+                LIMIT 1) AS latest
+        FROM datasets d JOIN dataset_versions v ON v.dataset_id = d.id
+        GROUP BY d.id, d.namespace, d.name, d.is_model
+        ORDER BY d.namespace, d.name
+        """
+    )
+    with store.read() as conn:
+        return [
+            DatasetSummary(
+                type="model" if row.is_model else "dataset",
+                namespace=row.namespace,
+                name=row.name,
+                version=row.latest or None,
+                versions=row.versions,
+            )
+            for row in conn.execute(sql)
+        ]
+
+
+def path(store: Store, source: Ref, target: Ref, depth: int = DEFAULT_DEPTH) -> list[Node]:
+    """The shortest lineage path between two nodes, in flow order (upstream first); empty when none."""
+    found = _path(store, source, target, depth)
+    if found:
+        return found
+    return _path(store, target, source, depth)
+
+
+def _check_depth(depth: int) -> int:
+    if not 0 < depth <= MAX_DEPTH:
+        raise ValueError(f"depth must be between 1 and {MAX_DEPTH}, not {depth}")
+    return depth
+
+
+def _seeds(conn: Connection, ref: Ref, direction: Direction) -> tuple[str, dict[str, Any]]:
+    """SQL selecting (node, depth) rows where a walk starts, and its parameters."""
+    if isinstance(ref, DatasetRef):
+        dataset_id = _dataset_id(conn, ref.namespace, ref.name)
+        if dataset_id is None:
+            raise NotFound(f"no dataset named {ref.name!r} in namespace {ref.namespace!r}")
+        params: dict[str, Any] = {"seed_dataset": dataset_id}
+        sql = "SELECT id AS node, 0 AS depth FROM dataset_versions WHERE dataset_id = :seed_dataset"
+        if ref.version is not None:
+            version = UNVERSIONED if ref.version == "" else ref.version
+            if (
+                conn.execute(
+                    text("SELECT 1 FROM dataset_versions WHERE dataset_id = :d AND version = :v"),
+                    {"d": dataset_id, "v": version},
+                ).first()
+                is None
+            ):
+                raise NotFound(f"dataset {ref.name!r} has no version {ref.version!r}")
+            sql += " AND version = :seed_version"
+            params["seed_version"] = version
+        return sql, params
+    job_id = _job_id(conn, ref.namespace, ref.name)
+    if job_id is None:
+        raise NotFound(f"no job named {ref.name!r} in namespace {ref.namespace!r}")
+    io, end = ("output", "dst") if direction == "downstream" else ("input", "src")
+    sql = f"""
+        SELECT io.version_id AS node, 1 AS depth FROM run_io io JOIN runs r ON r.id = io.run_pk
+        WHERE r.job_id = :seed_job AND io.direction = '{io}'
+        UNION SELECT e.{end}, 1 FROM edges e WHERE e.job_pk = :seed_job AND e.run_pk = 0
+    """
+    return sql, {"seed_job": job_id}
+
+
+def _walk_sql(seeds: str, direction: Direction) -> str:
+    near, far = ("src", "dst") if direction == "downstream" else ("dst", "src")
+    return f"""
+        WITH RECURSIVE walk(node, depth) AS (
+            {seeds}
+            UNION
+            SELECT e.{far}, w.depth + CASE WHEN e.derivation = 'version' THEN 0 ELSE 1 END
+            FROM edges e JOIN walk w ON e.{near} = w.node
+            WHERE w.depth < :max_depth
+        ),
+        reach(node, depth) AS (SELECT node, MIN(depth) FROM walk GROUP BY node)
+    """
+
+
+def _walk(store: Store, ref: Ref, direction: Direction, depth: int) -> list[Node]:
+    _check_depth(depth)
+    io = "input" if direction == "downstream" else "output"
+    near = "src" if direction == "downstream" else "dst"
+    with store.read() as conn:
+        seeds, params = _seeds(conn, ref, direction)
+        sql = (
+            _walk_sql(seeds, direction)
+            + f"""
+            SELECT 'version' AS kind, d.namespace, d.name, v.version, d.is_model, r.depth
+            FROM reach r JOIN dataset_versions v ON v.id = r.node JOIN datasets d ON d.id = v.dataset_id
+            UNION ALL
+            SELECT 'job', j.namespace, j.name, NULL, NULL, x.depth FROM (
+                SELECT job, MIN(depth) + 1 AS depth FROM (
+                    SELECT ru.job_id AS job, r.depth FROM reach r
+                    JOIN run_io io ON io.version_id = r.node AND io.direction = '{io}'
+                    JOIN runs ru ON ru.id = io.run_pk
+                    WHERE r.depth < :max_depth
+                    UNION ALL
+                    SELECT e.job_pk, r.depth FROM reach r JOIN edges e ON e.{near} = r.node
+                    WHERE e.run_pk = 0 AND e.job_pk <> 0 AND r.depth < :max_depth
+                ) AS hops GROUP BY job
+            ) AS x JOIN jobs j ON j.id = x.job
+        """
+        )
+        rows = conn.execute(text(sql), params | {"max_depth": depth}).all()
+    start_job = (ref.namespace, ref.name) if isinstance(ref, JobRef) else None
+    nodes = [
+        Node(
+            type="job" if row.kind == "job" else ("model" if row.is_model else "dataset"),
+            namespace=row.namespace,
+            name=row.name,
+            version=row.version or None,
+            depth=row.depth,
+        )
+        for row in rows
+        if (row.depth > 0 if row.kind != "job" else (row.namespace, row.name) != start_job)
+    ]
+    return sorted(nodes, key=lambda n: (n.depth, n.type != "job", n.namespace, n.name, n.version or ""))
+
+
+def _path(store: Store, source: Ref, target: Ref, depth: int) -> list[Node]:
+    """Walk downstream from ``source`` and backtrack from the nearest node of ``target``."""
+    _check_depth(depth)
+    with store.read() as conn:
+        seeds, params = _seeds(conn, source, "downstream")
+        targets, target_params = _seeds(conn, target, "upstream")
+        reach = {
+            row.node: row.depth
+            for row in conn.execute(
+                text(_walk_sql(seeds, "downstream") + "SELECT node, depth FROM reach"),
+                params | {"max_depth": depth},
+            )
+        }
+        goals = {row.node for row in conn.execute(text(targets), target_params)}
+        reached = sorted((reach[node], node) for node in goals if node in reach)
+        if not reached:
+            return []
+        hops: list[tuple[int, int]] = []  # (version id, job id of the edge into it)
+        current = reached[0][1]
+        while True:
+            here = reach[current]
+            step = None
+            for src, job_pk, derivation in conn.execute(
+                text("SELECT src, job_pk, derivation FROM edges WHERE dst = :dst ORDER BY src, job_pk"),
+                {"dst": current},
+            ):
+                cost = 0 if derivation == "version" else 1
+                if src != current and reach.get(src) == here - cost and (here > 0 or cost == 0):
+                    step = (src, job_pk)
+                    break
+            if step is None:
+                hops.append((current, 0))
+                break
+            hops.append((current, step[1]))
+            current = step[0]
+        hops.reverse()
+        nodes = _describe(conn, hops)
+    if isinstance(source, JobRef):
+        nodes.insert(0, Node("job", source.namespace, source.name, None, 0))
+    if isinstance(target, JobRef):
+        nodes.append(Node("job", target.namespace, target.name, None, 0))
+    return [Node(n.type, n.namespace, n.name, n.version, i) for i, n in enumerate(nodes)]
+
+
+def _describe(conn: Connection, hops: list[tuple[int, int]]) -> list[Node]:
+    """Nodes for a backtracked chain: each dataset version, preceded by the job of the edge into it."""
+    nodes: list[Node] = []
+    for index, (version_id, job_pk) in enumerate(hops):
+        if index and job_pk:
+            job = conn.execute(text("SELECT namespace, name FROM jobs WHERE id = :id"), {"id": job_pk}).one()
+            nodes.append(Node("job", job.namespace, job.name, None, 0))
+        row = conn.execute(
+            text(
+                "SELECT d.namespace, d.name, d.is_model, v.version FROM dataset_versions v "
+                "JOIN datasets d ON d.id = v.dataset_id WHERE v.id = :id"
+            ),
+            {"id": version_id},
+        ).one()
+        nodes.append(Node("model" if row.is_model else "dataset", row.namespace, row.name, row.version or None, 0))
+    return nodes
+
+
+def _dataset_id(conn: Connection, namespace: str, name: str) -> int | None:
+    return conn.execute(
+        text("SELECT id FROM datasets WHERE namespace = :ns AND name = :name"), {"ns": namespace, "name": name}
+    ).scalar()
+
+
+def _job_id(conn: Connection, namespace: str, name: str) -> int | None:
+    return conn.execute(
+        text("SELECT id FROM jobs WHERE namespace = :ns AND name = :name"), {"ns": namespace, "name": name}
+    ).scalar()

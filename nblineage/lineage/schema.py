@@ -1,0 +1,124 @@
+"""The store's tables (SQLAlchemy Core). Alembic migrations under ``migrations/`` create and change them.
+
+``events`` is the append-only record; every other table is derived from it and can be rebuilt.
+A dataset version ``""`` stands for "this dataset, version unknown".
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+VERSION_TABLE = "nblineage_schema_version"
+UNVERSIONED = ""
+
+metadata = MetaData()
+Id = BigInteger().with_variant(Integer, "sqlite")
+
+events = Table(
+    "events",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("hash", String(64), nullable=False, unique=True),
+    Column("kind", String(16), nullable=False),
+    Column("event_type", Text),
+    Column("event_time", DateTime, nullable=False),
+    Column("run_id", String(36), index=True),
+    Column("received_at", DateTime, nullable=False),
+    Column("payload", Text, nullable=False),
+)
+
+datasets = Table(
+    "datasets",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("namespace", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    Column("is_model", Boolean, nullable=False, default=False),
+    UniqueConstraint("namespace", "name", name="uq_datasets_namespace_name"),
+)
+
+dataset_versions = Table(
+    "dataset_versions",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("dataset_id", Id, ForeignKey("datasets.id"), nullable=False),
+    Column("version", Text, nullable=False),
+    Column("first_seen", DateTime, nullable=False),
+    UniqueConstraint("dataset_id", "version", name="uq_dataset_versions_dataset_version"),
+)
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("namespace", Text, nullable=False),
+    Column("name", Text, nullable=False),
+    UniqueConstraint("namespace", "name", name="uq_jobs_namespace_name"),
+)
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("id", Id, primary_key=True, autoincrement=True),
+    Column("run_id", String(36), nullable=False, unique=True),
+    Column("job_id", Id, ForeignKey("jobs.id"), nullable=False, index=True),
+    Column("parent_run_id", String(36), index=True),
+    Column("state", Text),
+    Column("state_key", String(128)),
+    Column("started_at", DateTime),
+    Column("ended_at", DateTime),
+)
+
+run_io = Table(
+    "run_io",
+    metadata,
+    Column("run_pk", Id, ForeignKey("runs.id"), primary_key=True),
+    Column("version_id", Id, ForeignKey("dataset_versions.id"), primary_key=True),
+    Column("direction", String(8), primary_key=True),
+    Index("ix_run_io_version", "version_id", "direction"),
+)
+
+declared_inputs = Table(
+    "declared_inputs",
+    metadata,
+    Column("run_pk", Id, ForeignKey("runs.id"), primary_key=True),
+    Column("output_version_id", Id, ForeignKey("dataset_versions.id"), primary_key=True),
+    Column("input_dataset_id", Id, ForeignKey("datasets.id"), primary_key=True),
+)
+
+edges = Table(
+    "edges",
+    metadata,
+    Column("src", Id, ForeignKey("dataset_versions.id"), primary_key=True),
+    Column("dst", Id, ForeignKey("dataset_versions.id"), primary_key=True),
+    Column("run_pk", Id, primary_key=True),
+    Column("job_pk", Id, primary_key=True),
+    Column("derivation", String(16), nullable=False),
+    Index("ix_edges_dst", "dst", "src"),
+    Index("ix_edges_run", "run_pk"),
+)
+
+facets = Table(
+    "facets",
+    metadata,
+    Column("entity", String(8), primary_key=True),
+    Column("entity_id", Id, primary_key=True),
+    Column("name", Text, primary_key=True),
+    Column("event_key", String(128), nullable=False),
+    Column("payload", Text, nullable=False),
+)
+
+DERIVED = (facets, edges, declared_inputs, run_io, runs, jobs, dataset_versions, datasets)

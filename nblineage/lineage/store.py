@@ -1,0 +1,257 @@
+"""The lineage store: an append-only event log and the graph derived from it, on SQLite or PostgreSQL.
+
+SQLite runs in WAL mode with a busy timeout, and write transactions take the write lock at BEGIN
+(``BEGIN IMMEDIATE``), so several processes can write one file at once without "database is locked".
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, select, text
+from sqlalchemy.engine import make_url
+
+from nblineage.lineage import schema
+from nblineage.lineage.events import Event, check
+from nblineage.lineage.merge import apply_facts, upsert
+from nblineage.lineage.schema import VERSION_TABLE
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+BUSY_TIMEOUT_MS = 60_000
+BATCH = 1000
+_MIGRATIONS = Path(__file__).with_name("migrations")
+
+
+class StoreError(RuntimeError):
+    """The store cannot be opened or used; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class AppendResult:
+    """How many events an append stored, and how many were already there."""
+
+    stored: int
+    duplicates: int
+
+
+class Store:
+    """One lineage store, addressed by a SQLAlchemy URL."""
+
+    def __init__(self, url: str, *, migrate: bool = True) -> None:
+        self.url = make_url(url)
+        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        if self.is_sqlite:
+            _check_sqlite_file(self.url.database)
+        self.engine = _engine(str(self.url.render_as_string(hide_password=False)), self.is_sqlite)
+        try:
+            if migrate:
+                self.migrate()
+        except exc.DBAPIError as error:
+            self.engine.dispose()
+            raise StoreError(f"cannot open the lineage store {self.display_url}: {error.orig}") from error
+
+    @property
+    def display_url(self) -> str:
+        """The URL with any password hidden, for messages."""
+        return self.url.render_as_string(hide_password=True)
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Connection]:
+        """A connection in a read transaction."""
+        with self.engine.connect() as conn, conn.begin():
+            yield conn
+
+    @contextmanager
+    def write(self) -> Iterator[Connection]:
+        """A connection in a write transaction that holds the write lock from BEGIN."""
+        with self.engine.connect().execution_options(nblineage_write=True) as conn, conn.begin():
+            yield conn
+
+    def migrate(self) -> None:
+        """Bring the schema to the newest revision; safe when several processes open a new store at once."""
+        from alembic import command
+        from alembic.config import Config
+        from alembic.runtime.migration import MigrationContext
+        from alembic.script import ScriptDirectory
+
+        config = Config()
+        config.set_main_option("script_location", str(_MIGRATIONS))
+        scripts = ScriptDirectory.from_config(config)
+        heads = set(scripts.get_heads())
+
+        def current(conn: Connection) -> set[str]:
+            context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
+            return set(context.get_current_heads())
+
+        with self.read() as conn:
+            if current(conn) == heads:
+                return
+        with self.write() as conn:
+            if not self.is_sqlite:
+                conn.execute(text("SELECT pg_advisory_xact_lock(7316251893)"))
+            revisions = current(conn)
+            if revisions == heads:
+                return
+            unknown = [rev for rev in revisions if _revision(scripts, rev) is None]
+            if unknown:
+                raise StoreError(
+                    f"the lineage store {self.display_url} has schema revision {', '.join(sorted(unknown))}, "
+                    "newer than this nblineage knows: upgrade nblineage"
+                )
+            if not revisions:
+                self._refuse_foreign(conn)
+            config.attributes["connection"] = conn
+            command.upgrade(config, "head")
+
+    def _refuse_foreign(self, conn: Connection) -> None:
+        """Never build a store inside a database that holds someone else's tables of the same names."""
+        existing = set(inspect(conn).get_table_names())
+        clashing = existing & set(schema.metadata.tables)
+        if self.is_sqlite and existing:
+            clashing = existing
+        if clashing:
+            raise StoreError(
+                f"{self.display_url} is not an nblineage store: it already has tables "
+                f"({', '.join(sorted(clashing)[:5])}) and no {VERSION_TABLE}. nblineage leaves it untouched; "
+                "set NBLINEAGE_URL to a new file or database."
+            )
+
+    def append(self, events: Iterable[Event], batch: int = BATCH) -> AppendResult:
+        """Store events (idempotent on their hash) and derive the graph from the new ones."""
+        stored = duplicates = 0
+        for chunk in _chunks(events, batch):
+            unique = list({event.hash: event for event in chunk}.values())
+            duplicates += len(chunk) - len(unique)
+            with self.write() as conn:
+                new = _insert_events(conn, unique)
+                apply_facts(conn, new)
+            stored += len(new)
+            duplicates += len(unique) - len(new)
+        return AppendResult(stored=stored, duplicates=duplicates)
+
+    def rebuild(self, batch: int = BATCH) -> int:
+        """Re-derive every graph table from the stored events, in one transaction; returns the event count."""
+        count = 0
+        with self.write() as conn:
+            for table in schema.DERIVED:
+                conn.execute(table.delete())
+            last = 0
+            while True:
+                rows = conn.execute(
+                    select(schema.events.c.id, schema.events.c.payload)
+                    .where(schema.events.c.id > last)
+                    .order_by(schema.events.c.id)
+                    .limit(batch)
+                ).all()
+                if not rows:
+                    break
+                apply_facts(conn, [check(json.loads(row.payload)) for row in rows])
+                count += len(rows)
+                last = rows[-1].id
+        return count
+
+    def event_count(self) -> int:
+        with self.read() as conn:
+            return conn.execute(text("SELECT COUNT(*) FROM events")).scalar_one()
+
+
+def _revision(scripts, revision: str):
+    try:
+        return scripts.get_revision(revision)
+    except Exception:
+        return None
+
+
+def _insert_events(conn: Connection, events: list[Event]) -> list[Event]:
+    """Insert the events not stored yet; return them."""
+    table = schema.events
+    known: set[str] = set()
+    hashes = [event.hash for event in events]
+    for start in range(0, len(hashes), 500):
+        chunk = hashes[start : start + 500]
+        known.update(conn.execute(select(table.c.hash).where(table.c.hash.in_(chunk))).scalars())
+    new = [event for event in events if event.hash not in known]
+    if new:
+        now = datetime.now(timezone.utc).replace(tzinfo=None)
+        statement = upsert(conn, table).on_conflict_do_nothing(index_elements=["hash"])
+        conn.execute(
+            statement,
+            [
+                {
+                    "hash": event.hash,
+                    "kind": event.kind,
+                    "event_type": event.event_type if isinstance(event.event_type, str) else None,
+                    "event_time": event.time,
+                    "run_id": event.payload["run"]["runId"].lower() if event.kind == "RunEvent" else None,
+                    "received_at": now,
+                    "payload": json.dumps(event.payload, ensure_ascii=False),
+                }
+                for event in new
+            ],
+        )
+    return new
+
+
+def _chunks(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
+    chunk: list[Event] = []
+    for item in items:
+        chunk.append(item)
+        if len(chunk) >= size:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _check_sqlite_file(database: str | None) -> None:
+    """Refuse a file that is not a SQLite database, before SQLite can touch it; create missing folders."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).expanduser()
+    if path.is_dir():
+        raise StoreError(f"{path} is a directory, not a SQLite database file")
+    if path.exists() and path.stat().st_size > 0:
+        with path.open("rb") as handle:
+            if handle.read(16) != SQLITE_MAGIC:
+                raise StoreError(
+                    f"{path} is not a SQLite database; nblineage leaves it untouched. "
+                    "Set NBLINEAGE_URL to another file."
+                )
+    path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def _engine(url: str, is_sqlite: bool) -> Engine:
+    if not is_sqlite:
+        return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url)
+
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection, _record) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()
+        cursor.execute("PRAGMA synchronous = NORMAL" if mode and mode[0] == "wal" else "PRAGMA synchronous = FULL")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get("nblineage_write")
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
