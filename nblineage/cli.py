@@ -24,6 +24,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "command", None):
         parser.print_help()
         return EXIT_ERROR
+    from sqlalchemy.exc import DBAPIError
+
     from nblineage.lineage.graph import NotFound
     from nblineage.lineage.store import StoreError
 
@@ -34,6 +36,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILED
     except StoreError as error:
         print(f"nblineage: {error}", file=sys.stderr)
+        return EXIT_ERROR
+    except DBAPIError as error:
+        print(f"nblineage: the store failed: {error.orig}", file=sys.stderr)
         return EXIT_ERROR
 
 

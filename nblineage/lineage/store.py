@@ -7,8 +7,9 @@ SQLite runs in WAL mode with a busy timeout, and write transactions take the wri
 from __future__ import annotations
 
 import json
+import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -22,6 +23,7 @@ from nblineage.lineage.merge import apply_facts, upsert
 from nblineage.lineage.schema import VERSION_TABLE
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
+_ELSEWHERE = "Set NBLINEAGE_URL to another file."
 BUSY_TIMEOUT_MS = 60_000
 BATCH = 1000
 _MIGRATIONS = Path(__file__).with_name("migrations")
@@ -121,8 +123,6 @@ class Store:
         """Never build a store inside a database that holds someone else's tables of the same names."""
         existing = set(inspect(conn).get_table_names())
         clashing = existing & set(schema.metadata.tables)
-        if self.is_sqlite and existing:
-            clashing = existing
         if clashing:
             raise StoreError(
                 f"{self.display_url} is not an nblineage store: it already has tables "
@@ -218,20 +218,28 @@ def _chunks(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
 
 
 def _check_sqlite_file(database: str | None) -> None:
-    """Refuse a file that is not a SQLite database, before SQLite can touch it; create missing folders."""
+    """Refuse, before anything writes to it, a file that is not an nblineage SQLite store; create missing folders."""
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database).expanduser()
     if path.is_dir():
         raise StoreError(f"{path} is a directory, not a SQLite database file")
-    if path.exists() and path.stat().st_size > 0:
-        with path.open("rb") as handle:
-            if handle.read(16) != SQLITE_MAGIC:
-                raise StoreError(
-                    f"{path} is not a SQLite database; nblineage leaves it untouched. "
-                    "Set NBLINEAGE_URL to another file."
-                )
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists() or path.stat().st_size == 0:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return
+    with path.open("rb") as handle:
+        if handle.read(16) != SQLITE_MAGIC:
+            raise StoreError(f"{path} is not a SQLite database; nblineage leaves it untouched. {_ELSEWHERE}")
+    try:
+        with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as error:
+        raise StoreError(f"{path} is a damaged SQLite database ({error}); nblineage leaves it untouched.") from None
+    if tables and VERSION_TABLE not in tables:
+        raise StoreError(
+            f"{path} is not an nblineage store: it has other tables ({', '.join(sorted(tables)[:5])}). "
+            f"nblineage leaves it untouched. {_ELSEWHERE}"
+        )
 
 
 def _engine(url: str, is_sqlite: bool) -> Engine:

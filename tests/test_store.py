@@ -1,0 +1,163 @@
+"""The store: idempotent append, rebuild, safe opening, concurrent writers and migrations."""
+
+from __future__ import annotations
+
+import multiprocessing
+import sqlite3
+import zlib
+from pathlib import Path
+
+import pytest
+from conftest import postgres_database
+from events import run_event
+from graphdump import snapshot
+from sqlalchemy import create_engine, text
+
+from nblineage.lineage.events import check
+from nblineage.lineage.schema import VERSION_TABLE
+from nblineage.lineage.store import Store, StoreError
+
+
+def notebook_events(prefix: str, count: int) -> list[dict]:
+    """``count`` cell runs, each reading the previous cell's output."""
+    return [
+        run_event(
+            ("jupyter", f"{prefix}.ipynb#cell{i}"),
+            inputs=[("file", f"/data/{prefix}/{i}.csv", f"v{i}")],
+            outputs=[("file", f"/data/{prefix}/{i + 1}.csv", f"v{i + 1}")],
+            run_id=f"00000000-0000-4000-8000-{zlib.crc32(prefix.encode()) % 10**6:06d}{i:06d}",
+            time=f"2026-01-01T00:{i // 60 % 60:02d}:{i % 60:02d}Z",
+        )
+        for i in range(count)
+    ]
+
+
+def test_the_same_event_is_stored_once(store: Store) -> None:
+    event = check(run_event(("ns", "job"), [("ns", "a")], [("ns", "b")]))
+    assert store.append([event, event]).stored == 1
+    assert store.append([event]).duplicates == 1
+    assert store.event_count() == 1
+
+
+def test_rebuild_gives_the_same_graph(store: Store) -> None:
+    store.append(check(e) for e in notebook_events("nb", 30))
+    before = snapshot(store)
+    assert len(before["edges"]) == 30
+    assert store.rebuild() == 30
+    assert snapshot(store) == before
+
+
+def test_sqlite_runs_in_wal_mode(sqlite_store: Store) -> None:
+    with sqlite_store.read() as conn:
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 10_000
+
+
+def test_a_file_that_is_not_sqlite_is_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "notes.txt"
+    path.write_bytes(b"my precious notes\n" * 100)
+    with pytest.raises(StoreError, match="not a SQLite database"):
+        Store(f"sqlite:///{path}")
+    assert path.read_bytes() == b"my precious notes\n" * 100
+
+
+def test_a_sqlite_file_of_another_application_is_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "app.db"
+    with sqlite3.connect(path) as conn:
+        conn.execute("CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT)")
+        conn.execute("INSERT INTO users (name) VALUES ('ada')")
+    conn.close()
+    before = path.read_bytes()
+    with pytest.raises(StoreError, match=r"not an nblineage store.*users"):
+        Store(f"sqlite:///{path}")
+    assert path.read_bytes() == before
+
+
+def test_a_damaged_store_is_reported_and_left_untouched(tmp_path: Path) -> None:
+    path = tmp_path / "lineage.db"
+    Store(f"sqlite:///{path}").close()
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA journal_mode = DELETE")
+    conn.close()
+    damaged = bytearray(path.read_bytes())
+    damaged[100:4096] = b"\xff" * (4096 - 100)  # the schema page
+    path.write_bytes(bytes(damaged))
+    with pytest.raises(StoreError, match="damaged"):
+        Store(f"sqlite:///{path}")
+    assert path.read_bytes() == bytes(damaged)
+
+
+def test_a_newer_schema_is_refused(store_url: str) -> None:
+    Store(store_url).close()
+    engine = create_engine(store_url)
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '9999_from_the_future'"))
+    engine.dispose()
+    with pytest.raises(StoreError, match="newer than this nblineage"):
+        Store(store_url)
+
+
+def test_postgres_tables_of_the_same_name_are_not_taken_over() -> None:
+    with postgres_database() as url:
+        engine = create_engine(url)
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE events (id serial PRIMARY KEY, what text)"))
+        engine.dispose()
+        with pytest.raises(StoreError, match=r"not an nblineage store.*events"):
+            Store(url)
+
+
+def test_a_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match="directory"):
+        Store(f"sqlite:///{tmp_path}")
+
+
+def test_missing_folders_are_created(tmp_path: Path) -> None:
+    with Store(f"sqlite:///{tmp_path / 'a' / 'b' / 'lineage.db'}") as store:
+        assert store.event_count() == 0
+
+
+def _open(url: str, start: multiprocessing.synchronize.Event) -> None:
+    start.wait()
+    Store(url).close()
+
+
+def _write(url: str, events: list[dict], start: multiprocessing.synchronize.Event) -> None:
+    start.wait()
+    with Store(url) as store:
+        for offset in range(0, len(events), 7):
+            store.append([check(e) for e in events[offset : offset + 7]], batch=7)
+
+
+def _run_together(target, argument_lists: list[tuple]) -> None:
+    context = multiprocessing.get_context("spawn")
+    start = context.Event()
+    processes = [context.Process(target=target, args=(*args, start)) for args in argument_lists]
+    for process in processes:
+        process.start()
+    start.set()
+    for process in processes:
+        process.join(120)
+    assert [process.exitcode for process in processes] == [0] * len(processes)
+
+
+def test_several_processes_can_open_a_new_store_at_once(store_url: str) -> None:
+    _run_together(_open, [(store_url,)] * 6)
+    engine = create_engine(store_url)
+    with engine.connect() as conn:
+        assert conn.execute(text(f"SELECT COUNT(*) FROM {VERSION_TABLE}")).scalar() == 1
+    engine.dispose()
+
+
+def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'shared.db'}"
+    shared = notebook_events("shared", 20)
+    per_writer = [notebook_events(f"writer{n}", 120) + shared for n in range(4)]
+    _run_together(_write, [(url, events) for events in per_writer])
+    with Store(url) as store:
+        assert store.event_count() == 4 * 120 + 20
+        together = snapshot(store)
+    with Store(f"sqlite:///{tmp_path / 'alone.db'}") as alone:
+        alone.append(check(e) for events in per_writer for e in events)
+        assert snapshot(alone)["edges"] == together["edges"]
+        assert snapshot(alone)["runs"] == together["runs"]
