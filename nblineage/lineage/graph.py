@@ -101,7 +101,7 @@ def datasets(store: Store) -> list[DatasetSummary]:
     """Every dataset and model the store knows, by namespace and name."""
     sql = text(
         """
-        SELECT d.namespace, d.name, d.is_model, COUNT(v.id) AS versions,
+        SELECT d.namespace, d.name, d.is_model, SUM(CASE WHEN v.version = '' THEN 0 ELSE 1 END) AS versions,
                (SELECT v2.version FROM dataset_versions v2 WHERE v2.dataset_id = d.id
                 ORDER BY CASE WHEN v2.version = '' THEN 1 ELSE 0 END, v2.first_seen DESC, v2.id DESC
                 LIMIT 1) AS latest
@@ -222,7 +222,15 @@ def _walk(store: Store, ref: Ref, direction: Direction, depth: int) -> list[Node
         for row in rows
         if (row.depth > 0 if row.kind != "job" else (row.namespace, row.name) != start_job)
     ]
-    return sorted(nodes, key=lambda n: (n.depth, n.type != "job", n.namespace, n.name, n.version or ""))
+    return sorted(
+        _fold_unversioned(nodes), key=lambda n: (n.depth, n.type != "job", n.namespace, n.name, n.version or "")
+    )
+
+
+def _fold_unversioned(nodes: list[Node]) -> list[Node]:
+    """Drop a dataset's "version unknown" node where the answer names a version of that dataset."""
+    versioned = {(n.namespace, n.name) for n in nodes if n.type != "job" and n.version is not None}
+    return [n for n in nodes if n.type == "job" or n.version is not None or (n.namespace, n.name) not in versioned]
 
 
 def _path(store: Store, source: Ref, target: Ref, depth: int) -> list[Node]:
@@ -283,7 +291,12 @@ def _describe(conn: Connection, hops: list[tuple[int, int]]) -> list[Node]:
             ),
             {"id": version_id},
         ).one()
-        nodes.append(Node("model" if row.is_model else "dataset", row.namespace, row.name, row.version or None, 0))
+        node = Node("model" if row.is_model else "dataset", row.namespace, row.name, row.version or None, 0)
+        if nodes and (nodes[-1].namespace, nodes[-1].name) == (node.namespace, node.name) and nodes[-1].type != "job":
+            if node.version is None:
+                continue
+            nodes.pop()  # the hop from the unversioned node to this version
+        nodes.append(node)
     return nodes
 
 
