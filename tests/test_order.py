@@ -1,0 +1,66 @@
+"""The derived graph does not depend on the order or batching in which events arrive."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+from events import run_event
+from graphdump import snapshot
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from nblineage.lineage.events import check
+from nblineage.lineage.store import Store
+
+NAMES = ["a", "b", "c", "d"]
+VERSIONS = [None, "v1", "v2"]
+RUNS = [f"00000000-0000-4000-8000-00000000000{i}" for i in range(4)]
+
+dataset = st.tuples(st.just("ns"), st.sampled_from(NAMES), st.sampled_from(VERSIONS))
+
+
+@st.composite
+def events(draw: st.DrawFn) -> dict:
+    run = draw(st.sampled_from(RUNS))
+    outputs = draw(st.lists(dataset, max_size=2))
+    event = run_event(
+        ("jobs", f"job{RUNS.index(run) % 2}"),
+        draw(st.lists(dataset, max_size=2)),
+        outputs,
+        run_id=run,
+        event_type=draw(st.sampled_from(["START", "RUNNING", "COMPLETE", "FAIL", None])),
+        time=f"2026-01-01T00:00:0{draw(st.integers(0, 3))}Z",
+        parent=draw(st.sampled_from([None, (RUNS[3], ("jobs", "session"))])),
+        models={name for name in NAMES if draw(st.booleans())},
+    )
+    if outputs and draw(st.booleans()):
+        source = draw(st.sampled_from(NAMES))
+        event["outputs"][0].setdefault("facets", {})["lineage"] = {
+            "_producer": "t",
+            "_schemaURL": "t",
+            "inputs": [{"namespace": "ns", "name": source, "type": "DATASET"}],
+        }
+    if draw(st.booleans()):
+        event["outputs"] and event["outputs"][0].setdefault("facets", {}).update(
+            {"documentation": {"_producer": "t", "_schemaURL": "t", "description": draw(st.sampled_from("xyz"))}}
+        )
+    return event
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(events(), min_size=1, max_size=12), st.randoms(use_true_random=False), st.integers(1, 5))
+def test_any_order_and_batching_gives_the_same_graph(payloads: list[dict], random, batch: int) -> None:
+    shuffled = list(payloads)
+    random.shuffle(shuffled)
+    with (
+        tempfile.TemporaryDirectory() as folder, Store(f"sqlite:///{Path(folder) / 'a.db'}") as first,
+        Store(f"sqlite:///{Path(folder) / 'b.db'}") as second,
+    ):
+        first.append([check(p) for p in payloads])
+        for start in range(0, len(shuffled), batch):
+            second.append([check(p) for p in shuffled[start : start + batch]])
+        expected = snapshot(first)
+        assert snapshot(second) == expected
+        second.rebuild()
+        assert snapshot(second) == expected
