@@ -46,7 +46,7 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="nblineage", description="Lineage and governance for Jupyter notebooks.")
     parser.add_argument("--version", action="version", version=f"nblineage {__version__}")
     parser.add_argument("--url", help="SQLAlchemy URL of the store (default: NBLINEAGE_URL, else a SQLite file)")
-    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND", dest="command")
 
     ingest = commands.add_parser("ingest", help="store OpenLineage events from JSON or JSON-lines files")
     ingest.add_argument("paths", nargs="+", metavar="FILE|DIR")

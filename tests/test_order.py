@@ -54,7 +54,8 @@ def test_any_order_and_batching_gives_the_same_graph(payloads: list[dict], rando
     shuffled = list(payloads)
     random.shuffle(shuffled)
     with (
-        tempfile.TemporaryDirectory() as folder, Store(f"sqlite:///{Path(folder) / 'a.db'}") as first,
+        tempfile.TemporaryDirectory() as folder,
+        Store(f"sqlite:///{Path(folder) / 'a.db'}") as first,
         Store(f"sqlite:///{Path(folder) / 'b.db'}") as second,
     ):
         first.append([check(p) for p in payloads])
