@@ -9,18 +9,24 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import re
-import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from nblineage.lineage.redact import may_hold_secrets, redact
+
 RUN, DATASET, JOB = "RunEvent", "DatasetEvent", "JobEvent"
+MAX_NAME_BYTES = 2400  # namespace + name, within what a PostgreSQL unique index takes
 
 _TIME = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d+))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$",
-    re.IGNORECASE,
+    re.IGNORECASE | re.ASCII,
 )
+# The textual form of a UUID (RFC 9562): the store keys runs by it, so braces, "urn:uuid:" or missing hyphens,
+# which uuid.UUID would also take, are refused rather than splitting one run into several.
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE | re.ASCII)
 
 
 class InvalidEvent(ValueError):
@@ -59,8 +65,14 @@ def parse_time(value: Any) -> datetime:
     if zone and zone.upper() != "Z":
         sign = 1 if zone[0] == "+" else -1
         digits = zone[1:].replace(":", "")
-        offset = timedelta(hours=int(digits[:2]), minutes=int(digits[2:4] or 0))
-        moment = (moment.replace(tzinfo=timezone(sign * offset))).astimezone(timezone.utc).replace(tzinfo=None)
+        hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
+        if hours > 23 or minutes > 59:
+            raise InvalidEvent(f"eventTime {value[:60]!r}: the UTC offset {zone} is out of range")
+        offset = timedelta(hours=hours, minutes=minutes)
+        try:
+            moment = (moment.replace(tzinfo=timezone(sign * offset))).astimezone(timezone.utc).replace(tzinfo=None)
+        except OverflowError:
+            raise InvalidEvent(f"eventTime {value[:60]!r} is out of range in UTC") from None
     return moment
 
 
@@ -86,22 +98,27 @@ def kind_of(payload: dict[str, Any]) -> str:
 
 
 def check(payload: Any) -> Event:
-    """Check one decoded event and return it with its kind, time and hash, or raise InvalidEvent."""
+    """Check one decoded event and return it, credentials removed, with its kind, time and hash.
+
+    Raises InvalidEvent, naming the field, for anything the store cannot take.
+    """
     if not isinstance(payload, dict):
         raise InvalidEvent(f"an event is a JSON object, not {type(payload).__name__}")
     kind = kind_of(payload)
-    time = parse_time(payload.get("eventTime"))
+    if payload.get("eventTime") is None:
+        raise InvalidEvent("eventTime is missing")
+    time = parse_time(payload["eventTime"])
     _optional_str(payload, "producer")
     _optional_str(payload, "schemaURL")
     if kind == RUN:
         run = _object(payload, "run")
         run_id = run.get("runId")
-        if not isinstance(run_id, str):
+        if run_id is None:
             raise InvalidEvent("run.runId is missing")
-        try:
-            uuid.UUID(run_id)
-        except ValueError:
-            raise InvalidEvent(f"run.runId {run_id[:60]!r} is not a UUID") from None
+        if not isinstance(run_id, str):
+            raise InvalidEvent(f"run.runId must be a UUID string, not {type(run_id).__name__}")
+        if not _UUID.match(run_id):
+            raise InvalidEvent(f"run.runId {run_id[:60]!r} is not a UUID")
         _facets(run, "run")
         _optional_str(payload, "eventType")
     if kind in (RUN, JOB):
@@ -120,10 +137,50 @@ def check(payload: Any) -> Event:
     if kind == DATASET:
         _named(_object(payload, "dataset"), "dataset")
     try:
-        digest = event_hash(payload)
-    except ValueError as error:  # NaN or infinity
-        raise InvalidEvent(f"not valid JSON: {error}") from None
+        text = canonical_json(payload)
+        if may_hold_secrets(text):
+            payload = redact(payload)
+            text = canonical_json(payload)
+        digest = hashlib.sha256(text.encode()).hexdigest()
+    except ValueError as error:  # NaN or infinity (json.loads takes them), or a lone surrogate ("\ud800")
+        try:
+            reason = _not_json(payload, "")
+        except RecursionError:
+            reason = None
+        raise InvalidEvent(reason or f"not valid JSON: {error}") from None
+    except RecursionError:
+        raise InvalidEvent("not valid JSON: the event is nested too deeply") from None
     return Event(payload=payload, kind=kind, time=time, hash=digest)
+
+
+def _not_json(value: Any, where: str) -> str | None:
+    """Why the value at ``where`` cannot be JSON (NaN, infinity, lone surrogate), or None when it can."""
+    if isinstance(value, float) and not math.isfinite(value):
+        shown = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
+        return f"{where or 'the event'} is {shown}, which is not valid JSON"
+    if isinstance(value, str) and not _encodable(value):
+        return f"{where or 'the event'} holds a lone surrogate, which is not valid UTF-8 text"
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(key, str) and not _encodable(key):
+                return f"a key in {where or 'the event'} holds a lone surrogate, which is not valid UTF-8 text"
+            found = _not_json(item, f"{where}.{key}" if where else str(key))
+            if found:
+                return found
+    if isinstance(value, list):
+        for index, item in enumerate(value):
+            found = _not_json(item, f"{where}[{index}]")
+            if found:
+                return found
+    return None
+
+
+def _encodable(text: str) -> bool:
+    try:
+        text.encode()
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def _object(parent: dict[str, Any], key: str) -> dict[str, Any]:
@@ -143,6 +200,9 @@ def _named(entity: dict[str, Any], where: str) -> None:
         value = entity.get(key)
         if not isinstance(value, str) or not value:
             raise InvalidEvent(f"{where}.{key} must be a non-empty string")
+    size = len(entity["namespace"].encode("utf-8", "replace")) + len(entity["name"].encode("utf-8", "replace"))
+    if size > MAX_NAME_BYTES:
+        raise InvalidEvent(f"{where}: namespace and name take {size} bytes; the store takes up to {MAX_NAME_BYTES}")
     _facets(entity, where)
 
 

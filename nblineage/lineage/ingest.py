@@ -40,16 +40,30 @@ def event_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
             yield path
 
 
-def read_events(path: Path) -> Iterator[Event | IngestError]:
+def read_events(path: str | os.PathLike) -> Iterator[Event | IngestError]:
     """The events of one file, each checked, or an error for each part that is not a valid event."""
+    path = Path(path)
     try:
-        content = path.read_bytes().decode("utf-8-sig")
-    except (OSError, UnicodeDecodeError) as error:
-        yield IngestError(str(path), 0, f"cannot read: {error}")
+        data = path.read_bytes()
+    except FileNotFoundError:
+        yield IngestError(str(path), 0, "cannot read: no such file or directory")
+        return
+    except OSError as error:
+        yield IngestError(str(path), 0, f"cannot read: {error.strerror or error}")
+        return
+    try:
+        content = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data.count(b"\n", 0, error.start) + 1
+        column = error.start - (data.rfind(b"\n", 0, error.start) + 1) + 1
+        byte = data[error.start]
+        yield IngestError(
+            str(path), line, f"cannot read: not UTF-8 text (byte 0x{byte:02x} at column {column}); nothing was read"
+        )
         return
     for line, item in _documents(content):
-        if isinstance(item, str):
-            yield IngestError(str(path), line, item)
+        if isinstance(item, _Unreadable):
+            yield IngestError(str(path), line, item.reason)
             continue
         try:
             yield check(item)
@@ -57,55 +71,135 @@ def read_events(path: Path) -> Iterator[Event | IngestError]:
             yield IngestError(str(path), line, str(error))
 
 
+@dataclass(frozen=True)
+class _Unreadable:
+    """A part of the text that is not JSON (a decoded JSON string is a value, not an error)."""
+
+    reason: str
+
+
 def _documents(content: str) -> Iterator[tuple[int, Any]]:
-    """(line, decoded value or error message) for each top-level event in the text."""
+    """(line, decoded value or ``_Unreadable``) for each top-level event in the text.
+
+    The text is a JSON array of events, or a sequence of JSON values: one event, JSON lines, or pretty-printed
+    events one after another. After a malformed part, reading resumes at the next line that starts an object
+    no deeper than the broken one, so the events after it are still read.
+    """
+    lines = _Lines(content)
+    position = _skip_space(content, 0)
+    if position >= len(content):
+        return
+    if content[position] == "[":
+        yield from _array_items(content, position + 1, lines)
+    else:
+        yield from _sequence(content, position, lines)
+
+
+def _sequence(content: str, position: int, lines: _Lines) -> Iterator[tuple[int, Any]]:
+    """Values one after another, each ending its line (JSON lines, one event, or concatenated events)."""
     decoder = json.JSONDecoder()
-    stripped = content.lstrip()
-    if not stripped:
-        return
-    if stripped.startswith("["):
-        yield from _array_items(content, decoder)
-        return
-    try:
-        value, end = decoder.raw_decode(content, len(content) - len(stripped))
-        if not content[end:].strip():
-            yield 1 + content.count("\n", 0, len(content) - len(stripped)), value
-            return
-    except json.JSONDecodeError:
-        pass
-    for number, text in enumerate(content.splitlines(), start=1):
-        if text.strip():
-            try:
-                yield number, json.loads(text)
-            except json.JSONDecodeError as error:
-                yield number, f"malformed JSON: {error.msg} (column {error.colno})"
-
-
-def _array_items(content: str, decoder: json.JSONDecoder) -> Iterator[tuple[int, Any]]:
-    """Items of a top-level JSON array, reporting the line of each; a truncated array keeps its whole items."""
-    position = content.index("[") + 1
     while True:
         position = _skip_space(content, position)
         if position >= len(content):
-            yield content.count("\n", 0, position) + 1, "truncated: the JSON array is not closed"
+            return
+        line = lines.at(position)
+        try:
+            value, end = decoder.raw_decode(content, position)
+        except (json.JSONDecodeError, RecursionError) as error:
+            yield line, _Unreadable(_malformed(content, error, line))
+            position = _resume(content, position)
+            continue
+        line_end = content.find("\n", end)
+        line_end = len(content) if line_end < 0 else line_end
+        if content[end:line_end].strip(" \t\r\ufeff"):
+            after = _skip_space(content, end)
+            yield (
+                line,
+                _Unreadable(f"malformed JSON: unexpected text after the event{_where(content, after, line, lines)}"),
+            )
+            position = _resume(content, position)
+            continue
+        yield line, value
+        position = end
+
+
+def _array_items(content: str, position: int, lines: _Lines) -> Iterator[tuple[int, Any]]:
+    """Items of a top-level JSON array, reporting the line of each; a truncated array keeps its whole items."""
+    decoder = json.JSONDecoder()
+    while True:
+        position = _skip_space(content, position)
+        if position >= len(content):
+            yield lines.at(position), _Unreadable("truncated: the JSON array is not closed")
             return
         if content[position] == "]":
-            if content[position + 1 :].strip():
-                yield content.count("\n", 0, position) + 1, "unexpected text after the JSON array"
+            after = _skip_space(content, position + 1)
+            if after < len(content):
+                yield lines.at(after), _Unreadable("unexpected text after the JSON array")
             return
-        line = content.count("\n", 0, position) + 1
+        line = lines.at(position)
         try:
             value, position = decoder.raw_decode(content, position)
-        except json.JSONDecodeError as error:
-            yield line, f"malformed JSON: {error.msg} (line {error.lineno}, column {error.colno})"
-            return
+        except (json.JSONDecodeError, RecursionError) as error:
+            yield line, _Unreadable(_malformed(content, error, line))
+            position = _resume(content, position)
+            if position >= len(content):
+                return
+            continue
         yield line, value
         position = _skip_space(content, position)
         if position < len(content) and content[position] == ",":
             position += 1
 
 
+def _malformed(content: str, error: json.JSONDecodeError | RecursionError, line: int) -> str:
+    if not isinstance(error, json.JSONDecodeError):
+        return "malformed JSON: nested too deeply"
+    if error.msg.startswith("Unterminated string") or not content[error.pos :].strip():  # the text ran out
+        return "truncated: the file ends inside this event"
+    where = f"column {error.colno}" if error.lineno == line else f"line {error.lineno}, column {error.colno}"
+    return f"malformed JSON: {error.msg} ({where})"
+
+
+def _where(content: str, position: int, line: int, lines: _Lines) -> str:
+    if position >= len(content):
+        return ""
+    column = position - content.rfind("\n", 0, position)
+    at = lines.at(position)
+    return f" (column {column})" if at == line else f" (line {at}, column {column})"
+
+
+def _resume(content: str, position: int) -> int:
+    """Where to read on after a malformed value that starts at ``position``: the next line that opens an object
+    at most as indented as it, or the end of the text."""
+    depth = position - (content.rfind("\n", 0, position) + 1)
+    cursor = content.find("\n", position)
+    while cursor >= 0:
+        begin = cursor + 1
+        opening = begin
+        while opening < len(content) and content[opening] in " \t\ufeff":
+            opening += 1
+        if opening < len(content) and content[opening] == "{" and opening - begin <= depth:
+            return opening
+        cursor = content.find("\n", begin)
+    return len(content)
+
+
+class _Lines:
+    """Line numbers of positions met in increasing order, counted once (a big file is not rescanned)."""
+
+    def __init__(self, content: str) -> None:
+        self.content, self.position, self.number = content, 0, 1
+
+    def at(self, position: int) -> int:
+        if position < self.position:
+            self.position, self.number = 0, 1
+        self.number += self.content.count("\n", self.position, position)
+        self.position = position
+        return self.number
+
+
 def _skip_space(content: str, position: int) -> int:
-    while position < len(content) and content[position] in " \t\r\n":
+    """Skip JSON whitespace, and byte order marks left between concatenated files."""
+    while position < len(content) and content[position] in " \t\r\n\ufeff":
         position += 1
     return position
