@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+import orjson
+
 from nblineage.lineage.redact import may_hold_secrets, redact
 
 RUN, DATASET, JOB = "RunEvent", "DatasetEvent", "JobEvent"
@@ -35,12 +37,13 @@ class InvalidEvent(ValueError):
 
 @dataclass(frozen=True)
 class Event:
-    """A checked event: its payload as it came, its kind, UTC time and content hash."""
+    """A checked event: its payload, its kind, UTC time, canonical JSON text and the hash of that text."""
 
     payload: dict[str, Any]
     kind: str
     time: datetime
     hash: str
+    text: str
 
     @property
     def event_type(self) -> str | None:
@@ -77,8 +80,27 @@ def parse_time(value: Any) -> datetime:
 
 
 def canonical_json(payload: Any) -> str:
-    """The one serialisation that is hashed: sorted keys, no whitespace, unicode kept."""
-    return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """The one serialisation that is hashed and stored: sorted keys, no whitespace, unicode kept.
+
+    Raises ValueError for NaN or infinity, which JSON cannot hold.
+    """
+    try:
+        text = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
+    except TypeError:  # integers beyond 64 bits, non-string keys, lone surrogates: the standard library's way
+        return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    if b"null" in text and _has_non_finite(payload):  # orjson writes NaN and infinity as null
+        raise ValueError("Out of range float values are not JSON compliant")
+    return text.decode()
+
+
+def _has_non_finite(value: Any) -> bool:
+    if isinstance(value, float):
+        return not math.isfinite(value)
+    if isinstance(value, dict):
+        return any(_has_non_finite(item) for item in value.values())
+    if isinstance(value, list | tuple):
+        return any(_has_non_finite(item) for item in value)
+    return False
 
 
 def event_hash(payload: Any) -> str:
@@ -150,7 +172,7 @@ def check(payload: Any) -> Event:
         raise InvalidEvent(reason or f"not valid JSON: {error}") from None
     except RecursionError:
         raise InvalidEvent("not valid JSON: the event is nested too deeply") from None
-    return Event(payload=payload, kind=kind, time=time, hash=digest)
+    return Event(payload=payload, kind=kind, time=time, hash=digest, text=text)
 
 
 def _not_json(value: Any, where: str) -> str | None:

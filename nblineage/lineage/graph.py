@@ -2,7 +2,8 @@
 
 Each walks the version graph with one recursive SQL query (the same on SQLite and PostgreSQL) that de-duplicates
 on (node, depth) and stops at a depth cap, so cycles and diamonds cost at most ``depth`` visits per node. Hops from
-a dataset's unversioned node to its versions cost no depth.
+a dataset's unversioned node to its versions cost no depth. Joins are written ``CROSS JOIN ... WHERE`` so that
+SQLite keeps the walk as the outer loop (it does not reorder CROSS JOIN) whatever its statistics say.
 """
 
 from __future__ import annotations
@@ -177,8 +178,8 @@ def _walk_sql(seeds: str, direction: Direction) -> str:
             {seeds}
             UNION
             SELECT e.{far}, w.depth + CASE WHEN e.derivation = 'version' THEN 0 ELSE 1 END
-            FROM edges e JOIN walk w ON e.{near} = w.node
-            WHERE w.depth < :max_depth
+            FROM walk w CROSS JOIN edges e
+            WHERE e.{near} = w.node AND w.depth < :max_depth
         ),
         reach(node, depth) AS (SELECT node, MIN(depth) FROM walk GROUP BY node)
     """
@@ -194,19 +195,19 @@ def _walk(store: Store, ref: Ref, direction: Direction, depth: int) -> list[Node
             _walk_sql(seeds, direction)
             + f"""
             SELECT 'version' AS kind, d.namespace, d.name, v.version, d.is_model, r.depth
-            FROM reach r JOIN dataset_versions v ON v.id = r.node JOIN datasets d ON d.id = v.dataset_id
+            FROM reach r CROSS JOIN dataset_versions v CROSS JOIN datasets d
+            WHERE v.id = r.node AND d.id = v.dataset_id
             UNION ALL
             SELECT 'job', j.namespace, j.name, NULL, NULL, x.depth FROM (
                 SELECT job, MIN(depth) + 1 AS depth FROM (
-                    SELECT ru.job_id AS job, r.depth FROM reach r
-                    JOIN run_io io ON io.version_id = r.node AND io.direction = '{io}'
-                    JOIN runs ru ON ru.id = io.run_pk
-                    WHERE r.depth < :max_depth
+                    SELECT ru.job_id AS job, r.depth FROM reach r CROSS JOIN run_io io CROSS JOIN runs ru
+                    WHERE io.version_id = r.node AND io.direction = '{io}' AND ru.id = io.run_pk
+                      AND r.depth < :max_depth
                     UNION ALL
-                    SELECT e.job_pk, r.depth FROM reach r JOIN edges e ON e.{near} = r.node
-                    WHERE e.run_pk = 0 AND e.job_pk <> 0 AND r.depth < :max_depth
+                    SELECT e.job_pk, r.depth FROM reach r CROSS JOIN edges e
+                    WHERE e.{near} = r.node AND e.run_pk = 0 AND e.job_pk <> 0 AND r.depth < :max_depth
                 ) AS hops GROUP BY job
-            ) AS x JOIN jobs j ON j.id = x.job
+            ) AS x CROSS JOIN jobs j WHERE j.id = x.job
         """
         )
         rows = conn.execute(text(sql), params | {"max_depth": depth}).all()

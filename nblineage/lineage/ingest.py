@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import orjson
+
 from nblineage.lineage.events import Event, InvalidEvent, check
 
 SUFFIXES = (".json", ".jsonl", ".ndjson")
@@ -103,6 +105,14 @@ def _sequence(content: str, position: int, lines: _Lines) -> Iterator[tuple[int,
         if position >= len(content):
             return
         line = lines.at(position)
+        line_end = content.find("\n", position)
+        line_end = len(content) if line_end < 0 else line_end
+        try:  # fast path: a whole line holding one JSON value (JSON lines); anything else takes the careful path
+            yield line, orjson.loads(content[position:line_end])
+            position = line_end
+            continue
+        except orjson.JSONDecodeError:
+            pass
         try:
             value, end = decoder.raw_decode(content, position)
         except (json.JSONDecodeError, RecursionError) as error:

@@ -7,12 +7,12 @@ inputs, outputs and declared lineage whenever an event of that run arrives.
 
 from __future__ import annotations
 
-import json
 from collections import defaultdict
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection, Table, and_, bindparam, select, tuple_, update
 
 from nblineage.lineage import schema as s
@@ -22,8 +22,42 @@ from nblineage.lineage.events import Event
 CHUNK = 400
 
 
-def apply_facts(conn: Connection, events: Iterable[Event]) -> None:
+class IdCache:
+    """Ids of datasets, versions and jobs by natural key, kept across transactions of one process.
+
+    Ids learnt in a transaction count only once it commits; the whole cache is dropped when the graph's
+    generation changes (a rebuild, by this or another process, gives new ids).
+    """
+
+    def __init__(self) -> None:
+        self.generation: int | None = None
+        self.known: dict[str, dict[tuple, int]] = defaultdict(dict)
+        self.pending: dict[str, dict[tuple, int]] = defaultdict(dict)
+
+    def begin(self, conn: Connection) -> None:
+        """Call at the start of a write transaction."""
+        generation = conn.execute(select(s.counters.c.value).where(s.counters.c.name == "graph_generation")).scalar()
+        if generation != self.generation:
+            self.known.clear()
+            self.generation = generation
+        self.pending.clear()
+
+    def commit(self) -> None:
+        for table, ids in self.pending.items():
+            self.known[table].update(ids)
+        self.pending.clear()
+
+    def rollback(self) -> None:
+        self.pending.clear()
+
+    def get(self, table: str, key: tuple) -> int | None:
+        found = self.known[table].get(key)
+        return found if found is not None else self.pending[table].get(key)
+
+
+def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None = None) -> None:
     """Derive the graph rows of ``events`` (already stored) inside the caller's transaction."""
+    cache = cache or IdCache()
     all_facts = [facts_of(event) for event in events]
     if not all_facts:
         return
@@ -37,13 +71,13 @@ def apply_facts(conn: Connection, events: Iterable[Event]) -> None:
     for facts in all_facts:
         for key, model in facts.datasets.items():
             datasets[key] = datasets.get(key, False) or model
-    dataset_ids = _ensure(conn, s.datasets, ("namespace", "name"), {k: {"is_model": False} for k in datasets})
+    dataset_ids = _ensure(conn, cache, s.datasets, ("namespace", "name"), {k: {"is_model": False} for k in datasets})
     models = [dataset_ids[key] for key, model in datasets.items() if model]
     for chunk in _chunked(models):
         conn.execute(update(s.datasets).where(s.datasets.c.id.in_(chunk)).values(is_model=True))
 
     version_rows = {(dataset_ids[key[:2]], key[2]): {"first_seen": _time(time)} for key, time in first_seen.items()}
-    by_pair = _ensure(conn, s.dataset_versions, ("dataset_id", "version"), version_rows)
+    by_pair = _ensure(conn, cache, s.dataset_versions, ("dataset_id", "version"), version_rows)
     version_ids = {key: by_pair[(dataset_ids[key[:2]], key[2])] for key in first_seen}
     if first_seen:
         conn.execute(
@@ -54,7 +88,7 @@ def apply_facts(conn: Connection, events: Iterable[Event]) -> None:
         )
 
     job_keys = {key for facts in all_facts for key in facts.jobs}
-    job_ids = _ensure(conn, s.jobs, ("namespace", "name"), {key: {} for key in job_keys})
+    job_ids = _ensure(conn, cache, s.jobs, ("namespace", "name"), {key: {} for key in job_keys})
     run_pks = _merge_runs(conn, [f.run for f in all_facts if f.run], job_ids)
 
     io_rows = {
@@ -90,31 +124,32 @@ def apply_facts(conn: Connection, events: Iterable[Event]) -> None:
     _merge_facets(conn, all_facts, dataset_ids, job_ids, run_pks)
 
 
-def _ensure(conn: Connection, table: Table, columns: tuple[str, ...], rows: dict[tuple, dict]) -> dict:
+def _ensure(conn: Connection, cache: IdCache, table: Table, columns: tuple[str, ...], rows: dict[tuple, dict]) -> dict:
     """Ids of the rows with these natural keys, inserting the missing ones."""
     key_cols = [table.c[name] for name in columns]
     ids: dict[tuple, int] = {}
-    keys = list(rows)
-    for chunk in _chunked(keys):
-        ids.update(
-            {
-                tuple(row[1:]): row[0]
-                for row in conn.execute(select(table.c.id, *key_cols).where(tuple_(*key_cols).in_(chunk)))
-            }
-        )
-    missing = [key for key in keys if key not in ids]
+    unknown = []
+    for key in rows:
+        found = cache.get(table.name, key)
+        if found is None:
+            unknown.append(key)
+        else:
+            ids[key] = found
+
+    def look_up(keys: list[tuple]) -> None:
+        for chunk in _chunked(keys):
+            query = select(table.c.id, *key_cols).where(tuple_(*key_cols).in_(chunk))
+            for row in conn.execute(query):
+                ids[tuple(row[1:])] = cache.pending[table.name][tuple(row[1:])] = row[0]
+
+    look_up(unknown)
+    missing = [key for key in unknown if key not in ids]
     if missing:
         conn.execute(
             upsert(conn, table).on_conflict_do_nothing(index_elements=list(columns)),
             [dict(zip(columns, key, strict=True)) | rows[key] for key in missing],
         )
-        for chunk in _chunked(missing):
-            ids.update(
-                {
-                    tuple(row[1:]): row[0]
-                    for row in conn.execute(select(table.c.id, *key_cols).where(tuple_(*key_cols).in_(chunk)))
-                }
-            )
+        look_up(missing)
     return ids
 
 
@@ -280,7 +315,7 @@ def _merge_facets(conn: Connection, all_facts: list[Facts], dataset_ids, job_ids
                 "entity_id": i,
                 "name": n,
                 "event_key": k,
-                "payload": json.dumps(f, ensure_ascii=False),
+                "payload": orjson.dumps(f, option=orjson.OPT_SORT_KEYS).decode(),
             }
             for (e, i, n), (k, f) in latest.items()
         ],

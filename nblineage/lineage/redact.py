@@ -13,7 +13,21 @@ from typing import Any
 from nblineage.lineage.naming import redact_secrets_in_text, strip_credentials
 
 MASK = "***"
-_MARKERS = re.compile(r"://[^\"\s]*@|pass|pwd|secret|token|credential|sig=|signature|api.?key|authorization", re.I)
+_USERINFO = re.compile(r"://[^\"\s]*@")
+_WORDS = (
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "credential",
+    "sig=",
+    "signature",
+    "authorization",
+    "apikey",
+    "api_key",
+    "api-key",
+    "api key",
+)
 _SECRET_KEY_ENDINGS = (
     "password",
     "passwd",
@@ -32,7 +46,10 @@ _SECRET_KEY_ENDINGS = (
 
 def may_hold_secrets(text: str) -> bool:
     """True when ``text`` (an event's JSON) has anything that could be a credential."""
-    return _MARKERS.search(text) is not None
+    if "@" in text and _USERINFO.search(text):
+        return True
+    lowered = text.lower()
+    return any(word in lowered for word in _WORDS)
 
 
 def is_secret_key(name: str) -> bool:
@@ -55,6 +72,6 @@ def redact(value: Any, key: str = "") -> Any:
             return MASK
         if key in ("namespace", "name", "uri", "url") and "://" in value:
             return strip_credentials(value)
-        if _MARKERS.search(value):
+        if may_hold_secrets(value):
             return redact_secrets_in_text(value)
     return value

@@ -121,4 +121,12 @@ facets = Table(
     Column("payload", Text, nullable=False),
 )
 
+# Counters of the store; "graph_generation" changes whenever the derived tables are rebuilt (ids change then).
+counters = Table(
+    "counters",
+    metadata,
+    Column("name", String(64), primary_key=True),
+    Column("value", BigInteger, nullable=False),
+)
+
 DERIVED = (facets, edges, declared_inputs, run_io, runs, jobs, dataset_versions, datasets)

@@ -14,12 +14,12 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, select, text, update
 from sqlalchemy.engine import make_url
 
 from nblineage.lineage import schema
 from nblineage.lineage.events import Event, check
-from nblineage.lineage.merge import apply_facts, upsert
+from nblineage.lineage.merge import IdCache, apply_facts, upsert
 from nblineage.lineage.schema import VERSION_TABLE
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -47,6 +47,7 @@ class Store:
     def __init__(self, url: str, *, migrate: bool = True) -> None:
         self.url = make_url(url)
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self._ids = IdCache()
         if self.is_sqlite:
             _check_sqlite_file(self.url.database)
         self.engine = _engine(str(self.url.render_as_string(hide_password=False)), self.is_sqlite)
@@ -136,9 +137,15 @@ class Store:
         for chunk in _chunks(events, batch):
             unique = list({event.hash: event for event in chunk}.values())
             duplicates += len(chunk) - len(unique)
-            with self.write() as conn:
-                new = _insert_events(conn, unique)
-                apply_facts(conn, new)
+            try:
+                with self.write() as conn:
+                    self._ids.begin(conn)
+                    new = _insert_events(conn, unique)
+                    apply_facts(conn, new, self._ids)
+            except BaseException:
+                self._ids.rollback()
+                raise
+            self._ids.commit()
             stored += len(new)
             duplicates += len(unique) - len(new)
         return AppendResult(stored=stored, duplicates=duplicates)
@@ -146,7 +153,13 @@ class Store:
     def rebuild(self, batch: int = BATCH) -> int:
         """Re-derive every graph table from the stored events, in one transaction; returns the event count."""
         count = 0
+        self._ids = IdCache()
         with self.write() as conn:
+            conn.execute(
+                update(schema.counters)
+                .where(schema.counters.c.name == "graph_generation")
+                .values(value=schema.counters.c.value + 1)
+            )
             for table in schema.DERIVED:
                 conn.execute(table.delete())
             last = 0
@@ -198,7 +211,7 @@ def _insert_events(conn: Connection, events: list[Event]) -> list[Event]:
                     "event_time": event.time,
                     "run_id": event.payload["run"]["runId"].lower() if event.kind == "RunEvent" else None,
                     "received_at": now,
-                    "payload": json.dumps(event.payload, ensure_ascii=False),
+                    "payload": event.text,
                 }
                 for event in new
             ],

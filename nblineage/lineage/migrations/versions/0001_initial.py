@@ -92,6 +92,12 @@ def upgrade() -> None:
         sa.Column("event_key", sa.String(128), nullable=False),
         sa.Column("payload", sa.Text, nullable=False),
     )
+    counters = op.create_table(
+        "counters",
+        sa.Column("name", sa.String(64), primary_key=True),
+        sa.Column("value", sa.BigInteger, nullable=False),
+    )
+    op.bulk_insert(counters, [{"name": "graph_generation", "value": 0}])
 
 
 def downgrade() -> None:
@@ -107,3 +113,4 @@ def downgrade() -> None:
     ):
         op.drop_table(table)
     op.drop_table("events")
+    op.drop_table("counters")

@@ -1,0 +1,58 @@
+"""The benchmarks still run: each with ``--quick``, checked for exit status and the metric lines it must print.
+
+No timing is asserted; only that the scripts work and that nblineage's answers agree with networkx's.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+
+
+def run_quick(script: str, *extra: str) -> str:
+    """Run a benchmark script with ``--quick``; return its output, failing with it on a non-zero exit."""
+    done = subprocess.run(
+        [sys.executable, str(BENCHMARKS / script), "--quick", *extra],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, f"{script} exited {done.returncode}\n{done.stdout}\n{done.stderr}"
+    return done.stdout
+
+
+def test_bench_ingest_quick() -> None:
+    output = run_quick("bench_ingest.py")
+    for label in (
+        "baseline: FileTransport.emit, append",
+        "Serde.to_json (openlineage-python)",
+        "json.loads + check",
+        "nblineage ingest: loads+check+append (SQLite)",
+        "replay, all duplicates (SQLite)",
+        "producer to store: Serde+loads+check+append (SQLite)",
+    ):
+        assert re.search(rf"^{re.escape(label)}\s+[\d.]+\s+[\d,]+\s+[\d.]+x$", output, re.MULTILINE), label
+    assert "stored 1,000, duplicates 0" in output
+    assert re.search(r"^target: nblineage ingest >= 10,000 events/s on SQLite: [\d,]+/s, (met|NOT met)$", output, re.M)
+
+
+def test_bench_queries_quick(tmp_path: Path) -> None:
+    output = run_quick("bench_queries.py", "--cache-dir", str(tmp_path))
+    assert "dataset_versions 20,000" in output
+    for label in (
+        "models_from(dataset, any version)",
+        "models_from(dataset, one version)",
+        "upstream(dataset version)",
+        "upstream(model version)",
+    ):
+        row = re.search(rf"^{re.escape(label)}(\s+[\d.]+){{7}}\s+(\d+)/(\d+)$", output, re.MULTILINE)
+        assert row, label
+        assert row.group(2) == row.group(3) == "50", f"{label}: nblineage and networkx disagree\n{output}"
+    assert re.search(
+        r"^target: p95 <= 20 ms on SQLite for every query: worst p95 [\d.]+ ms, (met|NOT met)$", output, re.M
+    )
