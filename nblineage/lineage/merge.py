@@ -1,25 +1,66 @@
 """Merge the facts of new events into the graph tables, with rules that ignore arrival order.
 
 Keys are inserted once; flags only turn on; times keep their minimum or maximum; "latest" values (run state,
-facets) keep the value of the greatest event key (time, state rank, hash). A run's edges are recomputed from its
-inputs, outputs and declared lineage whenever an event of that run arrives.
+facets) keep the value of the greatest event key (time, state rank, hash). A run's edges are recomputed from
+its inputs, outputs and declared lineage whenever an event of that run arrives.
+
+This is the ingest hot path, so it speaks plain SQL through the driver in batches (the same statements on SQLite
+and PostgreSQL) instead of compiling SQLAlchemy expressions row by row.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
 import orjson
-from sqlalchemy import Connection, Table, and_, bindparam, select, tuple_, update
+from sqlalchemy import Connection
 
-from nblineage.lineage import schema as s
 from nblineage.lineage.derive import Facts, RunFacts, facts_of
 from nblineage.lineage.events import Event
+from nblineage.lineage.schema import UNVERSIONED
 
-CHUNK = 400
+CHUNK = 500
+
+
+class Sql:
+    """Batched plain SQL on one connection; statements use ``?`` placeholders whatever the driver."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self.sqlite = conn.dialect.name == "sqlite"
+
+    def _text(self, sql: str) -> str:
+        return sql if self.sqlite else sql.replace("%", "%%").replace("?", "%s")
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        if rows:
+            self.conn.exec_driver_sql(self._text(sql), list(rows))
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        result = self.conn.exec_driver_sql(self._text(sql), tuple(params))
+        return list(result) if result.returns_rows else []
+
+    def where_in(self, sql: str, values: Sequence[Any], width: int = 1) -> list[Any]:
+        """Run ``sql`` (ending in ``IN``) once per chunk of ``values``; ``width`` > 1 takes tuples (row values)."""
+        found: list[Any] = []
+        one = "?" if width == 1 else "(" + ",".join("?" * width) + ")"
+        for start in range(0, len(values), CHUNK):
+            chunk = values[start : start + CHUNK]
+            marks = ",".join([one] * len(chunk))
+            inside = f"(VALUES {marks})" if width > 1 else f"({marks})"
+            params = [part for value in chunk for part in value] if width > 1 else chunk
+            found.extend(self.all(f"{sql} {inside}", params))
+        return found
+
+    def time(self, value: str | datetime | None) -> Any:
+        """A time (ISO text or naive UTC datetime) as DateTime columns hold it (SQLite: SQLAlchemy's text form)."""
+        if value is None:
+            return None
+        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+        return moment.isoformat(" ", "microseconds") if self.sqlite else moment
 
 
 class IdCache:
@@ -36,7 +77,7 @@ class IdCache:
 
     def begin(self, conn: Connection) -> None:
         """Call at the start of a write transaction."""
-        generation = conn.execute(select(s.counters.c.value).where(s.counters.c.name == "graph_generation")).scalar()
+        generation = Sql(conn).all("SELECT value FROM counters WHERE name = 'graph_generation'")[0][0]
         if generation != self.generation:
             self.known.clear()
             self.generation = generation
@@ -58,239 +99,218 @@ class IdCache:
 def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None = None) -> None:
     """Derive the graph rows of ``events`` (already stored) inside the caller's transaction."""
     cache = cache or IdCache()
+    sql = Sql(conn)
     all_facts = [facts_of(event) for event in events]
     if not all_facts:
         return
-    first_seen = {}
+    first_seen: dict[tuple[str, str, str], str] = {}
+    datasets: dict[tuple[str, str], bool] = {}
     for facts in all_facts:
         time = facts.event_key[:26]
         for key in facts.versions:
             first_seen[key] = min(first_seen.get(key, time), time)
-
-    datasets: dict[tuple[str, str], bool] = {}
-    for facts in all_facts:
         for key, model in facts.datasets.items():
             datasets[key] = datasets.get(key, False) or model
-    dataset_ids = _ensure(conn, cache, s.datasets, ("namespace", "name"), {k: {"is_model": False} for k in datasets})
-    models = [dataset_ids[key] for key, model in datasets.items() if model]
-    for chunk in _chunked(models):
-        conn.execute(update(s.datasets).where(s.datasets.c.id.in_(chunk)).values(is_model=True))
 
-    version_rows = {(dataset_ids[key[:2]], key[2]): {"first_seen": _time(time)} for key, time in first_seen.items()}
-    by_pair = _ensure(conn, cache, s.dataset_versions, ("dataset_id", "version"), version_rows)
+    dataset_ids = _ensure(
+        sql, cache, "datasets", ("namespace", "name"), {k: () for k in datasets}, ("is_model",), "FALSE"
+    )
+    models = [dataset_ids[key] for key, model in datasets.items() if model]
+    sql.where_in("UPDATE datasets SET is_model = TRUE WHERE NOT is_model AND id IN", models)
+
+    version_rows = {(dataset_ids[key[:2]], key[2]): (sql.time(time),) for key, time in first_seen.items()}
+    by_pair = _ensure(sql, cache, "dataset_versions", ("dataset_id", "version"), version_rows, ("first_seen",))
     version_ids = {key: by_pair[(dataset_ids[key[:2]], key[2])] for key in first_seen}
-    if first_seen:
-        conn.execute(
-            update(s.dataset_versions)
-            .where(and_(s.dataset_versions.c.id == _bind("vid"), s.dataset_versions.c.first_seen > _bind("t")))
-            .values(first_seen=_bind("t")),
-            [{"vid": version_ids[key], "t": _time(time)} for key, time in first_seen.items()],
-        )
+    sql.many(
+        "UPDATE dataset_versions SET first_seen = ? WHERE id = ? AND first_seen > ?",
+        [(sql.time(t), version_ids[key], sql.time(t)) for key, t in first_seen.items()],
+    )
 
     job_keys = {key for facts in all_facts for key in facts.jobs}
-    job_ids = _ensure(conn, cache, s.jobs, ("namespace", "name"), {key: {} for key in job_keys})
-    run_pks = _merge_runs(conn, [f.run for f in all_facts if f.run], job_ids)
+    job_ids = _ensure(sql, cache, "jobs", ("namespace", "name"), {key: () for key in job_keys})
+    run_pks = _merge_runs(sql, [f.run for f in all_facts if f.run], job_ids)
 
-    io_rows = {
-        (run_pks[f.run.run_id], version_ids[version], direction)
-        for f in all_facts
-        if f.run
-        for direction, version in f.io
-    }
-    _insert_ignore(conn, s.run_io, [dict(zip(("run_pk", "version_id", "direction"), r, strict=True)) for r in io_rows])
-    declared = {
-        (run_pks[f.run.run_id], version_ids[out], dataset_ids[source])
-        for f in all_facts
-        if f.run
-        for out, source in f.declared
-    }
-    _insert_ignore(
-        conn,
-        s.declared_inputs,
-        [dict(zip(("run_pk", "output_version_id", "input_dataset_id"), r, strict=True)) for r in declared],
+    sql.many(
+        "INSERT INTO run_io (run_pk, version_id, direction) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        sorted(
+            {(run_pks[f.run.run_id], version_ids[v], direction) for f in all_facts if f.run for direction, v in f.io}
+        ),
     )
-    static = {
-        (version_ids[src], version_ids[dst], job_ids[job] if job else 0)
-        for f in all_facts
-        for src, dst, job in f.static_edges
-    }
-    _insert_ignore(
-        conn,
-        s.edges,
-        [{"src": a, "dst": b, "run_pk": 0, "job_pk": j, "derivation": "declared"} for a, b, j in static],
+    sql.many(
+        "INSERT INTO declared_inputs (run_pk, output_version_id, input_dataset_id) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        sorted(
+            {
+                (run_pks[f.run.run_id], version_ids[out], dataset_ids[source])
+                for f in all_facts
+                if f.run
+                for out, source in f.declared
+            }
+        ),
     )
-    _recompute_run_edges(conn, set(run_pks.values()))
-    _link_unversioned(conn, {dataset_ids[key[:2]] for key in first_seen})
-    _merge_facets(conn, all_facts, dataset_ids, job_ids, run_pks)
+    sql.many(
+        "INSERT INTO edges (src, dst, run_pk, job_pk, derivation) VALUES (?, ?, 0, ?, 'declared') "
+        "ON CONFLICT DO NOTHING",
+        sorted(
+            {
+                (version_ids[src], version_ids[dst], job_ids[job] if job else 0)
+                for f in all_facts
+                for src, dst, job in f.static_edges
+            }
+        ),
+    )
+    _recompute_run_edges(sql, sorted(set(run_pks.values())))
+    _link_unversioned(sql, sorted({dataset_ids[key[:2]] for key in first_seen}))
+    _merge_facets(sql, all_facts, dataset_ids, job_ids, run_pks)
 
 
-def _ensure(conn: Connection, cache: IdCache, table: Table, columns: tuple[str, ...], rows: dict[tuple, dict]) -> dict:
-    """Ids of the rows with these natural keys, inserting the missing ones."""
-    key_cols = [table.c[name] for name in columns]
+def _ensure(
+    sql: Sql,
+    cache: IdCache,
+    table: str,
+    key_columns: tuple[str, str],
+    rows: dict[tuple, tuple],
+    value_columns: tuple[str, ...] = (),
+    value_sql: str = "",
+) -> dict[tuple, int]:
+    """Ids of the rows with these natural keys, inserting the missing ones (with ``rows[key]`` as values)."""
     ids: dict[tuple, int] = {}
     unknown = []
     for key in rows:
-        found = cache.get(table.name, key)
+        found = cache.get(table, key)
         if found is None:
             unknown.append(key)
         else:
             ids[key] = found
+    keys = ", ".join(key_columns)
 
-    def look_up(keys: list[tuple]) -> None:
-        for chunk in _chunked(keys):
-            query = select(table.c.id, *key_cols).where(tuple_(*key_cols).in_(chunk))
-            for row in conn.execute(query):
-                ids[tuple(row[1:])] = cache.pending[table.name][tuple(row[1:])] = row[0]
+    def look_up(wanted: list[tuple]) -> None:
+        for row in sql.where_in(f"SELECT id, {keys} FROM {table} WHERE ({keys}) IN", wanted, width=2):
+            ids[(row[1], row[2])] = cache.pending[table][(row[1], row[2])] = row[0]
 
     look_up(unknown)
     missing = [key for key in unknown if key not in ids]
     if missing:
-        conn.execute(
-            upsert(conn, table).on_conflict_do_nothing(index_elements=list(columns)),
-            [dict(zip(columns, key, strict=True)) | rows[key] for key in missing],
+        columns = ", ".join((*key_columns, *value_columns))
+        marks = ", ".join(["?"] * (2 + (0 if value_sql else len(value_columns))) + ([value_sql] if value_sql else []))
+        sql.many(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+            [(*key, *rows[key]) for key in missing],
         )
         look_up(missing)
     return ids
 
 
-def _merge_runs(conn: Connection, facts: list[RunFacts], job_ids: dict) -> dict[str, int]:
+def _merge_runs(sql: Sql, facts: list[RunFacts], job_ids: dict) -> dict[str, int]:
     """Insert or update runs: job and parent of the earliest event, state of the latest, start and end times."""
     merged: dict[str, dict[str, Any]] = {}
     for run in sorted(facts, key=lambda r: r.state_key):
         row = merged.setdefault(
             run.run_id,
-            {
-                "run_id": run.run_id,
-                "job_id": job_ids[run.job],
-                "parent_run_id": None,
-                "state": None,
-                "state_key": None,
-                "started_at": run.time_key,
-                "ended_at": None,
-            },
+            {"job_id": job_ids[run.job], "parent": None, "state": None, "key": "", "start": run.time_key, "end": None},
         )
-        row["parent_run_id"] = row["parent_run_id"] or run.parent_run_id
-        row["state"], row["state_key"] = run.state, run.state_key
+        row["parent"] = row["parent"] or run.parent_run_id
+        row["state"], row["key"] = run.state, run.state_key
         if run.ended:
-            row["ended_at"] = max(row["ended_at"] or run.time_key, run.time_key)
-    existing = {}
-    for chunk in _chunked(list(merged)):
-        for row in conn.execute(select(s.runs).where(s.runs.c.run_id.in_(chunk))).mappings():
-            existing[row["run_id"]] = row
+            row["end"] = max(row["end"] or run.time_key, run.time_key)
+    existing = {
+        row[0]: row[1:]
+        for row in sql.where_in(
+            "SELECT run_id, id, parent_run_id, state, state_key, started_at, ended_at FROM runs WHERE run_id IN",
+            list(merged),
+        )
+    }
     inserts, updates = [], []
     for run_id, row in merged.items():
-        old = existing.get(run_id)
-        if old is None:
-            inserts.append(row | {"started_at": _time(row["started_at"]), "ended_at": _time(row["ended_at"])})
+        if run_id not in existing:
+            inserts.append(
+                (
+                    run_id,
+                    row["job_id"],
+                    row["parent"],
+                    row["state"],
+                    row["key"],
+                    sql.time(row["start"]),
+                    sql.time(row["end"]),
+                )
+            )
             continue
-        new = {
-            "pk": old["id"],
-            "parent_run_id": old["parent_run_id"] or row["parent_run_id"],
-            "started_at": min(_time(row["started_at"]), old["started_at"] or _time(row["started_at"])),
-            "ended_at": max(filter(None, (_time(row["ended_at"]), old["ended_at"])), default=None),
-            "state": old["state"],
-            "state_key": old["state_key"],
-        }
-        if (old["state_key"] or "") < row["state_key"]:
-            new["state"], new["state_key"] = row["state"], row["state_key"]
-        updates.append(new)
-    if inserts:
-        conn.execute(upsert(conn, s.runs).on_conflict_do_nothing(index_elements=["run_id"]), inserts)
-    if updates:
-        conn.execute(
-            update(s.runs)
-            .where(s.runs.c.id == _bind("pk"))
-            .values({name: _bind(name) for name in ("parent_run_id", "started_at", "ended_at", "state", "state_key")}),
-            updates,
-        )
-    pks: dict[str, int] = {}
-    for chunk in _chunked(list(merged)):
-        pks.update(conn.execute(select(s.runs.c.run_id, s.runs.c.id).where(s.runs.c.run_id.in_(chunk))).all())
-    return pks
+        pk, parent, state, key, started, ended = existing[run_id]
+        if (key or "") < row["key"]:
+            state, key = row["state"], row["key"]
+        started = min(sql.time(row["start"]), started or sql.time(row["start"]))
+        ends = [t for t in (sql.time(row["end"]), ended) if t is not None]
+        updates.append((parent or row["parent"], state, key, started, max(ends) if ends else None, pk))
+    sql.many(
+        "INSERT INTO runs (run_id, job_id, parent_run_id, state, state_key, started_at, ended_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        inserts,
+    )
+    sql.many(
+        "UPDATE runs SET parent_run_id = ?, state = ?, state_key = ?, started_at = ?, ended_at = ? WHERE id = ?",
+        updates,
+    )
+    return dict(sql.where_in("SELECT run_id, id FROM runs WHERE run_id IN", list(merged)))
 
 
-def _recompute_run_edges(conn: Connection, run_pks: set[int]) -> None:
+def _recompute_run_edges(sql: Sql, run_pks: list[int]) -> None:
     """A run's edges: declared sources for outputs that have them, every input otherwise."""
     if not run_pks:
         return
     inputs: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     outputs: dict[int, set[int]] = defaultdict(set)
     declared: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
-    jobs: dict[int, int] = {}
-    unversioned: dict[int, int] = {}
-    chunks = _chunked(sorted(run_pks))
-    for chunk in chunks:
-        jobs.update(conn.execute(select(s.runs.c.id, s.runs.c.job_id).where(s.runs.c.id.in_(chunk))).all())
-        rows = conn.execute(
-            select(
-                s.run_io.c.run_pk,
-                s.run_io.c.version_id,
-                s.run_io.c.direction,
-                s.dataset_versions.c.dataset_id,
-            )
-            .join(s.dataset_versions, s.dataset_versions.c.id == s.run_io.c.version_id)
-            .where(s.run_io.c.run_pk.in_(chunk))
-        )
-        for run_pk, version_id, direction, dataset_id in rows:
-            if direction == "input":
-                inputs[run_pk][dataset_id].append(version_id)
-            else:
-                outputs[run_pk].add(version_id)
-        for run_pk, out, source in conn.execute(select(s.declared_inputs).where(s.declared_inputs.c.run_pk.in_(chunk))):
-            declared[run_pk][out].add(source)
+    jobs = dict(sql.where_in("SELECT id, job_id FROM runs WHERE id IN", run_pks))
+    for run_pk, version_id, direction, dataset_id in sql.where_in(
+        "SELECT io.run_pk, io.version_id, io.direction, v.dataset_id FROM run_io io "
+        "JOIN dataset_versions v ON v.id = io.version_id WHERE io.run_pk IN",
+        run_pks,
+    ):
+        if direction == "input":
+            inputs[run_pk][dataset_id].append(version_id)
+        else:
+            outputs[run_pk].add(version_id)
+    for run_pk, out, source in sql.where_in(
+        "SELECT run_pk, output_version_id, input_dataset_id FROM declared_inputs WHERE run_pk IN", run_pks
+    ):
+        declared[run_pk][out].add(source)
     sources = sorted({d for per_run in declared.values() for ds in per_run.values() for d in ds})
-    for chunk in _chunked(sources):
-        unversioned.update(
-            conn.execute(
-                select(s.dataset_versions.c.dataset_id, s.dataset_versions.c.id).where(
-                    s.dataset_versions.c.dataset_id.in_(chunk), s.dataset_versions.c.version == s.UNVERSIONED
-                )
-            ).all()
+    unversioned = dict(
+        sql.where_in(
+            f"SELECT dataset_id, id FROM dataset_versions WHERE version = '{UNVERSIONED}' AND dataset_id IN", sources
         )
+    )
     rows = []
     for run_pk in run_pks:
         run_inputs = inputs.get(run_pk, {})
         every_input = [v for versions in run_inputs.values() for v in versions]
         run_declared = declared.get(run_pk, {})
-        for out in outputs.get(run_pk, set()) | set(run_declared):
+        for out in sorted(outputs.get(run_pk, set()) | set(run_declared)):
             if out in run_declared:
                 srcs = [v for d in run_declared[out] for v in (run_inputs.get(d) or [unversioned[d]])]
                 derivation = "explicit"
             else:
                 srcs, derivation = every_input, "inferred"
-            rows.extend(
-                {"src": src, "dst": out, "run_pk": run_pk, "job_pk": jobs[run_pk], "derivation": derivation}
-                for src in set(srcs)
-                if src != out
-            )
-    for chunk in chunks:
-        conn.execute(s.edges.delete().where(s.edges.c.run_pk.in_(chunk)))
-    if rows:
-        conn.execute(s.edges.insert(), rows)
+            rows.extend((src, out, run_pk, jobs[run_pk], derivation) for src in sorted(set(srcs)) if src != out)
+    sql.where_in("DELETE FROM edges WHERE run_pk IN", run_pks)
+    sql.many("INSERT INTO edges (src, dst, run_pk, job_pk, derivation) VALUES (?, ?, ?, ?, ?)", rows)
 
 
-def _link_unversioned(conn: Connection, dataset_ids: set[int]) -> None:
+def _link_unversioned(sql: Sql, dataset_ids: list[int]) -> None:
     """Edges from a dataset's unversioned node to each of its versions, so version-less lineage joins in."""
-    unversioned = s.dataset_versions.alias("u")
-    versioned = s.dataset_versions.alias("v")
-    for chunk in _chunked(sorted(dataset_ids)):
-        pairs = conn.execute(
-            select(unversioned.c.id, versioned.c.id)
-            .join(versioned, versioned.c.dataset_id == unversioned.c.dataset_id)
-            .where(
-                unversioned.c.dataset_id.in_(chunk),
-                unversioned.c.version == s.UNVERSIONED,
-                versioned.c.version != s.UNVERSIONED,
-            )
-        ).all()
-        _insert_ignore(
-            conn,
-            s.edges,
-            [{"src": u, "dst": v, "run_pk": 0, "job_pk": 0, "derivation": "version"} for u, v in pairs],
-        )
+    pairs = sql.where_in(
+        "SELECT u.id, v.id FROM dataset_versions u JOIN dataset_versions v ON v.dataset_id = u.dataset_id "
+        f"WHERE u.version = '{UNVERSIONED}' AND v.version <> '{UNVERSIONED}' AND u.dataset_id IN",
+        dataset_ids,
+    )
+    sql.many(
+        "INSERT INTO edges (src, dst, run_pk, job_pk, derivation) VALUES (?, ?, 0, 0, 'version') "
+        "ON CONFLICT DO NOTHING",
+        [tuple(pair) for pair in pairs],
+    )
 
 
-def _merge_facets(conn: Connection, all_facts: list[Facts], dataset_ids, job_ids, run_pks) -> None:
+def _merge_facets(sql: Sql, all_facts: list[Facts], dataset_ids: dict, job_ids: dict, run_pks: dict) -> None:
     """Keep, per entity and facet name, the facet of the latest event."""
     ids = {"dataset": dataset_ids, "job": job_ids, "run": {(k,): v for k, v in run_pks.items()}}
     latest: dict[tuple[str, int, str], tuple[str, Any]] = {}
@@ -299,50 +319,12 @@ def _merge_facets(conn: Connection, all_facts: list[Facts], dataset_ids, job_ids
             slot = (entity, ids[entity][key], name)
             if slot not in latest or latest[slot][0] < facts.event_key:
                 latest[slot] = (facts.event_key, facet)
-    if not latest:
-        return
-    statement = upsert(conn, s.facets)
-    statement = statement.on_conflict_do_update(
-        index_elements=["entity", "entity_id", "name"],
-        set_={"event_key": statement.excluded.event_key, "payload": statement.excluded.payload},
-        where=s.facets.c.event_key < statement.excluded.event_key,
-    )
-    conn.execute(
-        statement,
+    sql.many(
+        "INSERT INTO facets (entity, entity_id, name, event_key, payload) VALUES (?, ?, ?, ?, ?) "
+        "ON CONFLICT (entity, entity_id, name) DO UPDATE SET event_key = excluded.event_key, "
+        "payload = excluded.payload WHERE facets.event_key < excluded.event_key",
         [
-            {
-                "entity": e,
-                "entity_id": i,
-                "name": n,
-                "event_key": k,
-                "payload": orjson.dumps(f, option=orjson.OPT_SORT_KEYS).decode(),
-            }
-            for (e, i, n), (k, f) in latest.items()
+            (entity, entity_id, name, key, orjson.dumps(facet, option=orjson.OPT_SORT_KEYS).decode())
+            for (entity, entity_id, name), (key, facet) in sorted(latest.items())
         ],
     )
-
-
-def upsert(conn: Connection, table: Table):
-    """The dialect's INSERT, which has ``on_conflict_do_nothing`` and ``on_conflict_do_update``."""
-    if conn.dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(table)
-
-
-def _insert_ignore(conn: Connection, table: Table, rows: list[dict]) -> None:
-    if rows:
-        conn.execute(upsert(conn, table).on_conflict_do_nothing(), rows)
-
-
-def _chunked(items: list) -> list[list]:
-    return [items[i : i + CHUNK] for i in range(0, len(items), CHUNK)]
-
-
-def _bind(name: str):
-    return bindparam(name)
-
-
-def _time(key: str | None) -> datetime | None:
-    return datetime.fromisoformat(key) if key else None
