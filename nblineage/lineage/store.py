@@ -13,6 +13,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from itertools import islice
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, select, text, update
@@ -133,22 +134,26 @@ class Store:
             )
 
     def append(self, events: Iterable[Event], batch: int = BATCH) -> AppendResult:
-        """Store events (idempotent on their hash) and derive the graph from the new ones."""
+        """Store events (idempotent on their hash) and derive the graph from the new ones, a batch at a time."""
         stored = duplicates = 0
-        for chunk in _chunks(events, batch):
-            unique = list({event.hash: event for event in chunk}.values())
-            duplicates += len(chunk) - len(unique)
-            try:
-                with self.write() as conn, _cyclic_gc_paused():
-                    self._ids.begin(conn)
-                    new = _insert_events(conn, unique)
-                    apply_facts(conn, new, self._ids)
-            except BaseException:
-                self._ids.rollback()
-                raise
-            self._ids.commit()
+        pending = iter(events)
+        while True:
+            with _cyclic_gc_paused():  # reading, checking and storing a batch makes no garbage cycles
+                chunk = list(islice(pending, batch))
+                if not chunk:
+                    break
+                unique = list({event.hash: event for event in chunk}.values())
+                try:
+                    with self.write() as conn:
+                        self._ids.begin(conn)
+                        new = _insert_events(conn, unique)
+                        apply_facts(conn, new, self._ids)
+                except BaseException:
+                    self._ids.rollback()
+                    raise
+                self._ids.commit()
             stored += len(new)
-            duplicates += len(unique) - len(new)
+            duplicates += len(chunk) - len(new)
         return AppendResult(stored=stored, duplicates=duplicates)
 
     def rebuild(self, batch: int = BATCH) -> int:
@@ -225,17 +230,6 @@ def _cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
-
-
-def _chunks(items: Iterable[Event], size: int) -> Iterator[list[Event]]:
-    chunk: list[Event] = []
-    for item in items:
-        chunk.append(item)
-        if len(chunk) >= size:
-            yield chunk
-            chunk = []
-    if chunk:
-        yield chunk
 
 
 def _check_sqlite_file(database: str | None) -> None:
