@@ -248,7 +248,9 @@ def _check_sqlite_file(database: str | None) -> None:
     try:
         with closing(sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)) as conn:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError as error:
+    except sqlite3.OperationalError:
+        return  # busy, or being created by another process right now: opening it properly will tell
+    except sqlite3.DatabaseError as error:  # not a database, or corrupt
         raise StoreError(f"{path} is a damaged SQLite database ({error}); nblineage leaves it untouched.") from None
     if tables and VERSION_TABLE not in tables:
         raise StoreError(
