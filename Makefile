@@ -12,7 +12,7 @@ $(BIN)/nblineage: pyproject.toml
 	touch $@
 
 lab: $(BIN)/nblineage
-	$(BIN)/jupyter lab
+	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
 lint: $(BIN)/nblineage
 	$(BIN)/ruff check .
