@@ -1,0 +1,105 @@
+"""What the hooks report to: the kernel's capture session and the cell run under way.
+
+Hooks never talk to the store. They call ``read``, ``write`` and ``derive`` on ``current()`` (None when capture is
+off), which tag objects with their provenance and add inputs and outputs to the cell run; the run becomes
+OpenLineage events when the cell ends.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, Registry, Source
+
+_current: Capture | None = None
+_local = threading.local()
+
+
+@dataclass
+class Output:
+    """A dataset or model the cell wrote, with the inputs of exactly the object written."""
+
+    source: Source
+    provenance: Provenance
+    facets: dict[str, Any] = field(default_factory=dict)
+    model: dict[str, Any] | None = None  # framework, class, hyperParameters, featureNames
+
+
+@dataclass
+class Record:
+    """Inputs and outputs of one run (a cell execution)."""
+
+    inputs: dict[Source, dict[str, Any]] = field(default_factory=dict)
+    outputs: list[Output] = field(default_factory=list)
+
+    def add_input(self, source: Source, facets: dict[str, Any] | None = None) -> None:
+        self.inputs.setdefault(source, {}).update(facets or {})
+
+
+class Capture:
+    """One kernel's capture: the provenance registry and the record of the cell run under way."""
+
+    def __init__(self) -> None:
+        self.registry = Registry()
+        self.record = Record()
+
+    def take_record(self) -> Record:
+        """The record so far, replaced by an empty one (called when a cell ends)."""
+        record, self.record = self.record, Record()
+        return record
+
+    def read(self, source: Source, result: Any, facets: dict[str, Any] | None = None) -> Provenance:
+        """A hook read ``source``: it is an input of the run, and ``result`` derives from it (exactly)."""
+        self.record.add_input(source, facets)
+        provenance = Provenance(frozenset({source}))
+        self.registry.tag(result, provenance)
+        return provenance
+
+    def write(
+        self,
+        source: Source,
+        obj: Any,
+        facets: dict[str, Any] | None = None,
+        model: dict[str, Any] | None = None,
+        provenance: Provenance | None = None,
+    ) -> None:
+        """A hook wrote ``obj`` to ``source``: an output whose inputs are ``obj``'s provenance."""
+        provenance = self.registry.of(obj) if provenance is None else provenance
+        for input_source in provenance.sources:
+            self.record.add_input(input_source)
+        self.record.outputs.append(Output(source, provenance, dict(facets or {}), model))
+
+    def derive(self, result: Any, *inputs: Any) -> Provenance:
+        """``result`` was computed from ``inputs``: it carries their provenance."""
+        return self.registry.derive(result, *inputs)
+
+    def of(self, obj: Any) -> Provenance:
+        return self.registry.of(obj) if obj is not None else EMPTY
+
+
+def current() -> Capture | None:
+    """The active capture, unless capture is off or a hook is already recording on this thread."""
+    if _current is None or getattr(_local, "depth", 0):
+        return None
+    return _current
+
+
+def activate(capture: Capture | None) -> None:
+    global _current
+    _current = capture
+
+
+@contextmanager
+def hooked() -> Iterator[Capture | None]:
+    """Around an intercepted call: yields the capture for the outermost call only (nested library calls, such as
+    pandas reading through pyarrow, are the outer call's business), and None inside."""
+    capture = current()
+    _local.depth = getattr(_local, "depth", 0) + 1
+    try:
+        yield capture
+    finally:
+        _local.depth -= 1

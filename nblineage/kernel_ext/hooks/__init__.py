@@ -1,0 +1,1 @@
+"""One instrumentor per library; ``ALL`` lists them in the order they are installed."""

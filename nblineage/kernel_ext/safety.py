@@ -1,0 +1,58 @@
+"""Fail open: a hook's own error never changes what the user's call returns or raises.
+
+The error is logged, counted, and shown once per hook; with ``NBLINEAGE_STRICT=1`` (the test suite) it raises.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+import os
+import warnings
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+log = logging.getLogger("nblineage")
+errors: Counter[str] = Counter()
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class HookError(RuntimeError):
+    """A hook failed while ``NBLINEAGE_STRICT`` is set."""
+
+
+def strict() -> bool:
+    return os.environ.get("NBLINEAGE_STRICT", "").strip().lower() not in ("", "0", "false", "no")
+
+
+def report(where: str, error: BaseException) -> None:
+    """Record a hook failure: log it, count it, warn the first time, raise when strict."""
+    errors[where] += 1
+    log.debug("nblineage hook %s failed", where, exc_info=error)
+    if strict():
+        raise HookError(f"nblineage hook {where} failed: {error!r}") from error
+    if errors[where] == 1:
+        warnings.warn(
+            f"nblineage could not record lineage in {where} ({type(error).__name__}: {error}); "
+            "your code ran normally. Further errors of this hook are only logged.",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+
+
+def guarded(where: str) -> Callable[[F], F]:
+    """Decorate a piece of hook work (never the user's call itself): its errors are reported, not raised."""
+
+    def decorate(function: F) -> F:
+        @functools.wraps(function)
+        def run(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return function(*args, **kwargs)
+            except Exception as error:
+                report(where, error)
+                return None
+
+        return run  # type: ignore[return-value]
+
+    return decorate
