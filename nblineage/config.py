@@ -8,14 +8,22 @@ from pathlib import Path
 STORE_FILE = "lineage.db"
 
 
+def data_dir() -> Path:
+    """nblineage's folder under the Jupyter data dir (the default store, kernel outboxes)."""
+    from jupyter_core.paths import jupyter_data_dir
+
+    return Path(jupyter_data_dir()) / "nblineage"
+
+
 def store_url() -> str:
     """``NBLINEAGE_URL``, or a SQLite file under the Jupyter data dir."""
     url = os.environ.get("NBLINEAGE_URL", "").strip()
-    if url:
-        return url
-    from jupyter_core.paths import jupyter_data_dir
+    return url or f"sqlite:///{data_dir() / STORE_FILE}"
 
-    return f"sqlite:///{Path(jupyter_data_dir()) / 'nblineage' / STORE_FILE}"
+
+def disabled() -> bool:
+    """``NBLINEAGE_DISABLED`` switches capture off, whatever enabled it."""
+    return os.environ.get("NBLINEAGE_DISABLED", "").strip().lower() not in ("", "0", "false", "no")
 
 
 def namespace() -> str:

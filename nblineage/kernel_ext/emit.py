@@ -1,0 +1,233 @@
+"""OpenLineage events for a notebook session and its cell runs, built with openlineage-python's classes.
+
+Importing openlineage-python takes a quarter of a second, so this module is imported off the cell's path (the
+extension warms it up in the background) and never at ``%load_ext``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+import attr
+from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.facet_v2 import (
+    DatasetFacet,
+    RunFacet,
+    dataset_type_dataset,
+    dataset_version_dataset,
+    error_message_run,
+    job_type_job,
+    lineage,
+    parent_run,
+    schema_dataset,
+    source_code_job,
+)
+from openlineage.client.serde import Serde
+
+from nblineage import __version__
+from nblineage.kernel_ext.capture import Output, Record
+from nblineage.kernel_ext.provenance import Source
+
+PRODUCER = f"https://github.com/nblineage/nblineage/tree/{__version__}"
+FACETS_URL = "https://github.com/nblineage/nblineage/blob/main/docs/facets.md"
+
+
+@attr.define
+class ResourcesRunFacet(RunFacet):
+    """What a cell run took: wall and CPU time, peak memory, GPU memory where a GPU is present."""
+
+    wallTimeSeconds: float
+    cpuTimeSeconds: float
+    peakMemoryBytes: int
+    gpus: list[dict[str, Any]] = attr.field(factory=list)
+
+    @staticmethod
+    def _get_schema() -> str:
+        return f"{FACETS_URL}#resources"
+
+
+@attr.define
+class CellRunFacet(RunFacet):
+    """Which cell ran: its id and execution count."""
+
+    cellId: str
+    executionCount: int | None = None
+
+    @staticmethod
+    def _get_schema() -> str:
+        return f"{FACETS_URL}#cell"
+
+
+@attr.define
+class ModelDatasetFacet(DatasetFacet):
+    """The model a dataset holds: framework, class, hyper-parameters, the features it was fit on."""
+
+    framework: str
+    modelClass: str
+    hyperParameters: dict[str, Any] = attr.field(factory=dict)
+    featureNames: list[str] = attr.field(factory=list)
+    trainingJob: str | None = None
+
+    @staticmethod
+    def _get_schema() -> str:
+        return f"{FACETS_URL}#model"
+
+
+@attr.define
+class PrecisionDatasetFacet(DatasetFacet):
+    """How an output's inputs are known: ``exact`` (a hook followed the data) or ``cell`` (the statement's reads)."""
+
+    precision: str
+
+    @staticmethod
+    def _get_schema() -> str:
+        return f"{FACETS_URL}#precision"
+
+
+@dataclass
+class CellResult:
+    """A finished cell run, in plain data, as the extension collects it."""
+
+    run_id: str
+    cell_id: str
+    execution_count: int | None
+    source: str
+    started: datetime
+    ended: datetime
+    error: str | None = None
+    traceback: str | None = None
+    wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    peak_memory: int = 0
+    gpus: list[dict[str, Any]] = field(default_factory=list)
+    record: Record = field(default_factory=Record)
+
+
+def _time(moment: datetime) -> str:
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
+
+
+def session_event(state: str, run_id: str, namespace: str, notebook: str, when: datetime) -> RunEvent:
+    """The session run: one per kernel, job = the notebook."""
+    return RunEvent(
+        eventType=RunState[state],
+        eventTime=_time(when),
+        run=Run(runId=run_id),
+        job=Job(namespace=namespace, name=notebook, facets={"jobType": _job_type("NOTEBOOK")}),
+        producer=PRODUCER,
+    )
+
+
+def cell_events(result: CellResult, namespace: str, notebook: str, session_run_id: str) -> list[RunEvent]:
+    """START and COMPLETE (or FAIL) of one cell run, with its inputs, outputs and resources."""
+    job_name = f"{notebook}#{result.cell_id}"
+    job = Job(
+        namespace=namespace,
+        name=job_name,
+        facets={
+            "jobType": _job_type("CELL"),
+            "sourceCode": source_code_job.SourceCodeJobFacet(language="python", sourceCode=result.source),
+        },
+    )
+    parent = parent_run.ParentRunFacet(
+        run=parent_run.Run(runId=session_run_id), job=parent_run.Job(namespace=namespace, name=notebook)
+    )
+    start_facets: dict[str, RunFacet] = {
+        "parent": parent,
+        "nblineage_cell": CellRunFacet(cellId=result.cell_id, executionCount=result.execution_count),
+    }
+    end_facets = dict(start_facets)
+    end_facets["nblineage_resources"] = ResourcesRunFacet(
+        wallTimeSeconds=round(result.wall_seconds, 6),
+        cpuTimeSeconds=round(result.cpu_seconds, 6),
+        peakMemoryBytes=result.peak_memory,
+        gpus=result.gpus,
+    )
+    if result.error is not None:
+        end_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
+            message=result.error, programmingLanguage="python", stackTrace=result.traceback
+        )
+    inputs = [_input(source, facets) for source, facets in sorted(result.record.inputs.items())]
+    outputs = _outputs(result.record.outputs, job_name)
+    return [
+        RunEvent(
+            eventType=RunState.START,
+            eventTime=_time(result.started),
+            run=Run(runId=result.run_id, facets=start_facets),
+            job=job,
+            producer=PRODUCER,
+        ),
+        RunEvent(
+            eventType=RunState.FAIL if result.error is not None else RunState.COMPLETE,
+            eventTime=_time(result.ended),
+            run=Run(runId=result.run_id, facets=end_facets),
+            job=job,
+            inputs=inputs,
+            outputs=outputs,
+            producer=PRODUCER,
+        ),
+    ]
+
+
+def to_json(event: RunEvent) -> str:
+    return Serde.to_json(event)
+
+
+def _job_type(kind: str) -> job_type_job.JobTypeJobFacet:
+    return job_type_job.JobTypeJobFacet(processingType="BATCH", integration="JUPYTER", jobType=kind)
+
+
+def _dataset_facets(source: Source, facets: dict[str, Any]) -> dict[str, DatasetFacet]:
+    built: dict[str, DatasetFacet] = {}
+    if source.version:
+        built["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=source.version)
+    schema = facets.get("schema")
+    if schema and schema.get("fields"):
+        built["schema"] = schema_dataset.SchemaDatasetFacet(
+            fields=[
+                schema_dataset.SchemaDatasetFacetFields(name=str(f["name"]), type=str(f.get("type")))
+                for f in schema["fields"]
+            ]
+        )
+    return built
+
+
+def _input(source: Source, facets: dict[str, Any]) -> InputDataset:
+    return InputDataset(namespace=source.namespace, name=source.name, facets=_dataset_facets(source, facets))
+
+
+def _outputs(outputs: list[Output], job_name: str) -> list[OutputDataset]:
+    """One output per dataset written; writing the same dataset twice in a cell keeps the last version and the
+    union of the inputs."""
+    merged: dict[tuple[str, str], Output] = {}
+    for output in outputs:
+        key = (output.source.namespace, output.source.name)
+        if key in merged:
+            earlier = merged[key]
+            output = Output(output.source, earlier.provenance | output.provenance, output.facets, output.model)
+        merged[key] = output
+    built = []
+    for output in merged.values():
+        facets = _dataset_facets(output.source, output.facets)
+        facets["lineage"] = lineage.LineageDatasetFacet(
+            inputs=[
+                lineage.LineageDatasetInput(namespace=s.namespace, name=s.name, type="DATASET")
+                for s in sorted(output.provenance.sources)
+            ]
+        )
+        facets["nblineage_lineage"] = PrecisionDatasetFacet(precision=output.provenance.precision)
+        if output.model is not None:
+            facets["datasetType"] = dataset_type_dataset.DatasetTypeDatasetFacet(datasetType="MODEL")
+            facets["nblineage_model"] = ModelDatasetFacet(
+                framework=str(output.model.get("framework", "")),
+                modelClass=str(output.model.get("class", "")),
+                hyperParameters=dict(output.model.get("hyperParameters") or {}),
+                featureNames=[str(n) for n in output.model.get("featureNames") or []],
+                trainingJob=output.model.get("trainingJob") or job_name,
+            )
+        elif str(output.facets.get("datasetType", {}).get("datasetType", "")).upper() == "MODEL":
+            facets["datasetType"] = dataset_type_dataset.DatasetTypeDatasetFacet(datasetType="MODEL")
+        built.append(OutputDataset(namespace=output.source.namespace, name=output.source.name, facets=facets))
+    return built

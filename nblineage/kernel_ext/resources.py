@@ -1,0 +1,85 @@
+"""What a cell takes: wall time, CPU time, peak memory (per cell on Linux), and GPU memory where torch sees one."""
+
+from __future__ import annotations
+
+import resource
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+_CLEAR_REFS = "/proc/self/clear_refs"
+_STATUS = "/proc/self/status"
+
+
+@dataclass
+class Usage:
+    wall_seconds: float
+    cpu_seconds: float
+    peak_memory: int
+    gpus: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Meter:
+    """Started before a cell, read after it."""
+
+    def __init__(self) -> None:
+        self._wall = time.perf_counter()
+        self._cpu = time.process_time()
+        self._per_cell_peak = _reset_peak()
+        _reset_gpu_peaks()
+
+    def read(self) -> Usage:
+        return Usage(
+            wall_seconds=time.perf_counter() - self._wall,
+            cpu_seconds=time.process_time() - self._cpu,
+            peak_memory=_peak_memory(),
+            gpus=_gpu_peaks(),
+        )
+
+
+def _reset_peak() -> bool:
+    """Reset the kernel's peak resident size (Linux), so the next reading is this cell's peak."""
+    try:
+        with open(_CLEAR_REFS, "w") as handle:
+            handle.write("5")
+        return True
+    except OSError:
+        return False
+
+
+def _peak_memory() -> int:
+    try:
+        with open(_STATUS) as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss  # the process's peak: kB on Linux, bytes on macOS
+    return peak if sys.platform == "darwin" else peak * 1024
+
+
+def _cuda() -> Any:
+    torch = sys.modules.get("torch")  # never import torch ourselves
+    try:
+        return torch.cuda if torch is not None and torch.cuda.is_available() else None
+    except Exception:
+        return None
+
+
+def _reset_gpu_peaks() -> None:
+    cuda = _cuda()
+    if cuda is not None:
+        for device in range(cuda.device_count()):
+            cuda.reset_peak_memory_stats(device)
+
+
+def _gpu_peaks() -> list[dict[str, Any]]:
+    cuda = _cuda()
+    if cuda is None:
+        return []
+    return [
+        {"name": cuda.get_device_name(d), "peakMemoryBytes": int(cuda.max_memory_allocated(d))}
+        for d in range(cuda.device_count())
+    ]

@@ -1,0 +1,40 @@
+"""Run real notebooks in real kernels (nbclient) with nblineage loaded, and read what they recorded."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+
+def make_notebook(path: Path, cells: list[str]) -> nbformat.NotebookNode:
+    """A notebook file of code cells with ids c0, c1, ..."""
+    notebook = nbformat.v4.new_notebook()
+    notebook.cells = [nbformat.v4.new_code_cell(source, id=f"c{i}") for i, source in enumerate(cells)]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+    return notebook
+
+
+def run_notebook(
+    path: Path, cells: list[str], env: dict[str, str], allow_errors: bool = False, timeout: int = 120
+) -> nbformat.NotebookNode:
+    """Write and execute a notebook whose first cell loads nblineage, in a kernel with ``env`` added to the
+    environment; the kernel shuts down (and flushes) at the end."""
+    notebook = make_notebook(path, ["%load_ext nblineage", *cells])
+    client = NotebookClient(
+        notebook,
+        timeout=timeout,
+        kernel_name="python3",
+        allow_errors=allow_errors,
+        resources={"metadata": {"path": str(path.parent)}},
+    )
+    try:
+        client.execute(env={**os.environ, "NBLINEAGE_NOTEBOOK": str(path), **env})
+    except CellExecutionError:
+        if not allow_errors:
+            raise
+    return notebook
