@@ -81,6 +81,15 @@ def _parser() -> argparse.ArgumentParser:
 
     rebuild = commands.add_parser("rebuild", help="re-derive the graph from the stored events")
     rebuild.set_defaults(run=_rebuild)
+
+    for name, help_text in (("enable", "capture lineage in every IPython kernel"), ("disable", "stop doing so")):
+        switch = commands.add_parser(name, help=help_text)
+        scope = switch.add_mutually_exclusive_group()
+        scope.add_argument("--user", dest="scope", action="store_const", const="user", help="your kernels (default)")
+        scope.add_argument(
+            "--sys-prefix", dest="scope", action="store_const", const="sys-prefix", help="this environment's kernels"
+        )
+        switch.set_defaults(run=_switch, scope="user", enabled=name == "enable")
     return parser
 
 
@@ -191,6 +200,17 @@ def _rebuild(args: argparse.Namespace) -> int:
     with _store(args) as store:
         count = store.rebuild()
     print(f"graph rebuilt from {count} events")
+    return EXIT_OK
+
+
+def _switch(args: argparse.Namespace) -> int:
+    from nblineage.kernel_ext.startup import set_enabled
+
+    path = set_enabled(args.scope, args.enabled)
+    state = "on" if args.enabled else "off"
+    print(f"nblineage capture is {state} for {args.scope} kernels ({path})")
+    if args.enabled and config.disabled():
+        print("note: NBLINEAGE_DISABLED is set here, and it wins", file=sys.stderr)
     return EXIT_OK
 
 

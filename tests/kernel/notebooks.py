@@ -20,11 +20,16 @@ def make_notebook(path: Path, cells: list[str]) -> nbformat.NotebookNode:
 
 
 def run_notebook(
-    path: Path, cells: list[str], env: dict[str, str], allow_errors: bool = False, timeout: int = 120
+    path: Path,
+    cells: list[str],
+    env: dict[str, str],
+    allow_errors: bool = False,
+    timeout: int = 120,
+    load: bool = True,
 ) -> nbformat.NotebookNode:
-    """Write and execute a notebook whose first cell loads nblineage, in a kernel with ``env`` added to the
-    environment; the kernel shuts down (and flushes) at the end."""
-    notebook = make_notebook(path, ["%load_ext nblineage", *cells])
+    """Write and execute a notebook (whose first cell loads nblineage, with ``load``) in a kernel with ``env``
+    added to the environment; the kernel shuts down (and flushes) at the end."""
+    notebook = make_notebook(path, ["%load_ext nblineage", *cells] if load else cells)
     client = NotebookClient(
         notebook,
         timeout=timeout,

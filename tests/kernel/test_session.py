@@ -52,3 +52,44 @@ def test_a_failing_cell_records_fail_and_the_traceback_is_unchanged(
     failed = [e for e in events(store_url) if e["eventType"] == "FAIL"]
     assert len(failed) == 1 and failed[0]["job"]["name"] == f"{notebook}#c1"
     assert failed[0]["run"]["facets"]["errorMessage"]["message"] == "ZeroDivisionError: division by zero"
+
+
+def test_enable_disable_and_the_disabled_switch(tmp_path: Path, kernel_env: dict, store_url: str, monkeypatch) -> None:
+    from nblineage.cli import main
+
+    monkeypatch.setenv("IPYTHONDIR", str(tmp_path / "ipython"))
+    kernel_env = kernel_env | {"IPYTHONDIR": str(tmp_path / "ipython")}
+    assert main(["enable", "--user"]) == 0
+    run_notebook(tmp_path / "on.ipynb", ["a = 1"], kernel_env, load=False)
+    run_notebook(tmp_path / "off.ipynb", ["a = 1"], kernel_env | {"NBLINEAGE_DISABLED": "1"}, load=False)
+    assert main(["disable", "--user"]) == 0
+    run_notebook(tmp_path / "gone.ipynb", ["a = 1"], kernel_env, load=False)
+    names = {e["job"]["name"] for e in events(store_url)}
+    assert f"{tmp_path / 'on.ipynb'}#c0" in names
+    assert not any("off.ipynb" in name or "gone.ipynb" in name for name in names)
+
+
+def test_store_down_then_up_loses_nothing(tmp_path: Path) -> None:
+    from conftest import POSTGRES_ADMIN_URL
+    from sqlalchemy import create_engine
+
+    name = f"nbl_down_{tmp_path.name[-8:].replace('-', '_').lower()}"
+    url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
+    env = {"NBLINEAGE_URL": url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
+    run_notebook(tmp_path / "first.ipynb", ["a = 1", "b = 2"], env)  # the database does not exist yet
+    outbox = list((tmp_path / "jupyter").rglob("*.jsonl"))
+    assert outbox and sum(len(p.read_text().splitlines()) for p in outbox) == 6
+    admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        run_notebook(tmp_path / "second.ipynb", ["c = 3"], env)
+        recorded = events(url)
+        first = [e for e in recorded if "first.ipynb" in e["job"]["name"]]
+        assert len(first) == 6 and len({json.dumps(e, sort_keys=True) for e in first}) == 6
+        assert len([e for e in recorded if "second.ipynb" in e["job"]["name"]]) == 4
+        assert not list((tmp_path / "jupyter").rglob("*.jsonl"))
+    finally:
+        with admin.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
