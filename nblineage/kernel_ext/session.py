@@ -52,7 +52,8 @@ class Session:
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
         self.writer.start()
-        threading.Thread(target=self._announce, name="nblineage-start", daemon=True).start()
+        self._announcer = threading.Thread(target=self._announce, name="nblineage-start")
+        self._announcer.start()
         atexit.register(self.close)
 
     def close(self) -> None:
@@ -66,6 +67,7 @@ class Session:
         for instrumentor in self.instrumentors:
             instrumentor.uninstrument()
         capture_module.activate(None)
+        self._announcer.join(timeout=10)  # the session's START first, and openlineage-python imported
         try:
             from nblineage.kernel_ext import emit
 
