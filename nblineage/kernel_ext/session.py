@@ -85,6 +85,9 @@ class Session:
 
             start = emit.session_event("START", self.run_id, self.namespace, self.notebook, self.started)
             self.writer.submit([emit.to_json(start)])
+        except RuntimeError as error:
+            if "after shutdown" not in str(error):  # the process exited right after loading: nothing to record
+                report("session start", error)
         except Exception as error:
             report("session start", error)
 
