@@ -8,6 +8,7 @@ work after it is guarded (``safety.report``).
 from __future__ import annotations
 
 import importlib.metadata
+import sys
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -66,6 +67,8 @@ class Instrumentor:
         if not self._registered:
             self._registered = True
             wrapt.register_post_import_hook(self._on_import, self.library)
+        elif self.library in sys.modules:  # instrumented again after uninstrument: the import hook has fired
+            self._on_import(sys.modules[self.library])
 
     def uninstrument(self) -> None:
         """Put every original back."""

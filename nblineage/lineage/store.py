@@ -260,9 +260,10 @@ def _check_sqlite_file(database: str | None) -> None:
 
 
 def _engine(url: str, is_sqlite: bool) -> Engine:
+    internal = {"nblineage_internal": True}  # the kernel's SQL hooks ignore the store's own statements
     if not is_sqlite:
-        return create_engine(url, pool_pre_ping=True)
-    engine = create_engine(url)
+        return create_engine(url, pool_pre_ping=True, execution_options=internal)
+    engine = create_engine(url, execution_options=internal)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record) -> None:

@@ -1,4 +1,4 @@
-"""One instrumentor per library. Importing a hook module never imports its library."""
+"""One instrumentor per library (``HOOKS``). Importing a hook module never imports its library."""
 
 from __future__ import annotations
 
