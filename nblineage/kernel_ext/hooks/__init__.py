@@ -11,7 +11,19 @@ HOOKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pyarrow", ("PyarrowInstrumentor",)),
     ("sqlalchemy", ("SqlAlchemyInstrumentor", "PandasSqlInstrumentor")),
     ("sklearn", ("SklearnInstrumentor",)),
-    ("models", ("JoblibInstrumentor", "PickleInstrumentor", "TorchInstrumentor", "SkopsInstrumentor")),
+    (
+        "models",
+        (
+            "JoblibInstrumentor",
+            "PickleInstrumentor",
+            "TorchInstrumentor",
+            "SkopsInstrumentor",
+            "KerasInstrumentor",
+            "XGBoostInstrumentor",
+            "LightGBMInstrumentor",
+            "TransformersInstrumentor",
+        ),
+    ),
 )
 
 

@@ -1,0 +1,293 @@
+"""scikit-learn: provenance through estimators and ``train_test_split``.
+
+What is patched (each method on the class that defines it, so it is wrapped once):
+
+- ``fit`` and ``partial_fit``: the estimator derives from the call's arguments (X, y, sample_weight...);
+  ``partial_fit`` keeps what it had too. The estimator's training facts are remembered with the capture (feature
+  names, numbers of samples and features, target names, a ColumnTransformer's columns), and its fitted parts
+  (Pipeline steps, ColumnTransformer ``transformers_``, FeatureUnion parts, ``best_estimator_``) get its provenance.
+- ``fit_transform`` and ``fit_predict``: as ``fit``, and the result derives from the estimator.
+- ``transform``, ``inverse_transform``, ``predict``, ``predict_proba``, ``predict_log_proba``,
+  ``decision_function``, ``score``, ``score_samples``: the result derives from the estimator and the arguments.
+- ``sklearn.model_selection.train_test_split``: each part derives from the array it was cut from (and ``stratify``).
+
+Classes: every ``BaseEstimator`` subclass loaded when scikit-learn is imported, with the classes in its MRO (mixins
+such as ``TransformerMixin.fit_transform`` and ``ClassifierMixin.score``). A class defined later, by scikit-learn,
+another library or the notebook, is patched when its class statement completes: scikit-learn's own
+``__init_subclass__`` hooks (``_MetadataRequester``, ``_SetOutputMixin``) are wrapped, and the class is patched when
+the outermost of them returns, so after ``set_output`` has wrapped ``transform``. Nothing of scikit-learn is imported
+that the user has not imported.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import numbers
+import sys
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+import wrapt
+
+from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.hooks._common import PatchingInstrumentor, argument, hook_state, qualified_name
+from nblineage.kernel_ext.hooks.models import feature_list, json_safe
+from nblineage.kernel_ext.instrument import intercept
+from nblineage.kernel_ext.provenance import Provenance
+from nblineage.kernel_ext.safety import report
+
+__all__ = ["SklearnInstrumentor", "training_facts"]
+
+MAX_PARTS = 64  # fitted sub-estimators tagged per fit
+_class_creation = threading.local()
+
+
+def _inputs(args: tuple, kwargs: dict) -> tuple:
+    """Everything the call was given besides the estimator."""
+    return (*args[1:], *kwargs.values())
+
+
+def _derive_result(capture: Capture, result: Any, *inputs: Any) -> None:
+    if isinstance(result, tuple):  # predict(..., return_std=True) and the like
+        for item in result:
+            capture.derive(item, *inputs)
+    else:
+        capture.derive(result, *inputs)
+
+
+def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, Any, tuple, dict], None]:
+    """The ``after`` step of fit (``partial``: partial_fit; ``output``: fit_transform, fit_predict)."""
+
+    def after(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        if not args:
+            return
+        estimator = args[0]
+        inputs = ((estimator,) if partial else ()) + _inputs(args, kwargs)
+        provenance = capture.derive(estimator, *inputs)
+        facts = training_facts(estimator, argument(args, kwargs, 1, "X", None), argument(args, kwargs, 2, "y", None))
+        store = hook_state(capture).training
+        if partial:
+            before = store.get(estimator)
+            facts["nSamples"] = before.get("nSamples", 0) + facts.get("nSamples", 0)
+        store.remember(estimator, facts)
+        if provenance:
+            _tag_parts(capture, estimator, provenance)
+        if output or (result is not None and result is not estimator):
+            _derive_result(capture, result, *inputs)
+
+    return after
+
+
+def _predicting(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """The ``after`` step of transform, predict, score...: the result derives from the estimator and the inputs."""
+    if args:
+        _derive_result(capture, result, args[0], *_inputs(args, kwargs))
+
+
+def _splitting(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """The ``after`` step of train_test_split: parts 2i and 2i+1 come from array i."""
+    stratify = kwargs.get("stratify")
+    for index, part in enumerate(result):
+        if index // 2 < len(args):
+            capture.derive(part, args[index // 2], stratify)
+
+
+METHODS: dict[str, Callable[..., Any]] = {
+    "fit": intercept("sklearn fit", _fitting()),
+    "partial_fit": intercept("sklearn partial_fit", _fitting(partial=True)),
+    "fit_transform": intercept("sklearn fit_transform", _fitting(output=True)),
+    "fit_predict": intercept("sklearn fit_predict", _fitting(output=True)),
+    **{
+        name: intercept(f"sklearn {name}", _predicting)
+        for name in (
+            "transform",
+            "inverse_transform",
+            "predict",
+            "predict_proba",
+            "predict_log_proba",
+            "decision_function",
+            "score",
+            "score_samples",
+        )
+    },
+}
+SPLIT = intercept("sklearn train_test_split", _splitting)
+
+
+def training_facts(estimator: Any, X: Any, y: Any) -> dict[str, Any]:
+    """What ``estimator`` was just fitted on, as far as it and its inputs tell (JSON data)."""
+    facts: dict[str, Any] = {}
+    names = feature_list(getattr(estimator, "feature_names_in_", None)) or feature_list(getattr(X, "columns", None))
+    if names:
+        facts["featureNames"] = names
+    shape = getattr(X, "shape", None)
+    n_features = getattr(estimator, "n_features_in_", None)
+    if isinstance(n_features, numbers.Integral):
+        facts["nFeatures"] = int(n_features)
+    elif isinstance(shape, tuple) and len(shape) >= 2:
+        facts["nFeatures"] = int(shape[1])
+    if isinstance(shape, tuple) and shape:
+        facts["nSamples"] = int(shape[0])
+    elif X is not None:
+        with contextlib.suppress(TypeError):  # a sparse matrix has no len
+            facts["nSamples"] = len(X)
+    target = getattr(y, "name", None)
+    targets = [str(target)] if isinstance(target, str) else feature_list(getattr(y, "columns", None))
+    if targets:
+        facts["targetNames"] = targets
+    columns = [
+        {"name": str(item[0]), "transformer": _estimator_name(item[1]), "columns": json_safe(item[2])}
+        for part in (estimator, *_parts(estimator))
+        for item in getattr(part, "transformers_", None) or ()
+        if isinstance(item, tuple) and len(item) >= 3
+    ]
+    if columns:
+        facts["columnTransformers"] = columns
+    return facts
+
+
+def _estimator_name(part: Any) -> str:
+    return part if isinstance(part, str) else qualified_name(type(part))
+
+
+def _parts(estimator: Any, depth: int = 0) -> Iterator[Any]:
+    """The fitted estimators inside a composite one (Pipeline, ColumnTransformer, FeatureUnion, searches)."""
+    if depth > 3:
+        return
+    candidates: list[Any] = []
+    for attribute in ("steps", "transformer_list", "transformers_"):
+        for item in getattr(estimator, attribute, None) or ():
+            if isinstance(item, tuple) and len(item) >= 2:
+                candidates.append(item[1])
+    candidates.append(getattr(estimator, "best_estimator_", None))
+    for part in candidates:
+        if part is not None and not isinstance(part, (str, type)) and callable(getattr(part, "fit", None)):
+            yield part
+            yield from _parts(part, depth + 1)
+
+
+def _tag_parts(capture: Capture, estimator: Any, provenance: Provenance) -> None:
+    for count, part in enumerate(_parts(estimator)):
+        if count >= MAX_PARTS:
+            break
+        capture.registry.tag(part, provenance)
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    """All subclasses of ``cls`` loaded so far, ``cls`` included."""
+    seen: set[type] = set()
+    pending = [cls]
+    while pending:
+        current = pending.pop()
+        if current in seen:
+            continue
+        seen.add(current)
+        yield current
+        pending.extend(type.__subclasses__(current))
+
+
+class SklearnInstrumentor(PatchingInstrumentor):
+    """Provenance through scikit-learn estimators and ``train_test_split`` (see the module docstring)."""
+
+    library = "sklearn"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._base: type | None = None
+        self._classes: set[type] = set()
+        self._subclass_hooks: list[tuple[type, Any]] = []
+        self._split_hook = False
+
+    def patches(self, module: Any) -> Iterable[tuple[Any, str, Callable[..., Any]]]:
+        return ()  # classes are patched by _patch_class, as they appear
+
+    def instrument(self) -> None:
+        super().instrument()
+        if not self._split_hook:
+            self._split_hook = True
+            wrapt.register_post_import_hook(self._on_model_selection, "sklearn.model_selection")
+        elif (module := sys.modules.get("sklearn.model_selection")) is not None:
+            self._on_model_selection(module)
+
+    def uninstrument(self) -> None:
+        for owner, original in reversed(self._subclass_hooks):
+            if original is None:
+                delattr(owner, "__init_subclass__")
+            else:
+                owner.__init_subclass__ = original
+        self._subclass_hooks.clear()
+        self._classes.clear()
+        self._base = None
+        super().uninstrument()
+
+    def _on_import(self, module: Any) -> None:
+        if not self.enabled or self._base is not None:
+            return
+        try:
+            base = importlib.import_module("sklearn.base").BaseEstimator  # sklearn/__init__ imported it already
+            self._base = base
+            for cls in _subclasses(base):
+                self._patch_class(cls)
+            if not any("__init_subclass__" in klass.__dict__ for klass in base.__mro__[:-1]):
+                self._hook_subclasses(base)  # an old scikit-learn without __init_subclass__ hooks
+        except Exception as error:
+            self.uninstrument()
+            report("sklearn instrumentation", error)
+
+    def _on_model_selection(self, module: Any) -> None:
+        if not self.enabled:
+            return
+        try:
+            self.patch(module, "train_test_split", SPLIT)
+            split = sys.modules.get("sklearn.model_selection._split")
+            if split is not None:
+                self.patch(split, "train_test_split", SPLIT)
+        except Exception as error:
+            report("sklearn.model_selection instrumentation", error)
+
+    def _patch_class(self, cls: type) -> None:
+        """Patch the methods defined by ``cls`` and the classes it inherits from (each class once)."""
+        for klass in cls.__mro__:
+            if klass is object or klass in self._classes:
+                continue
+            self._classes.add(klass)
+            for name, wrapper in METHODS.items():
+                if name in klass.__dict__:
+                    self.patch(klass, name, wrapper)
+            if "__init_subclass__" in klass.__dict__ and klass.__module__.startswith("sklearn."):
+                self._hook_subclasses(klass)
+
+    def _hook_subclasses(self, owner: type) -> None:
+        """Wrap ``owner.__init_subclass__`` so that new estimator classes are patched once they are complete."""
+        original = owner.__dict__.get("__init_subclass__")
+        instrumentor = self
+
+        def __init_subclass__(cls: type, **kwargs: Any) -> None:
+            _class_creation.depth = getattr(_class_creation, "depth", 0) + 1
+            try:
+                if original is None:
+                    super(owner, cls).__init_subclass__(**kwargs)
+                elif isinstance(original, classmethod):
+                    original.__get__(None, cls)(**kwargs)
+                else:
+                    original(cls, **kwargs)
+            finally:
+                _class_creation.depth -= 1
+            if not _class_creation.depth:
+                instrumentor._on_new_class(cls)
+
+        __init_subclass__.__qualname__ = f"{owner.__qualname__}.__init_subclass__"
+        __init_subclass__.__module__ = owner.__module__
+        owner.__init_subclass__ = classmethod(__init_subclass__)  # type: ignore[assignment]
+        self._subclass_hooks.append((owner, original))
+
+    def _on_new_class(self, cls: type) -> None:
+        base = self._base
+        if not self.enabled or base is None or not issubclass(cls, base):
+            return
+        try:
+            self._patch_class(cls)
+        except Exception as error:
+            report("sklearn estimator class", error)
