@@ -1,0 +1,312 @@
+"""pandas: the files a notebook reads and writes, and provenance carried through transforms.
+
+Reads (``read_csv``, ``read_parquet``... in every public module that exports them) record an input, versioned by
+the file's fingerprint, with a schema facet, and tag the frame returned (each frame of a dict, the reader of a
+chunked read). Writes (``DataFrame.to_csv``, ``to_parquet``...) fingerprint the file afresh and record an output
+whose inputs are exactly the provenance of the frame written; a write that returns text records nothing.
+
+Transforms give their result the union of the provenance of the frames, series and arrays they were called on and
+with: selection, indexing (``loc``/``iloc``), ``assign``/``__setitem__``, joins, concatenation, group-bys (the
+GroupBy object carries its frame's provenance to the aggregate), reshaping, arithmetic and comparisons, and
+conversion to numpy (``to_numpy``, ``values``, ``np.asarray``). A method that works in place gives its frame the
+provenance of what it was called with. Only the outermost hooked call of a statement records (pandas calls itself
+a lot), and nothing is done when capture is off beyond the check. ``read_sql*``/``to_sql`` belong to the SQL hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.hooks._common import argument
+from nblineage.kernel_ext.hooks._files import (
+    ModuleInstrumentor,
+    Patch,
+    defining_class,
+    exports,
+    inputs,
+    locate,
+    record_read,
+    record_write,
+    schema_facet,
+)
+from nblineage.kernel_ext.instrument import intercept
+
+After = Callable[[Capture, Any, tuple, dict], None]
+
+# pandas function -> its parameter naming the file read.
+READERS: dict[str, str] = {
+    "read_csv": "filepath_or_buffer",
+    "read_table": "filepath_or_buffer",
+    "read_parquet": "path",
+    "read_json": "path_or_buf",
+    "read_excel": "io",
+    "read_feather": "path",
+    "read_orc": "path",
+    "read_pickle": "filepath_or_buffer",
+}
+# DataFrame / Series method -> its parameter naming the file written.
+WRITERS: dict[str, str] = {
+    "to_csv": "path_or_buf",
+    "to_json": "path_or_buf",
+    "to_parquet": "path",
+    "to_feather": "path",
+    "to_excel": "excel_writer",
+    "to_orc": "path",
+    "to_pickle": "path",
+}
+# Module functions whose result derives from the frames they are given.
+FUNCTIONS = (
+    "merge",
+    "merge_asof",
+    "merge_ordered",
+    "concat",
+    "get_dummies",
+    "melt",
+    "pivot",
+    "pivot_table",
+    "crosstab",
+    "cut",
+    "qcut",
+    "to_datetime",
+    "to_numeric",
+)
+# DataFrame and Series methods whose result (or, in place, whose frame) derives from self and the arguments.
+# Series.__getitem__/__setitem__ are left alone: scalar access in loops is too hot a path (the cell fallback covers
+# ``s[mask]``); DataFrame selection is patched.
+FRAME_METHODS = ("__getitem__", "__setitem__")
+METHODS = (
+    "__init__",
+    "__array__",
+    "to_numpy",
+    "transpose",
+    "assign",
+    "insert",
+    "merge",
+    "join",
+    "update",
+    "combine_first",
+    "align",
+    "groupby",
+    "rolling",
+    "expanding",
+    "ewm",
+    "resample",
+    "dropna",
+    "fillna",
+    "ffill",
+    "bfill",
+    "interpolate",
+    "drop",
+    "drop_duplicates",
+    "rename",
+    "astype",
+    "copy",
+    "head",
+    "tail",
+    "sample",
+    "query",
+    "filter",
+    "select_dtypes",
+    "reset_index",
+    "set_index",
+    "sort_values",
+    "sort_index",
+    "apply",
+    "map",
+    "replace",
+    "where",
+    "mask",
+    "clip",
+    "round",
+    "isna",
+    "notna",
+    "isin",
+    "shift",
+    "diff",
+    "pct_change",
+    "cumsum",
+    "melt",
+    "pivot",
+    "pivot_table",
+    "stack",
+    "unstack",
+    "explode",
+    "describe",
+    "corr",
+    "value_counts",
+    "agg",
+    "aggregate",
+    "transform",
+    "sum",
+    "mean",
+    "median",
+    "min",
+    "max",
+    "std",
+    "var",
+    "count",
+    "nunique",
+    "quantile",
+    "to_frame",
+    "dot",
+)
+_BINARY = ("add", "sub", "mul", "truediv", "floordiv", "mod", "pow", "and", "or", "xor", "matmul")
+OPERATORS = (
+    *(f"__{op}__" for op in _BINARY),
+    *(f"__r{op}__" for op in _BINARY),
+    *(f"__i{op}__" for op in _BINARY if op != "matmul"),
+    *(f"__{op}__" for op in ("eq", "ne", "lt", "le", "gt", "ge", "neg", "pos", "abs", "invert")),
+    *("add", "sub", "mul", "div", "truediv", "floordiv", "mod", "pow", "radd", "rsub", "rmul", "rdiv"),
+    *("rtruediv", "rfloordiv", "rmod", "rpow", "eq", "ne", "lt", "le", "gt", "ge", "abs"),
+)
+# Properties whose getter derives from the frame.
+PROPERTIES = ("values", "T")
+# GroupBy, window and resampler methods: the result derives from what was grouped.
+GROUPED = (
+    "__getitem__",
+    "agg",
+    "aggregate",
+    "apply",
+    "transform",
+    "filter",
+    "sum",
+    "mean",
+    "median",
+    "min",
+    "max",
+    "count",
+    "size",
+    "std",
+    "var",
+    "sem",
+    "prod",
+    "first",
+    "last",
+    "nth",
+    "head",
+    "tail",
+    "nunique",
+    "describe",
+    "value_counts",
+    "quantile",
+    "cumsum",
+    "cumprod",
+    "cummax",
+    "cummin",
+    "cumcount",
+    "rank",
+    "shift",
+    "diff",
+    "pct_change",
+    "idxmax",
+    "idxmin",
+    "ohlc",
+    "any",
+    "all",
+    "corr",
+    "cov",
+    "skew",
+    "kurt",
+    "ffill",
+    "bfill",
+)
+
+# The kinds of object provenance is kept for (pandas objects, windows, numpy arrays); set when pandas is patched.
+_tracked: tuple[type, ...] = ()
+
+
+class PandasInstrumentor(ModuleInstrumentor):
+    """Patches pandas I/O and transforms (module docstring)."""
+
+    library = "pandas"
+    min_version = "2.0"
+    modules = ("pandas",)
+
+    def patches(self, module: Any) -> Iterator[Patch]:
+        global _tracked
+        import numpy
+        from pandas.core.base import PandasObject
+        from pandas.core.groupby.generic import DataFrameGroupBy, SeriesGroupBy
+        from pandas.core.indexing import _iLocIndexer, _LocIndexer
+        from pandas.core.resample import Resampler
+        from pandas.core.window.ewm import ExponentialMovingWindow
+        from pandas.core.window.expanding import Expanding
+        from pandas.core.window.rolling import BaseWindow, Rolling, Window
+        from pandas.io.json._json import JsonReader
+        from pandas.io.parsers.readers import TextFileReader
+
+        _tracked = (PandasObject, BaseWindow, numpy.ndarray)
+        frames = (module.DataFrame, module.Series)
+        for name, parameter in READERS.items():
+            for home in exports(module, name):
+                yield home, name, intercept(f"pandas.{name}", _reader(parameter))
+        for name in FUNCTIONS:
+            for home in exports(module, name):
+                yield home, name, intercept(f"pandas.{name}", _derive)
+        yield from _methods(frames, WRITERS, _writer)
+        yield from _methods((module.DataFrame,), FRAME_METHODS, lambda _: _derive)
+        yield from _methods(frames, METHODS + OPERATORS + PROPERTIES, lambda _: _derive)
+        yield from _methods((TextFileReader, JsonReader), ("read", "__next__"), lambda _: _derive)
+        grouped = (DataFrameGroupBy, SeriesGroupBy, Rolling, Window, Expanding, ExponentialMovingWindow, Resampler)
+        yield from _methods(grouped, GROUPED, lambda _: _derive)
+        yield from _methods((_LocIndexer, _iLocIndexer), ("__getitem__", "__setitem__"), lambda _: _derive_indexed)
+
+
+def _methods(classes: tuple[type, ...], names: Any, make: Callable[[Any], After]) -> Iterator[Patch]:
+    """A patch of each of ``names`` on the pandas class that defines it for each of ``classes`` (once each);
+    ``names`` may map each name to what ``make`` needs to build its ``after``."""
+    seen: set[tuple[type, str]] = set()
+    for cls in classes:
+        for name in names:
+            owner = defining_class(cls, name)
+            if owner is None or (owner, name) in seen or not owner.__module__.startswith("pandas"):
+                continue
+            seen.add((owner, name))
+            parameter = names[name] if isinstance(names, dict) else None
+            yield owner, name, intercept(f"pandas.{owner.__name__}.{name}", make(parameter))
+
+
+def _reader(parameter: str) -> After:
+    def after(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        location = locate(argument(args, kwargs, 0, parameter, None), kwargs.get("filesystem"))
+        if location is not None:
+            record_read(capture, [location], result, schema_facet(result))
+
+    return after
+
+
+def _writer(parameter: str) -> After:
+    def after(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        target = argument(args, kwargs, 1, parameter, None)
+        if target is None:
+            return  # written to a string or bytes the call returned
+        location = locate(target, kwargs.get("filesystem"))
+        if location is not None:
+            record_write(capture, location, args[0])
+
+    return after
+
+
+def _derive(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """The result (or, for a method that returns None, the object it changed in place) derives from the call's
+    object and arguments."""
+    target = args[0] if result is None and args else result
+    _tag(capture, target, inputs(args, kwargs))
+
+
+def _derive_indexed(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``frame.loc[key]`` / ``frame.iloc[key] = value``: the indexer's frame stands for the indexer."""
+    frame = getattr(args[0], "obj", None)
+    target = frame if result is None else result
+    _tag(capture, target, [frame, *inputs(args[1:], kwargs)])
+
+
+def _tag(capture: Capture, target: Any, sources: list[Any]) -> None:
+    if isinstance(target, _tracked):
+        capture.derive(target, *sources)
+    elif type(target) is tuple:  # divmod, align, cut(retbins=True)
+        for item in target:
+            if isinstance(item, _tracked):
+                capture.derive(item, *sources)

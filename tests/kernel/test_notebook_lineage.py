@@ -1,0 +1,104 @@
+"""The whole path in real kernels: a notebook's reads, transforms and saves become version-exact lineage."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from notebooks import run_notebook
+
+from nblineage.lineage.graph import DatasetRef, models_from, upstream
+from nblineage.lineage.store import Store
+
+PREPARE = """
+import pandas as pd
+raw = pd.read_csv("raw.csv")
+lookup = pd.read_csv("lookup.csv")
+features = raw.assign(z=raw.x * 2)[["x", "z"]]
+features.to_parquet("features.parquet")
+"""
+TRAIN = """
+import joblib
+from sklearn.linear_model import LinearRegression
+table = pd.read_parquet("features.parquet")
+model = LinearRegression().fit(table[["x"]], table["z"])
+joblib.dump(model, "model.joblib")
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, store_url: str, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "raw.csv").write_text("x,y\n1,2\n3,4\n5,6\n")
+    (tmp_path / "lookup.csv").write_text("k,v\na,1\n")
+    return tmp_path
+
+
+def env(tmp_path: Path, store_url: str) -> dict[str, str]:
+    return {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
+
+
+def test_models_from_raw_data_version_exact(workdir: Path, store_url: str) -> None:
+    run_notebook(workdir / "train.ipynb", [PREPARE, TRAIN], env(workdir, store_url))
+    with Store(store_url) as store:
+        first_raw = _only_version(store, workdir / "raw.csv")
+        models = models_from(store, DatasetRef("file", str(workdir / "raw.csv")))
+        assert [(m.name, m.type) for m in models] == [(str(workdir / "model.joblib"), "model")]
+        lineage = {(n.type, n.name) for n in upstream(store, DatasetRef("file", str(workdir / "model.joblib")))}
+        assert ("dataset", str(workdir / "raw.csv")) in lineage
+        assert ("dataset", str(workdir / "features.parquet")) in lineage
+        assert ("dataset", str(workdir / "lookup.csv")) not in lineage  # read in the notebook, not used by the model
+    (workdir / "raw.csv").write_text("x,y\n10,20\n30,40\n")
+    run_notebook(workdir / "train.ipynb", [PREPARE, TRAIN], env(workdir, store_url))
+    with Store(store_url) as store:
+        all_models = models_from(store, DatasetRef("file", str(workdir / "raw.csv")))
+        assert len({m.version for m in all_models}) == 2
+        first = models_from(store, DatasetRef("file", str(workdir / "raw.csv"), first_raw))
+        assert len(first) == 1 and first[0].version in {m.version for m in all_models}
+
+
+def test_sql_tables_reach_the_model(workdir: Path, store_url: str) -> None:
+    database = workdir / "shop.db"
+    with sqlite3.connect(database) as conn:
+        conn.execute("CREATE TABLE sales (x REAL, z REAL)")
+        conn.executemany("INSERT INTO sales VALUES (?, ?)", [(1, 2), (2, 4), (3, 6)])
+    conn.close()
+    cell = f"""
+import pandas as pd, joblib, sqlalchemy
+from sklearn.linear_model import LinearRegression
+engine = sqlalchemy.create_engine("sqlite:///{database}")
+sales = pd.read_sql("SELECT x, z FROM sales WHERE x > 0", engine)
+joblib.dump(LinearRegression().fit(sales[["x"]], sales["z"]), "sql_model.joblib")
+"""
+    run_notebook(workdir / "sql.ipynb", [cell], env(workdir, store_url))
+    with Store(store_url) as store:
+        models = models_from(store, DatasetRef(f"sqlite://{database}", "sales"))
+        assert [m.name for m in models] == [str(workdir / "sql_model.joblib")]
+
+
+def test_a_hook_fault_leaves_the_result_unchanged(workdir: Path, store_url: str) -> None:
+    fault = """
+from nblineage.kernel_ext import capture
+def broken(*args, **kwargs):
+    raise RuntimeError("injected fault")
+capture.current().read = broken
+import pandas as pd
+frame = pd.read_csv("raw.csv")
+print(frame.to_json())
+"""
+    executed = run_notebook(workdir / "fault.ipynb", [fault], env(workdir, store_url) | {"NBLINEAGE_STRICT": "0"})
+    outputs = executed.cells[1].outputs
+    printed = "".join(o.get("text", "") for o in outputs if o.get("name") == "stdout")
+    warned = "".join(o.get("text", "") for o in outputs if o.get("name") == "stderr")
+    assert json.loads(printed) == {"x": {"0": 1, "1": 3, "2": 5}, "y": {"0": 2, "1": 4, "2": 6}}
+    assert "injected fault" in warned and "your code ran normally" in warned
+
+
+def _only_version(store: Store, path: Path) -> str:
+    from nblineage.lineage.graph import datasets
+
+    [summary] = [d for d in datasets(store) if d.name == str(path)]
+    assert summary.versions == 1
+    return summary.version
