@@ -17,7 +17,7 @@ QUERIES = {
     "JOIN runs r ON r.id = io.run_pk JOIN dataset_versions v ON v.id = io.version_id "
     "JOIN datasets d ON d.id = v.dataset_id",
     "edges": "SELECT ds.namespace, ds.name, vs.version, dd.namespace, dd.name, vd.version, r.run_id, j.namespace, "
-    "j.name, e.derivation FROM edges e "
+    "j.name, e.derivation, e.precision FROM edges e "
     "JOIN dataset_versions vs ON vs.id = e.src JOIN datasets ds ON ds.id = vs.dataset_id "
     "JOIN dataset_versions vd ON vd.id = e.dst JOIN datasets dd ON dd.id = vd.dataset_id "
     "LEFT JOIN runs r ON r.id = e.run_pk LEFT JOIN jobs j ON j.id = e.job_pk",

@@ -41,6 +41,13 @@ def events(draw: st.DrawFn) -> dict:
             "_schemaURL": "t",
             "inputs": [{"namespace": "ns", "name": source, "type": "DATASET"}],
         }
+        precision = draw(st.sampled_from([None, "exact", "cell"]))
+        if precision:
+            event["outputs"][0]["facets"]["nblineage_lineage"] = {
+                "_producer": "t",
+                "_schemaURL": "t",
+                "precision": precision,
+            }
     if draw(st.booleans()):
         event["outputs"] and event["outputs"][0].setdefault("facets", {}).update(
             {"documentation": {"_producer": "t", "_schemaURL": "t", "description": draw(st.sampled_from("xyz"))}}

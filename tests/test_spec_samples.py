@@ -97,6 +97,6 @@ def test_lineage_facet_samples_give_explicit_edges(store) -> None:
     lineage = [check(p) for path, _, p in ALL if path.parent.name in ("LineageFacet", "ColumnLineageDatasetFacet")]
     store.append(lineage)
     edges = snapshot(store)["edges"]
-    sources = {(edge[0], edge[1]) for edge in edges if edge[-1] in ("explicit", "declared")}
+    sources = {(edge[0], edge[1]) for edge in edges if edge[9] in ("explicit", "declared")}
     assert ("postgresql://warehouse:5432", "public.customers") in sources
     assert ("SnowflakeOpenLineage", "CUSTOMERS") in sources

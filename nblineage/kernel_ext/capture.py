@@ -46,6 +46,8 @@ class Capture:
     def __init__(self) -> None:
         self.registry = Registry()
         self.record = Record()
+        self.cell_source: str | None = None  # the cell under way and the namespace it runs in, for the fallback
+        self.user_ns: dict[str, Any] | None = None
 
     def take_record(self) -> Record:
         """The record so far, replaced by an empty one (called when a cell ends)."""
@@ -68,7 +70,12 @@ class Capture:
         provenance: Provenance | None = None,
     ) -> None:
         """A hook wrote ``obj`` to ``source``: an output whose inputs are ``obj``'s provenance."""
-        provenance = self.registry.of(obj) if provenance is None else provenance
+        if provenance is None:
+            provenance = self.registry.of(obj)
+            if not provenance and obj is not None and self.cell_source and self.user_ns is not None:
+                from nblineage.kernel_ext import fallback
+
+                provenance = fallback.at_write(self, self.cell_source, self.user_ns)
         for input_source in provenance.sources:
             self.record.add_input(input_source)
         self.record.outputs.append(Output(source, provenance, dict(facets or {}), model))

@@ -95,6 +95,7 @@ class Session:
         try:
             source = getattr(info, "raw_cell", "") or ""
             self.capture.take_record()
+            self.capture.cell_source, self.capture.user_ns = source, self.shell.user_ns
             self._cell = {
                 "run_id": _run_id(),
                 "cell_id": getattr(info, "cell_id", None),
@@ -113,6 +114,7 @@ class Session:
         try:
             usage = cell["meter"].read()
             fallback.apply(self.capture, cell["source"], self.shell.user_ns)
+            self.capture.cell_source = None
             record = self.capture.take_record()
             error = result.error_in_exec or result.error_before_exec
             count = getattr(result, "execution_count", None)

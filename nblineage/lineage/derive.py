@@ -44,7 +44,7 @@ class Facts:
     run: RunFacts | None = None
     io: set[tuple[str, VersionKey]] = field(default_factory=set)  # (input|output, version)
     # run-level explicit lineage: (output, source dataset); the source's unversioned node always exists
-    declared: set[tuple[VersionKey, DatasetKey]] = field(default_factory=set)
+    declared: set[tuple[VersionKey, DatasetKey, str | None]] = field(default_factory=set)  # + precision
     static_edges: set[tuple[VersionKey, VersionKey, JobKey | None]] = field(default_factory=set)
     facets: list[tuple[str, tuple[str, ...], str, Any]] = field(default_factory=list)
 
@@ -142,12 +142,20 @@ def _run_event(facts: Facts, event: Event) -> None:
         facts.io.add((direction, version))
         if direction == "output":
             outputs[version[:2]] = version
+            precision = _precision(entry.get("facets") or {})
             for source in _explicit_inputs(entry.get("facets") or {}):
-                facts.declared.add((version, facts.version(*source, UNVERSIONED)[:2]))
+                facts.declared.add((version, facts.version(*source, UNVERSIONED)[:2], precision))
     for target, sources in _lineage_entries(payload["job"].get("facets") or {}):
         target_version = outputs.get(target) or facts.version(*target, UNVERSIONED)
         for source in sources:
-            facts.declared.add((target_version, facts.version(*source, UNVERSIONED)[:2]))
+            facts.declared.add((target_version, facts.version(*source, UNVERSIONED)[:2], None))
+
+
+def _precision(facets: dict[str, Any]) -> str | None:
+    """nblineage's own claim on how an output's inputs are known: ``exact`` or ``cell``."""
+    facet = facets.get("nblineage_lineage")
+    value = facet.get("precision") if isinstance(facet, dict) else None
+    return value if value in ("exact", "cell") else None
 
 
 def _job(facts: Facts, job: dict[str, Any]) -> JobKey:

@@ -136,17 +136,19 @@ def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None
             {(run_pks[f.run.run_id], version_ids[v], direction) for f in all_facts if f.run for direction, v in f.io}
         ),
     )
+    declared: dict[tuple[int, int, int], str | None] = {}
+    for f in all_facts:
+        for out, source, precision in f.declared if f.run else ():
+            key = (run_pks[f.run.run_id], version_ids[out], dataset_ids[source])
+            declared[key] = _weaker(declared.get(key), precision) if key in declared else precision
     sql.many(
-        "INSERT INTO declared_inputs (run_pk, output_version_id, input_dataset_id) VALUES (?, ?, ?) "
-        "ON CONFLICT DO NOTHING",
-        sorted(
-            {
-                (run_pks[f.run.run_id], version_ids[out], dataset_ids[source])
-                for f in all_facts
-                if f.run
-                for out, source in f.declared
-            }
-        ),
+        "INSERT INTO declared_inputs (run_pk, output_version_id, input_dataset_id, precision) VALUES (?, ?, ?, ?) "
+        "ON CONFLICT (run_pk, output_version_id, input_dataset_id) DO UPDATE SET precision = CASE "
+        "WHEN declared_inputs.precision IS NULL THEN excluded.precision "
+        "WHEN excluded.precision IS NULL THEN declared_inputs.precision "
+        "WHEN declared_inputs.precision < excluded.precision THEN declared_inputs.precision "
+        "ELSE excluded.precision END",
+        [(*key, precision) for key, precision in sorted(declared.items())],
     )
     sql.many(
         "INSERT INTO edges (src, dst, run_pk, job_pk, derivation) VALUES (?, ?, 0, ?, 'declared') "
@@ -162,6 +164,12 @@ def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None
     _recompute_run_edges(sql, sorted(set(run_pks.values())))
     _link_unversioned(sql, sorted({dataset_ids[key[:2]] for key in first_seen}))
     _merge_facets(sql, all_facts, dataset_ids, job_ids, run_pks)
+
+
+def _weaker(one: str | None, other: str | None) -> str | None:
+    """Of two precision claims the weaker ("cell" < "exact"); order-independent like every merge rule here."""
+    claims = [claim for claim in (one, other) if claim]
+    return min(claims) if claims else None
 
 
 def _ensure(
@@ -270,10 +278,12 @@ def _recompute_run_edges(sql: Sql, run_pks: list[int]) -> None:
             inputs[run_pk][dataset_id].append(version_id)
         else:
             outputs[run_pk].add(version_id)
-    for run_pk, out, source in sql.where_in(
-        "SELECT run_pk, output_version_id, input_dataset_id FROM declared_inputs WHERE run_pk IN", run_pks
+    precision: dict[tuple[int, int], str | None] = {}
+    for run_pk, out, source, claim in sql.where_in(
+        "SELECT run_pk, output_version_id, input_dataset_id, precision FROM declared_inputs WHERE run_pk IN", run_pks
     ):
         declared[run_pk][out].add(source)
+        precision[(run_pk, out)] = _weaker(precision.get((run_pk, out)), claim)
     sources = sorted({d for per_run in declared.values() for ds in per_run.values() for d in ds})
     unversioned = dict(
         sql.where_in(
@@ -288,12 +298,12 @@ def _recompute_run_edges(sql: Sql, run_pks: list[int]) -> None:
         for out in sorted(outputs.get(run_pk, set()) | set(run_declared)):
             if out in run_declared:
                 srcs = [v for d in run_declared[out] for v in (run_inputs.get(d) or [unversioned[d]])]
-                derivation = "explicit"
+                derivation, claim = "explicit", precision.get((run_pk, out))
             else:
-                srcs, derivation = every_input, "inferred"
-            rows.extend((src, out, run_pk, jobs[run_pk], derivation) for src in sorted(set(srcs)) if src != out)
+                srcs, derivation, claim = every_input, "inferred", None
+            rows.extend((src, out, run_pk, jobs[run_pk], derivation, claim) for src in sorted(set(srcs)) if src != out)
     sql.where_in("DELETE FROM edges WHERE run_pk IN", run_pks)
-    sql.many("INSERT INTO edges (src, dst, run_pk, job_pk, derivation) VALUES (?, ?, ?, ?, ?)", rows)
+    sql.many("INSERT INTO edges (src, dst, run_pk, job_pk, derivation, precision) VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
 def _link_unversioned(sql: Sql, dataset_ids: list[int]) -> None:

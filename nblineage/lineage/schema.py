@@ -1,7 +1,9 @@
 """The store's tables (SQLAlchemy Core). Alembic migrations under ``migrations/`` create and change them.
 
 ``events`` is the append-only record; every other table is derived from it and can be rebuilt.
-A dataset version ``""`` stands for "this dataset, version unknown".
+A dataset version ``""`` stands for "this dataset, version unknown". An edge's ``derivation`` says where it comes
+from (explicit lineage, a run's inputs, a declaration, or the unversioned-to-version link); its ``precision`` is
+nblineage's own claim for notebook edges: ``exact`` (a hook followed the data) or ``cell`` (the statement's reads).
 """
 
 from __future__ import annotations
@@ -97,6 +99,7 @@ declared_inputs = Table(
     Column("run_pk", Id, ForeignKey("runs.id"), primary_key=True),
     Column("output_version_id", Id, ForeignKey("dataset_versions.id"), primary_key=True),
     Column("input_dataset_id", Id, ForeignKey("datasets.id"), primary_key=True),
+    Column("precision", String(8)),
 )
 
 edges = Table(
@@ -107,6 +110,7 @@ edges = Table(
     Column("run_pk", Id, primary_key=True),
     Column("job_pk", Id, primary_key=True),
     Column("derivation", String(16), nullable=False),
+    Column("precision", String(8)),
     Index("ix_edges_dst", "dst", "src"),
     Index("ix_edges_run", "run_pk"),
 )

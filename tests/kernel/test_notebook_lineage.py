@@ -102,3 +102,23 @@ def _only_version(store: Store, path: Path) -> str:
     [summary] = [d for d in datasets(store) if d.name == str(path)]
     assert summary.versions == 1
     return summary.version
+
+
+def test_edges_say_exact_or_cell(workdir: Path, store_url: str) -> None:
+    cell = """
+import numpy as np
+raw = pd.read_csv("raw.csv")
+logged = np.log1p(raw.to_numpy())
+pd.DataFrame(logged).to_csv("logged.csv")
+raw[["x"]].to_csv("exact.csv")
+"""
+    run_notebook(workdir / "precision.ipynb", ["import pandas as pd", cell], env(workdir, store_url))
+    with Store(store_url) as store, store.read() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT dd.name, e.precision FROM edges e JOIN dataset_versions vd ON vd.id = e.dst "
+            "JOIN datasets dd ON dd.id = vd.dataset_id WHERE e.derivation <> 'version'"
+        ).all()
+    assert {(Path(name).name, precision) for name, precision in rows} == {
+        ("logged.csv", "cell"),
+        ("exact.csv", "exact"),
+    }

@@ -73,6 +73,7 @@ def upgrade() -> None:
         sa.Column("run_pk", Id, sa.ForeignKey("runs.id"), primary_key=True),
         sa.Column("output_version_id", Id, sa.ForeignKey("dataset_versions.id"), primary_key=True),
         sa.Column("input_dataset_id", Id, sa.ForeignKey("datasets.id"), primary_key=True),
+        sa.Column("precision", sa.String(8)),
     )
     op.create_table(
         "edges",
@@ -81,6 +82,7 @@ def upgrade() -> None:
         sa.Column("run_pk", Id, primary_key=True),
         sa.Column("job_pk", Id, primary_key=True),
         sa.Column("derivation", sa.String(16), nullable=False),
+        sa.Column("precision", sa.String(8)),
     )
     op.create_index("ix_edges_dst", "edges", ["dst", "src"])
     op.create_index("ix_edges_run", "edges", ["run_pk"])
