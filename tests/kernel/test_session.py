@@ -93,3 +93,42 @@ def test_store_down_then_up_loses_nothing(tmp_path: Path) -> None:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def test_a_killed_kernel_loses_nothing(tmp_path: Path, kernel_env: dict, store_url: str) -> None:
+    import os
+    import signal
+
+    from jupyter_client.manager import start_new_kernel
+
+    killed = tmp_path / "killed.ipynb"
+    manager, client = start_new_kernel(
+        kernel_name="python3", env={**os.environ, **kernel_env, "NBLINEAGE_NOTEBOOK": str(killed)}
+    )
+    try:
+        for code in ("%load_ext nblineage", "a = 1", "b = 2"):
+            reply = client.execute_interactive(code, timeout=60)
+            assert reply["content"]["status"] == "ok"
+    finally:
+        client.stop_channels()
+        os.kill(manager.provisioner.process.pid, signal.SIGKILL)  # no atexit, no flush
+        manager.shutdown_kernel(now=True)
+    run_notebook(tmp_path / "next.ipynb", ["c = 3"], kernel_env)  # the next kernel replays what was left
+    recorded = [e for e in events(store_url) if e["job"]["name"].startswith(str(killed))]
+    assert sorted(e["eventType"] for e in recorded) == ["COMPLETE", "COMPLETE", "START", "START", "START"]
+    assert len({e["run"]["runId"] + e["eventType"] for e in recorded}) == 5
+    assert not list((tmp_path / "jupyter").rglob("*.jsonl"))
+
+
+def test_events_also_go_to_a_configured_openlineage_transport(tmp_path: Path, kernel_env: dict, store_url: str) -> None:
+    sent = tmp_path / "openlineage.jsonl"
+    transport = {
+        "OPENLINEAGE__TRANSPORT__TYPE": "file",
+        "OPENLINEAGE__TRANSPORT__LOG_FILE_PATH": str(sent),
+        "OPENLINEAGE__TRANSPORT__APPEND": "true",
+    }
+    run_notebook(tmp_path / "sent.ipynb", ["a = 1"], kernel_env | transport)
+    lines = [json.loads(line) for line in sent.read_text().splitlines() if line.strip()]
+    stored = events(store_url)
+    assert len(lines) == len(stored) == 4
+    assert {(e["job"]["name"], e["eventType"]) for e in lines} == {(e["job"]["name"], e["eventType"]) for e in stored}
