@@ -132,3 +132,23 @@ def test_events_also_go_to_a_configured_openlineage_transport(tmp_path: Path, ke
     stored = events(store_url)
     assert len(lines) == len(stored) == 4
     assert {(e["job"]["name"], e["eventType"]) for e in lines} == {(e["job"]["name"], e["eventType"]) for e in stored}
+
+
+def test_loading_imports_no_heavy_library(tmp_path: Path) -> None:
+    import subprocess
+    import sys
+
+    probe = (
+        "import sys\n"
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "InteractiveShell.instance().run_line_magic('load_ext', 'nblineage')\n"
+        "heavy = ['pandas', 'pyarrow', 'sklearn', 'torch', 'mlflow', 'great_expectations']\n"
+        "print(','.join(name for name in heavy if name in sys.modules))\n"
+    )
+    env = {"NBLINEAGE_URL": f"sqlite:///{tmp_path / 'x.db'}", "JUPYTER_DATA_DIR": str(tmp_path / "jupyter")}
+    import os
+
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env={**os.environ, **env}, check=True
+    )
+    assert done.stdout.strip() == ""
