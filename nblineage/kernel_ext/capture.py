@@ -100,6 +100,22 @@ def activate(capture: Capture | None) -> None:
     _current = capture
 
 
+def enter() -> tuple[Capture | None, int]:
+    """Start an intercepted call: (the capture if this is the outermost hooked call, else None; the depth before)."""
+    depth = getattr(_local, "depth", 0)
+    _local.depth = depth + 1
+    return (_current if depth == 0 else None), depth
+
+
+def leave(depth: int) -> None:
+    _local.depth = depth
+
+
+def capturing() -> bool:
+    """True when capture is on (cheap: hooks skip all work otherwise)."""
+    return _current is not None
+
+
 @contextmanager
 def hooked() -> Iterator[Capture | None]:
     """Around an intercepted call: yields the capture for the outermost call only (nested library calls, such as

@@ -14,7 +14,7 @@ from typing import Any
 
 import wrapt
 
-from nblineage.kernel_ext.capture import Capture, hooked
+from nblineage.kernel_ext.capture import Capture, capturing, enter, leave
 from nblineage.kernel_ext.safety import report
 
 After = Callable[[Capture, Any, tuple, dict], None]
@@ -34,13 +34,18 @@ def intercept(where: str, after: After) -> Callable[..., Any]:
     """
 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-        with hooked() as capture:
+        if not capturing():  # capture off: the call, and nothing else
+            return wrapped(*args, **kwargs)
+        capture, depth = enter()
+        try:
             result = wrapped(*args, **kwargs)
             if capture is not None:
                 try:
                     after(capture, result, (instance, *args) if instance is not None else args, kwargs)
                 except Exception as error:
                     report(where, error)
+        finally:
+            leave(depth)
         return result
 
     return wrapper
