@@ -69,6 +69,9 @@ class ModelDatasetFacet(DatasetFacet):
     hyperParameters: dict[str, Any] = attr.field(factory=dict)
     featureNames: list[str] = attr.field(factory=list)
     trainingJob: str | None = None
+    frameworkVersion: str | None = None
+    mlflow: dict[str, Any] = attr.field(factory=dict)  # runId, modelId, flavor, artifactUri, registeredModel
+    details: dict[str, Any] = attr.field(factory=dict)  # anything else the save hook knew (training facts...)
 
     @staticmethod
     def _get_schema() -> str:
@@ -220,14 +223,32 @@ def _outputs(outputs: list[Output], job_name: str) -> list[OutputDataset]:
         facets["nblineage_lineage"] = PrecisionDatasetFacet(precision=output.provenance.precision)
         if output.model is not None:
             facets["datasetType"] = dataset_type_dataset.DatasetTypeDatasetFacet(datasetType="MODEL")
-            facets["nblineage_model"] = ModelDatasetFacet(
-                framework=str(output.model.get("framework", "")),
-                modelClass=str(output.model.get("class", "")),
-                hyperParameters=dict(output.model.get("hyperParameters") or {}),
-                featureNames=[str(n) for n in output.model.get("featureNames") or []],
-                trainingJob=output.model.get("trainingJob") or job_name,
-            )
+            facets["nblineage_model"] = _model_facet(output.model, job_name)
         elif str(output.facets.get("datasetType", {}).get("datasetType", "")).upper() == "MODEL":
             facets["datasetType"] = dataset_type_dataset.DatasetTypeDatasetFacet(datasetType="MODEL")
         built.append(OutputDataset(namespace=output.source.namespace, name=output.source.name, facets=facets))
     return built
+
+
+_MODEL_KEYS = {"framework", "class", "hyperParameters", "featureNames", "trainingJob", "frameworkVersion"}
+_MLFLOW_KEYS = {
+    "mlflowRunId": "runId",
+    "mlflowModelId": "modelId",
+    "mlflowFlavor": "flavor",
+    "mlflowArtifactUri": "artifactUri",
+    "registeredModel": "registeredModel",
+}
+
+
+def _model_facet(model: dict[str, Any], job_name: str) -> ModelDatasetFacet:
+    """The model facet from a save hook's description; MLflow facts and any others kept in their own fields."""
+    return ModelDatasetFacet(
+        framework=str(model.get("framework", "")),
+        modelClass=str(model.get("class", "")),
+        hyperParameters=dict(model.get("hyperParameters") or {}),
+        featureNames=[str(n) for n in model.get("featureNames") or []],
+        trainingJob=model.get("trainingJob") or job_name,
+        frameworkVersion=model.get("frameworkVersion"),
+        mlflow={short: model[key] for key, short in _MLFLOW_KEYS.items() if key in model},
+        details={k: v for k, v in model.items() if k not in _MODEL_KEYS and k not in _MLFLOW_KEYS},
+    )

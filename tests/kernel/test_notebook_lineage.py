@@ -122,3 +122,24 @@ raw[["x"]].to_csv("exact.csv")
         ("logged.csv", "cell"),
         ("exact.csv", "exact"),
     }
+
+
+def test_an_mlflow_logged_model_derives_from_the_raw_data(workdir: Path, store_url: str) -> None:
+    cell = f"""
+import mlflow, mlflow.sklearn
+from sklearn.linear_model import LinearRegression
+mlflow.set_tracking_uri("sqlite:///{workdir / "mlflow.db"}")
+raw = pd.read_csv("raw.csv")
+with mlflow.start_run() as run:
+    info = mlflow.sklearn.log_model(LinearRegression().fit(raw[["x"]], raw["y"]), name="model")
+print(run.info.run_id, info.model_id)
+"""
+    executed = run_notebook(workdir / "mlflow.ipynb", ["import pandas as pd", cell], env(workdir, store_url))
+    printed = "".join(o.get("text", "") for o in executed.cells[2].outputs if o.get("name") == "stdout")
+    run_id, model_id = printed.split()[-2:]
+    with Store(store_url) as store:
+        [model] = models_from(store, DatasetRef("file", str(workdir / "raw.csv")))
+        assert (model.namespace, model.name) == (f"mlflow://{workdir / 'mlflow.db'}", f"models:/{model_id}")
+        with store.read() as conn:
+            [facet] = conn.exec_driver_sql("SELECT payload FROM facets WHERE name = 'nblineage_model'").scalars()
+    assert json.loads(facet)["mlflow"]["runId"] == run_id

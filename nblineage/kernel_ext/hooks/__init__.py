@@ -24,6 +24,7 @@ HOOKS: tuple[tuple[str, tuple[str, ...]], ...] = (
             "TransformersInstrumentor",
         ),
     ),
+    ("mlflow", ("MlflowInstrumentor",)),
 )
 
 
