@@ -48,6 +48,7 @@ class Capture:
         self.record = Record()
         self.cell_source: str | None = None  # the cell under way and the namespace it runs in, for the fallback
         self.user_ns: dict[str, Any] | None = None
+        self.cell_job: str | None = None  # the job name of the cell under way (which cell trained a model)
 
     def take_record(self) -> Record:
         """The record so far, replaced by an empty one (called when a cell ends)."""

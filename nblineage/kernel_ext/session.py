@@ -95,10 +95,13 @@ class Session:
         try:
             source = getattr(info, "raw_cell", "") or ""
             self.capture.take_record()
+            cell_id = getattr(info, "cell_id", None) or self.cell_ids.find(source)
+            cell_id = str(cell_id or f"exec-{self.shell.execution_count}")
             self.capture.cell_source, self.capture.user_ns = source, self.shell.user_ns
+            self.capture.cell_job = f"{self.notebook}#{cell_id}"
             self._cell = {
                 "run_id": _run_id(),
-                "cell_id": getattr(info, "cell_id", None),
+                "cell_id": cell_id,
                 "source": source,
                 "started": _now(),
                 "meter": Meter(),
@@ -118,7 +121,7 @@ class Session:
             record = self.capture.take_record()
             error = result.error_in_exec or result.error_before_exec
             count = getattr(result, "execution_count", None)
-            cell_id = cell["cell_id"] or self.cell_ids.find(cell["source"]) or f"exec-{count}"
+            cell_id = cell["cell_id"]
             from nblineage.kernel_ext import emit
 
             finished = emit.CellResult(

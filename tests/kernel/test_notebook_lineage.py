@@ -143,3 +143,20 @@ print(run.info.run_id, info.model_id)
         with store.read() as conn:
             [facet] = conn.exec_driver_sql("SELECT payload FROM facets WHERE name = 'nblineage_model'").scalars()
     assert json.loads(facet)["mlflow"]["runId"] == run_id
+
+
+def test_the_model_facet_names_the_cell_that_trained_it(workdir: Path, store_url: str) -> None:
+    fit = """
+import pandas as pd
+from sklearn.linear_model import Ridge
+raw = pd.read_csv("raw.csv")
+model = Ridge(alpha=0.5).fit(raw[["x"]], raw["y"])
+"""
+    save = 'import joblib\njoblib.dump(model, "ridge.joblib")'
+    run_notebook(workdir / "ridge.ipynb", [fit, save], env(workdir, store_url))
+    with Store(store_url) as store, store.read() as conn:
+        [facet] = conn.exec_driver_sql("SELECT payload FROM facets WHERE name = 'nblineage_model'").scalars()
+    model = json.loads(facet)
+    assert model["trainingJob"] == f"{workdir / 'ridge.ipynb'}#c1"
+    assert model["modelClass"] == "sklearn.linear_model._ridge.Ridge"
+    assert model["hyperParameters"]["alpha"] == 0.5 and model["featureNames"] == ["x"]

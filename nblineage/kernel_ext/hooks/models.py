@@ -112,6 +112,8 @@ def describe_model(obj: Any, capture: Capture | None = None) -> dict[str, Any] |
         description["format"] = "state_dict"
     training = dict(hook_state(capture).training.get(obj)) if capture is not None else {}
     trained_on = training.pop("featureNames", None)
+    if training.get("trainingJob"):
+        description["trainingJob"] = training.pop("trainingJob")
     description["featureNames"] = _feature_names(obj, framework) or trained_on or []
     parameters = _parameter_count(obj, framework)
     if parameters is not None:

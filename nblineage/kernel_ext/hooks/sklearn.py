@@ -67,6 +67,8 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
         inputs = ((estimator,) if partial else ()) + _inputs(args, kwargs)
         provenance = capture.derive(estimator, *inputs)
         facts = training_facts(estimator, argument(args, kwargs, 1, "X", None), argument(args, kwargs, 2, "y", None))
+        if capture.cell_job:
+            facts["trainingJob"] = capture.cell_job
         store = hook_state(capture).training
         if partial:
             before = store.get(estimator)
