@@ -56,3 +56,23 @@ def test_bench_queries_quick(tmp_path: Path) -> None:
     assert re.search(
         r"^target: p95 <= 20 ms on SQLite for every query: worst p95 [\d.]+ ms, (met|NOT met)$", output, re.M
     )
+
+
+def test_bench_capture_quick() -> None:
+    output = run_quick("bench_capture.py")
+    for label in ("baseline: %load_ext autoreload", "%load_ext nblineage"):
+        assert re.search(rf"^{re.escape(label)}(\s+[\d.]+x?){{5}}$", output, re.MULTILINE), label
+    assert "capture session started: yes" in output
+    assert "heavy modules imported by loading: none" in output
+    assert re.search(r"^target: %load_ext nblineage <= 200 ms and no heavy import: .*, (met|NOT met)$", output, re.M)
+    for label in ("baseline: readinto loop", "fingerprint.file_version (xxh3-128)"):
+        assert re.search(rf"^{re.escape(label)}(\s+[\d.]+x?){{3}}$", output, re.MULTILINE), label
+    assert re.search(r"^target: fingerprint >= 5 GB/s warm: [\d.]+ GB/s, (met|NOT met)$", output, re.M)
+    for label in ('df["a"]', "df.to_numpy()", "pd.read_csv(small.csv)"):
+        row = re.search(rf"^{re.escape(label)}(\s+-?[\d.]+x?){{4}}\s+(yes|NO)$", output, re.MULTILINE)
+        assert row and row.group(2) == "yes", f"{label}: no row, or provenance not carried\n{output}"
+    assert "hook errors: 0" in output
+    for label in ("notebook, cells only", "kernel CPU, cells only"):
+        assert re.search(rf"^{re.escape(label)}(\s+[+-]?[\d.]+%?){{4}}$", output, re.MULTILINE), label
+    assert "models derived from training.csv: model.joblib;" in output
+    assert re.search(r"^target: notebook overhead <= 2 %: [+-][\d.]+ %, (met|NOT met)$", output, re.M)

@@ -161,3 +161,14 @@ def test_concurrent_writers_lose_nothing(tmp_path: Path) -> None:
         alone.append(check(e) for events in per_writer for e in events)
         assert snapshot(alone)["edges"] == together["edges"]
         assert snapshot(alone)["runs"] == together["runs"]
+
+
+def test_the_schema_head_constant_is_the_newest_migration() -> None:
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    from nblineage.lineage import schema, store
+
+    config = Config()
+    config.set_main_option("script_location", str(store._MIGRATIONS))
+    assert ScriptDirectory.from_config(config).get_heads() == [schema.HEAD]

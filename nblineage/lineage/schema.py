@@ -24,6 +24,7 @@ from sqlalchemy import (
 )
 
 VERSION_TABLE = "nblineage_schema_version"
+HEAD = "0001_initial"  # the newest migration; a test checks it against migrations/
 UNVERSIONED = ""
 
 metadata = MetaData()

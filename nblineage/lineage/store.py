@@ -88,6 +88,8 @@ class Store:
 
     def migrate(self) -> None:
         """Bring the schema to the newest revision; safe when several processes open a new store at once."""
+        if self._schema_is_current():
+            return  # the common case, without importing alembic
         from alembic import command
         from alembic.config import Config
         from alembic.runtime.migration import MigrationContext
@@ -121,6 +123,14 @@ class Store:
                 self._refuse_foreign(conn)
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
+
+    def _schema_is_current(self) -> bool:
+        try:
+            with self.read() as conn:
+                revisions = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
+        except exc.DBAPIError:
+            return False  # no version table yet (a new store), or not ours: the full path decides
+        return revisions == [schema.HEAD]
 
     def _refuse_foreign(self, conn: Connection) -> None:
         """Never build a store inside a database that holds someone else's tables of the same names."""
