@@ -160,3 +160,34 @@ model = Ridge(alpha=0.5).fit(raw[["x"]], raw["y"])
     assert model["trainingJob"] == f"{workdir / 'ridge.ipynb'}#c1"
     assert model["modelClass"] == "sklearn.linear_model._ridge.Ridge"
     assert model["hyperParameters"]["alpha"] == 0.5 and model["featureNames"] == ["x"]
+
+
+FACET_SCHEMAS = {
+    "version": "DatasetVersionDatasetFacet",
+    "schema": "SchemaDatasetFacet",
+    "lineage": "LineageFacet",
+    "datasetType": "DatasetTypeDatasetFacet",
+    "parent": "ParentRunFacet",
+    "errorMessage": "ErrorMessageRunFacet",
+    "sourceCode": "SourceCodeJobFacet",
+    "jobType": "JobTypeJobFacet",
+}
+
+
+def test_every_emitted_event_follows_the_openlineage_schemas(workdir: Path, store_url: str) -> None:
+    from spec import event_errors, facet_errors
+
+    run_notebook(workdir / "spec.ipynb", [PREPARE, TRAIN, "1 / 0"], env(workdir, store_url), allow_errors=True)
+    with Store(store_url) as store, store.read() as conn:
+        payloads = [json.loads(p) for p in conn.exec_driver_sql("SELECT payload FROM events").scalars()]
+    assert len(payloads) == 8  # session START and COMPLETE, START and COMPLETE/FAIL of three cells
+    checked = set()
+    for payload in payloads:
+        assert event_errors(payload, "RunEvent") == []
+        places = [payload["run"], payload["job"], *payload.get("inputs", []), *payload.get("outputs", [])]
+        for place in places:
+            for name, facet in (place.get("facets") or {}).items():
+                if name in FACET_SCHEMAS:
+                    assert facet_errors({name: facet}, FACET_SCHEMAS[name]) == [], name
+                    checked.add(name)
+    assert checked == set(FACET_SCHEMAS)
