@@ -14,9 +14,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import pytest
 import wrapt
+from hooktools import RAW, capturing, only_output, trained
 from sklearn.linear_model import LogisticRegression
 
 from nblineage.kernel_ext import safety
@@ -33,7 +33,6 @@ mlflow = pytest.importorskip("mlflow")
 pytest.importorskip("mlflow.sklearn")
 pytest.importorskip("mlflow.pyfunc")
 
-RAW = Source("file", "/data/raw.csv", "v1")
 MODEL = {"datasetType": {"datasetType": "MODEL"}}
 # the serializers MLflow calls inside save_model are instrumented too: they must not record a second output
 INSTRUMENTORS = (SklearnInstrumentor, JoblibInstrumentor, PickleInstrumentor, SkopsInstrumentor, MlflowInstrumentor)
@@ -62,33 +61,11 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Store]:
 @pytest.fixture
 def capture(store: Store) -> Iterator[Capture]:
     mlflow.set_tracking_uri(store.uri)
-    hooks = [cls() for cls in INSTRUMENTORS]
-    for hook in hooks:
-        hook.instrument()
-    active = Capture()
-    activate(active)
     try:
-        yield active
+        with capturing(INSTRUMENTORS) as active:
+            yield active
     finally:
-        activate(None)
-        for hook in reversed(hooks):
-            hook.uninstrument()
         mlflow.set_tracking_uri(store.uri)
-
-
-def trained(capture: Capture) -> tuple[LogisticRegression, pd.DataFrame]:
-    """A model fit on features derived from a tracked frame (raw.csv)."""
-    rng = np.random.default_rng(0)
-    df = pd.DataFrame({"age": rng.normal(40, 9, 50), "income": rng.normal(9, 2, 50), "label": np.tile([0, 1], 25)})
-    capture.read(RAW, df)
-    X = df[["age", "income"]]
-    capture.derive(X, df)
-    return LogisticRegression(C=0.5).fit(X, df["label"]), X
-
-
-def only_output(capture: Capture) -> Output:
-    assert len(capture.record.outputs) == 1, capture.record.outputs
-    return capture.record.outputs[0]
 
 
 def assert_sklearn_model(output: Output) -> None:

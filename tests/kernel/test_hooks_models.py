@@ -19,13 +19,14 @@ import numpy as np
 import pandas as pd
 import pytest
 import xxhash
+from hooktools import RAW, capturing, only_output, trained
 from sklearn.compose import ColumnTransformer
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, StandardScaler
 
 from nblineage.kernel_ext import safety
-from nblineage.kernel_ext.capture import Capture, Output, activate
+from nblineage.kernel_ext.capture import Capture, activate
 from nblineage.kernel_ext.hooks import models
 from nblineage.kernel_ext.hooks.models import (
     JoblibInstrumentor,
@@ -43,43 +44,18 @@ from nblineage.kernel_ext.hooks.sklearn import SklearnInstrumentor
 from nblineage.kernel_ext.provenance import Source
 from nblineage.kernel_ext.safety import HookError
 
-RAW = Source("file", "/data/raw.csv", "v1")
 MODEL = {"datasetType": {"datasetType": "MODEL"}}
 INSTRUMENTORS = (SklearnInstrumentor, JoblibInstrumentor, PickleInstrumentor, TorchInstrumentor, SkopsInstrumentor)
 
 
 @pytest.fixture
 def capture() -> Iterator[Capture]:
-    instrumentors = [cls() for cls in INSTRUMENTORS]
-    for instrumentor in instrumentors:
-        instrumentor.instrument()
-    active = Capture()
-    activate(active)
-    try:
+    with capturing(INSTRUMENTORS) as active:
         yield active
-    finally:
-        activate(None)
-        for instrumentor in reversed(instrumentors):
-            instrumentor.uninstrument()
 
 
 def fingerprint(path: Path) -> str:
     return xxhash.xxh3_128(path.read_bytes()).hexdigest()
-
-
-def trained(capture: Capture) -> tuple[LogisticRegression, pd.DataFrame]:
-    """A model fit on features derived from a tracked frame (raw.csv)."""
-    rng = np.random.default_rng(0)
-    df = pd.DataFrame({"age": rng.normal(40, 9, 50), "income": rng.normal(9, 2, 50), "label": np.tile([0, 1], 25)})
-    capture.read(RAW, df)
-    X = df[["age", "income"]]
-    capture.derive(X, df)
-    return LogisticRegression(C=0.5).fit(X, df["label"]), X
-
-
-def only_output(capture: Capture) -> Output:
-    assert len(capture.record.outputs) == 1, capture.record.outputs
-    return capture.record.outputs[0]
 
 
 def test_joblib_dump_of_a_model(capture: Capture, tmp_path: Path) -> None:

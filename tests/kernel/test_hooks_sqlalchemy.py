@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -15,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 import wrapt
+from conftest import postgres_database
 from pandas.core.generic import NDFrame
 from sqlalchemy import Engine, create_engine, event, exc, select, table, text
 from sqlalchemy import column as sa_column
@@ -33,25 +32,8 @@ from nblineage.kernel_ext.hooks.sqlalchemy import (
 from nblineage.kernel_ext.provenance import Provenance, Source
 from nblineage.lineage.naming import table_dataset
 
-POSTGRES_ADMIN_URL = os.environ.get("NBLINEAGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 PASSWORD = "Zq9-not-for-logs"
 RAW = Source("file", "/d/raw.csv", "v1")
-
-
-class fresh_postgres:
-    """A new PostgreSQL database for one test, dropped (even with open connections) afterwards."""
-
-    def __enter__(self) -> str:
-        self.name = f"nbl_sqlhook_{uuid.uuid4().hex[:12]}"
-        self.admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{self.name}"
-
-    def __exit__(self, *exc_info: object) -> None:
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -59,7 +41,7 @@ def url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'data.db'}"
         return
-    with fresh_postgres() as database_url:
+    with postgres_database() as database_url:
         yield database_url
 
 
@@ -228,7 +210,7 @@ def test_to_sql_writes_one_output_with_the_frame_provenance(engine: Engine, capt
 
 @pytest.mark.postgres
 def test_a_password_in_the_engine_url_is_never_recorded(capture: Capture) -> None:
-    with fresh_postgres() as database_url:
+    with postgres_database() as database_url:
         secret_url = database_url.replace("postgres@", f"postgres:{PASSWORD}@")  # trust auth ignores it
         engine = create_engine(secret_url)
         try:
