@@ -121,9 +121,8 @@ def capturing() -> bool:
 def hooked() -> Iterator[Capture | None]:
     """Around an intercepted call: yields the capture for the outermost call only (nested library calls, such as
     pandas reading through pyarrow, are the outer call's business), and None inside."""
-    capture = current()
-    _local.depth = getattr(_local, "depth", 0) + 1
+    capture, depth = enter()
     try:
         yield capture
     finally:
-        _local.depth -= 1
+        leave(depth)
