@@ -1,12 +1,11 @@
 """OpenLineage events for a notebook session and its cell runs, built with openlineage-python's classes.
 
-Importing openlineage-python takes a quarter of a second, so this module is imported off the cell's path (the
-extension warms it up in the background) and never at ``%load_ext``.
+Importing openlineage-python takes a quarter of a second, so only the background writer imports this module: it
+turns the outbox's records (``records.py``) into events with ``events_of``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
@@ -27,8 +26,9 @@ from openlineage.client.facet_v2 import (
 from openlineage.client.serde import Serde
 
 from nblineage import __version__
-from nblineage.kernel_ext.capture import Output, Record
+from nblineage.kernel_ext.capture import Output
 from nblineage.kernel_ext.provenance import Source
+from nblineage.kernel_ext.records import CellResult, cell_result
 
 PRODUCER = f"https://github.com/nblineage/nblineage/tree/{__version__}"
 FACETS_URL = "https://github.com/nblineage/nblineage/blob/main/docs/facets.md"
@@ -87,25 +87,6 @@ class PrecisionDatasetFacet(DatasetFacet):
     @staticmethod
     def _get_schema() -> str:
         return f"{FACETS_URL}#precision"
-
-
-@dataclass
-class CellResult:
-    """A finished cell run, in plain data, as the extension collects it."""
-
-    run_id: str
-    cell_id: str
-    execution_count: int | None
-    source: str
-    started: datetime
-    ended: datetime
-    error: str | None = None
-    traceback: str | None = None
-    wall_seconds: float = 0.0
-    cpu_seconds: float = 0.0
-    peak_memory: int = 0
-    gpus: list[dict[str, Any]] = field(default_factory=list)
-    record: Record = field(default_factory=Record)
 
 
 def _time(moment: datetime) -> str:
@@ -252,3 +233,11 @@ def _model_facet(model: dict[str, Any], job_name: str) -> ModelDatasetFacet:
         mlflow={short: model[key] for key, short in _MLFLOW_KEYS.items() if key in model},
         details={k: v for k, v in model.items() if k not in _MODEL_KEYS and k not in _MLFLOW_KEYS},
     )
+
+
+def events_of(record: dict[str, Any]) -> list[RunEvent]:
+    """The OpenLineage events of one outbox record (a session's start or end, or a cell run)."""
+    if record["kind"] == "session":
+        when = datetime.fromisoformat(record["time"])
+        return [session_event(record["state"], record["runId"], record["namespace"], record["notebook"], when)]
+    return cell_events(cell_result(record), record["namespace"], record["notebook"], record["sessionRunId"])

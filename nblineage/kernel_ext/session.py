@@ -5,7 +5,6 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
-import threading
 import traceback
 import uuid
 from datetime import datetime, timezone
@@ -14,7 +13,7 @@ from typing import Any
 
 from nblineage import config
 from nblineage.kernel_ext import capture as capture_module
-from nblineage.kernel_ext import fallback
+from nblineage.kernel_ext import fallback, records
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.notebook import CellIds, notebook_path
 from nblineage.kernel_ext.resources import Meter
@@ -52,8 +51,7 @@ class Session:
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
         self.writer.start()
-        self._announcer = threading.Thread(target=self._announce, name="nblineage-start")
-        self._announcer.start()
+        self.writer.submit([records.session_line("START", self.run_id, self.namespace, self.notebook, self.started)])
         atexit.register(self.close)
 
     def close(self) -> None:
@@ -67,29 +65,13 @@ class Session:
         for instrumentor in self.instrumentors:
             instrumentor.uninstrument()
         capture_module.activate(None)
-        self._announcer.join(timeout=10)  # the session's START first, and openlineage-python imported
         try:
-            from nblineage.kernel_ext import emit
-
-            end = emit.session_event("COMPLETE", self.run_id, self.namespace, self.notebook, _now())
-            self.writer.submit([emit.to_json(end)])
+            end = records.session_line("COMPLETE", self.run_id, self.namespace, self.notebook, _now())
+            self.writer.submit([end])
         except Exception as error:
             report("session end", error)
         self.writer.stop()
         atexit.unregister(self.close)
-
-    def _announce(self) -> None:
-        """Warm up openlineage-python off the cell's path and send the session's START."""
-        try:
-            from nblineage.kernel_ext import emit
-
-            start = emit.session_event("START", self.run_id, self.namespace, self.notebook, self.started)
-            self.writer.submit([emit.to_json(start)])
-        except RuntimeError as error:
-            if "after shutdown" not in str(error):  # the process exited right after loading: nothing to record
-                report("session start", error)
-        except Exception as error:
-            report("session start", error)
 
     def pre_run_cell(self, info: Any) -> None:
         try:
@@ -122,9 +104,7 @@ class Session:
             error = result.error_in_exec or result.error_before_exec
             count = getattr(result, "execution_count", None)
             cell_id = cell["cell_id"]
-            from nblineage.kernel_ext import emit
-
-            finished = emit.CellResult(
+            finished = records.CellResult(
                 run_id=cell["run_id"],
                 cell_id=str(cell_id),
                 execution_count=count,
@@ -139,8 +119,7 @@ class Session:
                 gpus=usage.gpus,
                 record=record,
             )
-            events = emit.cell_events(finished, self.namespace, self.notebook, self.run_id)
-            self.writer.submit([emit.to_json(event) for event in events])
+            self.writer.submit([records.cell_line(finished, self.namespace, self.notebook, self.run_id)])
         except Exception as error:
             report("cell end", error)
 

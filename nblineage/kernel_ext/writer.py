@@ -1,11 +1,14 @@
-"""The background writer: moves events from the outbox to the store and to any OpenLineage transport.
+"""The background writer: turns the outbox's records into OpenLineage events and delivers them to the store and to
+any OpenLineage transport.
 
-The cell's thread only appends to the outbox; this thread delivers. A store or backend that is down costs the
-user nothing: delivery is retried with back-off and the events wait in the outbox, on disk.
+The cell's thread only appends to the outbox; this thread delivers once the kernel has been quiet for a moment
+(``QUIET`` seconds, or at once on ``flush``), so its work does not compete with cells running back to back. A store
+or backend that is down costs the user nothing: delivery is retried with back-off and the records wait on disk.
 """
 
 from __future__ import annotations
 
+import concurrent.futures.thread  # noqa: F401  (see below)
 import logging
 import os
 import threading
@@ -18,8 +21,12 @@ import orjson
 
 from nblineage.kernel_ext.outbox import Outbox, orphans
 
+# Delivery may first happen at interpreter exit (a notebook run top to bottom, then shut down). openlineage-python
+# imports concurrent.futures, whose import registers an exit hook, which Python refuses once exit has begun: so it
+# is imported here, at load, for about 20 ms.
 log = logging.getLogger("nblineage")
 MAX_BACKOFF = 30.0
+QUIET = 1.0
 
 
 class Writer(threading.Thread):
@@ -34,7 +41,9 @@ class Writer(threading.Thread):
         self._transport: Any = None
         self._store: Any = None
         self._wake = threading.Event()
+        self._urgent = threading.Event()
         self._stopping = threading.Event()
+        self._last_submit = 0.0
         self._idle = threading.Condition()
         self.stored_offset = 0
         self.sent_offset = 0
@@ -44,29 +53,45 @@ class Writer(threading.Thread):
     def submit(self, lines: list[str]) -> None:
         """Called on the cell's thread: durable once this returns."""
         self.outbox.append(lines)
+        self._last_submit = time.monotonic()
         self._wake.set()
 
     def run(self) -> None:
         backoff = 0.5
+        self._wait_until_quiet()
         self._replay_orphans()
         while not self._stopping.is_set():
             self._wake.wait(timeout=backoff if self.failures else 5.0)
             self._wake.clear()
+            self._wait_until_quiet()
             backoff = 0.5 if self._deliver() else min(backoff * 2, MAX_BACKOFF)
         self._deliver()
+
+    def _wait_until_quiet(self) -> None:
+        """Let cells that run back to back finish first, unless someone is waiting for delivery."""
+        while not (self._urgent.is_set() or self._stopping.is_set()):
+            quiet_for = time.monotonic() - self._last_submit
+            if quiet_for >= QUIET:
+                return
+            self._wake.wait(QUIET - quiet_for)
+            self._wake.clear()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until everything submitted so far is delivered; False on time-out (it stays in the outbox)."""
         deadline = time.monotonic() + timeout
+        self._urgent.set()
         self._wake.set()
-        with self._idle:
-            while not self._caught_up():
-                remaining = deadline - time.monotonic()
-                if remaining <= 0 or not self.is_alive():
-                    return self._caught_up()
-                self._wake.set()
-                self._idle.wait(min(remaining, 0.2))
-        return True
+        try:
+            with self._idle:
+                while not self._caught_up():
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0 or not self.is_alive():
+                        return self._caught_up()
+                    self._wake.set()
+                    self._idle.wait(min(remaining, 0.2))
+            return True
+        finally:
+            self._urgent.clear()
 
     def stop(self, timeout: float = 10.0) -> None:
         """Deliver what can be delivered, then stop; an undelivered outbox stays on disk for replay."""
@@ -116,14 +141,16 @@ class Writer(threading.Thread):
         from nblineage.lineage.events import check
         from nblineage.lineage.store import Store
 
+        events = [event for line in lines for event in _events(line)]
         if self._store is None:
             self._store = Store(self.store_url)
-        self._store.append(check(orjson.loads(line)) for line in lines)
+        self._store.append(check(event) for event in events)
 
     def _send(self, line: str) -> None:
         if self._transport is None:
             self._transport = self._transport_factory()
-        self._transport.emit(orjson.loads(line))
+        for event in _events(line):
+            self._transport.emit(event)
 
     def _failed(self, where: str, error: Exception) -> None:
         self.failures += 1
@@ -146,3 +173,17 @@ class Writer(threading.Thread):
             except Exception as error:
                 self._failed("store", error)
                 return
+
+
+def _events(line: str) -> list[dict[str, Any]]:
+    """The OpenLineage events (as JSON objects) of one outbox line: a record of ours, or an event as it is."""
+    item = orjson.loads(line)
+    if not (isinstance(item, dict) and item.get("nblineage") and "kind" in item):
+        return [item]
+    try:
+        from nblineage.kernel_ext import emit
+
+        return [orjson.loads(emit.to_json(event)) for event in emit.events_of(item)]
+    except (KeyError, TypeError, ValueError) as error:  # a record this version cannot read: not worth retrying
+        log.warning("nblineage: skipped an outbox record it cannot turn into events (%r)", error)
+        return []

@@ -1,0 +1,115 @@
+"""What the cell's thread writes to the outbox: plain records of sessions and cell runs, in JSON.
+
+Turning a record into OpenLineage events needs openlineage-python, which takes a quarter of a second to import;
+the background writer does that (``emit.events_of``) when the kernel is idle, so a cell pays only for a JSON dump
+and one append to the outbox.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import orjson
+
+from nblineage.kernel_ext.capture import Output, Record
+from nblineage.kernel_ext.provenance import Provenance, Source
+
+FORMAT = 1
+
+
+@dataclass
+class CellResult:
+    """A finished cell run, as the extension collects it."""
+
+    run_id: str
+    cell_id: str
+    execution_count: int | None
+    source: str
+    started: datetime
+    ended: datetime
+    error: str | None = None
+    traceback: str | None = None
+    wall_seconds: float = 0.0
+    cpu_seconds: float = 0.0
+    peak_memory: int = 0
+    gpus: list[dict[str, Any]] = field(default_factory=list)
+    record: Record = field(default_factory=Record)
+
+
+def session_line(state: str, run_id: str, namespace: str, notebook: str, when: datetime) -> str:
+    record = {"nblineage": FORMAT, "kind": "session", "state": state, "runId": run_id}
+    return _dump(record | {"namespace": namespace, "notebook": notebook, "time": when.isoformat()})
+
+
+def cell_line(result: CellResult, namespace: str, notebook: str, session_run_id: str) -> str:
+    record = {
+        "nblineage": FORMAT,
+        "kind": "cell",
+        "namespace": namespace,
+        "notebook": notebook,
+        "sessionRunId": session_run_id,
+        "runId": result.run_id,
+        "cellId": result.cell_id,
+        "executionCount": result.execution_count,
+        "source": result.source,
+        "started": result.started.isoformat(),
+        "ended": result.ended.isoformat(),
+        "error": result.error,
+        "traceback": result.traceback,
+        "wallSeconds": result.wall_seconds,
+        "cpuSeconds": result.cpu_seconds,
+        "peakMemory": result.peak_memory,
+        "gpus": result.gpus,
+        "inputs": [_source(s) | {"facets": facets} for s, facets in result.record.inputs.items()],
+        "outputs": [
+            _source(o.source)
+            | {
+                "sources": [_source(s) for s in sorted(o.provenance.sources)],
+                "precision": o.provenance.precision,
+                "facets": o.facets,
+                "model": o.model,
+            }
+            for o in result.record.outputs
+        ],
+    }
+    return _dump(record)
+
+
+def cell_result(record: dict[str, Any]) -> CellResult:
+    """The CellResult a cell record was made from."""
+    runs = Record()
+    for item in record["inputs"]:
+        runs.add_input(_from_source(item), item.get("facets"))
+    for item in record["outputs"]:
+        sources = frozenset(_from_source(s) for s in item["sources"])
+        provenance = Provenance(sources, item.get("precision") or "exact")
+        runs.outputs.append(Output(_from_source(item), provenance, item.get("facets") or {}, item.get("model")))
+    return CellResult(
+        run_id=record["runId"],
+        cell_id=record["cellId"],
+        execution_count=record.get("executionCount"),
+        source=record.get("source", ""),
+        started=datetime.fromisoformat(record["started"]),
+        ended=datetime.fromisoformat(record["ended"]),
+        error=record.get("error"),
+        traceback=record.get("traceback"),
+        wall_seconds=record.get("wallSeconds", 0.0),
+        cpu_seconds=record.get("cpuSeconds", 0.0),
+        peak_memory=record.get("peakMemory", 0),
+        gpus=record.get("gpus") or [],
+        record=runs,
+    )
+
+
+def _source(source: Source) -> dict[str, Any]:
+    return {"namespace": source.namespace, "name": source.name, "version": source.version}
+
+
+def _from_source(item: dict[str, Any]) -> Source:
+    return Source(item["namespace"], item["name"], item.get("version"))
+
+
+def _dump(record: dict[str, Any]) -> str:
+    return orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
