@@ -61,7 +61,6 @@ if extension == "nblineage":
     from nblineage.kernel_ext import _sessions
 
     for session in _sessions.values():
-        session._announcer.join(timeout=30)
         session.writer.flush(timeout=30)
     sessions = len(_sessions)
 background = time.process_time() - cpu_after

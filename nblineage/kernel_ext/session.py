@@ -74,6 +74,7 @@ class Session:
         atexit.unregister(self.close)
 
     def pre_run_cell(self, info: Any) -> None:
+        self.writer.cell_started()
         try:
             source = getattr(info, "raw_cell", "") or ""
             self.capture.take_record()
@@ -95,6 +96,7 @@ class Session:
     def post_run_cell(self, result: Any) -> None:
         cell, self._cell = self._cell, None
         if cell is None:
+            self.writer.cell_finished()
             return
         try:
             usage = cell["meter"].read()
@@ -122,6 +124,8 @@ class Session:
             self.writer.submit([records.cell_line(finished, self.namespace, self.notebook, self.run_id)])
         except Exception as error:
             report("cell end", error)
+        finally:
+            self.writer.cell_finished()
 
 
 def _now() -> datetime:

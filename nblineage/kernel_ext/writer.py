@@ -1,8 +1,8 @@
 """The background writer: turns the outbox's records into OpenLineage events and delivers them to the store and to
 any OpenLineage transport.
 
-The cell's thread only appends to the outbox; this thread delivers once the kernel has been quiet for a moment
-(``QUIET`` seconds, or at once on ``flush``), so its work does not compete with cells running back to back. A store
+The cell's thread only appends to the outbox; this thread delivers once no cell is running and the kernel has been
+quiet for a moment (``QUIET`` seconds), or at once on ``flush``, so its work never competes with the user's. A store
 or backend that is down costs the user nothing: delivery is retried with back-off and the records wait on disk.
 """
 
@@ -44,6 +44,7 @@ class Writer(threading.Thread):
         self._urgent = threading.Event()
         self._stopping = threading.Event()
         self._last_submit = 0.0
+        self._cell_running = threading.Event()
         self._idle = threading.Condition()
         self.stored_offset = 0
         self.sent_offset = 0
@@ -53,6 +54,15 @@ class Writer(threading.Thread):
     def submit(self, lines: list[str]) -> None:
         """Called on the cell's thread: durable once this returns."""
         self.outbox.append(lines)
+        self._last_submit = time.monotonic()
+        self._wake.set()
+
+    def cell_started(self) -> None:
+        """While a cell runs the writer keeps still, so that it never competes with the user's work."""
+        self._cell_running.set()
+
+    def cell_finished(self) -> None:
+        self._cell_running.clear()
         self._last_submit = time.monotonic()
         self._wake.set()
 
@@ -71,9 +81,9 @@ class Writer(threading.Thread):
         """Let cells that run back to back finish first, unless someone is waiting for delivery."""
         while not (self._urgent.is_set() or self._stopping.is_set()):
             quiet_for = time.monotonic() - self._last_submit
-            if quiet_for >= QUIET:
+            if quiet_for >= QUIET and not self._cell_running.is_set():
                 return
-            self._wake.wait(QUIET - quiet_for)
+            self._wake.wait(QUIET if self._cell_running.is_set() else QUIET - quiet_for)
             self._wake.clear()
 
     def flush(self, timeout: float = 10.0) -> bool:
