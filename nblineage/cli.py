@@ -71,6 +71,15 @@ def _parser() -> argparse.ArgumentParser:
     _json_flag(models)
     models.set_defaults(run=_models_from)
 
+    explain = commands.add_parser("explain", help="everything known about MODEL: inputs, metrics, resources, location")
+    explain.add_argument(
+        "node", metavar="MODEL", help="a local path, a models:/ or runs:/ URI, another URI, or a name with -n"
+    )
+    explain.add_argument("-n", "--namespace", help="MODEL is a name in this namespace (e.g. an MLflow tracking store)")
+    explain.add_argument("--version", help="this version of the model (default: its newest)")
+    _json_flag(explain)
+    explain.set_defaults(run=_explain)
+
     route = commands.add_parser("path", help="the lineage path between two nodes")
     route.add_argument("source", metavar="A")
     route.add_argument("target", metavar="B")
@@ -171,14 +180,31 @@ def _walk(args: argparse.Namespace) -> int:
 
 
 def _models_from(args: argparse.Namespace) -> int:
-    from nblineage.lineage.graph import DatasetRef, models_from
+    from nblineage.governance.questions import models_derived_from
+    from nblineage.lineage.graph import DatasetRef
 
     with _store(args) as store:
         ref = _ref(store, args.node, args.namespace, args.version)
         if not isinstance(ref, DatasetRef):
             raise ValueError(f"{args.node} is a job, not a dataset")
-        nodes = models_from(store, ref, args.depth)
-    _print([node.to_json() for node in nodes], args.json)
+        models = models_derived_from(store, ref, args.depth)
+    _print([{"type": "model", **model.to_json()} for model in models], args.json, _MODEL_COLUMNS)
+    return EXIT_OK
+
+
+_MODEL_COLUMNS = ("type", "kind", "namespace", "name", "version", "depth")
+
+
+def _explain(args: argparse.Namespace) -> int:
+    from nblineage.governance import text
+    from nblineage.governance.questions import explain, resolve_model
+
+    with _store(args) as store:
+        answer = explain(store, resolve_model(store, args.node, args.namespace, args.version))
+    if args.json:
+        print(json.dumps(answer.to_json(), indent=2, ensure_ascii=False))
+    else:
+        print(text.explanation(answer))
     return EXIT_OK
 
 

@@ -29,3 +29,8 @@ def disabled() -> bool:
 def namespace() -> str:
     """The OpenLineage namespace of notebook jobs: ``NBLINEAGE_NAMESPACE``, default ``jupyter``."""
     return os.environ.get("NBLINEAGE_NAMESPACE", "").strip() or "jupyter"
+
+
+def mlflow_sync() -> bool:
+    """Whether tracked models' datasets and metrics are logged to MLflow: on unless ``NBLINEAGE_MLFLOW_SYNC=0``."""
+    return os.environ.get("NBLINEAGE_MLFLOW_SYNC", "").strip().lower() not in ("0", "false", "no", "off")

@@ -89,8 +89,8 @@ def test_tables_for_people(lineage: Path, capsys: pytest.CaptureFixture[str]) ->
     capsys.readouterr()
     assert main(["models-from", "raw.csv"]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].split() == ["TYPE", "NAMESPACE", "NAME", "VERSION", "DEPTH"]
-    assert len(lines) == 3 and all(line.startswith("model") for line in lines[1:])
+    assert lines[0].split() == ["TYPE", "KIND", "NAMESPACE", "NAME", "VERSION", "DEPTH"]
+    assert len(lines) == 3 and all(line.split()[:2] == ["model", "file"] for line in lines[1:])
 
 
 def test_not_found_and_no_path(lineage: Path, capsys: pytest.CaptureFixture[str]) -> None:

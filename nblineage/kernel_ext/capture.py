@@ -8,12 +8,12 @@ OpenLineage events when the cell ends.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from nblineage.kernel_ext.provenance import EMPTY, Provenance, Registry, Source
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, Registry, Source, union
 
 _current: Capture | None = None
 _local = threading.local()
@@ -35,9 +35,16 @@ class Record:
 
     inputs: dict[Source, dict[str, Any]] = field(default_factory=dict)
     outputs: list[Output] = field(default_factory=list)
+    metrics: list[dict[str, Any]] = field(default_factory=list)  # model metrics computed (docs/facets.md#metrics)
+    mlflow_runs: list[str] = field(default_factory=list)  # MLflow runs the cell logged to or ran in
+    mlflow: list[dict[str, Any]] = field(default_factory=list)  # those runs read back (mlflow_runs.snapshots)
 
     def add_input(self, source: Source, facets: dict[str, Any] | None = None) -> None:
         self.inputs.setdefault(source, {}).update(facets or {})
+
+    def add_mlflow_run(self, run_id: str | None) -> None:
+        if run_id and run_id not in self.mlflow_runs:
+            self.mlflow_runs.append(run_id)
 
 
 class Capture:
@@ -49,6 +56,7 @@ class Capture:
         self.cell_source: str | None = None  # the cell under way and the namespace it runs in, for the fallback
         self.user_ns: dict[str, Any] | None = None
         self.cell_job: str | None = None  # the job name of the cell under way (which cell trained a model)
+        self.cell_run_id: str | None = None  # the run id of the cell under way
 
     def take_record(self) -> Record:
         """The record so far, replaced by an empty one (called when a cell ends)."""
@@ -58,9 +66,13 @@ class Capture:
     def read(self, source: Source, result: Any, facets: dict[str, Any] | None = None) -> Provenance:
         """A hook read ``source``: it is an input of the run, and ``result`` derives from it (exactly)."""
         self.record.add_input(source, facets)
-        provenance = Provenance(frozenset({source}))
+        provenance = self.exact({source})
         self.registry.tag(result, provenance)
         return provenance
+
+    def exact(self, sources: Iterable[Source]) -> Provenance:
+        """Provenance a hook saw in the cell under way: exactly ``sources``."""
+        return Provenance(frozenset(sources)).through(self.cell_run_id)
 
     def write(
         self,
@@ -82,8 +94,12 @@ class Capture:
         self.record.outputs.append(Output(source, provenance, dict(facets or {}), model))
 
     def derive(self, result: Any, *inputs: Any) -> Provenance:
-        """``result`` was computed from ``inputs``: it carries their provenance."""
-        return self.registry.derive(result, *inputs)
+        """``result`` was computed from ``inputs`` in the cell under way: it carries their provenance."""
+        provenance = union(self.registry.of(item) for item in inputs)
+        if provenance:
+            provenance = provenance.through(self.cell_run_id)
+            self.registry.tag(result, provenance)
+        return provenance
 
     def of(self, obj: Any) -> Provenance:
         return self.registry.of(obj) if obj is not None else EMPTY
@@ -101,11 +117,12 @@ def activate(capture: Capture | None) -> None:
     _current = capture
 
 
-def enter() -> tuple[Capture | None, int]:
-    """Start an intercepted call: (the capture if this is the outermost hooked call, else None; the depth before)."""
+def enter(nested: bool = False) -> tuple[Capture | None, int]:
+    """Start an intercepted call: (the capture if this is the outermost hooked call, or ``nested`` is set, else
+    None; the depth before)."""
     depth = getattr(_local, "depth", 0)
     _local.depth = depth + 1
-    return (_current if depth == 0 else None), depth
+    return (_current if depth == 0 or nested else None), depth
 
 
 def leave(depth: int) -> None:

@@ -10,7 +10,16 @@ from datetime import datetime, timezone
 from typing import Any
 
 import attr
-from openlineage.client.event_v2 import InputDataset, Job, OutputDataset, Run, RunEvent, RunState
+from openlineage.client.event_v2 import (
+    DatasetEvent,
+    InputDataset,
+    Job,
+    OutputDataset,
+    Run,
+    RunEvent,
+    RunState,
+    StaticDataset,
+)
 from openlineage.client.facet_v2 import (
     DatasetFacet,
     RunFacet,
@@ -69,8 +78,11 @@ class ModelDatasetFacet(DatasetFacet):
     hyperParameters: dict[str, Any] = attr.field(factory=dict)
     featureNames: list[str] = attr.field(factory=list)
     trainingJob: str | None = None
+    trainingRunId: str | None = None
+    fitId: str | None = None
     frameworkVersion: str | None = None
-    mlflow: dict[str, Any] = attr.field(factory=dict)  # runId, modelId, flavor, artifactUri, registeredModel
+    sizeBytes: int | None = None
+    mlflow: dict[str, Any] = attr.field(factory=dict)  # runId, experimentId, modelId, flavor, artifactUri...
     details: dict[str, Any] = attr.field(factory=dict)  # anything else the save hook knew (training facts...)
 
     @staticmethod
@@ -80,13 +92,48 @@ class ModelDatasetFacet(DatasetFacet):
 
 @attr.define
 class PrecisionDatasetFacet(DatasetFacet):
-    """How an output's inputs are known: ``exact`` (a hook followed the data) or ``cell`` (the statement's reads)."""
+    """How an output's inputs are known: ``exact`` (a hook followed the data) or ``cell`` (the statement's reads),
+    and the cell runs the written object went through."""
 
     precision: str
+    runs: list[str] = attr.field(factory=list)
 
     @staticmethod
     def _get_schema() -> str:
-        return f"{FACETS_URL}#precision"
+        return f"{FACETS_URL}#lineage"
+
+
+@attr.define
+class MetricsRunFacet(RunFacet):
+    """Model metrics the cell computed, each labelled with its split and the fit it measures."""
+
+    metrics: list[dict[str, Any]] = attr.field(factory=list)
+
+    @staticmethod
+    def _get_schema() -> str:
+        return f"{FACETS_URL}#metrics"
+
+
+@attr.define
+class MlflowDatasetFacet(DatasetFacet):
+    """MLflow's view of a model: its run (params, metrics, datasets), logged model metrics, registry versions."""
+
+    runId: str
+    runName: str | None = None
+    status: str | None = None
+    experimentId: str | None = None
+    experimentName: str | None = None
+    params: dict[str, Any] = attr.field(factory=dict)
+    metrics: dict[str, Any] = attr.field(factory=dict)
+    systemMetrics: dict[str, Any] = attr.field(factory=dict)
+    datasets: list[dict[str, Any]] = attr.field(factory=list)
+    modelId: str | None = None
+    modelMetrics: list[dict[str, Any]] = attr.field(factory=list)
+    registeredVersions: list[dict[str, Any]] = attr.field(factory=list)
+
+    @staticmethod
+    def _get_schema() -> str:
+        return f"{FACETS_URL}#mlflow"
 
 
 def _time(moment: datetime) -> str:
@@ -129,6 +176,8 @@ def cell_events(result: CellResult, namespace: str, notebook: str, session_run_i
         peakMemoryBytes=result.peak_memory,
         gpus=result.gpus,
     )
+    if result.record.metrics:
+        end_facets["nblineage_metrics"] = MetricsRunFacet(metrics=result.record.metrics)
     if result.error is not None:
         end_facets["errorMessage"] = error_message_run.ErrorMessageRunFacet(
             message=result.error, programmingLanguage="python", stackTrace=result.traceback
@@ -155,7 +204,7 @@ def cell_events(result: CellResult, namespace: str, notebook: str, session_run_i
     ]
 
 
-def to_json(event: RunEvent) -> str:
+def to_json(event: RunEvent | DatasetEvent) -> str:
     return Serde.to_json(event)
 
 
@@ -201,7 +250,9 @@ def _outputs(outputs: list[Output], job_name: str) -> list[OutputDataset]:
                 for s in sorted(output.provenance.sources)
             ]
         )
-        facets["nblineage_lineage"] = PrecisionDatasetFacet(precision=output.provenance.precision)
+        facets["nblineage_lineage"] = PrecisionDatasetFacet(
+            precision=output.provenance.precision, runs=sorted(output.provenance.runs)
+        )
         if output.model is not None:
             facets["datasetType"] = dataset_type_dataset.DatasetTypeDatasetFacet(datasetType="MODEL")
             facets["nblineage_model"] = _model_facet(output.model, job_name)
@@ -211,9 +262,20 @@ def _outputs(outputs: list[Output], job_name: str) -> list[OutputDataset]:
     return built
 
 
-_MODEL_KEYS = {"framework", "class", "hyperParameters", "featureNames", "trainingJob", "frameworkVersion"}
+_MODEL_KEYS = {
+    "framework",
+    "class",
+    "hyperParameters",
+    "featureNames",
+    "trainingJob",
+    "trainingRunId",
+    "fitId",
+    "frameworkVersion",
+    "sizeBytes",
+}
 _MLFLOW_KEYS = {
     "mlflowRunId": "runId",
+    "mlflowExperimentId": "experimentId",
     "mlflowModelId": "modelId",
     "mlflowFlavor": "flavor",
     "mlflowArtifactUri": "artifactUri",
@@ -229,15 +291,37 @@ def _model_facet(model: dict[str, Any], job_name: str) -> ModelDatasetFacet:
         hyperParameters=dict(model.get("hyperParameters") or {}),
         featureNames=[str(n) for n in model.get("featureNames") or []],
         trainingJob=model.get("trainingJob") or job_name,
+        trainingRunId=model.get("trainingRunId"),
+        fitId=model.get("fitId"),
         frameworkVersion=model.get("frameworkVersion"),
+        sizeBytes=model.get("sizeBytes"),
         mlflow={short: model[key] for key, short in _MLFLOW_KEYS.items() if key in model},
         details={k: v for k, v in model.items() if k not in _MODEL_KEYS and k not in _MLFLOW_KEYS},
     )
 
 
-def events_of(record: dict[str, Any]) -> list[RunEvent]:
+def mlflow_events(snapshots: list[dict[str, Any]], when: datetime) -> list[DatasetEvent]:
+    """One DatasetEvent per model linked to an MLflow run, carrying the run as MLflow saw it at the cell's end."""
+    fields = {field.name for field in attr.fields(MlflowDatasetFacet) if not field.name.startswith("_")}
+    built = []
+    for snapshot in snapshots:
+        facet = MlflowDatasetFacet(**{k: v for k, v in snapshot["facet"].items() if k in fields})
+        for model in snapshot["models"]:
+            facets: dict[str, DatasetFacet] = {"nblineage_mlflow": facet}
+            if model.get("version"):
+                facets["version"] = dataset_version_dataset.DatasetVersionDatasetFacet(datasetVersion=model["version"])
+            dataset = StaticDataset(namespace=model["namespace"], name=model["name"], facets=facets)
+            built.append(DatasetEvent(eventTime=_time(when), producer=PRODUCER, dataset=dataset))
+    return built
+
+
+def events_of(record: dict[str, Any]) -> list[RunEvent | DatasetEvent]:
     """The OpenLineage events of one outbox record (a session's start or end, or a cell run)."""
     if record["kind"] == "session":
         when = datetime.fromisoformat(record["time"])
         return [session_event(record["state"], record["runId"], record["namespace"], record["notebook"], when)]
-    return cell_events(cell_result(record), record["namespace"], record["notebook"], record["sessionRunId"])
+    result = cell_result(record)
+    events: list[RunEvent | DatasetEvent] = list(
+        cell_events(result, record["namespace"], record["notebook"], record["sessionRunId"])
+    )
+    return events + mlflow_events(result.record.mlflow, result.ended)

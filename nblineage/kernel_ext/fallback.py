@@ -37,7 +37,7 @@ def apply(capture: Capture, source: str, user_ns: dict[str, Any], before_line: i
             obj = user_ns.get(name)
             if obj is None or capture.of(obj):
                 continue  # untracked name, or a hook already knows exactly where it came from
-            capture.registry.tag(obj, Provenance(provenance.sources, "cell"))
+            capture.registry.tag(obj, provenance.at_cell_precision().through(capture.cell_run_id))
 
 
 def _targets(statement: ast.AST) -> set[str]:
@@ -68,7 +68,7 @@ def at_write(capture: Capture, source: str, user_ns: dict[str, Any]) -> Provenan
         if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
             read = {node.id for node in ast.walk(statement) if isinstance(node, ast.Name)}
             found = union(capture.of(user_ns[name]) for name in read if name in user_ns)
-            return Provenance(found.sources, "cell") if found else found
+            return found.at_cell_precision().through(capture.cell_run_id) if found else found
     return Provenance()
 
 

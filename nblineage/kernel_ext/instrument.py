@@ -27,8 +27,10 @@ class _Wrapper(wrapt.FunctionWrapper):
         return self.__qualname__
 
 
-def intercept(where: str, after: After) -> Callable[..., Any]:
-    """A wrapt wrapper: run the call, then ``after(capture, result, args, kwargs)`` for the outermost hooked call.
+def intercept(where: str, after: After, nested: bool = False) -> Callable[..., Any]:
+    """A wrapt wrapper: run the call, then ``after(capture, result, args, kwargs)`` for the outermost hooked call
+    (for any call with ``nested``: an MLflow log inside a fit that ``autolog`` wrapped). Hooked calls inside it
+    record nothing either way.
 
     For methods, ``args`` starts with the instance.
     """
@@ -36,7 +38,7 @@ def intercept(where: str, after: After) -> Callable[..., Any]:
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         if not capturing():  # capture off: the call, and nothing else
             return wrapped(*args, **kwargs)
-        capture, depth = enter()
+        capture, depth = enter(nested)
         try:
             result = wrapped(*args, **kwargs)
             if capture is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 Precision = Literal["exact", "cell"]
@@ -27,10 +27,15 @@ class Source:
 
 @dataclass(frozen=True)
 class Provenance:
-    """The dataset versions an object derives from, and how we know: a hook saw it (exact) or the cell (cell)."""
+    """The dataset versions an object derives from, and how we know: a hook saw it (exact) or the cell (cell).
+
+    ``runs`` are the cell runs the object went through (its reads, transforms, fit): what its making cost is the
+    sum of theirs. They do not take part in equality: two objects from the same data have the same provenance.
+    """
 
     sources: frozenset[Source] = frozenset()
     precision: Precision = "exact"
+    runs: frozenset[str] = field(default=frozenset(), compare=False)
 
     def __bool__(self) -> bool:
         return bool(self.sources)
@@ -41,7 +46,16 @@ class Provenance:
         if not self.sources:
             return other
         precision: Precision = "exact" if self.precision == other.precision == "exact" else "cell"
-        return Provenance(self.sources | other.sources, precision)
+        return Provenance(self.sources | other.sources, precision, self.runs | other.runs)
+
+    def through(self, run_id: str | None) -> Provenance:
+        """This provenance, having gone through the cell run ``run_id`` too."""
+        if not run_id or run_id in self.runs:
+            return self
+        return replace(self, runs=self.runs | {run_id})
+
+    def at_cell_precision(self) -> Provenance:
+        return replace(self, precision="cell")
 
 
 EMPTY = Provenance()

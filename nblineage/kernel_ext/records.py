@@ -68,11 +68,15 @@ def cell_line(result: CellResult, namespace: str, notebook: str, session_run_id:
             | {
                 "sources": [_source(s) for s in sorted(o.provenance.sources)],
                 "precision": o.provenance.precision,
+                "runs": sorted(o.provenance.runs),
                 "facets": o.facets,
                 "model": o.model,
             }
             for o in result.record.outputs
         ],
+        "metrics": result.record.metrics,
+        "mlflowRuns": result.record.mlflow_runs,
+        "mlflow": result.record.mlflow,
     }
     return _dump(record)
 
@@ -84,8 +88,11 @@ def cell_result(record: dict[str, Any]) -> CellResult:
         runs.add_input(_from_source(item), item.get("facets"))
     for item in record["outputs"]:
         sources = frozenset(_from_source(s) for s in item["sources"])
-        provenance = Provenance(sources, item.get("precision") or "exact")
+        provenance = Provenance(sources, item.get("precision") or "exact", frozenset(item.get("runs") or ()))
         runs.outputs.append(Output(_from_source(item), provenance, item.get("facets") or {}, item.get("model")))
+    runs.metrics = list(record.get("metrics") or [])
+    runs.mlflow_runs = list(record.get("mlflowRuns") or [])
+    runs.mlflow = list(record.get("mlflow") or [])
     return CellResult(
         run_id=record["runId"],
         cell_id=record["cellId"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import sys
 import traceback
 import uuid
 from datetime import datetime, timezone
@@ -82,8 +83,9 @@ class Session:
             cell_id = str(cell_id or f"exec-{self.shell.execution_count}")
             self.capture.cell_source, self.capture.user_ns = source, self.shell.user_ns
             self.capture.cell_job = f"{self.notebook}#{cell_id}"
+            self.capture.cell_run_id = _run_id()
             self._cell = {
-                "run_id": _run_id(),
+                "run_id": self.capture.cell_run_id,
                 "cell_id": cell_id,
                 "source": source,
                 "started": _now(),
@@ -101,6 +103,8 @@ class Session:
         try:
             usage = cell["meter"].read()
             fallback.apply(self.capture, cell["source"], self.shell.user_ns)
+            if "mlflow" in sys.modules:
+                self._read_mlflow_runs()
             self.capture.cell_source = None
             record = self.capture.take_record()
             error = result.error_in_exec or result.error_before_exec
@@ -126,6 +130,18 @@ class Session:
             report("cell end", error)
         finally:
             self.writer.cell_finished()
+
+    def _read_mlflow_runs(self) -> None:
+        """The MLflow runs the cell touched, read back for the models linked to them (mlflow_runs.py)."""
+        from nblineage.kernel_ext import mlflow_runs
+        from nblineage.kernel_ext.hooks.mlflow_link import note_active_run
+
+        try:
+            note_active_run(self.capture)
+            record = self.capture.record
+            record.mlflow = mlflow_runs.snapshots(self.capture, record.mlflow_runs)
+        except Exception as error:
+            report("MLflow run read-back", error)
 
 
 def _now() -> datetime:

@@ -176,7 +176,8 @@ def _explicit_inputs(facets: dict[str, Any]) -> set[DatasetKey]:
     sources: set[DatasetKey] = set()
     column_lineage = facets.get("columnLineage")
     if isinstance(column_lineage, dict):
-        for field_lineage in (column_lineage.get("fields") or {}).values():
+        fields = column_lineage.get("fields")
+        for field_lineage in fields.values() if isinstance(fields, dict) else ():
             if isinstance(field_lineage, dict):
                 sources |= _refs(field_lineage.get("inputFields"))
         sources |= _refs(column_lineage.get("dataset"))
@@ -200,7 +201,8 @@ def _lineage_entries(job_facets: dict[str, Any]):
 
 def _lineage_sources(lineage: dict[str, Any]) -> set[DatasetKey]:
     sources = _refs(lineage.get("inputs"))
-    for field_entry in (lineage.get("fields") or {}).values():
+    fields = lineage.get("fields")
+    for field_entry in fields.values() if isinstance(fields, dict) else ():
         if isinstance(field_entry, dict):
             sources |= _refs(field_entry.get("inputs"))
     return sources

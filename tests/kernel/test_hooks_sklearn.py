@@ -86,7 +86,8 @@ def test_fit_gives_the_estimator_the_provenance_of_x_and_y(capture: Capture) -> 
     model = LogisticRegression().fit(X, y)
     assert sources(capture, model) == {RAW, LABELS}
     assert capture.of(model).precision == "exact"
-    facts = hook_state(capture).training.get(model)
+    facts = dict(hook_state(capture).training.get(model))
+    assert len(facts.pop("fitId")) == 32
     assert facts == {"featureNames": ["age", "income"], "nFeatures": 2, "nSamples": 60, "targetNames": ["label"]}
 
 

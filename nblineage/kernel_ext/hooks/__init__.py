@@ -11,6 +11,7 @@ HOOKS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("pyarrow", ("PyarrowInstrumentor",)),
     ("sqlalchemy", ("SqlAlchemyInstrumentor", "PandasSqlInstrumentor")),
     ("sklearn", ("SklearnInstrumentor",)),
+    ("metrics", ("MetricsInstrumentor",)),
     (
         "models",
         (

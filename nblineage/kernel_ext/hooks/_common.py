@@ -9,6 +9,7 @@ by reference, and ``instrument()`` after ``uninstrument()`` patches again.
 
 from __future__ import annotations
 
+import inspect
 import sys
 import weakref
 from collections.abc import Callable
@@ -76,6 +77,8 @@ class PatchingInstrumentor(Instrumentor):
             original = owner.__dict__.get(attribute)
             if isinstance(original, (staticmethod, classmethod)):
                 return False
+            if _is_delegating_descriptor(original):  # scikit-learn's available_if: its function is patched
+                return self.patch(original, "fn", wrapper)
         else:
             original = getattr(owner, attribute, None)
         if original is None or isinstance(original, wrapt.FunctionWrapper):
@@ -89,6 +92,14 @@ class PatchingInstrumentor(Instrumentor):
         setattr(owner, attribute, proxy)
         self._applied.append((owner, attribute, original))
         return True
+
+
+def _is_delegating_descriptor(obj: Any) -> bool:
+    """A descriptor that binds a function it holds as ``fn`` (scikit-learn's ``available_if``). Its function is
+    patched rather than the descriptor, so that the class keeps the descriptor MLflow's autolog looks for."""
+    return (
+        not inspect.isfunction(obj) and hasattr(type(obj), "__get__") and inspect.isfunction(getattr(obj, "fn", None))
+    )
 
 
 def argument(args: tuple, kwargs: dict, index: int, name: str, default: Any = MISSING) -> Any:
@@ -128,7 +139,14 @@ class HookState:
     """What hooks remember per capture, beside provenance."""
 
     def __init__(self) -> None:
-        self.training = ObjectFacts()
+        self.training = ObjectFacts()  # estimator -> what it was fit on, and the fit's id
+        self.splits = ObjectFacts()  # data -> {"split": train|test|validation}
+        self.predictions = ObjectFacts()  # predictions -> {"fitId", "estimator"} of the model that made them
+        self.last_prediction: tuple[int, dict[str, Any]] | None = None  # (length, facts) of the latest predictions
+        self.fit_metrics: dict[str, list[dict[str, Any]]] = {}  # fitId -> metrics computed so far
+        self.fit_models: dict[str, list[tuple[str, str]]] = {}  # fitId -> MLflow (run id, logged model id)
+        self.logged_models: dict[str, tuple[dict[str, Any], Any]] = {}  # MLflow model id -> (description, Source)
+        self.run_models: dict[str, list[Any]] = {}  # MLflow run id -> the model Sources linked to it
         # id(open file) -> what saves into that file left (models.OpenWrite)
         self.open_writes: dict[int, Any] = {}
 

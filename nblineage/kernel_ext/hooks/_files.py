@@ -24,7 +24,7 @@ from nblineage.kernel_ext import fingerprint
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks._common import PatchingInstrumentor
 from nblineage.kernel_ext.instrument import _Wrapper
-from nblineage.kernel_ext.provenance import Provenance, Source
+from nblineage.kernel_ext.provenance import Source
 from nblineage.kernel_ext.safety import report
 from nblineage.lineage.naming import dataset_from_uri, file_dataset
 
@@ -148,7 +148,7 @@ def record_read(
         for target in targets:
             capture.read(source, target, facets)
     if len(sources) > 1:
-        provenance = Provenance(frozenset(sources))
+        provenance = capture.exact(sources)
         for target in targets:
             capture.registry.tag(target, provenance)
 

@@ -26,11 +26,13 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from nblineage.kernel_ext import mlflow_runs
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.fingerprint import file_version, forget
-from nblineage.kernel_ext.hooks._common import qualified_name
+from nblineage.kernel_ext.hooks import mlflow_link
+from nblineage.kernel_ext.hooks._common import hook_state, qualified_name
 from nblineage.kernel_ext.hooks._files import ModuleInstrumentor, Patch, exports
-from nblineage.kernel_ext.hooks.models import MODEL_FACETS, describe_model
+from nblineage.kernel_ext.hooks.models import MODEL_FACETS, describe_model, persisted_facts, size_on_disk
 from nblineage.kernel_ext.instrument import After, intercept
 from nblineage.kernel_ext.provenance import Source
 from nblineage.lineage.naming import (
@@ -56,17 +58,38 @@ FLAVORS = (
     "onnx",
     "statsmodels",
 )
+_FLUENT = "mlflow.tracking.fluent"
+_REGISTRY = "mlflow.tracking._model_registry.fluent"
+_CLIENT = "mlflow.tracking.client"
 # the parameter holding the model, where it is not the first one
 _MODEL_PARAMETERS = {"pyfunc": "python_model"}
 
 
 class MlflowInstrumentor(ModuleInstrumentor):
-    """Patches ``save_model`` and ``log_model`` of each MLflow flavor module as it is imported."""
+    """Patches ``save_model`` and ``log_model`` of each MLflow flavor module as it is imported, model registration
+    (``mlflow.register_model``, ``MlflowClient.create_model_version``) and ``mlflow.start_run``."""
 
     library = "mlflow"
-    modules = tuple(f"mlflow.{flavor}" for flavor in FLAVORS)
+    modules = (*(f"mlflow.{flavor}" for flavor in FLAVORS), _FLUENT, _REGISTRY, _CLIENT)
 
     def patches(self, module: Any) -> Iterator[Patch]:
+        if module.__name__ == _FLUENT:
+            wrapper = intercept("mlflow.start_run", self._run_started, nested=True)
+            yield from ((home, "start_run", wrapper) for home in exports(module, "start_run"))
+            return
+        if module.__name__ == _REGISTRY:
+            wrapper = intercept("mlflow.register_model", self._version_registered, nested=True)
+            yield from ((home, "register_model", wrapper) for home in exports(module, "register_model"))
+            return
+        if module.__name__ == _CLIENT:
+            client = getattr(module, "MlflowClient", None)
+            if isinstance(client, type) and callable(getattr(client, "create_model_version", None)):
+                yield (
+                    client,
+                    "create_model_version",
+                    intercept("MlflowClient.create_model_version", self._version_registered),
+                )
+            return
         flavor = module.__name__.rpartition(".")[2]
         for function_name, make in (("save_model", self._save), ("log_model", self._log)):
             function = getattr(module, function_name, None)
@@ -74,7 +97,7 @@ class MlflowInstrumentor(ModuleInstrumentor):
                 continue
             signature = inspect.signature(function)
             after = make(flavor, _Arguments(signature, _MODEL_PARAMETERS.get(flavor)))
-            wrapper = intercept(f"mlflow.{flavor}.{function_name}", after)
+            wrapper = intercept(f"mlflow.{flavor}.{function_name}", after, nested=function_name == "log_model")
             for home in exports(module, function_name):
                 yield home, function_name, wrapper
 
@@ -89,11 +112,14 @@ class MlflowInstrumentor(ModuleInstrumentor):
             name = _folder_name(path)
             version = folder_version(name.name) if name.namespace == "file" else None
             model = bound.get(arguments.model)
+            description = _describe(capture, model, flavor) | persisted_facts(name, version)
+            capture.record.add_mlflow_run(description.get("mlflowRunId"))
+            mlflow_runs.link_model(capture, description.get("mlflowRunId"), Source(name.namespace, name.name, version))
             capture.write(
                 Source(name.namespace, name.name, version),
                 model,
                 facets=dict(MODEL_FACETS),
-                model=_describe(capture, model, flavor),
+                model=description,
                 provenance=capture.of(model),
             )
 
@@ -118,6 +144,13 @@ class MlflowInstrumentor(ModuleInstrumentor):
             artifact_uri = getattr(result, "artifact_path", None)  # MLflow 3: where the artifacts are
             if isinstance(artifact_uri, str) and ("://" in artifact_uri or os.path.isabs(artifact_uri)):
                 description["mlflowArtifactUri"] = strip_credentials(artifact_uri)
+                local = _local_path(artifact_uri)
+                size = size_on_disk(local) if local else None
+                if size is not None:
+                    description["sizeBytes"] = size
+            experiment = _experiment_of(run_id)
+            if experiment:
+                description["mlflowExperimentId"] = experiment
             registered_name = bound.get("registered_model_name")
             registered_version = getattr(result, "registered_model_version", None)
             registered = bool(registered_name) and registered_version is not None
@@ -130,6 +163,7 @@ class MlflowInstrumentor(ModuleInstrumentor):
             version = str(model_id or run_id or "") or None
             provenance = capture.of(model)
             for name in names:
+                mlflow_runs.link_model(capture, str(run_id) if run_id else None, Source(namespace, name, version))
                 capture.write(
                     Source(namespace, name, version),
                     model,
@@ -137,8 +171,53 @@ class MlflowInstrumentor(ModuleInstrumentor):
                     model=dict(description),
                     provenance=provenance,
                 )
+            capture.record.add_mlflow_run(str(run_id) if run_id else None)
+            if model_id:
+                hook_state(capture).logged_models[str(model_id)] = (description, Source(namespace, names[0], version))
+                if run_id:
+                    mlflow_link.model_logged(capture, description.get("fitId"), str(run_id), str(model_id), provenance)
 
         return after
+
+    def _run_started(self, capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        """``mlflow.start_run``: the cell ran in this MLflow run."""
+        info = getattr(result, "info", None)
+        capture.record.add_mlflow_run(getattr(info, "run_id", None))
+
+    def _version_registered(self, capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        """A model version was registered: an output ``models:/{name}/{version}`` derived from the logged model."""
+        if not self.enabled:
+            return
+        name, number = getattr(result, "name", None), getattr(result, "version", None)
+        if not name or number is None:
+            return
+        model_id = getattr(result, "model_id", None) or _logged_model_id(getattr(result, "source", None))
+        run_id = getattr(result, "run_id", None)
+        logged = hook_state(capture).logged_models.get(str(model_id)) if model_id else None
+        description = dict(logged[0]) if logged else {"framework": "mlflow", "class": "", "hyperParameters": {}}
+        description.setdefault("featureNames", [])
+        description["registeredModel"] = {"name": str(name), "version": str(number)}
+        if run_id:
+            description["mlflowRunId"] = str(run_id)
+        if model_id:
+            description["mlflowModelId"] = str(model_id)
+        namespace = tracking_namespace(sys.modules["mlflow"].get_tracking_uri())
+        if logged:
+            parent = logged[1]
+        elif model_id:
+            parent = Source(namespace, f"models:/{model_id}", str(model_id))
+        else:
+            parent = None
+        registered = Source(namespace, f"models:/{name}/{number}", str(model_id or run_id or "") or None)
+        capture.record.add_mlflow_run(str(run_id) if run_id else None)
+        mlflow_runs.link_model(capture, str(run_id) if run_id else None, registered)
+        capture.write(
+            registered,
+            None,
+            facets=dict(MODEL_FACETS),
+            model=description,
+            provenance=capture.exact({parent} if parent else ()),
+        )
 
 
 class _Arguments:
@@ -165,6 +244,28 @@ def _describe(capture: Capture, model: Any, flavor: str) -> dict[str, Any]:
         }
     description["mlflowFlavor"] = flavor
     return description
+
+
+def _logged_model_id(source: Any) -> str | None:
+    """The logged model id of a registry version's source ``models:/m-<id>``, else None."""
+    if isinstance(source, str) and source.startswith("models:/m-") and "/" not in source[len("models:/") :]:
+        return source[len("models:/") :]
+    return None
+
+
+def _local_path(uri: str) -> str | None:
+    """The local folder of a ``file:`` URI or an absolute path; None for a remote one."""
+    if uri.startswith("file:"):
+        return unquote(urlsplit(uri).path)
+    return uri if os.path.isabs(uri) else None
+
+
+def _experiment_of(run_id: Any) -> str | None:
+    """The experiment of the active MLflow run when it is ``run_id`` (no tracking-store call)."""
+    active = sys.modules["mlflow"].active_run()
+    if active is not None and run_id and active.info.run_id == run_id:
+        return str(active.info.experiment_id)
+    return None
 
 
 def _folder_name(path: str | bytes | os.PathLike) -> DatasetName:

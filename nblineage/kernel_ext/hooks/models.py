@@ -112,8 +112,9 @@ def describe_model(obj: Any, capture: Capture | None = None) -> dict[str, Any] |
         description["format"] = "state_dict"
     training = dict(hook_state(capture).training.get(obj)) if capture is not None else {}
     trained_on = training.pop("featureNames", None)
-    if training.get("trainingJob"):
-        description["trainingJob"] = training.pop("trainingJob")
+    for key in ("trainingJob", "trainingRunId", "fitId"):
+        if training.get(key):
+            description[key] = training.pop(key)
     description["featureNames"] = _feature_names(obj, framework) or trained_on or []
     parameters = _parameter_count(obj, framework)
     if parameters is not None:
@@ -292,6 +293,8 @@ def record_save(capture: Capture, obj: Any, target: Any) -> None:
         version = written.fingerprint(target, name.name) if _flush_plain_file(target) else None
     model = describe_model(obj, capture)
     facets = dict(MODEL_FACETS) if model is not None else {}
+    if model is not None:
+        model.update(persisted_facts(name, version))
     provenance = capture.of(obj)
     outputs = capture.record.outputs
     if written is not None and written.output is not None:
@@ -301,9 +304,40 @@ def record_save(capture: Capture, obj: Any, target: Any) -> None:
             provenance = earlier.provenance | provenance
             model = earlier.model or model
             facets = {**earlier.facets, **facets}
+    if model is not None and model.get("mlflowRunId"):
+        from nblineage.kernel_ext import mlflow_runs
+
+        mlflow_runs.link_model(capture, model["mlflowRunId"], Source(name.namespace, name.name, version))
+        capture.record.add_mlflow_run(model["mlflowRunId"])
     capture.write(Source(name.namespace, name.name, version), obj, facets=facets, model=model, provenance=provenance)
     if written is not None:
         written.output = outputs[-1]
+
+
+def persisted_facts(name: DatasetName, version: str | None) -> dict[str, Any]:
+    """What a model description gains once the model is written to ``name``: its size on disk (a file, or a
+    folder's files) and the MLflow run it was saved in, when one is active."""
+    facts: dict[str, Any] = {}
+    if name.namespace == "file" and version is not None:
+        size = size_on_disk(name.name)
+        if size is not None:
+            facts["sizeBytes"] = size
+    mlflow = sys.modules.get("mlflow")
+    active = mlflow.active_run() if mlflow is not None and hasattr(mlflow, "active_run") else None
+    if active is not None:
+        facts["mlflowRunId"] = active.info.run_id
+        facts["mlflowExperimentId"] = active.info.experiment_id
+    return facts
+
+
+def size_on_disk(path: str) -> int | None:
+    """Bytes of a file, or of all files under a folder; None when it cannot be read."""
+    try:
+        if not os.path.isdir(path):
+            return os.path.getsize(path)
+        return sum(os.path.getsize(os.path.join(root, file)) for root, _dirs, files in os.walk(path) for file in files)
+    except OSError:
+        return None
 
 
 class OpenWrite:

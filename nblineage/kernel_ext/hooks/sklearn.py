@@ -26,6 +26,7 @@ import importlib
 import numbers
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
@@ -33,6 +34,13 @@ import wrapt
 
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks._common import PatchingInstrumentor, argument, hook_state, qualified_name
+from nblineage.kernel_ext.hooks.metrics import (
+    mark_split,
+    mark_split_parts,
+    mlflow_internal,
+    record_metric,
+    remember_predictions,
+)
 from nblineage.kernel_ext.hooks.models import feature_list, json_safe
 from nblineage.kernel_ext.instrument import intercept
 from nblineage.kernel_ext.provenance import Provenance
@@ -66,14 +74,20 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
         estimator = args[0]
         inputs = ((estimator,) if partial else ()) + _inputs(args, kwargs)
         provenance = capture.derive(estimator, *inputs)
-        facts = training_facts(estimator, argument(args, kwargs, 1, "X", None), argument(args, kwargs, 2, "y", None))
+        X, y = argument(args, kwargs, 1, "X", None), argument(args, kwargs, 2, "y", None)
+        facts = training_facts(estimator, X, y)
         if capture.cell_job:
             facts["trainingJob"] = capture.cell_job
-        store = hook_state(capture).training
+        if capture.cell_run_id:
+            facts["trainingRunId"] = capture.cell_run_id
+        state = hook_state(capture)
+        before = state.training.get(estimator)
+        facts["fitId"] = (partial and before.get("fitId")) or uuid.uuid4().hex
         if partial:
-            before = store.get(estimator)
             facts["nSamples"] = before.get("nSamples", 0) + facts.get("nSamples", 0)
-        store.remember(estimator, facts)
+        state.training.remember(estimator, facts)
+        mark_split(state, X, "train")
+        mark_split(state, y, "train")
         if provenance:
             _tag_parts(capture, estimator, provenance)
         if output or (result is not None and result is not estimator):
@@ -82,10 +96,28 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
     return after
 
 
-def _predicting(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
-    """The ``after`` step of transform, predict, score...: the result derives from the estimator and the inputs."""
+def _transforming(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """The ``after`` step of transform, score_samples...: the result derives from the estimator and the inputs."""
     if args:
         _derive_result(capture, result, args[0], *_inputs(args, kwargs))
+
+
+def _predicting(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """The ``after`` step of predict, predict_proba...: as a transform, and the result is the model's predictions."""
+    if args:
+        _derive_result(capture, result, args[0], *_inputs(args, kwargs))
+        remember_predictions(hook_state(capture), args[0], result)
+
+
+def _scoring(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """The ``after`` step of ``estimator.score(X, y)``: a metric of the estimator's fit."""
+    if not args:
+        return
+    fit_id = hook_state(capture).training.get(args[0]).get("fitId")
+    X, y = argument(args, kwargs, 1, "X", None), argument(args, kwargs, 2, "y", None)
+    if fit_id and X is not None and not mlflow_internal(capture, X, y):
+        model = {"fitId": fit_id, "estimator": qualified_name(type(args[0]))}
+        record_metric(capture, "score", result, model, y if y is not None else X, X)
 
 
 def _splitting(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
@@ -94,6 +126,7 @@ def _splitting(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None
     for index, part in enumerate(result):
         if index // 2 < len(args):
             capture.derive(part, args[index // 2], stratify)
+    mark_split_parts(hook_state(capture), args, result)
 
 
 METHODS: dict[str, Callable[..., Any]] = {
@@ -102,18 +135,14 @@ METHODS: dict[str, Callable[..., Any]] = {
     "fit_transform": intercept("sklearn fit_transform", _fitting(output=True)),
     "fit_predict": intercept("sklearn fit_predict", _fitting(output=True)),
     **{
-        name: intercept(f"sklearn {name}", _predicting)
-        for name in (
-            "transform",
-            "inverse_transform",
-            "predict",
-            "predict_proba",
-            "predict_log_proba",
-            "decision_function",
-            "score",
-            "score_samples",
-        )
+        name: intercept(f"sklearn {name}", _transforming)
+        for name in ("transform", "inverse_transform", "score_samples")
     },
+    **{
+        name: intercept(f"sklearn {name}", _predicting)
+        for name in ("predict", "predict_proba", "predict_log_proba", "decision_function")
+    },
+    "score": intercept("sklearn score", _scoring),
 }
 SPLIT = intercept("sklearn train_test_split", _splitting)
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
+import os
 import re
 import sqlite3
 import sys
@@ -40,7 +41,7 @@ from urllib.parse import quote
 from nblineage.kernel_ext.capture import Capture, current
 from nblineage.kernel_ext.fingerprint import arrow_version
 from nblineage.kernel_ext.instrument import Instrumentor, intercept
-from nblineage.kernel_ext.provenance import Provenance, Source
+from nblineage.kernel_ext.provenance import Source
 from nblineage.kernel_ext.safety import report
 from nblineage.lineage.naming import table_dataset
 
@@ -69,6 +70,7 @@ _LEADING_KEYWORD_RE = re.compile(r"(?:\s|--[^\n]*(?:\n|\Z)|/\*(?:[^*]|\*(?!/))*\
 
 _local = threading.local()
 _urls: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
+_mlflow_engines: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 _parse: Callable[..., Any] | None = None
 
 Table = tuple[str | None, str]  # (schema, table), identifiers as the database resolves them
@@ -196,7 +198,7 @@ def record_statement(capture: Capture, executed: Statement) -> None:
             capture.record.add_input(source)
         return
     for target in executed.outputs:
-        provenance = Provenance(executed.inputs - {target})  # INSERT INTO t SELECT ... FROM t is no new edge
+        provenance = capture.exact(executed.inputs - {target})  # INSERT INTO t SELECT ... FROM t is no new edge
         if any(out.source == target and out.provenance == provenance for out in capture.record.outputs):
             continue  # the same write again (a loop of INSERTs, executemany batches)
         capture.write(target, None, provenance=provenance)
@@ -215,6 +217,38 @@ def _engine_url(engine: Any) -> str:
     with contextlib.suppress(TypeError):  # an engine that takes no weak reference is not cached
         _urls[engine] = url
     return url
+
+
+def _mlflow_store(engine: Any) -> bool:
+    """True for the engine of MLflow's own tracking or registry database: its bookkeeping is no lineage."""
+    try:
+        return _mlflow_engines[engine]
+    except (KeyError, TypeError):
+        pass
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is None:
+        return False
+    try:
+        found = _database(engine.url) in {_database(mlflow.get_tracking_uri()), _database(mlflow.get_registry_uri())}
+    except Exception:
+        found = False
+    with contextlib.suppress(TypeError):
+        _mlflow_engines[engine] = found
+    return found
+
+
+def _database(url: Any) -> tuple[Any, ...] | None:
+    """What identifies a database in a SQLAlchemy URL (driver family, host, port, database; a SQLite file's path)."""
+    from sqlalchemy.engine import make_url
+
+    try:
+        parsed = make_url(str(url))
+    except Exception:
+        return None
+    database = parsed.database
+    if parsed.get_backend_name() == "sqlite" and database and database != ":memory:":
+        database = os.path.abspath(database)
+    return (parsed.get_backend_name(), parsed.host, parsed.port, database)
 
 
 def _collector() -> list[Statement] | None:
@@ -281,6 +315,8 @@ class SqlAlchemyInstrumentor(Instrumentor):
             return
         try:
             if not isinstance(sql, str) or _internal(context):
+                return
+            if _mlflow_store(conn.engine):
                 return
             dialect = conn.dialect
             executed = statement_of(
@@ -379,7 +415,7 @@ def _after_read_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) ->
     sources = frozenset(Source(source.namespace, source.name, version) for source in inputs)
     for source in sources:
         capture.record.add_input(source)
-    capture.registry.tag(result, Provenance(sources))
+    capture.registry.tag(result, capture.exact(sources))
 
 
 def _after_to_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:

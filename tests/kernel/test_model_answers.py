@@ -1,0 +1,302 @@
+"""The five governance answers for models trained in real notebooks, with real MLflow tracking stores.
+
+Each notebook runs in a real kernel (nbclient) with nblineage loaded; the answers are read from the lineage store
+(SQLite and PostgreSQL) with ``nblineage.governance.questions``, and MLflow's own store is checked with MLflow.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+from notebooks import run_notebook
+from sqlalchemy import text
+
+from nblineage.governance import questions
+from nblineage.kernel_ext.fingerprint import file_version
+from nblineage.lineage.graph import DatasetRef
+from nblineage.lineage.store import Store
+
+mlflow = pytest.importorskip("mlflow")
+
+READ = """
+import pandas as pd
+raw = pd.read_csv("raw.csv")
+lookup = pd.read_csv("lookup.csv")
+"""
+SPLIT = """
+from sklearn.model_selection import train_test_split
+X, y = raw[["a", "b"]], raw["label"]
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+X_fit, X_check, y_fit, y_check = train_test_split(X_train, y_train, test_size=0.25, random_state=0)
+"""
+FIT = """
+from sklearn.linear_model import LogisticRegression
+model = LogisticRegression(C=0.5, max_iter=200).fit(X_fit, y_fit)
+"""
+IDLE = "import time\ntime.sleep(0.3)\nlookup.shape"
+SAVE = """
+import joblib
+from sklearn.metrics import accuracy_score
+validation = accuracy_score(y_check, model.predict(X_check))
+joblib.dump(model, "model.joblib")
+"""
+EVALUATE = """
+import sklearn.metrics as skm
+test_auc = skm.roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])
+train_score = model.score(X_fit, y_fit)
+print(json.dumps({"validation": validation, "test_auc": test_auc, "train_score": train_score}))
+"""
+
+
+@pytest.fixture
+def workdir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.chdir(tmp_path)
+    rng = np.random.default_rng(7)
+    raw = pd.DataFrame({"a": rng.random(400), "b": rng.random(400)})
+    raw["label"] = (raw.a + 0.5 * raw.b + rng.normal(0, 0.2, 400) > 0.8).astype(int)
+    raw.to_csv(tmp_path / "raw.csv", index=False)
+    (tmp_path / "lookup.csv").write_text("k,v\na,1\n")
+    return tmp_path
+
+
+def env(workdir: Path, store_url: str, **extra: str) -> dict[str, str]:
+    return {
+        "NBLINEAGE_URL": store_url,
+        "JUPYTER_DATA_DIR": str(workdir / "jupyter"),
+        "NBLINEAGE_STRICT": "1",
+        **extra,
+    }
+
+
+def printed(notebook: Any, index: int) -> Any:
+    """The JSON the cell at ``index`` (0 is %load_ext) printed last."""
+    text = "".join(o.get("text", "") for o in notebook.cells[index].outputs if o.get("name") == "stdout")
+    return json.loads(text.strip().splitlines()[-1])
+
+
+def cell_runs(store: Store, notebook: Path) -> dict[str, str]:
+    """Cell id -> run id of a notebook's cell runs."""
+    with store.read() as conn:
+        rows = conn.execute(
+            text("SELECT j.name, r.run_id FROM runs r JOIN jobs j ON j.id = r.job_id WHERE j.name LIKE :prefix"),
+            {"prefix": f"{notebook}#%"},
+        ).all()
+    return {name.rpartition("#")[2]: run_id for name, run_id in rows}
+
+
+def by_split(performance: questions.Performance, origin: str) -> dict[tuple[str, str | None], float]:
+    return {(m.name, m.split): m.value for m in performance.metrics if m.origin == origin}
+
+
+def test_a_saved_model_answers_all_five_questions(workdir: Path, store_url: str) -> None:
+    path = workdir / "train.ipynb"
+    cells = [READ, SPLIT, FIT, IDLE, SAVE, "import json\n" + EVALUATE]
+    executed = run_notebook(path, cells, env(workdir, store_url))
+    expected = printed(executed, 6)
+    raw, model_file = workdir / "raw.csv", workdir / "model.joblib"
+
+    with Store(store_url) as store:
+        runs = cell_runs(store, path)
+        [derived] = questions.models_derived_from(store, DatasetRef("file", str(raw)))
+        assert (derived.namespace, derived.name, derived.kind) == ("file", str(model_file), "file")
+        assert (derived.framework, derived.model_class) == (
+            "sklearn",
+            "sklearn.linear_model._logistic.LogisticRegression",
+        )
+        assert derived.version == file_version(str(model_file))
+        assert questions.models_derived_from(store, DatasetRef("file", str(workdir / "lookup.csv"))) == []
+
+        model = questions.resolve_model(store, str(model_file))
+        assert model == DatasetRef("file", str(model_file), file_version(str(model_file)))
+
+        inputs = questions.model_inputs(store, model)
+        assert [(d.namespace, d.name, d.version, d.source) for d in inputs.datasets] == [
+            ("file", str(raw), file_version(str(raw)), True)
+        ]
+        assert [f.name for f in inputs.features] == ["a", "b"]
+        for feature in inputs.features:
+            assert [(c.name, c.field) for c in feature.columns] == [(str(raw), feature.name)]
+        function = inputs.function
+        assert function.model_class == "sklearn.linear_model._logistic.LogisticRegression"
+        assert function.hyper_parameters["C"] == 0.5 and function.hyper_parameters["max_iter"] == 200
+        assert function.training_job == f"{path}#c3" and function.notebook == str(path)
+        assert function.training_run_id == runs["c3"]
+        assert "LogisticRegression(C=0.5" in function.code
+
+        performance = questions.model_performance(store, model)
+        assert by_split(performance, "sklearn") == pytest.approx(
+            {
+                ("accuracy_score", "validation"): expected["validation"],
+                ("roc_auc_score", "test"): expected["test_auc"],
+                ("score", "train"): expected["train_score"],
+            }
+        )
+
+        resources = questions.model_resources(store, model)
+        assert set(resources.run_ids) == {runs["c1"], runs["c2"], runs["c3"], runs["c5"]}  # not c4 (idle), c6
+        assert resources.runs == 4
+        assert resources.wall_time_seconds > 0 and resources.cpu_time_seconds > 0
+        assert resources.peak_memory_bytes > 0
+
+        location = questions.model_location(store, model)
+        assert location.uri == str(model_file)
+        assert location.content_hash == file_version(str(model_file))
+        assert location.size_bytes == os.path.getsize(model_file)
+        assert location.saved_by == f"{path}#c5"
+        assert location.mlflow is None
+
+
+MLFLOW_TRAIN = """
+import json
+import mlflow, mlflow.sklearn
+import sklearn.metrics as skm
+mlflow.set_tracking_uri({uri!r})
+mlflow.set_experiment("churn")
+with mlflow.start_run(run_name="first") as run:
+    mlflow.log_param("C", 0.5)
+    val_accuracy = skm.accuracy_score(y_check, model.predict(X_check))
+    info = mlflow.sklearn.log_model(model, name="model", registered_model_name="churn-model", pip_requirements=[])
+    mlflow.log_metric("val_acc", val_accuracy)
+print(json.dumps({{"run": run.info.run_id, "model": info.model_id, "experiment": run.info.experiment_id,
+                   "validation": val_accuracy}}))
+"""
+MLFLOW_LATER = """
+test_auc = skm.roc_auc_score(y_test, model.predict_proba(X_test)[:, 1])
+version = mlflow.register_model(f"models:/{info.model_id}", "churn-model")
+print(json.dumps({"test_auc": test_auc, "version": str(version.version)}))
+"""
+
+
+def test_a_model_logged_to_a_sqlite_tracking_store_links_both_ways(workdir: Path, store_url: str) -> None:
+    check_logged_and_registered(workdir, store_url, "sqlite")
+
+
+def test_a_model_logged_to_a_file_tracking_store_links_both_ways(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps its file store behind this switch
+    check_logged_and_registered(workdir, f"sqlite:///{workdir / 'lineage.db'}", "file")
+
+
+def check_logged_and_registered(workdir: Path, store_url: str, tracking: str) -> None:
+    """A notebook logs a model with a registration, computes metrics after, and registers a second version."""
+    uri = f"sqlite:///{workdir / 'mlflow.db'}" if tracking == "sqlite" else (workdir / "mlruns").as_uri()
+    path = workdir / "mlflow.ipynb"
+    cells = [READ, SPLIT, FIT, MLFLOW_TRAIN.format(uri=uri), MLFLOW_LATER]
+    executed = run_notebook(path, cells, env(workdir, store_url, MLFLOW_ALLOW_FILE_STORE="true"), timeout=240)
+    logged, later = printed(executed, 4), printed(executed, 5)
+    raw = workdir / "raw.csv"
+    tracking_ns = "mlflow://" + (str(workdir / "mlflow.db") if tracking == "sqlite" else str(workdir / "mlruns"))
+    logged_name = f"models:/{logged['model']}"
+
+    with Store(store_url) as store:
+        derived = {(m.name, m.kind) for m in questions.models_derived_from(store, DatasetRef("file", str(raw)))}
+        assert derived == {
+            (logged_name, "mlflow-model"),
+            ("models:/churn-model/1", "mlflow-registry"),
+            (f"models:/churn-model/{later['version']}", "mlflow-registry"),
+        }
+        model = questions.resolve_model(store, logged_name)
+        assert (model.namespace, model.name) == (tracking_ns, logged_name)
+        assert questions.resolve_model(store, f"runs:/{logged['run']}/model") == model
+
+        location = questions.model_location(store, model)
+        assert location.mlflow.run_id == logged["run"]
+        assert location.mlflow.run_name == "first"
+        assert (location.mlflow.experiment_id, location.mlflow.experiment_name) == (logged["experiment"], "churn")
+        assert location.mlflow.model_id == logged["model"]
+        assert {(v.name, v.version) for v in location.mlflow.registered_versions} == {
+            ("churn-model", "1"),
+            ("churn-model", later["version"]),
+        }
+
+        performance = questions.model_performance(store, model)
+        assert by_split(performance, "sklearn") == pytest.approx(
+            {("accuracy_score", "validation"): logged["validation"], ("roc_auc_score", "test"): later["test_auc"]}
+        )
+        from_mlflow = by_split(performance, "mlflow")
+        assert from_mlflow[("val_acc", "validation")] == pytest.approx(logged["validation"])
+        assert from_mlflow[("test_roc_auc_score", "test")] == pytest.approx(later["test_auc"])
+
+        inputs = questions.model_inputs(store, model)
+        assert [d.name for d in inputs.datasets] == [str(raw)]
+        assert inputs.function.model_class == "sklearn.linear_model._logistic.LogisticRegression"
+
+    # MLflow's own view: the datasets nblineage logged, findable with MLflow's search
+    mlflow.set_tracking_uri(uri)
+    try:
+        digest = file_version(str(raw))
+        found = mlflow.search_logged_models(
+            experiment_ids=[logged["experiment"]], datasets=[{"dataset_name": str(raw)}], output_format="list"
+        )
+        assert [m.model_id for m in found] == [logged["model"]]
+        run = mlflow.get_run(logged["run"])
+        inputs = {(i.dataset.name, i.dataset.digest) for i in run.inputs.dataset_inputs}
+        assert (str(raw), digest) in inputs
+        metrics = {(m.key, m.dataset_name) for m in mlflow.get_logged_model(logged["model"]).metrics}
+        assert ("validation_accuracy_score", str(raw)) in metrics and ("test_roc_auc_score", str(raw)) in metrics
+    finally:
+        mlflow.set_tracking_uri(None)
+
+
+AUTOLOG = """
+import json
+import mlflow
+mlflow.set_tracking_uri({uri!r})
+mlflow.autolog(log_input_examples=False, log_model_signatures=False, silent=True)
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.metrics import accuracy_score
+forest = RandomForestClassifier(n_estimators=10, random_state=0).fit(X_train, y_train)
+accuracy = accuracy_score(y_test, forest.predict(X_test))
+run_id = mlflow.last_active_run().info.run_id
+print(json.dumps({{"run": run_id, "accuracy": accuracy}}))
+"""
+REGISTER = """
+registered = mlflow.register_model(f"runs:/{run_id}/model", "forest")
+print(json.dumps({"version": str(registered.version)}))
+"""
+
+
+def test_an_autologged_model_carries_mlflow_metrics_by_split(workdir: Path, store_url: str) -> None:
+    uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    path = workdir / "autolog.ipynb"
+    cells = [READ, SPLIT, AUTOLOG.format(uri=uri), REGISTER]
+    executed = run_notebook(path, cells, env(workdir, store_url), timeout=240)
+    autologged, registered = printed(executed, 3), printed(executed, 4)
+
+    with Store(store_url) as store:
+        models = questions.models_derived_from(store, DatasetRef("file", str(workdir / "raw.csv")))
+        kinds = sorted((m.kind, m.mlflow_run_id) for m in models)
+        assert kinds == [("mlflow-model", autologged["run"]), ("mlflow-registry", autologged["run"])]
+        [registry] = [m for m in models if m.kind == "mlflow-registry"]
+        assert registry.name == f"models:/forest/{registered['version']}"
+
+        model = questions.resolve_model(store, f"runs:/{autologged['run']}/model")
+        performance = questions.model_performance(store, model)
+        assert by_split(performance, "sklearn") == pytest.approx({("accuracy_score", "test"): autologged["accuracy"]})
+        from_mlflow = by_split(performance, "mlflow")
+        assert ("training_accuracy_score", "train") in from_mlflow
+        assert from_mlflow[("test_accuracy_score", "test")] == pytest.approx(autologged["accuracy"])
+        inputs = questions.model_inputs(store, model)
+        assert inputs.function.model_class == "sklearn.ensemble._forest.RandomForestClassifier"
+        assert inputs.function.hyper_parameters["n_estimators"] == 10
+        assert inputs.function.training_job == f"{path}#c3"
+
+
+def test_explain_prints_the_five_answers(workdir: Path, store_url: str) -> None:
+    path = workdir / "train.ipynb"
+    run_notebook(path, [READ, SPLIT, FIT, SAVE, "import json\n" + EVALUATE], env(workdir, store_url))
+    command = [str(Path(sys.executable).parent / "nblineage"), "--url", store_url, "explain", "model.joblib", "--json"]
+    shown = subprocess.run(command, capture_output=True, text=True, cwd=workdir, check=True)
+    answer = json.loads(shown.stdout)
+    assert answer["model"]["name"] == str(workdir / "model.joblib")
+    assert {m["split"] for m in answer["performance"]["metrics"]} == {"train", "validation", "test"}
+    assert answer["location"]["contentHash"] == file_version(str(workdir / "model.joblib"))
