@@ -50,6 +50,7 @@ from nblineage.governance.questions import (
     NotFound,
     RegisteredVersion,
 )
+from nblineage.governance.splits import split_of_name
 from nblineage.lineage.events import check
 from nblineage.lineage.store import Store
 
@@ -251,7 +252,7 @@ def test_model_performance_with_mlflow(store: Store, lineage: Scenario) -> None:
     ],
 )
 def test_split_of_an_mlflow_metric_name(name: str, split: str | None) -> None:
-    assert q.split_of_name(name) == split
+    assert split_of_name(name) == split
 
 
 # 4. resources

@@ -9,9 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+from nblineage.governance.splits import SPLITS
 from nblineage.lineage.graph import DatasetRef
-
-SPLITS = ("train", "validation", "test")
 
 
 def _camel(name: str) -> str:

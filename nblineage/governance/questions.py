@@ -13,11 +13,9 @@ version. Payloads are untrusted: a facet missing or malformed leaves its fields 
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from nblineage.governance.answers import (
-    SPLITS,
     Explanation,
     Feature,
     FeatureColumn,
@@ -65,6 +63,7 @@ from nblineage.governance.read import (
     newest_first,
 )
 from nblineage.governance.resolve import AmbiguousModel, resolve_model
+from nblineage.governance.splits import SPLITS, split_of_context, split_of_name
 from nblineage.lineage import graph
 from nblineage.lineage.graph import DEFAULT_DEPTH, DatasetRef, Node, NotFound
 from nblineage.lineage.store import Store
@@ -101,16 +100,6 @@ __all__ = [
 
 METRICS_FACET = "nblineage_metrics"
 RESOURCES_FACET = "nblineage_resources"
-_SPLIT_WORDS = {
-    "train": "train",
-    "training": "train",
-    "validation": "validation",
-    "val": "validation",
-    "valid": "validation",
-    "test": "test",
-    "eval": "test",
-    "evaluation": "test",
-}
 
 
 # 1. models derived from a dataset
@@ -235,7 +224,8 @@ def model_performance(store: Store, model: DatasetRef) -> Performance:
     kernel sessions that trained and saved it (the latest of each name and split wins); ``mlflow`` metrics are the
     logged model's metrics and the MLflow run's metrics of the ``nblineage_mlflow`` facet (a registry version
     without one: its logged model's), the run's labelled by their name (``training_``/``train`` train,
-    ``val``/``valid`` validation, ``test`` test, else None) and left out when a model metric repeats them.
+    ``val``/``valid`` validation, ``test`` test, else None) and left out when a model metric repeats them. The
+    metrics nblineage itself logged to MLflow (``{split}_{name}``) are not repeated as MLflow's.
     """
     with store.read() as conn:
         reader = Reader(conn)
@@ -243,7 +233,10 @@ def model_performance(store: Store, model: DatasetRef) -> Performance:
 
 
 def _performance(reader: Reader, model: Subject) -> Performance:
-    metrics = _sklearn_metrics(reader, model) + _mlflow_metrics(run_facts(reader, model))
+    sklearn = _sklearn_metrics(reader, model)
+    echoed = {(f"{m.split}_{m.name}" if m.split else m.name, m.split, m.value) for m in sklearn}
+    mlflow = [m for m in _mlflow_metrics(run_facts(reader, model)) if (m.name, m.split, m.value) not in echoed]
+    metrics = sklearn + mlflow
     order = {split: index for index, split in enumerate(SPLITS)}
     metrics.sort(key=lambda m: (order.get(m.split, len(SPLITS)), m.origin != "sklearn", m.name))
     return Performance(model.ref, tuple(metrics))
@@ -277,7 +270,7 @@ def _sklearn_metric(entry: JsonDict, fit_id: str, run_id: str) -> Metric | None:
         namespace, dataset = as_str(item.get("namespace")), as_str(item.get("name"))
         if namespace and dataset:
             datasets.append(MetricDataset(namespace, dataset, as_str(item.get("version"))))
-    return Metric(name, value, _split(entry.get("split")), "sklearn", tuple(datasets), run_id)
+    return Metric(name, value, split_of_context(entry.get("split")), "sklearn", tuple(datasets), run_id)
 
 
 def _mlflow_metrics(facet: JsonDict) -> list[Metric]:
@@ -290,7 +283,7 @@ def _mlflow_metrics(facet: JsonDict) -> list[Metric]:
             continue
         dataset = as_str(entry.get("datasetName"))
         datasets = (MetricDataset(None, dataset, as_str(entry.get("datasetDigest"))),) if dataset else ()
-        split = _split(entry.get("split")) or split_of_name(dataset or "") or split_of_name(name)
+        split = split_of_context(entry.get("split")) or split_of_name(dataset or "") or split_of_name(name)
         found[(name, split)] = Metric(name, value, split, "mlflow", datasets, run_id)
     logged = {(metric.name, metric.value) for metric in found.values()}
     for name, raw in sorted(as_dict(facet.get("metrics")).items()):
@@ -300,25 +293,6 @@ def _mlflow_metrics(facet: JsonDict) -> list[Metric]:
         split = split_of_name(name)
         found.setdefault((name, split), Metric(name, value, split, "mlflow", (), run_id))
     return list(found.values())
-
-
-def _split(value: Any) -> str | None:
-    return _SPLIT_WORDS.get(value.strip().lower()) if isinstance(value, str) else None
-
-
-def split_of_name(name: str) -> str | None:
-    """The split a metric's name says: ``training_``/``train`` train, ``val``/``valid`` validation, ``test`` test."""
-    lowered = name.lower()
-    words = set(re.split(r"[^a-z0-9]+", lowered))
-    if lowered.startswith("training_"):
-        return "train"
-    if words & {"val", "valid", "validation"}:
-        return "validation"
-    if "test" in words:
-        return "test"
-    if words & {"train", "training"}:
-        return "train"
-    return None
 
 
 # 4. resources

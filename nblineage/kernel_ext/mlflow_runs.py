@@ -12,16 +12,15 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from nblineage.governance.splits import split_of_context, split_of_name
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks._common import hook_state
-from nblineage.kernel_ext.hooks.metrics import split_of_name
 from nblineage.kernel_ext.provenance import Source
 
 __all__ = ["link_model", "snapshots"]
 
 MAX_RUNS = 16  # runs read back per cell
 SYSTEM_PREFIX = "system/"
-_CONTEXT_SPLITS = {"train": "train", "training": "train", "eval": "test", "test": "test", "validation": "validation"}
 
 
 def link_model(capture: Capture, run_id: str | None, model: Source) -> None:
@@ -106,9 +105,7 @@ def metric_split(name: str, dataset: str | None, context: str | None) -> str | N
     else the context its dataset was logged with (``train``, ``eval``), else its dataset's name."""
     if split := split_of_name(name):
         return split
-    if context and context.lower() in _CONTEXT_SPLITS:
-        return _CONTEXT_SPLITS[context.lower()]
-    return split_of_name(dataset) if dataset else None
+    return split_of_context(context) or (split_of_name(dataset) if dataset else None)
 
 
 def _source(source: Source) -> dict[str, Any]:

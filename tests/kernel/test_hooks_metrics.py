@@ -17,9 +17,10 @@ import sklearn.model_selection as selection
 from hooktools import capturing
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
+from nblineage.governance.splits import split_of_name
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks._common import hook_state
-from nblineage.kernel_ext.hooks.metrics import MetricsInstrumentor, metric_functions, split_of_name
+from nblineage.kernel_ext.hooks.metrics import MetricsInstrumentor, metric_functions
 from nblineage.kernel_ext.hooks.sklearn import SklearnInstrumentor
 from nblineage.kernel_ext.provenance import Source
 
@@ -176,3 +177,28 @@ def test_provenance_remembers_the_runs_it_went_through(capture: Capture) -> None
     model = LogisticRegression().fit(X, y)
     assert capture.of(model).runs == {"run-1", "run-2"}
     assert capture.of(X).runs == {"run-1"}
+
+
+def test_a_metric_hook_fault_changes_nothing_the_user_sees(capture: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+    from collections import Counter
+
+    from nblineage.kernel_ext import safety
+    from nblineage.kernel_ext.hooks import metrics as metrics_hooks
+    from nblineage.kernel_ext.safety import HookError
+
+    X, y = read(capture)
+    model = LogisticRegression().fit(X, y)
+    expected = skm.accuracy_score(y, model.predict(X))
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(metrics_hooks, "record_metric", broken)
+    with pytest.raises(HookError, match=r"sklearn\.metrics\.accuracy_score"):
+        skm.accuracy_score(y, model.predict(X))
+    monkeypatch.delenv("NBLINEAGE_STRICT", raising=False)
+    monkeypatch.setattr(safety, "errors", Counter())
+    with pytest.warns(RuntimeWarning, match="your code ran normally"):
+        assert skm.accuracy_score(y, model.predict(X)) == expected
+    with pytest.raises(ValueError, match="inconsistent numbers"):  # the user's own error passes through untouched
+        skm.accuracy_score([0, 1], model.predict(X))

@@ -136,6 +136,27 @@ def test_a_registered_model_is_a_second_output(capture: Capture, store: Store) -
     np.testing.assert_array_equal(mlflow.sklearn.load_model("models:/churn/1").predict(X), model.predict(X))
 
 
+@pytest.mark.parametrize("sync", ["1", "0"])
+def test_the_model_s_datasets_are_logged_to_mlflow_unless_switched_off(
+    capture: Capture, store: Store, monkeypatch: pytest.MonkeyPatch, sync: str
+) -> None:
+    monkeypatch.setenv("NBLINEAGE_MLFLOW_SYNC", sync)
+    model, _ = trained(capture)
+    with mlflow.start_run(experiment_id=store.experiment_id) as run:
+        info = mlflow.sklearn.log_model(model, name="model", pip_requirements=REQUIREMENTS)
+    logged = [
+        (i.dataset.name, i.dataset.digest, i.dataset.source)
+        for i in mlflow.get_run(run.info.run_id).inputs.dataset_inputs
+    ]
+    if sync == "0":
+        assert logged == []
+        return
+    assert logged == [(RAW.name, RAW.version, '{"uri": "/data/raw.csv"}')]
+    [model_input] = mlflow.get_run(run.info.run_id).inputs.model_inputs
+    assert model_input.model_id == info.model_id
+    assert only_output(capture).model["mlflowExperimentId"] == store.experiment_id
+
+
 def test_log_model_to_a_file_store(capture: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("MLFLOW_ALLOW_FILE_STORE", "true")  # MLflow 3 keeps the file store in maintenance mode
     mlflow.set_tracking_uri(f"file://{tmp_path / 'mlruns'}")

@@ -17,11 +17,11 @@ from __future__ import annotations
 
 import numbers
 import os
-import re
 import sys
 from collections.abc import Iterator
 from typing import Any
 
+from nblineage.governance.splits import split_of_name
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks._common import HookState, argument, hook_state, qualified_name
 from nblineage.kernel_ext.hooks._files import ModuleInstrumentor, Patch, exports
@@ -36,18 +36,6 @@ __all__ = [
     "remember_predictions",
 ]
 
-_TOKENS = {
-    "train": "train",
-    "training": "train",
-    "trn": "train",
-    "test": "test",
-    "tst": "test",
-    "holdout": "test",
-    "val": "validation",
-    "valid": "validation",
-    "validation": "validation",
-    "dev": "validation",
-}
 # (split of the array cut, index of the part) -> split of the part
 _PARTS = {None: ("train", "test"), "train": ("train", "validation"), "test": ("validation", "test")}
 _METRIC_SUFFIXES = ("_score", "_error", "_loss")
@@ -56,14 +44,6 @@ _NOT_MODEL_METRICS = {"silhouette_score", "calinski_harabasz_score", "davies_bou
 _PREDICTIONS = ("y_pred", "y_score", "y_prob", "y_proba", "probas_pred", "labels_pred", "pred_decision")
 MAX_VIEW_DEPTH = 4
 MAX_CALLER_FRAMES = 8
-
-
-def split_of_name(name: str) -> str | None:
-    """train, test or validation when a variable or file name says so (``X_val``, ``test.csv``), else None."""
-    for token in re.split(r"[^a-z]+", name.lower()):
-        if token in _TOKENS:
-            return _TOKENS[token]
-    return None
 
 
 def mark_split(state: HookState, obj: Any, split: str, replace: bool = False) -> None:
