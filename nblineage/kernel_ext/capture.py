@@ -8,7 +8,7 @@ OpenLineage events when the cell ends.
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -57,6 +57,17 @@ class Capture:
         self.user_ns: dict[str, Any] | None = None
         self.cell_job: str | None = None  # the job name of the cell under way (which cell trained a model)
         self.cell_run_id: str | None = None  # the run id of the cell under way
+        self.deferred: list[Callable[[], None]] = []  # work waiting for the outermost hooked call to end
+
+    def defer(self, work: Callable[[], None]) -> None:
+        """Run ``work`` when the outermost hooked call under way ends (an MLflow log inside a fit that autolog
+        wrapped is recorded once the fit has tagged the model)."""
+        self.deferred.append(work)
+
+    def run_deferred(self) -> None:
+        work, self.deferred = self.deferred, []
+        for item in work:
+            item()
 
     def take_record(self) -> Record:
         """The record so far, replaced by an empty one (called when a cell ends)."""
@@ -127,6 +138,11 @@ def enter(nested: bool = False) -> tuple[Capture | None, int]:
 
 def leave(depth: int) -> None:
     _local.depth = depth
+
+
+def depth() -> int:
+    """How many hooked calls are under way on this thread (1 inside the outermost one)."""
+    return getattr(_local, "depth", 0)
 
 
 def capturing() -> bool:

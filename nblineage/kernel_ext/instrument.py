@@ -30,7 +30,7 @@ class _Wrapper(wrapt.FunctionWrapper):
 def intercept(where: str, after: After, nested: bool = False) -> Callable[..., Any]:
     """A wrapt wrapper: run the call, then ``after(capture, result, args, kwargs)`` for the outermost hooked call
     (for any call with ``nested``: an MLflow log inside a fit that ``autolog`` wrapped). Hooked calls inside it
-    record nothing either way.
+    record nothing either way. What an ``after`` deferred (``Capture.defer``) runs when the outermost call ends.
 
     For methods, ``args`` starts with the instance.
     """
@@ -48,6 +48,11 @@ def intercept(where: str, after: After, nested: bool = False) -> Callable[..., A
                     report(where, error)
         finally:
             leave(depth)
+            if depth == 0 and capture is not None and capture.deferred:
+                try:
+                    capture.run_deferred()
+                except Exception as error:
+                    report(where, error)
         return result
 
     return wrapper

@@ -311,6 +311,47 @@ def test_an_autologged_model_carries_mlflow_metrics_by_split(workdir: Path, stor
         assert inputs.function.training_job == f"{path}#c3"
 
 
+def test_autolog_turned_on_before_nblineage_is_recorded_too(workdir: Path, store_url: str) -> None:
+    """autolog patched fit first, so its log_model runs inside nblineage's fit hook: recorded once the fit ends."""
+    uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    first = f"import mlflow\nmlflow.set_tracking_uri({uri!r})\nmlflow.autolog(silent=True)"
+    train = AUTOLOG.format(uri=uri).replace("mlflow.autolog(", "dict(")
+    cells = [first, "%load_ext nblineage", READ, SPLIT, train]
+    executed = run_notebook(workdir / "late.ipynb", cells, env(workdir, store_url), timeout=240, load=False)
+    autologged = printed(executed, 4)
+    with Store(store_url) as store:
+        [model] = questions.models_derived_from(store, DatasetRef("file", str(workdir / "raw.csv")))
+        assert (model.kind, model.mlflow_run_id) == ("mlflow-model", autologged["run"])
+        performance = questions.model_performance(store, DatasetRef(model.namespace, model.name, model.version))
+        assert by_split(performance, "sklearn") == pytest.approx({("accuracy_score", "test"): autologged["accuracy"]})
+
+
+SYSTEM_METRICS = """
+import time
+import mlflow, mlflow.sklearn
+mlflow.set_tracking_uri({uri!r})
+mlflow.set_system_metrics_sampling_interval(0.5)
+mlflow.set_system_metrics_samples_before_logging(1)
+with mlflow.start_run(log_system_metrics=True) as run:
+    time.sleep(2)
+    info = mlflow.sklearn.log_model(model, name="model", pip_requirements=[])
+"""
+
+
+def test_mlflow_system_metrics_join_the_resources(workdir: Path, store_url: str) -> None:
+    uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    cells = [READ, SPLIT, FIT, SYSTEM_METRICS.format(uri=uri), "print(json.dumps(info.model_id))"]
+    executed = run_notebook(workdir / "system.ipynb", ["import json", *cells], env(workdir, store_url), timeout=240)
+    model_id = printed(executed, 6)
+    with Store(store_url) as store:
+        model = questions.resolve_model(store, f"models:/{model_id}")
+        resources = questions.model_resources(store, model)
+    system = resources.mlflow_system_metrics
+    assert "system/cpu_utilization_percentage" in system and "system/system_memory_usage_megabytes" in system
+    assert all(isinstance(value, float) for value in system.values())
+    assert resources.wall_time_seconds >= 2  # the cell that logged the model slept that long
+
+
 def test_explain_prints_the_five_answers(workdir: Path, store_url: str) -> None:
     path = workdir / "train.ipynb"
     run_notebook(path, [READ, SPLIT, FIT, SAVE, "import json\n" + EVALUATE], env(workdir, store_url))

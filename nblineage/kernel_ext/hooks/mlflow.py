@@ -26,6 +26,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from nblineage.kernel_ext import capture as capture_module
 from nblineage.kernel_ext import mlflow_runs
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.fingerprint import file_version, forget
@@ -135,49 +136,59 @@ class MlflowInstrumentor(ModuleInstrumentor):
                 return  # an MLflow whose log_model returns no ModelInfo: nothing names the model
             bound = arguments.bind(args, kwargs)
             model = bound.get(arguments.model)
-            run_id = getattr(result, "run_id", None)
-            description = _describe(capture, model, flavor)
-            if run_id:
-                description["mlflowRunId"] = str(run_id)
-            if model_id:
-                description["mlflowModelId"] = str(model_id)
-            artifact_uri = getattr(result, "artifact_path", None)  # MLflow 3: where the artifacts are
-            if isinstance(artifact_uri, str) and ("://" in artifact_uri or os.path.isabs(artifact_uri)):
-                description["mlflowArtifactUri"] = strip_credentials(artifact_uri)
-                local = _local_path(artifact_uri)
-                size = size_on_disk(local) if local else None
-                if size is not None:
-                    description["sizeBytes"] = size
-            experiment = _experiment_of(run_id)
-            if experiment:
-                description["mlflowExperimentId"] = experiment
-            registered_name = bound.get("registered_model_name")
-            registered_version = getattr(result, "registered_model_version", None)
-            registered = bool(registered_name) and registered_version is not None
-            if registered:
-                description["registeredModel"] = {"name": str(registered_name), "version": str(registered_version)}
-            namespace = tracking_namespace(sys.modules["mlflow"].get_tracking_uri())
-            names = [f"models:/{model_id}" if model_id else strip_credentials(str(model_uri))]
-            if registered:
-                names.append(f"models:/{registered_name}/{registered_version}")
-            version = str(model_id or run_id or "") or None
-            provenance = capture.of(model)
-            for name in names:
-                mlflow_runs.link_model(capture, str(run_id) if run_id else None, Source(namespace, name, version))
-                capture.write(
-                    Source(namespace, name, version),
-                    model,
-                    facets=dict(MODEL_FACETS),
-                    model=dict(description),
-                    provenance=provenance,
-                )
-            capture.record.add_mlflow_run(str(run_id) if run_id else None)
-            if model_id:
-                hook_state(capture).logged_models[str(model_id)] = (description, Source(namespace, names[0], version))
-                if run_id:
-                    mlflow_link.model_logged(capture, description.get("fitId"), str(run_id), str(model_id), provenance)
+            if model is not None and capture_module.depth() > 1 and not capture.of(model):
+                # inside a hooked call, such as a fit that autolog wrapped: record once that call has tagged the model
+                capture.defer(lambda: self._logged(capture, flavor, result, bound, model))
+            else:
+                self._logged(capture, flavor, result, bound, model)
 
         return after
+
+    def _logged(self, capture: Capture, flavor: str, result: Any, bound: dict[str, Any], model: Any) -> None:
+        """Record a logged model: the logged model and its registry version, linked to the run, both ways."""
+        model_id = getattr(result, "model_id", None)
+        model_uri = getattr(result, "model_uri", None)
+        run_id = getattr(result, "run_id", None)
+        description = _describe(capture, model, flavor)
+        if run_id:
+            description["mlflowRunId"] = str(run_id)
+        if model_id:
+            description["mlflowModelId"] = str(model_id)
+        artifact_uri = getattr(result, "artifact_path", None)  # MLflow 3: where the artifacts are
+        if isinstance(artifact_uri, str) and ("://" in artifact_uri or os.path.isabs(artifact_uri)):
+            description["mlflowArtifactUri"] = strip_credentials(artifact_uri)
+            local = _local_path(artifact_uri)
+            size = size_on_disk(local) if local else None
+            if size is not None:
+                description["sizeBytes"] = size
+        experiment = _experiment_of(run_id)
+        if experiment:
+            description["mlflowExperimentId"] = experiment
+        registered_name = bound.get("registered_model_name")
+        registered_version = getattr(result, "registered_model_version", None)
+        registered = bool(registered_name) and registered_version is not None
+        if registered:
+            description["registeredModel"] = {"name": str(registered_name), "version": str(registered_version)}
+        namespace = tracking_namespace(sys.modules["mlflow"].get_tracking_uri())
+        names = [f"models:/{model_id}" if model_id else strip_credentials(str(model_uri))]
+        if registered:
+            names.append(f"models:/{registered_name}/{registered_version}")
+        version = str(model_id or run_id or "") or None
+        provenance = capture.of(model)
+        for name in names:
+            mlflow_runs.link_model(capture, str(run_id) if run_id else None, Source(namespace, name, version))
+            capture.write(
+                Source(namespace, name, version),
+                model,
+                facets=dict(MODEL_FACETS),
+                model=dict(description),
+                provenance=provenance,
+            )
+        capture.record.add_mlflow_run(str(run_id) if run_id else None)
+        if model_id:
+            hook_state(capture).logged_models[str(model_id)] = (description, Source(namespace, names[0], version))
+            if run_id:
+                mlflow_link.model_logged(capture, description.get("fitId"), str(run_id), str(model_id), provenance)
 
     def _run_started(self, capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
         """``mlflow.start_run``: the cell ran in this MLflow run."""

@@ -4,12 +4,16 @@ What is patched (each method on the class that defines it, so it is wrapped once
 
 - ``fit`` and ``partial_fit``: the estimator derives from the call's arguments (X, y, sample_weight...);
   ``partial_fit`` keeps what it had too. The estimator's training facts are remembered with the capture (feature
-  names, numbers of samples and features, target names, a ColumnTransformer's columns), and its fitted parts
-  (Pipeline steps, ColumnTransformer ``transformers_``, FeatureUnion parts, ``best_estimator_``) get its provenance.
+  names, numbers of samples and features, target names, a ColumnTransformer's columns, the cell and run, and a
+  ``fitId`` its metrics carry), X and y are marked as training data, and its fitted parts (Pipeline steps,
+  ColumnTransformer ``transformers_``, FeatureUnion parts, ``best_estimator_``) get its provenance.
 - ``fit_transform`` and ``fit_predict``: as ``fit``, and the result derives from the estimator.
-- ``transform``, ``inverse_transform``, ``predict``, ``predict_proba``, ``predict_log_proba``,
-  ``decision_function``, ``score``, ``score_samples``: the result derives from the estimator and the arguments.
-- ``sklearn.model_selection.train_test_split``: each part derives from the array it was cut from (and ``stratify``).
+- ``transform``, ``inverse_transform``, ``score_samples``: the result derives from the estimator and the arguments.
+- ``predict``, ``predict_proba``, ``predict_log_proba``, ``decision_function``: the same, and the result is
+  remembered as the fit's predictions (``hooks/metrics.py``).
+- ``score``: a metric of the fit, labelled with its split (``hooks/metrics.py``).
+- ``sklearn.model_selection.train_test_split``: each part derives from the array it was cut from (and ``stratify``)
+  and is marked train, test or validation.
 
 Classes: every ``BaseEstimator`` subclass loaded when scikit-learn is imported, with the classes in its MRO (mixins
 such as ``TransformerMixin.fit_transform`` and ``ClassifierMixin.score``). A class defined later, by scikit-learn,
