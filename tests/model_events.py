@@ -188,6 +188,7 @@ def rf_model(**changes: Any) -> dict[str, Any]:
         "modelClass": "sklearn.ensemble._forest.RandomForestClassifier",
         "hyperParameters": {"n_estimators": 100, "max_depth": 5},
         "featureNames": ["age", "income_log", "city_code", "tenure"],
+        "featureLineage": {"tenure": ["age", "signup_date"]},
         "trainingJob": f"{NOTEBOOK}#c-train",
         "trainingRunId": R2,
         "fitId": "fit-1",

@@ -167,7 +167,10 @@ def test_model_inputs(store: Store, lineage: Scenario) -> None:
         FeatureColumn(*CUSTOMERS, None, "city", "columnLineage", True),
     )
     assert features["city_code"].sources == (FeatureColumn(*CUSTOMERS, None, "city", "columnLineage", True),)
-    assert features["tenure"].columns == ()
+    assert features["tenure"].columns == (  # the notebook computed it from age (and a column no dataset has)
+        FeatureColumn("file", lineage.features, FEAT, "age", "notebook", True),
+        FeatureColumn("file", lineage.raw, RAW, "age", "notebook", True),
+    )
     function = answer.function
     assert function.framework == "sklearn"
     assert function.model_class == "sklearn.ensemble._forest.RandomForestClassifier"
@@ -453,6 +456,7 @@ def hostile_events(base: Path) -> list[dict]:
         "modelClass": ["x"],
         "hyperParameters": "n=1",
         "featureNames": [1, "a", None, "b", "a", {"c": 1}],
+        "featureLineage": {"a": 5, "b": ["b", 7, None]},
         "trainingJob": {"a": 1},
         "trainingRunId": 12,
         "fitId": fit,

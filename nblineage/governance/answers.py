@@ -67,8 +67,9 @@ class InputDataset(Answer):
 
 @dataclass(frozen=True)
 class FeatureColumn(Answer):
-    """A column a feature comes from. ``via``: ``schema`` (a same-named column of an upstream dataset) or
-    ``columnLineage`` (reached through a columnLineage facet); ``source`` when column lineage goes no further."""
+    """A column a feature comes from. ``via``: ``schema`` (a same-named column of an upstream dataset),
+    ``notebook`` (a column the notebook's code computed the feature from) or ``columnLineage`` (reached through a
+    columnLineage facet); ``source`` when column lineage goes no further."""
 
     namespace: str
     name: str

@@ -1,7 +1,8 @@
 """Which columns a model's features come from, as far as column lineage reaches.
 
 A feature starts at the columns of the same name in the upstream datasets (their ``schema`` facet, or a field of
-their ``columnLineage`` facet), then follows each ``columnLineage`` facet from a field to its ``inputFields``,
+their ``columnLineage`` facet) and at the columns the notebook computed it from (the model facet's
+``featureLineage``, found the same way), then follows each ``columnLineage`` facet from a field to its ``inputFields``,
 breadth first, to datasets outside the upstream answer too. Both facets are read from the ``facets`` table
 (the latest of each dataset): columns rarely change between versions, and inputs seldom carry them per version.
 """
@@ -54,20 +55,31 @@ def _columns(reader: Reader, dataset_id: int) -> tuple[frozenset[str], dict[str,
     return frozenset(name for name in names | set(lineage) if name), lineage
 
 
-def features(reader: Reader, names: list[str], datasets: tuple[InputDataset, ...]) -> tuple[Feature, ...]:
-    """One Feature per name, with the columns behind it, nearest first."""
+def features(
+    reader: Reader,
+    names: list[str],
+    datasets: tuple[InputDataset, ...],
+    derived: dict[str, list[str]] | None = None,
+) -> tuple[Feature, ...]:
+    """One Feature per name, with the columns behind it, nearest first. ``derived`` is the model facet's
+    ``featureLineage``: the columns the notebook's code computed a feature from, looked up the same way."""
     columns = Columns(reader)
     versions: dict[tuple[str, str], str | None] = {}
     for dataset in sorted(datasets, key=lambda d: d.depth):
         versions.setdefault((dataset.namespace, dataset.name), dataset.version)
-    return tuple(Feature(name, _trace(columns, name, versions)) for name in names)
+    derived = derived or {}
+    return tuple(Feature(name, _trace(columns, name, derived.get(name, []), versions)) for name in names)
 
 
-def _trace(columns: Columns, feature: str, versions: dict[tuple[str, str], str | None]) -> tuple[FeatureColumn, ...]:
+def _trace(
+    columns: Columns, feature: str, computed_from: list[str], versions: dict[tuple[str, str], str | None]
+) -> tuple[FeatureColumn, ...]:
+    starts = [(feature, "schema"), *((column, "notebook") for column in computed_from)]
     queue: deque[tuple[str, str, str, str]] = deque(
-        (namespace, name, feature, "schema")
+        (namespace, name, field, via)
+        for field, via in starts
         for namespace, name in versions
-        if feature in columns.names(namespace, name)
+        if field in columns.names(namespace, name)
     )
     seen: set[Column] = set()
     found: list[FeatureColumn] = []

@@ -145,9 +145,13 @@ def _inputs(reader: Reader, model: Subject, upstream: list[Node]) -> ModelInputs
     return ModelInputs(
         model=model.ref,
         datasets=datasets,
-        features=trace_features(reader, names, datasets),
+        features=trace_features(reader, names, datasets, _feature_lineage(model.facet.get("featureLineage"))),
         function=_function(reader, model),
     )
+
+
+def _feature_lineage(value: Any) -> dict[str, list[str]]:
+    return {name: as_strings(columns) for name, columns in as_dict(value).items() if isinstance(name, str)}
 
 
 def _input_datasets(reader: Reader, nodes: list[Node]) -> tuple[InputDataset, ...]:

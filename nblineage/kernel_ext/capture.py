@@ -58,6 +58,7 @@ class Capture:
         self.cell_job: str | None = None  # the job name of the cell under way (which cell trained a model)
         self.cell_run_id: str | None = None  # the run id of the cell under way
         self.deferred: list[Callable[[], None]] = []  # work waiting for the outermost hooked call to end
+        self.column_rules: dict[str, frozenset[str]] = {}  # derived column -> columns read (columns.py)
 
     def defer(self, work: Callable[[], None]) -> None:
         """Run ``work`` when the outermost hooked call under way ends (an MLflow log inside a fit that autolog

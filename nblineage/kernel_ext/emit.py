@@ -77,6 +77,7 @@ class ModelDatasetFacet(DatasetFacet):
     modelClass: str
     hyperParameters: dict[str, Any] = attr.field(factory=dict)
     featureNames: list[str] = attr.field(factory=list)
+    featureLineage: dict[str, list[str]] = attr.field(factory=dict)  # derived feature -> columns it came from
     trainingJob: str | None = None
     trainingRunId: str | None = None
     fitId: str | None = None
@@ -267,6 +268,7 @@ _MODEL_KEYS = {
     "class",
     "hyperParameters",
     "featureNames",
+    "featureLineage",
     "trainingJob",
     "trainingRunId",
     "fitId",
@@ -290,6 +292,7 @@ def _model_facet(model: dict[str, Any], job_name: str) -> ModelDatasetFacet:
         modelClass=str(model.get("class", "")),
         hyperParameters=dict(model.get("hyperParameters") or {}),
         featureNames=[str(n) for n in model.get("featureNames") or []],
+        featureLineage={str(k): [str(c) for c in v] for k, v in (model.get("featureLineage") or {}).items()},
         trainingJob=model.get("trainingJob") or job_name,
         trainingRunId=model.get("trainingRunId"),
         fitId=model.get("fitId"),

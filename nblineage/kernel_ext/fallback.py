@@ -10,6 +10,7 @@ marked ``cell`` precision.
 from __future__ import annotations
 
 import ast
+import functools
 import sys
 from typing import Any
 
@@ -20,7 +21,7 @@ from nblineage.kernel_ext.provenance import Provenance, union
 def apply(capture: Capture, source: str, user_ns: dict[str, Any], before_line: int | None = None) -> None:
     """Tag the objects the cell's statements bound with the provenance of the names those statements read
     (only the statements that end before ``before_line``, when given)."""
-    tree = _parse(source)
+    tree = parse(source)
     if tree is None:
         return
     for statement in ast.walk(tree):
@@ -60,7 +61,7 @@ def _value(statement: ast.AST) -> ast.AST:
 def at_write(capture: Capture, source: str, user_ns: dict[str, Any]) -> Provenance:
     """Inputs of an output written mid-cell by an object no hook tracked: the reads of the statement writing it."""
     line = _current_line(user_ns)
-    tree = _parse(source)
+    tree = parse(source)
     if line is None or tree is None:
         return Provenance()
     apply(capture, source, user_ns, before_line=line)
@@ -83,7 +84,9 @@ def _current_line(user_ns: dict[str, Any]) -> int | None:
     return line
 
 
-def _parse(source: str) -> ast.Module | None:
+@functools.lru_cache(maxsize=4)
+def parse(source: str) -> ast.Module | None:
+    """The cell's syntax tree (shared, never changed), or None for IPython syntax."""
     try:
         return ast.parse(source)
     except SyntaxError:

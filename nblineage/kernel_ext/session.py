@@ -14,7 +14,7 @@ from typing import Any
 
 from nblineage import config
 from nblineage.kernel_ext import capture as capture_module
-from nblineage.kernel_ext import fallback, records
+from nblineage.kernel_ext import columns, fallback, records
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.notebook import CellIds, notebook_path
 from nblineage.kernel_ext.resources import Meter
@@ -103,6 +103,9 @@ class Session:
         try:
             usage = cell["meter"].read()
             fallback.apply(self.capture, cell["source"], self.shell.user_ns)
+            tree = fallback.parse(cell["source"])
+            if tree is not None:
+                columns.remember(self.capture.column_rules, columns.column_rules(tree))
             if "mlflow" in sys.modules:
                 self._read_mlflow_runs()
             self.capture.cell_source = None

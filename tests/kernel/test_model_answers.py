@@ -33,7 +33,8 @@ lookup = pd.read_csv("lookup.csv")
 """
 SPLIT = """
 from sklearn.model_selection import train_test_split
-X, y = raw[["a", "b"]], raw["label"]
+raw["ab"] = raw["a"] * raw.b
+X, y = raw[["a", "b", "ab"]], raw["label"]
 X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
 X_fit, X_check, y_fit, y_check = train_test_split(X_train, y_train, test_size=0.25, random_state=0)
 """
@@ -121,9 +122,12 @@ def test_a_saved_model_answers_all_five_questions(workdir: Path, store_url: str)
         assert [(d.namespace, d.name, d.version, d.source) for d in inputs.datasets] == [
             ("file", str(raw), file_version(str(raw)), True)
         ]
-        assert [f.name for f in inputs.features] == ["a", "b"]
-        for feature in inputs.features:
-            assert [(c.name, c.field) for c in feature.columns] == [(str(raw), feature.name)]
+        columns = {f.name: [(c.name, c.field, c.via, c.source) for c in f.columns] for f in inputs.features}
+        assert columns == {
+            "a": [(str(raw), "a", "schema", True)],
+            "b": [(str(raw), "b", "schema", True)],
+            "ab": [(str(raw), "a", "notebook", True), (str(raw), "b", "notebook", True)],  # raw["ab"] = ...
+        }
         function = inputs.function
         assert function.model_class == "sklearn.linear_model._logistic.LogisticRegression"
         assert function.hyper_parameters["C"] == 0.5 and function.hyper_parameters["max_iter"] == 200

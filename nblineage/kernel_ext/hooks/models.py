@@ -112,7 +112,7 @@ def describe_model(obj: Any, capture: Capture | None = None) -> dict[str, Any] |
         description["format"] = "state_dict"
     training = dict(hook_state(capture).training.get(obj)) if capture is not None else {}
     trained_on = training.pop("featureNames", None)
-    for key in ("trainingJob", "trainingRunId", "fitId"):
+    for key in ("trainingJob", "trainingRunId", "fitId", "featureLineage"):
         if training.get(key):
             description[key] = training.pop(key)
     description["featureNames"] = _feature_names(obj, framework) or trained_on or []

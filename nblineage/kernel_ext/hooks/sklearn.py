@@ -36,6 +36,7 @@ from typing import Any
 
 import wrapt
 
+from nblineage.kernel_ext import columns
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks._common import PatchingInstrumentor, argument, hook_state, qualified_name
 from nblineage.kernel_ext.hooks.metrics import (
@@ -84,6 +85,8 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
             facts["trainingJob"] = capture.cell_job
         if capture.cell_run_id:
             facts["trainingRunId"] = capture.cell_run_id
+        if facts.get("featureNames") and (derived := columns.feature_lineage(capture, facts["featureNames"])):
+            facts["featureLineage"] = derived
         state = hook_state(capture)
         before = state.training.get(estimator)
         facts["fitId"] = (partial and before.get("fitId")) or uuid.uuid4().hex
