@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from nblineage.kernel_ext.provenance import EMPTY, Provenance, Registry, Source, union
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, Registry, Source
 
 _current: Capture | None = None
 _local = threading.local()
@@ -107,11 +107,7 @@ class Capture:
 
     def derive(self, result: Any, *inputs: Any) -> Provenance:
         """``result`` was computed from ``inputs`` in the cell under way: it carries their provenance."""
-        provenance = union(self.registry.of(item) for item in inputs)
-        if provenance:
-            provenance = provenance.through(self.cell_run_id)
-            self.registry.tag(result, provenance)
-        return provenance
+        return self.registry.derive(result, *inputs, run_id=self.cell_run_id)
 
     def of(self, obj: Any) -> Provenance:
         return self.registry.of(obj) if obj is not None else EMPTY

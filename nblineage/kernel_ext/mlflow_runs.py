@@ -24,8 +24,10 @@ SYSTEM_PREFIX = "system/"
 
 
 def link_model(capture: Capture, run_id: str | None, model: Source) -> None:
-    """``model`` belongs to the MLflow run ``run_id``: its MLflow view is sent whenever the run changes."""
+    """``model`` belongs to the MLflow run ``run_id``, which the cell touched: its MLflow view is sent now and
+    whenever the run changes."""
     if run_id:
+        capture.record.add_mlflow_run(run_id)
         models = hook_state(capture).run_models.setdefault(run_id, [])
         if model not in models:
             models.append(model)

@@ -98,10 +98,12 @@ class Registry:
             return union(self.of(item) for item in obj.values())
         return EMPTY
 
-    def derive(self, result: Any, *inputs: Any) -> Provenance:
-        """Give ``result`` the union of its inputs' provenance (when any has one) and return it."""
+    def derive(self, result: Any, *inputs: Any, run_id: str | None = None) -> Provenance:
+        """Give ``result`` the union of its inputs' provenance (when any has one), gone through the cell run
+        ``run_id``, and return it."""
         provenance = union(self.of(item) for item in inputs)
         if provenance:
+            provenance = provenance.through(run_id)
             self.tag(result, provenance)
         return provenance
 

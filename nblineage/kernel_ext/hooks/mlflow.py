@@ -114,7 +114,6 @@ class MlflowInstrumentor(ModuleInstrumentor):
             version = folder_version(name.name) if name.namespace == "file" else None
             model = bound.get(arguments.model)
             description = _describe(capture, model, flavor) | persisted_facts(name, version)
-            capture.record.add_mlflow_run(description.get("mlflowRunId"))
             mlflow_runs.link_model(capture, description.get("mlflowRunId"), Source(name.namespace, name.name, version))
             capture.write(
                 Source(name.namespace, name.name, version),
@@ -184,7 +183,6 @@ class MlflowInstrumentor(ModuleInstrumentor):
                 model=dict(description),
                 provenance=provenance,
             )
-        capture.record.add_mlflow_run(str(run_id) if run_id else None)
         if model_id:
             hook_state(capture).logged_models[str(model_id)] = (description, Source(namespace, names[0], version))
             if run_id:
@@ -220,7 +218,6 @@ class MlflowInstrumentor(ModuleInstrumentor):
         else:
             parent = None
         registered = Source(namespace, f"models:/{name}/{number}", str(model_id or run_id or "") or None)
-        capture.record.add_mlflow_run(str(run_id) if run_id else None)
         mlflow_runs.link_model(capture, str(run_id) if run_id else None, registered)
         capture.write(
             registered,

@@ -308,7 +308,6 @@ def record_save(capture: Capture, obj: Any, target: Any) -> None:
         from nblineage.kernel_ext import mlflow_runs
 
         mlflow_runs.link_model(capture, model["mlflowRunId"], Source(name.namespace, name.name, version))
-        capture.record.add_mlflow_run(model["mlflowRunId"])
     capture.write(Source(name.namespace, name.name, version), obj, facets=facets, model=model, provenance=provenance)
     if written is not None:
         written.output = outputs[-1]
