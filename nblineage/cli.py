@@ -2,7 +2,7 @@
 
 Every query command prints a table, or with ``--json`` a JSON array of objects with at least ``type``
 (dataset, model or job), ``namespace``, ``name``, ``version`` (null when none) and ``depth``. Every command that
-opens the store first says which one (``store: URL``, password hidden): on standard output before a table, on
+reads the store first says which one (``store: URL``, password hidden): on standard output before a table, on
 standard error with ``--json``. A node is named the same way everywhere (governance/resolve.py).
 """
 
@@ -147,13 +147,14 @@ def _depth_flag(parser: argparse.ArgumentParser) -> None:
 
 
 @contextmanager
-def _store(args: argparse.Namespace, *, create: bool = False) -> Iterator[Any]:
-    """The store of ``--url`` (else NBLINEAGE_URL, else the default file), announced as ``store: URL``; only a
-    writer (``create``) may make a store that does not exist yet."""
+def _store(args: argparse.Namespace, *, writer: bool = False) -> Iterator[Any]:
+    """The store of ``--url`` (else NBLINEAGE_URL, else the default file). A reader announces it as
+    ``store: URL`` and never creates it; the writer (``ingest``) creates it when it does not exist yet."""
     from nblineage.lineage.store import Store
 
-    with Store(args.url or config.store_url(), create=create) as store:
-        print(f"store: {_cell(store.display_url)}", file=sys.stderr if getattr(args, "json", False) else sys.stdout)
+    with Store(args.url or config.store_url(), create=writer) as store:
+        if not writer:
+            print(f"store: {_cell(store.display_url)}", file=sys.stderr if getattr(args, "json", False) else sys.stdout)
         yield store
 
 
@@ -171,7 +172,7 @@ def _ingest(args: argparse.Namespace) -> int:
     errors: list[IngestError] = []
     skipped: list[Path] = []
     files = list(event_files(args.paths, skipped))
-    with _store(args, create=True) as store:
+    with _store(args, writer=True) as store:
         stored = duplicates = 0
         for path in files:
             events = []
