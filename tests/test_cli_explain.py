@@ -218,3 +218,19 @@ def test_unknown_model_addresses_say_what_is_known(lineage: Path, capsys: pytest
     assert "MLflow alias 'champion' of 'churn' is unknown" in err and f"versions known: 3, 4 in {TRACKING}" in err
     _, err = run(capsys, "path", "raw.csv", "models:/nope/latest", status=1)
     assert "no registry version of MLflow model 'nope'" in err
+
+
+def test_latest_in_several_tracking_stores(lineage: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = lineage / "other.json"
+    registered = [(OTHER_TRACKING, "models:/churn/3", "3")]
+    other.write_text(json.dumps(run_event(("x", "register"), [], registered, models={"models:/churn/3"})))
+    assert main(["ingest", str(other)]) == 0
+    _, err = run(capsys, "upstream", "models:/churn/latest", status=1)
+    assert f"registered in several tracking stores: {TRACKING}, {OTHER_TRACKING}" in err and "--namespace" in err
+    out, _ = run(capsys, "explain", "models:/churn/latest", "-n", OTHER_TRACKING, "--json")
+    assert (json.loads(out)["model"]["namespace"], json.loads(out)["model"]["name"]) == (
+        OTHER_TRACKING,
+        "models:/churn/3",
+    )
+    out, _ = run(capsys, "downstream", "models:/churn/latest", "-n", TRACKING, "--json")
+    assert json.loads(out) == []  # churn/4, which nothing derives from

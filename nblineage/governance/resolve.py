@@ -42,14 +42,14 @@ def resolve_model(store: Store, text: str, namespace: str | None = None, version
     also when it names a dataset or a job rather than a model."""
     with store.read() as conn:
         reader = Reader(conn)
-        found = identify(reader, text, namespace)
+        found = identify(reader, text, namespace, what="model")
         return subject(reader, DatasetRef(*found, version)).ref
 
 
-def identify(reader: Reader, text: str, namespace: str | None = None) -> tuple[str, str]:
+def identify(reader: Reader, text: str, namespace: str | None = None, what: str = "node") -> tuple[str, str]:
     """The (namespace, name) ``text`` stands for; MLflow URIs are looked up, anything else is only named."""
     if not isinstance(text, str) or not text.strip():
-        raise NotFound("nothing named: pass a path, a URI (models:/..., runs:/..., s3://...), or a name with -n")
+        raise NotFound(f"no {what} given: pass a path, a URI (models:/..., runs:/..., s3://...), or a name with -n")
     if text.startswith("models:/"):
         return _mlflow_model(reader, text, namespace)
     if text.startswith("runs:/"):
