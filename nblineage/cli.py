@@ -222,7 +222,7 @@ def _models_from(args: argparse.Namespace) -> int:
     with _store(args) as store:
         ref = _ref(store, args.node, args.namespace, args.version)
         if not isinstance(ref, DatasetRef):
-            raise ValueError(f"{args.node} is a job, not a dataset")
+            raise ValueError(f"{args.node!r} is a job, not a dataset")
         models = models_derived_from(store, ref, args.depth)
     rows = [{"type": "model", **model.to_json()} for model in models]
     _print(rows, args.json, _MODEL_COLUMNS, [_model_row(row) for row in rows])
