@@ -1,24 +1,49 @@
 """The ``nblineage`` command: ingest OpenLineage events and ask the lineage graph questions.
 
 Every query command prints a table, or with ``--json`` a JSON array of objects with at least ``type``
-(dataset, model or job), ``namespace``, ``name``, ``version`` (null when none) and ``depth``.
+(dataset, model or job), ``namespace``, ``name``, ``version`` (null when none) and ``depth``. Every command that
+reads the store first says which one (``store: URL``, password hidden): on standard output before a table, on
+standard error with ``--json``. A node is named the same way everywhere (governance/resolve.py).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from typing import Any
 
 from nblineage import __version__, config
 
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
+EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for a writer whose reader went away
+SKIPPED_SHOWN = 5
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; return the exit status."""
+    """Run the command line; return the exit status. Output cut short by its reader (``| head``) ends quietly."""
+    try:
+        status = _main(argv)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        _silence_stdout()
+        return EXIT_BROKEN_PIPE
+    return status
+
+
+def _silence_stdout() -> None:
+    """Point standard output at /dev/null, so that flushing it at exit raises nothing (the Python docs' recipe)."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):
+        pass  # not a real file (in-process callers): nothing will be flushed to a closed pipe
+
+
+def _main(argv: Sequence[str] | None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     if not getattr(args, "command", None):
@@ -81,9 +106,11 @@ def _parser() -> argparse.ArgumentParser:
     explain.set_defaults(run=_explain)
 
     route = commands.add_parser("path", help="the lineage path between two nodes")
-    route.add_argument("source", metavar="A")
-    route.add_argument("target", metavar="B")
-    route.add_argument("-n", "--namespace", help="A and B are names in this namespace, not paths or URIs")
+    route.add_argument("source", metavar="A", help="a local path, a URI (s3://..., models:/..., runs:/...) or a name")
+    route.add_argument("target", metavar="B", help="the same for the other end")
+    route.add_argument("-n", "--namespace", help="A and B are names in this namespace (unless set per end)")
+    route.add_argument("--from-namespace", metavar="NS", help="A is a name in NS (overrides -n for A)")
+    route.add_argument("--to-namespace", metavar="NS", help="B is a name in NS (overrides -n for B)")
     _depth_flag(route)
     _json_flag(route)
     route.set_defaults(run=_path)
@@ -103,7 +130,9 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _node_args(parser: argparse.ArgumentParser, metavar: str) -> None:
-    parser.add_argument("node", metavar=metavar, help="a local path, a URI (s3://..., postgres://...), or a name")
+    parser.add_argument(
+        "node", metavar=metavar, help="a local path, a URI (s3://..., models:/..., runs:/...), or a name with -n"
+    )
     parser.add_argument("-n", "--namespace", help=f"{metavar} is a name in this namespace, not a path or URI")
 
 
@@ -117,34 +146,33 @@ def _depth_flag(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--depth", type=int, default=DEFAULT_DEPTH, help=f"hops to follow (default {DEFAULT_DEPTH})")
 
 
-def _store(args: argparse.Namespace):
+@contextmanager
+def _store(args: argparse.Namespace, *, writer: bool = False) -> Iterator[Any]:
+    """The store of ``--url`` (else NBLINEAGE_URL, else the default file). A reader announces it as
+    ``store: URL`` and never creates it; the writer (``ingest``) creates it when it does not exist yet."""
     from nblineage.lineage.store import Store
 
-    return Store(args.url or config.store_url())
-
-
-def _name(node: str, namespace: str | None) -> tuple[str, str]:
-    """(namespace, name) of a node given on the command line."""
-    from nblineage.lineage.naming import dataset_from_uri, file_dataset
-
-    if namespace:
-        return namespace, node
-    named = dataset_from_uri(node) if "://" in node else file_dataset(node)
-    return named.namespace, named.name
+    with Store(args.url or config.store_url(), create=writer) as store:
+        if not writer:
+            print(f"store: {_cell(store.display_url)}", file=sys.stderr if getattr(args, "json", False) else sys.stdout)
+        yield store
 
 
 def _ref(store, node: str, namespace: str | None, version: str | None = None):
-    from nblineage.lineage.graph import resolve
+    from nblineage.governance.resolve import resolve_node
 
-    return resolve(store, *_name(node, namespace), version)
+    return resolve_node(store, node, namespace, version)
 
 
 def _ingest(args: argparse.Namespace) -> int:
-    from nblineage.lineage.ingest import IngestError, event_files, read_events
+    from pathlib import Path
+
+    from nblineage.lineage.ingest import SUFFIXES, IngestError, event_files, read_events
 
     errors: list[IngestError] = []
-    files = list(event_files(args.paths))
-    with _store(args) as store:
+    skipped: list[Path] = []
+    files = list(event_files(args.paths, skipped))
+    with _store(args, writer=True) as store:
         stored = duplicates = 0
         for path in files:
             events = []
@@ -156,7 +184,15 @@ def _ingest(args: argparse.Namespace) -> int:
                     events.append(item)
             result = store.append(events)
             stored, duplicates = stored + result.stored, duplicates + result.duplicates
-    print(f"{stored} events stored, {duplicates} already stored, {len(errors)} rejected, from {len(files)} files")
+    kinds = ", ".join(SUFFIXES)
+    ignored = f"; {len(skipped)} other files skipped (not {kinds})" if skipped else ""
+    print(
+        f"{stored} events stored, {duplicates} already stored, {len(errors)} rejected, from {len(files)} files{ignored}"
+    )
+    if skipped:
+        shown = ", ".join(_cell(str(path)) for path in skipped[:SKIPPED_SHOWN])
+        more = f" and {len(skipped) - SKIPPED_SHOWN} more" if len(skipped) > SKIPPED_SHOWN else ""
+        print(f"skipped (only {kinds} files in a folder are read): {shown}{more}", file=sys.stderr)
     return EXIT_FAILED if errors or not files else EXIT_OK
 
 
@@ -186,18 +222,31 @@ def _models_from(args: argparse.Namespace) -> int:
     with _store(args) as store:
         ref = _ref(store, args.node, args.namespace, args.version)
         if not isinstance(ref, DatasetRef):
-            raise ValueError(f"{args.node} is a job, not a dataset")
+            raise ValueError(f"{args.node!r} is a job, not a dataset")
         models = models_derived_from(store, ref, args.depth)
-    _print([{"type": "model", **model.to_json()} for model in models], args.json, _MODEL_COLUMNS)
+    rows = [{"type": "model", **model.to_json()} for model in models]
+    _print(rows, args.json, _MODEL_COLUMNS, [_model_row(row) for row in rows])
     return EXIT_OK
 
 
-_MODEL_COLUMNS = ("type", "kind", "namespace", "name", "version", "depth")
+_MODEL_COLUMNS = ("kind", "namespace", "name", "version", "depth", "framework", "class", "mlflow_run", "registered")
+
+
+def _model_row(model: dict[str, Any]) -> dict[str, Any]:
+    """A ``models-from`` row for the table: the class without its module, the registry version as name/version."""
+    model_class, name, version = model.get("modelClass"), model.get("registeredName"), model.get("registeredVersion")
+    return {
+        **model,
+        "class": model_class.rsplit(".", 1)[-1] if isinstance(model_class, str) else None,
+        "mlflow_run": model.get("mlflowRunId"),
+        "registered": f"{name}/{version}" if name and version else name,
+    }
 
 
 def _explain(args: argparse.Namespace) -> int:
     from nblineage.governance import text
-    from nblineage.governance.questions import explain, resolve_model
+    from nblineage.governance.questions import explain
+    from nblineage.governance.resolve import resolve_model
 
     with _store(args) as store:
         answer = explain(store, resolve_model(store, args.node, args.namespace, args.version))
@@ -212,8 +261,8 @@ def _path(args: argparse.Namespace) -> int:
     from nblineage.lineage.graph import path
 
     with _store(args) as store:
-        source = _ref(store, args.source, args.namespace)
-        target = _ref(store, args.target, args.namespace)
+        source = _ref(store, args.source, args.from_namespace or args.namespace)
+        target = _ref(store, args.target, args.to_namespace or args.namespace)
         nodes = path(store, source, target, args.depth)
     _print([node.to_json() for node in nodes], args.json)
     if not nodes:
@@ -240,7 +289,13 @@ def _switch(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _print(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str] = ()) -> None:
+def _print(
+    rows: list[dict[str, Any]],
+    as_json: bool,
+    columns: Sequence[str] = (),
+    table: list[dict[str, Any]] | None = None,
+) -> None:
+    """``rows`` as JSON, or as a table of ``columns`` (of ``table``, the rows made for reading, when given)."""
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
@@ -248,7 +303,7 @@ def _print(rows: list[dict[str, Any]], as_json: bool, columns: Sequence[str] = (
     if not rows:
         print("(none)")
         return
-    cells = [[_cell(row.get(column)) for column in columns] for row in rows]
+    cells = [[_cell(row.get(column)) for column in columns] for row in (rows if table is None else table)]
     widths = [max(len(column), *(len(line[i]) for line in cells)) for i, column in enumerate(columns)]
     print("  ".join(column.upper().ljust(width) for column, width in zip(columns, widths, strict=True)).rstrip())
     for line in cells:

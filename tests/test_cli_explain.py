@@ -34,7 +34,8 @@ def run(capsys: pytest.CaptureFixture[str], *argv: str, status: int = 0) -> tupl
 def test_explain_prints_the_five_answers(lineage: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, _ = run(capsys, "explain", "model.joblib", "--version", M1)
     lines = out.splitlines()
-    assert lines[0] == f"Model {lineage / 'model.joblib'} (file)"
+    assert lines[0].startswith("store: ")
+    assert lines[1] == f"Model {lineage / 'model.joblib'} (file)"
     for heading in ("Derived models", "Datasets", "Features", "Function", "Performance", "Resources", "Location"):
         assert heading in lines, heading
     section = lines[lines.index("Datasets") + 1 :]
@@ -133,14 +134,24 @@ def test_explain_shows_no_terminal_escapes(lineage: Path, capsys: pytest.Capture
 
 def test_models_from_shows_kinds(lineage: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out, _ = run(capsys, "models-from", "raw.csv")
-    lines = out.splitlines()
-    assert lines[0].split() == ["TYPE", "KIND", "NAMESPACE", "NAME", "VERSION", "DEPTH"]
-    assert [line.split()[1] for line in lines[1:]] == [
-        "file",
-        "file",
-        "mlflow-model",
-        "mlflow-registry",
-        "mlflow-registry",
+    lines = out.splitlines()[1:]
+    assert lines[0].split() == [
+        "KIND",
+        "NAMESPACE",
+        "NAME",
+        "VERSION",
+        "DEPTH",
+        "FRAMEWORK",
+        "CLASS",
+        "MLFLOW_RUN",
+        "REGISTERED",
+    ]
+    assert [line.split()[:1] + line.split()[5:] for line in lines[1:]] == [
+        ["file", "sklearn", "RandomForestClassifier", "-", "-"],
+        ["file", "sklearn", "LogisticRegression", "-", "-"],
+        ["mlflow-model", "sklearn", "RandomForestClassifier", MLFLOW_RUN, "churn/3"],
+        ["mlflow-registry", "sklearn", "RandomForestClassifier", MLFLOW_RUN, "churn/3"],
+        ["mlflow-registry", "sklearn", "RandomForestClassifier", MLFLOW_RUN, "churn/4"],
     ]
     rows = json.loads(run(capsys, "models-from", "raw.csv", "--json")[0])
     assert all(row.keys() >= NODE_FIELDS | {"kind"} and row["type"] == "model" for row in rows)
@@ -154,3 +165,72 @@ def test_models_from_shows_kinds(lineage: Path, capsys: pytest.CaptureFixture[st
     logged = rows[2]
     assert (logged["mlflowRunId"], logged["registeredName"], logged["registeredVersion"]) == (MLFLOW_RUN, "churn", "3")
     assert rows[0]["modelClass"] == "sklearn.ensemble._forest.RandomForestClassifier"
+
+
+def names(out: str) -> list[str]:
+    return [node["name"].rsplit("/", 1)[-1] for node in json.loads(out)]
+
+
+def test_every_command_takes_every_model_address(lineage: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    """upstream, downstream, models-from, path and explain resolve models:/ and runs:/ URIs alike."""
+    up = names(run(capsys, "upstream", "models:/churn/3", "--json")[0])
+    assert {"train.ipynb#c-reg", MODEL_ID, "raw.csv"} <= set(up) and "register" not in up
+    latest = names(run(capsys, "upstream", "models:/churn/latest", "--json")[0])  # churn/4, registered elsewhere
+    assert {"register", MODEL_ID, "raw.csv"} <= set(latest) and "train.ipynb#c-reg" not in latest
+    down = json.loads(run(capsys, "downstream", f"models:/{MODEL_ID}", "--json")[0])
+    assert {node["name"] for node in down if node["type"] == "model"} == {"models:/churn/3", "models:/churn/4"}
+    by_run = json.loads(run(capsys, "downstream", f"runs:/{MLFLOW_RUN}/model", "--json")[0])
+    assert by_run == down
+    models = json.loads(run(capsys, "models-from", f"models:/{MODEL_ID}", "--json")[0])
+    assert [(m["kind"], m["name"]) for m in models] == [
+        ("mlflow-registry", "models:/churn/3"),
+        ("mlflow-registry", "models:/churn/4"),
+    ]
+    steps = json.loads(run(capsys, "path", "raw.csv", "models:/churn/3", "--json")[0])
+    assert (steps[0]["name"], steps[-1]["name"]) == (str(lineage / "raw.csv"), "models:/churn/3")
+    assert [s["name"] for s in steps if s["type"] == "model"] == [f"models:/{MODEL_ID}", "models:/churn/3"]
+    latest = json.loads(run(capsys, "explain", "models:/churn/latest", "--json")[0])
+    assert latest["model"]["name"] == "models:/churn/4"
+
+
+def test_path_takes_a_namespace_per_end(lineage: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    raw = str(lineage / "raw.csv")
+    argv = ("path", "--from-namespace", "file", raw, "--to-namespace", TRACKING, "models:/churn/3", "--json")
+    steps = json.loads(run(capsys, *argv)[0])
+    assert (steps[0]["name"], steps[-1]["name"], steps[-1]["namespace"]) == (raw, "models:/churn/3", TRACKING)
+    _, err = run(capsys, "path", "-n", "file", raw, "models:/churn/3", status=1)  # -n still means both ends
+    assert "no dataset or job named 'models:/churn/3' in namespace 'file'" in err
+    steps = json.loads(
+        run(capsys, "path", "-n", "file", raw, "--to-namespace", TRACKING, "models:/churn/3", "--json")[0]
+    )
+    assert steps[-1]["name"] == "models:/churn/3"
+
+
+def test_unknown_model_addresses_say_what_is_known(lineage: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    for command in ("upstream", "downstream", "models-from", "explain"):
+        _, err = run(capsys, command, "models:/churn/9", status=1)
+        assert (
+            f"no MLflow model 'models:/churn/9' in the MLflow tracking stores the lineage store knows ({TRACKING})"
+            in err
+        )
+        assert "versions of 'churn' it knows: 3, 4" in err and "mlflow://..." not in err
+    _, err = run(capsys, "upstream", "models:/churn@champion", status=1)
+    assert "MLflow alias 'champion' of 'churn' is unknown" in err and f"versions known: 3, 4 in {TRACKING}" in err
+    _, err = run(capsys, "path", "raw.csv", "models:/nope/latest", status=1)
+    assert "no registry version of MLflow model 'nope'" in err
+
+
+def test_latest_in_several_tracking_stores(lineage: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    other = lineage / "other.json"
+    registered = [(OTHER_TRACKING, "models:/churn/3", "3")]
+    other.write_text(json.dumps(run_event(("x", "register"), [], registered, models={"models:/churn/3"})))
+    assert main(["ingest", str(other)]) == 0
+    _, err = run(capsys, "upstream", "models:/churn/latest", status=1)
+    assert f"registered in several tracking stores: {TRACKING}, {OTHER_TRACKING}" in err and "--namespace" in err
+    out, _ = run(capsys, "explain", "models:/churn/latest", "-n", OTHER_TRACKING, "--json")
+    assert (json.loads(out)["model"]["namespace"], json.loads(out)["model"]["name"]) == (
+        OTHER_TRACKING,
+        "models:/churn/3",
+    )
+    out, _ = run(capsys, "downstream", "models:/churn/latest", "-n", TRACKING, "--json")
+    assert json.loads(out) == []  # churn/4, which nothing derives from

@@ -154,8 +154,13 @@ def test_a_folder_is_searched_recursively(tmp_path: Path, url: str, capsys: pyte
         "sub/D.JSON",
     }
     status, out, err = ingest(capsys, url, root)
-    assert (status, err) == (0, "")
-    assert out == "5 events stored, 0 already stored, 0 rejected, from 4 files\n"
+    assert status == 0
+    assert out == (
+        "5 events stored, 0 already stored, 0 rejected, from 4 files; "
+        "4 other files skipped (not .json, .jsonl, .ndjson)\n"
+    )
+    skipped = ", ".join(str(root / name) for name in ("README.md", "events.json.bak", "notes.txt", "sub/jsonl"))
+    assert err == f"skipped (only .json, .jsonl, .ndjson files in a folder are read): {skipped}\n"
     assert count(url) == 5
 
 

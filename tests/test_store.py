@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import multiprocessing
+import re
 import sqlite3
 import zlib
 from pathlib import Path
 
 import pytest
-from conftest import postgres_database
+from conftest import POSTGRES_ADMIN_URL, postgres_database
 from events import run_event
 from graphdump import snapshot
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, inspect, text
+from sqlalchemy.engine import make_url
 
 from nblineage.lineage.events import check
 from nblineage.lineage.schema import VERSION_TABLE
-from nblineage.lineage.store import Store, StoreError
+from nblineage.lineage.store import ACCEPTED_URLS, Store, StoreError, check_store_url, shown_url
 
 
 def notebook_events(prefix: str, count: int) -> list[dict]:
@@ -172,3 +174,83 @@ def test_the_schema_head_constant_is_the_newest_migration() -> None:
     config = Config()
     config.set_main_option("script_location", str(store._MIGRATIONS))
     assert ScriptDirectory.from_config(config).get_heads() == [schema.HEAD]
+
+
+@pytest.mark.parametrize(
+    ("url", "says"),
+    [
+        ("", "the store URL is empty"),
+        ("sqlte:///tmp/x.db", "unknown store scheme 'sqlte'"),
+        ("postgres://me:pw@db:5432/lineage", "not postgres://"),
+        ("/srv/lineage.db", "for a SQLite file write sqlite:////srv/lineage.db"),
+        ("postgresql+asyncpg://db/lineage", "'postgresql+asyncpg'"),
+        ("postgresql+psycopg://db:5432", "names no database"),
+        ("postgresql+psycopg://me:pw@db:5432/postgres", "maintenance_db=1 to use it anyway"),
+        ("postgresql+psycopg://db:5432/template1", "'template1' database"),
+        ("postgresql+psycopg://db:5432/template0?nblineage_allow_maintenance_db=1", "'template0' database"),
+    ],
+)
+def test_a_bad_store_url_is_named_in_one_line(url: str, says: str) -> None:
+    problem = check_store_url(url)
+    assert problem is not None and says in problem and "\n" not in problem
+    assert "pw" not in problem
+    assert ACCEPTED_URLS in problem or "create a database for nblineage" in problem
+    with pytest.raises(StoreError, match="^" + re.escape(problem) + "$"):
+        Store(url)
+
+
+def test_good_store_urls_pass_the_check(tmp_path: Path) -> None:
+    for url in (
+        f"sqlite:///{tmp_path / 'lineage.db'}",
+        "sqlite://",
+        "postgresql+psycopg://me:pw@db:5432/lineage",
+        "postgresql://db/lineage",
+        "postgresql+psycopg://db/postgres?nblineage_allow_maintenance_db=1",
+    ):
+        assert check_store_url(url) is None, url
+
+
+def test_shown_urls_hide_secrets() -> None:
+    assert shown_url("postgresql+psycopg://me:pw@db:5432/lineage?sslpassword=x&sslmode=require") == (
+        "postgresql+psycopg://me:***@db:5432/lineage?sslmode=require"
+    )
+
+
+@pytest.mark.postgres
+def test_the_maintenance_database_is_refused_and_can_be_opted_into() -> None:
+    admin = make_url(POSTGRES_ADMIN_URL)
+    if admin.database != "postgres":
+        pytest.skip("NBLINEAGE_TEST_POSTGRES does not name the maintenance database")
+    engine = create_engine(POSTGRES_ADMIN_URL)
+    with engine.connect() as conn:
+        before = sorted(inspect(conn).get_table_names())
+    engine.dispose()
+    with pytest.raises(StoreError, match="maintenance_db=1"):
+        Store(POSTGRES_ADMIN_URL)
+    engine = create_engine(POSTGRES_ADMIN_URL)
+    with engine.connect() as conn:
+        assert sorted(inspect(conn).get_table_names()) == before
+    engine.dispose()
+    # the opt-in parameter is nblineage's own: the driver never sees it
+    with postgres_database() as url, Store(f"{url}?nblineage_allow_maintenance_db=1") as store:
+        assert store.event_count() == 0
+        assert "nblineage_allow" not in store.display_url
+
+
+def test_a_reader_never_creates_a_store(tmp_path: Path) -> None:
+    path = tmp_path / "a" / "lineage.db"
+    with pytest.raises(StoreError, match=f"there is no lineage store at {re.escape(str(path))}"):
+        Store(f"sqlite:///{path}", create=False)
+    assert not (tmp_path / "a").exists()
+    Store(f"sqlite:///{path}").close()
+    with Store(f"sqlite:///{path}", create=False) as store:
+        assert store.event_count() == 0
+    with postgres_database() as url:
+        with pytest.raises(StoreError, match="there is no lineage store in"):
+            Store(url, create=False)
+        engine = create_engine(url)
+        with engine.connect() as conn:
+            assert inspect(conn).get_table_names() == []
+        engine.dispose()
+        Store(url).close()
+        Store(url, create=False).close()

@@ -32,12 +32,16 @@ class IngestError:
         return f"{self.file}:{self.line}: {self.reason}"
 
 
-def event_files(paths: Iterable[str | os.PathLike]) -> Iterator[Path]:
-    """The files to read: each file given, and the .json/.jsonl/.ndjson files under each folder, sorted."""
+def event_files(paths: Iterable[str | os.PathLike], skipped: list[Path] | None = None) -> Iterator[Path]:
+    """The files to read: each file given, and the .json/.jsonl/.ndjson files under each folder, sorted; the
+    other files under those folders are appended to ``skipped`` when it is given."""
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            yield from sorted(p for p in path.rglob("*") if p.is_file() and p.suffix.lower() in SUFFIXES)
+            found = sorted(p for p in path.rglob("*") if p.is_file())
+            if skipped is not None:
+                skipped.extend(p for p in found if p.suffix.lower() not in SUFFIXES)
+            yield from (p for p in found if p.suffix.lower() in SUFFIXES)
         else:
             yield path
 

@@ -2,6 +2,8 @@
 
 SQLite runs in WAL mode with a busy timeout, and write transactions take the write lock at BEGIN
 (``BEGIN IMMEDIATE``), so several processes can write one file at once without "database is locked".
+A store URL is checked before anything connects (:func:`check_store_url`); readers open a store with
+``create=False`` so that a mistyped URL never leaves an empty store behind.
 """
 
 from __future__ import annotations
@@ -17,11 +19,12 @@ from itertools import islice
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, select, text, update
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import URL, make_url
 
 from nblineage.lineage import schema
 from nblineage.lineage.events import Event, check
 from nblineage.lineage.merge import IdCache, Sql, apply_facts
+from nblineage.lineage.naming import redact_secrets_in_text
 from nblineage.lineage.schema import VERSION_TABLE
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -29,6 +32,10 @@ _ELSEWHERE = "Set NBLINEAGE_URL to another file."
 BUSY_TIMEOUT_MS = 60_000
 BATCH = 1000
 _MIGRATIONS = Path(__file__).with_name("migrations")
+ACCEPTED_URLS = "sqlite:///ABSOLUTE/PATH/lineage.db or postgresql+psycopg://USER@HOST:PORT/DATABASE"
+MAINTENANCE_OPT_IN = "nblineage_allow_maintenance_db"  # ?nblineage_allow_maintenance_db=1 (see README)
+_MAINTENANCE_DATABASES = ("postgres", "template0", "template1")
+_SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "key", "sig", "credential", "auth")
 
 
 class StoreError(RuntimeError):
@@ -46,12 +53,18 @@ class AppendResult:
 class Store:
     """One lineage store, addressed by a SQLAlchemy URL."""
 
-    def __init__(self, url: str, *, migrate: bool = True) -> None:
-        self.url = make_url(url)
+    def __init__(self, url: str, *, migrate: bool = True, create: bool = True) -> None:
+        """Open the store at ``url``; ``create=False`` (readers) refuses a store that does not exist yet instead
+        of creating it. Raises StoreError, with a one-line reason, for a URL or store it cannot use."""
+        problem = check_store_url(url)
+        if problem:
+            raise StoreError(problem)
+        self.url = make_url(url.strip()).difference_update_query([MAINTENANCE_OPT_IN])
         self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self.create = create
         self._ids = IdCache()
         if self.is_sqlite:
-            _check_sqlite_file(self.url.database)
+            _check_sqlite_file(self.url.database, create)
         self.engine = _engine(str(self.url.render_as_string(hide_password=False)), self.is_sqlite)
         try:
             if migrate:
@@ -59,11 +72,14 @@ class Store:
         except exc.DBAPIError as error:
             self.engine.dispose()
             raise StoreError(f"cannot open the lineage store {self.display_url}: {error.orig}") from error
+        except BaseException:
+            self.engine.dispose()
+            raise
 
     @property
     def display_url(self) -> str:
-        """The URL with any password hidden, for messages."""
-        return self.url.render_as_string(hide_password=True)
+        """The URL with the password and secret-looking parameters hidden, for messages."""
+        return shown_url(self.url)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -121,6 +137,11 @@ class Store:
                 )
             if not revisions:
                 self._refuse_foreign(conn)
+                if not self.create:
+                    raise StoreError(
+                        f"there is no lineage store in {self.display_url}: nothing has been recorded there yet "
+                        "(check --url or NBLINEAGE_URL; `nblineage ingest` or a notebook with capture creates it)"
+                    )
             config.attributes["connection"] = conn
             command.upgrade(config, "head")
 
@@ -242,14 +263,82 @@ def _cyclic_gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def _check_sqlite_file(database: str | None) -> None:
-    """Refuse, before anything writes to it, a file that is not an nblineage SQLite store; create missing folders."""
+def check_store_url(url: str) -> str | None:
+    """What is wrong with a store URL, in one line naming the accepted forms; None when nblineage can use it.
+
+    Catches what would otherwise fail deep inside SQLAlchemy or do harm: text that is no URL (a bare path), an
+    unknown scheme (``sqlte://``, ``postgres://``), a driver that is not installed or is asynchronous, a
+    PostgreSQL URL without a database, or one naming the server's maintenance database ``postgres`` (allowed
+    with ``?nblineage_allow_maintenance_db=1``) or a template database (never).
+    """
+    text = url.strip() if isinstance(url, str) else ""
+    if not text:
+        return f"the store URL is empty; use {ACCEPTED_URLS}"
+    try:
+        parsed = make_url(text)
+    except (exc.ArgumentError, ValueError):
+        shown = redact_secrets_in_text(text)
+        path = Path(text).expanduser().absolute() if "://" not in text else None
+        hint = f" (for a SQLite file write sqlite:///{redact_secrets_in_text(str(path))})" if path else ""
+        return f"{shown!r} is not a store URL{hint}; use {ACCEPTED_URLS}"
+    shown = shown_url(parsed)
+    backend = parsed.get_backend_name()
+    if backend == "postgres":
+        return f"{shown}: SQLAlchemy spells PostgreSQL postgresql+psycopg://, not postgres://; use {ACCEPTED_URLS}"
+    if backend not in ("sqlite", "postgresql"):
+        return f"{shown}: unknown store scheme {parsed.drivername!r} (SQLite or PostgreSQL); use {ACCEPTED_URLS}"
+    try:
+        dialect = parsed.get_dialect()
+    except (exc.NoSuchModuleError, ImportError):
+        return f"{shown}: unknown driver {parsed.drivername!r}; use {ACCEPTED_URLS}"
+    try:
+        dialect.import_dbapi()
+    except ImportError as error:
+        extra = ' (pip install "nblineage[postgres]")' if dialect.driver == "psycopg" else ""
+        return f"{shown}: the driver of {parsed.drivername!r} is not installed ({error}){extra}; use {ACCEPTED_URLS}"
+    if getattr(dialect, "is_async", False):
+        return (
+            f"{shown}: {parsed.drivername!r} is an asynchronous driver, which nblineage cannot use; use {ACCEPTED_URLS}"
+        )
+    if backend == "postgresql":
+        database = parsed.database or ""
+        if not database:
+            return f"{shown} names no database; use {ACCEPTED_URLS}"
+        allowed = parsed.query.get(MAINTENANCE_OPT_IN) in ("1", "true", "yes")
+        if database in _MAINTENANCE_DATABASES and (database != "postgres" or not allowed):
+            opt_in = f", or add ?{MAINTENANCE_OPT_IN}=1 to use it anyway" if database == "postgres" else ""
+            return (
+                f"{shown} names the PostgreSQL server's {database!r} database, which is not for application tables: "
+                f"create a database for nblineage (createdb lineage) and name it in the URL{opt_in}"
+            )
+    return None
+
+
+def shown_url(url: str | URL) -> str:
+    """A store URL fit for a message or a header: the password as ``***``, secret-looking query parameters left out."""
+    try:
+        parsed = make_url(url) if isinstance(url, str) else url
+    except (exc.ArgumentError, ValueError):
+        return redact_secrets_in_text(str(url))
+    secret = [key for key in parsed.query if any(word in key.lower() for word in _SECRET_WORDS)]
+    return parsed.difference_update_query(secret).render_as_string(hide_password=True)
+
+
+def _check_sqlite_file(database: str | None, create: bool = True) -> None:
+    """Refuse, before anything writes to it, a file that is not an nblineage SQLite store; create missing folders,
+    or (``create=False``) refuse a store that does not exist."""
     if not database or database == ":memory:" or database.startswith("file:"):
         return
     path = Path(database).expanduser()
     if path.is_dir():
         raise StoreError(f"{path} is a directory, not a SQLite database file")
     if not path.exists() or path.stat().st_size == 0:
+        if not create:
+            why = "does not exist" if not path.exists() else "is empty"
+            raise StoreError(
+                f"there is no lineage store at {path} (the file {why}); nothing was created "
+                "(check --url or NBLINEAGE_URL; `nblineage ingest` or a notebook with capture creates it)"
+            )
         path.parent.mkdir(parents=True, exist_ok=True)
         return
     with path.open("rb") as handle:
