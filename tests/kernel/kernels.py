@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +53,25 @@ class Kernel:
             reply = self.client.get_shell_msg(timeout=120)
             if reply["parent_header"].get("msg_id") == message["header"]["msg_id"]:
                 return output | {"status": reply["content"]["status"]}
+
+    def evaluate(self, expression: str) -> str:
+        """The repr of ``expression`` evaluated in the kernel without running a cell (no cell events, no count)."""
+        content = {"code": "", "silent": True, "user_expressions": {"x": expression}}
+        message = self.client.session.msg("execute_request", content)
+        self.client.shell_channel.send(message)
+        while True:
+            reply = self.client.get_shell_msg(timeout=120)
+            if reply["parent_header"].get("msg_id") == message["header"]["msg_id"]:
+                value = reply["content"]["user_expressions"]["x"]
+                assert value["status"] == "ok", value
+                return value["data"]["text/plain"]
+
+    def wait_for(self, expression: str, timeout: float = 60) -> None:
+        """Wait, without running cells, until ``expression`` is true in the kernel."""
+        deadline = time.monotonic() + timeout
+        while self.evaluate(f"bool({expression})") != "True":
+            assert time.monotonic() < deadline, f"{expression} stayed false"
+            time.sleep(0.3)
 
     def close(self) -> None:
         """Shut the kernel down the way a front end does (so the extension flushes at exit)."""
