@@ -234,9 +234,13 @@ def url_problem(url: str) -> str | None:
     return None
 
 
+_SECRET_PARAMETER = r"([?&][^=&]*(?:password|passwd|pwd|secret|token|key)[^=&]*=)[^&]*"
+
+
 def shown_url(url: str) -> str:
-    """A store URL as it may be shown: the password masked."""
-    return re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url.strip())
+    """A store URL as it may be shown: the password and secret-looking query parameters masked."""
+    masked = re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url.strip())
+    return re.sub(_SECRET_PARAMETER, r"\1***", masked, flags=re.IGNORECASE)
 
 
 def reason(error: BaseException) -> str:
