@@ -89,3 +89,21 @@ def test_papermill_records_the_input_notebook_and_the_injected_parameters_cell(t
     names = [e["job"]["name"] for e in cell_runs(url)]
     assert names[:3] == [f"{source}#c1", f"{source}#{injected.id}", f"{source}#c2"]
     assert ran.cells[-1].outputs[0]["text"].strip() == "from the parent process's command line (papermill)"
+
+
+@pytest.mark.parametrize(
+    ("argv", "runner"),
+    [
+        (["/v/bin/python", "/v/bin/jupyter-nbconvert", "--to", "notebook", "--execute", "a.ipynb"], "nbconvert"),
+        (["/v/bin/python", "/v/bin/jupyter-execute", "a.ipynb"], "nbclient"),
+        (["/v/bin/python", "/v/bin/jupyter", "execute", "a.ipynb"], "nbclient"),  # where jupyter cannot exec
+        (["python", "-m", "papermill", "a.ipynb", "b.ipynb"], "papermill"),
+        (["/v/bin/papermill", "a.ipynb", "b.ipynb"], "papermill"),
+        (["/v/bin/python", "/v/bin/jupyter-lab", "a.ipynb"], None),  # a server: its kernels have a session
+        (["/v/bin/python", "-m", "pytest", "tests"], None),
+    ],
+)
+def test_the_runners_recognised_on_a_command_line(argv: list[str], runner: str | None) -> None:
+    from nblineage.kernel_ext.notebook import _runner
+
+    assert _runner(argv) == runner
