@@ -248,7 +248,7 @@ def reason(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     first = text[0] if text else ""
     name = type(error).__name__
-    return shown_url(first if name in ("StoreError",) or not first else f"{name}: {first}") or name
+    return shown_url(first if name == "StoreError" or not first else f"{name}: {first}") or name
 
 
 def _events(line: str) -> list[dict[str, Any]]:
