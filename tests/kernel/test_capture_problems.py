@@ -96,10 +96,13 @@ def test_enable_with_an_unwritable_data_dir_warns_in_the_first_cell(tmp_path: Pa
     env = {"IPYTHONDIR": str(tmp_path / "ipython"), "NBLINEAGE_URL": url, "NBLINEAGE_STRICT": "1"}
     env["JUPYTER_DATA_DIR"] = str(unusable_data_dir(tmp_path))
     notebook = tmp_path / "enabled.ipynb"
-    ran = run_notebook(notebook, ["a = 1", "b = 2", FLUSHED], env, load=False)
-    assert "nblineage cannot write to the Jupyter data dir" in stderr(ran.cells[0])
-    assert not stderr(ran.cells[1])
-    assert {f"{notebook}#c0", f"{notebook}#c1"} <= set(job_names(url))
+    try:
+        ran = run_notebook(notebook, ["a = 1", "b = 2", FLUSHED], env, load=False)
+        assert "nblineage cannot write to the Jupyter data dir" in stderr(ran.cells[0])
+        assert not stderr(ran.cells[1])
+        assert {f"{notebook}#c0", f"{notebook}#c1"} <= set(job_names(url))
+    finally:
+        shutil.rmtree(private_outbox(url), ignore_errors=True)
 
 
 def test_a_misconfigured_store_url_is_said_at_load_and_a_kernel_with_a_good_one_delivers(tmp_path: Path) -> None:
