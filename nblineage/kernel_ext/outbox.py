@@ -2,7 +2,8 @@
 
 Each kernel appends to its own file and holds an exclusive ``flock`` on it while it lives. A file whose lock can
 be taken belongs to a kernel that is gone (killed, crashed, or stopped while the store was down): any later
-kernel or ``nblineage`` command replays it, idempotently, and deletes it.
+kernel with the same store replays it, idempotently, and deletes it. Where no folder can be written at all, a
+:class:`MemoryOutbox` keeps the lines for as long as the kernel lives.
 """
 
 from __future__ import annotations
@@ -24,6 +25,14 @@ class Outbox:
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
         self._lock = threading.Lock()
+
+    @property
+    def location(self) -> str:
+        return str(self.path)
+
+    def size(self) -> int:
+        with self._lock:
+            return os.fstat(self._fd).st_size
 
     def append(self, lines: list[str]) -> None:
         """Append events (one JSON document each, no newlines inside) in one write."""
@@ -53,6 +62,41 @@ class Outbox:
             os.close(self._fd)
             if delete:
                 self.path.unlink(missing_ok=True)
+
+
+class MemoryOutbox:
+    """The outbox kept in memory, when no folder can be written: the same interface, gone with the kernel."""
+
+    location = "memory (lost if the kernel stops before the store takes it)"
+
+    def __init__(self) -> None:
+        self._data = bytearray()
+        self._lock = threading.Lock()
+
+    def size(self) -> int:
+        return len(self._data)
+
+    def append(self, lines: list[str]) -> None:
+        if lines:
+            with self._lock:
+                self._data += ("\n".join(lines) + "\n").encode()
+
+    def read_from(self, offset: int) -> tuple[list[str], int]:
+        with self._lock:
+            data = bytes(self._data[offset:])
+        end = data.rfind(b"\n") + 1
+        return data[:end].decode().splitlines(), offset + end
+
+    def compact(self, offset: int) -> bool:
+        with self._lock:
+            if len(self._data) != offset:
+                return False
+            self._data.clear()
+            return True
+
+    def close(self, delete: bool) -> None:
+        if delete:
+            self._data.clear()
 
 
 def orphans(folder: Path) -> Iterator[Path]:

@@ -1,6 +1,8 @@
 """Fail open: a hook's own error never changes what the user's call returns or raises.
 
 The error is logged, counted, and shown once per hook; with ``NBLINEAGE_STRICT=1`` (the test suite) it raises.
+A problem of the capture itself (a folder it cannot write, a store it cannot reach) is shown with :func:`notify`,
+which never raises.
 """
 
 from __future__ import annotations
@@ -39,6 +41,16 @@ def report(where: str, error: BaseException) -> None:
             RuntimeWarning,
             stacklevel=3,
         )
+
+
+class CaptureWarning(UserWarning):
+    """Capture goes on, but something about where lineage goes needs the user's attention."""
+
+
+def notify(message: str) -> None:
+    """Show a capture problem in the notebook (the output of the cell running now) and in the kernel log."""
+    log.warning("%s", message)
+    warnings.warn(message, CaptureWarning, stacklevel=2)
 
 
 def guarded(where: str) -> Callable[[F], F]:

@@ -5,27 +5,49 @@ from __future__ import annotations
 import atexit
 import contextlib
 import hashlib
+import os
 import sys
 import traceback
 import uuid
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from nblineage import config
 from nblineage.kernel_ext import capture as capture_module
-from nblineage.kernel_ext import columns, fallback, records
+from nblineage.kernel_ext import columns, fallback, records, safety
 from nblineage.kernel_ext.capture import Capture
-from nblineage.kernel_ext.notebook import CellIds, notebook_path
+from nblineage.kernel_ext.notebook import CellIds, find_notebook
+from nblineage.kernel_ext.outbox import MemoryOutbox, Outbox
 from nblineage.kernel_ext.resources import Meter
 from nblineage.kernel_ext.safety import report
-from nblineage.kernel_ext.writer import Writer
+from nblineage.kernel_ext.writer import Writer, reason, shown_url, url_problem
+
+UNSENT = "unsent"  # the outbox folder of kernels whose store URL cannot be used; any later kernel delivers it
 
 
-def outbox_folder(store_url: str) -> Path:
-    """Outboxes live under the Jupyter data dir, one folder per store."""
+def outbox_folder(store_url: str, base: Path | None = None) -> Path:
+    """Outboxes live under the Jupyter data dir (or ``base``), one folder per store."""
     digest = hashlib.sha256(store_url.encode()).hexdigest()[:16]
-    return config.data_dir() / "outbox" / digest
+    return (config.data_dir() if base is None else base) / "outbox" / digest
+
+
+@dataclass(frozen=True)
+class Status:
+    """What ``%lineage status`` shows about this kernel's capture."""
+
+    capturing: bool
+    notebook: str
+    notebook_found: str  # "from NBLINEAGE_NOTEBOOK", ..., "not found: using <cwd>/ipython"
+    store: str  # the store URL, password masked
+    store_problem: str | None  # why the store cannot be used or reached right now
+    transport_problem: str | None
+    outbox: str  # where records wait: a file, or memory
+    outbox_problem: str | None  # why the outbox is not under the Jupyter data dir
+    waiting: int  # records in the outbox that the store has not taken yet
+    hooks: tuple[str, ...]
+    hook_errors: dict[str, int]
 
 
 class Session:
@@ -35,15 +57,43 @@ class Session:
         self.shell = shell
         self.capture = Capture()
         self.namespace = config.namespace()
-        self.notebook = notebook_path(shell.user_ns)
-        self.cell_ids = CellIds(self.notebook)
+        self.found = find_notebook(shell.user_ns)
+        self.notebook = self.found.path
+        self.cell_ids = CellIds(*self.found.cell_files)
         self.run_id = _run_id()
         self.started = datetime.now(timezone.utc)
-        store_url = config.store_url()
-        self.writer = Writer(outbox_folder(store_url), store_url, _transport_factory())
+        self.store_url = config.store_url()
+        self.url_problem = url_problem(self.store_url)
+        self._notices: list[str] = []
+        self._noticed: set[str] = set()  # delivery problems shown, until they end
+        self._told_at_load: set[str] = set()  # problems a notice at load already explained
+        folder = UNSENT if self.url_problem else outbox_folder(self.store_url).name
+        self.outbox, self.outbox_problem = _open_outbox(folder)
+        replay = [base / "outbox" / name for base in _bases() for name in (folder, UNSENT)]
+        store = None if self.url_problem else self.store_url
+        self.writer = Writer(self.outbox, store, _transport_factory(), replay if store else [])
+        self._notice_load_problems()
         self.instrumentors = _instrumentors()
         self._cell: dict[str, Any] | None = None
         self._closed = False
+        self._next_count = shell.execution_count  # corrected by the post_run_cell of the cell that loads us
+        self._unnumbered = 0
+
+    def status(self) -> Status:
+        writer = self.writer
+        return Status(
+            capturing=not self._closed,
+            notebook=self.notebook,
+            notebook_found=self.found.how,
+            store=shown_url(self.store_url),
+            store_problem=self.url_problem or writer.problems.get("store"),
+            transport_problem=writer.problems.get("transport"),
+            outbox=self.outbox.location,
+            outbox_problem=self.outbox_problem,
+            waiting=writer.waiting(),
+            hooks=tuple(type(instrumentor).__name__ for instrumentor in self.instrumentors),
+            hook_errors=dict(safety.errors),
+        )
 
     def start(self) -> None:
         capture_module.activate(self.capture)
@@ -76,11 +126,13 @@ class Session:
 
     def pre_run_cell(self, info: Any) -> None:
         self.writer.cell_started()
+        self._show_notices()
         try:
             source = getattr(info, "raw_cell", "") or ""
             self.capture.take_record()
+            count, fallback_id = self._count(info)
             cell_id = getattr(info, "cell_id", None) or self.cell_ids.find(source)
-            cell_id = str(cell_id or f"exec-{self.shell.execution_count}")
+            cell_id = str(cell_id or fallback_id)
             self.capture.cell_source, self.capture.user_ns = source, self.shell.user_ns
             self.capture.cell_job = f"{self.notebook}#{cell_id}"
             self.capture.cell_run_id = _run_id()
@@ -88,6 +140,7 @@ class Session:
                 "run_id": self.capture.cell_run_id,
                 "cell_id": cell_id,
                 "source": source,
+                "count": count,
                 "started": _now(),
                 "meter": Meter(),
             }
@@ -95,9 +148,21 @@ class Session:
             self._cell = None
             report("cell start", error)
 
+    def _count(self, info: Any) -> tuple[int | None, str]:
+        """The execution count the cell runs as, and its id when nothing else names it: ``exec-<count>``, or
+        ``unnumbered-<n>`` for the n-th cell run without history (it gets no count of its own). The count is the
+        shell's counter as the previous cell left it: IPython increments it before ``pre_run_cell`` in some
+        versions and after the cell in others, but always before ``post_run_cell``."""
+        if getattr(info, "store_history", True):
+            return self._next_count, f"exec-{self._next_count}"
+        self._unnumbered += 1
+        return None, f"unnumbered-{self._unnumbered}"
+
     def post_run_cell(self, result: Any) -> None:
+        self._next_count = self.shell.execution_count
         cell, self._cell = self._cell, None
         if cell is None:
+            self._show_notices()
             self.writer.cell_finished()
             return
         try:
@@ -111,12 +176,10 @@ class Session:
             self.capture.cell_source = None
             record = self.capture.take_record()
             error = result.error_in_exec or result.error_before_exec
-            count = getattr(result, "execution_count", None)
-            cell_id = cell["cell_id"]
             finished = records.CellResult(
                 run_id=cell["run_id"],
-                cell_id=str(cell_id),
-                execution_count=count,
+                cell_id=str(cell["cell_id"]),
+                execution_count=cell["count"],
                 source=cell["source"],
                 started=cell["started"],
                 ended=_now(),
@@ -134,6 +197,54 @@ class Session:
         finally:
             self.writer.cell_finished()
 
+    def _notice_load_problems(self) -> None:
+        """What keeps lineage from its store from the start: a data dir it cannot write, a store URL it cannot use."""
+        waits = f"the lineage waits in {self.outbox.location}"
+        if self.outbox_problem:
+            text = f"nblineage cannot write to the Jupyter data dir: {self.outbox_problem}. Capture goes on and {waits}"
+            if not os.environ.get("NBLINEAGE_URL", "").strip():
+                self._told_at_load.add("store")  # the default store is in that folder too: one notice says both
+                text += (
+                    f"; the default store {shown_url(self.store_url)} is in that folder too, so nothing is stored "
+                    "until JUPYTER_DATA_DIR names a folder you can write or NBLINEAGE_URL a store elsewhere (a kernel "
+                    "started then delivers what waits)."
+                )
+            else:
+                text += " until the store takes it. Set JUPYTER_DATA_DIR to a folder you can write."
+            self._notices.append(text)
+        if self.url_problem:
+            self._told_at_load.add("store")
+            self._notices.append(
+                f"nblineage cannot use the store NBLINEAGE_URL={shown_url(self.store_url)}: {self.url_problem}. "
+                f"Capture goes on and nothing is lost: {waits} and goes to the store of the next kernel started "
+                "with a usable NBLINEAGE_URL."
+            )
+
+    def _show_notices(self) -> None:
+        """Show, in the cell output, the capture problems not shown yet (at most once each) and their end."""
+        try:
+            problems = dict(self.writer.problems)
+            for where, why in problems.items():
+                if where not in self._noticed and where not in self._told_at_load:
+                    self._noticed.add(where)
+                    self._notices.append(self._unreachable(where, why))
+            for where in [name for name in self._noticed if name not in problems]:
+                self._noticed.discard(where)
+                self._notices.append(f"nblineage reached the {_DESTINATIONS[where]} again: what waited is delivered.")
+            notices, self._notices = self._notices, []
+            for notice in notices:
+                safety.notify(notice)
+        except Exception as error:
+            report("capture notices", error)
+
+    def _unreachable(self, where: str, why: str) -> str:
+        target = f"the store {shown_url(self.store_url)}" if where == "store" else "the OpenLineage transport"
+        return (
+            f"nblineage cannot reach {target}: {why}. Capture goes on and nothing is lost: "
+            f"{self.writer.waiting()} records wait in {self.outbox.location} and are delivered once it can be "
+            "reached (by this kernel, or the next one with the same store)."
+        )
+
     def _read_mlflow_runs(self) -> None:
         """The MLflow runs the cell touched, read back for the models linked to them (mlflow_runs.py)."""
         from nblineage.kernel_ext import mlflow_runs
@@ -145,6 +256,31 @@ class Session:
             record.mlflow = mlflow_runs.snapshots(self.capture, record.mlflow_runs)
         except Exception as error:
             report("MLflow run read-back", error)
+
+
+_DESTINATIONS = {"store": "store", "transport": "OpenLineage transport"}
+
+
+def _bases() -> list[Path]:
+    """The folders outboxes may live in: the Jupyter data dir, then a private folder under the system temp dir."""
+    bases = [config.data_dir()]
+    with contextlib.suppress(OSError):
+        bases.append(config.private_temp_dir())
+    return bases
+
+
+def _open_outbox(folder: str) -> tuple[Outbox | MemoryOutbox, str | None]:
+    """This kernel's outbox under the Jupyter data dir; else under the private temp folder, else in memory; with
+    why it is not under the data dir."""
+    data_dir = config.data_dir()
+    try:
+        return Outbox(data_dir / "outbox" / folder), None
+    except OSError as error:
+        problem = f"{data_dir} ({reason(error)})"
+    try:
+        return Outbox(config.private_temp_dir() / "outbox" / folder), problem
+    except OSError:
+        return MemoryOutbox(), problem
 
 
 def _now() -> datetime:

@@ -9,34 +9,46 @@ or backend that is down costs the user nothing: delivery is retried with back-of
 from __future__ import annotations
 
 import concurrent.futures.thread  # noqa: F401  (see below)
+import importlib.util
 import logging
-import os
+import re
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
 import orjson
 
-from nblineage.kernel_ext.outbox import Outbox, orphans
+from nblineage.kernel_ext.outbox import MemoryOutbox, Outbox, orphans
 
 # Delivery may first happen at interpreter exit (a notebook run top to bottom, then shut down). openlineage-python
 # imports concurrent.futures, whose import registers an exit hook, which Python refuses once exit has begun: so it
 # is imported here, at load, for about 20 ms.
 log = logging.getLogger("nblineage")
 MAX_BACKOFF = 30.0
+ACCEPTED_URLS = "sqlite:///ABSOLUTE/PATH/lineage.db or postgresql+psycopg://USER@HOST:PORT/DATABASE"
 QUIET = 1.0
 
 
 class Writer(threading.Thread):
-    """Delivers this kernel's outbox (and orphaned outboxes of dead kernels) to the store and the transport."""
+    """Delivers this kernel's outbox (and orphaned outboxes of dead kernels) to the store and the transport.
 
-    def __init__(self, folder: Path, store_url: str, transport: Callable[[], Any] | None = None) -> None:
+    ``store_url`` None means there is no usable store (a misconfigured URL): the records stay in the outbox for a
+    later kernel. ``problems`` holds, per destination (``store``, ``transport``), why delivery is failing now.
+    """
+
+    def __init__(
+        self,
+        outbox: Outbox | MemoryOutbox,
+        store_url: str | None,
+        transport: Callable[[], Any] | None = None,
+        replay: Iterable[Path] = (),
+    ) -> None:
         super().__init__(name="nblineage-writer", daemon=True)
-        self.folder = folder
         self.store_url = store_url
-        self.outbox = Outbox(folder)
+        self.outbox = outbox
+        self.replay = list(replay)
         self._transport_factory = transport
         self._transport: Any = None
         self._store: Any = None
@@ -50,6 +62,7 @@ class Writer(threading.Thread):
         self.sent_offset = 0
         self.failures = 0
         self.delivered = 0
+        self.problems: dict[str, str] = {}
 
     def submit(self, lines: list[str]) -> None:
         """Called on the cell's thread: durable once this returns."""
@@ -109,23 +122,33 @@ class Writer(threading.Thread):
         self._stopping.set()
         self._wake.set()
         self.join(timeout=2.0)
-        self.outbox.close(delete=delivered and self._caught_up())
+        self.outbox.close(delete=delivered and self._caught_up() and (self.store_url is not None or not self.waiting()))
         if self._store is not None:
             self._store.close()
 
     def _caught_up(self) -> bool:
-        size = os.path.getsize(self.outbox.path) if self.outbox.path.exists() else 0
-        return self.stored_offset >= size and (self._transport_factory is None or self.sent_offset >= size)
+        """Everything submitted is delivered (to the store unless there is none, and to the transport)."""
+        size = self.outbox.size()
+        stored = self.store_url is None or self.stored_offset >= size
+        return stored and (self._transport_factory is None or self.sent_offset >= size)
+
+    def waiting(self) -> int:
+        """How many records wait in the outbox for the store."""
+        try:
+            return len(self.outbox.read_from(self.stored_offset)[0])
+        except (OSError, ValueError):
+            return 0
 
     def _deliver(self) -> bool:
         """One delivery pass; False when the store or the transport failed."""
         ok = True
-        lines, end = self.outbox.read_from(self.stored_offset)
+        lines, end = self.outbox.read_from(self.stored_offset) if self.store_url else ([], 0)
         if lines:
             try:
                 self._append(lines)
                 self.stored_offset = end
                 self.delivered += len(lines)
+                self.problems.pop("store", None)
             except Exception as error:
                 ok = False
                 self._failed("store", error)
@@ -135,11 +158,12 @@ class Writer(threading.Thread):
                 for line in lines:
                     self._send(line)
                 self.sent_offset = end
+                self.problems.pop("transport", None)
             except Exception as error:
                 ok = False
                 self._failed("transport", error)
         offset = min(self.stored_offset, self.sent_offset if self._transport_factory else self.stored_offset)
-        if ok and offset and self.outbox.compact(offset):
+        if ok and offset and self.store_url and self.outbox.compact(offset):
             self.stored_offset = self.sent_offset = 0
         if ok:
             self.failures = 0
@@ -164,25 +188,67 @@ class Writer(threading.Thread):
 
     def _failed(self, where: str, error: Exception) -> None:
         self.failures += 1
+        self.problems[where] = reason(error)
         if self.failures == 1:
-            log.warning("nblineage: the %s is unreachable (%s); events wait in %s", where, error, self.outbox.path)
+            log.warning("nblineage: the %s is unreachable (%s); events wait in %s", where, error, self.outbox.location)
         if self._store is not None and where == "store":
             self._store.close()
             self._store = None
 
     def _replay_orphans(self) -> None:
-        """Deliver the outboxes that dead kernels left behind, then delete them."""
-        for path in orphans(self.folder):
-            if path == self.outbox.path:
-                continue
-            try:
-                lines = [line for line in path.read_text().splitlines() if line.strip()]
-                if lines:
-                    self._append(lines)
-                path.unlink(missing_ok=True)
-            except Exception as error:
-                self._failed("store", error)
-                return
+        """Deliver the outboxes that dead kernels left behind in the replay folders, then delete them."""
+        if not self.store_url:
+            return
+        for folder in self.replay:
+            for path in orphans(folder):
+                if str(path) == self.outbox.location:
+                    continue
+                try:
+                    lines = [line for line in path.read_text().splitlines() if line.strip()]
+                    if lines:
+                        self._append(lines)
+                    path.unlink(missing_ok=True)
+                except Exception as error:
+                    self._failed("store", error)
+                    return
+
+
+def url_problem(url: str) -> str | None:
+    """What makes a store URL unusable, in one line; None when it may work. Only the text is read (no import of
+    SQLAlchemy, no connection), so that loading the extension stays cheap."""
+    text = url.strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep or not re.fullmatch(r"[A-Za-z][\w.+-]*", scheme):
+        return f"it is not a URL; use {ACCEPTED_URLS}"
+    backend, _, driver = scheme.lower().partition("+")
+    if backend == "postgres":
+        return f"SQLAlchemy spells PostgreSQL postgresql+psycopg://, not postgres://; use {ACCEPTED_URLS}"
+    if backend not in ("sqlite", "postgresql"):
+        return f"unknown store scheme {scheme!r} (SQLite or PostgreSQL); use {ACCEPTED_URLS}"
+    module = {"postgresql": "psycopg2", "psycopg": "psycopg", "psycopg2": "psycopg2", "pg8000": "pg8000"}
+    needed = module.get(driver or backend) if backend == "postgresql" else None
+    if needed and importlib.util.find_spec(needed) is None:
+        return f"the driver {needed} of {scheme}:// is not installed (pip install 'nblineage[postgres]' gives psycopg)"
+    if backend == "sqlite" and not rest.startswith("/"):
+        return f"a SQLite store needs a file: sqlite:///ABSOLUTE/PATH/lineage.db; use {ACCEPTED_URLS}"
+    return None
+
+
+_SECRET_PARAMETER = r"([?&][^=&]*(?:password|passwd|pwd|secret|token|key)[^=&]*=)[^&]*"
+
+
+def shown_url(url: str) -> str:
+    """A store URL as it may be shown: the password and secret-looking query parameters masked."""
+    masked = re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url.strip())
+    return re.sub(_SECRET_PARAMETER, r"\1***", masked, flags=re.IGNORECASE)
+
+
+def reason(error: BaseException) -> str:
+    """The first line of an error, with any URL password masked, for a notice."""
+    text = str(error).strip().splitlines()
+    first = text[0] if text else ""
+    name = type(error).__name__
+    return shown_url(first if name == "StoreError" or not first else f"{name}: {first}") or name
 
 
 def _events(line: str) -> list[dict[str, Any]]:
