@@ -6,8 +6,10 @@ fit), and a save cell whose output's ``nblineage_lineage`` facet lists the runs 
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
+import pytest
 from events import run_event
 from graphdump import snapshot
 from sqlalchemy import text
@@ -254,3 +256,31 @@ def test_a_store_made_before_the_steps_gets_them_on_open(store_url: str) -> None
         assert chain(path(store, DatasetRef("file", CUSTOMERS), DatasetRef("file", MODEL))) == FULL_PATH
         with store.read() as conn:
             assert conn.execute(text(f"SELECT version_num FROM {schema.VERSION_TABLE}")).scalar() == schema.HEAD
+
+
+def test_the_command_shows_the_cells_and_their_precision(
+    store_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from nblineage.cli import main
+
+    with Store(store_url) as store:
+        ingest(store, notebook_events(precision="cell"))
+    monkeypatch.setenv("NBLINEAGE_URL", store_url)
+    capsys.readouterr()
+    assert main(["path", CUSTOMERS, MODEL]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = lines[next(i for i, line in enumerate(lines) if line.startswith("TYPE")) :]
+    assert table[0].split() == ["TYPE", "NAMESPACE", "NAME", "VERSION", "DEPTH", "PRECISION"]
+    assert [line.split()[2].rsplit("#", 1)[-1] for line in table[1:]] == [
+        CUSTOMERS,
+        "read",
+        "features",
+        "split",
+        "fit",
+        "save",
+        MODEL,
+    ]
+    assert [line.split()[-1] for line in table[2:-1]] == ["cell"] * 5
+    assert main(["upstream", MODEL, "--json"]) == 0
+    rows = json.loads(capsys.readouterr().out)
+    assert [(r["type"], r["depth"], r["precision"]) for r in rows] == [("job", 1, "cell")] * 5 + [("dataset", 1, None)]
