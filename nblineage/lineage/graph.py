@@ -4,9 +4,9 @@ Each walks the version graph with one recursive SQL query (the same on SQLite an
 on (node, depth) and stops at a depth cap, so cycles and diamonds cost at most ``depth`` visits per node. Hops from
 a dataset's unversioned node to its versions cost no depth. A hop's jobs are the job of the run that wrote its
 output and, before it in flow order, the cells that output went through in memory (``output_steps``, run ids
-mapped to jobs through ``runs`` when the query runs): they share the hop's depth and its edge's precision.
-Joins are written ``CROSS JOIN ... WHERE`` so that
-SQLite keeps the walk as the outer loop (it does not reorder CROSS JOIN) whatever its statistics say.
+mapped to jobs through ``runs`` when the query runs): they share the hop's depth and its edge's precision. Joins
+are written ``CROSS JOIN ... WHERE`` so that SQLite keeps the walk as the outer loop (it does not reorder CROSS
+JOIN) whatever its statistics say.
 """
 
 from __future__ import annotations
