@@ -299,7 +299,7 @@ def _print(
     if as_json:
         print(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    columns = columns or ("type", "namespace", "name", "version", "depth")
+    columns = columns or ("type", "namespace", "name", "version", "depth", "precision")
     if not rows:
         print("(none)")
         return

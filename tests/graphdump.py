@@ -21,6 +21,9 @@ QUERIES = {
     "JOIN dataset_versions vs ON vs.id = e.src JOIN datasets ds ON ds.id = vs.dataset_id "
     "JOIN dataset_versions vd ON vd.id = e.dst JOIN datasets dd ON dd.id = vd.dataset_id "
     "LEFT JOIN runs r ON r.id = e.run_pk LEFT JOIN jobs j ON j.id = e.job_pk",
+    "output_steps": "SELECT r.run_id, d.namespace, d.name, v.version, s.step_run_id FROM output_steps s "
+    "JOIN runs r ON r.id = s.run_pk JOIN dataset_versions v ON v.id = s.version_id "
+    "JOIN datasets d ON d.id = v.dataset_id",
     "facets": "SELECT f.entity, COALESCE(d.namespace, j.namespace, r.run_id), COALESCE(d.name, j.name), f.name, "
     "f.event_key, f.payload FROM facets f "
     "LEFT JOIN datasets d ON f.entity = 'dataset' AND d.id = f.entity_id "

@@ -11,11 +11,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from nblineage.lineage.events import check
+from nblineage.lineage.graph import DatasetRef, Node, datasets, downstream, path, upstream
 from nblineage.lineage.store import Store
 
 NAMES = ["a", "b", "c", "d"]
 VERSIONS = [None, "v1", "v2"]
 RUNS = [f"00000000-0000-4000-8000-00000000000{i}" for i in range(4)]
+UNKNOWN_RUN = "00000000-0000-4000-8000-000000000099"  # a cell run whose events never arrive
 
 dataset = st.tuples(st.just("ns"), st.sampled_from(NAMES), st.sampled_from(VERSIONS))
 
@@ -42,11 +44,13 @@ def events(draw: st.DrawFn) -> dict:
             "inputs": [{"namespace": "ns", "name": source, "type": "DATASET"}],
         }
         precision = draw(st.sampled_from([None, "exact", "cell"]))
-        if precision:
+        steps = draw(st.lists(st.sampled_from([*RUNS, UNKNOWN_RUN]), max_size=3))
+        if precision or steps:
             event["outputs"][0]["facets"]["nblineage_lineage"] = {
                 "_producer": "t",
                 "_schemaURL": "t",
-                "precision": precision,
+                **({"precision": precision} if precision else {}),
+                "runs": steps,
             }
     if draw(st.booleans()):
         event["outputs"] and event["outputs"][0].setdefault("facets", {}).update(
@@ -70,5 +74,17 @@ def test_any_order_and_batching_gives_the_same_graph(payloads: list[dict], rando
             second.append([check(p) for p in shuffled[start : start + batch]])
         expected = snapshot(first)
         assert snapshot(second) == expected
+        assert answers(second) == answers(first)
         second.rebuild()
         assert snapshot(second) == expected
+
+
+def answers(store: Store) -> list[list[Node]]:
+    """Every dataset's upstream and downstream, and the path between each pair: the graph as queries see it."""
+    refs = [DatasetRef(*key) for key in sorted(summary[:2] for summary in _names(store))]
+    found = [walk(store, ref) for ref in refs for walk in (upstream, downstream)]
+    return found + [path(store, a, b) for a in refs for b in refs if a != b]
+
+
+def _names(store: Store) -> list[tuple[str, str]]:
+    return [(d.namespace, d.name) for d in datasets(store)]

@@ -6,6 +6,7 @@ gives the same graph.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,6 +18,7 @@ VersionKey = tuple[str, str, str]
 JobKey = tuple[str, str]
 
 TERMINAL = frozenset({"COMPLETE", "FAIL", "ABORT"})
+_RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE | re.ASCII)
 _STATE_RANK = {"START": "0", "RUNNING": "1", "OTHER": "1", "COMPLETE": "2", "FAIL": "2", "ABORT": "2"}
 
 
@@ -46,6 +48,7 @@ class Facts:
     # run-level explicit lineage: (output, source dataset); the source's unversioned node always exists
     declared: set[tuple[VersionKey, DatasetKey, str | None]] = field(default_factory=set)  # + precision
     static_edges: set[tuple[VersionKey, VersionKey, JobKey | None]] = field(default_factory=set)
+    steps: set[tuple[VersionKey, str]] = field(default_factory=set)  # (output, a cell run it went through)
     facets: list[tuple[str, tuple[str, ...], str, Any]] = field(default_factory=list)
 
     def dataset(self, namespace: str, name: str, is_model: bool = False) -> DatasetKey:
@@ -149,6 +152,22 @@ def _run_event(facts: Facts, event: Event) -> None:
         target_version = outputs.get(target) or facts.version(*target, UNVERSIONED)
         for source in sources:
             facts.declared.add((target_version, facts.version(*source, UNVERSIONED)[:2], None))
+    facts.steps = output_steps(payload)
+
+
+def output_steps(payload: dict[str, Any]) -> set[tuple[VersionKey, str]]:
+    """(output version, run id) for each cell run a run event's outputs went through (``nblineage_lineage.runs``),
+    the run itself left out: it is the hop's writer."""
+    own = str(payload["run"]["runId"]).lower()
+    steps = set()
+    for entry in payload.get("outputs") or ():
+        facet = (entry.get("facets") or {}).get("nblineage_lineage")
+        runs = facet.get("runs") if isinstance(facet, dict) else None
+        version = (entry["namespace"], entry["name"], dataset_version(entry))
+        for run in runs if isinstance(runs, list) else ():
+            if isinstance(run, str) and _RUN_ID.match(run) and run.lower() != own:
+                steps.add((version, run.lower()))
+    return steps
 
 
 def _precision(facets: dict[str, Any]) -> str | None:

@@ -2,16 +2,19 @@
 
 Each walks the version graph with one recursive SQL query (the same on SQLite and PostgreSQL) that de-duplicates
 on (node, depth) and stops at a depth cap, so cycles and diamonds cost at most ``depth`` visits per node. Hops from
-a dataset's unversioned node to its versions cost no depth. Joins are written ``CROSS JOIN ... WHERE`` so that
-SQLite keeps the walk as the outer loop (it does not reorder CROSS JOIN) whatever its statistics say.
+a dataset's unversioned node to its versions cost no depth. A hop's jobs are the job of the run that wrote its
+output and, before it in flow order, the cells that output went through in memory (``output_steps``, run ids
+mapped to jobs through ``runs`` when the query runs): they share the hop's depth and its edge's precision. Joins
+are written ``CROSS JOIN ... WHERE`` so that SQLite keeps the walk as the outer loop (it does not reorder CROSS
+JOIN) whatever its statistics say.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from typing import Any, Literal
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from nblineage.lineage.schema import UNVERSIONED
 from nblineage.lineage.store import Store
@@ -47,13 +50,16 @@ Ref = DatasetRef | JobRef
 
 @dataclass(frozen=True)
 class Node:
-    """A node of a query's answer. ``type`` is dataset, model or job; ``version`` is None when unknown."""
+    """A node of a query's answer. ``type`` is dataset, model or job; ``version`` is None when unknown.
+    ``precision`` (jobs only) is how the lineage through the job is known: ``exact`` or ``cell`` (the weaker where
+    the job is on several edges), None when the producer does not say."""
 
     type: str
     namespace: str
     name: str
     version: str | None
     depth: int
+    precision: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -163,10 +169,18 @@ def _seeds(conn: Connection, ref: Ref, direction: Direction) -> tuple[str, dict[
     if job_id is None:
         raise NotFound(f"no job named {ref.name!r} in namespace {ref.namespace!r}")
     io, end = ("output", "dst") if direction == "downstream" else ("input", "src")
+    step = (
+        "SELECT s.version_id, 1 FROM runs r CROSS JOIN output_steps s "
+        "WHERE r.job_id = :seed_job AND s.step_run_id = r.run_id"
+        if direction == "downstream"
+        else "SELECT e.src, 1 FROM runs r CROSS JOIN output_steps s CROSS JOIN edges e "
+        "WHERE r.job_id = :seed_job AND s.step_run_id = r.run_id AND e.run_pk = s.run_pk AND e.dst = s.version_id"
+    )
     sql = f"""
         SELECT io.version_id AS node, 1 AS depth FROM run_io io JOIN runs r ON r.id = io.run_pk
         WHERE r.job_id = :seed_job AND io.direction = '{io}'
         UNION SELECT e.{end}, 1 FROM edges e WHERE e.job_pk = :seed_job AND e.run_pk = 0
+        UNION {step}
     """
     return sql, {"seed_job": job_id}
 
@@ -194,44 +208,83 @@ def _walk(store: Store, ref: Ref, direction: Direction, depth: int) -> list[Node
         sql = (
             _walk_sql(seeds, direction)
             + f"""
-            SELECT 'version' AS kind, d.namespace, d.name, v.version, d.is_model, r.depth
+            SELECT 'version' AS kind, d.namespace, d.name, v.version, d.is_model, r.depth, NULL AS flow,
+                   NULL AS precision
             FROM reach r CROSS JOIN dataset_versions v CROSS JOIN datasets d
             WHERE v.id = r.node AND d.id = v.dataset_id
             UNION ALL
-            SELECT 'job', j.namespace, j.name, NULL, NULL, x.depth FROM (
-                SELECT job, MIN(depth) + 1 AS depth FROM (
-                    SELECT ru.job_id AS job, r.depth FROM reach r CROSS JOIN run_io io CROSS JOIN runs ru
+            SELECT 'job', j.namespace, j.name, NULL, NULL, x.depth, x.flow, x.precision FROM (
+                SELECT job, MIN(depth) + 1 AS depth, MIN(started) AS flow, MIN(precision) AS precision FROM (
+                    SELECT ru.job_id AS job, r.depth, ru.started_at AS started,
+                           (SELECT MIN(e.precision) FROM edges e WHERE e.{near} = r.node AND e.run_pk = ru.id)
+                           AS precision
+                    FROM reach r CROSS JOIN run_io io CROSS JOIN runs ru
                     WHERE io.version_id = r.node AND io.direction = '{io}' AND ru.id = io.run_pk
                       AND r.depth < :max_depth
                     UNION ALL
-                    SELECT e.job_pk, r.depth FROM reach r CROSS JOIN edges e
+                    SELECT e.job_pk, r.depth, NULL, NULL FROM reach r CROSS JOIN edges e
                     WHERE e.{near} = r.node AND e.run_pk = 0 AND e.job_pk <> 0 AND r.depth < :max_depth
+                    UNION ALL
+                    {_STEP_HOPS[direction]}
                 ) AS hops GROUP BY job
             ) AS x CROSS JOIN jobs j WHERE j.id = x.job
         """
         )
         rows = conn.execute(text(sql), params | {"max_depth": depth}).all()
     start_job = (ref.namespace, ref.name) if isinstance(ref, JobRef) else None
-    nodes = [
-        Node(
+    flow = {}
+    nodes = []
+    for row in rows:
+        if row.depth <= 0 if row.kind != "job" else (row.namespace, row.name) == start_job:
+            continue
+        node = Node(
             type="job" if row.kind == "job" else ("model" if row.is_model else "dataset"),
             namespace=row.namespace,
             name=row.name,
             version=row.version or None,
             depth=row.depth,
+            precision=row.precision if row.kind == "job" else None,
         )
-        for row in rows
-        if (row.depth > 0 if row.kind != "job" else (row.namespace, row.name) != start_job)
-    ]
+        flow[node] = "" if row.flow is None else str(row.flow)
+        nodes.append(node)
     return sorted(
-        _fold_unversioned(nodes), key=lambda n: (n.depth, n.type != "job", n.namespace, n.name, n.version or "")
+        _fold_unversioned(nodes),
+        key=lambda n: (n.depth, n.type != "job", not flow[n], flow[n], n.namespace, n.name, n.version or ""),
     )
+
+
+# The cells a hop's output went through, at the hop's depth: upstream from the output a walk reached, downstream
+# from the input it reached (through the edges of the run that wrote the output).
+_STEP_HOPS: dict[str, str] = {
+    "upstream": """
+        SELECT sr.job_id, r.depth, sr.started_at,
+               (SELECT MIN(e.precision) FROM edges e WHERE e.dst = s.version_id AND e.run_pk = s.run_pk)
+        FROM reach r CROSS JOIN output_steps s CROSS JOIN runs sr
+        WHERE s.version_id = r.node AND sr.run_id = s.step_run_id AND r.depth < :max_depth
+    """,
+    "downstream": """
+        SELECT sr.job_id, r.depth, sr.started_at, e.precision
+        FROM reach r CROSS JOIN edges e CROSS JOIN output_steps s CROSS JOIN runs sr
+        WHERE e.src = r.node AND e.run_pk <> 0 AND s.run_pk = e.run_pk AND s.version_id = e.dst
+          AND sr.run_id = s.step_run_id AND r.depth < :max_depth
+    """,
+}
 
 
 def _fold_unversioned(nodes: list[Node]) -> list[Node]:
     """Drop a dataset's "version unknown" node where the answer names a version of that dataset."""
     versioned = {(n.namespace, n.name) for n in nodes if n.type != "job" and n.version is not None}
     return [n for n in nodes if n.type == "job" or n.version is not None or (n.namespace, n.name) not in versioned]
+
+
+@dataclass(frozen=True)
+class _Hop:
+    """A version on a backtracked path and the edge into it (no edge: ``run_pk`` and ``job_pk`` are 0)."""
+
+    version_id: int
+    job_pk: int = 0
+    run_pk: int = 0
+    precision: str | None = None
 
 
 def _path(store: Store, source: Ref, target: Ref, depth: int) -> list[Node]:
@@ -247,50 +300,56 @@ def _path(store: Store, source: Ref, target: Ref, depth: int) -> list[Node]:
                 params | {"max_depth": depth},
             )
         }
-        goals = {row.node for row in conn.execute(text(targets), target_params)}
-        reached = sorted((reach[node], node) for node in goals if node in reach)
-        if not reached:
+        goals = {row.node for row in conn.execute(text(targets), target_params)} & set(reach)
+        if not goals:
             return []
-        hops: list[tuple[int, int]] = []  # (version id, job id of the edge into it)
-        current = reached[0][1]
+        names = _version_names(conn, goals)
+        current = min(goals, key=lambda node: (reach[node], names[node][2] == UNVERSIONED, names[node]))
+        hops: list[_Hop] = []
         while True:
             here = reach[current]
             step = None
-            for src, job_pk, derivation in conn.execute(
-                text("SELECT src, job_pk, derivation FROM edges WHERE dst = :dst ORDER BY src, job_pk"),
+            for src, job_pk, derivation, run_pk, precision in conn.execute(
+                text(
+                    "SELECT e.src, e.job_pk, e.derivation, e.run_pk, e.precision FROM edges e "
+                    f"{_NATURAL_ORDER} WHERE e.dst = :dst ORDER BY {_NATURAL_KEYS}"
+                ),
                 {"dst": current},
             ):
                 cost = 0 if derivation == "version" else 1
                 if src != current and reach.get(src) == here - cost and (here > 0 or cost == 0):
-                    step = (src, job_pk)
+                    step = (src, _Hop(current, job_pk, run_pk, precision))
                     break
             if step is None:
-                hops.append((current, 0))
+                hops.append(_Hop(current))
                 break
-            hops.append((current, step[1]))
+            hops.append(step[1])
             current = step[0]
         hops.reverse()
         nodes = _describe(conn, hops)
-    if isinstance(source, JobRef):
-        nodes.insert(0, Node("job", source.namespace, source.name, None, 0))
-    if isinstance(target, JobRef):
-        nodes.append(Node("job", target.namespace, target.name, None, 0))
-    return [Node(n.type, n.namespace, n.name, n.version, i) for i, n in enumerate(nodes)]
+        if isinstance(source, JobRef):
+            leading = [hop.version_id for hop in hops[: next((i for i, h in enumerate(hops) if h.job_pk), None)]]
+            jobs = _end_hop(conn, source, leading, "output")
+            nodes[:0] = jobs[next(i for i, job in enumerate(jobs) if _same(job, source)) :]
+        if isinstance(target, JobRef):
+            jobs = _end_hop(conn, target, [hops[-1].version_id], "input")
+            nodes.extend(jobs[: next(i for i, job in enumerate(jobs) if _same(job, target)) + 1])
+    chain = [node for i, node in enumerate(nodes) if i == 0 or node.type != "job" or _key(node) != _key(nodes[i - 1])]
+    return [replace(node, depth=i) for i, node in enumerate(chain)]
 
 
-def _describe(conn: Connection, hops: list[tuple[int, int]]) -> list[Node]:
-    """Nodes for a backtracked chain: each dataset version, preceded by the job of the edge into it."""
+def _describe(conn: Connection, hops: list[_Hop]) -> list[Node]:
+    """Nodes for a backtracked chain: each dataset version, preceded by the jobs of the edge into it."""
     nodes: list[Node] = []
-    for index, (version_id, job_pk) in enumerate(hops):
-        if index and job_pk:
-            job = conn.execute(text("SELECT namespace, name FROM jobs WHERE id = :id"), {"id": job_pk}).one()
-            nodes.append(Node("job", job.namespace, job.name, None, 0))
+    for index, hop in enumerate(hops):
+        if index and hop.job_pk:
+            nodes.extend(_hop_jobs(conn, hop.run_pk, hop.version_id, hop.job_pk, hop.precision))
         row = conn.execute(
             text(
                 "SELECT d.namespace, d.name, d.is_model, v.version FROM dataset_versions v "
                 "JOIN datasets d ON d.id = v.dataset_id WHERE v.id = :id"
             ),
-            {"id": version_id},
+            {"id": hop.version_id},
         ).one()
         node = Node("model" if row.is_model else "dataset", row.namespace, row.name, row.version or None, 0)
         if nodes and (nodes[-1].namespace, nodes[-1].name) == (node.namespace, node.name) and nodes[-1].type != "job":
@@ -299,6 +358,79 @@ def _describe(conn: Connection, hops: list[tuple[int, int]]) -> list[Node]:
             nodes.pop()  # the hop from the unversioned node to this version
         nodes.append(node)
     return nodes
+
+
+def _hop_jobs(conn: Connection, run_pk: int, version_id: int, job_pk: int, precision: str | None) -> list[Node]:
+    """The jobs of one hop in flow order: the cells its output went through, then the job that wrote it."""
+    names = []
+    if run_pk:
+        names = conn.execute(
+            text(
+                "SELECT j.namespace, j.name FROM output_steps s CROSS JOIN runs sr CROSS JOIN jobs j "
+                "WHERE s.run_pk = :run AND s.version_id = :version AND sr.run_id = s.step_run_id "
+                "AND j.id = sr.job_id ORDER BY sr.started_at, sr.run_id"
+            ),
+            {"run": run_pk, "version": version_id},
+        ).all()
+    writer = conn.execute(text("SELECT namespace, name FROM jobs WHERE id = :id"), {"id": job_pk}).one()
+    return [Node("job", row.namespace, row.name, None, 0, precision) for row in [*names, writer]]
+
+
+def _end_hop(conn: Connection, job: JobRef, version_ids: list[int], side: Literal["input", "output"]) -> list[Node]:
+    """The jobs of a hop that ``job`` takes part in (as writer or as a cell the output went through) and whose
+    ``side`` is one of ``version_ids``; just ``job`` when it is in none."""
+    job_id = _job_id(conn, job.namespace, job.name)
+    near = "dst" if side == "output" else "src"
+    for version_id in version_ids:
+        hop = conn.execute(
+            text(
+                f"""
+                SELECT e.run_pk, e.dst, e.job_pk, e.precision FROM edges e
+                {_NATURAL_ORDER}
+                WHERE e.{near} = :version AND e.run_pk <> 0 AND (e.job_pk = :job OR EXISTS (
+                    SELECT 1 FROM output_steps s CROSS JOIN runs sr
+                    WHERE s.run_pk = e.run_pk AND s.version_id = e.dst AND sr.run_id = s.step_run_id
+                      AND sr.job_id = :job))
+                ORDER BY {_NATURAL_KEYS}
+                """
+            ),
+            {"version": version_id, "job": job_id},
+        ).first()
+        if hop is not None:
+            return _hop_jobs(conn, hop.run_pk, hop.dst, hop.job_pk, hop.precision)
+    return [Node("job", job.namespace, job.name, None, 0)]
+
+
+# Edges in the order of their names (never of surrogate ids), so a path does not depend on the order events came in.
+_NATURAL_ORDER = """
+    JOIN dataset_versions nv ON nv.id = e.src JOIN datasets nd ON nd.id = nv.dataset_id
+    JOIN dataset_versions ov ON ov.id = e.dst JOIN datasets od ON od.id = ov.dataset_id
+    LEFT JOIN jobs nj ON nj.id = e.job_pk LEFT JOIN runs nr ON nr.id = e.run_pk
+"""
+_NATURAL_KEYS = (
+    "nd.namespace, nd.name, nv.version, od.namespace, od.name, ov.version, "
+    "COALESCE(nj.namespace, ''), COALESCE(nj.name, ''), COALESCE(nr.run_id, '')"
+)
+
+
+def _version_names(conn: Connection, ids: set[int]) -> dict[int, tuple[str, str, str]]:
+    """(namespace, name, version) of dataset versions by id."""
+    rows = conn.execute(
+        text(
+            "SELECT v.id, d.namespace, d.name, v.version FROM dataset_versions v "
+            "JOIN datasets d ON d.id = v.dataset_id WHERE v.id IN :ids"
+        ).bindparams(bindparam("ids", expanding=True)),
+        {"ids": sorted(ids)},
+    )
+    return {row.id: (row.namespace, row.name, row.version) for row in rows}
+
+
+def _same(node: Node, job: JobRef) -> bool:
+    return node.type == "job" and (node.namespace, node.name) == (job.namespace, job.name)
+
+
+def _key(node: Node) -> tuple[str, str, str, str | None]:
+    return (node.type, node.namespace, node.name, node.version)
 
 
 def _dataset_id(conn: Connection, namespace: str, name: str) -> int | None:

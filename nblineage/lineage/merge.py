@@ -2,7 +2,8 @@
 
 Keys are inserted once; flags only turn on; times keep their minimum or maximum; "latest" values (run state,
 facets) keep the value of the greatest event key (time, state rank, hash). A run's edges are recomputed from
-its inputs, outputs and declared lineage whenever an event of that run arrives.
+its inputs, outputs and declared lineage whenever an event of that run arrives. The cell runs an output went
+through are kept as run ids (``output_steps``), never resolved here: a run's job may arrive after its steps.
 
 This is the ingest hot path, so it speaks plain SQL through the driver in batches (the same statements on SQLite
 and PostgreSQL) instead of compiling SQLAlchemy expressions row by row.
@@ -149,6 +150,10 @@ def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None
         "WHEN declared_inputs.precision < excluded.precision THEN declared_inputs.precision "
         "ELSE excluded.precision END",
         [(*key, precision) for key, precision in sorted(declared.items())],
+    )
+    sql.many(
+        "INSERT INTO output_steps (run_pk, version_id, step_run_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+        sorted({(run_pks[f.run.run_id], version_ids[out], step) for f in all_facts if f.run for out, step in f.steps}),
     )
     sql.many(
         "INSERT INTO edges (src, dst, run_pk, job_pk, derivation) VALUES (?, ?, 0, ?, 'declared') "

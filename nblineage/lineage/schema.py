@@ -4,6 +4,8 @@
 A dataset version ``""`` stands for "this dataset, version unknown". An edge's ``derivation`` says where it comes
 from (explicit lineage, a run's inputs, a declaration, or the unversioned-to-version link); its ``precision`` is
 nblineage's own claim for notebook edges: ``exact`` (a hook followed the data) or ``cell`` (the statement's reads).
+``output_steps`` lists the cell runs an output went through before the run that wrote it (the ``runs`` of its
+``nblineage_lineage`` facet), by run id: queries map them to jobs through ``runs``, so they may arrive in any order.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from sqlalchemy import (
 )
 
 VERSION_TABLE = "nblineage_schema_version"
-HEAD = "0001_initial"  # the newest migration; a test checks it against migrations/
+HEAD = "0002_output_steps"  # the newest migration; a test checks it against migrations/
 UNVERSIONED = ""
 
 metadata = MetaData()
@@ -116,6 +118,16 @@ edges = Table(
     Index("ix_edges_run", "run_pk"),
 )
 
+output_steps = Table(
+    "output_steps",
+    metadata,
+    Column("run_pk", Id, ForeignKey("runs.id"), primary_key=True),
+    Column("version_id", Id, ForeignKey("dataset_versions.id"), primary_key=True),
+    Column("step_run_id", String(36), primary_key=True),
+    Index("ix_output_steps_version", "version_id"),
+    Index("ix_output_steps_step", "step_run_id"),
+)
+
 facets = Table(
     "facets",
     metadata,
@@ -134,4 +146,4 @@ counters = Table(
     Column("value", BigInteger, nullable=False),
 )
 
-DERIVED = (facets, edges, declared_inputs, run_io, runs, jobs, dataset_versions, datasets)
+DERIVED = (facets, output_steps, edges, declared_inputs, run_io, runs, jobs, dataset_versions, datasets)
