@@ -129,6 +129,26 @@ def run_facts(reader: Reader, model: Subject) -> JsonDict:
     return mlflow_facet(reader, source, model_facet(reader, source)) if source is not None else {}
 
 
+MAX_COPIES = 100  # copies of one fit listed
+
+
+def same_fit(reader: Reader, model: Subject) -> list[VersionRow]:
+    """The other model versions holding the same fitted object (the same ``fitId`` in their model facet): the
+    file joblib wrote, the logged model, its registry versions. A dataset is found by its latest model facet."""
+    fit_id = as_str(model.facet.get("fitId"))
+    if fit_id is None:
+        return []
+    found: dict[int, VersionRow] = {}
+    for namespace, name, _, facet in reader.models_mentioning(fit_id, (MODEL_FACET,)):
+        if as_str(as_dict(facet).get("fitId")) != fit_id or len(found) >= MAX_COPIES:
+            continue
+        dataset = reader.dataset(namespace, name)
+        for version in reader.dataset_versions(dataset[0]) if dataset else ():
+            if version.id != model.version.id and as_str(model_facet(reader, version).get("fitId")) == fit_id:
+                found[version.id] = version
+    return sorted(found.values(), key=lambda v: (model_kind(v.namespace, v.name), v.namespace, v.name, v.version))
+
+
 def summary(reader: Reader, version: VersionRow, depth: int) -> ModelSummary:
     """A model version as listed by ``models_derived_from``."""
     facet = model_facet(reader, version)

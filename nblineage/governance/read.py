@@ -174,6 +174,16 @@ class Reader:
                 found[key] = VersionRow(*row[:5], bool(row[5]))
         return found
 
+    def dataset_versions(self, dataset_id: int) -> list[VersionRow]:
+        """The dataset's known versions, newest first."""
+        rows = self.sql.all(
+            "SELECT v.id, v.dataset_id, d.namespace, d.name, v.version, d.is_model FROM dataset_versions v "
+            f"JOIN datasets d ON d.id = v.dataset_id WHERE v.dataset_id = ? AND v.version <> '{UNVERSIONED}' "
+            "ORDER BY v.first_seen DESC, v.id DESC",
+            (dataset_id,),
+        )
+        return [VersionRow(*row[:5], bool(row[5])) for row in rows]
+
     def version_count(self, dataset_id: int) -> int:
         """How many known versions the dataset has (the unknown version not counted)."""
         sql = f"SELECT COUNT(*) FROM dataset_versions WHERE dataset_id = ? AND version <> '{UNVERSIONED}'"
