@@ -134,19 +134,25 @@ MAX_COPIES = 100  # copies of one fit listed
 
 def same_fit(reader: Reader, model: Subject) -> list[VersionRow]:
     """The other model versions holding the same fitted object (the same ``fitId`` in their model facet): the
-    file joblib wrote, the logged model, its registry versions. A dataset is found by its latest model facet."""
+    file joblib wrote, the logged model, its registry versions. They are looked for among the model's neighbours
+    (the models fed by what feeds it, and the models those feed) and the models whose latest facet names the fit."""
     fit_id = as_str(model.facet.get("fitId"))
     if fit_id is None:
         return []
-    found: dict[int, VersionRow] = {}
+    sources = reader.direct_sources(model.version)
+    near = [*sources, *reader.fed_by([model.version.id, *(source.id for source in sources)])]
+    near += reader.fed_by(version.id for version in near if version.is_model)
+    candidates = {version.id: version for version in near if version.is_model}
     for namespace, name, _, facet in reader.models_mentioning(fit_id, (MODEL_FACET,)):
-        if as_str(as_dict(facet).get("fitId")) != fit_id or len(found) >= MAX_COPIES:
-            continue
-        dataset = reader.dataset(namespace, name)
-        for version in reader.dataset_versions(dataset[0]) if dataset else ():
-            if version.id != model.version.id and as_str(model_facet(reader, version).get("fitId")) == fit_id:
-                found[version.id] = version
-    return sorted(found.values(), key=lambda v: (model_kind(v.namespace, v.name), v.namespace, v.name, v.version))
+        dataset = reader.dataset(namespace, name) if as_str(as_dict(facet).get("fitId")) == fit_id else None
+        candidates.update((version.id, version) for version in (reader.dataset_versions(dataset[0]) if dataset else ()))
+    found = [
+        version
+        for version in candidates.values()
+        if version.id != model.version.id and as_str(model_facet(reader, version).get("fitId")) == fit_id
+    ]
+    found.sort(key=lambda v: (model_kind(v.namespace, v.name), v.namespace, v.name, v.version))
+    return found[:MAX_COPIES]
 
 
 def summary(reader: Reader, version: VersionRow, depth: int) -> ModelSummary:

@@ -220,6 +220,16 @@ class Reader:
         )
         return [VersionRow(*row[:5], bool(row[5])) for row in rows]
 
+    def fed_by(self, version_ids: Iterable[int]) -> list[VersionRow]:
+        """The versions with an edge from one of ``version_ids`` (the unknown-to-known version links left out)."""
+        rows = self.sql.where_in(
+            "SELECT DISTINCT v.id, v.dataset_id, d.namespace, d.name, v.version, d.is_model FROM edges e "
+            "JOIN dataset_versions v ON v.id = e.dst JOIN datasets d ON d.id = v.dataset_id "
+            "WHERE e.derivation <> 'version' AND e.src IN",
+            sorted(set(version_ids)),
+        )
+        return sorted((VersionRow(*row[:5], bool(row[5])) for row in rows), key=lambda v: v.id)
+
     def mlflow_datasets(self, name: str) -> list[tuple[str, bool]]:
         """(namespace, is_model) of the datasets of that name in MLflow tracking stores (``mlflow://...``)."""
         rows = self.sql.all(
