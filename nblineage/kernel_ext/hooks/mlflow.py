@@ -15,7 +15,7 @@ patched when it is imported; nothing here imports MLflow or a flavor.
 
 Both are MODEL outputs described by :func:`~nblineage.kernel_ext.hooks.models.describe_model` (the framework of
 the model object itself, plus ``mlflowFlavor``; a logged model adds ``mlflowRunId``, ``mlflowModelId``,
-``mlflowArtifactUri`` and ``registeredModel`` when known), and their inputs are the model object's provenance.
+``mlflowArtifactUri``, ``contentHash`` (a fingerprint of local artifacts) and ``registeredModel`` when known), and their inputs are the model object's provenance.
 ``log_model`` calls ``save_model`` and the flavor's serializer (``skops.io.dump``, ``torch.save``...) inside: only
 the outermost hooked call records (:func:`~nblineage.kernel_ext.capture.hooked`).
 """
