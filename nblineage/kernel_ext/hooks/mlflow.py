@@ -13,9 +13,10 @@ patched when it is imported; nothing here imports MLflow or a flavor.
   is the output ``models:/{name}/{version}`` whose one input is the logged model it registers; its dataset version
   is the registry's version number.
 
-Both are MODEL outputs described by :func:`~nblineage.kernel_ext.hooks.models.describe_model` (the framework of
+All are MODEL outputs described by :func:`~nblineage.kernel_ext.hooks.models.describe_model` (the framework of
 the model object itself, plus ``mlflowFlavor``; a logged model adds ``mlflowRunId``, ``mlflowModelId``,
-``mlflowArtifactUri``, ``contentHash`` (a fingerprint of local artifacts) and ``registeredModel`` when known), and their inputs are the model object's provenance.
+``mlflowArtifactUri``, ``contentHash`` (a fingerprint of its local artifacts) and ``registeredModel`` when known);
+the inputs of a save or log are the model object's provenance.
 ``log_model`` calls ``save_model`` and the flavor's serializer (``skops.io.dump``, ``torch.save``...) inside: only
 the outermost hooked call records (:func:`~nblineage.kernel_ext.capture.hooked`).
 """
