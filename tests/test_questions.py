@@ -39,6 +39,7 @@ from model_events import (
 from sqlalchemy import text
 
 from nblineage.governance import questions as q
+from nblineage.governance import text as render
 from nblineage.governance.questions import (
     AmbiguousModel,
     DatasetRef,
@@ -299,7 +300,9 @@ def test_model_location_of_a_file(store: Store, lineage: Scenario) -> None:
 
 def test_model_location_in_mlflow(store: Store, lineage: Scenario) -> None:
     answer = q.model_location(store, LOGGED)
-    assert (answer.uri, answer.tracking, answer.content_hash) == (f"models:/{MODEL_ID}", "/srv/mlruns", MODEL_ID)
+    # the model id is no content hash: without a fingerprint of its artifacts, the hash is unknown
+    assert (answer.uri, answer.tracking, answer.content_hash) == (f"models:/{MODEL_ID}", "/srv/mlruns", None)
+    assert answer.to_json()["contentHash"] is None and "content hash" not in "\n".join(render.location(answer))
     assert (answer.saved_by, answer.size_bytes) == (f"{NOTEBOOK}#c-log", 4096)
     mlflow = answer.mlflow
     assert mlflow is not None
@@ -308,10 +311,50 @@ def test_model_location_in_mlflow(store: Store, lineage: Scenario) -> None:
     assert (mlflow.model_id, mlflow.artifact_uri) == (MODEL_ID, f"/srv/mlruns/7/models/{MODEL_ID}/artifacts")
     assert mlflow.registered_versions == (RegisteredVersion("churn", "3"), RegisteredVersion("churn", "4"))
     registry = q.model_location(store, CHURN4)
-    assert (registry.uri, registry.content_hash, registry.saved_by) == ("models:/churn/4", "4", "register")
+    assert (registry.uri, registry.content_hash, registry.saved_by) == ("models:/churn/4", None, "register")
     assert registry.mlflow is not None
     assert (registry.mlflow.run_id, registry.mlflow.model_id) == (MLFLOW_RUN, MODEL_ID)
     assert registry.mlflow.registered_versions == mlflow.registered_versions
+
+
+def test_copies_of_one_fit_list_each_other(store: Store, lineage: Scenario) -> None:
+    """The file and the MLflow models of fit-1 are one fitted object: each location lists the others, with their
+    MLflow run and registry version; the later file of another fit (fit-2) is not one of them."""
+    file_copies = q.model_location(store, model_m1(lineage)).same_fit
+    assert [(c.kind, c.name, c.mlflow_run_id, c.registered_name, c.registered_version) for c in file_copies] == [
+        ("mlflow-model", f"models:/{MODEL_ID}", MLFLOW_RUN, "churn", "3"),
+        ("mlflow-registry", "models:/churn/3", MLFLOW_RUN, "churn", "3"),
+        ("mlflow-registry", "models:/churn/4", MLFLOW_RUN, "churn", "4"),  # registered later: the logged model's
+    ]
+    assert file_copies[0].mlflow_model_id == MODEL_ID and file_copies[0].saved_by == f"{NOTEBOOK}#c-log"
+    logged = q.model_location(store, LOGGED)
+    assert [(c.kind, c.name, c.version) for c in logged.same_fit] == [
+        ("file", lineage.model, M1),
+        ("mlflow-registry", "models:/churn/3", MODEL_ID),
+        ("mlflow-registry", "models:/churn/4", "4"),
+    ]
+    assert logged.to_json()["sameFit"][0] == {
+        "namespace": "file",
+        "name": lineage.model,
+        "version": M1,
+        "kind": "file",
+        "uri": lineage.model,
+        "savedBy": f"{NOTEBOOK}#c-train",
+        "mlflowRunId": None,
+        "mlflowModelId": None,
+        "registeredName": None,
+        "registeredVersion": None,
+    }
+    shown = "\n".join(render.location(q.model_location(store, model_m1(lineage))))
+    assert "same fit also saved as:" in shown and f"models:/{MODEL_ID}" in shown and "churn/3" in shown
+    assert q.model_location(store, DatasetRef("file", lineage.model)).same_fit == ()  # fit-2: no other copy
+
+
+def test_resources_name_their_cells(store: Store, lineage: Scenario) -> None:
+    answer = q.model_resources(store, LOGGED)
+    assert answer.cells == (f"{NOTEBOOK}#c-prep", f"{NOTEBOOK}#c-train", f"{NOTEBOOK}#c-log")
+    assert answer.to_json()["cells"] == list(answer.cells) and answer.to_json()["runIds"] == [R1, R2, R5]
+    assert f"  cells:         {NOTEBOOK}: c-prep, c-train, c-log" in render.resources(answer)
 
 
 def test_location_uri_of_other_stores(store: Store) -> None:

@@ -185,6 +185,7 @@ class Resources(Answer):
     runs: int
     run_ids: tuple[str, ...]
     mlflow_system_metrics: dict[str, float] = field(default_factory=dict)
+    cells: tuple[str, ...] = ()  # the cell jobs (NOTEBOOK#CELL_ID) of those runs, each once, first run first
 
 
 @dataclass(frozen=True)
@@ -209,11 +210,30 @@ class MlflowInfo(Answer):
 
 
 @dataclass(frozen=True)
+class ModelCopy(Answer):
+    """Another persisted copy of the same fitted model (the same ``fitId``): a file, a logged model, a registry
+    version, with the MLflow ids it has."""
+
+    namespace: str
+    name: str
+    version: str | None
+    kind: str
+    uri: str
+    saved_by: str | None = None
+    mlflow_run_id: str | None = None
+    mlflow_model_id: str | None = None
+    registered_name: str | None = None
+    registered_version: str | None = None
+
+
+@dataclass(frozen=True)
 class ModelLocation(Answer):
     """Question 5: where the model version is persisted and who saved it.
 
     ``uri`` is a file path (namespace ``file``), a ``models:/...`` URI in the MLflow tracking store ``tracking``,
-    or namespace and name joined; ``content_hash`` is the version (a content fingerprint for files).
+    or namespace and name joined; ``content_hash`` is a fingerprint of the bytes persisted (a file's version, a
+    logged model's artifacts), None when unknown (an MLflow model id is no content hash). ``same_fit`` lists the
+    other copies of the same fitted object (saved with joblib and logged to MLflow, say).
     """
 
     namespace: str
@@ -226,6 +246,7 @@ class ModelLocation(Answer):
     saved_by: str | None
     saved_at: str | None
     mlflow: MlflowInfo | None
+    same_fit: tuple[ModelCopy, ...] = ()
 
 
 @dataclass(frozen=True)

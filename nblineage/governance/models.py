@@ -129,6 +129,38 @@ def run_facts(reader: Reader, model: Subject) -> JsonDict:
     return mlflow_facet(reader, source, model_facet(reader, source)) if source is not None else {}
 
 
+MAX_COPIES = 100  # copies of one fit listed
+
+
+def same_fit(reader: Reader, model: Subject) -> list[VersionRow]:
+    """The other model versions holding the same fitted object: those whose model facet has the same ``fitId``
+    (the file joblib wrote, the logged model...) and the registry versions of those logged models. They are looked
+    for among the model's neighbours (the models fed by what feeds it, and what those feed) and the models whose
+    latest facet names the fit."""
+    fit_id = as_str(model.facet.get("fitId"))
+    logged = registered_source(reader, model.version)
+    if fit_id is None and logged is not None:  # registered where nblineage did not see the model logged
+        fit_id = as_str(model_facet(reader, logged).get("fitId"))
+    if fit_id is None:
+        return []
+    feeding = reader.direct_sources(model.version)
+    near = [*feeding, *reader.fed_by([model.version.id, *(v.id for v in feeding)])]
+    near += reader.fed_by(v.id for v in near if v.is_model)
+    candidates = {v.id: v for v in near if v.is_model}
+    for namespace, name, _, facet in reader.models_mentioning(fit_id, (MODEL_FACET,)):
+        dataset = reader.dataset(namespace, name) if as_str(as_dict(facet).get("fitId")) == fit_id else None
+        candidates.update((v.id, v) for v in (reader.dataset_versions(dataset[0]) if dataset else ()))
+    found = {v.id: v for v in candidates.values() if as_str(model_facet(reader, v).get("fitId")) == fit_id}
+    logged_models = [
+        v.id for v in (model.version, *found.values()) if model_kind(v.namespace, v.name) == "mlflow-model"
+    ]
+    found.update((v.id, v) for v in reader.fed_by(logged_models) if registry_version(v.name) is not None)
+    found.pop(model.version.id, None)
+    return sorted(found.values(), key=lambda v: (model_kind(v.namespace, v.name), v.namespace, v.name, v.version))[
+        :MAX_COPIES
+    ]
+
+
 def summary(reader: Reader, version: VersionRow, depth: int) -> ModelSummary:
     """A model version as listed by ``models_derived_from``."""
     facet = model_facet(reader, version)

@@ -4,7 +4,8 @@
 2. :func:`model_inputs`: the datasets, features and model function that went into a model.
 3. :func:`model_performance`: its train, validation and test metrics.
 4. :func:`model_resources`: what training it took (wall and CPU time, peak memory, GPUs).
-5. :func:`model_location`: where it is persisted (path or URI, content hash, MLflow run and registry versions).
+5. :func:`model_location`: where it is persisted (path or URI, content hash, MLflow run and registry versions), and
+   the other copies of the same fit (a file and a logged model of one fitted object).
 
 :func:`explain` bundles all five; :func:`resolve_model` turns what a user typed into a model. A model is a
 dataset whose events declared ``datasetType`` MODEL; a question about it without a version is about its newest
@@ -24,6 +25,7 @@ from nblineage.governance.answers import (
     Metric,
     MetricDataset,
     MlflowInfo,
+    ModelCopy,
     ModelFunction,
     ModelInputs,
     ModelLocation,
@@ -44,6 +46,7 @@ from nblineage.governance.models import (
     registered_source,
     registry_version,
     run_facts,
+    same_fit,
     subject,
     summary,
 )
@@ -80,6 +83,7 @@ __all__ = [
     "Metric",
     "MetricDataset",
     "MlflowInfo",
+    "ModelCopy",
     "ModelFunction",
     "ModelInputs",
     "ModelLocation",
@@ -354,6 +358,7 @@ def _resources(reader: Reader, model: Subject, upstream: list[Node]) -> Resource
         runs=len(counted),
         run_ids=tuple(run.run_id for run in counted),
         mlflow_system_metrics={k: n for k, v in sorted(system.items()) if k and (n := as_number(v)) is not None},
+        cells=tuple(dict.fromkeys(run.job_name for run in counted)),
     )
 
 
@@ -386,17 +391,40 @@ def _location(store: Store, reader: Reader, model: Subject) -> ModelLocation:
     version = model.version
     tracking = version.namespace[len(MLFLOW_PREFIX) :] if version.namespace.startswith(MLFLOW_PREFIX) else None
     size = as_int(model.facet.get("sizeBytes"))
+    content_hash = as_str(model.facet.get("contentHash"))
+    if content_hash is None and not model_kind(version.namespace, version.name).startswith("mlflow-"):
+        content_hash = version.shown  # a file's or folder's version is its content fingerprint
     return ModelLocation(
         namespace=version.namespace,
         name=version.name,
         version=version.shown,
         uri=_uri(version.namespace, version.name),
         tracking=tracking or None,
-        content_hash=version.shown,
+        content_hash=content_hash,
         size_bytes=size if size is not None and size >= 0 else None,
         saved_by=model.output_run.job_name if model.output_run else None,
         saved_at=iso_time(model.output_run.ended_at) if model.output_run else None,
         mlflow=_mlflow_info(store, reader, model),
+        same_fit=tuple(_copy(reader, row) for row in same_fit(reader, model)),
+    )
+
+
+def _copy(reader: Reader, version: VersionRow) -> ModelCopy:
+    """Another persisted copy of the model's fit, with where it is and its MLflow ids."""
+    listed = summary(reader, version, 0)
+    facet = model_facet(reader, version)
+    runs = reader.output_runs([version.id])[version.id]
+    return ModelCopy(
+        namespace=version.namespace,
+        name=version.name,
+        version=version.shown,
+        kind=listed.kind,
+        uri=_uri(version.namespace, version.name),
+        saved_by=runs[0].job_name if runs else None,
+        mlflow_run_id=listed.mlflow_run_id,
+        mlflow_model_id=as_str(as_dict(facet.get("mlflow")).get("modelId")) or logged_model_id(version.name),
+        registered_name=listed.registered_name,
+        registered_version=listed.registered_version,
     )
 
 

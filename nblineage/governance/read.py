@@ -174,6 +174,16 @@ class Reader:
                 found[key] = VersionRow(*row[:5], bool(row[5]))
         return found
 
+    def dataset_versions(self, dataset_id: int) -> list[VersionRow]:
+        """The dataset's known versions, newest first."""
+        rows = self.sql.all(
+            "SELECT v.id, v.dataset_id, d.namespace, d.name, v.version, d.is_model FROM dataset_versions v "
+            f"JOIN datasets d ON d.id = v.dataset_id WHERE v.dataset_id = ? AND v.version <> '{UNVERSIONED}' "
+            "ORDER BY v.first_seen DESC, v.id DESC",
+            (dataset_id,),
+        )
+        return [VersionRow(*row[:5], bool(row[5])) for row in rows]
+
     def version_count(self, dataset_id: int) -> int:
         """How many known versions the dataset has (the unknown version not counted)."""
         sql = f"SELECT COUNT(*) FROM dataset_versions WHERE dataset_id = ? AND version <> '{UNVERSIONED}'"
@@ -209,6 +219,16 @@ class Reader:
             (version.id, unknown),
         )
         return [VersionRow(*row[:5], bool(row[5])) for row in rows]
+
+    def fed_by(self, version_ids: Iterable[int]) -> list[VersionRow]:
+        """The versions with an edge from one of ``version_ids`` (the unknown-to-known version links left out)."""
+        rows = self.sql.where_in(
+            "SELECT DISTINCT v.id, v.dataset_id, d.namespace, d.name, v.version, d.is_model FROM edges e "
+            "JOIN dataset_versions v ON v.id = e.dst JOIN datasets d ON d.id = v.dataset_id "
+            "WHERE e.derivation <> 'version' AND e.src IN",
+            sorted(set(version_ids)),
+        )
+        return sorted((VersionRow(*row[:5], bool(row[5])) for row in rows), key=lambda v: v.id)
 
     def mlflow_datasets(self, name: str) -> list[tuple[str, bool]]:
         """(namespace, is_model) of the datasets of that name in MLflow tracking stores (``mlflow://...``)."""

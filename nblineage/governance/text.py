@@ -113,7 +113,8 @@ def resources(answer: Resources) -> list[str]:
     system = ", ".join(f"{clean(k)}={_number(v)}" for k, v in answer.mlflow_system_metrics.items())
     lines += _pairs(
         [
-            ("cell runs", f"{answer.runs}" + (f" ({', '.join(answer.run_ids)})" if answer.run_ids else "")),
+            ("cell runs", f"{answer.runs}"),
+            ("cells", _cells(answer.cells)),
             ("wall time", _seconds(answer.wall_time_seconds)),
             ("CPU time", _seconds(answer.cpu_time_seconds)),
             ("peak memory", _bytes(answer.peak_memory_bytes) if answer.peak_memory_bytes is not None else None),
@@ -150,7 +151,39 @@ def location(answer: ModelLocation) -> list[str]:
             ("artifacts", mlflow.artifact_uri),
             ("registered", versions or None),
         ]
-    return lines + _pairs(pairs)
+    lines += _pairs(pairs)
+    if answer.same_fit:
+        lines += [f"{INDENT}same fit also saved as:"]
+        rows = [
+            [
+                c.kind,
+                c.uri,
+                c.version,
+                c.saved_by,
+                c.mlflow_run_id,
+                _registered(c.registered_name, c.registered_version),
+            ]
+            for c in answer.same_fit
+        ]
+        lines += table(("kind", "uri", "version", "saved by", "MLflow run", "registered"), rows, INDENT * 2)
+    return lines
+
+
+def _registered(name: str | None, version: str | None) -> str | None:
+    return f"{name}/{version}" if name and version else None
+
+
+def _cells(jobs: Sequence[str]) -> str | None:
+    """Cell jobs ``NOTEBOOK#CELL``, grouped by notebook: ``/nb.ipynb: c1, c2``."""
+    if not jobs:
+        return None
+    notebooks: dict[str, list[str]] = {}
+    for job in jobs:
+        notebook, _, cell = job.rpartition("#")
+        notebooks.setdefault(notebook, []).append(cell if notebook else job)
+    return "; ".join(
+        f"{notebook}: {', '.join(cells)}" if notebook else ", ".join(cells) for notebook, cells in notebooks.items()
+    )
 
 
 def _pairs(pairs: Sequence[tuple[str, Any]]) -> list[str]:

@@ -6,6 +6,10 @@ A cell's statements give rules ``derived column -> columns read``:
 - ``df.assign(ratio=lambda d: d.income / d.age)``, ``df.insert(0, "ratio", ...)``;
 - ``df.rename(columns={"income": "revenue"})``.
 
+Hooks add rules from what they saw the data become: each column ``pd.get_dummies`` made encodes one column
+(``region_east`` <- ``region``), and each output of a fitted scikit-learn transformer (``OneHotEncoder``,
+``ColumnTransformer``: ``cat__region_east``, ``num__age``) comes from the input columns it transforms (:func:`learn`).
+
 Columns read are string subscripts (``x["a"]``, ``x[["a", "b"]]``) and attributes that are not called
 (``x.age``). Rules are by column name, not by frame, and a later rule for a name replaces the earlier one: like the
 cell fallback, this is what the code says, not what a hook saw. A model's features are followed through the rules
@@ -16,6 +20,7 @@ from __future__ import annotations
 
 import ast
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from nblineage.kernel_ext import fallback
 from nblineage.kernel_ext.capture import Capture
@@ -73,6 +78,46 @@ def feature_lineage(capture: Capture, names: list[str]) -> dict[str, list[str]]:
         if columns and columns != [name]:
             found[name] = columns
     return found
+
+
+def learn(capture: Capture, new: dict[str, frozenset[str]]) -> None:
+    """A hook saw columns derived from others (rules ``column -> columns it came from``): keep them for the
+    session."""
+    if new:
+        remember(capture.column_rules, new)
+
+
+def dummy_columns(data: Any, result: Any, prefix: Any = None, prefix_sep: Any = "_") -> dict[str, frozenset[str]]:
+    """The column each column ``pd.get_dummies(data, prefix=..., prefix_sep=...)`` made encodes."""
+    made = [str(name) for name in getattr(result, "columns", ())]
+    if not hasattr(data, "columns"):  # a Series: every column made encodes it
+        name = getattr(data, "name", None)
+        return {column: frozenset({str(name)}) for column in made} if name is not None else {}
+    kept = {str(name) for name in data.columns}
+    encoded = [str(name) for name in data.columns if str(name) not in made]
+    starts = {
+        column: f"{_per_column(prefix, column, index, column)}{_per_column(prefix_sep, column, index, '_')}"
+        for index, column in enumerate(encoded)
+    }
+    found = {}
+    for column in made:
+        if column in kept:
+            continue
+        matches = [source for source, start in starts.items() if column.startswith(start)]
+        if matches:
+            found[column] = frozenset({max(matches, key=lambda source: len(starts[source]))})
+    return found
+
+
+def _per_column(value: Any, column: str, index: int, default: str) -> str:
+    """A ``prefix`` or ``prefix_sep`` of get_dummies for one encoded column: one string, a list, or a dict."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return str(value.get(column, default))
+    if isinstance(value, (list, tuple)) and index < len(value):
+        return str(value[index])
+    return default
 
 
 def remember(rules: dict[str, frozenset[str]], new: dict[str, frozenset[str]]) -> None:

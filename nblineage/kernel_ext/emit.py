@@ -83,6 +83,7 @@ class ModelDatasetFacet(DatasetFacet):
     fitId: str | None = None
     frameworkVersion: str | None = None
     sizeBytes: int | None = None
+    contentHash: str | None = None  # a fingerprint of what was persisted, where the dataset version is none
     mlflow: dict[str, Any] = attr.field(factory=dict)  # runId, experimentId, modelId, flavor, artifactUri...
     details: dict[str, Any] = attr.field(factory=dict)  # anything else the save hook knew (training facts...)
 
@@ -274,6 +275,7 @@ _MODEL_KEYS = {
     "fitId",
     "frameworkVersion",
     "sizeBytes",
+    "contentHash",
 }
 _MLFLOW_KEYS = {
     "mlflowRunId": "runId",
@@ -298,6 +300,7 @@ def _model_facet(model: dict[str, Any], job_name: str) -> ModelDatasetFacet:
         fitId=model.get("fitId"),
         frameworkVersion=model.get("frameworkVersion"),
         sizeBytes=model.get("sizeBytes"),
+        contentHash=model.get("contentHash"),
         mlflow={short: model[key] for key, short in _MLFLOW_KEYS.items() if key in model},
         details={k: v for k, v in model.items() if k not in _MODEL_KEYS and k not in _MLFLOW_KEYS},
     )

@@ -94,12 +94,26 @@ def describe_run(client: Any, run_id: str, model_ids: list[str]) -> dict[str, An
             for metric in logged.metrics or []
         ]
         versions = client.search_model_versions(f"run_id = '{run_id}'")
+        mine = [version for version in versions if getattr(version, "model_id", None) in (None, model_id)]
+        aliases = _aliases(client, {version.name for version in mine})
         facet["registeredVersions"] = [
-            {"name": version.name, "version": str(version.version)}
-            for version in versions
-            if getattr(version, "model_id", None) in (None, model_id)
+            {
+                "name": version.name,
+                "version": str(version.version),
+                "aliases": aliases.get((version.name, str(version.version)), []),
+            }
+            for version in mine
         ]
     return facet
+
+
+def _aliases(client: Any, names: set[str]) -> dict[tuple[str, str], list[str]]:
+    """The aliases (``champion``...) of each version of these registered models, as the registry has them now."""
+    found: dict[tuple[str, str], list[str]] = {}
+    for name in sorted(names)[:MAX_RUNS]:
+        for alias, version in (getattr(client.get_registered_model(name), "aliases", None) or {}).items():
+            found.setdefault((name, str(version)), []).append(str(alias))
+    return {key: sorted(value) for key, value in found.items()}
 
 
 def metric_split(name: str, dataset: str | None, context: str | None) -> str | None:

@@ -23,7 +23,8 @@ from nblineage.kernel_ext import safety
 from nblineage.kernel_ext.capture import Capture, Output, activate
 from nblineage.kernel_ext.fingerprint import file_version
 from nblineage.kernel_ext.hooks import mlflow as mlflow_hooks
-from nblineage.kernel_ext.hooks.mlflow import MlflowInstrumentor, tracking_namespace
+from nblineage.kernel_ext.hooks._common import hook_state
+from nblineage.kernel_ext.hooks.mlflow import MlflowInstrumentor, folder_version, tracking_namespace
 from nblineage.kernel_ext.hooks.models import JoblibInstrumentor, PickleInstrumentor, SkopsInstrumentor
 from nblineage.kernel_ext.hooks.sklearn import SklearnInstrumentor
 from nblineage.kernel_ext.provenance import Source
@@ -120,6 +121,8 @@ def test_log_model_is_named_in_the_tracking_store(
 
 
 def test_a_registered_model_is_a_second_output(capture: Capture, store: Store) -> None:
+    """The registry version derives from the logged model (not again from the data) and is versioned by its
+    number; both describe the same fit."""
     model, X = trained(capture)
     with mlflow.start_run(experiment_id=store.experiment_id):
         info = mlflow.sklearn.log_model(
@@ -128,12 +131,35 @@ def test_a_registered_model_is_a_second_output(capture: Capture, store: Store) -
     logged, registered = capture.record.outputs
     namespace = f"mlflow://{store.root / 'mlflow.db'}"
     assert logged.source == Source(namespace, f"models:/{info.model_id}", info.model_id)
-    assert registered.source == Source(namespace, "models:/churn/1", info.model_id)
-    assert registered.provenance == logged.provenance and registered.provenance.sources == {RAW}
+    assert logged.provenance.sources == {RAW}
+    assert registered.source == Source(namespace, "models:/churn/1", "1")
+    assert registered.provenance.sources == {logged.source} and registered.provenance.precision == "exact"
     for output in (logged, registered):
-        assert_sklearn_model(output)
         assert output.model is not None and output.model["registeredModel"] == {"name": "churn", "version": "1"}
+        assert output.model["fitId"] == hook_state(capture).training.get(model)["fitId"]
+        assert output.model["contentHash"] == folder_version(info.artifact_path)
+    assert_sklearn_model(logged)
     np.testing.assert_array_equal(mlflow.sklearn.load_model("models:/churn/1").predict(X), model.predict(X))
+
+
+@pytest.mark.parametrize("how", ["register_model", "create_model_version"])
+def test_a_version_registered_later_derives_from_its_logged_model(capture: Capture, store: Store, how: str) -> None:
+    model, _ = trained(capture)
+    with mlflow.start_run(experiment_id=store.experiment_id) as run:
+        info = mlflow.sklearn.log_model(model, name="model", pip_requirements=REQUIREMENTS)
+    name = f"later-{how}"
+    if how == "register_model":
+        version = mlflow.register_model(f"models:/{info.model_id}", name)
+    else:
+        mlflow.MlflowClient().create_registered_model(name)
+        version = mlflow.MlflowClient().create_model_version(
+            name, f"models:/{info.model_id}", run_id=run.info.run_id, model_id=info.model_id
+        )
+    logged, registered = capture.record.outputs
+    assert registered.source == Source(logged.source.namespace, f"models:/{name}/{version.version}", "1")
+    assert registered.provenance.sources == {logged.source}
+    assert registered.model is not None and registered.model["fitId"] == logged.model["fitId"]
+    assert registered.model["mlflowRunId"] == run.info.run_id
 
 
 @pytest.mark.parametrize("sync", ["1", "0"])

@@ -518,3 +518,16 @@ def test_user_errors_propagate_unchanged_and_record_nothing(capture: Capture, a_
     with pytest.raises(OSError):
         frame.to_csv(tmp_path / "no" / "such" / "dir.csv")
     assert capture.record.inputs == {} and capture.record.outputs == []
+
+
+def test_get_dummies_columns_trace_to_the_column_they_encode(capture: Capture) -> None:
+    df = pd.DataFrame({"age": [30, 40, 50], "region": ["east", "west", "east"], "plan": ["a", "b", "a"]})
+    capture.read(Source("file", "/data/customers.csv", "v1"), df)
+    dummies = pd.get_dummies(df, columns=["region"])
+    assert capture.of(dummies).sources == {Source("file", "/data/customers.csv", "v1")}
+    assert capture.column_rules == {"region_east": {"region"}, "region_west": {"region"}}
+    pd.get_dummies(df, prefix={"region": "r", "plan": "p"}, prefix_sep="=")
+    assert capture.column_rules["r=west"] == {"region"} and capture.column_rules["p=b"] == {"plan"}
+    pd.get_dummies(df["plan"], prefix="plan_kind")
+    assert capture.column_rules["plan_kind_a"] == {"plan"}
+    assert "age" not in capture.column_rules  # kept as it was

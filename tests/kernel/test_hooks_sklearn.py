@@ -167,6 +167,33 @@ def test_pipeline_and_column_transformer(capture: Capture) -> None:
     assert sources(capture, transformed) == sources(capture, columns) == {RAW}
 
 
+def test_encoder_outputs_trace_to_the_columns_they_encode(capture: Capture) -> None:
+    """OneHotEncoder and ColumnTransformer output names (get_feature_names_out) come from their input columns; a
+    model fit on them names those columns in its featureLineage."""
+    df = frame()
+    capture.read(RAW, df)
+    X, y = df.drop(columns="label"), df["label"]
+    encoder = OneHotEncoder(sparse_output=False).fit(X[["city"]])
+    assert {k: set(v) for k, v in capture.column_rules.items()} == {f"city_{c}": {"city"} for c in "abc"}
+    prep = ColumnTransformer(
+        [("num", StandardScaler(), ["age", "income"]), ("cat", OneHotEncoder(sparse_output=False), ["city"])]
+    ).set_output(transform="pandas")
+    encoded = prep.fit_transform(X)
+    assert list(encoded.columns) == ["num__age", "num__income", "cat__city_a", "cat__city_b", "cat__city_c"]
+    assert capture.column_rules["num__age"] == {"age"} and capture.column_rules["cat__city_b"] == {"city"}
+    model = LogisticRegression().fit(encoded, y)
+    lineage = hook_state(capture).training.get(model)["featureLineage"]
+    assert lineage == {"num__age": ["age"], "num__income": ["income"], **{f"cat__city_{c}": ["city"] for c in "abc"}}
+    assert encoder.get_feature_names_out().tolist() == ["city_a", "city_b", "city_c"]  # unchanged by the hook
+
+
+def test_a_predictor_or_unnamed_input_learns_no_column_rules(capture: Capture) -> None:
+    df = frame()
+    LogisticRegression().fit(df[["age", "income"]], df["label"])
+    StandardScaler().fit(df[["age", "income"]].to_numpy())
+    assert capture.column_rules == {}
+
+
 def test_search_tags_its_best_estimator(capture: Capture) -> None:
     X, y = tracked(capture)
     search = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2).fit(X, y)

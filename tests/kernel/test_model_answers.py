@@ -20,7 +20,11 @@ from notebooks import run_notebook
 from sqlalchemy import text
 
 from nblineage.governance import questions
+from nblineage.governance.models import run_facts, subject
+from nblineage.governance.read import Reader
 from nblineage.kernel_ext.fingerprint import file_version
+from nblineage.kernel_ext.hooks.mlflow import folder_version
+from nblineage.lineage import graph
 from nblineage.lineage.graph import DatasetRef
 from nblineage.lineage.store import Store
 
@@ -365,3 +369,145 @@ def test_explain_prints_the_five_answers(workdir: Path, store_url: str) -> None:
     assert answer["model"]["name"] == str(workdir / "model.joblib")
     assert {m["split"] for m in answer["performance"]["metrics"]} == {"train", "validation", "test"}
     assert answer["location"]["contentHash"] == file_version(str(workdir / "model.joblib"))
+
+
+CHURN_READ = """
+import pandas as pd
+customers = pd.read_csv("customers.csv")
+customers = pd.get_dummies(customers, columns=["region"])
+"""
+CHURN_SPLIT = """
+from sklearn.model_selection import train_test_split
+X, y = customers.drop(columns=["churn"]), customers["churn"]
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.25, random_state=0)
+"""
+CHURN_FIT = """
+from sklearn.ensemble import GradientBoostingClassifier
+model = GradientBoostingClassifier(n_estimators=10, random_state=0).fit(X_train, y_train)
+"""
+CHURN_LOG = """
+import json, joblib
+import mlflow, mlflow.sklearn
+from sklearn.metrics import accuracy_score
+mlflow.set_tracking_uri({uri!r})
+mlflow.set_experiment("churn")
+accuracy = accuracy_score(y_test, model.predict(X_test))
+with mlflow.start_run() as run:
+    info = mlflow.sklearn.log_model(
+        model, name="model", registered_model_name="churn", pip_requirements=[], serialization_format="cloudpickle"
+    )
+joblib.dump(model, "churn.joblib")
+print(json.dumps({{"run": run.info.run_id, "model": info.model_id, "artifacts": info.artifact_path}}))
+"""
+CHURN_REGISTER = """
+later = mlflow.register_model(f"models:/{info.model_id}", "churn")
+client = mlflow.MlflowClient()
+source = f"models:/{info.model_id}"
+direct = client.create_model_version("churn", source, run_id=run.info.run_id, model_id=info.model_id)
+client.set_registered_model_alias("churn", "champion", "1")
+print(json.dumps({"later": str(later.version), "direct": str(direct.version)}))
+"""
+
+
+def churn_data(workdir: Path) -> Path:
+    rng = np.random.default_rng(3)
+    frame = pd.DataFrame({"age": rng.integers(18, 80, 300), "income": rng.random(300) * 1e5})
+    frame["region"] = rng.choice(["east", "west", "north"], 300)
+    frame["churn"] = ((frame.age < 35) ^ (rng.random(300) < 0.2)).astype(int)
+    frame.to_csv(workdir / "customers.csv", index=False)
+    return workdir / "customers.csv"
+
+
+def test_one_churn_model_across_joblib_mlflow_and_the_registry(workdir: Path, store_url: str) -> None:
+    """The newcomer's notebook: get_dummies, a split, a fit, a logged and registered model and a joblib file.
+
+    The registry versions derive from the logged model (registered inside log_model, by register_model later, by
+    MlflowClient.create_model_version), and are versioned by their number; the file and the logged model are one
+    fit and say so; the dummy columns trace to the column they encode; labels say what values are."""
+    customers = churn_data(workdir)
+    uri = f"sqlite:///{workdir / 'mlflow.db'}"
+    path = workdir / "churn.ipynb"
+    cells = [CHURN_READ, CHURN_SPLIT, CHURN_FIT, CHURN_LOG.format(uri=uri), CHURN_REGISTER]
+    executed = run_notebook(path, cells, env(workdir, store_url), timeout=240)
+    logged, registered = printed(executed, 4), printed(executed, 5)
+    tracking = f"mlflow://{workdir / 'mlflow.db'}"
+    logged_ref = DatasetRef(tracking, f"models:/{logged['model']}")
+    joblib_file = str(workdir / "churn.joblib")
+    versions = {"1", registered["later"], registered["direct"]}
+    assert len(versions) == 3
+
+    with Store(store_url) as store:
+        # the registry versions derive from the logged model, whichever way they were registered
+        explained = questions.explain(store, logged_ref)
+        assert {(m.name, m.version, m.depth) for m in explained.derived_models} == {
+            (f"models:/churn/{v}", v, 1) for v in versions
+        }
+        route = graph.path(store, logged_ref, DatasetRef(tracking, "models:/churn/1"))
+        assert [(n.type, n.name) for n in route] == [
+            ("model", logged_ref.name),
+            ("job", f"{path}#c4"),
+            ("model", "models:/churn/1"),
+        ]
+        # datasets: a registry version's version is its number, the logged model's its id
+        shown = {d.name: d.version for d in graph.datasets(store) if d.namespace == tracking}
+        assert shown == {logged_ref.name: logged["model"], **{f"models:/churn/{v}": v for v in versions}}
+
+        # the joblib file and the logged model are the same fit, both ways
+        file_location = questions.model_location(store, questions.resolve_model(store, joblib_file))
+        assert file_location.mlflow is None  # the file itself is no MLflow model
+        assert {
+            (c.kind, c.name, c.mlflow_run_id, c.registered_name, c.registered_version) for c in file_location.same_fit
+        } == {
+            ("mlflow-model", logged_ref.name, logged["run"], "churn", "1"),
+            *(("mlflow-registry", f"models:/churn/{v}", logged["run"], "churn", v) for v in versions),
+        }
+        logged_location = explained.location
+        assert {(c.kind, c.name) for c in logged_location.same_fit} == {
+            ("file", joblib_file),
+            *(("mlflow-registry", f"models:/churn/{v}") for v in versions),
+        }
+        # a logged model's content hash is a fingerprint of its artifacts, not its id
+        assert logged_location.content_hash == folder_version(logged["artifacts"])
+        assert logged_location.content_hash != logged["model"]
+        assert file_location.content_hash == file_version(joblib_file)
+
+        # one-hot columns trace to the column they encode
+        features = {f.name: [(c.name, c.field, c.via) for c in f.columns] for f in explained.inputs.features}
+        for region in ("east", "north", "west"):
+            assert features[f"region_{region}"] == [(str(customers), "region", "notebook")]
+        assert features["age"] == [(str(customers), "age", "schema")]
+
+        # resources name the cells; the run ids stay
+        resources = explained.resources
+        assert resources.cells == tuple(f"{path}#c{i}" for i in (1, 2, 3, 4))
+        assert len(resources.run_ids) == 4 and resources.to_json()["cells"] == list(resources.cells)
+
+        # registry aliases are read back with the registry versions
+        with store.read() as conn:
+            reader = Reader(conn)
+            facet = run_facts(reader, subject(reader, logged_ref))
+        aliases = {v["version"]: v.get("aliases") for v in facet["registeredVersions"]}
+        assert aliases["1"] == ["champion"]
+
+    command = [str(Path(sys.executable).parent / "nblineage"), "--url", store_url, "explain", joblib_file]
+    shown_text = subprocess.run(command, capture_output=True, text=True, cwd=workdir, check=True).stdout
+    assert "same fit also saved as:" in shown_text and logged_ref.name in shown_text and "churn/1" in shown_text
+    assert f"{path}: c1, c2, c3, c4" in shown_text and "content hash:" in shown_text
+
+    readme_search_finds(uri, "churn", str(customers), logged["model"])
+
+
+def readme_search_finds(uri: str, experiment: str, dataset: str, model_id: str) -> None:
+    """The README's ``search_logged_models`` call, run as written in a fresh process, finds the model."""
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    code = readme.split("<!-- search_logged_models -->\n```python\n", 1)[1].split("```", 1)[0]
+    code = code.replace("sqlite:///mlflow.db", uri).replace('"churn"', repr(experiment))
+    code = code.replace("/home/me/churn/customers.csv", dataset)
+    shown = subprocess.run(
+        [sys.executable, "-c", code + "\nprint([m.model_id for m in found])"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("MLFLOW_")},
+    )
+    assert shown.stdout.strip().splitlines()[-1] == repr([model_id])

@@ -8,11 +8,15 @@ patched when it is imported; nothing here imports MLflow or a flavor.
 - ``log_model(model, ...)`` is a model in the tracking store: namespace ``mlflow://{tracking host or path}``, name
   ``models:/m-{id}`` (MLflow 3's logged model; ``runs:/{run}/{path}`` under MLflow 2), version the model id. When
   the call also registers the model (``registered_model_name=``), the registry version ``models:/{name}/{version}``
-  is a second output with the same inputs.
+  is a second output, derived from the logged model.
+- A registry version (``registered_model_name=``, ``mlflow.register_model``, ``MlflowClient.create_model_version``)
+  is the output ``models:/{name}/{version}`` whose one input is the logged model it registers; its dataset version
+  is the registry's version number.
 
-Both are MODEL outputs described by :func:`~nblineage.kernel_ext.hooks.models.describe_model` (the framework of
+All are MODEL outputs described by :func:`~nblineage.kernel_ext.hooks.models.describe_model` (the framework of
 the model object itself, plus ``mlflowFlavor``; a logged model adds ``mlflowRunId``, ``mlflowModelId``,
-``mlflowArtifactUri`` and ``registeredModel`` when known), and their inputs are the model object's provenance.
+``mlflowArtifactUri``, ``contentHash`` (a fingerprint of its local artifacts) and ``registeredModel`` when known);
+the inputs of a save or log are the model object's provenance.
 ``log_model`` calls ``save_model`` and the flavor's serializer (``skops.io.dump``, ``torch.save``...) inside: only
 the outermost hooked call records (:func:`~nblineage.kernel_ext.capture.hooked`).
 """
@@ -160,6 +164,7 @@ class MlflowInstrumentor(ModuleInstrumentor):
             size = size_on_disk(local) if local else None
             if size is not None:
                 description["sizeBytes"] = size
+                description["contentHash"] = folder_version(local)
         experiment = _experiment_of(run_id)
         if experiment:
             description["mlflowExperimentId"] = experiment
@@ -169,22 +174,15 @@ class MlflowInstrumentor(ModuleInstrumentor):
         if registered:
             description["registeredModel"] = {"name": str(registered_name), "version": str(registered_version)}
         namespace = tracking_namespace(sys.modules["mlflow"].get_tracking_uri())
-        names = [f"models:/{model_id}" if model_id else strip_credentials(str(model_uri))]
-        if registered:
-            names.append(f"models:/{registered_name}/{registered_version}")
-        version = str(model_id or run_id or "") or None
+        name = f"models:/{model_id}" if model_id else strip_credentials(str(model_uri))
+        logged = Source(namespace, name, str(model_id or run_id or "") or None)
         provenance = capture.of(model)
-        for name in names:
-            mlflow_runs.link_model(capture, str(run_id) if run_id else None, Source(namespace, name, version))
-            capture.write(
-                Source(namespace, name, version),
-                model,
-                facets=dict(MODEL_FACETS),
-                model=dict(description),
-                provenance=provenance,
-            )
+        mlflow_runs.link_model(capture, str(run_id) if run_id else None, logged)
+        capture.write(logged, model, facets=dict(MODEL_FACETS), model=dict(description), provenance=provenance)
+        if registered:
+            self._register(capture, description, logged, str(registered_name), str(registered_version), namespace)
         if model_id:
-            hook_state(capture).logged_models[str(model_id)] = (description, Source(namespace, names[0], version))
+            hook_state(capture).logged_models[str(model_id)] = (description, logged)
             if run_id:
                 mlflow_link.model_logged(capture, description.get("fitId"), str(run_id), str(model_id), provenance)
 
@@ -215,16 +213,34 @@ class MlflowInstrumentor(ModuleInstrumentor):
             parent = logged[1]
         elif model_id:
             parent = Source(namespace, f"models:/{model_id}", str(model_id))
+        elif isinstance(source := getattr(result, "source", None), str) and source.startswith("runs:/") and run_id:
+            parent = Source(namespace, strip_credentials(source), str(run_id))  # MLflow 2: the model a run logged
         else:
             parent = None
-        registered = Source(namespace, f"models:/{name}/{number}", str(model_id or run_id or "") or None)
+        self._register(capture, description, parent, str(name), str(number), namespace)
+
+    @staticmethod
+    def _register(
+        capture: Capture,
+        description: dict[str, Any],
+        logged: Source | None,
+        name: str,
+        number: str,
+        namespace: str,
+    ) -> None:
+        """Record the registry version ``models:/{name}/{number}`` (dataset version: its number), derived from the
+        logged model it registers: the registry version is that model under a name, not a new fit of the data."""
+        description = dict(description)
+        description["registeredModel"] = {"name": name, "version": number}
+        run_id = description.get("mlflowRunId")
+        registered = Source(namespace, f"models:/{name}/{number}", number)
         mlflow_runs.link_model(capture, str(run_id) if run_id else None, registered)
         capture.write(
             registered,
             None,
             facets=dict(MODEL_FACETS),
             model=description,
-            provenance=capture.exact({parent} if parent else ()),
+            provenance=capture.exact({logged} if logged else ()),
         )
 
 

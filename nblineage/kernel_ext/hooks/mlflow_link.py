@@ -7,7 +7,8 @@ When a model nblineage tracks is logged to MLflow (``mlflow.<flavor>.log_model``
   URI, and its digest our content fingerprint (``mlflow.data.context`` is ``training``);
 - each metric nblineage saw computed on the model's fit (``hooks/metrics.py``), before the log or after it, is
   logged to the run and the logged model as ``{split}_{name}`` (``test_accuracy_score``), on the dataset ``y_true``
-  came from, so ``mlflow.search_logged_models(datasets=[{"dataset_name": ...}])`` finds the model by its data.
+  came from, so ``mlflow.search_logged_models(experiment_ids=[...], datasets=[{"dataset_name": ...}])`` finds the
+  model by that data (MLflow matches a dataset by the model's metrics on it, in the experiments it is given).
 
 ``NBLINEAGE_MLFLOW_SYNC=0`` turns this off. Nothing here imports MLflow: it runs only when MLflow called a hook.
 """

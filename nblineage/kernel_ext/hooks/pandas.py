@@ -4,6 +4,7 @@ Reads (``read_csv``, ``read_parquet``... in every public module that exports the
 the file's fingerprint, with a schema facet, and tag the frame returned (each frame of a dict, the reader of a
 chunked read). Writes (``DataFrame.to_csv``, ``to_parquet``...) fingerprint the file afresh and record an output
 whose inputs are exactly the provenance of the frame written; a write that returns text records nothing.
+``get_dummies`` also tells which column each column it made encodes (column lineage, ``columns.py``).
 
 Transforms give their result the union of the provenance of the frames, series and arrays they were called on and
 with: selection, indexing (``loc``/``iloc``), ``assign``/``__setitem__``, joins, concatenation, group-bys (the
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
+from nblineage.kernel_ext import columns
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks._common import argument
 from nblineage.kernel_ext.hooks._files import (
@@ -243,8 +245,9 @@ class PandasInstrumentor(ModuleInstrumentor):
             for home in exports(module, name):
                 yield home, name, intercept(f"pandas.{name}", _reader(parameter))
         for name in FUNCTIONS:
+            after = _dummies if name == "get_dummies" else _derive
             for home in exports(module, name):
-                yield home, name, intercept(f"pandas.{name}", _derive)
+                yield home, name, intercept(f"pandas.{name}", after)
         yield from _methods(frames, WRITERS, _writer)
         yield from _methods((module.DataFrame,), FRAME_METHODS, lambda _: _derive)
         yield from _methods(frames, METHODS + OPERATORS + PROPERTIES, lambda _: _derive)
@@ -294,6 +297,14 @@ def _derive(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     object and arguments."""
     target = args[0] if result is None and args else result
     _tag(capture, target, inputs(args, kwargs))
+
+
+def _dummies(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``pd.get_dummies``: the result derives from the data, and each column it made encodes one column."""
+    _derive(capture, result, args, kwargs)
+    data = argument(args, kwargs, 0, "data", None)
+    prefix, separator = argument(args, kwargs, 1, "prefix", None), argument(args, kwargs, 2, "prefix_sep", "_")
+    columns.learn(capture, columns.dummy_columns(data, result, prefix, separator))
 
 
 def _derive_indexed(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:

@@ -12,6 +12,8 @@ What is patched (each method on the class that defines it, so it is wrapped once
 - ``predict``, ``predict_proba``, ``predict_log_proba``, ``decision_function``: the same, and the result is
   remembered as the fit's predictions (``hooks/metrics.py``).
 - ``score``: a metric of the fit, labelled with its split (``hooks/metrics.py``).
+- A fitted transformer's output columns (``get_feature_names_out``: ``OneHotEncoder``'s ``region_east``, a
+  ``ColumnTransformer``'s ``cat__region_east`` and ``num__age``) are traced to its input columns (``columns.py``).
 - ``sklearn.model_selection.train_test_split``: each part derives from the array it was cut from (and ``stratify``)
   and is marked train, test or validation.
 
@@ -51,7 +53,7 @@ from nblineage.kernel_ext.instrument import intercept
 from nblineage.kernel_ext.provenance import Provenance
 from nblineage.kernel_ext.safety import report
 
-__all__ = ["SklearnInstrumentor", "training_facts"]
+__all__ = ["SklearnInstrumentor", "output_columns", "training_facts"]
 
 MAX_PARTS = 64  # fitted sub-estimators tagged per fit
 _class_creation = threading.local()
@@ -85,6 +87,7 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
             facts["trainingJob"] = capture.cell_job
         if capture.cell_run_id:
             facts["trainingRunId"] = capture.cell_run_id
+        columns.learn(capture, output_columns(estimator))
         if facts.get("featureNames") and (derived := columns.feature_lineage(capture, facts["featureNames"])):
             facts["featureLineage"] = derived
         state = hook_state(capture)
@@ -184,6 +187,64 @@ def training_facts(estimator: Any, X: Any, y: Any) -> dict[str, Any]:
     if columns:
         facts["columnTransformers"] = columns
     return facts
+
+
+def output_columns(estimator: Any) -> dict[str, frozenset[str]]:
+    """For a transformer fitted on named columns, the input columns each of its output columns comes from
+    (``get_feature_names_out``: ``cat__region_east`` <- ``region``); {} when it has no named inputs or outputs."""
+    inputs = feature_list(getattr(estimator, "feature_names_in_", None))
+    if not inputs or not callable(getattr(estimator, "get_feature_names_out", None)):
+        return {}
+    found = _output_sources(estimator, inputs, 0)
+    return {name: frozenset(sources) for name, sources in found.items() if sources and sources != {name}}
+
+
+def _output_sources(part: Any, inputs: list[str], depth: int) -> dict[str, set[str]]:
+    """Output column -> the ``inputs`` it comes from, for a fitted transformer given columns ``inputs``."""
+    if part == "passthrough" or part is None:
+        return {name: {name} for name in inputs}
+    try:
+        outputs = [str(name) for name in part.get_feature_names_out(inputs)]
+    except Exception:  # not a transformer of named columns (a predictor, an unfitted part...): nothing to say
+        return {}
+    if depth < 4 and isinstance(getattr(part, "transformers_", None), list):
+        return _column_transformer_sources(part, inputs, outputs, depth)
+    if depth < 4 and isinstance(getattr(part, "steps", None), list):
+        current = {name: {name} for name in inputs}
+        for _, step in part.steps:
+            inner = _output_sources(step, list(current), depth + 1)
+            current = {out: set().union(*(current.get(s, set()) for s in sources)) for out, sources in inner.items()}
+        return {name: current.get(name, set(inputs)) for name in outputs}
+    if any(klass.__name__ == "OneToOneFeatureMixin" for klass in type(part).__mro__) and len(outputs) == len(inputs):
+        return {out: {source} for out, source in zip(outputs, inputs, strict=True)}
+    counts = getattr(part, "_compute_n_features_outs", None)  # OneHotEncoder: how many columns each input made
+    sizes = counts() if callable(counts) else None
+    if isinstance(sizes, list) and len(sizes) == len(inputs) and sum(sizes) == len(outputs):
+        found, start = {}, 0
+        for source, size in zip(inputs, sizes, strict=True):
+            found.update({out: {source} for out in outputs[start : start + size]})
+            start += size
+        return found
+    return {out: set(inputs) for out in outputs}  # PCA, polynomial features...: each output reads every input
+
+
+def _column_transformer_sources(
+    transformer: Any, inputs: list[str], outputs: list[str], depth: int
+) -> dict[str, set[str]]:
+    """A ColumnTransformer: each part's outputs, named ``{part}__{column}`` (or as the part names them)."""
+    known = set(outputs)
+    indices = getattr(transformer, "_transformer_to_input_indices", None) or {}
+    found: dict[str, set[str]] = {}
+    for name, part, _ in transformer.transformers_:
+        if part == "drop" or name not in indices:
+            continue
+        selected = [inputs[index] for index in indices[name] if 0 <= index < len(inputs)]
+        for out, sources in _output_sources(part, selected, depth + 1).items():
+            for full in (f"{name}__{out}", out):
+                if full in known:
+                    found[full] = sources
+                    break
+    return found
 
 
 def _estimator_name(part: Any) -> str:
