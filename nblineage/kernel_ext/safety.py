@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 log = logging.getLogger("nblineage")
+log.addHandler(logging.NullHandler())  # logs reach only handlers the user set up; the notebook gets warnings
 errors: Counter[str] = Counter()
 F = TypeVar("F", bound=Callable[..., Any])
 
