@@ -52,6 +52,7 @@ def test_an_unwritable_data_dir_warns_once_and_the_events_still_reach_the_store(
     ran = run_notebook(notebook, ["a = 1", "b = 2", FLUSHED], env)
     warning = stderr(ran.cells[0])
     assert "nblineage cannot write to the Jupyter data dir" in warning and "Not a directory" in warning
+    assert warning.count("nblineage cannot write") == 1  # shown once, not again by a logging handler
     assert str(private_outbox(url)) in warning  # where the lineage waits meanwhile
     assert not stderr(ran.cells[1]) and not stderr(ran.cells[2])  # once
     try:
