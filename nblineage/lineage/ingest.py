@@ -65,38 +65,40 @@ def ingest_file(store: Store, path: str | os.PathLike, batch: int = BATCH) -> Fi
     """Read one file and store its valid events, a batch at a time.
 
     When the store refuses a batch, its events are stored one by one, so that only the event it refuses is
-    lost, as an error naming its line. A store that cannot be reached at all raises (sqlalchemy's
-    OperationalError), since no event of any file could be stored then.
+    lost, as an error naming its line. A store that cannot be used at all raises (StoreError, or sqlalchemy's
+    OperationalError when it cannot be reached), since no event of any file could be stored then.
     """
-    from sqlalchemy.exc import InterfaceError, OperationalError
-
     result = FileResult()
-    read = [(line, item) for line, item in _read(Path(path))]
+    read = list(_read(Path(path)))
     result.errors.extend(item for _, item in read if isinstance(item, IngestError))
     events = iter([(line, item) for line, item in read if isinstance(item, Event)])
     while chunk := list(islice(events, batch)):
-        try:
-            outcome = store.append([event for _, event in chunk])
-        except (OperationalError, InterfaceError):
-            raise
-        except Exception:
-            outcome = None
-        if outcome is not None:
-            result.stored, result.duplicates = result.stored + outcome.stored, result.duplicates + outcome.duplicates
+        if _append(store, [event for _, event in chunk], result) is None:
             continue
         for line, event in chunk:
-            try:
-                outcome = store.append([event])
-            except (OperationalError, InterfaceError):
-                raise
-            except Exception as error:
-                reason = getattr(error, "orig", None) or error
-                shown = str(reason).strip().splitlines()[0] if str(reason).strip() else type(reason).__name__
-                result.errors.append(IngestError(str(path), line, f"the store refused this event: {shown}"))
-                continue
-            result.stored, result.duplicates = result.stored + outcome.stored, result.duplicates + outcome.duplicates
+            refused = _append(store, [event], result)
+            if refused is not None:
+                result.errors.append(IngestError(str(path), line, f"the store refused this event: {refused}"))
     result.errors.sort(key=lambda error: error.line)
     return result
+
+
+def _append(store: Store, events: list[Event], result: FileResult) -> str | None:
+    """Store the events and count them in ``result``; why the store refused them, or None when it took them."""
+    from sqlalchemy.exc import InterfaceError, OperationalError
+
+    from nblineage.lineage.store import StoreError
+
+    try:
+        outcome = store.append(events)
+    except (OperationalError, InterfaceError, StoreError):
+        raise
+    except Exception as error:
+        reason = str(getattr(error, "orig", None) or error).strip()
+        return reason.splitlines()[0] if reason else type(error).__name__
+    result.stored += outcome.stored
+    result.duplicates += outcome.duplicates
+    return None
 
 
 def read_events(path: str | os.PathLike) -> Iterator[Event | IngestError]:
