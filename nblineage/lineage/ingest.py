@@ -27,7 +27,7 @@ SUFFIXES = (".json", ".jsonl", ".ndjson")
 BATCH = 1000
 _BOM = b"\xef\xbb\xbf"
 _WINDOW = 4096  # characters a malformed or multi-line value is first read within (doubled as needed)
-_LONG_NUMBER = re.compile(r"\d{19}")  # orjson reads integers beyond 64 bits as floats: such lines take the exact way
+_LONG_NUMBER = re.compile(r"[0-9]{19}")  # orjson reads integers beyond 64 bits as floats: such lines take the exact way
 
 
 @dataclass(frozen=True)
