@@ -57,13 +57,13 @@ def _main(argv: Sequence[str] | None) -> int:
     try:
         return args.run(args)
     except (NotFound, ValueError) as error:
-        print(f"nblineage: {error.args[0] if error.args else error}", file=sys.stderr)
+        print(f"nblineage: {_escape(error.args[0] if error.args else error)}", file=sys.stderr)
         return EXIT_FAILED
     except StoreError as error:
-        print(f"nblineage: {error}", file=sys.stderr)
+        print(f"nblineage: {_escape(error)}", file=sys.stderr)
         return EXIT_ERROR
     except DBAPIError as error:
-        print(f"nblineage: the store failed: {error.orig}", file=sys.stderr)
+        print(f"nblineage: the store failed: {_escape(error.orig)}", file=sys.stderr)
         return EXIT_ERROR
 
 
@@ -167,28 +167,26 @@ def _ref(store, node: str, namespace: str | None, version: str | None = None):
 def _ingest(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    from nblineage.lineage.ingest import SUFFIXES, IngestError, event_files, read_events
+    from nblineage.lineage.ingest import SUFFIXES, event_files, ingest_file
 
-    errors: list[IngestError] = []
     skipped: list[Path] = []
     files = list(event_files(args.paths, skipped))
-    with _store(args, writer=True) as store:
-        stored = duplicates = 0
-        for path in files:
-            events = []
-            for item in read_events(path):
-                if isinstance(item, IngestError):
-                    errors.append(item)
-                    print(f"error: {item}", file=sys.stderr)
-                else:
-                    events.append(item)
-            result = store.append(events)
-            stored, duplicates = stored + result.stored, duplicates + result.duplicates
+    stored = duplicates = errors = 0
     kinds = ", ".join(SUFFIXES)
-    ignored = f"; {len(skipped)} other files skipped (not {kinds})" if skipped else ""
-    print(
-        f"{stored} events stored, {duplicates} already stored, {len(errors)} rejected, from {len(files)} files{ignored}"
-    )
+    with _store(args, writer=True) as store:
+        try:
+            for path in files:
+                result = ingest_file(store, path)
+                for error in result.errors:
+                    print(f"error: {_escape(error)}", file=sys.stderr)
+                stored, duplicates = stored + result.stored, duplicates + result.duplicates
+                errors += len(result.errors)
+        finally:  # also when the store fails part way: what was stored is said
+            ignored = f"; {len(skipped)} other files skipped (not {kinds})" if skipped else ""
+            print(
+                f"{stored} events stored, {duplicates} already stored, {errors} rejected, "
+                f"from {len(files)} files{ignored}"
+            )
     if skipped:
         shown = ", ".join(_cell(str(path)) for path in skipped[:SKIPPED_SHOWN])
         more = f" and {len(skipped) - SKIPPED_SHOWN} more" if len(skipped) > SKIPPED_SHOWN else ""
@@ -251,7 +249,7 @@ def _explain(args: argparse.Namespace) -> int:
     with _store(args) as store:
         answer = explain(store, resolve_model(store, args.node, args.namespace, args.version))
     if args.json:
-        print(json.dumps(answer.to_json(), indent=2, ensure_ascii=False))
+        print(_json(answer.to_json()))
     else:
         print(text.explanation(answer))
     return EXIT_OK
@@ -297,7 +295,7 @@ def _print(
 ) -> None:
     """``rows`` as JSON, or as a table of ``columns`` (of ``table``, the rows made for reading, when given)."""
     if as_json:
-        print(json.dumps(rows, indent=2, ensure_ascii=False))
+        print(_json(rows))
         return
     columns = columns or ("type", "namespace", "name", "version", "depth", "precision")
     if not rows:
@@ -311,8 +309,26 @@ def _print(
 
 
 def _cell(value: Any) -> str:
-    text = "-" if value is None else str(value)
-    return "".join(char if char.isprintable() else "\N{REPLACEMENT CHARACTER}" for char in text)
+    return _escape("-" if value is None else value)
+
+
+def _escape(value: Any) -> str:
+    """Text safe for a terminal: control and format characters (ESC, BEL, U+009B, bidi controls) shown as U+FFFD."""
+    return "".join(char if char.isprintable() else "\N{REPLACEMENT CHARACTER}" for char in str(value))
+
+
+def _json(value: Any) -> str:
+    """JSON for a terminal: the same data, with control and format characters written as \\u escapes."""
+    text = json.dumps(value, indent=2, ensure_ascii=False)
+    return "".join(char if char.isprintable() or char == "\n" else _u_escape(char) for char in text)
+
+
+def _u_escape(char: str) -> str:
+    code = ord(char)
+    if code <= 0xFFFF:
+        return f"\\u{code:04x}"
+    code -= 0x10000
+    return f"\\u{0xD800 + (code >> 10):04x}\\u{0xDC00 + (code & 0x3FF):04x}"
 
 
 if __name__ == "__main__":

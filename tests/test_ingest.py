@@ -471,16 +471,29 @@ def test_a_binary_file(tmp_path: Path, url: str, capsys: pytest.CaptureFixture[s
     assert count(url) == 1
 
 
-def test_a_json_lines_file_with_a_latin1_byte(tmp_path: Path) -> None:
+def test_a_json_lines_file_with_a_latin1_byte_rejects_that_line_only(tmp_path: Path) -> None:
     path = tmp_path / "latin1.jsonl"
-    path.write_bytes(
-        jsonl(event(1)).encode() + line(event(2, job={"namespace": "j", "name": "café"})).encode("latin-1")
-    )
+    latin1 = line(event(2, job={"namespace": "j", "name": "café"})).encode("latin-1")
+    path.write_bytes(jsonl(event(1)).encode() + latin1 + b"\n" + jsonl(event(3)).encode())
     events, errors = read(path)
-    assert events == []
-    assert len(errors) == 1
-    assert errors[0].line == 2
-    assert errors[0].reason.startswith("cannot read: not UTF-8 text (byte 0xe9 at column ")
+    assert jobs(events) == ["job-1", "job-3"]
+    column = latin1.index(b"\xe9") + 1
+    assert [(error.line, error.reason) for error in errors] == [
+        (2, f"cannot read: not UTF-8 text (byte 0xe9 at column {column})")
+    ]
+
+
+def test_a_bad_byte_inside_a_pretty_printed_event_rejects_that_event_once(tmp_path: Path) -> None:
+    path = tmp_path / "pretty.json"
+    bad = json.dumps(event(2, job={"namespace": "j", "name": "café"}), indent=2, ensure_ascii=False)
+    text = json.dumps(event(1), indent=2).encode() + b"\n" + bad.encode("latin-1") + b"\n"
+    path.write_bytes(text + json.dumps(event(3), indent=2).encode())
+    events, errors = read(path)
+    assert jobs(events) == ["job-1", "job-3"]
+    line_of_bad_byte = text[: text.index(b"\xe9")].count(b"\n") + 1
+    assert [(error.line, error.reason.split(" (")[0]) for error in errors] == [
+        (line_of_bad_byte, "cannot read: not UTF-8 text")
+    ]
 
 
 def test_utf16_is_not_utf8(tmp_path: Path) -> None:

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from events import run_event
 
 from nblineage.lineage.events import check
-from nblineage.lineage.redact import MASK, is_secret_key, redact
+from nblineage.lineage.redact import MASK, is_secret_key, redact, redact_text
 from nblineage.lineage.store import Store
 
 SECRET = "S3CR3T-hunter2"
@@ -70,3 +71,142 @@ def test_secret_key_names() -> None:
         assert is_secret_key(name), name
     for name in ("tokenizer", "numTokens", "primaryKey", "passage", "name", "keywords"):
         assert not is_secret_key(name), name
+
+
+# ---------------------------------------------------------------------------------------------------- corpus
+
+# Real shapes of secrets (made-up values), each in the text it typically comes in. Every value is unique, so that
+# finding it anywhere after redaction is a leak.
+AWS_ID = "AKIAZ7Q2M4X8R1T5W3Y6"
+AWS_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYzQ8rT2mW5a"
+AWS_SESSION = "FwoGZXIvYXdzEBYaDHqa0AP1Bz9MGk3NyLZAQ2xR8w7kq3m"
+PEM_BODY = "MIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQC7VJTUt9Us8cKj"
+GITHUB = "ghp_8fK2mQ9xL4vR7tY1wZ3nB6cD0eH5jA2sP9uV"
+GITHUB_FINE = "github_pat_11ABCDEFG0aBcDeFgHiJkL_mNoPqRsTuVwXyZ0123456789abcdefGHIJKLMNOPQRSTU"
+GITLAB = "glpat-xY7zK2mQ9vL4rT1wN8bC"
+SLACK = "xoxb-2048137296-4127630584-kQz9Xv2LmR7tY1wN3bC8dE5f"
+SLACK_HOOK = "T02ABCDEF/B03GHIJKL/Zx8Yw7Vu6Ts5Rq4Po3Nm2Lk1"
+OPENAI = "sk-proj-Q8xW2eR4tY6uI8oP0aS2dF4gH6jK8lZ1xC3vB5nM7"
+OPENAI_OLD = "sk-4fT9kQ2mX8vL1rW7yZ3nB6cD0eH5jA2sP9uVtG1h"
+STRIPE = "sk_live_51HqT7x2LmQ9vR4tY1wN8bC3d"
+GOOGLE = "AIzaSyD3fK9mQ2xL7vR4tY1wZ8nB6cD0eH5jA2s"
+HUGGING = "hf_kQz9Xv2LmR7tY1wN3bC8dE5fG4hJ6kL0pA"
+JWT = (
+    "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4gRG9lIn0"
+    ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c"
+)
+AZURE_KEY = "Zx8Yw7Vu6Ts5Rq4Po3Nm2Lk1Jh0Gf9Ed8Cb7Aa6Zz5Yy4Xx3Ww2Vv1Uu0Tt9Ss8Rr7Qq6Pp5Oo4Nn3Mm2Ll1Kk0Jj9Ii8Hh7Gg=="
+DB_PASSWORD = "Tr0ub4dor&3-horse"
+NETRC_PASSWORD = "n3trc-s3cr3t-pw"
+BASIC = "YWxhZGRpbjpvcGVuc2VzYW1l"
+ENV_VALUE = "env-s3cr3t-value-42"
+DEFAULT_VALUE = "default-s3cr3t-77"
+VARIABLE_VALUE = "var1able-s3cr3t-99"
+ANNOTATED_VALUE = "ann0tated-s3cr3t-11"
+DOLLAR_VALUE = "d0llar-quoted-s3cr3t"
+E_VALUE = "e-str1ng-s3cr3t"
+REQUESTS_VALUE = "requests-pa55word"
+URL_VAR_VALUE = "fstr1ng-pa55"
+
+CORPUS = {
+    "aws environment": f'os.environ["AWS_ACCESS_KEY_ID"] = "{AWS_ID}"\nos.environ["AWS_SECRET_ACCESS_KEY"] = '
+    f'"{AWS_SECRET}"\nos.environ["AWS_SESSION_TOKEN"] = "{AWS_SESSION}"',
+    "aws credentials file": f"[default]\naws_access_key_id = {AWS_ID}\naws_secret_access_key = {AWS_SECRET}\n",
+    "boto3 client": f's3 = boto3.client("s3", aws_access_key_id="{AWS_ID}", aws_secret_access_key="{AWS_SECRET}")',
+    "setdefault": f'os.environ.setdefault("OPENAI_API_KEY", "{DEFAULT_VALUE}")\nos.environ.setdefault("X", "keep")',
+    "environ subscript": f'os.environ["MY_SERVICE_PASSWORD"] = "{ENV_VALUE}"',
+    "variable passed as credential": f'k = "{VARIABLE_VALUE}"\nclient = Minio("h:9000", access_key="id", secret_key=k)',
+    "annotated": f'db_password: str = "{ANNOTATED_VALUE}"',
+    "gcp service account": json.dumps(
+        {
+            "type": "service_account",
+            "project_id": "demo-project",
+            "private_key_id": "5f1a9c",
+            "private_key": f"-----BEGIN PRIVATE KEY-----\n{PEM_BODY}\n-----END PRIVATE KEY-----\n",
+            "client_email": "svc@demo-project.iam.gserviceaccount.com",
+        }
+    ),
+    "pem in code": f'key = """-----BEGIN RSA PRIVATE KEY-----\n{PEM_BODY}\n-----END RSA PRIVATE KEY-----"""',
+    "azure connection string": "conn = 'DefaultEndpointsProtocol=https;AccountName=demo;"
+    f"AccountKey={AZURE_KEY};EndpointSuffix=core.windows.net'",
+    "github token": f"g = Github('{GITHUB}')\nother = Github(auth=Auth.Token('{GITHUB_FINE}'))",
+    "gitlab token": f"gl = gitlab.Gitlab('https://gitlab.com', private_token='{GITLAB}')",
+    "slack": f"client = WebClient('{SLACK}')\nurl = 'https://hooks.slack.com/services/{SLACK_HOOK}'",
+    "openai": f'openai.api_key = "{OPENAI}"\nclient = OpenAI(api_key="{OPENAI_OLD}")',
+    "stripe and google": f"stripe.api_key = '{STRIPE}'\nmaps = googlemaps.Client(key='{GOOGLE}')",
+    "hugging face": f"login('{HUGGING}')",
+    "jwt": f"headers = {{'Authorization': 'Bearer {JWT}'}}\nraw = '{JWT}'",
+    "postgres dsn": f"engine = create_engine('postgresql+psycopg://etl:{DB_PASSWORD}@db.internal:5432/warehouse')",
+    "libpq keywords": f"psycopg.connect('host=db user=etl password={DB_PASSWORD} dbname=w')",
+    "odbc": f"pyodbc.connect('DRIVER={{ODBC Driver 18}};SERVER=db;UID=etl;PWD={DB_PASSWORD};')",
+    "dollar quoted": f'conn.execute("ALTER ROLE etl PASSWORD $${DOLLAR_VALUE}$$")',
+    "tagged dollar quoted": f"conn.execute('CREATE USER a WITH PASSWORD $pw${DOLLAR_VALUE}$pw$')",
+    "escape string": f"conn.execute(\"ALTER USER bob PASSWORD E'{E_VALUE}\\\\'x'\")",
+    "netrc": f"machine api.example.com login bob password {NETRC_PASSWORD}\nmachine b\n  password {NETRC_PASSWORD}",
+    "basic auth url": f"requests.get('https://bob:{DB_PASSWORD}@api.example.com/data.csv')",
+    "basic auth header": f"headers = {{'Authorization': 'Basic {BASIC}'}}",
+    "requests auth": f"requests.get(url, auth=('bob', '{REQUESTS_VALUE}'))",
+    "f-string url": f'pw = "{URL_VAR_VALUE}"\nengine = create_engine(f"postgresql://etl:{{pw}}@db/w")',
+}
+SECRETS = [
+    value
+    for name, value in globals().items()
+    if name.isupper() and isinstance(value, str) and name not in ("MASK", "SECRET") and len(value) >= 12
+]
+
+
+@pytest.mark.parametrize("name", sorted(CORPUS))
+def test_no_secret_of_the_corpus_survives(name: str) -> None:
+    text = CORPUS[name]
+    assert any(secret in text for secret in SECRETS), "the case holds a secret"
+    redacted = redact_text(text)
+    leaked = [secret for secret in SECRETS if secret in redacted]
+    assert leaked == [], redacted
+    assert redact_text(redacted) == redacted  # redacting twice changes nothing (event hashes stay stable)
+    assert redact({"source": text}) == {"source": redacted}
+
+
+def test_code_around_the_secrets_is_kept() -> None:
+    assert redact_text(CORPUS["setdefault"]) == (
+        'os.environ.setdefault("OPENAI_API_KEY", \'***\')\nos.environ.setdefault("X", "keep")'
+    )
+    assert redact_text(CORPUS["environ subscript"]) == "os.environ[\"MY_SERVICE_PASSWORD\"] = '***'"
+    assert redact_text(CORPUS["variable passed as credential"]).startswith("k = '***'\nclient = Minio(\"h:9000\"")
+    assert redact_text("ALTER ROLE etl PASSWORD $$x$$; SELECT 1") == "ALTER ROLE etl PASSWORD '***'; SELECT 1"
+
+
+def test_ordinary_code_is_unchanged() -> None:
+    code = (
+        "import pandas as pd\n"
+        "df = pd.read_csv('/data/asia_sales.csv')\n"
+        "tokenizer = AutoTokenizer.from_pretrained('bert-base-uncased')\n"
+        "model = LogisticRegression(max_iter=200, solver='lbfgs')\n"
+        "task = 'sk-learn-demo'\n"
+        "key = df.columns[0]\n"
+        "skip = {'a': 1, 'b': 'two'}\n"
+        "version = '9f2c4e1ab37d5c60b8e2f1a4d6c8e0b2'\n"
+    )
+    assert redact_text(code) == code
+
+
+def test_the_outbox_record_of_a_cell_holds_no_secret() -> None:
+    from datetime import datetime
+
+    from nblineage.kernel_ext.records import CellResult, cell_line
+
+    source = "\n".join(CORPUS.values())
+    now = datetime(2026, 1, 1)
+    result = CellResult(
+        run_id="r",
+        cell_id="c",
+        execution_count=1,
+        source=source,
+        started=now,
+        ended=now,
+        error=f"ValueError: bad token {GITHUB}",
+        traceback=f"Traceback...\n  os.environ['AWS_SECRET_ACCESS_KEY'] = '{AWS_SECRET}'\nValueError: {OPENAI}",
+    )
+    line = cell_line(result, "jupyter", "/n.ipynb", "s")
+    assert [secret for secret in SECRETS if secret in line] == []
+    record = json.loads(line)
+    assert record["source"].startswith('os.environ["AWS_ACCESS_KEY_ID"] = "***"')

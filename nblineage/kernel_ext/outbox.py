@@ -15,12 +15,14 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+from nblineage.lineage.private import private_folder
+
 
 class Outbox:
     """This kernel's outbox file: append whole lines, read them back from an offset, compact when delivered."""
 
     def __init__(self, folder: Path) -> None:
-        folder.mkdir(parents=True, exist_ok=True)
+        private_folder(folder)  # 0700: records hold cell source and tracebacks
         self.path = folder / f"{os.getpid()}-{uuid.uuid4().hex[:12]}.jsonl"
         self._fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o600)
         fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)

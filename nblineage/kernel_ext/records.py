@@ -2,7 +2,7 @@
 
 Turning a record into OpenLineage events needs openlineage-python, which takes a quarter of a second to import;
 the background writer does that (``emit.events_of``) when the kernel is idle, so a cell pays only for a JSON dump
-and one append to the outbox.
+(credentials cut out of it, see ``lineage/redact.py``) and one append to the outbox.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import orjson
 
 from nblineage.kernel_ext.capture import Output, Record
 from nblineage.kernel_ext.provenance import Provenance, Source
+from nblineage.lineage.redact import may_hold_secrets, redact
 
 FORMAT = 1
 
@@ -119,4 +120,8 @@ def _from_source(item: dict[str, Any]) -> Source:
 
 
 def _dump(record: dict[str, Any]) -> str:
-    return orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+    """The record as one JSON line, credentials cut out first: the outbox on disk never holds a secret."""
+    text = orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+    if not may_hold_secrets(text):
+        return text
+    return orjson.dumps(redact(orjson.loads(text)), option=orjson.OPT_NON_STR_KEYS).decode()

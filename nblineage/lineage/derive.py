@@ -65,7 +65,7 @@ class Facts:
 def event_key(event: Event) -> str:
     """A string that sorts events by time, then state rank, then hash: the merge order of every "latest" rule."""
     rank = _STATE_RANK.get(str(event.event_type).upper(), "1")
-    return f"{event.time.strftime('%Y-%m-%dT%H:%M:%S.%f')}|{rank}|{event.hash}"
+    return f"{event.time.isoformat(timespec='microseconds')}|{rank}|{event.hash}"  # years below 1000 padded too
 
 
 def dataset_version(dataset: dict[str, Any]) -> str:

@@ -20,7 +20,12 @@ import orjson
 from nblineage.lineage.redact import may_hold_secrets, redact
 
 RUN, DATASET, JOB = "RunEvent", "DatasetEvent", "JobEvent"
-MAX_NAME_BYTES = 2400  # namespace + name, within what a PostgreSQL unique index takes
+# Limits of what the store's indexed text columns take on PostgreSQL (a B-tree entry holds at most ~2700 bytes).
+MAX_NAME_BYTES = 2400  # namespace + name
+MAX_VERSION_BYTES = 2400  # a dataset version
+MAX_FACET_NAME_BYTES = 1000  # a facet's name
+MAX_DEPTH = 254  # objects and lists nested in an event (orjson's own limit)
+MAX_DIGITS = 4300  # digits of an integer (Python's default limit for reading one)
 
 _TIME = re.compile(
     r"^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2}(?::\d{2})?)(?:[.,](\d+))?\s*(Z|[+-]\d{2}(?::?\d{2})?)?$",
@@ -79,18 +84,36 @@ def parse_time(value: Any) -> datetime:
     return moment
 
 
-def canonical_json(payload: Any) -> str:
-    """The one serialisation that is hashed and stored: sorted keys, no whitespace, unicode kept.
+class NestedTooDeeply(ValueError):
+    """A JSON value nested deeper than ``MAX_DEPTH``."""
 
-    Raises ValueError for NaN or infinity, which JSON cannot hold.
+
+def canonical_json(payload: Any) -> str:
+    """The one serialisation that is hashed and stored: sorted keys, no whitespace, unicode kept, integers exact.
+
+    Raises ValueError for NaN or infinity, which JSON cannot hold, and NestedTooDeeply beyond ``MAX_DEPTH``.
     """
     try:
         text = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
-    except TypeError:  # integers beyond 64 bits, non-string keys, lone surrogates: the standard library's way
+    except TypeError as error:  # integers beyond 64 bits, non-string keys, lone surrogates: the standard library's way
+        if str(error) == "Recursion limit reached" or _deeper_than(payload, MAX_DEPTH):
+            raise NestedTooDeeply(f"the event is nested too deeply (more than {MAX_DEPTH} levels)") from None
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
     if b"null" in text and _has_non_finite(payload):  # orjson writes NaN and infinity as null
         raise ValueError("Out of range float values are not JSON compliant")
     return text.decode()
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """True when objects and lists nest more than ``limit`` levels deep (without recursion)."""
+    pending = [(value, 1)]
+    while pending:
+        item, depth = pending.pop()
+        if isinstance(item, dict | list | tuple):
+            if depth > limit:
+                return True
+            pending.extend((child, depth + 1) for child in (item.values() if isinstance(item, dict) else item))
+    return False
 
 
 def _has_non_finite(value: Any) -> bool:
@@ -142,9 +165,13 @@ def check(payload: Any) -> Event:
         if not _UUID.match(run_id):
             raise InvalidEvent(f"run.runId {run_id[:60]!r} is not a UUID")
         _facets(run, "run")
+        _parent(run)
         _optional_str(payload, "eventType")
+        _no_nul(payload.get("eventType"), "eventType")
     if kind in (RUN, JOB):
-        _named(_object(payload, "job"), "job")
+        job = _object(payload, "job")
+        _named(job, "job")
+        _lineage(job)
         for direction in ("inputs", "outputs"):
             datasets = payload.get(direction)
             if datasets is None:
@@ -155,16 +182,23 @@ def check(payload: Any) -> Event:
                 if not isinstance(dataset, dict):
                     raise InvalidEvent(f"{direction}[{index}] must be an object")
                 _named(dataset, f"{direction}[{index}]")
-                _facets(dataset, f"{direction}[{index}]", ("facets", "inputFacets", "outputFacets"))
+                _facets(dataset, f"{direction}[{index}]", ("inputFacets", "outputFacets"))
+                _version(dataset, f"{direction}[{index}]")
     if kind == DATASET:
-        _named(_object(payload, "dataset"), "dataset")
+        dataset = _object(payload, "dataset")
+        _named(dataset, "dataset")
+        _version(dataset, "dataset")
     try:
         text = canonical_json(payload)
         if may_hold_secrets(text):
             payload = redact(payload)
             text = canonical_json(payload)
         digest = hashlib.sha256(text.encode()).hexdigest()
-    except ValueError as error:  # NaN or infinity (json.loads takes them), or a lone surrogate ("\ud800")
+    except NestedTooDeeply as error:
+        raise InvalidEvent(str(error)) from None
+    except TypeError as error:  # only from callers handing over Python objects: keys that are not strings
+        raise InvalidEvent(f"not valid JSON: {error}") from None
+    except ValueError as error:  # NaN or infinity (json.loads takes them), a lone surrogate ("\ud800"), a huge int
         try:
             reason = _not_json(payload, "")
         except RecursionError:
@@ -176,7 +210,9 @@ def check(payload: Any) -> Event:
 
 
 def _not_json(value: Any, where: str) -> str | None:
-    """Why the value at ``where`` cannot be JSON (NaN, infinity, lone surrogate), or None when it can."""
+    """Why the value at ``where`` cannot be JSON (NaN, infinity, lone surrogate, huge integer), or None."""
+    if isinstance(value, int) and not isinstance(value, bool) and value.bit_length() > MAX_DIGITS * 3:
+        return f"{where or 'the event'} is an integer of more than {MAX_DIGITS} digits"
     if isinstance(value, float) and not math.isfinite(value):
         shown = "NaN" if math.isnan(value) else "Infinity" if value > 0 else "-Infinity"
         return f"{where or 'the event'} is {shown}, which is not valid JSON"
@@ -222,7 +258,8 @@ def _named(entity: dict[str, Any], where: str) -> None:
         value = entity.get(key)
         if not isinstance(value, str) or not value:
             raise InvalidEvent(f"{where}.{key} must be a non-empty string")
-    size = len(entity["namespace"].encode("utf-8", "replace")) + len(entity["name"].encode("utf-8", "replace"))
+        _no_nul(value, f"{where}.{key}")
+    size = _size(entity["namespace"]) + _size(entity["name"])
     if size > MAX_NAME_BYTES:
         raise InvalidEvent(f"{where}: namespace and name take {size} bytes; the store takes up to {MAX_NAME_BYTES}")
     _facets(entity, where)
@@ -236,5 +273,61 @@ def _facets(entity: dict[str, Any], where: str, keys: tuple[str, ...] = ("facets
         if not isinstance(facets, dict):
             raise InvalidEvent(f"{where}.{key} must be an object")
         for name, facet in facets.items():
+            if not isinstance(name, str) or _size(name) > MAX_FACET_NAME_BYTES:
+                raise InvalidEvent(
+                    f"{where}.{key}: the facet name {_shown(name)} is longer than {MAX_FACET_NAME_BYTES} bytes"
+                )
+            _no_nul(name, f"the facet name {where}.{key}.{_shown(name)}")
             if facet is not None and not isinstance(facet, dict):
                 raise InvalidEvent(f"{where}.{key}.{name} must be an object")
+
+
+def _parent(run: dict[str, Any]) -> None:
+    """The parent run the graph links to: ``run`` an object whose ``runId`` is a UUID, when there is one."""
+    parent = (run.get("facets") or {}).get("parent")
+    if parent is None or parent.get("run") is None:
+        return
+    if not isinstance(parent["run"], dict):
+        raise InvalidEvent("run.facets.parent.run must be an object")
+    run_id = parent["run"].get("runId")
+    if run_id is not None and not (isinstance(run_id, str) and _UUID.match(run_id)):
+        raise InvalidEvent(f"run.facets.parent.run.runId {_shown(run_id)} is not a UUID")
+
+
+def _lineage(job: dict[str, Any]) -> None:
+    """The entries of a job's ``lineage`` facet, which the graph follows, are a list."""
+    lineage = (job.get("facets") or {}).get("lineage")
+    if lineage is not None and lineage.get("entries") is not None and not isinstance(lineage["entries"], list):
+        raise InvalidEvent("job.facets.lineage.entries must be a list")
+
+
+def _version(dataset: dict[str, Any], where: str) -> None:
+    """A dataset's ``version`` facet names the version the graph keys it by: a short string (or a number)."""
+    facet = (dataset.get("facets") or {}).get("version")
+    version = facet.get("datasetVersion") if facet else None
+    if version is None:
+        return
+    if isinstance(version, dict | list):
+        raise InvalidEvent(f"{where}.facets.version.datasetVersion must be a string")
+    text = str(version)
+    _no_nul(text, f"{where}.facets.version.datasetVersion")
+    if _size(text) > MAX_VERSION_BYTES:
+        raise InvalidEvent(
+            f"{where}.facets.version.datasetVersion takes {_size(text)} bytes; the store takes up to "
+            f"{MAX_VERSION_BYTES}"
+        )
+
+
+def _no_nul(value: Any, where: str) -> None:
+    if isinstance(value, str) and "\x00" in value:
+        raise InvalidEvent(f"{where} holds a NUL character, which the store cannot keep")
+
+
+def _size(text: str) -> int:
+    return len(text.encode("utf-8", "replace"))
+
+
+def _shown(value: Any) -> str:
+    """A short rendering of a value for a message."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."

@@ -16,11 +16,10 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-import orjson
 from sqlalchemy import Connection
 
 from nblineage.lineage.derive import Facts, RunFacts, facts_of
-from nblineage.lineage.events import Event
+from nblineage.lineage.events import Event, canonical_json
 from nblineage.lineage.schema import UNVERSIONED
 
 CHUNK = 500
@@ -339,7 +338,7 @@ def _merge_facets(sql: Sql, all_facts: list[Facts], dataset_ids: dict, job_ids: 
         "ON CONFLICT (entity, entity_id, name) DO UPDATE SET event_key = excluded.event_key, "
         "payload = excluded.payload WHERE facets.event_key < excluded.event_key",
         [
-            (entity, entity_id, name, key, orjson.dumps(facet, option=orjson.OPT_SORT_KEYS).decode())
+            (entity, entity_id, name, key, canonical_json(facet))  # integers beyond 64 bits kept exact
             for (entity, entity_id, name), (key, facet) in sorted(latest.items())
         ],
     )

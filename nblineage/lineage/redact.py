@@ -1,8 +1,12 @@
-"""Remove credentials from an OpenLineage event before it is stored, hashed or logged.
+"""Remove credentials from an OpenLineage event, or a kernel's outbox record, before it is stored, hashed or logged.
 
 Producers sometimes put a password in a connection URL (a dataset namespace, a ``dataSource`` facet), a token
-in an environment-variable facet, or a password in an SQL statement. Such values are replaced; everything else
-of the event is kept exactly as it came. Most events carry none of the markers, and cost one scan of a string.
+in an environment-variable facet, or a password in an SQL statement; a notebook cell's source may set one in
+``os.environ`` or pass one to a client. Such values are replaced; everything else is kept exactly as it came.
+Besides what :func:`~nblineage.lineage.naming.redact_secrets_in_text` cuts out (URLs, ``password=...`` pairs,
+SQL ``PASSWORD '...'``, bearer tokens) this knows the shapes of cloud keys and tokens (AWS, GitHub, GitLab,
+Slack, OpenAI, Stripe, Google, Hugging Face, JWTs, private keys, Azure connection strings) and code that assigns
+secrets. Most texts carry none of the markers, and cost one scan.
 """
 
 from __future__ import annotations
@@ -44,12 +48,145 @@ _SECRET_KEY_ENDINGS = (
 )
 
 
+# Markers (lower case) of the token shapes and code below: a text without any of them needs no closer look.
+_SHAPE_MARKERS = (
+    "akia",
+    "asia",
+    "abia",
+    "acca",
+    "a3t",
+    "private key",
+    "ghp_",
+    "gho_",
+    "ghu_",
+    "ghs_",
+    "ghr_",
+    "github_pat_",
+    "glpat-",
+    "gldt-",
+    "glrt-",
+    "glptt-",
+    "glft-",
+    "glcbt-",
+    "gloas-",
+    "glsoat-",
+    "xox",
+    "sk-",
+    "k_live_",
+    "k_test_",
+    "aiza",
+    "hf_",
+    "eyj",
+    "hooks.slack.com",
+    "accountkey",
+    "basic",
+    "auth",
+    "login",
+)
+_TOKENS = re.compile(
+    r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])"  # AWS access key id
+    r"|-----BEGIN[A-Z ]*PRIVATE KEY-----(?:[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----|[\s\S]*)"  # PEM, even cut
+    r"|\bgh[pousr]_[A-Za-z0-9]{30,}|\bgithub_pat_[A-Za-z0-9_]{20,}"  # GitHub
+    r"|\bgl(?:pat|dt|rt|ptt|ft|cbt|oas|soat)-[A-Za-z0-9_\-]{20,}"  # GitLab
+    r"|\bxox[abposre]-[A-Za-z0-9\-]{10,}|(?<=hooks\.slack\.com/services/)[A-Za-z0-9/]+"  # Slack
+    r"|\bsk-(?:proj-|ant-|svcacct-|admin-)?[A-Za-z0-9_\-]{20,}|\b[rs]k_(?:live|test)_[A-Za-z0-9]{16,}"  # OpenAI..
+    r"|\bAIza[0-9A-Za-z_\-]{35}|\bhf_[A-Za-z0-9]{30,}"  # Google API key, Hugging Face
+    r"|\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"  # JWT
+)
+_AZURE_KEY = re.compile(r"(?i)\b(?P<key>AccountKey|SharedAccessKey|SharedAccessSignature)\s*=\s*[^;'\"\s]+")
+_BASIC = re.compile(r"(?i)(?P<head>\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+)[A-Za-z0-9+/=]+")
+_NETRC = re.compile(r"(?im)(?P<head>(?:^[ \t]*|\blogin\s+\S+\s+)(?:password|passwd)\s+)(?![\"'$*]|[EU]&?')[^\s'\"]+")
+# PostgreSQL's other string forms after PASSWORD: dollar quotes and E'...' (whose backslash escapes would
+# otherwise end the literal early); naming.py handles plain '...'.
+_SQL_PASSWORD = re.compile(
+    r"(?i)\b(?P<kw>password|identified\s+by)\s+(?:\$(?P<tag>\w*)\$[\s\S]*?\$(?P=tag)\$|[EU]&?'[\s\S]*?'(?=[\s;,)\"]|$))"
+)
+# Python code: a string literal, and where secrets go.
+_STRING = r"""(?:[rRbBuUfF]{0,2}(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"))"""
+# Each names a key and looks ahead at the literal given to it (``value``), so that matches never swallow the next.
+_SUBSCRIPT = re.compile(rf"""\[\s*(?P<q>['"])(?P<key>[^'"\n]{{1,200}})(?P=q)\s*\]\s*=\s*(?=(?P<value>{_STRING}))""")
+_PAIR = re.compile(rf"""(?P<q>['"])(?P<key>[^'"\n]{{1,200}})(?P=q)\s*[,:]\s*(?=(?P<value>{_STRING}))""")
+_ANNOTATED = re.compile(rf"""(?m)^[ \t]*(?P<key>\w+)\s*:[^=\n]*=\s*(?=(?P<value>{_STRING}))""")
+_BASIC_PAIR = re.compile(
+    rf"""(?:\bauth\s*=\s*\(|HTTP(?:Basic|Digest)Auth\()\s*(?:{_STRING}|\w+)\s*,\s*(?=(?P<value>{_STRING}))"""
+)
+_PASSED = re.compile(
+    rf"""(?P<key>\w+)\s*=\s*(?P<var>[A-Za-z_]\w*)\s*(?=[,)\n])"""  # keyword argument: password=pw
+    rf"""|(?P<q>['"])(?P<qkey>[^'"\n]{{1,200}})(?P=q)\s*:\s*(?P<qvar>[A-Za-z_]\w*)\s*(?=[,}}\n])"""  # "password": pw
+    rf"""|(?:\bauth\s*=\s*\(|HTTP(?:Basic|Digest)Auth\()\s*(?:{_STRING}|\w+)\s*,\s*(?P<avar>[A-Za-z_]\w*)\s*\)"""
+    r"""|://[^\s/@{}'"]*:\{(?P<uvar>[A-Za-z_]\w*)\}@"""  # f"postgresql://user:{pw}@host/db"
+)
+_QUOTED_MASK = "'***'"
+
+
 def may_hold_secrets(text: str) -> bool:
-    """True when ``text`` (an event's JSON) has anything that could be a credential."""
+    """True when ``text`` (an event's JSON, a record, a cell's source) has anything that could be a credential."""
     if "@" in text and _USERINFO.search(text):
         return True
     lowered = text.lower()
-    return any(word in lowered for word in _WORDS)
+    return any(word in lowered for word in _WORDS) or any(marker in lowered for marker in _SHAPE_MARKERS)
+
+
+def redact_text(text: str) -> str:
+    """``text`` with every credential it holds replaced by ``***``; never raises (withheld if redaction fails)."""
+    if not may_hold_secrets(text):
+        return text
+    try:
+        text = _redact_code(text)  # first: it reads which variables are passed as credentials
+        text = redact_secrets_in_text(text)
+        text = _SQL_PASSWORD.sub(lambda m: f"{m.group('kw')} '***'", text)
+        text = _TOKENS.sub(MASK, text)
+        text = _AZURE_KEY.sub(lambda m: f"{m.group('key')}={MASK}", text)
+        text = _BASIC.sub(lambda m: m.group("head") + MASK, text)
+        return _NETRC.sub(lambda m: m.group("head") + MASK, text)
+    except Exception:  # withhold rather than risk leaking a secret
+        return "[nblineage: text withheld, redaction failed]"
+
+
+def _secretish(name: str) -> bool:
+    """A name a secret is kept under: ``is_secret_key``, or one that says password or secret anywhere."""
+    lowered = name.lower()
+    return is_secret_key(name) or "password" in lowered or "passwd" in lowered or "secret" in lowered
+
+
+def _redact_code(text: str) -> str:
+    """String literals that code gives to secret-named keys (``os.environ["AWS_SECRET_ACCESS_KEY"] = "..."``,
+    ``os.environ.setdefault("TOKEN", "...")``, ``{"password": "..."}``, ``password: str = "..."``, the password of
+    ``auth=("user", "...")``), and those assigned to variables the code passes as credentials."""
+    spans = [
+        match.span("value")
+        for pattern in (_SUBSCRIPT, _PAIR, _ANNOTATED, _BASIC_PAIR)
+        for match in pattern.finditer(text)
+        if pattern is _BASIC_PAIR or _secretish(match.group("key"))
+    ]
+    text = _masked(text, spans)
+    names = set()
+    for match in _PASSED.finditer(text):
+        if match.group("avar") or match.group("uvar"):
+            names.add(match.group("avar") or match.group("uvar"))
+        elif match.group("var") and _secretish(match.group("key")):
+            names.add(match.group("var"))
+        elif match.group("qvar") and _secretish(match.group("qkey")):
+            names.add(match.group("qvar"))
+    names -= {"None", "True", "False"}
+    if names:
+        assigned = re.compile(
+            rf"(?m)^(?P<head>[ \t]*(?:{'|'.join(map(re.escape, sorted(names)))})\s*(?::[^=\n]*)?=\s*){_STRING}"
+        )
+        text = assigned.sub(lambda m: m.group("head") + _QUOTED_MASK, text)
+    return text
+
+
+def _masked(text: str, spans: list[tuple[int, int]]) -> str:
+    """``text`` with each span (string literals; overlapping ones merged) replaced by a quoted mask."""
+    out, position = [], 0
+    for start, end in sorted(spans):
+        if start < position:
+            continue
+        out += [text[position:start], _QUOTED_MASK]
+        position = end
+    out.append(text[position:])
+    return "".join(out)
 
 
 def is_secret_key(name: str) -> bool:
@@ -72,6 +209,5 @@ def redact(value: Any, key: str = "") -> Any:
             return MASK
         if key in ("namespace", "name", "uri", "url") and "://" in value:
             return strip_credentials(value)
-        if may_hold_secrets(value):
-            return redact_secrets_in_text(value)
+        return redact_text(value)
     return value

@@ -25,6 +25,7 @@ from nblineage.lineage import schema
 from nblineage.lineage.events import Event, check
 from nblineage.lineage.merge import IdCache, Sql, apply_facts
 from nblineage.lineage.naming import redact_secrets_in_text
+from nblineage.lineage.private import private_file
 from nblineage.lineage.schema import VERSION_TABLE
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -98,7 +99,10 @@ class Store:
 
     @contextmanager
     def write(self) -> Iterator[Connection]:
-        """A connection in a write transaction that holds the write lock from BEGIN."""
+        """A connection in a write transaction that holds the write lock from BEGIN; a damaged SQLite file is
+        refused first, untouched."""
+        if self.is_sqlite:
+            _refuse_damaged_sqlite(self.url.database)
         with self.engine.connect().execution_options(nblineage_write=True) as conn, conn.begin():
             yield conn
 
@@ -339,7 +343,7 @@ def _check_sqlite_file(database: str | None, create: bool = True) -> None:
                 f"there is no lineage store at {path} (the file {why}); nothing was created "
                 "(check --url or NBLINEAGE_URL; `nblineage ingest` or a notebook with capture creates it)"
             )
-        path.parent.mkdir(parents=True, exist_ok=True)
+        _create_private(path)
         return
     with path.open("rb") as handle:
         if handle.read(16) != SQLITE_MAGIC:
@@ -356,6 +360,43 @@ def _check_sqlite_file(database: str | None, create: bool = True) -> None:
             f"{path} is not an nblineage store: it has other tables ({', '.join(sorted(tables)[:5])}). "
             f"nblineage leaves it untouched. {_ELSEWHERE}"
         )
+
+
+def _create_private(path: Path) -> None:
+    """Create a new store file 0600 in folders 0700 (its -wal and -shm files take its mode)."""
+    try:
+        private_file(path)
+    except OSError as error:
+        where = error.filename or path
+        raise StoreError(
+            f"cannot create the lineage store {path}: {error.strerror or error} ({where}). {_ELSEWHERE}"
+        ) from None
+
+
+_INTACT: set[str] = set()  # SQLite files this process found intact (checked once: the check reads the whole file)
+
+
+def _refuse_damaged_sqlite(database: str | None) -> None:
+    """Refuse to write into a SQLite file that fails ``PRAGMA quick_check``; it is read only, never changed."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database).expanduser().resolve()
+    if str(path) in _INTACT or not path.exists():
+        return
+    try:
+        with closing(sqlite3.connect(f"{path.as_uri()}?mode=ro", uri=True)) as conn:
+            problems = [" ".join(str(row[0]).split()) for row in conn.execute("PRAGMA quick_check(3)")]
+    except sqlite3.OperationalError:
+        return  # busy or unreadable right now: writing will say so
+    except sqlite3.DatabaseError as error:
+        problems = [str(error)]
+    if problems != ["ok"]:
+        raise StoreError(
+            f"{path} is a damaged SQLite database (quick_check: {'; '.join(problems)}); nblineage will not write "
+            f"to it and leaves it untouched. Restore it from a backup (sqlite3 {path.name} .recover), or "
+            f"{_ELSEWHERE[0].lower()}{_ELSEWHERE[1:]}"
+        )
+    _INTACT.add(str(path))
 
 
 def _engine(url: str, is_sqlite: bool) -> Engine:
