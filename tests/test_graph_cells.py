@@ -251,6 +251,7 @@ def test_a_store_made_before_the_steps_gets_them_on_open(store_url: str) -> None
         ingest(store, notebook_events())
         with store.write() as conn:  # back to the first schema: no output_steps table
             conn.execute(text("DROP TABLE output_steps"))
+            conn.execute(text("ALTER TABLE runs DROP COLUMN parent_key"))  # added by 0003_run_job_key
             conn.execute(text(f"UPDATE {schema.VERSION_TABLE} SET version_num = '0001_initial'"))
     with Store(store_url) as store:
         assert chain(path(store, DatasetRef("file", CUSTOMERS), DatasetRef("file", MODEL))) == FULL_PATH

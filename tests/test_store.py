@@ -176,6 +176,28 @@ def test_the_schema_head_constant_is_the_newest_migration() -> None:
     assert ScriptDirectory.from_config(config).get_heads() == [schema.HEAD]
 
 
+def test_a_store_from_before_the_run_key_gets_each_runs_latest_job_and_parent_on_open(store_url: str) -> None:
+    run, early, late = (f"00000000-0000-4000-8000-00000000000{n}" for n in (1, 2, 3))
+    events = [
+        run_event(("jobs", name), [("ns", "a")], [("ns", "b")], run_id=run, time=time, parent=(parent, ("jobs", "s")))
+        for name, time, parent in (("early", "2026-01-01T00:00:01Z", early), ("late", "2026-01-01T00:00:02Z", late))
+    ]
+    with Store(store_url) as store:
+        store.append([check(event) for event in events])
+        with store.write() as conn:  # what revision 0002 kept when the early event arrived first
+            early_job = "(SELECT id FROM jobs WHERE name = 'early')"
+            conn.execute(text(f"UPDATE runs SET job_id = {early_job}, parent_run_id = '{early}'"))
+            conn.execute(text(f"UPDATE edges SET job_pk = {early_job} WHERE run_pk <> 0"))
+            conn.execute(text("ALTER TABLE runs DROP COLUMN parent_key"))
+            conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0002_output_steps'"))
+    with Store(store_url) as store:
+        expected = snapshot(store)
+        store.rebuild()
+        assert snapshot(store) == expected
+        assert {row[1:4] for row in expected["runs"]} == {("jobs", "late", late)}
+        assert {row[6:9] for row in expected["edges"]} == {(run, "jobs", "late")}
+
+
 @pytest.mark.parametrize(
     ("url", "says"),
     [

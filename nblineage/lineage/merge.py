@@ -1,9 +1,10 @@
 """Merge the facts of new events into the graph tables, with rules that ignore arrival order.
 
-Keys are inserted once; flags only turn on; times keep their minimum or maximum; "latest" values (run state,
-facets) keep the value of the greatest event key (time, state rank, hash). A run's edges are recomputed from
-its inputs, outputs and declared lineage whenever an event of that run arrives. The cell runs an output went
-through are kept as run ids (``output_steps``), never resolved here: a run's job may arrive after its steps.
+Keys are inserted once; flags only turn on; times keep their minimum or maximum; "latest" values (a run's job,
+parent and state, facets) keep the value of the greatest event key (time, state rank, hash). A run's edges are
+recomputed from its inputs, outputs and declared lineage whenever an event of that run arrives. The cell runs an
+output went through are kept as run ids (``output_steps``), never resolved here: a run's job may arrive after its
+steps.
 
 This is the ingest hot path, so it speaks plain SQL through the driver in batches (the same statements on SQLite
 and PostgreSQL) instead of compiling SQLAlchemy expressions row by row.
@@ -214,21 +215,22 @@ def _ensure(
 
 
 def _merge_runs(sql: Sql, facts: list[RunFacts], job_ids: dict) -> dict[str, int]:
-    """Insert or update runs: job and parent of the earliest event, state of the latest, start and end times."""
+    """Insert or update runs, whatever order their events arrive in: the job and state of the latest event (greatest
+    event key, as for facets), the parent of the latest event that names one (its key kept in ``parent_key``), the
+    earliest start and the latest end."""
     merged: dict[str, dict[str, Any]] = {}
     for run in sorted(facts, key=lambda r: r.state_key):
-        row = merged.setdefault(
-            run.run_id,
-            {"job_id": job_ids[run.job], "parent": None, "state": None, "key": "", "start": run.time_key, "end": None},
-        )
-        row["parent"] = row["parent"] or run.parent_run_id
-        row["state"], row["key"] = run.state, run.state_key
+        row = merged.setdefault(run.run_id, {"parent": None, "parent_key": None, "start": run.time_key, "end": None})
+        row["job_id"], row["state"], row["key"] = job_ids[run.job], run.state, run.state_key
+        if run.parent_run_id:
+            row["parent"], row["parent_key"] = run.parent_run_id, run.state_key
         if run.ended:
             row["end"] = max(row["end"] or run.time_key, run.time_key)
     existing = {
         row[0]: row[1:]
         for row in sql.where_in(
-            "SELECT run_id, id, parent_run_id, state, state_key, started_at, ended_at FROM runs WHERE run_id IN",
+            "SELECT run_id, id, job_id, parent_run_id, parent_key, state, state_key, started_at, ended_at FROM runs "
+            "WHERE run_id IN",
             list(merged),
         )
     }
@@ -240,6 +242,7 @@ def _merge_runs(sql: Sql, facts: list[RunFacts], job_ids: dict) -> dict[str, int
                     run_id,
                     row["job_id"],
                     row["parent"],
+                    row["parent_key"],
                     row["state"],
                     row["key"],
                     sql.time(row["start"]),
@@ -247,19 +250,22 @@ def _merge_runs(sql: Sql, facts: list[RunFacts], job_ids: dict) -> dict[str, int
                 )
             )
             continue
-        pk, parent, state, key, started, ended = existing[run_id]
+        pk, job_id, parent, parent_key, state, key, started, ended = existing[run_id]
         if (key or "") < row["key"]:
-            state, key = row["state"], row["key"]
+            job_id, state, key = row["job_id"], row["state"], row["key"]
+        if row["parent_key"] and (parent_key or "") < row["parent_key"]:
+            parent, parent_key = row["parent"], row["parent_key"]
         started = min(sql.time(row["start"]), started or sql.time(row["start"]))
         ends = [t for t in (sql.time(row["end"]), ended) if t is not None]
-        updates.append((parent or row["parent"], state, key, started, max(ends) if ends else None, pk))
+        updates.append((job_id, parent, parent_key, state, key, started, max(ends) if ends else None, pk))
     sql.many(
-        "INSERT INTO runs (run_id, job_id, parent_run_id, state, state_key, started_at, ended_at) "
-        "VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
+        "INSERT INTO runs (run_id, job_id, parent_run_id, parent_key, state, state_key, started_at, ended_at) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING",
         inserts,
     )
     sql.many(
-        "UPDATE runs SET parent_run_id = ?, state = ?, state_key = ?, started_at = ?, ended_at = ? WHERE id = ?",
+        "UPDATE runs SET job_id = ?, parent_run_id = ?, parent_key = ?, state = ?, state_key = ?, started_at = ?, "
+        "ended_at = ? WHERE id = ?",
         updates,
     )
     return dict(sql.where_in("SELECT run_id, id FROM runs WHERE run_id IN", list(merged)))

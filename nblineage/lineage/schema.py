@@ -26,7 +26,7 @@ from sqlalchemy import (
 )
 
 VERSION_TABLE = "nblineage_schema_version"
-HEAD = "0002_output_steps"  # the newest migration; a test checks it against migrations/
+HEAD = "0003_run_job_key"  # the newest migration; a test checks it against migrations/
 UNVERSIONED = ""
 
 metadata = MetaData()
@@ -81,6 +81,7 @@ runs = Table(
     Column("run_id", String(36), nullable=False, unique=True),
     Column("job_id", Id, ForeignKey("jobs.id"), nullable=False, index=True),
     Column("parent_run_id", String(36), index=True),
+    Column("parent_key", String(128)),  # event key of the latest event that named the parent
     Column("state", Text),
     Column("state_key", String(128)),
     Column("started_at", DateTime),
