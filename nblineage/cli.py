@@ -309,12 +309,15 @@ def _print(
 
 
 def _cell(value: Any) -> str:
-    return _escape("-" if value is None else value)
+    from nblineage.governance.text import clean
+
+    return clean(value)
 
 
 def _escape(value: Any) -> str:
-    """Text safe for a terminal: control and format characters (ESC, BEL, U+009B, bidi controls) shown as U+FFFD."""
-    return "".join(char if char.isprintable() else "\N{REPLACEMENT CHARACTER}" for char in str(value))
+    from nblineage.governance.text import printable
+
+    return printable(value)
 
 
 def _json(value: Any) -> str:

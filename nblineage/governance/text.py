@@ -24,8 +24,12 @@ INDENT = "  "
 
 def clean(value: Any) -> str:
     """``value`` as one printable line (``-`` for None)."""
-    text = "-" if value is None else str(value)
-    return "".join(char if char.isprintable() else "\N{REPLACEMENT CHARACTER}" for char in text)
+    return printable("-" if value is None else value)
+
+
+def printable(value: Any) -> str:
+    """Text safe for a terminal: control and format characters (ESC, BEL, U+009B, bidi controls) shown as U+FFFD."""
+    return "".join(char if char.isprintable() else "\N{REPLACEMENT CHARACTER}" for char in str(value))
 
 
 def table(columns: Sequence[str], rows: Sequence[Sequence[Any]], indent: str = "") -> list[str]:
