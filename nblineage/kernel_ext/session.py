@@ -22,7 +22,8 @@ from nblineage.kernel_ext.notebook import CellIds, find_notebook
 from nblineage.kernel_ext.outbox import MemoryOutbox, Outbox
 from nblineage.kernel_ext.resources import Meter
 from nblineage.kernel_ext.safety import report
-from nblineage.kernel_ext.writer import Writer, reason, shown_url, url_problem
+from nblineage.kernel_ext.writer import Writer, reason
+from nblineage.lineage.urls import shown_url, url_problem
 
 UNSENT = "unsent"  # the outbox folder of kernels whose store URL cannot be used; any later kernel delivers it
 

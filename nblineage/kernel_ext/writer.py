@@ -9,9 +9,7 @@ or backend that is down costs the user nothing: delivery is retried with back-of
 from __future__ import annotations
 
 import concurrent.futures.thread  # noqa: F401  (see below)
-import importlib.util
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -21,13 +19,13 @@ from typing import Any
 import orjson
 
 from nblineage.kernel_ext.outbox import MemoryOutbox, Outbox, orphans
+from nblineage.lineage.urls import shown_url
 
 # Delivery may first happen at interpreter exit (a notebook run top to bottom, then shut down). openlineage-python
 # imports concurrent.futures, whose import registers an exit hook, which Python refuses once exit has begun: so it
 # is imported here, at load, for about 20 ms.
 log = logging.getLogger("nblineage")
 MAX_BACKOFF = 30.0
-ACCEPTED_URLS = "sqlite:///ABSOLUTE/PATH/lineage.db or postgresql+psycopg://USER@HOST:PORT/DATABASE"
 QUIET = 1.0
 
 
@@ -211,36 +209,6 @@ class Writer(threading.Thread):
                 except Exception as error:
                     self._failed("store", error)
                     return
-
-
-def url_problem(url: str) -> str | None:
-    """What makes a store URL unusable, in one line; None when it may work. Only the text is read (no import of
-    SQLAlchemy, no connection), so that loading the extension stays cheap."""
-    text = url.strip()
-    scheme, sep, rest = text.partition("://")
-    if not sep or not re.fullmatch(r"[A-Za-z][\w.+-]*", scheme):
-        return f"it is not a URL; use {ACCEPTED_URLS}"
-    backend, _, driver = scheme.lower().partition("+")
-    if backend == "postgres":
-        return f"SQLAlchemy spells PostgreSQL postgresql+psycopg://, not postgres://; use {ACCEPTED_URLS}"
-    if backend not in ("sqlite", "postgresql"):
-        return f"unknown store scheme {scheme!r} (SQLite or PostgreSQL); use {ACCEPTED_URLS}"
-    module = {"postgresql": "psycopg2", "psycopg": "psycopg", "psycopg2": "psycopg2", "pg8000": "pg8000"}
-    needed = module.get(driver or backend) if backend == "postgresql" else None
-    if needed and importlib.util.find_spec(needed) is None:
-        return f"the driver {needed} of {scheme}:// is not installed (pip install 'nblineage[postgres]' gives psycopg)"
-    if backend == "sqlite" and not rest.startswith("/"):
-        return f"a SQLite store needs a file: sqlite:///ABSOLUTE/PATH/lineage.db; use {ACCEPTED_URLS}"
-    return None
-
-
-_SECRET_PARAMETER = r"([?&][^=&]*(?:password|passwd|pwd|secret|token|key)[^=&]*=)[^&]*"
-
-
-def shown_url(url: str) -> str:
-    """A store URL as it may be shown: the password and secret-looking query parameters masked."""
-    masked = re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url.strip())
-    return re.sub(_SECRET_PARAMETER, r"\1***", masked, flags=re.IGNORECASE)
 
 
 def reason(error: BaseException) -> str:

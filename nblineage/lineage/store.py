@@ -19,23 +19,21 @@ from itertools import islice
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, select, text, update
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
 from nblineage.lineage import schema
 from nblineage.lineage.events import Event, check
 from nblineage.lineage.merge import IdCache, Sql, apply_facts
-from nblineage.lineage.naming import redact_secrets_in_text
 from nblineage.lineage.schema import VERSION_TABLE
+from nblineage.lineage.urls import ACCEPTED_URLS, shown_url, url_problem
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _ELSEWHERE = "Set NBLINEAGE_URL to another file."
 BUSY_TIMEOUT_MS = 60_000
 BATCH = 1000
 _MIGRATIONS = Path(__file__).with_name("migrations")
-ACCEPTED_URLS = "sqlite:///ABSOLUTE/PATH/lineage.db or postgresql+psycopg://USER@HOST:PORT/DATABASE"
 MAINTENANCE_OPT_IN = "nblineage_allow_maintenance_db"  # ?nblineage_allow_maintenance_db=1 (see README)
 _MAINTENANCE_DATABASES = ("postgres", "template0", "template1")
-_SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "key", "sig", "credential", "auth")
 
 
 class StoreError(RuntimeError):
@@ -266,27 +264,19 @@ def _cyclic_gc_paused() -> Iterator[None]:
 def check_store_url(url: str) -> str | None:
     """What is wrong with a store URL, in one line naming the accepted forms; None when nblineage can use it.
 
-    Catches what would otherwise fail deep inside SQLAlchemy or do harm: text that is no URL (a bare path), an
-    unknown scheme (``sqlte://``, ``postgres://``), a driver that is not installed or is asynchronous, a
-    PostgreSQL URL without a database, or one naming the server's maintenance database ``postgres`` (allowed
-    with ``?nblineage_allow_maintenance_db=1``) or a template database (never).
+    The text-level checks of :func:`~nblineage.lineage.urls.url_problem` (no URL, unknown scheme, driver not
+    installed), then what needs SQLAlchemy: an unknown or asynchronous driver, a PostgreSQL URL without a database,
+    or one naming the server's maintenance database ``postgres`` (allowed with ``?nblineage_allow_maintenance_db=1``)
+    or a template database (never).
     """
-    text = url.strip() if isinstance(url, str) else ""
-    if not text:
-        return f"the store URL is empty; use {ACCEPTED_URLS}"
+    problem = url_problem(url)
+    if problem:
+        return f"{shown_url(url)}: {problem}" if "://" in url else problem
     try:
-        parsed = make_url(text)
+        parsed = make_url(url.strip())
     except (exc.ArgumentError, ValueError):
-        shown = redact_secrets_in_text(text)
-        path = Path(text).expanduser().absolute() if "://" not in text else None
-        hint = f" (for a SQLite file write sqlite:///{redact_secrets_in_text(str(path))})" if path else ""
-        return f"{shown!r} is not a store URL{hint}; use {ACCEPTED_URLS}"
+        return f"{shown_url(url)!r} is not a store URL; use {ACCEPTED_URLS}"
     shown = shown_url(parsed)
-    backend = parsed.get_backend_name()
-    if backend == "postgres":
-        return f"{shown}: SQLAlchemy spells PostgreSQL postgresql+psycopg://, not postgres://; use {ACCEPTED_URLS}"
-    if backend not in ("sqlite", "postgresql"):
-        return f"{shown}: unknown store scheme {parsed.drivername!r} (SQLite or PostgreSQL); use {ACCEPTED_URLS}"
     try:
         dialect = parsed.get_dialect()
     except (exc.NoSuchModuleError, ImportError):
@@ -300,7 +290,7 @@ def check_store_url(url: str) -> str | None:
         return (
             f"{shown}: {parsed.drivername!r} is an asynchronous driver, which nblineage cannot use; use {ACCEPTED_URLS}"
         )
-    if backend == "postgresql":
+    if parsed.get_backend_name() == "postgresql":
         database = parsed.database or ""
         if not database:
             return f"{shown} names no database; use {ACCEPTED_URLS}"
@@ -312,16 +302,6 @@ def check_store_url(url: str) -> str | None:
                 f"create a database for nblineage (createdb lineage) and name it in the URL{opt_in}"
             )
     return None
-
-
-def shown_url(url: str | URL) -> str:
-    """A store URL fit for a message or a header: the password as ``***``, secret-looking query parameters left out."""
-    try:
-        parsed = make_url(url) if isinstance(url, str) else url
-    except (exc.ArgumentError, ValueError):
-        return redact_secrets_in_text(str(url))
-    secret = [key for key in parsed.query if any(word in key.lower() for word in _SECRET_WORDS)]
-    return parsed.difference_update_query(secret).render_as_string(hide_password=True)
 
 
 def _check_sqlite_file(database: str | None, create: bool = True) -> None:
