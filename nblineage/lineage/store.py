@@ -29,7 +29,7 @@ from nblineage.lineage.urls import ACCEPTED_URLS, shown_url, url_problem
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _ELSEWHERE = "Set NBLINEAGE_URL to another file."
-BUSY_TIMEOUT_MS = 60_000
+TIMEOUT = 30.0  # seconds a command waits to connect, for a lock, or for one statement (the kernel's writer: less)
 BATCH = 1000
 _MIGRATIONS = Path(__file__).with_name("migrations")
 MAINTENANCE_OPT_IN = "nblineage_allow_maintenance_db"  # ?nblineage_allow_maintenance_db=1 (see README)
@@ -51,9 +51,19 @@ class AppendResult:
 class Store:
     """One lineage store, addressed by a SQLAlchemy URL."""
 
-    def __init__(self, url: str, *, migrate: bool = True, create: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrate: bool = True,
+        create: bool = True,
+        timeout: float = TIMEOUT,
+        connect_timeout: float | None = None,
+    ) -> None:
         """Open the store at ``url``; ``create=False`` (readers) refuses a store that does not exist yet instead
-        of creating it. Raises StoreError, with a one-line reason, for a URL or store it cannot use."""
+        of creating it. ``timeout`` bounds waiting for SQLite's write lock and (PostgreSQL) one statement, and
+        ``connect_timeout`` (default ``timeout``) reaching a server. Raises StoreError, with a one-line reason,
+        for a URL or store it cannot use."""
         problem = check_store_url(url)
         if problem:
             raise StoreError(problem)
@@ -63,7 +73,8 @@ class Store:
         self._ids = IdCache()
         if self.is_sqlite:
             _check_sqlite_file(self.url.database, create)
-        self.engine = _engine(str(self.url.render_as_string(hide_password=False)), self.is_sqlite)
+        rendered = str(self.url.render_as_string(hide_password=False))
+        self.engine = _engine(rendered, self.is_sqlite, timeout, connect_timeout or timeout)
         try:
             if migrate:
                 self.migrate()
@@ -338,17 +349,21 @@ def _check_sqlite_file(database: str | None, create: bool = True) -> None:
         )
 
 
-def _engine(url: str, is_sqlite: bool) -> Engine:
+def _engine(url: str, is_sqlite: bool, timeout: float, connect_timeout: float) -> Engine:
     internal = {"nblineage_internal": True}  # the kernel's SQL hooks ignore the store's own statements
-    if not is_sqlite:
-        return create_engine(url, pool_pre_ping=True, execution_options=internal)
+    if not is_sqlite:  # a server that accepts and never answers, or a statement stuck on a lock, ends in time
+        limits = {
+            "connect_timeout": max(1, round(connect_timeout)),
+            "options": f"-c statement_timeout={int(timeout * 1000)}",
+        }
+        return create_engine(url, pool_pre_ping=True, execution_options=internal, connect_args=limits)
     engine = create_engine(url, execution_options=internal)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()
         cursor.execute("PRAGMA synchronous = NORMAL" if mode and mode[0] == "wal" else "PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
