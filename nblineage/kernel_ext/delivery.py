@@ -103,7 +103,17 @@ def deliver(store: Any, lines: list[str], set_aside: SetAside) -> int:
     return len(records) + len(torn) - len(aside)
 
 
-_TRANSIENT = ("database is locked", "database is busy", "statement timeout", "lock timeout", "deadlock", "serialize")
+_TRANSIENT = (
+    "is locked",
+    "is busy",
+    "timeout",
+    "deadlock",
+    "serialize",
+    "disk is full",
+    "disk full",
+    "no space",
+    "i/o error",
+)
 
 
 def _raise_if_unreachable(store: Any, error: Exception) -> None:

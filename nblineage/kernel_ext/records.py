@@ -119,4 +119,9 @@ def _from_source(item: dict[str, Any]) -> Source:
 
 
 def _dump(record: dict[str, Any]) -> str:
-    return orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+    try:
+        return orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
+    except orjson.JSONEncodeError:  # a huge integer, text that is not UTF-8: keep the record, those values made safe
+        from nblineage.kernel_ext.jsonsafe import made_safe, text_of
+
+        return orjson.dumps(made_safe(record), option=orjson.OPT_NON_STR_KEYS, default=text_of).decode()

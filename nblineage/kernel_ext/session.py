@@ -18,7 +18,7 @@ from typing import Any
 from nblineage import config
 from nblineage.kernel_ext import capture as capture_module
 from nblineage.kernel_ext import columns, fallback, records, safety
-from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.capture import Capture, Record
 from nblineage.kernel_ext.delivery import UNSENT, leftovers, outbox_folder
 from nblineage.kernel_ext.notebook import CellIds, find_notebook
 from nblineage.kernel_ext.outbox import MemoryOutbox, Outbox
@@ -179,37 +179,60 @@ class Session:
             self.writer.cell_finished()
             return
         try:
+            self._finish_cell(cell, result)
+        except Exception as error:
+            report("cell end", error)
+        finally:
+            self.capture.cell_source = None
+            self.writer.cell_finished()
+            self._show_notices()
+
+    def _finish_cell(self, cell: dict[str, Any], result: Any) -> None:
+        """Submit the record of a finished cell. Each step is guarded on its own: a fault in one loses only what
+        that step adds, never the cell's record, and leaves nothing behind for the next cell."""
+        usage = None
+        try:
             usage = cell["meter"].read()
+        except Exception as error:
+            report("cell resources", error)
+        try:
             fallback.apply(self.capture, cell["source"], self.shell.user_ns)
             tree = fallback.parse(cell["source"])
             if tree is not None:
                 columns.remember(self.capture.column_rules, columns.column_rules(tree))
-            if "mlflow" in sys.modules:
-                self._read_mlflow_runs()
-            self.capture.cell_source = None
+        except Exception as error:
+            report("cell code reading", error)
+        if "mlflow" in sys.modules:
+            self._read_mlflow_runs()
+        self.capture.cell_source = None
+        try:
             record = self.capture.take_record()
-            error = result.error_in_exec or result.error_before_exec
-            finished = records.CellResult(
-                run_id=cell["run_id"],
-                cell_id=str(cell["cell_id"]),
-                execution_count=cell["count"],
-                source=cell["source"],
-                started=cell["started"],
-                ended=_now(),
-                error=None if error is None else f"{type(error).__name__}: {error}",
-                traceback=None if error is None else "".join(traceback.format_exception(error)),
-                wall_seconds=usage.wall_seconds,
-                cpu_seconds=usage.cpu_seconds,
-                peak_memory=usage.peak_memory,
-                gpus=usage.gpus,
-                record=record,
-            )
-            self.writer.submit([records.cell_line(finished, self.namespace, self.notebook, self.run_id)])
         except Exception as error:
             report("cell end", error)
-        finally:
-            self.writer.cell_finished()
-            self._show_notices()
+            record = Record()
+        error = result.error_in_exec or result.error_before_exec
+        finished = records.CellResult(
+            run_id=cell["run_id"],
+            cell_id=str(cell["cell_id"]),
+            execution_count=cell["count"],
+            source=cell["source"],
+            started=cell["started"],
+            ended=_now(),
+            error=None if error is None else f"{type(error).__name__}: {error}",
+            traceback=None if error is None else "".join(traceback.format_exception(error)),
+            wall_seconds=usage.wall_seconds if usage else 0.0,
+            cpu_seconds=usage.cpu_seconds if usage else 0.0,
+            peak_memory=usage.peak_memory if usage else 0,
+            gpus=usage.gpus if usage else [],
+            record=record,
+        )
+        try:
+            line = records.cell_line(finished, self.namespace, self.notebook, self.run_id)
+        except Exception as error:  # the cell's lineage cannot be written: its run still is
+            report("cell end", error)
+            finished.record = Record()
+            line = records.cell_line(finished, self.namespace, self.notebook, self.run_id)
+        self.writer.submit([line])
 
     def _notice_load_problems(self) -> None:
         """What keeps lineage from its store from the start: a data dir it cannot write, a store URL it cannot use."""

@@ -21,7 +21,7 @@ from typing import Any
 
 from nblineage.kernel_ext import delivery
 from nblineage.kernel_ext.delivery import reason
-from nblineage.kernel_ext.outbox import MemoryOutbox, Outbox, mark, set_aside_count, set_aside_in
+from nblineage.kernel_ext.outbox import DEAD_LETTERS, MemoryOutbox, Outbox, mark, set_aside_count, set_aside_in
 
 # Delivery may first happen at interpreter exit (a notebook run top to bottom, then shut down). openlineage-python
 # imports concurrent.futures, whose import registers an exit hook, which Python refuses once exit has begun: so it
@@ -241,8 +241,14 @@ class Writer(threading.Thread):
         return ok
 
     def _aside(self, line: str, why: str) -> None:
-        log.warning("nblineage: set a record aside that the store cannot take (%s)", why)
         folder = self.outbox.folder
+        first = not self.set_aside()
+        (log.warning if first else log.debug)(
+            "nblineage: set aside a record the store cannot take (%s), in %s; `nblineage replay` stores it once "
+            "the cause is fixed",
+            why,
+            folder / DEAD_LETTERS if folder else "memory",
+        )
         if folder is None:
             self._set_aside_here.append((line, why))
         else:
