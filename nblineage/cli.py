@@ -157,11 +157,23 @@ def _store(args: argparse.Namespace, *, writer: bool = False) -> Iterator[Any]:
     from nblineage.lineage.store import Store
 
     url = args.url or config.store_url()
-    with Store(url, create=writer, connect_timeout=CONNECT_TIMEOUT) as store:
+    create = writer or _kernels_left_records_for(url)  # kernels were configured with it: it is no typo
+    with Store(url, create=create, connect_timeout=CONNECT_TIMEOUT) as store:
         if not writer:
             print(f"store: {_cell(store.display_url)}", file=sys.stderr if getattr(args, "json", False) else sys.stdout)
         _deliver_leftovers(store, url)
         yield store
+
+
+def _kernels_left_records_for(url: str) -> bool:
+    """Whether kernels configured with this very URL left records that wait for its store."""
+    from nblineage.kernel_ext.delivery import outbox_folder
+    from nblineage.lineage.urls import url_problem
+
+    if url_problem(url):
+        return False
+    folder = outbox_folder(url.strip())
+    return folder.is_dir() and next(folder.glob("*.jsonl"), None) is not None
 
 
 def _deliver_leftovers(store, url: str) -> None:

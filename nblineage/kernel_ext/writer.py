@@ -34,7 +34,8 @@ KEEP_UP = 2.0  # records never wait longer than this for a pause between cells
 # 2.5 s later (which the session lets the exit flush finish through) and SIGKILL at 5 s (a kill mid-delivery is
 # safe: the store's transaction rolls back and the outbox is delivered again, idempotently).
 EXIT_FLUSH = 4.0
-STORE_TIMEOUT = 5.0  # connect, SQLite lock and statement time-out of the writer's store: it retries later
+CONNECT_TIMEOUT = 5.0  # the writer's time-out to reach the store: it tries again later
+STORE_TIMEOUT = 30.0  # its time-out for SQLite's write lock and one statement (a migration other kernels run first)
 LEFTOVERS_EVERY = 30.0  # seconds between two looks for leftover outboxes of kernels that are gone
 
 __all__ = ["Writer", "reason"]
@@ -187,7 +188,7 @@ class Writer(threading.Thread):
             try:
                 from nblineage.lineage.store import Store
 
-                self._store = Store(self.store_url, timeout=STORE_TIMEOUT)
+                self._store = Store(self.store_url, timeout=STORE_TIMEOUT, connect_timeout=CONNECT_TIMEOUT)
                 from nblineage.kernel_ext import emit  # noqa: F401  (imported now, not when a cell has ended)
 
                 self.store_id = delivery.store_id(self._store)
