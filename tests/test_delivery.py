@@ -212,3 +212,23 @@ def test_an_outbox_append_is_all_or_nothing(tmp_path: Path) -> None:
     assert outbox.size() == size
     outbox.append([line("c")])
     assert [json.loads(text)["job"]["name"] for text in outbox.read_from(0)[0]] == ["a", "c"]
+
+
+def test_a_session_makes_no_private_temp_folder_it_does_not_use(tmp_path: Path) -> None:
+    probe = (
+        "from IPython.core.interactiveshell import InteractiveShell\n"
+        "shell = InteractiveShell.instance()\n"
+        "shell.run_line_magic('load_ext', 'nblineage')\n"
+        "shell.run_cell('a = 1')\n"
+        "import nblineage.kernel_ext as k\n"
+        "assert next(iter(k._sessions.values())).writer.flush(60)\n"
+    )
+    (tmp_path / "tmp").mkdir()
+    env = os.environ | {
+        "TMPDIR": str(tmp_path / "tmp"),
+        "NBLINEAGE_URL": f"sqlite:///{tmp_path / 'lineage.db'}",
+        "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"),
+    }
+    subprocess.run([sys.executable, "-c", probe], env=env, check=True, timeout=120)
+    assert names(f"sqlite:///{tmp_path / 'lineage.db'}")  # it ran and delivered
+    assert list((tmp_path / "tmp").iterdir()) == []

@@ -176,7 +176,7 @@ def test_a_full_disk_keeps_records_in_memory_until_it_has_room(tmp_path: Path) -
             "resource.setrlimit(resource.RLIMIT_FSIZE, (s.outbox.size() + 300, limits[1]))",  # c2: 300 bytes left
             "x = 'a cell whose record is longer than the room left on the disk ' * 10",  # c3
             "resource.setrlimit(resource.RLIMIT_FSIZE, limits)",  # c4
-            FLUSHED,
+            FLUSHED + "  # c5",  # not the source of c1: cells are told apart by their source
         ],
         env,
     )
