@@ -16,8 +16,9 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 log = logging.getLogger("nblineage")
-errors: Counter[str] = Counter()
 F = TypeVar("F", bound=Callable[..., Any])
+errors: Counter[str] = Counter()  # hook failures by hook; a new (or emptied) counter warns about every kind again
+_warned: tuple[Counter[str], set[tuple[str, str, int]]] = (errors, set())  # the counter, and kinds warned about
 
 
 class HookError(RuntimeError):
@@ -35,18 +36,18 @@ def report(where: str, error: BaseException) -> None:
     log.debug("nblineage hook %s failed", where, exc_info=error)
     if strict():
         raise HookError(f"nblineage hook {where} failed: {error!r}") from error
+    global _warned
+    if _warned[0] is not errors or sum(errors.values()) == 1:
+        _warned = (errors, set())
     kind = fault_kind(error)
-    if kind not in _warned:
-        _warned.add(kind)
+    if kind not in _warned[1]:
+        _warned[1].add(kind)
         warnings.warn(
             f"nblineage could not record lineage in {where} ({type(error).__name__}: {error}); "
             "your code ran normally. Further errors of this kind are only logged.",
             RuntimeWarning,
             stacklevel=3,
         )
-
-
-_warned: set[tuple[str, str, int]] = set()
 
 
 def fault_kind(error: BaseException) -> tuple[str, str, int]:
