@@ -4,6 +4,7 @@ is down then up or never answers, and eight notebooks run at once. After each, e
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -303,3 +304,75 @@ def test_eight_notebooks_at_once_store_every_event_once(tmp_path: Path, env: dic
         assert session == ["COMPLETE", "START"]
     assert_sound(store_url)
     assert not list((tmp_path / "jupyter").rglob("*.jsonl"))
+
+
+class Proxy:
+    """A TCP proxy to the test PostgreSQL server that can be cut: an outage in the middle of a session."""
+
+    def __init__(self, port: int) -> None:
+        import socket
+
+        self.target = ("127.0.0.1", port)
+        self.server = socket.create_server(("127.0.0.1", 0))
+        self.port = self.server.getsockname()[1]
+        self.sockets: list = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        import socket
+
+        while True:
+            try:
+                client = self.server.accept()[0]
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                return
+            self.sockets += [client, upstream]
+            for source, sink in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(source, sink), daemon=True).start()
+
+    @staticmethod
+    def _pump(source, sink) -> None:
+        try:
+            while data := source.recv(65536):
+                sink.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for end in (source, sink):
+                with contextlib.suppress(OSError):
+                    end.close()
+
+    def cut(self) -> None:
+        import socket
+
+        with contextlib.suppress(OSError):
+            self.server.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread; new connections are refused
+        self.server.close()
+        for end in self.sockets:
+            with contextlib.suppress(OSError):
+                end.shutdown(socket.SHUT_RDWR)
+                end.close()
+
+
+def test_an_outage_in_the_middle_of_a_session_is_said_once_at_once(tmp_path: Path) -> None:
+    from conftest import postgres_database
+    from sqlalchemy.engine import make_url
+
+    with postgres_database() as direct:
+        proxy = Proxy(make_url(direct).port or 5432)
+        url = make_url(direct).set(port=proxy.port).render_as_string(hide_password=False)
+        env = {"NBLINEAGE_URL": url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "0"}
+        notebook = tmp_path / "outage.ipynb"
+        with Kernel(clean_env(**env, NBLINEAGE_NOTEBOOK=str(notebook)), tmp_path) as kernel:
+            kernel.run("%load_ext nblineage", cell_id="c0")
+            assert kernel.run(FLUSHED, cell_id="c1")["stdout"] == "True\n"  # the store is up
+            proxy.cut()
+            outputs = [kernel.run("b = 2", cell_id="c2")]
+            kernel.wait_for(TRIED)
+            outputs += [kernel.run(code, cell_id=f"c{index}") for index, code in ((3, "c = 3"), (4, "d = 4"))]
+        warned = [index for index, output in enumerate(outputs) if "cannot reach the store" in output["stderr"]]
+        assert warned in ([0], [1]), [output["stderr"] for output in outputs]
+        session = [e["eventType"] for e in stored(direct) if e["job"]["name"] == str(notebook)]
+        assert session == ["START"] and cells_of(direct, notebook) == []  # delivered before the cut; the rest waits
+        assert len(list((tmp_path / "jupyter").rglob("*.jsonl"))) == 1
