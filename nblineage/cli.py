@@ -21,6 +21,7 @@ from nblineage import __version__, config
 EXIT_OK, EXIT_FAILED, EXIT_ERROR = 0, 1, 2
 EXIT_BROKEN_PIPE = 141  # 128 + SIGPIPE: what the shell reports for a writer whose reader went away
 SKIPPED_SHOWN = 5
+CONNECT_TIMEOUT = 10.0  # seconds to reach the store: a server that accepts and never answers ends the command
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -118,6 +119,9 @@ def _parser() -> argparse.ArgumentParser:
     rebuild = commands.add_parser("rebuild", help="re-derive the graph from the stored events")
     rebuild.set_defaults(run=_rebuild)
 
+    replay = commands.add_parser("replay", help="store again the records kernels set aside (see README: Delivery)")
+    replay.set_defaults(run=_replay)
+
     for name, help_text in (("enable", "capture lineage in every IPython kernel"), ("disable", "stop doing so")):
         switch = commands.add_parser(name, help=help_text)
         scope = switch.add_mutually_exclusive_group()
@@ -152,10 +156,45 @@ def _store(args: argparse.Namespace, *, writer: bool = False) -> Iterator[Any]:
     ``store: URL`` and never creates it; the writer (``ingest``) creates it when it does not exist yet."""
     from nblineage.lineage.store import Store
 
-    with Store(args.url or config.store_url(), create=writer) as store:
+    url = args.url or config.store_url()
+    create = writer or _kernels_left_records_for(url)  # kernels were configured with it: it is no typo
+    with Store(url, create=create, connect_timeout=CONNECT_TIMEOUT) as store:
         if not writer:
             print(f"store: {_cell(store.display_url)}", file=sys.stderr if getattr(args, "json", False) else sys.stdout)
+        _deliver_leftovers(store, url)
         yield store
+
+
+def _kernels_left_records_for(url: str) -> bool:
+    """Whether kernels configured with this very URL left records that wait for its store."""
+    from nblineage.kernel_ext.delivery import outbox_folder
+    from nblineage.lineage.urls import url_problem
+
+    if url_problem(url):
+        return False
+    folder = outbox_folder(url.strip())
+    return folder.is_dir() and next(folder.glob("*.jsonl"), None) is not None
+
+
+def _deliver_leftovers(store, url: str) -> None:
+    """Deliver the outboxes that kernels which are gone left for this store (a batch run's last records, a kernel
+    stopped while the store was down); a store that fails here only leaves them for later."""
+    from nblineage.kernel_ext import delivery
+
+    if not delivery.anything_left():
+        return
+    try:
+        store_id = delivery.store_id(store)
+    except Exception:
+        store_id = None  # a reader that may not write: the folders of this URL only
+    try:
+        where = delivery.leftovers(delivery.outbox_folder(url.strip()).name, store_id)
+        count = delivery.deliver_leftovers(store, where)
+    except Exception as error:
+        print(f"nblineage: records that kernels left wait for later: {delivery.reason(error)}", file=sys.stderr)
+        return
+    if count:
+        print(f"nblineage: delivered {count} records that kernels left in their outboxes", file=sys.stderr)
 
 
 def _ref(store, node: str, namespace: str | None, version: str | None = None):
@@ -274,6 +313,25 @@ def _rebuild(args: argparse.Namespace) -> int:
         count = store.rebuild()
     print(f"graph rebuilt from {count} events")
     return EXIT_OK
+
+
+def _replay(args: argparse.Namespace) -> int:
+    from nblineage.kernel_ext import delivery
+    from nblineage.kernel_ext.outbox import DEAD_LETTERS, set_aside_count
+
+    url = args.url or config.store_url()
+    with _store(args, writer=True) as store:
+        try:
+            store_id = delivery.store_id(store)
+        except Exception:
+            store_id = None
+        where = delivery.leftovers(delivery.outbox_folder(url.strip()).name, store_id)
+        delivered, kept = delivery.replay(store, where)
+    print(f"{delivered} set-aside records stored, {kept} still set aside")
+    for folder in where:
+        if kept and set_aside_count(folder):
+            print(f"still set aside (each with its reason): {_cell(str(folder / DEAD_LETTERS))}", file=sys.stderr)
+    return EXIT_FAILED if kept else EXIT_OK
 
 
 def _switch(args: argparse.Namespace) -> int:

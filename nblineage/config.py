@@ -15,15 +15,17 @@ def data_dir() -> Path:
     return Path(jupyter_data_dir()) / "nblineage"
 
 
-def private_temp_dir() -> Path:
-    """A folder under the system temp dir that only this user can use (created on first use); where a kernel keeps
-    its outbox when the Jupyter data dir cannot be written. Raises OSError when it is not safe to use."""
+def private_temp_dir(create: bool = True) -> Path:
+    """A folder under the system temp dir that only this user can use (created on first use, unless ``create`` is
+    False); where a kernel keeps its outbox when the Jupyter data dir cannot be written. Raises OSError when it is
+    not safe to use, or (``create=False``) does not exist."""
     import stat
     import tempfile
 
     user = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
     folder = Path(tempfile.gettempdir()) / f"nblineage-{user}"
-    folder.mkdir(mode=0o700, exist_ok=True)
+    if create:
+        folder.mkdir(mode=0o700, exist_ok=True)
     info = folder.lstat()
     private = not hasattr(os, "getuid") or (info.st_uid == os.getuid() and not info.st_mode & 0o077)
     if not stat.S_ISDIR(info.st_mode) or not private:

@@ -151,7 +151,14 @@ def capturing() -> bool:
 def hooked() -> Iterator[Capture | None]:
     """Around an intercepted call: yields the capture for the outermost call only (nested library calls, such as
     pandas reading through pyarrow, are the outer call's business), and None inside."""
-    capture, depth = enter()
+    try:
+        capture, depth = enter()
+    except Exception as error:  # the hook's own bookkeeping failed: the call runs, nothing is recorded
+        from nblineage.kernel_ext.safety import report
+
+        report("hook entry", error)
+        yield None
+        return
     try:
         yield capture
     finally:

@@ -38,7 +38,11 @@ def intercept(where: str, after: After, nested: bool = False) -> Callable[..., A
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         if not capturing():  # capture off: the call, and nothing else
             return wrapped(*args, **kwargs)
-        capture, depth = enter(nested)
+        try:
+            capture, depth = enter(nested)
+        except Exception as error:  # the hook's own bookkeeping failed: the call, and nothing else
+            report(where, error)
+            return wrapped(*args, **kwargs)
         try:
             result = wrapped(*args, **kwargs)
             if capture is not None:
@@ -47,12 +51,12 @@ def intercept(where: str, after: After, nested: bool = False) -> Callable[..., A
                 except Exception as error:
                     report(where, error)
         finally:
-            leave(depth)
-            if depth == 0 and capture is not None and capture.deferred:
-                try:
+            try:
+                leave(depth)
+                if depth == 0 and capture is not None and capture.deferred:
                     capture.run_deferred()
-                except Exception as error:
-                    report(where, error)
+            except Exception as error:
+                report(where, error)
         return result
 
     return wrapper

@@ -2,20 +2,31 @@
 
 Each kernel appends to its own file and holds an exclusive ``flock`` on it while it lives. A file whose lock can
 be taken belongs to a kernel that is gone (killed, crashed, or stopped while the store was down): any later
-kernel with the same store replays it, idempotently, and deletes it. Where no folder can be written at all, a
-:class:`MemoryOutbox` keeps the lines for as long as the kernel lives.
+kernel or ``nblineage`` command with the same store replays it, idempotently, and deletes it. A folder is marked
+with the identity of its store once a kernel reached it (:func:`mark`). Records the store cannot take are set
+aside in the folder's dead-letter file (``dead-letter.ndjson``: one JSON object a line, with the record and why),
+until ``nblineage replay``. Where no folder can be written at all, a :class:`MemoryOutbox` keeps the lines for as
+long as the kernel lives.
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import os
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from datetime import datetime, timezone
 from pathlib import Path
+from typing import Any
+
+import orjson
 
 from nblineage.lineage.private import private_folder
+
+DEAD_LETTERS = "dead-letter.ndjson"
+MARK = "store-id"
 
 
 class Outbox:
@@ -32,6 +43,10 @@ class Outbox:
     def location(self) -> str:
         return str(self.path)
 
+    @property
+    def folder(self) -> Path | None:
+        return self.path.parent
+
     def size(self) -> int:
         with self._lock:
             return os.fstat(self._fd).st_size
@@ -41,7 +56,14 @@ class Outbox:
         if lines:
             data = ("\n".join(lines) + "\n").encode()
             with self._lock:
-                os.write(self._fd, data)
+                size = os.fstat(self._fd).st_size
+                try:
+                    written = os.write(self._fd, data)
+                    if written != len(data):
+                        raise OSError(f"the outbox took {written} of {len(data)} bytes (disk full?)")
+                except OSError:
+                    os.ftruncate(self._fd, size)  # all or nothing: never a torn line in our own outbox
+                    raise
 
     def read_from(self, offset: int) -> tuple[list[str], int]:
         """The complete lines after ``offset``, and the offset after the last of them."""
@@ -49,7 +71,7 @@ class Outbox:
             size = os.fstat(self._fd).st_size
             data = os.pread(self._fd, size - offset, offset) if size > offset else b""
         end = data.rfind(b"\n") + 1
-        return data[:end].decode().splitlines(), offset + end
+        return data[:end].decode(errors="surrogateescape").splitlines(), offset + end
 
     def compact(self, offset: int) -> bool:
         """Empty the file if everything up to its end is delivered; True when it did."""
@@ -70,6 +92,7 @@ class MemoryOutbox:
     """The outbox kept in memory, when no folder can be written: the same interface, gone with the kernel."""
 
     location = "memory (lost if the kernel stops before the store takes it)"
+    folder = None
 
     def __init__(self) -> None:
         self._data = bytearray()
@@ -119,3 +142,74 @@ def orphans(folder: Path) -> Iterator[Path]:
             yield path
         finally:
             os.close(fd)
+
+
+def mark(folder: Path, store_id: str) -> None:
+    """Note in ``folder`` the identity of the store its outboxes are for."""
+    if mark_of(folder) != store_id:
+        path = folder / MARK
+        temporary = folder / f".{MARK}.{os.getpid()}"
+        temporary.write_text(store_id)
+        os.replace(temporary, path)
+
+
+def mark_of(folder: Path) -> str | None:
+    try:
+        return (folder / MARK).read_text().strip() or None
+    except OSError:
+        return None
+
+
+@contextlib.contextmanager
+def _dead_letters(folder: Path, mode: int) -> Iterator[int]:
+    fd = os.open(folder / DEAD_LETTERS, mode | os.O_CREAT, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        yield fd
+    finally:
+        os.close(fd)
+
+
+def set_aside_in(folder: Path, origin: str) -> Callable[[str, str], None]:
+    """A function that sets a line from ``origin`` aside in the dead-letter file of ``folder``, with its reason."""
+
+    def set_aside(line: str, why: str) -> None:
+        entry = {"time": datetime.now(timezone.utc).isoformat(), "reason": why, "origin": origin, "line": line}
+        with _dead_letters(folder, os.O_WRONLY | os.O_APPEND) as fd:
+            os.write(fd, _entry(entry))
+
+    return set_aside
+
+
+def take_set_aside(folder: Path) -> list[dict[str, Any]]:
+    """The entries of the folder's dead-letter file, which is emptied (``put_back`` what stays)."""
+    if not (folder / DEAD_LETTERS).exists():
+        return []
+    with _dead_letters(folder, os.O_RDWR) as fd:
+        data = os.pread(fd, os.fstat(fd).st_size, 0)
+        os.ftruncate(fd, 0)
+    entries = []
+    for raw in data.splitlines():
+        with contextlib.suppress(orjson.JSONDecodeError):
+            entries.append(orjson.loads(raw))
+    return [entry for entry in entries if isinstance(entry, dict) and isinstance(entry.get("line"), str)]
+
+
+def put_back(folder: Path, entries: list[dict[str, Any]]) -> None:
+    if entries:
+        with _dead_letters(folder, os.O_WRONLY | os.O_APPEND) as fd:
+            os.write(fd, b"".join(_entry(entry) for entry in entries))
+
+
+def set_aside_count(folder: Path | None) -> int:
+    """How many records wait in the folder's dead-letter file."""
+    try:
+        with (folder / DEAD_LETTERS).open("rb") as handle:  # type: ignore[operator]
+            return sum(1 for line in handle if line.strip())
+    except (OSError, TypeError):
+        return 0
+
+
+def _entry(entry: dict[str, Any]) -> bytes:
+    line = entry["line"].encode(errors="surrogateescape").decode(errors="backslashreplace")
+    return orjson.dumps(entry | {"line": line}) + b"\n"

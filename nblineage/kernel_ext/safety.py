@@ -1,6 +1,6 @@
 """Fail open: a hook's own error never changes what the user's call returns or raises.
 
-The error is logged, counted, and shown once per hook; with ``NBLINEAGE_STRICT=1`` (the test suite) it raises.
+The error is logged, counted, and shown once per kind of fault; with ``NBLINEAGE_STRICT=1`` (the test suite) it raises.
 A problem of the capture itself (a folder it cannot write, a store it cannot reach) is shown with :func:`notify`,
 which never raises.
 """
@@ -17,8 +17,9 @@ from typing import Any, TypeVar
 
 log = logging.getLogger("nblineage")
 log.addHandler(logging.NullHandler())  # logs reach only handlers the user set up; the notebook gets warnings
-errors: Counter[str] = Counter()
 F = TypeVar("F", bound=Callable[..., Any])
+errors: Counter[str] = Counter()  # hook failures by hook; a new (or emptied) counter warns about every kind again
+_warned: tuple[Counter[str], set[tuple[str, str, int]]] = (errors, set())  # the counter, and kinds warned about
 
 
 class HookError(RuntimeError):
@@ -30,18 +31,34 @@ def strict() -> bool:
 
 
 def report(where: str, error: BaseException) -> None:
-    """Record a hook failure: log it, count it, warn the first time, raise when strict."""
+    """Record a hook failure: log it, count it (per hook), warn the first time this kind of fault is seen (the
+    same error raised at the same place, whichever hook met it), raise when strict."""
     errors[where] += 1
     log.debug("nblineage hook %s failed", where, exc_info=error)
     if strict():
         raise HookError(f"nblineage hook {where} failed: {error!r}") from error
-    if errors[where] == 1:
+    global _warned
+    if _warned[0] is not errors or sum(errors.values()) == 1:
+        _warned = (errors, set())
+    kind = fault_kind(error)
+    if kind not in _warned[1]:
+        _warned[1].add(kind)
         warnings.warn(
             f"nblineage could not record lineage in {where} ({type(error).__name__}: {error}); "
-            "your code ran normally. Further errors of this hook are only logged.",
+            "your code ran normally. Further errors of this kind are only logged.",
             RuntimeWarning,
             stacklevel=3,
         )
+
+
+def fault_kind(error: BaseException) -> tuple[str, str, int]:
+    """The kind of a fault: its type and the place it was raised (the innermost frame of its traceback)."""
+    frame = error.__traceback__
+    while frame is not None and frame.tb_next is not None:
+        frame = frame.tb_next
+    if frame is None:
+        return type(error).__qualname__, "", 0
+    return type(error).__qualname__, frame.tb_frame.f_code.co_filename, frame.tb_lineno
 
 
 class CaptureWarning(UserWarning):

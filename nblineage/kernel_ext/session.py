@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import atexit
 import contextlib
-import hashlib
 import os
+import signal
 import sys
+import threading
 import traceback
 import uuid
 from dataclasses import dataclass
@@ -17,20 +18,14 @@ from typing import Any
 from nblineage import config
 from nblineage.kernel_ext import capture as capture_module
 from nblineage.kernel_ext import columns, fallback, records, safety
-from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.capture import Capture, Record
+from nblineage.kernel_ext.delivery import UNSENT, leftovers, outbox_folder
 from nblineage.kernel_ext.notebook import CellIds, find_notebook
 from nblineage.kernel_ext.outbox import MemoryOutbox, Outbox
 from nblineage.kernel_ext.resources import Meter
 from nblineage.kernel_ext.safety import report
-from nblineage.kernel_ext.writer import Writer, reason, shown_url, url_problem
-
-UNSENT = "unsent"  # the outbox folder of kernels whose store URL cannot be used; any later kernel delivers it
-
-
-def outbox_folder(store_url: str, base: Path | None = None) -> Path:
-    """Outboxes live under the Jupyter data dir (or ``base``), one folder per store."""
-    digest = hashlib.sha256(store_url.encode()).hexdigest()[:16]
-    return (config.data_dir() if base is None else base) / "outbox" / digest
+from nblineage.kernel_ext.writer import Writer, reason
+from nblineage.lineage.urls import shown_url, url_problem
 
 
 @dataclass(frozen=True)
@@ -46,6 +41,7 @@ class Status:
     outbox: str  # where records wait: a file, or memory
     outbox_problem: str | None  # why the outbox is not under the Jupyter data dir
     waiting: int  # records in the outbox that the store has not taken yet
+    set_aside: int  # records the store could not take, kept in the dead-letter file (`nblineage replay`)
     hooks: tuple[str, ...]
     hook_errors: dict[str, int]
 
@@ -69,9 +65,8 @@ class Session:
         self._told_at_load: set[str] = set()  # problems a notice at load already explained
         folder = UNSENT if self.url_problem else outbox_folder(self.store_url).name
         self.outbox, self.outbox_problem = _open_outbox(folder)
-        replay = [base / "outbox" / name for base in _bases() for name in (folder, UNSENT)]
         store = None if self.url_problem else self.store_url
-        self.writer = Writer(self.outbox, store, _transport_factory(), replay if store else [])
+        self.writer = Writer(self.outbox, store, _transport_factory(), lambda store_id: leftovers(folder, store_id))
         self._notice_load_problems()
         self.instrumentors = _instrumentors()
         self._cell: dict[str, Any] | None = None
@@ -91,6 +86,7 @@ class Session:
             outbox=self.outbox.location,
             outbox_problem=self.outbox_problem,
             waiting=writer.waiting(),
+            set_aside=writer.set_aside(),
             hooks=tuple(type(instrumentor).__name__ for instrumentor in self.instrumentors),
             hook_errors=dict(safety.errors),
         )
@@ -104,6 +100,21 @@ class Session:
         self.writer.start()
         self.writer.submit([records.session_line("START", self.run_id, self.namespace, self.notebook, self.started)])
         atexit.register(self.close)
+        self._previous_sigterm = _on_sigterm(self._terminated)
+
+    def _terminated(self, signum: int, frame: Any) -> None:
+        """SIGTERM. While the kernel exits (Jupyter sends it 2.5 s after asking the kernel to stop), the exit flush
+        goes on until its own deadline, before Jupyter's SIGKILL. Otherwise: stop delivering and die as SIGTERM
+        would. What is left stays in the outbox, for this store's next kernel or ``nblineage`` command."""
+        if self._closed:
+            return
+        self.writer.abandon()
+        previous = self._previous_sigterm
+        if callable(previous):
+            previous(signum, frame)
+            return
+        signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
+        os.kill(os.getpid(), signal.SIGTERM)
 
     def close(self) -> None:
         """Stop capturing, send the session's end and flush the writer."""
@@ -123,6 +134,8 @@ class Session:
             report("session end", error)
         self.writer.stop()
         atexit.unregister(self.close)
+        if getattr(self, "_previous_sigterm", None) is not None:
+            _on_sigterm(self._previous_sigterm)
 
     def pre_run_cell(self, info: Any) -> None:
         self.writer.cell_started()
@@ -166,36 +179,60 @@ class Session:
             self.writer.cell_finished()
             return
         try:
+            self._finish_cell(cell, result)
+        except Exception as error:
+            report("cell end", error)
+        finally:
+            self.capture.cell_source = None
+            self.writer.cell_finished()
+            self._show_notices()
+
+    def _finish_cell(self, cell: dict[str, Any], result: Any) -> None:
+        """Submit the record of a finished cell. Each step is guarded on its own: a fault in one loses only what
+        that step adds, never the cell's record, and leaves nothing behind for the next cell."""
+        usage = None
+        try:
             usage = cell["meter"].read()
+        except Exception as error:
+            report("cell resources", error)
+        try:
             fallback.apply(self.capture, cell["source"], self.shell.user_ns)
             tree = fallback.parse(cell["source"])
             if tree is not None:
                 columns.remember(self.capture.column_rules, columns.column_rules(tree))
-            if "mlflow" in sys.modules:
-                self._read_mlflow_runs()
-            self.capture.cell_source = None
+        except Exception as error:
+            report("cell code reading", error)
+        if "mlflow" in sys.modules:
+            self._read_mlflow_runs()
+        self.capture.cell_source = None
+        try:
             record = self.capture.take_record()
-            error = result.error_in_exec or result.error_before_exec
-            finished = records.CellResult(
-                run_id=cell["run_id"],
-                cell_id=str(cell["cell_id"]),
-                execution_count=cell["count"],
-                source=cell["source"],
-                started=cell["started"],
-                ended=_now(),
-                error=None if error is None else f"{type(error).__name__}: {error}",
-                traceback=None if error is None else "".join(traceback.format_exception(error)),
-                wall_seconds=usage.wall_seconds,
-                cpu_seconds=usage.cpu_seconds,
-                peak_memory=usage.peak_memory,
-                gpus=usage.gpus,
-                record=record,
-            )
-            self.writer.submit([records.cell_line(finished, self.namespace, self.notebook, self.run_id)])
         except Exception as error:
             report("cell end", error)
-        finally:
-            self.writer.cell_finished()
+            record = Record()
+        error = result.error_in_exec or result.error_before_exec
+        finished = records.CellResult(
+            run_id=cell["run_id"],
+            cell_id=str(cell["cell_id"]),
+            execution_count=cell["count"],
+            source=cell["source"],
+            started=cell["started"],
+            ended=_now(),
+            error=None if error is None else f"{type(error).__name__}: {error}",
+            traceback=None if error is None else "".join(traceback.format_exception(error)),
+            wall_seconds=usage.wall_seconds if usage else 0.0,
+            cpu_seconds=usage.cpu_seconds if usage else 0.0,
+            peak_memory=usage.peak_memory if usage else 0,
+            gpus=usage.gpus if usage else [],
+            record=record,
+        )
+        try:
+            line = records.cell_line(finished, self.namespace, self.notebook, self.run_id)
+        except Exception as error:  # the cell's lineage cannot be written: its run still is
+            report("cell end", error)
+            finished.record = Record()
+            line = records.cell_line(finished, self.namespace, self.notebook, self.run_id)
+        self.writer.submit([line])
 
     def _notice_load_problems(self) -> None:
         """What keeps lineage from its store from the start: a data dir it cannot write, a store URL it cannot use."""
@@ -238,11 +275,16 @@ class Session:
             report("capture notices", error)
 
     def _unreachable(self, where: str, why: str) -> str:
+        if where == "outbox":
+            return (
+                f"nblineage cannot write its outbox {self.outbox.location}: {why}. Capture goes on: "
+                f"{self.writer.waiting()} records wait in memory until it can (free some space there)."
+            )
         target = f"the store {shown_url(self.store_url)}" if where == "store" else "the OpenLineage transport"
         return (
             f"nblineage cannot reach {target}: {why}. Capture goes on and nothing is lost: "
             f"{self.writer.waiting()} records wait in {self.outbox.location} and are delivered once it can be "
-            "reached (by this kernel, or the next one with the same store)."
+            "reached (by this kernel, the next one with the same store, or any nblineage command)."
         )
 
     def _read_mlflow_runs(self) -> None:
@@ -258,15 +300,17 @@ class Session:
             report("MLflow run read-back", error)
 
 
-_DESTINATIONS = {"store": "store", "transport": "OpenLineage transport"}
+_DESTINATIONS = {"store": "store", "transport": "OpenLineage transport", "outbox": "outbox"}
 
 
-def _bases() -> list[Path]:
-    """The folders outboxes may live in: the Jupyter data dir, then a private folder under the system temp dir."""
-    bases = [config.data_dir()]
-    with contextlib.suppress(OSError):
-        bases.append(config.private_temp_dir())
-    return bases
+def _on_sigterm(handler: Any) -> Any:
+    """Install ``handler`` for SIGTERM (from the main thread only); the handler it replaces, or None."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    try:
+        return signal.signal(signal.SIGTERM, handler)
+    except (ValueError, OSError, TypeError):
+        return None
 
 
 def _open_outbox(folder: str) -> tuple[Outbox | MemoryOutbox, str | None]:

@@ -2,40 +2,51 @@
 any OpenLineage transport.
 
 The cell's thread only appends to the outbox; this thread delivers once no cell is running and the kernel has been
-quiet for a moment (``QUIET`` seconds), or at once on ``flush``, so its work never competes with the user's. A store
-or backend that is down costs the user nothing: delivery is retried with back-off and the records wait on disk.
+quiet for a moment (``QUIET`` seconds), or once records have waited ``KEEP_UP`` seconds (cells run back to back,
+as in a batch run), or at once on ``flush``. It opens the store as soon as it starts (imports, migration), so that
+the kernel's exit only has its last records to deliver (``EXIT_FLUSH``), well within the time Jupyter gives a
+kernel to stop. A store that is down costs the user nothing: delivery is retried with back-off, the records wait on
+disk, and a kernel stopping then leaves at once. Records the store cannot take are set aside (delivery.py).
 """
 
 from __future__ import annotations
 
 import concurrent.futures.thread  # noqa: F401  (see below)
-import importlib.util
 import logging
-import re
 import threading
 import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-import orjson
-
-from nblineage.kernel_ext.outbox import MemoryOutbox, Outbox, orphans
+from nblineage.kernel_ext import delivery
+from nblineage.kernel_ext.delivery import reason
+from nblineage.kernel_ext.outbox import DEAD_LETTERS, MemoryOutbox, Outbox, mark, set_aside_count, set_aside_in
 
 # Delivery may first happen at interpreter exit (a notebook run top to bottom, then shut down). openlineage-python
 # imports concurrent.futures, whose import registers an exit hook, which Python refuses once exit has begun: so it
 # is imported here, at load, for about 20 ms.
 log = logging.getLogger("nblineage")
 MAX_BACKOFF = 30.0
-ACCEPTED_URLS = "sqlite:///ABSOLUTE/PATH/lineage.db or postgresql+psycopg://USER@HOST:PORT/DATABASE"
 QUIET = 1.0
+KEEP_UP = 2.0  # records never wait longer than this for a pause between cells
+# What a stopping kernel waits for delivery, when the store is up: Jupyter asks a kernel to stop, sends SIGTERM
+# 2.5 s later (which the session lets the exit flush finish through) and SIGKILL at 5 s (a kill mid-delivery is
+# safe: the store's transaction rolls back and the outbox is delivered again, idempotently).
+EXIT_FLUSH = 4.0
+CONNECT_TIMEOUT = 5.0  # the writer's time-out to reach the store: it tries again later
+STORE_TIMEOUT = 30.0  # its time-out for SQLite's write lock and one statement (a migration other kernels run first)
+LEFTOVERS_EVERY = 30.0  # seconds between two looks for leftover outboxes of kernels that are gone
+
+__all__ = ["Writer", "reason"]
 
 
 class Writer(threading.Thread):
-    """Delivers this kernel's outbox (and orphaned outboxes of dead kernels) to the store and the transport.
+    """Delivers this kernel's outbox (and leftover outboxes of dead kernels) to the store and the transport.
 
     ``store_url`` None means there is no usable store (a misconfigured URL): the records stay in the outbox for a
-    later kernel. ``problems`` holds, per destination (``store``, ``transport``), why delivery is failing now.
+    later kernel. ``leftovers(store_id)`` names the folders where leftover outboxes for this store may be.
+    ``problems`` holds, per destination (``store``, ``transport``), why delivery is failing now.
     """
 
     def __init__(
@@ -43,35 +54,52 @@ class Writer(threading.Thread):
         outbox: Outbox | MemoryOutbox,
         store_url: str | None,
         transport: Callable[[], Any] | None = None,
-        replay: Iterable[Path] = (),
+        leftovers: Callable[[str | None], Iterable[Path]] | None = None,
     ) -> None:
         super().__init__(name="nblineage-writer", daemon=True)
         self.store_url = store_url
         self.outbox = outbox
-        self.replay = list(replay)
+        self._leftovers = leftovers
         self._transport_factory = transport
         self._transport: Any = None
         self._store: Any = None
+        self.store_id: str | None = None
         self._wake = threading.Event()
         self._urgent = threading.Event()
         self._stopping = threading.Event()
         self._last_submit = 0.0
+        self._waiting_since: float | None = None
         self._cell_running = threading.Event()
         self._idle = threading.Condition()
+        self._unwritten: list[str] = []  # lines the outbox could not take (disk full): kept here, retried
+        self._set_aside_here: list[tuple[str, str]] = []  # records set aside while the outbox is in memory
+        self._leftovers_at = 0.0
         self.stored_offset = 0
         self.sent_offset = 0
         self.failures = 0
+        self.attempts = 0  # delivery passes to the store that ended, either way
         self.delivered = 0
         self.problems: dict[str, str] = {}
 
     def submit(self, lines: list[str]) -> None:
-        """Called on the cell's thread: durable once this returns."""
-        self.outbox.append(lines)
+        """Called on the cell's thread: durable once this returns (in memory, and said, when the disk is full)."""
         self._last_submit = time.monotonic()
+        if self._waiting_since is None:
+            self._waiting_since = self._last_submit
+        self._write(lines)
         self._wake.set()
 
+    def _write(self, lines: list[str]) -> None:
+        pending, self._unwritten = self._unwritten + lines, []
+        try:
+            self.outbox.append(pending)
+            self.problems.pop("outbox", None)
+        except OSError as error:
+            self._unwritten = pending
+            self.problems["outbox"] = reason(error)
+
     def cell_started(self) -> None:
-        """While a cell runs the writer keeps still, so that it never competes with the user's work."""
+        """While a cell runs the writer keeps still (unless records have waited ``KEEP_UP``)."""
         self._cell_running.set()
 
     def cell_finished(self) -> None:
@@ -81,22 +109,26 @@ class Writer(threading.Thread):
 
     def run(self) -> None:
         backoff = 0.5
-        self._wait_until_quiet()
-        self._replay_orphans()
+        self._connect()  # at once, in the background: the imports and the migration are done before they are needed
         while not self._stopping.is_set():
             self._wake.wait(timeout=backoff if self.failures else 5.0)
             self._wake.clear()
-            self._wait_until_quiet()
+            self._wait_until_due()
+            if self._stopping.is_set():
+                break
             backoff = 0.5 if self._deliver() else min(backoff * 2, MAX_BACKOFF)
-        self._deliver()
 
-    def _wait_until_quiet(self) -> None:
-        """Let cells that run back to back finish first, unless someone is waiting for delivery."""
+    def _wait_until_due(self) -> None:
+        """Let cells that run back to back finish first, unless records have waited ``KEEP_UP`` seconds or someone
+        is waiting for delivery."""
         while not (self._urgent.is_set() or self._stopping.is_set()):
-            quiet_for = time.monotonic() - self._last_submit
+            now = time.monotonic()
+            quiet_for = now - self._last_submit
             if quiet_for >= QUIET and not self._cell_running.is_set():
                 return
-            self._wake.wait(QUIET if self._cell_running.is_set() else QUIET - quiet_for)
+            if self._waiting_since is not None and now - self._waiting_since >= KEEP_UP:
+                return
+            self._wake.wait(0.25 if self._cell_running.is_set() else max(0.05, QUIET - quiet_for))
             self._wake.clear()
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -111,47 +143,85 @@ class Writer(threading.Thread):
                     if remaining <= 0 or not self.is_alive():
                         return self._caught_up()
                     self._wake.set()
-                    self._idle.wait(min(remaining, 0.2))
+                    self._idle.wait(min(remaining, 0.05))
             return True
         finally:
             self._urgent.clear()
 
-    def stop(self, timeout: float = 10.0) -> None:
-        """Deliver what can be delivered, then stop; an undelivered outbox stays on disk for replay."""
-        delivered = self.flush(timeout)
+    def stop(self, timeout: float = EXIT_FLUSH) -> None:
+        """Deliver what can be delivered in ``timeout`` (nothing is waited for while the store is failing: the
+        outbox holds it), then stop; an undelivered outbox stays on disk for replay."""
+        failing = "store" in self.problems and self.store_url is not None
+        delivered = self.flush(0.0 if failing else timeout)
+        self.abandon()
+        self.join(timeout=0.2)
+        caught_up = delivered and self._caught_up() and not self._unwritten
+        self.outbox.close(delete=caught_up and (self.store_url is not None or not self.waiting()))
+        if self._store is not None and not self.is_alive():
+            self._store.close()
+
+    def abandon(self) -> None:
+        """Stop delivering (the kernel is being stopped): what is left stays in the outbox."""
         self._stopping.set()
         self._wake.set()
-        self.join(timeout=2.0)
-        self.outbox.close(delete=delivered and self._caught_up() and (self.store_url is not None or not self.waiting()))
-        if self._store is not None:
-            self._store.close()
 
     def _caught_up(self) -> bool:
         """Everything submitted is delivered (to the store unless there is none, and to the transport)."""
         size = self.outbox.size()
         stored = self.store_url is None or self.stored_offset >= size
-        return stored and (self._transport_factory is None or self.sent_offset >= size)
+        return stored and (self._transport_factory is None or self.sent_offset >= size) and not self._unwritten
 
     def waiting(self) -> int:
         """How many records wait in the outbox for the store."""
         try:
-            return len(self.outbox.read_from(self.stored_offset)[0])
+            return len(self.outbox.read_from(self.stored_offset)[0]) + len(self._unwritten)
         except (OSError, ValueError):
             return 0
+
+    def set_aside(self) -> int:
+        """How many records of this kernel's outbox folder the store could not take (see ``nblineage replay``)."""
+        return set_aside_count(self.outbox.folder) + len(self._set_aside_here)
+
+    def _connect(self) -> Any:
+        """The store, opened now if it is not open; None when it cannot be (the failure is noted)."""
+        if self._store is None and self.store_url:
+            try:
+                from nblineage.lineage.store import Store
+
+                self._store = Store(self.store_url, timeout=STORE_TIMEOUT, connect_timeout=CONNECT_TIMEOUT)
+                from nblineage.kernel_ext import emit  # noqa: F401  (imported now, not when a cell has ended)
+
+                self.store_id = delivery.store_id(self._store)
+                if self.outbox.folder is not None:
+                    mark(self.outbox.folder, self.store_id)
+            except Exception as error:
+                self._failed("store", error)
+                return None
+            self._deliver_leftovers()
+        return self._store
 
     def _deliver(self) -> bool:
         """One delivery pass; False when the store or the transport failed."""
         ok = True
+        if self._unwritten:
+            self._write([])
+        recovering = "store" in self.problems
         lines, end = self.outbox.read_from(self.stored_offset) if self.store_url else ([], 0)
+        self._waiting_since = None
         if lines:
             try:
-                self._append(lines)
+                store = self._connect()
+                if store is None:
+                    raise delivery.Unreachable(self.problems.get("store", "the store cannot be opened"))
+                self.delivered += delivery.deliver(store, lines, self._aside)
                 self.stored_offset = end
-                self.delivered += len(lines)
                 self.problems.pop("store", None)
             except Exception as error:
                 ok = False
                 self._failed("store", error)
+            self.attempts += 1
+        if ok and self.store_url and (recovering or time.monotonic() - self._leftovers_at > LEFTOVERS_EVERY):
+            ok = self._deliver_leftovers() and ok
         if self._transport_factory is not None:
             lines, end = self.outbox.read_from(self.sent_offset)
             try:
@@ -171,19 +241,39 @@ class Writer(threading.Thread):
             self._idle.notify_all()
         return ok
 
-    def _append(self, lines: list[str]) -> None:
-        from nblineage.lineage.events import check
-        from nblineage.lineage.store import Store
+    def _aside(self, line: str, why: str) -> None:
+        folder = self.outbox.folder
+        first = not self.set_aside()
+        (log.warning if first else log.debug)(
+            "nblineage: set aside a record the store cannot take (%s), in %s; `nblineage replay` stores it once "
+            "the cause is fixed",
+            why,
+            folder / DEAD_LETTERS if folder else "memory",
+        )
+        if folder is None:
+            self._set_aside_here.append((line, why))
+        else:
+            set_aside_in(folder, self.outbox.location)(line, why)
 
-        events = [event for line in lines for event in _events(line)]
-        if self._store is None:
-            self._store = Store(self.store_url)
-        self._store.append(check(event) for event in events)
+    def _deliver_leftovers(self) -> bool:
+        """Deliver the outboxes that kernels which are gone left for this store; False when the store failed."""
+        self._leftovers_at = time.monotonic()
+        if self._leftovers is None or self._store is None:
+            return True
+        try:
+            found = list(self._leftovers(self.store_id))
+            delivery.deliver_leftovers(self._store, found, skip=self.outbox.location)
+        except delivery.Unreachable as error:
+            self._failed("store", error)
+            return False
+        except Exception as error:  # a leftover file it cannot read: it stays, for a command to try
+            log.warning("nblineage: could not deliver a leftover outbox (%s)", reason(error))
+        return True
 
     def _send(self, line: str) -> None:
         if self._transport is None:
             self._transport = self._transport_factory()
-        for event in _events(line):
+        for event in delivery.events_of(line):
             self._transport.emit(event)
 
     def _failed(self, where: str, error: Exception) -> None:
@@ -192,74 +282,5 @@ class Writer(threading.Thread):
         if self.failures == 1:
             log.warning("nblineage: the %s is unreachable (%s); events wait in %s", where, error, self.outbox.location)
         if self._store is not None and where == "store":
-            self._store.close()
-            self._store = None
-
-    def _replay_orphans(self) -> None:
-        """Deliver the outboxes that dead kernels left behind in the replay folders, then delete them."""
-        if not self.store_url:
-            return
-        for folder in self.replay:
-            for path in orphans(folder):
-                if str(path) == self.outbox.location:
-                    continue
-                try:
-                    lines = [line for line in path.read_text().splitlines() if line.strip()]
-                    if lines:
-                        self._append(lines)
-                    path.unlink(missing_ok=True)
-                except Exception as error:
-                    self._failed("store", error)
-                    return
-
-
-def url_problem(url: str) -> str | None:
-    """What makes a store URL unusable, in one line; None when it may work. Only the text is read (no import of
-    SQLAlchemy, no connection), so that loading the extension stays cheap."""
-    text = url.strip()
-    scheme, sep, rest = text.partition("://")
-    if not sep or not re.fullmatch(r"[A-Za-z][\w.+-]*", scheme):
-        return f"it is not a URL; use {ACCEPTED_URLS}"
-    backend, _, driver = scheme.lower().partition("+")
-    if backend == "postgres":
-        return f"SQLAlchemy spells PostgreSQL postgresql+psycopg://, not postgres://; use {ACCEPTED_URLS}"
-    if backend not in ("sqlite", "postgresql"):
-        return f"unknown store scheme {scheme!r} (SQLite or PostgreSQL); use {ACCEPTED_URLS}"
-    module = {"postgresql": "psycopg2", "psycopg": "psycopg", "psycopg2": "psycopg2", "pg8000": "pg8000"}
-    needed = module.get(driver or backend) if backend == "postgresql" else None
-    if needed and importlib.util.find_spec(needed) is None:
-        return f"the driver {needed} of {scheme}:// is not installed (pip install 'nblineage[postgres]' gives psycopg)"
-    if backend == "sqlite" and not rest.startswith("/"):
-        return f"a SQLite store needs a file: sqlite:///ABSOLUTE/PATH/lineage.db; use {ACCEPTED_URLS}"
-    return None
-
-
-_SECRET_PARAMETER = r"([?&][^=&]*(?:password|passwd|pwd|secret|token|key)[^=&]*=)[^&]*"
-
-
-def shown_url(url: str) -> str:
-    """A store URL as it may be shown: the password and secret-looking query parameters masked."""
-    masked = re.sub(r"(://[^/@:]*:)[^/@]*@", r"\1***@", url.strip())
-    return re.sub(_SECRET_PARAMETER, r"\1***", masked, flags=re.IGNORECASE)
-
-
-def reason(error: BaseException) -> str:
-    """The first line of an error, with any URL password masked, for a notice."""
-    text = str(error).strip().splitlines()
-    first = text[0] if text else ""
-    name = type(error).__name__
-    return shown_url(first if name == "StoreError" or not first else f"{name}: {first}") or name
-
-
-def _events(line: str) -> list[dict[str, Any]]:
-    """The OpenLineage events (as JSON objects) of one outbox line: a record of ours, or an event as it is."""
-    item = orjson.loads(line)
-    if not (isinstance(item, dict) and item.get("nblineage") and "kind" in item):
-        return [item]
-    try:
-        from nblineage.kernel_ext import emit
-
-        return [orjson.loads(emit.to_json(event)) for event in emit.events_of(item)]
-    except (KeyError, TypeError, ValueError) as error:  # a record this version cannot read: not worth retrying
-        log.warning("nblineage: skipped an outbox record it cannot turn into events (%r)", error)
-        return []
+            store, self._store = self._store, None
+            store.close()

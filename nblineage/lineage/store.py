@@ -19,24 +19,22 @@ from itertools import islice
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, select, text, update
-from sqlalchemy.engine import URL, make_url
+from sqlalchemy.engine import make_url
 
 from nblineage.lineage import schema
 from nblineage.lineage.events import Event, check
 from nblineage.lineage.merge import IdCache, Sql, apply_facts
-from nblineage.lineage.naming import redact_secrets_in_text
 from nblineage.lineage.private import private_file
 from nblineage.lineage.schema import VERSION_TABLE
+from nblineage.lineage.urls import ACCEPTED_URLS, shown_url, url_problem
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _ELSEWHERE = "Set NBLINEAGE_URL to another file."
-BUSY_TIMEOUT_MS = 60_000
+TIMEOUT = 30.0  # seconds a command waits to connect, for a lock, or for one statement (the kernel's writer: less)
 BATCH = 1000
 _MIGRATIONS = Path(__file__).with_name("migrations")
-ACCEPTED_URLS = "sqlite:///ABSOLUTE/PATH/lineage.db or postgresql+psycopg://USER@HOST:PORT/DATABASE"
 MAINTENANCE_OPT_IN = "nblineage_allow_maintenance_db"  # ?nblineage_allow_maintenance_db=1 (see README)
 _MAINTENANCE_DATABASES = ("postgres", "template0", "template1")
-_SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "key", "sig", "credential", "auth")
 
 
 class StoreError(RuntimeError):
@@ -54,9 +52,19 @@ class AppendResult:
 class Store:
     """One lineage store, addressed by a SQLAlchemy URL."""
 
-    def __init__(self, url: str, *, migrate: bool = True, create: bool = True) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        migrate: bool = True,
+        create: bool = True,
+        timeout: float = TIMEOUT,
+        connect_timeout: float | None = None,
+    ) -> None:
         """Open the store at ``url``; ``create=False`` (readers) refuses a store that does not exist yet instead
-        of creating it. Raises StoreError, with a one-line reason, for a URL or store it cannot use."""
+        of creating it. ``timeout`` bounds waiting for SQLite's write lock and (PostgreSQL) one statement, and
+        ``connect_timeout`` (default ``timeout``) reaching a server. Raises StoreError, with a one-line reason,
+        for a URL or store it cannot use."""
         problem = check_store_url(url)
         if problem:
             raise StoreError(problem)
@@ -66,7 +74,8 @@ class Store:
         self._ids = IdCache()
         if self.is_sqlite:
             _check_sqlite_file(self.url.database, create)
-        self.engine = _engine(str(self.url.render_as_string(hide_password=False)), self.is_sqlite)
+        rendered = str(self.url.render_as_string(hide_password=False))
+        self.engine = _engine(rendered, self.is_sqlite, timeout, connect_timeout or timeout)
         try:
             if migrate:
                 self.migrate()
@@ -270,27 +279,19 @@ def _cyclic_gc_paused() -> Iterator[None]:
 def check_store_url(url: str) -> str | None:
     """What is wrong with a store URL, in one line naming the accepted forms; None when nblineage can use it.
 
-    Catches what would otherwise fail deep inside SQLAlchemy or do harm: text that is no URL (a bare path), an
-    unknown scheme (``sqlte://``, ``postgres://``), a driver that is not installed or is asynchronous, a
-    PostgreSQL URL without a database, or one naming the server's maintenance database ``postgres`` (allowed
-    with ``?nblineage_allow_maintenance_db=1``) or a template database (never).
+    The text-level checks of :func:`~nblineage.lineage.urls.url_problem` (no URL, unknown scheme, driver not
+    installed), then what needs SQLAlchemy: an unknown or asynchronous driver, a PostgreSQL URL without a database,
+    or one naming the server's maintenance database ``postgres`` (allowed with ``?nblineage_allow_maintenance_db=1``)
+    or a template database (never).
     """
-    text = url.strip() if isinstance(url, str) else ""
-    if not text:
-        return f"the store URL is empty; use {ACCEPTED_URLS}"
+    problem = url_problem(url)
+    if problem:
+        return f"{shown_url(url)}: {problem}" if "://" in url else problem
     try:
-        parsed = make_url(text)
+        parsed = make_url(url.strip())
     except (exc.ArgumentError, ValueError):
-        shown = redact_secrets_in_text(text)
-        path = Path(text).expanduser().absolute() if "://" not in text else None
-        hint = f" (for a SQLite file write sqlite:///{redact_secrets_in_text(str(path))})" if path else ""
-        return f"{shown!r} is not a store URL{hint}; use {ACCEPTED_URLS}"
+        return f"{shown_url(url)!r} is not a store URL; use {ACCEPTED_URLS}"
     shown = shown_url(parsed)
-    backend = parsed.get_backend_name()
-    if backend == "postgres":
-        return f"{shown}: SQLAlchemy spells PostgreSQL postgresql+psycopg://, not postgres://; use {ACCEPTED_URLS}"
-    if backend not in ("sqlite", "postgresql"):
-        return f"{shown}: unknown store scheme {parsed.drivername!r} (SQLite or PostgreSQL); use {ACCEPTED_URLS}"
     try:
         dialect = parsed.get_dialect()
     except (exc.NoSuchModuleError, ImportError):
@@ -304,7 +305,7 @@ def check_store_url(url: str) -> str | None:
         return (
             f"{shown}: {parsed.drivername!r} is an asynchronous driver, which nblineage cannot use; use {ACCEPTED_URLS}"
         )
-    if backend == "postgresql":
+    if parsed.get_backend_name() == "postgresql":
         database = parsed.database or ""
         if not database:
             return f"{shown} names no database; use {ACCEPTED_URLS}"
@@ -316,16 +317,6 @@ def check_store_url(url: str) -> str | None:
                 f"create a database for nblineage (createdb lineage) and name it in the URL{opt_in}"
             )
     return None
-
-
-def shown_url(url: str | URL) -> str:
-    """A store URL fit for a message or a header: the password as ``***``, secret-looking query parameters left out."""
-    try:
-        parsed = make_url(url) if isinstance(url, str) else url
-    except (exc.ArgumentError, ValueError):
-        return redact_secrets_in_text(str(url))
-    secret = [key for key in parsed.query if any(word in key.lower() for word in _SECRET_WORDS)]
-    return parsed.difference_update_query(secret).render_as_string(hide_password=True)
 
 
 def _check_sqlite_file(database: str | None, create: bool = True) -> None:
@@ -399,17 +390,21 @@ def _refuse_damaged_sqlite(database: str | None) -> None:
     _INTACT.add(str(path))
 
 
-def _engine(url: str, is_sqlite: bool) -> Engine:
+def _engine(url: str, is_sqlite: bool, timeout: float, connect_timeout: float) -> Engine:
     internal = {"nblineage_internal": True}  # the kernel's SQL hooks ignore the store's own statements
-    if not is_sqlite:
-        return create_engine(url, pool_pre_ping=True, execution_options=internal)
+    if not is_sqlite:  # a server that accepts and never answers, or a statement stuck on a lock, ends in time
+        limits = {
+            "connect_timeout": max(1, round(connect_timeout)),
+            "options": f"-c statement_timeout={int(timeout * 1000)}",
+        }
+        return create_engine(url, pool_pre_ping=True, execution_options=internal, connect_args=limits)
     engine = create_engine(url, execution_options=internal)
 
     @event.listens_for(engine, "connect")
     def _connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        cursor.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
         mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()
         cursor.execute("PRAGMA synchronous = NORMAL" if mode and mode[0] == "wal" else "PRAGMA synchronous = FULL")
         cursor.execute("PRAGMA foreign_keys = ON")
