@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
+import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -13,6 +16,10 @@ from sqlalchemy import create_engine, text
 from nblineage.lineage.store import Store
 
 os.environ.setdefault("NBLINEAGE_STRICT", "1")
+# The tests, their kernels and their commands never touch the Jupyter data dir of whoever runs them (its store,
+# its outboxes): one fresh folder for the session, unless a test names its own.
+os.environ["JUPYTER_DATA_DIR"] = tempfile.mkdtemp(prefix="nblineage-tests-jupyter-")
+atexit.register(shutil.rmtree, os.environ["JUPYTER_DATA_DIR"], True)
 
 POSTGRES_ADMIN_URL = os.environ.get("NBLINEAGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 

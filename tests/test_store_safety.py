@@ -13,6 +13,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
 from events import run_event
 
 from nblineage.lineage.events import check
@@ -34,8 +35,9 @@ def events(count: int, offset: int = 0) -> list[dict]:
     ]
 
 
-def ingest(url: str, path: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([NBLINEAGE, "--url", url, "ingest", str(path)], capture_output=True, text=True)
+def ingest(url: str, path: Path, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:
+    command = [NBLINEAGE, "--url", url, "ingest", str(path)]
+    return subprocess.run(command, capture_output=True, text=True, env={**os.environ, **(env or {})})
 
 
 def mode(path: Path) -> int:
@@ -82,7 +84,15 @@ def test_the_outbox_folder_is_private(tmp_path: Path) -> None:
         outbox.close(delete=True)
 
 
-def test_a_store_with_garbage_in_the_middle_is_refused_untouched(tmp_path: Path) -> None:
+@pytest.mark.parametrize("leftovers", [False, True], ids=["alone", "with-leftover-outboxes"])
+def test_a_store_with_garbage_in_the_middle_is_refused_untouched(tmp_path: Path, leftovers: bool) -> None:
+    """Also when kernels left outboxes: the command's look for leftovers (and the store id it keeps) writes nothing
+    into a damaged store."""
+    data_dir = tmp_path / "jupyter"
+    if leftovers:
+        waiting = data_dir / "nblineage" / "outbox" / "0123456789abcdef" / "1-gone.jsonl"
+        waiting.parent.mkdir(parents=True)
+        waiting.write_text(json.dumps(events(1, offset=9000)[0]) + "\n")
     database = tmp_path / "lineage.db"
     url = f"sqlite:///{database}"
     with Store(url) as store:
@@ -98,7 +108,7 @@ def test_a_store_with_garbage_in_the_middle_is_refused_untouched(tmp_path: Path)
     path = tmp_path / "more.jsonl"
     path.write_text("".join(json.dumps(event) + "\n" for event in events(5, offset=5000)))
 
-    done = ingest(url, path)
+    done = ingest(url, path, {"JUPYTER_DATA_DIR": str(data_dir)})
     assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert f"nblineage: {database} is a damaged SQLite database (quick_check: " in done.stderr

@@ -139,17 +139,18 @@ def events_of(line: str) -> list[dict[str, Any]]:
 
 
 def store_id(store: Any) -> str:
-    """The store's identity: a random number kept in its ``counters`` table (made on first use), the same whatever
-    URL reaches it."""
+    """The store's identity: a random number kept in its ``counters`` table (made on first use, through the
+    store's guarded write path), the same whatever URL reaches it."""
     from sqlalchemy import text
 
-    with store.engine.connect() as conn:
-        found = conn.exec_driver_sql("SELECT value FROM counters WHERE name = 'store_id'").scalar()
-        if found is None:
-            insert = "INSERT INTO counters (name, value) VALUES ('store_id', :value) ON CONFLICT (name) DO NOTHING"
+    select = "SELECT value FROM counters WHERE name = 'store_id'"
+    with store.read() as conn:
+        found = conn.exec_driver_sql(select).scalar()
+    if found is None:
+        insert = "INSERT INTO counters (name, value) VALUES ('store_id', :value) ON CONFLICT (name) DO NOTHING"
+        with store.write() as conn:  # refuses a damaged SQLite file before writing anything
             conn.execute(text(insert), {"value": secrets.randbits(62) + 1})
-            conn.commit()
-            found = conn.exec_driver_sql("SELECT value FROM counters WHERE name = 'store_id'").scalar()
+            found = conn.exec_driver_sql(select).scalar()
     return str(found)
 
 

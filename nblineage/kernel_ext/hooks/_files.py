@@ -205,7 +205,7 @@ def exports(module: Any, name: str) -> list[Any]:
     homes = {module.__name__, getattr(function, "__module__", None), defined_in}
     root = module.__name__.partition(".")[0]
     found = []
-    for module_name, candidate in list(sys.modules.items()):
+    for module_name, candidate in sys.modules.copy().items():  # a copy: other threads import meanwhile
         if candidate is None or not (module_name == root or module_name.startswith(root + ".")):
             continue
         public = module_name in homes or hasattr(candidate, "__path__") or module_name.endswith(".api")
