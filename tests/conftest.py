@@ -20,6 +20,9 @@ os.environ.setdefault("NBLINEAGE_STRICT", "1")
 # its outboxes): one fresh folder for the session, unless a test names its own.
 os.environ["JUPYTER_DATA_DIR"] = tempfile.mkdtemp(prefix="nblineage-tests-jupyter-")
 atexit.register(shutil.rmtree, os.environ["JUPYTER_DATA_DIR"], True)
+# Nor its IPython profile: `nblineage enable --user` there would load capture into every test kernel.
+os.environ["IPYTHONDIR"] = tempfile.mkdtemp(prefix="nblineage-tests-ipython-")
+atexit.register(shutil.rmtree, os.environ["IPYTHONDIR"], True)
 
 POSTGRES_ADMIN_URL = os.environ.get("NBLINEAGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
