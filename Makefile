@@ -18,12 +18,21 @@ lint: $(BIN)/nblineage
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The tests spend most of their time waiting on kernels, servers and browsers: two workers (pytest-xdist) use both
+# cores; `make test PYTEST_WORKERS=0` runs them in one process.
+PYTEST_WORKERS ?= 2
+
 test: lint
-	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	cd labextension && PATH="$(abspath $(BIN)):$$PATH" jlpm test --silent
+	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
 
 bench: $(BIN)/nblineage
 	$(BIN)/python benchmarks/bench_ingest.py
 	$(BIN)/python benchmarks/bench_queries.py
+	$(BIN)/python benchmarks/bench_neighbourhood.py
+	$(BIN)/python benchmarks/bench_capture.py
+	$(BIN)/python benchmarks/bench_cli.py
+	$(BIN)/python benchmarks/bench_widget.py
 
 clean:
-	rm -rf $(VENV) build dist .pytest_cache
+	rm -rf $(VENV) build dist .pytest_cache nblineage/widgets/static labextension/node_modules

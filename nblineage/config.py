@@ -39,6 +39,32 @@ def store_url() -> str:
     return url or f"sqlite:///{data_dir() / STORE_FILE}"
 
 
+HUB_TOKENS = ("JUPYTERHUB_API_TOKEN", "JPY_API_TOKEN")
+
+
+def server_token(url: str) -> str | None:
+    """The token a kernel sends to the Jupyter server at ``url`` (``NBLINEAGE_URL=http(s)://...``):
+    ``NBLINEAGE_TOKEN``, else the JupyterHub token of its single-user server, which is only sent to that server
+    (a URL under ``JUPYTERHUB_SERVICE_PREFIX``, or on this machine when no prefix is set). Never logged or stored."""
+    token = os.environ.get("NBLINEAGE_TOKEN", "").strip()
+    if token:
+        return token
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url.strip())
+    prefix = os.environ.get("JUPYTERHUB_SERVICE_PREFIX", "").strip()
+    path = parts.path if parts.path.endswith("/") else parts.path + "/"
+    if prefix and not path.startswith(prefix if prefix.endswith("/") else prefix + "/"):
+        return None
+    if not prefix and parts.hostname not in ("127.0.0.1", "localhost", "::1"):
+        return None
+    for name in HUB_TOKENS:
+        token = os.environ.get(name, "").strip()
+        if token:
+            return token
+    return None
+
+
 def disabled() -> bool:
     """``NBLINEAGE_DISABLED`` switches capture off, whatever enabled it."""
     return os.environ.get("NBLINEAGE_DISABLED", "").strip().lower() not in ("", "0", "false", "no")

@@ -5,17 +5,24 @@ from __future__ import annotations
 import atexit
 import os
 import shutil
+import sys
 import tempfile
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
+from postgres_db import postgres_database
 
 from nblineage.lineage.store import Store
 
+pytest_plugins = ["pytest_jupyter.jupyter_server"]  # jp_serve, jp_fetch: a real Jupyter server for tests/server/
+
 os.environ.setdefault("NBLINEAGE_STRICT", "1")
+# A pytest-xdist worker's __main__ has neither file nor spec (and must keep it so: multiprocessing's spawn re-runs
+# __main__ from them): pyspark's Spark Connect client, imported by great-expectations when pyspark is installed,
+# then takes the process for a doctest run and exits it, unless it looks interactive.
+if os.environ.get("PYTEST_XDIST_WORKER") and not hasattr(sys, "ps1"):
+    sys.ps1 = ">>> "
 # The tests, their kernels and their commands never touch the Jupyter data dir of whoever runs them (its store,
 # its outboxes): one fresh folder for the session, unless a test names its own.
 os.environ["JUPYTER_DATA_DIR"] = tempfile.mkdtemp(prefix="nblineage-tests-jupyter-")
@@ -23,8 +30,6 @@ atexit.register(shutil.rmtree, os.environ["JUPYTER_DATA_DIR"], True)
 # Nor its IPython profile: `nblineage enable --user` there would load capture into every test kernel.
 os.environ["IPYTHONDIR"] = tempfile.mkdtemp(prefix="nblineage-tests-ipython-")
 atexit.register(shutil.rmtree, os.environ["IPYTHONDIR"], True)
-
-POSTGRES_ADMIN_URL = os.environ.get("NBLINEAGE_TEST_POSTGRES", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -47,19 +52,3 @@ def store(store_url: str) -> Iterator[Store]:
 def sqlite_store(tmp_path: Path) -> Iterator[Store]:
     with Store(f"sqlite:///{tmp_path / 'lineage.db'}") as opened:
         yield opened
-
-
-class postgres_database:
-    """A fresh PostgreSQL database for one test, dropped afterwards."""
-
-    def __enter__(self) -> str:
-        self.name = f"nbl_test_{uuid.uuid4().hex[:12]}"
-        self.admin = create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
-        with self.admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{self.name}"'))
-        return POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{self.name}"
-
-    def __exit__(self, *exc_info: object) -> None:
-        with self.admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)'))
-        self.admin.dispose()

@@ -9,8 +9,8 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import postgres_database
 from events import run_event
+from postgres_db import postgres_database
 from sqlalchemy import create_engine, inspect
 
 from nblineage.cli import main
@@ -261,3 +261,17 @@ def test_ingest_says_which_files_it_skipped(tmp_path: Path, capsys: pytest.Captu
         f"{folder / 'sub' / 'README'}, {folder / 'sub' / 'events.json.gz'}, {folder / 'x0.csv'}, "
         f"{folder / 'x1.csv'} and 3 more"
     ]
+
+
+def test_an_unknown_name_gets_the_nearest_names(lineage: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    capsys.readouterr()
+    assert main(["upstream", "raw.cvs"]) == 1
+    err = capsys.readouterr().err
+    assert f"no dataset or job named {str(lineage / 'raw.cvs')!r} in namespace 'file'" in err
+    assert f"nearest names: {lineage / 'raw.csv'}" in err
+    assert main(["explain", "modl.joblib"]) == 1
+    err = capsys.readouterr().err
+    assert f"no model named {str(lineage / 'modl.joblib')!r}" in err
+    assert err.rstrip().endswith(f"nearest names: {lineage / 'model.joblib'}")  # models only
+    assert main(["upstream", "zzzzzz"]) == 1
+    assert "nearest names" not in capsys.readouterr().err

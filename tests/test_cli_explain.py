@@ -39,7 +39,7 @@ def test_explain_prints_the_five_answers(lineage: Path, capsys: pytest.CaptureFi
     for heading in ("Derived models", "Datasets", "Features", "Function", "Performance", "Resources", "Location"):
         assert heading in lines, heading
     section = lines[lines.index("Datasets") + 1 :]
-    assert section[0].split() == ["DEPTH", "NAMESPACE", "NAME", "VERSION", "SOURCE"]
+    assert section[0].split() == ["DEPTH", "NAMESPACE", "NAME", "VERSION", "SOURCE", "QUALITY"]
     assert section[1].split() == ["1", "file", str(lineage / "features.parquet"), FEAT]
     assert "    <- city in postgres://db.example.com:5432 crm.public.customers [columnLineage] (source)" in lines
     assert "  class:            sklearn.ensemble._forest.RandomForestClassifier" in lines

@@ -389,6 +389,18 @@ REJECTED = [
     ("NUL in a job", a_run_event, _set("job.namespace", "a\x00"), "job.namespace holds a NUL character"),
     ("NUL in a dataset", a_dataset_event, _set("dataset.name", "\x00"), "dataset.name holds a NUL"),
     ("NUL in eventType", a_run_event, _set("eventType", "COMPLETE\x00"), "eventType holds a NUL"),
+    (
+        "NUL in a column lineage source",
+        a_dataset_event,
+        _set("dataset.facets.columnLineage", {"fields": {}, "dataset": [{"namespace": "file", "name": "\x00"}]}),
+        "a dataset dataset.facets.columnLineage names: its name holds a NUL",
+    ),
+    (
+        "NUL in a lineage facet source",
+        a_run_event,
+        _set("job.facets.lineage", {"entries": [{"namespace": "n\x00", "name": "t", "inputs": []}]}),
+        "a dataset job.facets.lineage names: its namespace holds a NUL",
+    ),
     ("NUL in a facet name", a_run_event, _set("run.facets", {"a\x00": {}}), "the facet name run.facets.'a\\x00'"),
     (
         "long version",

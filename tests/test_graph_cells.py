@@ -1,7 +1,6 @@
 """The cells a notebook's data went through in memory are the job nodes between a dataset and the model.
 
-Hand-built events shaped like the kernel's: a read cell, three cells that never touch a file (features, split,
-fit), and a save cell whose output's ``nblineage_lineage`` facet lists the runs the model went through.
+Hand-built events shaped like the kernel's (``cell_events``).
 """
 
 from __future__ import annotations
@@ -10,6 +9,7 @@ import json
 from typing import Any
 
 import pytest
+from cell_events import CUSTOMERS, EXPORT, FEATURES, MODEL, READ, SAVE, cell_run, job, notebook_events, saved
 from events import run_event
 from graphdump import snapshot
 from sqlalchemy import text
@@ -18,63 +18,6 @@ from nblineage.lineage import schema
 from nblineage.lineage.events import check
 from nblineage.lineage.graph import DatasetRef, JobRef, Node, downstream, path, upstream
 from nblineage.lineage.store import Store
-
-NB = "/home/ana/churn.ipynb"
-CUSTOMERS, MODEL, EXPORT = "/data/customers.csv", "/data/churn.joblib", "exports/churn.bin"
-SESSION = "00000000-0000-4000-8000-000000000100"
-# run ids whose sorted order is not the order the cells ran in
-READ, FEATURES, SPLIT, FIT, SAVE = (f"00000000-0000-4000-8000-00000000000{n}" for n in (5, 3, 9, 1, 7))
-CELLS = {READ: "read", FEATURES: "features", SPLIT: "split", FIT: "fit", SAVE: "save"}
-
-
-def job(cell: str) -> str:
-    return f"{NB}#{cell}"
-
-
-def cell_run(run_id: str, minute: int, inputs=(), outputs=(), cell: str | None = None) -> list[dict[str, Any]]:
-    """START and COMPLETE of a cell run under the session."""
-    name = job(cell or CELLS[run_id])
-    return [
-        run_event(
-            ("jupyter", name),
-            inputs if kind == "COMPLETE" else (),
-            outputs if kind == "COMPLETE" else (),
-            run_id=run_id,
-            event_type=kind,
-            time=f"2026-01-01T00:{minute:02d}:{second:02d}Z",
-            parent=(SESSION, ("jupyter", NB)),
-        )
-        for kind, second in (("START", 0), ("COMPLETE", 30))
-    ]
-
-
-def saved(steps: list[str], precision: str = "exact", version: str = "m1") -> dict[str, Any]:
-    """The model output of the save cell, with the runs it went through."""
-    return {
-        "namespace": "file",
-        "name": MODEL,
-        "facets": {
-            "version": {"_producer": "t", "_schemaURL": "t", "datasetVersion": version},
-            "datasetType": {"_producer": "t", "_schemaURL": "t", "datasetType": "MODEL"},
-            "lineage": {
-                "_producer": "t",
-                "_schemaURL": "t",
-                "inputs": [{"namespace": "file", "name": CUSTOMERS, "type": "DATASET"}],
-            },
-            "nblineage_lineage": {"_producer": "t", "_schemaURL": "t", "precision": precision, "runs": steps},
-        },
-    }
-
-
-def notebook_events(steps: list[str] | None = None, precision: str = "exact") -> list[dict[str, Any]]:
-    steps = sorted([READ, FEATURES, SPLIT, FIT]) if steps is None else steps
-    return [
-        *cell_run(READ, 1, inputs=[("file", CUSTOMERS, "c1")]),
-        *cell_run(FEATURES, 2),
-        *cell_run(SPLIT, 3),
-        *cell_run(FIT, 4),
-        *cell_run(SAVE, 5, inputs=[("file", CUSTOMERS, "c1")], outputs=[saved(steps, precision)]),
-    ]
 
 
 def ingest(store: Store, events: list[dict[str, Any]]) -> None:
@@ -252,6 +195,8 @@ def test_a_store_made_before_the_steps_gets_them_on_open(store_url: str) -> None
         with store.write() as conn:  # back to the first schema: no output_steps table
             conn.execute(text("DROP TABLE output_steps"))
             conn.execute(text("ALTER TABLE runs DROP COLUMN parent_key"))  # added by 0003_run_job_key
+            conn.execute(text("DROP TABLE audit_log"))  # and no audit log (0004_audit_log)
+            conn.execute(text("DROP TABLE audit_head"))
             conn.execute(text(f"UPDATE {schema.VERSION_TABLE} SET version_num = '0001_initial'"))
     with Store(store_url) as store:
         assert chain(path(store, DatasetRef("file", CUSTOMERS), DatasetRef("file", MODEL))) == FULL_PATH

@@ -127,7 +127,7 @@ def test_a_folder_goes_on_past_hostile_files_and_prints_the_summary(
 @pytest.mark.postgres
 def test_an_event_the_store_refuses_costs_only_that_event(tmp_path: Path) -> None:
     """Whatever a check misses and the database refuses (here a trigger) is one error; its batch is stored."""
-    from conftest import postgres_database
+    from postgres_db import postgres_database
 
     with postgres_database() as url, Store(url) as store:
         with store.write() as conn:

@@ -670,3 +670,16 @@ def test_arbitrary_text_never_raises(text: str) -> None:
         except ValueError:
             continue
         assert result
+
+
+def test_duckdb_tables_are_named_by_their_database_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from nblineage.lineage.naming import duckdb_table_dataset
+
+    monkeypatch.chdir(tmp_path)
+    assert duckdb_table_dataset("shop.duckdb", "orders") == DatasetName(f"duckdb://{tmp_path}/shop.duckdb", "orders")
+    assert duckdb_table_dataset(str(tmp_path / "shop.duckdb"), "t", "main").name == "t"
+    assert duckdb_table_dataset("shop.duckdb", "t", "staging").name == "staging.t"
+    assert duckdb_table_dataset(":memory:", "t").namespace == duckdb_table_dataset(None, "t").namespace
+    assert duckdb_table_dataset(None, "t").namespace == "duckdb://:memory:"
+    with pytest.raises(ValueError):
+        duckdb_table_dataset("shop.duckdb", " ")

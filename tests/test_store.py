@@ -9,9 +9,9 @@ import zlib
 from pathlib import Path
 
 import pytest
-from conftest import POSTGRES_ADMIN_URL, postgres_database
 from events import run_event
 from graphdump import snapshot
+from postgres_db import POSTGRES_ADMIN_URL, postgres_database
 from sqlalchemy import create_engine, inspect, text
 from sqlalchemy.engine import make_url
 
@@ -189,6 +189,8 @@ def test_a_store_from_before_the_run_key_gets_each_runs_latest_job_and_parent_on
             conn.execute(text(f"UPDATE runs SET job_id = {early_job}, parent_run_id = '{early}'"))
             conn.execute(text(f"UPDATE edges SET job_pk = {early_job} WHERE run_pk <> 0"))
             conn.execute(text("ALTER TABLE runs DROP COLUMN parent_key"))
+            conn.execute(text("DROP TABLE audit_log"))  # and no audit log yet (0004)
+            conn.execute(text("DROP TABLE audit_head"))
             conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0002_output_steps'"))
     with Store(store_url) as store:
         expected = snapshot(store)

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, fields, is_dataclass
 from typing import Any
 
+from nblineage.governance.quality import QualityResult
 from nblineage.governance.splits import SPLITS
 from nblineage.lineage.graph import DatasetRef
 
@@ -32,10 +33,34 @@ def plain(value: Any) -> Any:
 
 
 class Answer:
-    """Mixin: ``to_json()`` of a dataclass, keys in camelCase."""
+    """Mixin: ``to_json()`` of a dataclass, keys in camelCase; shown as text, HTML (notebooks) or a DataFrame
+    (``governance/render.py``)."""
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        cls._repr_pretty_ = Answer._repr_pretty_  # IPython prefers a class's own __repr__ (a dataclass's) to a base's
 
     def to_json(self) -> dict[str, Any]:
         return {_camel(f.name): plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
+
+    def __str__(self) -> str:
+        from nblineage.governance.render import text
+
+        return text(self)
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
+    def _repr_html_(self) -> str:
+        from nblineage.governance.render import html
+
+        return html(self)
+
+    def to_frame(self) -> Any:
+        """The answer as a pandas DataFrame (pandas must be installed)."""
+        from nblineage.governance.render import frame
+
+        return frame(self)
 
 
 @dataclass(frozen=True)
@@ -56,13 +81,15 @@ class ModelSummary(Answer):
 
 @dataclass(frozen=True)
 class InputDataset(Answer):
-    """A dataset version a model derives from; ``source`` when no other dataset of the answer feeds it."""
+    """A dataset version a model derives from; ``source`` when no other dataset of the answer feeds it;
+    ``quality``: the latest data-quality result of each suite on it (``governance/quality.py``), newest first."""
 
     namespace: str
     name: str
     version: str | None
     depth: int
     source: bool
+    quality: tuple[QualityResult, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -1,10 +1,11 @@
 """Which columns a model's features come from, as far as column lineage reaches.
 
 A feature starts at the columns of the same name in the upstream datasets (their ``schema`` facet, or a field of
-their ``columnLineage`` facet) and at the columns the notebook computed it from (the model facet's
-``featureLineage``, found the same way), then follows each ``columnLineage`` facet from a field to its ``inputFields``,
-breadth first, to datasets outside the upstream answer too. Both facets are read from the ``facets`` table
-(the latest of each dataset): columns rarely change between versions, and inputs seldom carry them per version.
+their ``columnLineage`` facet; failing that, the one column whose name differs only in case and punctuation) and
+at the columns the notebook computed it from (the model facet's ``featureLineage``, found the same way), then
+follows each ``columnLineage`` facet from a field to its ``inputFields``, breadth first, to datasets outside the
+upstream answer too. Both facets are read from the ``facets`` table (the latest of each dataset): columns rarely
+change between versions, and inputs seldom carry them per version.
 """
 
 from __future__ import annotations
@@ -24,9 +25,24 @@ class Columns:
     def __init__(self, reader: Reader) -> None:
         self.reader = reader
         self._known: dict[tuple[str, str], tuple[frozenset[str], dict[str, list[Column]]]] = {}
+        self._folded: dict[tuple[str, str], dict[str, str]] = {}
 
     def names(self, namespace: str, name: str) -> frozenset[str]:
         return self._read(namespace, name)[0]
+
+    def match(self, namespace: str, name: str, field: str) -> str | None:
+        """The dataset's column ``field`` names: itself, else the one column that differs only in case and
+        punctuation (a notebook that ran ``df.columns = df.columns.str.lower()``), else None."""
+        names = self.names(namespace, name)
+        if field in names:
+            return field
+        key = (namespace, name)
+        if key not in self._folded:
+            folded: dict[str, list[str]] = {}
+            for column in names:
+                folded.setdefault(_fold(column), []).append(column)
+            self._folded[key] = {k: v[0] for k, v in folded.items() if len(v) == 1}
+        return self._folded[key].get(_fold(field))
 
     def inputs(self, namespace: str, name: str, field: str) -> list[Column]:
         return self._read(namespace, name)[1].get(field, [])
@@ -55,6 +71,11 @@ def _columns(reader: Reader, dataset_id: int) -> tuple[frozenset[str], dict[str,
     return frozenset(name for name in names | set(lineage) if name), lineage
 
 
+def _fold(column: str) -> str:
+    """A column name without case, spaces and punctuation: ``Lot Frontage`` and ``lot_frontage`` are one."""
+    return "".join(character for character in column.casefold() if character.isalnum())
+
+
 def features(
     reader: Reader,
     names: list[str],
@@ -76,10 +97,10 @@ def _trace(
 ) -> tuple[FeatureColumn, ...]:
     starts = [(feature, "schema"), *((column, "notebook") for column in computed_from)]
     queue: deque[tuple[str, str, str, str]] = deque(
-        (namespace, name, field, via)
+        (namespace, name, matched, via)
         for field, via in starts
         for namespace, name in versions
-        if field in columns.names(namespace, name)
+        if (matched := columns.match(namespace, name, field)) is not None
     )
     seen: set[Column] = set()
     found: list[FeatureColumn] = []

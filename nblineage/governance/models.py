@@ -6,11 +6,10 @@ from dataclasses import dataclass
 
 from nblineage.governance.answers import ModelSummary
 from nblineage.governance.read import JsonDict, Reader, RunRow, VersionRow, as_dict, as_id, as_str
+from nblineage.lineage.facets import MLFLOW as MLFLOW_FACET
+from nblineage.lineage.facets import MODEL as MODEL_FACET
 from nblineage.lineage.graph import DatasetRef, NotFound
 
-MODEL_FACET = "nblineage_model"
-MLFLOW_FACET = "nblineage_mlflow"
-LINEAGE_FACET = "nblineage_lineage"
 MLFLOW_PREFIX = "mlflow://"
 
 

@@ -36,7 +36,6 @@ from nblineage.governance.answers import (
 )
 from nblineage.governance.features import features as trace_features
 from nblineage.governance.models import (
-    LINEAGE_FACET,
     MLFLOW_PREFIX,
     Subject,
     logged_model_id,
@@ -50,6 +49,7 @@ from nblineage.governance.models import (
     subject,
     summary,
 )
+from nblineage.governance.quality import results_for
 from nblineage.governance.read import (
     JsonDict,
     Reader,
@@ -68,6 +68,9 @@ from nblineage.governance.read import (
 from nblineage.governance.resolve import AmbiguousModel, resolve_model
 from nblineage.governance.splits import SPLITS, split_of_context, split_of_name
 from nblineage.lineage import graph
+from nblineage.lineage.facets import LINEAGE as LINEAGE_FACET
+from nblineage.lineage.facets import METRICS as METRICS_FACET
+from nblineage.lineage.facets import RESOURCES as RESOURCES_FACET
 from nblineage.lineage.graph import DEFAULT_DEPTH, DatasetRef, Node, NotFound
 from nblineage.lineage.store import Store
 
@@ -101,9 +104,6 @@ __all__ = [
     "models_derived_from",
     "resolve_model",
 ]
-
-METRICS_FACET = "nblineage_metrics"
-RESOURCES_FACET = "nblineage_resources"
 
 
 # 1. models derived from a dataset
@@ -144,7 +144,7 @@ def model_inputs(store: Store, model: DatasetRef, depth: int = DEFAULT_DEPTH) ->
 
 
 def _inputs(reader: Reader, model: Subject, upstream: list[Node]) -> ModelInputs:
-    datasets = _input_datasets(reader, [node for node in upstream if node.type == "dataset"])
+    datasets = input_datasets(reader, [node for node in upstream if node.type == "dataset"])
     names = as_strings(model.facet.get("featureNames"))
     return ModelInputs(
         model=model.ref,
@@ -158,11 +158,12 @@ def _feature_lineage(value: Any) -> dict[str, list[str]]:
     return {name: as_strings(columns) for name, columns in as_dict(value).items() if isinstance(name, str)}
 
 
-def _input_datasets(reader: Reader, nodes: list[Node]) -> tuple[InputDataset, ...]:
+def input_datasets(reader: Reader, nodes: list[Node]) -> tuple[InputDataset, ...]:
     rows = reader.versions((n.namespace, n.name, n.version or "") for n in nodes)
     answer = {row.dataset_id for row in rows.values()}
     unversioned = reader.unversioned(answer)
     feeders = reader.feeders([row.id for row in rows.values()] + list(unversioned.values()))
+    quality = results_for(reader, [(n.namespace, n.name, n.version) for n in nodes])
     found = []
     for node in nodes:
         row = rows.get((node.namespace, node.name, node.version or ""))
@@ -170,7 +171,8 @@ def _input_datasets(reader: Reader, nodes: list[Node]) -> tuple[InputDataset, ..
         if row is not None:
             fed = feeders.get(row.id, set()) | feeders.get(unversioned.get(row.dataset_id, -1), set())
             fed = (fed & answer) - {row.dataset_id}
-        found.append(InputDataset(node.namespace, node.name, node.version, node.depth, source=not fed))
+        checked = tuple(quality.get((node.namespace, node.name, node.version), ()))
+        found.append(InputDataset(node.namespace, node.name, node.version, node.depth, not fed, checked))
     return tuple(found)
 
 
@@ -254,7 +256,12 @@ def _sklearn_metrics(reader: Reader, model: Subject) -> list[Metric]:
     fit_id = as_str(model.facet.get("fitId"))
     if fit_id is None:
         return []
-    own = [run for run in (model.output_run, _training_run(reader, model)) if run is not None]
+    return fit_metrics(reader, fit_id, [run for run in (model.output_run, _training_run(reader, model)) if run])
+
+
+def fit_metrics(reader: Reader, fit_id: str, own: list[RunRow]) -> list[Metric]:
+    """The ``sklearn`` metrics of a fit: the entries with its ``fitId`` in the runs ``own`` and the other cell runs
+    of their kernel sessions, the latest of each name and split."""
     sessions = {run.parent_run_id for run in own if run.parent_run_id}
     facets = dict(reader.child_runs_with_facet(sessions, METRICS_FACET)) if sessions else {}
     own_facets = reader.run_facets(own, METRICS_FACET)
@@ -331,6 +338,13 @@ def _resources(reader: Reader, model: Subject, upstream: list[Node]) -> Resource
         if writers[row.id]:
             run_ids.add(writers[row.id][0].run_id)
             run_ids |= _lineage_runs(reader, row)
+    system = as_dict(run_facts(reader, model).get("systemMetrics"))
+    return resources_of_runs(reader, model.ref, run_ids, system)
+
+
+def resources_of_runs(reader: Reader, model: DatasetRef, run_ids: set[str], system: JsonDict) -> Resources:
+    """Question 4 over the runs ``run_ids`` (those with a resources facet are counted), with MLflow's
+    ``system`` metrics."""
     runs = reader.runs(run_ids)
     facets = reader.run_facets(runs.values(), RESOURCES_FACET)
     counted = sorted(
@@ -348,9 +362,8 @@ def _resources(reader: Reader, model: Subject, upstream: list[Node]) -> Resource
             name = as_str(gpu.get("name"))
             if name is not None:
                 gpus[name] = _max(gpus.get(name), as_int(gpu.get("peakMemoryBytes")))
-    system = as_dict(run_facts(reader, model).get("systemMetrics"))
     return Resources(
-        model=model.ref,
+        model=model,
         wall_time_seconds=_sum(wall),
         cpu_time_seconds=_sum(cpu),
         peak_memory_bytes=_max(None, *memory),

@@ -10,6 +10,7 @@ store knows; ``runs:/<run_id>/<path>``, the model that MLflow run logged; or, wi
 
 from __future__ import annotations
 
+import difflib
 import re
 
 from nblineage.governance.models import MLFLOW_FACET, MODEL_FACET, subject
@@ -19,6 +20,7 @@ from nblineage.lineage.naming import dataset_from_uri, file_dataset
 from nblineage.lineage.store import Store
 
 MLFLOW_NAMESPACES = "mlflow://%"
+SUGGESTED = 3  # nearest names offered for an unknown one
 _REGISTRY_VERSION = re.compile(r"models:/(?P<name>.+)/(?P<version>[0-9]+)\Z")
 
 
@@ -33,8 +35,12 @@ def resolve_node(store: Store, text: str, namespace: str | None = None, version:
     AmbiguousModel when an MLflow URI fits several tracking stores.
     """
     with store.read() as conn:
-        found = identify(Reader(conn), text, namespace)
-    return resolve(store, *found, version)
+        reader = Reader(conn)
+        found = identify(reader, text, namespace)
+        try:
+            return resolve(store, *found, version)
+        except NotFound as error:
+            raise NotFound(f"{error.args[0]}{nearest(reader, found[1])}") from None
 
 
 def resolve_model(store: Store, text: str, namespace: str | None = None, version: str | None = None) -> DatasetRef:
@@ -43,7 +49,27 @@ def resolve_model(store: Store, text: str, namespace: str | None = None, version
     with store.read() as conn:
         reader = Reader(conn)
         found = identify(reader, text, namespace, what="model")
-        return subject(reader, DatasetRef(*found, version)).ref
+        try:
+            return subject(reader, DatasetRef(*found, version)).ref
+        except NotFound as error:
+            unknown = reader.dataset(*found) is None
+            raise NotFound(f"{error.args[0]}{nearest(reader, found[1], models=True) if unknown else ''}") from None
+
+
+def nearest(reader: Reader, name: str, models: bool = False) -> str:
+    """``; nearest names: ...``: the store's dataset (or model) names closest to ``name``, compared by their last
+    path segment (paths in one folder share the rest), else ``""``."""
+    sql = "SELECT DISTINCT name FROM datasets" + (" WHERE is_model = ?" if models else "")
+    by_tail: dict[str, list[str]] = {}
+    for (known,) in reader.sql.all(sql, (True,) if models else ()):
+        by_tail.setdefault(_tail(known), []).append(known)
+    close = difflib.get_close_matches(_tail(name), list(by_tail), n=SUGGESTED, cutoff=0.6)
+    names = [known for tail in close for known in sorted(by_tail[tail])][:SUGGESTED]
+    return f"; nearest names: {', '.join(names)}" if names else ""
+
+
+def _tail(name: str) -> str:
+    return name.rstrip("/").rsplit("/", 1)[-1] or name
 
 
 def identify(reader: Reader, text: str, namespace: str | None = None, what: str = "node") -> tuple[str, str]:

@@ -11,6 +11,8 @@ from typing import Any
 
 from nblineage.governance.answers import (
     Explanation,
+    InputDataset,
+    Metric,
     ModelFunction,
     ModelInputs,
     ModelLocation,
@@ -47,6 +49,73 @@ def model_rows(models: Sequence[ModelSummary]) -> list[list[Any]]:
     return [[m.kind, m.namespace, m.name, m.version, m.depth] for m in models]
 
 
+MODEL_COLUMNS = ("kind", "namespace", "name", "version", "depth")
+DATASET_COLUMNS = ("depth", "namespace", "name", "version", "source", "quality")
+METRIC_COLUMNS = ("split", "metric", "value", "origin", "run")
+
+
+def dataset_rows(datasets: Sequence[InputDataset]) -> list[list[Any]]:
+    return [[d.depth, d.namespace, d.name, d.version, "yes" if d.source else "", quality_word(d)] for d in datasets]
+
+
+def quality_word(dataset: InputDataset) -> str:
+    """``passed``, ``FAILED`` (a suite's latest result failed) or empty (no result)."""
+    if not dataset.quality:
+        return ""
+    return "passed" if all(result.success for result in dataset.quality) else "FAILED"
+
+
+QUALITY_COLUMNS = ("dataset", "version", "suite", "result", "failed", "time", "producer")
+
+
+def quality_rows(datasets: Sequence[InputDataset]) -> list[list[Any]]:
+    """A row per latest suite result on each input version; ``failed``: the expectations that did not hold."""
+    return [
+        [
+            d.name,
+            d.version,
+            r.suite,
+            "passed" if r.success else "FAILED",
+            ", ".join(f"{a['assertion']}({a['column']})" if a.get("column") else a["assertion"] for a in r.failed),
+            r.time,
+            r.producer,
+        ]
+        for d in datasets
+        for r in d.quality
+    ]
+
+
+def quality(datasets: Sequence[InputDataset], empty: bool = False) -> list[str]:
+    """The latest result of each suite on each input version, with the assertions that failed (``empty``: a
+    dataset without results is listed too)."""
+    lines = ["Quality"]
+    checked = [dataset for dataset in datasets if dataset.quality or empty]
+    if not checked:
+        lines.append(f"{INDENT}(no results)")
+    for dataset in checked:
+        lines.append(f"{INDENT}{clean(dataset.name)} {clean(dataset.version)}")
+        if not dataset.quality:
+            lines.append(f"{INDENT * 2}(no results)")
+        for result in dataset.quality:
+            count, failed = len(result.assertions), len(result.failed)
+            outcome = f"FAILED ({failed} of {count} assertions failed" if result.success is False else "passed ("
+            outcome += f"{count} assertions" if result.success else ""
+            by = f" by {clean(result.producer)}" if result.producer else ""
+            rows = f", {result.rows} of {result.total_rows} rows" if result.rows != result.total_rows else ""
+            lines.append(f"{INDENT * 2}{clean(result.suite)}: {outcome}{rows}) at {clean(result.time)}{by}")
+            for item in result.failed:
+                column = f" on {clean(item['column'])}" if item.get("column") else ""
+                expected = f" expected {clean(item['expected'])}" if item.get("expected") else ""
+                actual = f" actual {clean(item['actual'])}" if item.get("actual") else ""
+                severity = f" [{clean(item['severity'])}]" if item.get("severity") else ""
+                lines.append(f"{INDENT * 3}x {clean(item['assertion'])}{column}{expected}{actual}{severity}")
+    return lines
+
+
+def metric_rows(metrics: Sequence[Metric]) -> list[list[Any]]:
+    return [[m.split or "unlabelled", m.name, _number(m.value), m.origin, m.run_id] for m in metrics]
+
+
 def explanation(answer: Explanation) -> str:
     """All five answers as sections."""
     model = answer.model
@@ -60,7 +129,7 @@ def explanation(answer: Explanation) -> str:
         ]
     )
     lines += ["", "Derived models"]
-    lines += table(("kind", "namespace", "name", "version", "depth"), model_rows(answer.derived_models), INDENT)
+    lines += table(MODEL_COLUMNS, model_rows(answer.derived_models), INDENT)
     lines += ["", *inputs(answer.inputs), "", *performance(answer.performance)]
     lines += ["", *resources(answer.resources), "", *location(answer.location)]
     return "\n".join(lines)
@@ -68,8 +137,8 @@ def explanation(answer: Explanation) -> str:
 
 def inputs(answer: ModelInputs) -> list[str]:
     lines = ["Datasets"]
-    rows = [[d.depth, d.namespace, d.name, d.version, "yes" if d.source else ""] for d in answer.datasets]
-    lines += table(("depth", "namespace", "name", "version", "source"), rows, INDENT)
+    lines += table(DATASET_COLUMNS, dataset_rows(answer.datasets), INDENT)
+    lines += ["", *quality(answer.datasets)]
     lines += ["", "Features"]
     if not answer.features:
         lines.append(f"{INDENT}(none recorded)")
@@ -107,8 +176,7 @@ def function(answer: ModelFunction) -> list[str]:
 
 
 def performance(answer: Performance) -> list[str]:
-    rows = [[m.split or "unlabelled", m.name, _number(m.value), m.origin, m.run_id] for m in answer.metrics]
-    return ["Performance", *table(("split", "metric", "value", "origin", "run"), rows, INDENT)]
+    return ["Performance", *table(METRIC_COLUMNS, metric_rows(answer.metrics), INDENT)]
 
 
 def resources(answer: Resources) -> list[str]:

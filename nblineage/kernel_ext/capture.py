@@ -3,17 +3,36 @@
 Hooks never talk to the store. They call ``read``, ``write`` and ``derive`` on ``current()`` (None when capture is
 off), which tag objects with their provenance and add inputs and outputs to the cell run; the run becomes
 OpenLineage events when the cell ends.
+
+Which hooked calls record (``enter``): the outermost hooked call on a thread always does. A hooked call made while
+another is under way (nested) records when it is the user's own call, not the library's: its caller is user code
+(the cell, a function the notebook defined, a module outside the Python installation and site-packages), or it is
+a hooked function the user handed to the enclosing recording call (``pd.concat(map(pd.read_csv, files))``,
+``paths.map(pd.read_csv)``, also through ``functools.partial``). A library calling its own hooked functions
+(``read_parquet`` calling pyarrow, ``Pipeline.fit`` each step's ``fit``) records nothing, and neither does
+nblineage's own work inside a hook (``mute``). What nested calls read flows into the result of the call they ran
+in (``reads_within``): ``pd.concat(pd.read_csv(f) for f in files)`` derives from every file. A write nested in a
+call that writes too is the same output, named by the outer call (``outputs_before``): a save of the user's inside
+``log_model`` is not a second model.
 """
 
 from __future__ import annotations
 
+import functools
+import os
+import site
+import sys
+import sysconfig
 import threading
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from nblineage.kernel_ext.hookstate import HookState
 from nblineage.kernel_ext.provenance import EMPTY, Provenance, Registry, Source
+
+# The inputs of an output written mid-cell whose object no hook tracked (``fallback.at_write``, set by the session).
+WriteFallback = Callable[["Capture"], Provenance]
 
 _current: Capture | None = None
 _local = threading.local()
@@ -37,7 +56,8 @@ class Record:
     outputs: list[Output] = field(default_factory=list)
     metrics: list[dict[str, Any]] = field(default_factory=list)  # model metrics computed (docs/facets.md#metrics)
     mlflow_runs: list[str] = field(default_factory=list)  # MLflow runs the cell logged to or ran in
-    mlflow: list[dict[str, Any]] = field(default_factory=list)  # those runs read back (mlflow_runs.snapshots)
+    mlflow: list[dict[str, Any]] = field(default_factory=list)  # those runs read back (hooks/mlflow/runs.py)
+    audit: list[dict[str, Any]] = field(default_factory=list)  # governance records (kernel_ext/guard.py)
 
     def add_input(self, source: Source, facets: dict[str, Any] | None = None) -> None:
         self.inputs.setdefault(source, {}).update(facets or {})
@@ -59,6 +79,20 @@ class Capture:
         self.cell_run_id: str | None = None  # the run id of the cell under way
         self.deferred: list[Callable[[], None]] = []  # work waiting for the outermost hooked call to end
         self.column_rules: dict[str, frozenset[str]] = {}  # derived column -> columns read (columns.py)
+        self.hooks = HookState()
+        self.write_fallback: WriteFallback | None = None
+        # line of the cell statement under way -> datasets read while it ran (the fallback gives them to what the
+        # statement binds: ``rows = load_rows("train.csv")`` reads the file inside a function)
+        self.statement_reads: dict[int, set[Source]] = {}
+        # (file, line) of the innermost user function running -> datasets read there: which of a function's
+        # statements read what (``flow``: what each item of ``train, test = loader.split()`` got)
+        self.code_reads: dict[tuple[str, int], set[Source]] = {}
+        # Once the cell has read data, a hooked call given objects with no provenance first follows the cell's
+        # statements so far (``catch_up``, the fallback up to the statement under way): ``a = np.delete(a, 0, 0)``
+        # then ``fit(a, b)`` in one cell. ``untracked_reads``: a read whose data only the cell's code carries on.
+        self.catch_up: Callable[[Capture], None] | None = None
+        self.untracked_reads = False
+        self.guard: Any = None  # the policy guard (kernel_ext/guard.py) when a policy applies, else None
 
     def defer(self, work: Callable[[], None]) -> None:
         """Run ``work`` when the outermost hooked call under way ends (an MLflow log inside a fit that autolog
@@ -73,14 +107,34 @@ class Capture:
     def take_record(self) -> Record:
         """The record so far, replaced by an empty one (called when a cell ends)."""
         record, self.record = self.record, Record()
+        self.statement_reads = {}
+        self.code_reads = {}
+        self.untracked_reads = False
         return record
 
     def read(self, source: Source, result: Any, facets: dict[str, Any] | None = None) -> Provenance:
         """A hook read ``source``: it is an input of the run, and ``result`` derives from it (exactly)."""
         self.record.add_input(source, facets)
+        _note_read(source)
+        if self.user_ns is not None:
+            line = cell_line(self.user_ns, self.cell_source)
+            if line is not None:
+                self.statement_reads.setdefault(line, set()).add(source)
+                where = _function_line(sys._getframe(1))
+                if where is not None:
+                    self.code_reads.setdefault(where, set()).add(source)
         provenance = self.exact({source})
         self.registry.tag(result, provenance)
+        if self.guard is not None:
+            self.guard.on_read(self, source, result)  # may raise PolicyViolation (a readers rule's block)
         return provenance
+
+    def read_input(self, source: Source, result: Any = None) -> None:
+        """A read no object carries yet, or one the hook tags itself (a SQL statement run, rows fetched): an input
+        of the run, which the policy guard checks like any read."""
+        self.record.add_input(source)
+        if self.guard is not None:
+            self.guard.on_read(self, source, result)  # may raise PolicyViolation (a readers rule's block)
 
     def exact(self, sources: Iterable[Source]) -> Provenance:
         """Provenance a hook saw in the cell under way: exactly ``sources``."""
@@ -95,29 +149,76 @@ class Capture:
         provenance: Provenance | None = None,
     ) -> None:
         """A hook wrote ``obj`` to ``source``: an output whose inputs are ``obj``'s provenance."""
-        if provenance is None:
+        if provenance is None or (not provenance and self.untracked_reads):
+            if self.record.inputs and self.catch_up is not None and obj is not None and not self.registry.of(obj):
+                self.catch_up(self)  # the cell read files only its code carries on: follow it so far
             provenance = self.registry.of(obj)
-            if not provenance and obj is not None and self.cell_source and self.user_ns is not None:
-                from nblineage.kernel_ext import fallback
-
-                provenance = fallback.at_write(self, self.cell_source, self.user_ns)
+            if not provenance and obj is not None and self.write_fallback is not None:
+                provenance = self.write_fallback(self)
         for input_source in provenance.sources:
             self.record.add_input(input_source)
         self.record.outputs.append(Output(source, provenance, dict(facets or {}), model))
 
     def derive(self, result: Any, *inputs: Any) -> Provenance:
-        """``result`` was computed from ``inputs`` in the cell under way: it carries their provenance."""
-        return self.registry.derive(result, *inputs, run_id=self.cell_run_id)
+        """``result`` was computed from ``inputs`` in the cell under way: it carries their provenance. When they have
+        none and the cell read files whose data only its code carries on, the statements so far are followed first
+        (``rows`` built from ``csv.reader(f)`` gets the file before ``pd.DataFrame(rows)`` derives from it)."""
+        provenance = self.registry.derive(result, *inputs, run_id=self.cell_run_id)
+        if self.record.inputs and self.catch_up is not None and self._untracked(inputs):
+            self.catch_up(self)
+            provenance = self.registry.derive(result, *inputs, run_id=self.cell_run_id)
+        return provenance
+
+    def _untracked(self, inputs: tuple) -> bool:
+        """Whether some input has no provenance (None and plain numbers or text do not count)."""
+        return any(
+            item is not None and not isinstance(item, (int, float, str, bytes)) and not self.registry.of(item)
+            for item in inputs
+        )
 
     def of(self, obj: Any) -> Provenance:
         return self.registry.of(obj) if obj is not None else EMPTY
 
 
 def current() -> Capture | None:
-    """The active capture, unless capture is off or a hook is already recording on this thread."""
-    if _current is None or getattr(_local, "depth", 0):
+    """The active capture, unless capture is off or a hook is already recording on this thread. Inside a hooked call,
+    code the user's own code runs (a function the hooked call calls back) records again: an event a library fires
+    there (a SQLAlchemy statement) sees the capture."""
+    if _current is None:
         return None
-    return _current
+    if not getattr(_local, "depth", 0):
+        return _current
+    if getattr(_local, "muted", 0):
+        return None
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_code not in _BOUNDARIES:
+        if _kind(frame.f_code.co_filename) is _USER:
+            return _current
+        frame = frame.f_back
+    return None
+
+
+def cell_line(user_ns: dict[str, Any], source: str | None = None) -> int | None:
+    """The line of the cell statement under way: of the outermost frame running module code in ``user_ns``,
+    counted in the cell's ``source`` as typed (IPython runs it without its leading blank lines)."""
+    frame: Any = sys._getframe(1)
+    line = None
+    while frame is not None:
+        if frame.f_globals is user_ns and frame.f_code.co_name == "<module>":
+            line = frame.f_lineno
+        frame = frame.f_back
+    return line + blank_lead(source) if line is not None and source else line
+
+
+@functools.lru_cache(maxsize=8)
+def blank_lead(source: str) -> int:
+    """How many blank lines the cell's ``source`` starts with (IPython drops them before it runs the cell)."""
+    count = 0
+    for text in source.splitlines():
+        if text.strip():
+            break
+        count += 1
+    return count
 
 
 def activate(capture: Capture | None) -> None:
@@ -125,16 +226,67 @@ def activate(capture: Capture | None) -> None:
     _current = capture
 
 
-def enter(nested: bool = False) -> tuple[Capture | None, int]:
-    """Start an intercepted call: (the capture if this is the outermost hooked call, or ``nested`` is set, else
-    None; the depth before)."""
+def enter(
+    nested: bool = False, wrapped: Any = None, args: tuple = (), kwargs: dict | None = None
+) -> tuple[Capture | None, int]:
+    """Start an intercepted call of ``wrapped`` with ``args`` and ``kwargs``: (the capture if this call records, else
+    None; the depth before). It records when it is the outermost hooked call, ``nested`` is set, or it is the
+    user's own call (module docstring). Call from the hook's wrapper, so that the caller is the frame above it."""
     depth = getattr(_local, "depth", 0)
     _local.depth = depth + 1
-    return (_current if depth == 0 or nested else None), depth
+    capture = _current
+    if capture is None:
+        return None, depth
+    try:
+        if depth and not nested:
+            if getattr(_local, "muted", 0):
+                return None, depth
+            if not _user_caller(sys._getframe(1)) and not _handed(wrapped):
+                return None, depth
+        calls = getattr(_local, "calls", None)
+        if calls is None:
+            calls = _local.calls = []
+        calls.append(_Call(depth, args, kwargs or {}, len(capture.record.outputs)))
+    except BaseException:
+        _local.depth = depth  # as if never entered: the caller runs the call alone
+        raise
+    return capture, depth
 
 
 def leave(depth: int) -> None:
+    """End the intercepted call that ``enter`` started at ``depth``; what it read counts for the call it ran in."""
     _local.depth = depth
+    calls = getattr(_local, "calls", None)
+    while calls and calls[-1].depth >= depth:
+        done = calls.pop()
+        if done.reads and calls:
+            parent = calls[-1]
+            if parent.reads is None:
+                parent.reads = set()
+            parent.reads.update(done.reads)
+
+
+def reads_within(depth: int) -> frozenset[Source]:
+    """The datasets read so far by the recording call entered at ``depth`` (by the calls nested in it)."""
+    calls = getattr(_local, "calls", None)
+    if calls and calls[-1].depth == depth and calls[-1].reads:
+        return frozenset(calls[-1].reads)
+    return frozenset()
+
+
+def outputs_before(depth: int) -> int | None:
+    """How many outputs the record had when the recording call entered at ``depth`` began (None: no such call)."""
+    calls = getattr(_local, "calls", None)
+    return calls[-1].outputs if calls and calls[-1].depth == depth else None
+
+
+def mute() -> None:
+    """nblineage's own work begins (a hook's ``after``): the hooked calls it makes record nothing."""
+    _local.muted = getattr(_local, "muted", 0) + 1
+
+
+def unmute() -> None:
+    _local.muted -= 1
 
 
 def depth() -> int:
@@ -147,19 +299,142 @@ def capturing() -> bool:
     return _current is not None
 
 
-@contextmanager
-def hooked() -> Iterator[Capture | None]:
-    """Around an intercepted call: yields the capture for the outermost call only (nested library calls, such as
-    pandas reading through pyarrow, are the outer call's business), and None inside."""
-    try:
-        capture, depth = enter()
-    except Exception as error:  # the hook's own bookkeeping failed: the call runs, nothing is recorded
-        from nblineage.kernel_ext.safety import report
+def boundary(code: Any) -> None:
+    """``code`` is a hook wrapper's: ``current()`` looks for the user's code no further up than it."""
+    _BOUNDARIES.add(code)
 
-        report("hook entry", error)
-        yield None
-        return
+
+def user_caller(frame: Any) -> bool:
+    """Whether the first frame from ``frame`` up that is no hook wrapper's (nblineage, wrapt) is the user's code: a
+    cell, or a file outside the Python installation, site-packages and nblineage."""
+    return _user_caller(frame)
+
+
+def _function_line(frame: Any) -> tuple[str, int] | None:
+    """The file and line of the innermost user function (not a cell's module code) on the stack from ``frame``."""
+    while frame is not None:
+        code = frame.f_code
+        if code.co_name != "<module>" and _kind(code.co_filename) is _USER:
+            return code.co_filename, frame.f_lineno
+        frame = frame.f_back
+    return None
+
+
+def is_user_file(filename: str) -> bool:
+    """Whether code in ``filename`` is the user's (a cell, or a file outside the Python installation, site-packages
+    and nblineage)."""
+    return _kind(filename) is _USER
+
+
+# --- which code is the user's ---------------------------------------------------------------------------------------
+
+_USER, _LIBRARY, _TRANSPARENT = "user", "library", "transparent"
+_BOUNDARIES: set[Any] = set()
+_kinds: dict[str, str] = {}
+
+
+@dataclass(slots=True)
+class _Call:
+    """A recording hooked call under way: its depth, its arguments (for what the user handed it), what was read
+    inside it, and the functions it was handed (found when first needed)."""
+
+    depth: int
+    args: tuple
+    kwargs: dict
+    outputs: int  # outputs the record had when the call began
+    reads: set[Source] | None = None
+    handed: frozenset[int] | None = None
+
+
+def _note_read(source: Source) -> None:
+    calls = getattr(_local, "calls", None)
+    if calls:
+        call = calls[-1]
+        if call.reads is None:
+            call.reads = set()
+        call.reads.add(source)
+
+
+def _user_caller(frame: Any) -> bool:
+    """Whether the first frame from ``frame`` up that is not a hook wrapper (nblineage, wrapt) is the user's code."""
+    while frame is not None:
+        filename = frame.f_code.co_filename
+        kind = _kinds.get(filename) or _kind(filename)
+        if kind is not _TRANSPARENT:
+            return kind is _USER
+        frame = frame.f_back
+    return False
+
+
+def _handed(wrapped: Any) -> bool:
+    """Whether ``wrapped`` is a function the user handed to the innermost recording call under way (as an argument,
+    the function of a ``map`` or a ``functools.partial``)."""
+    if wrapped is None:
+        return False
+    calls = getattr(_local, "calls", None)
+    if not calls:
+        return False
+    call = calls[-1]
+    if call.handed is None:
+        try:
+            call.handed = _functions_in((*call.args, *call.kwargs.values()))
+        except Exception:  # an argument that cannot be looked at: nothing handed
+            call.handed = frozenset()
+    return bool(call.handed) and id(getattr(wrapped, "__func__", wrapped)) in call.handed
+
+
+def _functions_in(values: tuple) -> frozenset[int]:
+    found: set[int] = set()
+    for value in values:
+        if type(value) is map:
+            value = value.__reduce__()[1][0]
+        if isinstance(value, functools.partial):
+            value = value.func
+        if not callable(value) or isinstance(value, type):
+            continue
+        inner = getattr(value, "__wrapped__", value)
+        found.add(id(getattr(inner, "__func__", inner)))
+    return frozenset(found)
+
+
+def _kind(filename: str) -> str:
+    kind = _kinds.get(filename)
+    if kind is None:
+        kind = _kinds[filename] = _classify(filename)
+    return kind
+
+
+def _classify(filename: str) -> str:
+    if filename.startswith("<"):  # a cell in plain IPython is <ipython-input-...>; <frozen ...>, <string>: not user's
+        return _USER if filename.startswith("<ipython-input-") else _LIBRARY
+    path = os.path.normcase(os.path.abspath(filename))
+    if path.startswith(_transparent_roots()):
+        return _TRANSPARENT
+    if path.startswith(_library_roots()) or f"{os.sep}site-packages{os.sep}" in path:
+        return _LIBRARY
+    if f"{os.sep}dist-packages{os.sep}" in path:
+        return _LIBRARY
+    return _USER
+
+
+@functools.lru_cache(maxsize=1)
+def _transparent_roots() -> tuple[str, ...]:
+    """Where the hook wrappers live: nblineage, and wrapt when it runs without its C extension."""
+    roots = [os.path.dirname(os.path.dirname(os.path.abspath(__file__)))]
+    wrapt = sys.modules.get("wrapt")
+    if wrapt is not None and getattr(wrapt, "__file__", None):
+        roots.append(os.path.dirname(os.path.abspath(wrapt.__file__)))
+    return tuple(os.path.normcase(root) + os.sep for root in roots)
+
+
+@functools.lru_cache(maxsize=1)
+def _library_roots() -> tuple[str, ...]:
+    """The Python installation's library folders and every site-packages."""
+    paths = sysconfig.get_paths()
+    roots = {paths.get(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
     try:
-        yield capture
-    finally:
-        leave(depth)
+        roots.update(site.getsitepackages())
+        roots.add(site.getusersitepackages())
+    except AttributeError:  # a virtualenv's old site module
+        pass
+    return tuple(os.path.normcase(os.path.abspath(root)) + os.sep for root in roots if root)

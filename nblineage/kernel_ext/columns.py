@@ -1,47 +1,33 @@
-"""Column lineage inside a notebook, read from its code: which columns each derived column was computed from.
+"""Column lineage inside a notebook: which columns each derived column was computed from.
 
-A cell's statements give rules ``derived column -> columns read``:
-
-- ``df["ratio"] = df["income"] / df.age`` (also ``df.loc[:, "ratio"] = ...`` and ``df[["a", "b"]] = ...``);
-- ``df.assign(ratio=lambda d: d.income / d.age)``, ``df.insert(0, "ratio", ...)``;
-- ``df.rename(columns={"income": "revenue"})``.
+Each cell's statements give rules ``derived column -> columns read`` (``cellcode.py`` reads them from the code).
 
 Hooks add rules from what they saw the data become: each column ``pd.get_dummies`` made encodes one column
 (``region_east`` <- ``region``), and each output of a fitted scikit-learn transformer (``OneHotEncoder``,
 ``ColumnTransformer``: ``cat__region_east``, ``num__age``) comes from the input columns it transforms (:func:`learn`).
 
-Columns read are string subscripts (``x["a"]``, ``x[["a", "b"]]``) and attributes that are not called
-(``x.age``). Rules are by column name, not by frame, and a later rule for a name replaces the earlier one: like the
-cell fallback, this is what the code says, not what a hook saw. A model's features are followed through the rules
-to the columns they were computed from (:func:`sources`), which the answers look up in the source datasets.
+Rules are by column name, not by frame, and compose in the order the code ran: a rule for a column that reads
+the column itself updates it (``Title <- Name``, then ``Title <- Title``: Title still comes from Name), any other
+replaces it. Like the cell fallback, this is what the code says, not what a hook saw. A model's features are
+followed through the rules to the columns they were computed from (:func:`sources`), which the answers look up in
+the source datasets.
+
+An array without column names that was converted from a frame (``df.values``, ``np.asarray(df)``) or made by a
+transformer holds named columns all the same (:func:`name_array`): a model fitted on it has those features.
 """
 
 from __future__ import annotations
 
-import ast
-from collections.abc import Iterable, Iterator
 from typing import Any
 
-from nblineage.kernel_ext import fallback
+from nblineage.kernel_ext import cellcode
 from nblineage.kernel_ext.capture import Capture
 
 MAX_RULES = 10_000  # rules kept per session
 MAX_SOURCES = 100  # columns one feature is traced to
 MAX_FEATURES = 10_000  # features of one model traced
-# attributes of frames and series that are not columns
-_NOT_COLUMNS = frozenset(
-    {"loc", "iloc", "at", "iat", "values", "array", "str", "dt", "cat", "sparse", "T", "shape", "index", "columns"}
-    | {"dtype", "dtypes", "size", "ndim", "empty", "name", "attrs", "flags", "axes", "plot", "style"}
-)
-
-
-def column_rules(tree: ast.Module) -> dict[str, frozenset[str]]:
-    """The rules a cell's code states, later statements winning."""
-    rules: dict[str, frozenset[str]] = {}
-    for node in sorted(_nodes(tree), key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
-        for target, read in _rules_of(node):
-            rules[target] = read
-    return rules
+MAX_VIEWS = 8  # named arrays remembered per owner of their memory
+MAX_COPIES = 16  # the latest named arrays remembered, to name their copies
 
 
 def sources(feature: str, rules: dict[str, frozenset[str]]) -> list[str]:
@@ -58,7 +44,7 @@ def sources(feature: str, rules: dict[str, frozenset[str]]) -> list[str]:
             continue
         seen.add(column)
         derived = rules.get(column, frozenset())
-        if not derived or column in derived:
+        if (not derived or column in derived) and not column.startswith(cellcode.NOT_COLUMN):
             found.add(column)
         pending.extend(sorted(derived - {column}))
     return sorted(found)
@@ -68,10 +54,10 @@ def feature_lineage(capture: Capture, names: list[str]) -> dict[str, list[str]]:
     """The columns each of ``names`` was computed from, by the rules of the session's cells so far and of the cell
     under way; only features a rule derives from other columns."""
     rules = capture.column_rules
-    tree = fallback.parse(capture.cell_source) if capture.cell_source else None
-    if tree is not None:
+    code = cellcode.parse(capture.cell_source) if capture.cell_source else None
+    if code is not None:
         rules = dict(rules)
-        remember(rules, column_rules(tree))
+        remember(rules, code.rules)
     found = {}
     for name in names[:MAX_FEATURES]:
         columns = sources(name, rules)
@@ -85,6 +71,159 @@ def learn(capture: Capture, new: dict[str, frozenset[str]]) -> None:
     session."""
     if new:
         remember(capture.column_rules, new)
+
+
+def name_array(capture: Capture, array: Any, names: Any) -> None:
+    """``array`` holds columns ``names`` (a frame's ``columns``, a transformer's output names; a series' name for a
+    1-D array), in order: a model fitted on it has those features. Only for an array as wide as ``names``."""
+    if names is None or isinstance(names, (str, bytes)) or _width(array) is None:
+        return
+    found = [str(name) for _, name in zip(range(MAX_FEATURES + 1), names, strict=False)]
+    if len(found) != _width(array):
+        return
+    capture.hooks.arrays.remember(array, {"columns": found})
+    if (probe := _probe(array)) is not None:
+        recent = capture.hooks.named_arrays
+        recent.append((probe, found))
+        del recent[:-MAX_COPIES]
+    owner = getattr(array, "base", None)  # views of its rows (X[:800]) share this owner of the memory
+    where = _memory(array)
+    if owner is None or where is None or isinstance(owner, (bytes, memoryview)):
+        return
+    facts = capture.hooks.arrays.get(owner)
+    if not facts:
+        facts = {}
+        capture.hooks.arrays.remember(owner, facts)
+    views = facts.setdefault("views", [])
+    views.append((found, where))
+    del views[:-MAX_VIEWS]
+
+
+def array_columns(capture: Capture, array: Any) -> list[str]:
+    """The columns ``array`` holds (:func:`name_array`), or []."""
+    found = capture.hooks.arrays.get(array).get("columns") if array is not None else None
+    return list(found) if found and len(found) == _width(array) else []
+
+
+def fitted_columns(capture: Capture, X: Any) -> list[str]:
+    """The columns an array a model is being fitted on (or split) holds, also when it is a view of columns of an
+    array of named columns (``X[:800]``, ``X[:, :-1]``, ``X.reshape(-1, 1)``, made anywhere) or a copy of one, or
+    the cell under way made it from one (:func:`carry`, which otherwise runs when the cell ends)."""
+    found = array_columns(capture, X)
+    width = _width(X)
+    if found or width is None:
+        return found
+    if found := _view_columns(capture, X, width) or _copy_columns(capture, X):
+        return found
+    if capture.user_ns is None or not capture.cell_source:
+        return found
+    code = cellcode.parse(capture.cell_source)
+    for binding in sorted(code.bindings, key=lambda b: b.end_line) if code is not None else ():
+        carry(capture, binding.targets, binding.reads, capture.user_ns)
+    return array_columns(capture, X)
+
+
+def _view_columns(capture: Capture, X: Any, width: int) -> list[str]:
+    """The columns ``X`` holds if it is a view of columns of an array of named columns (named then)."""
+    owner = getattr(X, "base", None)
+    if owner is None:
+        return []
+    views = list(capture.hooks.arrays.get(owner).get("views", ()))
+    if (held := array_columns(capture, owner)) and (where := _memory(owner)) is not None:
+        views.append((held, where))
+    for held, where in reversed(views):
+        first = _first_column(where, len(held), X)
+        if first is not None and first + width <= len(held):
+            found = held[first : first + width]
+            name_array(capture, X, found)
+            return list(found)
+    return []
+
+
+def _copy_columns(capture: Capture, X: Any) -> list[str]:
+    """The columns ``X`` holds if it is a copy of a named array (``np.array(ct.fit_transform(X))``): the same shape,
+    type and first, middle and last rows as one named lately (named then)."""
+    probe = _probe(X)
+    for known, held in reversed(capture.hooks.named_arrays) if probe is not None else ():
+        if known == probe:
+            name_array(capture, X, held)
+            return list(held)
+    return []
+
+
+def _probe(array: Any) -> tuple[Any, ...] | None:
+    """What tells a named array's copies from other arrays: shape, type, and the bytes of three rows (for objects,
+    which objects: a copy holds the same ones)."""
+    shape, dtype = getattr(array, "shape", None), getattr(array, "dtype", None)
+    if not isinstance(shape, tuple) or len(shape) != 2 or not shape[0] or dtype is None:
+        return None
+    if not callable(getattr(array, "tobytes", None)):
+        return None  # a sparse matrix
+    rows = (0, shape[0] // 2, shape[0] - 1)
+    return (shape, str(dtype), *(array[row].tobytes() for row in rows))
+
+
+def carry(capture: Capture, targets: frozenset[str], reads: frozenset[str], user_ns: dict[str, Any]) -> None:
+    """A statement no hook saw bound arrays from one array of named columns (``X_fit = X[rows]``,
+    ``X = X.astype(float)``): each bound array as wide holds the same columns."""
+    for target in targets:
+        obj = user_ns.get(target)
+        width = _width(obj)
+        if width is None or array_columns(capture, obj) or _view_columns(capture, obj, width):
+            continue
+        if _copy_columns(capture, obj):
+            continue
+        found = {tuple(named) for name in reads if (named := array_columns(capture, user_ns.get(name)))}
+        if len(found) == 1 and len(held := next(iter(found))) == width:
+            name_array(capture, obj, held)
+
+
+def _width(array: Any) -> int | None:
+    """How many columns an array-like without column names has (1 for a 1-D array; None for a frame, a series or
+    another shape)."""
+    try:
+        shape = getattr(array, "shape", None)
+        if not isinstance(shape, tuple) or not 1 <= len(shape) <= 2 or hasattr(array, "columns"):
+            return None
+        if hasattr(array, "index"):
+            return None
+        return int(shape[1]) if len(shape) == 2 else 1
+    except Exception:  # an object of the user's whose attributes raise: no array
+        return None
+
+
+Memory = tuple[int, int, int, int, int | None, int]
+
+
+def _memory(array: Any) -> Memory | None:
+    """Where an array's elements lie: (first element, lowest and highest byte, row stride, column stride, rows)."""
+    interface = getattr(array, "__array_interface__", None)
+    strides, shape = getattr(array, "strides", None), getattr(array, "shape", None)
+    if not isinstance(interface, dict) or not strides or not shape or 0 in shape:
+        return None
+    start = int(interface["data"][0])
+    low = start + sum(min(0, stride * (size - 1)) for stride, size in zip(strides, shape, strict=True))
+    high = start + sum(max(0, stride * (size - 1)) for stride, size in zip(strides, shape, strict=True))
+    return start, low, high + array.itemsize, strides[0], strides[1] if len(strides) > 1 else None, shape[0]
+
+
+def _first_column(where: Memory, width: int, view: Any) -> int | None:
+    """If ``view`` is columns of the array that lies ``where`` (``width`` columns wide), in order (the same row and
+    column strides: ``X[:800]``, ``X[:, 1:]``, ``X.reshape(-1, 1)``), the index of its first column; else None."""
+    mine = _memory(view)
+    if mine is None:
+        return None
+    start, low, high, row, column, rows = where
+    if mine[3] != row or not row or not (low <= mine[1] and mine[2] <= high):
+        return None
+    if mine[4] is not None and column is not None and mine[4] != column and _width(view) != 1:
+        return None
+    offset = mine[0] - start
+    for first in range(width if column is not None else 1):
+        rest = offset - first * (column or 0)
+        if rest % row == 0 and rest // row >= 0 and rest // row + mine[5] <= rows:
+            return first
+    return None
 
 
 def dummy_columns(data: Any, result: Any, prefix: Any = None, prefix_sep: Any = "_") -> dict[str, frozenset[str]]:
@@ -121,84 +260,8 @@ def _per_column(value: Any, column: str, index: int, default: str) -> str:
 
 
 def remember(rules: dict[str, frozenset[str]], new: dict[str, frozenset[str]]) -> None:
-    """Add a cell's rules to the session's, within ``MAX_RULES``."""
+    """Add a cell's rules to the session's (composed: :func:`cellcode.compose`), within ``MAX_RULES``."""
     for target, read in new.items():
-        rules.pop(target, None)
-        rules[target] = read
+        cellcode.compose(rules, target, read)
     while len(rules) > MAX_RULES:
         rules.pop(next(iter(rules)))
-
-
-def _nodes(tree: ast.AST) -> Iterator[ast.AST]:
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Call)):
-            yield node
-
-
-def _rules_of(node: ast.AST) -> Iterator[tuple[str, frozenset[str]]]:
-    if isinstance(node, ast.Assign) and node.value is not None:
-        read = _read(node.value)
-        for target in node.targets:
-            for column in _assigned(target):
-                yield column, read
-    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None:
-        for column in _assigned(node.target):
-            yield column, _read(node.value) | ({column} if isinstance(node, ast.AugAssign) else frozenset())
-    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
-        yield from _method_rules(node.func.attr, node)
-
-
-def _method_rules(method: str, call: ast.Call) -> Iterator[tuple[str, frozenset[str]]]:
-    if method == "assign":
-        for keyword in call.keywords:
-            if keyword.arg:
-                yield keyword.arg, _read(keyword.value)
-    elif method == "insert" and len(call.args) >= 3:
-        name = _text(call.args[1])
-        if name:
-            yield name, _read(call.args[2])
-    elif method == "rename":
-        mapping = next((k.value for k in call.keywords if k.arg == "columns"), None)
-        if isinstance(mapping, ast.Dict):
-            for old, new in zip(mapping.keys, mapping.values, strict=True):
-                old_name, new_name = _text(old), _text(new)
-                if old_name and new_name and old_name != new_name:
-                    yield new_name, frozenset({old_name})
-
-
-def _assigned(target: ast.AST) -> Iterator[str]:
-    """Columns a target assigns: ``x["a"]``, ``x[["a", "b"]]``, ``x.loc[:, "a"]``."""
-    if not isinstance(target, ast.Subscript):
-        return
-    key = target.slice
-    if isinstance(target.value, ast.Attribute) and target.value.attr in ("loc", "iloc") and isinstance(key, ast.Tuple):
-        key = key.elts[-1] if key.elts else key
-    yield from _names(key)
-
-
-def _read(expression: ast.AST) -> frozenset[str]:
-    """Columns an expression reads: string subscripts, and attributes of names that are not called."""
-    called = {id(node.func) for node in ast.walk(expression) if isinstance(node, ast.Call)}
-    found: set[str] = set()
-    for node in ast.walk(expression):
-        if isinstance(node, ast.Subscript):
-            found.update(_names(node.slice))
-        elif _column_attribute(node) and id(node) not in called:
-            found.add(node.attr)  # type: ignore[attr-defined]
-    return frozenset(found)
-
-
-def _column_attribute(node: ast.AST) -> bool:
-    """``frame.column``: an attribute of a name that is no frame or series attribute."""
-    return isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.attr not in _NOT_COLUMNS
-
-
-def _names(key: ast.AST) -> Iterable[str]:
-    if isinstance(key, (ast.List, ast.Tuple)):
-        return [text for item in key.elts if (text := _text(item))]
-    text = _text(key)
-    return [text] if text else []
-
-
-def _text(node: ast.AST) -> str | None:
-    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value else None

@@ -38,7 +38,10 @@ def reason(error: BaseException) -> str:
     text = str(error).strip().splitlines()
     first = text[0] if text else ""
     name = type(error).__name__
-    return shown_url(first if name in ("StoreError", "Unreachable") or not first else f"{name}: {first}") or name
+    return (
+        shown_url(first if name in ("StoreError", "Unreachable", "StoreRefused") or not first else f"{name}: {first}")
+        or name
+    )
 
 
 def split_lines(data: bytes) -> tuple[list[str], list[str]]:
@@ -119,11 +122,17 @@ _TRANSIENT = (
 def _raise_if_unreachable(store: Any, error: Exception) -> None:
     """Raise :class:`Unreachable` unless ``error`` is the store refusing a record: the store cannot be reached,
     or is busy (a lock or a statement that timed out: worth trying again later)."""
+    if isinstance(error, Unreachable):
+        raise error
     if any(word in str(error).lower() for word in _TRANSIENT):
         raise Unreachable(reason(error)) from error
+    probe = getattr(store, "probe", None)  # a Jupyter server's endpoint (remote.py) has no engine
     try:
-        with store.engine.connect() as conn:
-            conn.exec_driver_sql("SELECT 1")
+        if probe is not None:
+            probe()
+        else:
+            with store.engine.connect() as conn:
+                conn.exec_driver_sql("SELECT 1")
     except Exception:
         raise Unreachable(reason(error)) from error
 
@@ -135,12 +144,15 @@ def events_of(line: str) -> list[dict[str, Any]]:
         return [item]
     from nblineage.kernel_ext import emit
 
-    return [orjson.loads(emit.to_json(event)) for event in emit.events_of(item)]
+    return emit.events_of(item)
 
 
 def store_id(store: Any) -> str:
     """The store's identity: a random number kept in its ``counters`` table (made on first use, through the
-    store's guarded write path), the same whatever URL reaches it."""
+    store's guarded write path), the same whatever URL reaches it; a Jupyter server's, its ``identity``."""
+    identity = getattr(store, "identity", None)  # a Jupyter server's endpoint: its URL, hashed
+    if isinstance(identity, str):
+        return identity
     from sqlalchemy import text
 
     select = "SELECT value FROM counters WHERE name = 'store_id'"

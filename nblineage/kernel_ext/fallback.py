@@ -1,71 +1,64 @@
 """Cell-level provenance for what no hook saw.
 
 Each statement that (re)binds names gives the objects it bound the provenance of the tracked objects that statement
-read: never the whole cell's. An object that already has provenance from a hook keeps it. This runs after each
-cell, and also in the middle of one when a write finds no provenance on what it writes: then the statements that
-ran before are applied, and the writing statement's own reads give the output's inputs. What the fallback adds is
-marked ``cell`` precision.
+read, followed in order by name (``flow.py``): never the whole cell's. An object that already has exact provenance
+from a hook keeps it. This runs after each cell, and also in the middle of one when a write finds no provenance on
+what it writes: then the statements that ran before are applied, and the writing statement's own reads give the
+output's inputs. What the fallback adds is marked ``cell`` precision. Plain Python is followed too (loops, lists
+filled by ``append``, files read inside a function a statement calls). An array bound from an array of named
+columns holds them too (``columns.carry``). At the end of a cell, the column rules its code states are kept for
+the session too.
 """
 
 from __future__ import annotations
 
 import ast
-import functools
-import sys
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext import cellcode, columns, flow
+from nblineage.kernel_ext.capture import cell_line
 from nblineage.kernel_ext.provenance import Provenance, union
 
-
-def apply(capture: Capture, source: str, user_ns: dict[str, Any], before_line: int | None = None) -> None:
-    """Tag the objects the cell's statements bound with the provenance of the names those statements read
-    (only the statements that end before ``before_line``, when given)."""
-    tree = parse(source)
-    if tree is None:
-        return
-    for statement in ast.walk(tree):
-        if before_line is not None and (getattr(statement, "end_lineno", None) or 0) >= before_line:
-            continue
-        targets = _targets(statement)
-        if not targets:
-            continue
-        read = {node.id for node in ast.walk(_value(statement)) if isinstance(node, ast.Name)}
-        provenance = union(capture.of(user_ns[name]) for name in read if name in user_ns)
-        if not provenance:
-            continue
-        for name in targets:
-            obj = user_ns.get(name)
-            if obj is None or capture.of(obj):
-                continue  # untracked name, or a hook already knows exactly where it came from
-            capture.registry.tag(obj, provenance.at_cell_precision().through(capture.cell_run_id))
+if TYPE_CHECKING:
+    from nblineage.kernel_ext.capture import Capture
 
 
-def _targets(statement: ast.AST) -> set[str]:
-    if isinstance(statement, ast.Assign):
-        nodes = statement.targets
-    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)) and statement.value is not None:
-        nodes = [statement.target]
-    else:
-        return set()
-    return {node.id for target in nodes for node in ast.walk(target) if isinstance(node, ast.Name)}
+def cell_ended(capture: Capture, source: str, user_ns: dict[str, Any]) -> None:
+    """What the cell's code says once it has run: provenance for the objects it bound (:func:`apply`) and its column
+    rules, kept for the session's next cells."""
+    apply(capture, source, user_ns)
+    code = cellcode.parse(source)
+    if code is not None:
+        columns.remember(capture.column_rules, code.rules)
 
 
-def _value(statement: ast.AST) -> ast.AST:
-    value = statement.value  # type: ignore[attr-defined]
-    if isinstance(statement, ast.AugAssign):
-        return ast.Tuple(elts=[statement.target, value], ctx=ast.Load())
-    return value
+def apply(
+    capture: Capture, source: str, user_ns: dict[str, Any], before_line: int | None = None
+) -> dict[str, Provenance]:
+    """Tag the objects the cell's statements bound (or filled) with the provenance of the names those statements
+    read, in order (``flow.py``; only the statements that end before ``before_line``, when given); what each name
+    rebound got."""
+    capture.registry.sweep()
+    code = cellcode.parse(source)
+    if code is None:
+        return {}
+    for binding in code.bindings:
+        if before_line is None or binding.end_line < before_line:
+            columns.carry(capture, binding.targets, binding.reads, user_ns)
+    return flow.follow(capture, code.tree, user_ns, before_line)
 
 
-def at_write(capture: Capture, source: str, user_ns: dict[str, Any]) -> Provenance:
+def at_write(capture: Capture) -> Provenance:
     """Inputs of an output written mid-cell by an object no hook tracked: the reads of the statement writing it."""
-    line = _current_line(user_ns)
-    tree = parse(source)
-    if line is None or tree is None:
+    source, user_ns = capture.cell_source, capture.user_ns
+    if not source or user_ns is None:
+        return Provenance()
+    line = cell_line(user_ns, source)
+    code = cellcode.parse(source)
+    if line is None or code is None:
         return Provenance()
     apply(capture, source, user_ns, before_line=line)
-    for statement in tree.body:
+    for statement in code.tree.body:
         if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
             read = {node.id for node in ast.walk(statement) if isinstance(node, ast.Name)}
             found = union(capture.of(user_ns[name]) for name in read if name in user_ns)
@@ -73,21 +66,28 @@ def at_write(capture: Capture, source: str, user_ns: dict[str, Any]) -> Provenan
     return Provenance()
 
 
-def _current_line(user_ns: dict[str, Any]) -> int | None:
-    """The line of the cell being run: the outermost frame executing module code in the user's namespace."""
-    frame = sys._getframe(1)
-    line = None
-    while frame is not None:
-        if frame.f_globals is user_ns and frame.f_code.co_name == "<module>":
-            line = frame.f_lineno
-        frame = frame.f_back
-    return line
+# The last catch-up: cell run, line, inputs, and what the flow gave each name rebound (by line reached).
+_caught_up: dict[str, Any] = {"run": None, "line": 0, "inputs": 0, "given": {}}
 
 
-@functools.lru_cache(maxsize=4)
-def parse(source: str) -> ast.Module | None:
-    """The cell's syntax tree (shared, never changed), or None for IPython syntax."""
-    try:
-        return ast.parse(source)
-    except SyntaxError:
-        return None  # IPython syntax (magics, !shell) that was transformed before running
+def catch_up(capture: Capture) -> None:
+    """Follow the cell's statements that ran before the one under way (``Capture.catch_up``), so that what they
+    bound from the data read so far carries it before a hooked call uses it: once per statement reached further
+    down the cell, or after a new read. Inside a loop, a statement reached again gets the new objects the names hold
+    tagged as the first time (``X_sel = X[:, idx]`` made anew by each turn), without following the cell again."""
+    if not capture.cell_source or capture.user_ns is None:
+        return
+    line = cell_line(capture.user_ns, capture.cell_source)
+    if line is None:
+        return
+    last, inputs = _caught_up, len(capture.record.inputs)
+    same_run = last["run"] == capture.cell_run_id
+    if same_run and line <= last["line"] and inputs == last["inputs"]:
+        given = last["given"].get(line)
+        if given:
+            flow.retag(capture, given, capture.user_ns)
+        return
+    if not same_run or inputs != last["inputs"]:
+        last["given"] = {}
+    last.update(run=capture.cell_run_id, line=max(line, last["line"]) if same_run else line, inputs=inputs)
+    last["given"][line] = apply(capture, capture.cell_source, capture.user_ns, before_line=line)

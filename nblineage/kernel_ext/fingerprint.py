@@ -1,7 +1,9 @@
 """Dataset versions as content fingerprints: xxh3-128 of a file's bytes, or of an Arrow table's schema and buffers.
 
 File fingerprints are cached by (path, size, mtime_ns, inode), so reading the same unchanged file again costs a
-``stat``. A directory (a partitioned dataset) is fingerprinted from the fingerprints of its files.
+``stat``. A directory (a partitioned dataset) is fingerprinted from the fingerprints of its files. Files are read
+into one 1 MiB buffer kept for the kernel's life (hooks may run on several of the user's threads: a thread that finds
+it in use reads into a buffer of its own).
 """
 
 from __future__ import annotations
@@ -12,9 +14,11 @@ from typing import Any
 
 import xxhash
 
-CHUNK = 8 << 20
+CHUNK = 1 << 20  # kept for the kernel's life: 1 MiB resident (xxh3 hashes it far faster than it is read)
 _cache: dict[str, tuple[tuple[int, int, int], str]] = {}
 _lock = threading.Lock()
+_buffers: list[bytearray] = []  # the shared read buffer, made on first use
+_buffer_lock = threading.Lock()
 
 
 def file_version(path: str | os.PathLike) -> str | None:
@@ -31,19 +35,36 @@ def file_version(path: str | os.PathLike) -> str | None:
         cached = _cache.get(path)
     if cached and cached[0] == key:
         return cached[1]
-    digest = xxhash.xxh3_128()
-    try:
-        with open(path, "rb", buffering=0) as handle:
-            buffer = bytearray(CHUNK)
-            view = memoryview(buffer)
-            while read := handle.readinto(buffer):
-                digest.update(view[:read])
-    except OSError:
+    version = _hash_file(path)
+    if version is None:
         return None
-    version = digest.hexdigest()
     with _lock:
         _cache[path] = (key, version)
     return version
+
+
+def _hash_file(path: str) -> str | None:
+    """xxh3-128 of the file's bytes, read into the shared buffer (or a private one while another thread uses it)."""
+    shared = _buffer_lock.acquire(blocking=False)
+    try:
+        buffer = _shared_buffer() if shared else bytearray(CHUNK)
+        digest = xxhash.xxh3_128()
+        with open(path, "rb", buffering=0) as handle, memoryview(buffer) as view:
+            while read := handle.readinto(view):
+                digest.update(view[:read])
+        return digest.hexdigest()
+    except OSError:
+        return None
+    finally:
+        if shared:
+            _buffer_lock.release()
+
+
+def _shared_buffer() -> bytearray:
+    """The buffer kept for reads (the caller holds ``_buffer_lock``)."""
+    if not _buffers:
+        _buffers.append(bytearray(CHUNK))
+    return _buffers[0]
 
 
 def _folder_version(path: str) -> str | None:

@@ -1,19 +1,32 @@
 """Which dataset versions an in-memory object derives from.
 
-Objects are keyed by ``id`` and forgotten when they are garbage collected (a weak reference where the type allows
-one; otherwise the entry lives as long as the registry holds a strong reference, bounded by ``MAX_STRONG``).
+The registry never keeps a user's object alive. An object that can be weakly referenced is keyed by ``id`` with a
+weak reference, and forgotten when it is collected. One that cannot (a list, dict or tuple) is known by its
+bindings instead: the names a statement bound it to (``tag(..., binding=(namespace, name))``). Its entry holds no
+reference to it, only its ``id``, those names and a witness (type, length, first and last items' ids); it is
+valid while one of those names still holds an object of that ``id`` and witness, and it is forgotten at the sweep
+after each cell once none does: a new object that reuses the ``id`` after the old one was deleted does not inherit
+its provenance (unless, in the very cell that deleted it, it is bound to one of its names, is of the same type, and
+for a tuple has the same length, first and last items). Such an object tagged with no binding (a hook's
+intermediate result) is not kept: its items carry their own provenance. A numpy or torch view no hook tagged (a slice,
+``X = data[:, :8]``) has the provenance of the array it looks into (tagging a view tags that array too, unless it
+has provenance of its own). The registry's own memory is bounded
+(``MAX_BYTES``): past it, the oldest entries are forgotten first.
 """
 
 from __future__ import annotations
 
+import sys
+import threading
 import weakref
-from collections import OrderedDict
 from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
+from functools import cached_property
 from typing import Any, Literal
 
 Precision = Literal["exact", "cell"]
-MAX_STRONG = 10_000
+MAX_BYTES = 64 << 20  # the registry's own memory: entries and the provenance they hold
+Binding = tuple[dict[str, Any], str]  # (namespace, name)
 
 
 @dataclass(frozen=True, order=True)
@@ -57,46 +70,101 @@ class Provenance:
     def at_cell_precision(self) -> Provenance:
         return replace(self, precision="cell")
 
+    @cached_property
+    def footprint(self) -> int:
+        """Bytes this provenance holds (its sets, sources and their text), counted once however many objects
+        share it."""
+        size = sys.getsizeof(self) + sys.getsizeof(self.sources) + sys.getsizeof(self.runs)
+        size += sum(sys.getsizeof(run) for run in self.runs)
+        for source in self.sources:
+            size += sys.getsizeof(source) + sys.getsizeof(source.namespace) + sys.getsizeof(source.name)
+            size += sys.getsizeof(source.version) if source.version else 0
+        return size
+
 
 EMPTY = Provenance()
 
 
+@dataclass
+class _Entry:
+    """What the registry knows of one object: a weak reference to it, or (when it cannot have one) its bindings
+    and witness."""
+
+    provenance: Provenance
+    ref: weakref.ref | None = None
+    bindings: list[Binding] = field(default_factory=list)
+    witness: tuple[Any, ...] = ()
+
+    def holds(self, obj: Any) -> bool:
+        """Whether this entry is about ``obj`` itself (and not an object that reused its ``id``)."""
+        if self.ref is not None:
+            return self.ref() is obj
+        return _witness(obj) == self.witness and any(space.get(name) is obj for space, name in self.bindings)
+
+    def alive(self) -> bool:
+        """Whether the object is still there (for an entry by bindings: still bound under one of its names)."""
+        if self.ref is not None:
+            return self.ref() is not None
+        return any(self.holds(space.get(name)) for space, name in self.bindings)
+
+
+ENTRY_BYTES = sys.getsizeof(_Entry(Provenance())) + 3 * 72  # the entry, its dict slot and key, its reference
+
+
 class Registry:
-    """Provenance of live objects."""
+    """Provenance of live objects, in at most ``max_bytes`` of the registry's own memory."""
 
-    def __init__(self) -> None:
-        self._weak: dict[int, tuple[weakref.ref, Provenance]] = {}
-        self._strong: OrderedDict[int, tuple[Any, Provenance]] = OrderedDict()
+    def __init__(self, max_bytes: int = MAX_BYTES) -> None:
+        self.max_bytes = max_bytes
+        self._entries: dict[int, _Entry] = {}  # by id, oldest first
+        self._shared: dict[int, list[Any]] = {}  # id(provenance) -> [provenance, entries holding it]
+        self._bound = 0  # entries by bindings
+        self._sweep_at = 64  # entries by bindings at which dead ones are next looked for
+        self.bytes = 0
+        # Hooks run on the user's threads, and a collected object's callback may run in any thread, even in the
+        # middle of a change here (the collector runs on allocation): reentrant.
+        self._lock = threading.RLock()
 
-    def tag(self, obj: Any, provenance: Provenance) -> None:
-        """Set ``obj``'s provenance (replacing what it had)."""
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def tag(self, obj: Any, provenance: Provenance, binding: Binding | None = None) -> None:
+        """Set ``obj``'s provenance (replacing what it had). An object that cannot be weakly referenced is kept
+        only with the ``binding`` (namespace, name) it was bound to."""
         if obj is None or not provenance or isinstance(obj, (bool, int, float, str, bytes)):
             return
         key = id(obj)
         try:
-            ref = weakref.ref(obj, lambda _, key=key: self._weak.pop(key, None))
+            entry = _Entry(provenance, ref=weakref.ref(obj, lambda ref, key=key: self._collected(key, ref)))
         except TypeError:
-            self._strong[key] = (obj, provenance)
-            self._strong.move_to_end(key)
-            while len(self._strong) > MAX_STRONG:
-                self._strong.popitem(last=False)
-            return
-        self._weak[key] = (ref, provenance)
+            if binding is None:
+                return
+            old = self._entries.get(key)
+            bindings = old.bindings if old is not None and old.ref is None and old.holds(obj) else []
+            entry = _Entry(provenance, bindings=[*bindings, binding] if binding not in bindings else bindings)
+            entry.witness = _witness(obj)
+        with self._lock:
+            self._drop(key)
+            self._add(key, entry)
+        base = _array_base(obj)
+        if base is not None and id(base) not in self._entries:  # the array it looks into, that no hook saw
+            self.tag(base, provenance)
+
+    def tracks(self, obj: Any) -> bool:
+        """Whether ``obj`` itself has an entry: a cheap test before :meth:`of` on a hot path."""
+        return id(obj) in self._entries
 
     def of(self, obj: Any) -> Provenance:
         """``obj``'s provenance, or the union of its items' for a tuple, list or dict of tracked objects."""
-        key = id(obj)
-        entry = self._weak.get(key)
-        if entry is not None and entry[0]() is obj:
-            return entry[1]
-        held = self._strong.get(key)
-        if held is not None and held[0] is obj:
-            return held[1]
+        entry = self._entries.get(id(obj))
+        if entry is not None and entry.holds(obj):
+            return entry.provenance
         if isinstance(obj, (tuple, list)) and len(obj) <= 64:
             return union(self.of(item) for item in obj)
         if isinstance(obj, dict) and len(obj) <= 64:
             return union(self.of(item) for item in obj.values())
-        return EMPTY
+        base = _array_base(obj)
+        return self.of(base) if base is not None else EMPTY
 
     def derive(self, result: Any, *inputs: Any, run_id: str | None = None) -> Provenance:
         """Give ``result`` the union of its inputs' provenance (when any has one), gone through the cell run
@@ -106,6 +174,71 @@ class Registry:
             provenance = provenance.through(run_id)
             self.tag(result, provenance)
         return provenance
+
+    def _add(self, key: int, entry: _Entry) -> None:
+        self._entries[key] = entry
+        shared = self._shared.setdefault(id(entry.provenance), [entry.provenance, 0])
+        if not shared[1]:
+            self.bytes += entry.provenance.footprint
+        shared[1] += 1
+        self.bytes += ENTRY_BYTES + 72 * len(entry.bindings)
+        if entry.ref is None:
+            self._bound += 1
+            if self._bound >= self._sweep_at:
+                self.sweep()
+        while self.bytes > self.max_bytes and self._entries:
+            self._drop(next(iter(self._entries)))
+
+    def _drop(self, key: int) -> None:
+        entry = self._entries.pop(key, None)
+        if entry is None:
+            return
+        shared = self._shared.get(id(entry.provenance))
+        if shared is not None:
+            shared[1] -= 1
+            if not shared[1]:
+                del self._shared[id(entry.provenance)]
+                self.bytes -= entry.provenance.footprint
+        self.bytes -= ENTRY_BYTES + 72 * len(entry.bindings)
+        if entry.ref is None:
+            self._bound -= 1
+
+    def _collected(self, key: int, ref: weakref.ref) -> None:
+        with self._lock:
+            entry = self._entries.get(key)
+            if entry is not None and entry.ref is ref:
+                self._drop(key)
+
+    def sweep(self) -> None:
+        """Forget the entries by bindings whose names no longer hold their object: called after each cell, and
+        whenever their number has doubled since the last sweep."""
+        with self._lock:
+            entries = self._entries.copy()  # a callback may drop entries meanwhile
+            for key, entry in entries.items():
+                if entry.ref is None and not entry.alive():
+                    self._drop(key)
+            self._sweep_at = max(64, 2 * self._bound)
+
+
+def _witness(obj: Any) -> tuple[Any, ...]:
+    """What tells an object from one that later reuses its ``id``: its type, and for a tuple (which cannot change)
+    its length and first and last items."""
+    if type(obj) is tuple and obj:
+        return (tuple, len(obj), id(obj[0]), id(obj[-1]))
+    return (type(obj),)
+
+
+def _array_base(obj: Any) -> Any:
+    """The array a numpy view (``X = data[:, :8]``) or a torch tensor view (``X[i:i + 10]``) looks into, which it
+    derives from; else None."""
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(obj, numpy.ndarray):
+        base = obj.base
+        return base if isinstance(base, numpy.ndarray) else None
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(obj, torch.Tensor):
+        return obj._base  # a view's tensor (always the one holding the data), else None
+    return None
 
 
 def union(provenances: Iterable[Provenance]) -> Provenance:

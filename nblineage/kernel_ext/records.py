@@ -1,7 +1,7 @@
 """What the cell's thread writes to the outbox: plain records of sessions and cell runs, in JSON.
 
-Turning a record into OpenLineage events needs openlineage-python, which takes a quarter of a second to import;
-the background writer does that (``emit.events_of``) when the kernel is idle, so a cell pays only for a JSON dump
+Turning a record into OpenLineage events is the background writer's work (``emit.events_of``), done when the
+kernel is idle, so a cell pays only for a JSON dump
 (credentials cut out of it, see ``lineage/redact.py``) and one append to the outbox.
 """
 
@@ -79,6 +79,8 @@ def cell_line(result: CellResult, namespace: str, notebook: str, session_run_id:
         "mlflowRuns": result.record.mlflow_runs,
         "mlflow": result.record.mlflow,
     }
+    if result.record.audit:
+        record["audit"] = result.record.audit  # governance records (kernel_ext/guard.py)
     return _dump(record)
 
 
@@ -94,6 +96,7 @@ def cell_result(record: dict[str, Any]) -> CellResult:
     runs.metrics = list(record.get("metrics") or [])
     runs.mlflow_runs = list(record.get("mlflowRuns") or [])
     runs.mlflow = list(record.get("mlflow") or [])
+    runs.audit = list(record.get("audit") or [])
     return CellResult(
         run_id=record["runId"],
         cell_id=record["cellId"],

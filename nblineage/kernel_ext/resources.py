@@ -1,4 +1,8 @@
-"""What a cell takes: wall time, CPU time, peak memory (per cell on Linux), and GPU memory where torch sees one."""
+"""What a cell takes: wall time, CPU time, peak memory (per cell on Linux), and GPU memory where torch sees one.
+
+Peak memory is read only for a cell that ran ``MEMORY_AFTER`` seconds or more: a shorter one reports 0 (unknown),
+which saves the ``/proc`` read on every quick cell.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +14,7 @@ from typing import Any
 
 _CLEAR_REFS = "/proc/self/clear_refs"
 _STATUS = "/proc/self/status"
+MEMORY_AFTER = 0.05  # seconds
 
 
 @dataclass
@@ -26,14 +31,15 @@ class Meter:
     def __init__(self) -> None:
         self._wall = time.perf_counter()
         self._cpu = time.process_time()
-        self._per_cell_peak = _reset_peak()
+        _reset_peak()
         _reset_gpu_peaks()
 
     def read(self) -> Usage:
+        wall = time.perf_counter() - self._wall
         return Usage(
-            wall_seconds=time.perf_counter() - self._wall,
+            wall_seconds=wall,
             cpu_seconds=time.process_time() - self._cpu,
-            peak_memory=_peak_memory(),
+            peak_memory=_peak_memory() if wall >= MEMORY_AFTER else 0,
             gpus=_gpu_peaks(),
         )
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import logging
 import os
+import sys
 import warnings
 from collections import Counter
 from collections.abc import Callable
@@ -33,6 +34,9 @@ def strict() -> bool:
 def report(where: str, error: BaseException) -> None:
     """Record a hook failure: log it, count it (per hook), warn the first time this kind of fault is seen (the
     same error raised at the same place, whichever hook met it), raise when strict."""
+    policy = sys.modules.get("nblineage.governance.policy")
+    if policy is not None and isinstance(error, policy.PolicyViolation):
+        raise error  # a policy's block is no fault: it reaches the user
     errors[where] += 1
     log.debug("nblineage hook %s failed", where, exc_info=error)
     if strict():

@@ -6,10 +6,10 @@ import atexit
 import contextlib
 import os
 import signal
-import sys
 import threading
 import traceback
 import uuid
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -17,15 +17,17 @@ from typing import Any
 
 from nblineage import config
 from nblineage.kernel_ext import capture as capture_module
-from nblineage.kernel_ext import columns, fallback, records, safety
+from nblineage.kernel_ext import fallback, records, safety
 from nblineage.kernel_ext.capture import Capture, Record
 from nblineage.kernel_ext.delivery import UNSENT, leftovers, outbox_folder
+from nblineage.kernel_ext.guard import Guard
+from nblineage.kernel_ext.instrument import Instrumentor
 from nblineage.kernel_ext.notebook import CellIds, find_notebook
 from nblineage.kernel_ext.outbox import MemoryOutbox, Outbox
 from nblineage.kernel_ext.resources import Meter
 from nblineage.kernel_ext.safety import report
 from nblineage.kernel_ext.writer import Writer, reason
-from nblineage.lineage.urls import shown_url, url_problem
+from nblineage.lineage.urls import delivery_problem, shown_url
 
 
 @dataclass(frozen=True)
@@ -59,7 +61,7 @@ class Session:
         self.run_id = _run_id()
         self.started = datetime.now(timezone.utc)
         self.store_url = config.store_url()
-        self.url_problem = url_problem(self.store_url)
+        self.url_problem = delivery_problem(self.store_url)
         self._notices: list[str] = []
         self._noticed: set[str] = set()  # delivery problems shown, until they end
         self._told_at_load: set[str] = set()  # problems a notice at load already explained
@@ -69,6 +71,7 @@ class Session:
         self.writer = Writer(self.outbox, store, _transport_factory(), lambda store_id: leftovers(folder, store_id))
         self._notice_load_problems()
         self.instrumentors = _instrumentors()
+        self.guard = Guard(self.notebook)  # the policy (kernel_ext/guard.py)
         self._cell: dict[str, Any] | None = None
         self._closed = False
         self._next_count = shell.execution_count  # corrected by the post_run_cell of the cell that loads us
@@ -92,7 +95,10 @@ class Session:
         )
 
     def start(self) -> None:
+        self.capture.write_fallback = fallback.at_write
+        self.capture.catch_up = fallback.catch_up
         capture_module.activate(self.capture)
+        self._refresh_policy()
         for instrumentor in self.instrumentors:
             instrumentor.instrument()
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
@@ -137,6 +143,25 @@ class Session:
         if getattr(self, "_previous_sigterm", None) is not None:
             _on_sigterm(self._previous_sigterm)
 
+    @contextlib.contextmanager
+    def skipping(self) -> Iterator[None]:
+        """Run the rest of the cell under way with capture off and record nothing of the cell (``%%lineage skip``).
+        Under a policy, the policy is not enforced there either: an audit record ``override`` says so (in the next
+        cell's record)."""
+        cell, self._cell = self._cell, None
+        if self.capture.guard is not None:
+            try:
+                self.guard.override("%%lineage skip: the cell ran without capture or policy checks", cell)
+            except Exception as error:
+                report("the policy guard (override)", error)
+        capture_module.activate(None)
+        try:
+            yield
+        finally:
+            self.capture.take_record()
+            if not self._closed:
+                capture_module.activate(self.capture)
+
     def pre_run_cell(self, info: Any) -> None:
         self.writer.cell_started()
         self._show_notices()
@@ -149,6 +174,7 @@ class Session:
             self.capture.cell_source, self.capture.user_ns = source, self.shell.user_ns
             self.capture.cell_job = f"{self.notebook}#{cell_id}"
             self.capture.cell_run_id = _run_id()
+            self._refresh_policy()
             self._cell = {
                 "run_id": self.capture.cell_run_id,
                 "cell_id": cell_id,
@@ -160,6 +186,16 @@ class Session:
         except Exception as error:
             self._cell = None
             report("cell start", error)
+
+    def _refresh_policy(self) -> None:
+        """The policy file looked at again (reloaded when it changed); what that recorded goes to the cell under
+        way."""
+        try:
+            self.guard.refresh(self.capture)
+            if self._cell is not None or self.capture.cell_run_id is not None:
+                self.guard.flush(self.capture)
+        except Exception as error:
+            report("the policy guard (the policy file)", error)
 
     def _count(self, info: Any) -> tuple[int | None, str]:
         """The execution count the cell runs as, and its id when nothing else names it: ``exec-<count>``, or
@@ -183,6 +219,7 @@ class Session:
         except Exception as error:
             report("cell end", error)
         finally:
+            self.guard.cell_over = False
             self.capture.cell_source = None
             self.writer.cell_finished()
             self._show_notices()
@@ -191,20 +228,26 @@ class Session:
         """Submit the record of a finished cell. Each step is guarded on its own: a fault in one loses only what
         that step adds, never the cell's record, and leaves nothing behind for the next cell."""
         usage = None
+        self.guard.cell_over = True  # reads found now happened already: recorded, never raised
         try:
             usage = cell["meter"].read()
         except Exception as error:
             report("cell resources", error)
         try:
-            fallback.apply(self.capture, cell["source"], self.shell.user_ns)
-            tree = fallback.parse(cell["source"])
-            if tree is not None:
-                columns.remember(self.capture.column_rules, columns.column_rules(tree))
+            fallback.cell_ended(self.capture, cell["source"], self.shell.user_ns)
         except Exception as error:
             report("cell code reading", error)
-        if "mlflow" in sys.modules:
-            self._read_mlflow_runs()
+        for instrumentor in self.instrumentors:
+            try:
+                instrumentor.cell_ended(self.capture)
+            except Exception as error:
+                report(f"{type(instrumentor).__name__} at cell end", error)
         self.capture.cell_source = None
+        if self.capture.guard is not None:
+            try:
+                self.guard.cell_ended(self.capture)
+            except Exception as error:
+                report("the policy guard at cell end", error)
         try:
             record = self.capture.take_record()
         except Exception as error:
@@ -287,18 +330,6 @@ class Session:
             "reached (by this kernel, the next one with the same store, or any nblineage command)."
         )
 
-    def _read_mlflow_runs(self) -> None:
-        """The MLflow runs the cell touched, read back for the models linked to them (mlflow_runs.py)."""
-        from nblineage.kernel_ext import mlflow_runs
-        from nblineage.kernel_ext.hooks.mlflow_link import note_active_run
-
-        try:
-            note_active_run(self.capture)
-            record = self.capture.record
-            record.mlflow = mlflow_runs.snapshots(self.capture, record.mlflow_runs)
-        except Exception as error:
-            report("MLflow run read-back", error)
-
 
 _DESTINATIONS = {"store": "store", "transport": "OpenLineage transport", "outbox": "outbox"}
 
@@ -335,7 +366,7 @@ def _run_id() -> str:
     return str(uuid.uuid4())
 
 
-def _instrumentors() -> list[Any]:
+def _instrumentors() -> list[Instrumentor]:
     from nblineage.kernel_ext.hooks import instrumentors
 
     return instrumentors()

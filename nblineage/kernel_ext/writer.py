@@ -7,25 +7,31 @@ as in a batch run), or at once on ``flush``. It opens the store as soon as it st
 the kernel's exit only has its last records to deliver (``EXIT_FLUSH``), well within the time Jupyter gives a
 kernel to stop. A store that is down costs the user nothing: delivery is retried with back-off, the records wait on
 disk, and a kernel stopping then leaves at once. Records the store cannot take are set aside (delivery.py).
+
+Work that can wait for a quiet kernel (``when_quiet``: a data-quality suite run on a frame read) runs on this thread
+once no cell runs (or at once when someone waits in ``flush``, or when the kernel stops), after the records waiting
+are delivered; ``flush`` and ``stop`` wait for it too, so its records are not lost when the kernel goes idle or exits.
 """
 
 from __future__ import annotations
 
 import concurrent.futures.thread  # noqa: F401  (see below)
 import logging
+import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
-from nblineage.kernel_ext import delivery
+from nblineage.kernel_ext import deliverer, delivery
 from nblineage.kernel_ext.delivery import reason
 from nblineage.kernel_ext.outbox import DEAD_LETTERS, MemoryOutbox, Outbox, mark, set_aside_count, set_aside_in
 
-# Delivery may first happen at interpreter exit (a notebook run top to bottom, then shut down). openlineage-python
-# imports concurrent.futures, whose import registers an exit hook, which Python refuses once exit has begun: so it
-# is imported here, at load, for about 20 ms.
+# Delivery may first happen at interpreter exit (a notebook run top to bottom, then shut down). A configured
+# OpenLineage transport imports openlineage-python, which imports concurrent.futures, whose import registers an exit
+# hook, which Python refuses once exit has begun: so it is imported here, at load, for about 20 ms.
 log = logging.getLogger("nblineage")
 MAX_BACKOFF = 30.0
 QUIET = 1.0
@@ -80,13 +86,45 @@ class Writer(threading.Thread):
         self.attempts = 0  # delivery passes to the store that ended, either way
         self.delivered = 0
         self.problems: dict[str, str] = {}
+        self._quiet_work: deque[Callable[[], None]] = deque()
+        self._working = 0  # pieces of quiet work running (on this thread, or on the one stopping the kernel)
+        self._submitting = threading.Lock()
+        _preload(store_url)
+
+    def when_quiet(self, work: Callable[[], None]) -> None:
+        """Run ``work`` on the writer's thread once no cell runs (it may ``submit`` records)."""
+        self._quiet_work.append(work)
+        self._wake.set()
+
+    def quiet_work(self) -> int:
+        """How many pieces of ``when_quiet`` work wait or run."""
+        return len(self._quiet_work) + self._working
+
+    def _run_quiet_work(self) -> bool:
+        """Run the waiting ``when_quiet`` work while no cell runs (or someone waits); True when some ran."""
+        ran = False
+        while self._quiet_work and (not self._cell_running.is_set() or self._urgent.is_set()):
+            with self._submitting:  # counted before it leaves the queue: flush never misses it
+                self._working += 1
+                work = self._quiet_work.popleft() if self._quiet_work else None
+            try:
+                if work is not None:
+                    ran = True
+                    work()
+            except Exception as error:  # the work reports its own faults; this keeps the writer alive
+                log.warning("nblineage: background work failed (%s)", reason(error))
+            finally:
+                with self._submitting:
+                    self._working -= 1
+        return ran
 
     def submit(self, lines: list[str]) -> None:
         """Called on the cell's thread: durable once this returns (in memory, and said, when the disk is full)."""
         self._last_submit = time.monotonic()
         if self._waiting_since is None:
             self._waiting_since = self._last_submit
-        self._write(lines)
+        with self._submitting:  # the cell's thread and quiet work on this one
+            self._write(lines)
         self._wake.set()
 
     def _write(self, lines: list[str]) -> None:
@@ -116,7 +154,10 @@ class Writer(threading.Thread):
             self._wait_until_due()
             if self._stopping.is_set():
                 break
-            backoff = 0.5 if self._deliver() else min(backoff * 2, MAX_BACKOFF)
+            delivered = self._deliver()
+            if self._quiet_work and self._run_quiet_work():
+                delivered = self._deliver() and delivered
+            backoff = 0.5 if delivered else min(backoff * 2, MAX_BACKOFF)
 
     def _wait_until_due(self) -> None:
         """Let cells that run back to back finish first, unless records have waited ``KEEP_UP`` seconds or someone
@@ -152,6 +193,12 @@ class Writer(threading.Thread):
         """Deliver what can be delivered in ``timeout`` (nothing is waited for while the store is failing: the
         outbox holds it), then stop; an undelivered outbox stays on disk for replay."""
         failing = "store" in self.problems and self.store_url is not None
+        if failing and self._quiet_work:  # no delivery to wait for, but the work's records go to the outbox
+            self._urgent.set()
+            try:
+                self._run_quiet_work()
+            finally:
+                self._urgent.clear()
         delivered = self.flush(0.0 if failing else timeout)
         self.abandon()
         self.join(timeout=0.2)
@@ -169,6 +216,8 @@ class Writer(threading.Thread):
         """Everything submitted is delivered (to the store unless there is none, and to the transport)."""
         size = self.outbox.size()
         stored = self.store_url is None or self.stored_offset >= size
+        if self._quiet_work or self._working:
+            return False
         return stored and (self._transport_factory is None or self.sent_offset >= size) and not self._unwritten
 
     def waiting(self) -> int:
@@ -186,11 +235,7 @@ class Writer(threading.Thread):
         """The store, opened now if it is not open; None when it cannot be (the failure is noted)."""
         if self._store is None and self.store_url:
             try:
-                from nblineage.lineage.store import Store
-
-                self._store = Store(self.store_url, timeout=STORE_TIMEOUT, connect_timeout=CONNECT_TIMEOUT)
-                from nblineage.kernel_ext import emit  # noqa: F401  (imported now, not when a cell has ended)
-
+                self._store = _open(self.store_url)
                 self.store_id = delivery.store_id(self._store)
                 if self.outbox.folder is not None:
                     mark(self.outbox.folder, self.store_id)
@@ -284,3 +329,30 @@ class Writer(threading.Thread):
         if self._store is not None and where == "store":
             store, self._store = self._store, None
             store.close()
+
+
+def _preload(store_url: str | None) -> None:
+    """Import now, on the thread loading the extension, the modules this thread will need to deliver. An import on
+    this thread while the user's code holds an import hook's lock (``mlflow.autolog`` registers its hooks under one,
+    and imports under it) would wait for that lock while the user's import waits for a module this import holds."""
+    from nblineage.kernel_ext import emit, jsonsafe  # noqa: F401
+    from nblineage.lineage import events, urls  # noqa: F401
+
+    if store_url and urls.is_server_url(store_url):
+        from nblineage.kernel_ext import remote  # noqa: F401
+
+
+def _open(url: str) -> Any:
+    """The store at ``url`` (written by a separate delivery process: no SQLAlchemy in the kernel), or the
+    OpenLineage endpoint of the Jupyter server an http(s) URL names."""
+    from nblineage.lineage.urls import is_server_url
+
+    if is_server_url(url):
+        from nblineage.kernel_ext.remote import RemoteStore
+
+        return RemoteStore(url, timeout=STORE_TIMEOUT)
+    if os.environ.get(deliverer.IN_KERNEL) != "1":
+        return deliverer.ProcessStore(url, timeout=STORE_TIMEOUT, connect_timeout=CONNECT_TIMEOUT)
+    from nblineage.lineage.store import Store
+
+    return Store(url, timeout=STORE_TIMEOUT, connect_timeout=CONNECT_TIMEOUT)

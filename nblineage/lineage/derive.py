@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from nblineage.lineage.events import DATASET, JOB, RUN, Event
+from nblineage.lineage.facets import LINEAGE as LINEAGE_FACET
 from nblineage.lineage.schema import UNVERSIONED
 
 DatasetKey = tuple[str, str]
@@ -64,7 +65,10 @@ class Facts:
 
 def event_key(event: Event) -> str:
     """A string that sorts events by time, then state rank, then hash: the merge order of every "latest" rule."""
-    rank = _STATE_RANK.get(str(event.event_type).upper(), "1")
+    state = event.payload.get("eventType")
+    rank = _STATE_RANK.get(state) if type(state) is str else None
+    if rank is None:
+        rank = _STATE_RANK.get(str(state).upper(), "1")
     return f"{event.time.isoformat(timespec='microseconds')}|{rank}|{event.hash}"  # years below 1000 padded too
 
 
@@ -95,15 +99,40 @@ def facts_of(event: Event) -> Facts:
 
 
 def _entry_version(facts: Facts, entry: dict[str, Any]) -> VersionKey:
-    key = facts.version(entry["namespace"], entry["name"], dataset_version(entry), is_model(entry))
-    _keep_facets(facts, "dataset", key[:2], entry.get("facets"))
+    """The version key of a dataset entry, its dataset and version noted and its facets kept (the hot path: one
+    pass over the entry's facets, no helper calls)."""
+    namespace, name = entry["namespace"], entry["name"]
+    dataset = (namespace, name)
+    entry_facets = entry.get("facets")
+    version = UNVERSIONED
+    model = False
+    if entry_facets:
+        facet = entry_facets.get("version")
+        if facet and isinstance(facet, dict):
+            value = facet.get("datasetVersion")
+            if value is not None and value != "":
+                version = str(value)
+        facet = entry_facets.get("datasetType")
+        if facet and isinstance(facet, dict):
+            model = str(facet.get("datasetType", "")).upper() == "MODEL"
+        kept = facts.facets
+        for facet_name, facet in entry_facets.items():
+            if facet is not None:
+                kept.append(("dataset", dataset, facet_name, facet))
+    datasets = facts.datasets
+    if model or dataset not in datasets:
+        datasets[dataset] = model or datasets.get(dataset, False)
+    key = (namespace, name, version)
+    facts.versions.add(key)
     return key
 
 
 def _keep_facets(facts: Facts, entity: str, key: tuple[str, ...], facets: Any) -> None:
-    for name, facet in (facets or {}).items():
-        if facet is not None:
-            facts.facets.append((entity, key, name, facet))
+    if facets:
+        kept = facts.facets
+        for name, facet in facets.items():
+            if facet is not None:
+                kept.append((entity, key, name, facet))
 
 
 def _dataset_event(facts: Facts, dataset: dict[str, Any]) -> None:
@@ -127,32 +156,50 @@ def _run_event(facts: Facts, event: Event) -> None:
     job = _job(facts, payload["job"])
     run = payload["run"]
     event_type = payload.get("eventType")
-    parent = ((run.get("facets") or {}).get("parent") or {}).get("run") or {}
+    run_facets = run.get("facets")
+    parent = ((run_facets or {}).get("parent") or {}).get("run") or {}
     parent_id = parent.get("runId") if isinstance(parent.get("runId"), str) else None
+    state = event_type.upper() if isinstance(event_type, str) else None
+    own = run["runId"].lower()
     facts.run = RunFacts(
-        run_id=run["runId"].lower(),
+        run_id=own,
         job=job,
         parent_run_id=parent_id.lower() if parent_id else None,
-        state=event_type.upper() if isinstance(event_type, str) else None,
+        state=state,
         state_key=facts.event_key,
         time_key=facts.event_key[:26],
-        ended=isinstance(event_type, str) and event_type.upper() in TERMINAL,
+        ended=state in TERMINAL,
     )
-    _keep_facets(facts, "run", (facts.run.run_id,), run.get("facets"))
+    _keep_facets(facts, "run", (own,), run_facets)
+    io = facts.io
+    for entry in payload.get("inputs") or ():
+        io.add(("input", _entry_version(facts, entry)))
     outputs: dict[DatasetKey, VersionKey] = {}
-    for direction, entry in _ios(payload):
+    for entry in payload.get("outputs") or ():
         version = _entry_version(facts, entry)
-        facts.io.add((direction, version))
-        if direction == "output":
-            outputs[version[:2]] = version
-            precision = _precision(entry.get("facets") or {})
-            for source in _explicit_inputs(entry.get("facets") or {}):
+        io.add(("output", version))
+        outputs[version[:2]] = version
+        entry_facets = entry.get("facets")
+        if not entry_facets:
+            continue
+        ours = entry_facets.get(LINEAGE_FACET)
+        if isinstance(ours, dict):
+            precision = ours.get("precision")
+            if precision not in ("exact", "cell"):
+                precision = None
+            runs = ours.get("runs")
+            for step in runs if isinstance(runs, list) else ():
+                if isinstance(step, str) and _RUN_ID.match(step) and step.lower() != own:
+                    facts.steps.add((version, step.lower()))
+        else:
+            precision = None
+        if "columnLineage" in entry_facets or "lineage" in entry_facets:
+            for source in _explicit_inputs(entry_facets):
                 facts.declared.add((version, facts.version(*source, UNVERSIONED)[:2], precision))
     for target, sources in _lineage_entries(payload["job"].get("facets") or {}):
         target_version = outputs.get(target) or facts.version(*target, UNVERSIONED)
         for source in sources:
             facts.declared.add((target_version, facts.version(*source, UNVERSIONED)[:2], None))
-    facts.steps = output_steps(payload)
 
 
 def output_steps(payload: dict[str, Any]) -> set[tuple[VersionKey, str]]:
@@ -161,7 +208,7 @@ def output_steps(payload: dict[str, Any]) -> set[tuple[VersionKey, str]]:
     own = str(payload["run"]["runId"]).lower()
     steps = set()
     for entry in payload.get("outputs") or ():
-        facet = (entry.get("facets") or {}).get("nblineage_lineage")
+        facet = (entry.get("facets") or {}).get(LINEAGE_FACET)
         runs = facet.get("runs") if isinstance(facet, dict) else None
         version = (entry["namespace"], entry["name"], dataset_version(entry))
         for run in runs if isinstance(runs, list) else ():
@@ -172,7 +219,7 @@ def output_steps(payload: dict[str, Any]) -> set[tuple[VersionKey, str]]:
 
 def _precision(facets: dict[str, Any]) -> str | None:
     """nblineage's own claim on how an output's inputs are known: ``exact`` or ``cell``."""
-    facet = facets.get("nblineage_lineage")
+    facet = facets.get(LINEAGE_FACET)
     value = facet.get("precision") if isinstance(facet, dict) else None
     return value if value in ("exact", "cell") else None
 
@@ -196,10 +243,11 @@ def _explicit_inputs(facets: dict[str, Any]) -> set[DatasetKey]:
     column_lineage = facets.get("columnLineage")
     if isinstance(column_lineage, dict):
         fields = column_lineage.get("fields")
-        for field_lineage in fields.values() if isinstance(fields, dict) else ():
-            if isinstance(field_lineage, dict):
-                sources |= _refs(field_lineage.get("inputFields"))
-        sources |= _refs(column_lineage.get("dataset"))
+        if isinstance(fields, dict):
+            for field_lineage in fields.values():
+                if isinstance(field_lineage, dict):
+                    _add_refs(sources, field_lineage.get("inputFields"))
+        _add_refs(sources, column_lineage.get("dataset"))
     lineage = facets.get("lineage")
     if isinstance(lineage, dict):
         sources |= _lineage_sources(lineage)
@@ -228,9 +276,25 @@ def _lineage_sources(lineage: dict[str, Any]) -> set[DatasetKey]:
 
 
 def _refs(items: Any) -> set[DatasetKey]:
+    sources: set[DatasetKey] = set()
+    _add_refs(sources, items)
+    return sources
+
+
+def _add_refs(sources: set[DatasetKey], items: Any) -> None:
+    """Add the dataset references of a list (as ``_ref`` reads each) to ``sources``; inlined: column lineage
+    repeats them for every column."""
     if not isinstance(items, list):
-        return set()
-    return {ref for item in items if (ref := _ref(item))}
+        return
+    for item in items:
+        if not isinstance(item, dict):
+            continue
+        kind = item.get("type", "DATASET")
+        if kind != "DATASET" and str(kind).upper() != "DATASET":
+            continue
+        namespace, name = item.get("namespace"), item.get("name")
+        if isinstance(namespace, str) and isinstance(name, str) and namespace and name:
+            sources.add((namespace, name))
 
 
 def _ref(item: Any) -> DatasetKey | None:

@@ -55,6 +55,11 @@ class Event:
         return self.payload.get("eventType")
 
 
+def utc_now() -> str:
+    """The time now as nblineage writes it in records and reports: UTC, milliseconds, ``Z``."""
+    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def parse_time(value: Any) -> datetime:
     """Parse an ISO-8601 event time into a naive UTC datetime (microseconds; nanoseconds are truncated)."""
     if not isinstance(value, str):
@@ -172,6 +177,7 @@ def check(payload: Any) -> Event:
         job = _object(payload, "job")
         _named(job, "job")
         _lineage(job)
+        _references(job.get("facets"), "job.facets")
         for direction in ("inputs", "outputs"):
             datasets = payload.get(direction)
             if datasets is None:
@@ -184,10 +190,12 @@ def check(payload: Any) -> Event:
                 _named(dataset, f"{direction}[{index}]")
                 _facets(dataset, f"{direction}[{index}]", ("inputFacets", "outputFacets"))
                 _version(dataset, f"{direction}[{index}]")
+                _references(dataset.get("facets"), f"{direction}[{index}].facets")
     if kind == DATASET:
         dataset = _object(payload, "dataset")
         _named(dataset, "dataset")
         _version(dataset, "dataset")
+        _references(dataset.get("facets"), "dataset.facets")
     try:
         text = canonical_json(payload)
         if may_hold_secrets(text):
@@ -316,6 +324,23 @@ def _version(dataset: dict[str, Any], where: str) -> None:
             f"{where}.facets.version.datasetVersion takes {_size(text)} bytes; the store takes up to "
             f"{MAX_VERSION_BYTES}"
         )
+
+
+def _references(facets: Any, where: str) -> None:
+    """The datasets that ``columnLineage`` and ``lineage`` facets name as sources become nodes of the graph: their
+    namespaces and names must hold no NUL either."""
+    if not isinstance(facets, dict):
+        return
+    for name in ("columnLineage", "lineage"):
+        stack = [facets.get(name)]
+        while stack:
+            value = stack.pop()
+            if isinstance(value, dict):
+                for key in ("namespace", "name"):
+                    _no_nul(value.get(key), f"a dataset {where}.{name} names: its {key}")
+                stack.extend(value.values())
+            elif isinstance(value, list):
+                stack.extend(value)
 
 
 def _no_nul(value: Any, where: str) -> None:

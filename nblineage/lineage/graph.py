@@ -1,4 +1,5 @@
-"""Lineage queries: upstream, downstream, models derived from a dataset, and the path between two nodes.
+"""Lineage queries: upstream, downstream, models derived from a dataset, the path between two nodes, and the
+neighbourhood of one node (its nodes and the edges between them, for the graph views).
 
 Each walks the version graph with one recursive SQL query (the same on SQLite and PostgreSQL) that de-duplicates
 on (node, depth) and stops at a depth cap, so cycles and diamonds cost at most ``depth`` visits per node. Hops from
@@ -6,21 +7,23 @@ a dataset's unversioned node to its versions cost no depth. A hop's jobs are the
 output and, before it in flow order, the cells that output went through in memory (``output_steps``, run ids
 mapped to jobs through ``runs`` when the query runs): they share the hop's depth and its edge's precision. Joins
 are written ``CROSS JOIN ... WHERE`` so that SQLite keeps the walk as the outer loop (it does not reorder CROSS
-JOIN) whatever its statistics say.
+JOIN) whatever its statistics say. The neighbourhood walks the same way each way, then reads the hops of the
+versions it reached (edges with their cells and writer) to draw every node and edge of a hop.
 """
 
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
+from itertools import pairwise
 from typing import Any, Literal
 
-from sqlalchemy import Connection, bindparam, text
+from sqlalchemy import Connection, text
 
+from nblineage.lineage.limits import DEFAULT_DEPTH, DEFAULT_LIMIT, MAX_DEPTH
+from nblineage.lineage.merge import Sql, weaker
 from nblineage.lineage.schema import UNVERSIONED
 from nblineage.lineage.store import Store
 
-DEFAULT_DEPTH = 20
-MAX_DEPTH = 1000
 Direction = Literal["upstream", "downstream"]
 
 
@@ -107,11 +110,10 @@ def models_from(store: Store, dataset: DatasetRef, depth: int = DEFAULT_DEPTH) -
 def datasets(store: Store) -> list[DatasetSummary]:
     """Every dataset and model the store knows, by namespace and name."""
     sql = text(
-        """
+        f"""
         SELECT d.namespace, d.name, d.is_model, SUM(CASE WHEN v.version = '' THEN 0 ELSE 1 END) AS versions,
                (SELECT v2.version FROM dataset_versions v2 WHERE v2.dataset_id = d.id
-                ORDER BY CASE WHEN v2.version = '' THEN 1 ELSE 0 END, v2.first_seen DESC, v2.id DESC
-                LIMIT 1) AS latest
+                {_newest_first("v2")} LIMIT 1) AS latest
         FROM datasets d JOIN dataset_versions v ON v.dataset_id = d.id
         GROUP BY d.id, d.namespace, d.name, d.is_model
         ORDER BY d.namespace, d.name
@@ -303,7 +305,7 @@ def _path(store: Store, source: Ref, target: Ref, depth: int) -> list[Node]:
         goals = {row.node for row in conn.execute(text(targets), target_params)} & set(reach)
         if not goals:
             return []
-        names = _version_names(conn, goals)
+        names = _version_rows(conn, goals)
         current = min(goals, key=lambda node: (reach[node], names[node][2] == UNVERSIONED, names[node]))
         hops: list[_Hop] = []
         while True:
@@ -362,18 +364,9 @@ def _describe(conn: Connection, hops: list[_Hop]) -> list[Node]:
 
 def _hop_jobs(conn: Connection, run_pk: int, version_id: int, job_pk: int, precision: str | None) -> list[Node]:
     """The jobs of one hop in flow order: the cells its output went through, then the job that wrote it."""
-    names = []
-    if run_pk:
-        names = conn.execute(
-            text(
-                "SELECT j.namespace, j.name FROM output_steps s CROSS JOIN runs sr CROSS JOIN jobs j "
-                "WHERE s.run_pk = :run AND s.version_id = :version AND sr.run_id = s.step_run_id "
-                "AND j.id = sr.job_id ORDER BY sr.started_at, sr.run_id"
-            ),
-            {"run": run_pk, "version": version_id},
-        ).all()
-    writer = conn.execute(text("SELECT namespace, name FROM jobs WHERE id = :id"), {"id": job_pk}).one()
-    return [Node("job", row.namespace, row.name, None, 0, precision) for row in [*names, writer]]
+    job_ids = [*_steps(conn, {(run_pk, version_id)}).get((run_pk, version_id), []), job_pk]
+    names = _job_names(conn, job_ids)
+    return [Node("job", *names[job_id], None, 0, precision) for job_id in job_ids]
 
 
 def _end_hop(conn: Connection, job: JobRef, version_ids: list[int], side: Literal["input", "output"]) -> list[Node]:
@@ -413,18 +406,6 @@ _NATURAL_KEYS = (
 )
 
 
-def _version_names(conn: Connection, ids: set[int]) -> dict[int, tuple[str, str, str]]:
-    """(namespace, name, version) of dataset versions by id."""
-    rows = conn.execute(
-        text(
-            "SELECT v.id, d.namespace, d.name, v.version FROM dataset_versions v "
-            "JOIN datasets d ON d.id = v.dataset_id WHERE v.id IN :ids"
-        ).bindparams(bindparam("ids", expanding=True)),
-        {"ids": sorted(ids)},
-    )
-    return {row.id: (row.namespace, row.name, row.version) for row in rows}
-
-
 def _same(node: Node, job: JobRef) -> bool:
     return node.type == "job" and (node.namespace, node.name) == (job.namespace, job.name)
 
@@ -443,3 +424,522 @@ def _job_id(conn: Connection, namespace: str, name: str) -> int | None:
     return conn.execute(
         text("SELECT id FROM jobs WHERE namespace = :ns AND name = :name"), {"ns": namespace, "name": name}
     ).scalar()
+
+
+# Everything derived from a dataset, with the versions of it each derives from and the jobs that made it
+
+
+@dataclass(frozen=True)
+class Maker:
+    """A job on a hop into a derived version: a cell the output went through, or the job that wrote it (``run_id``
+    the run), with the hop's precision (``exact``, ``cell``; None when the producer does not say)."""
+
+    namespace: str
+    name: str
+    run_id: str | None
+    precision: str | None
+
+
+@dataclass(frozen=True)
+class Derived:
+    """A dataset or model version derived from a start dataset: ``sources`` are the versions of the start dataset
+    it derives from (``""``: its "version unknown" node), ``makers`` the jobs of the hops into it from what derives
+    from the start dataset (flow order), ``only_derived`` whether everything it was made from derives from the
+    start dataset too (nothing else is left to make it from)."""
+
+    node: Node
+    sources: tuple[str, ...]
+    makers: tuple[Maker, ...]
+    only_derived: bool
+
+
+def derived(store: Store, dataset: DatasetRef, depth: int = DEFAULT_DEPTH) -> list[Derived]:
+    """Every dataset and model version downstream of any version of ``dataset`` (of ``dataset.version`` only when
+    set), nearest first, each with the start versions it derives from and the jobs that made it.
+
+    One recursive query walks from each start version, carrying it, with the depth cap of :func:`downstream` (a
+    start dataset's "version unknown" node does not pass its tag on to its own versions, which are walked
+    themselves); one more reads the edges into the versions reached, and one the cells their outputs went through.
+    A "version unknown" node is folded into the versions of its dataset the answer has (its makers stand for
+    theirs when they have none of their own).
+    """
+    _check_depth(depth)
+    with store.read() as conn:
+        found, starts = _derived_walk(conn, dataset, depth)
+        reached = set(found) | starts
+        edges = Sql(conn).where_in(
+            "SELECT e.dst, e.src, e.run_pk, e.job_pk, e.precision, e.derivation, r.run_id FROM edges e "
+            "LEFT JOIN runs r ON r.id = e.run_pk WHERE e.dst IN",
+            sorted(found),
+        )
+        hops = [edge for edge in edges if edge[5] != "version" and edge[1] in reached]
+        makers = _makers(conn, hops)
+    inputs: dict[int, set[int]] = {}
+    for dst, src, *_, derivation, _ in edges:
+        if derivation != "version":
+            inputs.setdefault(dst, set()).add(src)
+    unknown = {(n.namespace, n.name): vid for vid, (n, _) in found.items() if n.version is None}
+    answer = []
+    for vid, (node, sources) in found.items():
+        folded = unknown.get((node.namespace, node.name))
+        own = makers.get(vid) or (makers.get(folded, []) if folded is not None and node.version else [])
+        made_from = inputs.get(vid) or (inputs.get(folded, set()) if folded is not None else set())
+        answer.append(Derived(node, tuple(sorted(sources)), tuple(own), bool(made_from) and made_from <= reached))
+    return sorted(_fold_derived(answer), key=lambda d: (d.node.depth, d.node.type != "model", _natural(d.node)))
+
+
+def _derived_walk(
+    conn: Connection, dataset: DatasetRef, depth: int
+) -> tuple[dict[int, tuple[Node, set[str]]], set[int]]:
+    """The versions downstream of the start versions, each with its nearest depth and the start versions it
+    derives from (by version text), and the start versions' ids."""
+    seeds, params = _seeds(conn, dataset, "downstream")
+    walked = conn.execute(
+        text(
+            f"""
+            WITH RECURSIVE start(node) AS (SELECT node FROM ({seeds}) AS s),
+            walk(node, seed, depth) AS (
+                SELECT node, node, 0 FROM start
+                UNION
+                SELECT e.dst, w.seed, w.depth + CASE WHEN e.derivation = 'version' THEN 0 ELSE 1 END
+                FROM walk w CROSS JOIN edges e
+                WHERE e.src = w.node AND w.depth < :max_depth
+                  AND NOT (e.derivation = 'version' AND e.src = w.seed)
+            )
+            SELECT node, seed, MIN(depth) FROM walk WHERE node NOT IN (SELECT node FROM start)
+            GROUP BY node, seed
+            """
+        ),
+        params | {"max_depth": depth},
+    ).all()
+    starts = {row[0] for row in conn.execute(text(seeds), params)}
+    depths: dict[int, int] = {}
+    tags: dict[int, set[int]] = {}
+    for node, seed, hops in walked:
+        depths[node] = min(depths.get(node, hops), hops)
+        tags.setdefault(node, set()).add(seed)
+    names = _version_rows(conn, set(depths) | starts)
+    found = {}
+    for node, hops in depths.items():
+        namespace, name, version, is_model = names[node]
+        shown = Node("model" if is_model else "dataset", namespace, name, version or None, hops)
+        found[node] = (shown, {names[seed][2] for seed in tags[node]})
+    return found, starts
+
+
+def _makers(conn: Connection, hops: list[tuple]) -> dict[int, list[Maker]]:
+    """The jobs of each version's hops (edge rows: dst, src, run pk, job pk, precision, derivation, run id) in
+    flow order, each job once with the weaker precision of its hops."""
+    steps = _step_runs(conn, {(edge[2], edge[0]) for edge in hops if edge[2]})
+    jobs = _job_names(conn, [edge[3] for edge in hops if edge[3]] + [j for runs in steps.values() for j, _ in runs])
+    makers: dict[int, dict[tuple[str, str], Maker]] = {}
+    for dst, _, run_pk, job_pk, precision, _, run_id in sorted(hops, key=lambda e: (e[0], e[2], e[1])):
+        made = makers.setdefault(dst, {})
+        for job, job_run in [*steps.get((run_pk, dst), []), *([(job_pk, run_id)] if job_pk else [])]:
+            known = made.get(jobs[job])
+            claim = precision if known is None else weaker(known.precision, precision)
+            made[jobs[job]] = Maker(*jobs[job], job_run if known is None else known.run_id, claim)
+    return {dst: list(made.values()) for dst, made in makers.items()}
+
+
+def _fold_derived(items: list[Derived]) -> list[Derived]:
+    """Drop a dataset's "version unknown" node where the answer names a version of that dataset."""
+    versioned = {(d.node.namespace, d.node.name) for d in items if d.node.version is not None}
+    return [d for d in items if d.node.version is not None or (d.node.namespace, d.node.name) not in versioned]
+
+
+# The neighbourhood: nodes and edges around one node
+
+Key = tuple[str, int]  # ("version", dataset version id) or ("job", job id)
+VersionInfo = tuple[str, str, str, bool]  # namespace, name, version ("" unknown), is model
+
+
+@dataclass(frozen=True)
+class Hop:
+    """One step of lineage in flow order: version ``src`` -> ``jobs`` -> version ``dst``. ``jobs`` are the cells
+    the output went through, then the job that wrote it (none for a dataset's own lineage or the link from its
+    "version unknown" node). A run's input that none of its outputs derives from has no ``dst``; an output of a
+    run that read nothing has no ``src``."""
+
+    src: int | None
+    dst: int | None
+    jobs: tuple[int, ...]
+    precision: str | None
+    link: bool = False  # the link from a dataset's "version unknown" node to one of its versions
+
+    def chain(self) -> list[Key]:
+        """The hop's nodes in flow order."""
+        ends = [("version", self.src)] if self.src is not None else []
+        tail = [("version", self.dst)] if self.dst is not None else []
+        return [*ends, *(("job", job) for job in self.jobs), *tail]
+
+
+@dataclass(frozen=True)
+class GraphNode:
+    """A node of a neighbourhood: ``node.depth`` is signed (upstream negative); ``hidden_*`` count its neighbours
+    each way that are not in the answer."""
+
+    node: Node
+    hidden_upstream: int
+    hidden_downstream: int
+
+
+@dataclass(frozen=True)
+class Subgraph:
+    """The graph around one node: nodes nearest first (the centre first), edges in flow order as indexes into
+    ``nodes`` with their precision; ``truncated`` when the node limit left out nodes within the depth."""
+
+    nodes: tuple[GraphNode, ...]
+    edges: tuple[tuple[int, int, str | None], ...]
+    truncated: bool
+
+
+def neighbours(store: Store, ref: Ref, depth: int = 1, limit: int = DEFAULT_LIMIT) -> Subgraph:
+    """The nodes within ``depth`` dataset hops of ``ref`` each way (a dataset without a version: its newest), at
+    most ``limit`` of them, nearest first, and every edge between them.
+
+    Each way the walk is the recursive query of :func:`upstream` and :func:`downstream`, cut at ``limit`` versions;
+    then whole hops (a version and the jobs between it and the nearer one) are taken nearest first while they fit,
+    each from a version already taken, so the answer is connected.
+    """
+    _check_depth(depth)
+    if limit < 1:
+        raise ValueError(f"limit must be at least 1, not {limit}")
+    with store.read() as conn:
+        ref, center = _one_node(conn, ref)
+        reach = {direction: _reach(conn, ref, center, direction, depth, limit + 1) for direction in _DIRECTIONS}
+        versions = sorted(set(reach["upstream"]) | set(reach["downstream"]))
+        hops, unseen = _version_hops(conn, versions, limit + 1)
+        rows = _version_rows(conn, {*versions, *([center[1]] if center[0] == "version" else [])})
+        taken = _Taken(center, limit, rows)
+        taken.truncated = any(len(found) > limit for found in reach.values())
+        if center[0] == "job":
+            for hop in sorted(_job_hops(conn, [center[1]]), key=_hop_order):
+                taken.add_through_center(hop, reach)
+        for _, hop, depths, near in sorted(_walked(hops, reach, depth), key=lambda found: found[0]):
+            if near in taken.depth:  # else the hop to it did not fit
+                taken.add(hop.chain(), depths)
+        kept_jobs = sorted(key[1] for key in taken.depth if key[0] == "job")
+        hops = hops | _job_hops(conn, kept_jobs)
+        return _subgraph(conn, taken, hops, unseen, rows)
+
+
+def _one_node(conn: Connection, ref: Ref) -> tuple[Ref, Key]:
+    """The ref of exactly one node (a dataset's newest version when it names none) and its key."""
+    if isinstance(ref, JobRef):
+        job_id = _job_id(conn, ref.namespace, ref.name)
+        if job_id is None:
+            raise NotFound(f"no job named {ref.name!r} in namespace {ref.namespace!r}")
+        return ref, ("job", job_id)
+    dataset_id = _dataset_id(conn, ref.namespace, ref.name)
+    if dataset_id is None:
+        raise NotFound(f"no dataset named {ref.name!r} in namespace {ref.namespace!r}")
+    where = "AND v.version = :version" if ref.version is not None else ""
+    row = conn.execute(
+        text(
+            f"SELECT v.id, v.version FROM dataset_versions v WHERE v.dataset_id = :d {where} {_newest_first()} LIMIT 1"
+        ),
+        {"d": dataset_id, "version": ref.version},
+    ).first()
+    if row is None:
+        raise NotFound(f"dataset {ref.name!r} has no version {ref.version!r}")
+    return DatasetRef(ref.namespace, ref.name, row.version), ("version", row.id)
+
+
+def _newest_first(table: str = "v") -> str:
+    """Versions newest first (the "version unknown" node last): what a dataset without a version stands for."""
+    return f"ORDER BY CASE WHEN {table}.version = '' THEN 1 ELSE 0 END, {table}.first_seen DESC, {table}.id DESC"
+
+
+_DIRECTIONS: tuple[Direction, Direction] = ("upstream", "downstream")
+
+
+def _reach(conn: Connection, ref: Ref, center: Key, direction: Direction, depth: int, cap: int) -> dict[int, int]:
+    """The versions a walk from ``ref`` (node ``center``) reaches, with their depth: the nearest ``cap`` of them."""
+    if center[0] == "version":
+        seeds, params = "SELECT id AS node, 0 AS depth FROM dataset_versions WHERE id = :center", {"center": center[1]}
+    else:
+        seeds, params = _seeds(conn, ref, direction)
+    sql = _walk_sql(seeds, direction) + "SELECT node, depth FROM reach ORDER BY depth, node LIMIT :cap"
+    return {row.node: row.depth for row in conn.execute(text(sql), params | {"max_depth": depth, "cap": cap})}
+
+
+def _walked(hops: set[Hop], reach: dict[str, dict[int, int]], depth: int) -> list[tuple[tuple, Hop, list[int], Key]]:
+    """The hops each walk took, with a sort key (from the nearest version first), the signed depth of each node of
+    the hop (a hop's jobs share the depth of its far version), and its near version."""
+    found = []
+    for direction, sign in (("upstream", -1), ("downstream", 1)):
+        depths = reach[direction]
+        for hop in hops:
+            near, far = (hop.src, hop.dst) if direction == "downstream" else (hop.dst, hop.src)
+            if near not in depths or depths[near] >= depth or (far is not None and far not in depths):
+                continue
+            far_depth = depths[near] + 1 if far is None else depths[far]
+            signed = [sign * (depths[key[1]] if key[0] == "version" else far_depth) for key in hop.chain()]
+            found.append(((depths[near], far_depth, sign, *_hop_order(hop)), hop, signed, ("version", near)))
+    return found
+
+
+def _hop_order(hop: Hop) -> tuple:
+    return (hop.src or 0, hop.dst or 0, hop.jobs)
+
+
+class _Taken:
+    """The nodes taken into a neighbourhood, with their signed depth, at most ``limit``. A dataset's "version
+    unknown" node met once a version of that dataset is taken is folded into that version (``alias``), as the
+    other answers drop it where they name a version."""
+
+    def __init__(self, center: Key, limit: int, versions: dict[int, VersionInfo]) -> None:
+        self.center = center
+        self.limit = limit
+        self.versions = versions
+        self.depth: dict[Key, int] = {center: 0}
+        self.alias: dict[Key, Key] = {}
+        self.known: dict[tuple[str, str], Key] = {}  # the first version taken of each dataset
+        self.truncated = False
+        self._note(center)
+
+    def add(self, chain: list[Key], depths: list[int]) -> None:
+        """Take a whole hop, or nothing of it when it does not fit."""
+        chain = [self._alias_of(key) for key in chain]
+        new = {key for key in chain if key not in self.depth}
+        if len(self.depth) + len(new) > self.limit:
+            self.truncated = True
+            return
+        for key, depth in zip(chain, depths, strict=True):
+            if key not in self.depth:
+                self.depth[key] = depth
+                self._note(key)
+
+    def _alias_of(self, key: Key) -> Key:
+        if key in self.depth or key[0] != "version" or self.versions[key[1]][2] != UNVERSIONED:
+            return self.alias.get(key, key)
+        known = self.known.get(self.versions[key[1]][:2])
+        if known is not None:
+            self.alias[key] = known
+        return self.alias.get(key, key)
+
+    def _note(self, key: Key) -> None:
+        if key[0] == "version" and self.versions[key[1]][2] != UNVERSIONED:
+            self.known.setdefault(self.versions[key[1]][:2], key)
+
+    def add_through_center(self, hop: Hop, reach: dict[str, dict[int, int]]) -> None:
+        """A hop the centre job is on: what comes before it is upstream (-1), what comes after downstream (1)."""
+        chain = hop.chain()
+        if (hop.src is not None and hop.src not in reach["upstream"]) or (
+            hop.dst is not None and hop.dst not in reach["downstream"]
+        ):
+            self.truncated = True  # an end was cut by the limit
+            return
+        at = chain.index(self.center)
+        self.add(chain, [-1] * at + [0] + [1] * (len(chain) - at - 1))
+
+
+def _subgraph(
+    conn: Connection,
+    taken: _Taken,
+    hops: set[Hop],
+    unseen: dict[tuple[Key, str], int],
+    versions: dict[int, VersionInfo],
+) -> Subgraph:
+    """The answer: the taken nodes described, every edge between them, and what each has beyond them (``unseen``:
+    hops not fetched, each counted as one neighbour)."""
+    fold = _folded(taken.depth, versions) | taken.alias
+    fold.pop(taken.center, None)  # the node asked about stays itself
+    kept = {key: depth for key, depth in taken.depth.items() if key not in fold}
+    edges: dict[tuple[Key, Key], str | None] = {}
+    job_precision: dict[Key, str | None] = {}
+    upstream_of: dict[Key, set[Key]] = {key: set() for key in kept}
+    downstream_of: dict[Key, set[Key]] = {key: set() for key in kept}
+    for hop in hops:
+        if hop.link and ("version", hop.src) in fold:
+            continue
+        chain = [fold.get(key, key) for key in hop.chain()]
+        for key in chain:
+            if key[0] == "job" and key in kept:
+                job_precision[key] = weaker(job_precision.get(key), hop.precision)
+        for source, target in pairwise(chain):
+            if source == target:
+                continue
+            if source in kept and not hop.link:  # a version link is no lineage to expand
+                downstream_of[source].add(target)
+            if target in kept and not hop.link:
+                upstream_of[target].add(source)
+            if source in kept and target in kept:
+                edges[(source, target)] = weaker(edges.get((source, target)), hop.precision)
+    jobs = _job_names(conn, [key[1] for key in kept if key[0] == "job"])
+
+    def describe(key: Key) -> GraphNode:
+        if key[0] == "job":
+            node = Node("job", *jobs[key[1]], None, kept[key], job_precision.get(key))
+        else:
+            namespace, name, version, is_model = versions[key[1]]
+            node = Node("model" if is_model else "dataset", namespace, name, version or None, kept[key])
+        return GraphNode(
+            node,
+            _outside(upstream_of[key], kept) + unseen.get((key, "upstream"), 0),
+            _outside(downstream_of[key], kept) + unseen.get((key, "downstream"), 0),
+        )
+
+    described = {key: describe(key) for key in kept}
+    order = sorted(
+        kept,
+        key=lambda k: (k != taken.center, abs(kept[k]), kept[k], k[0] != "version", _natural(described[k].node)),
+    )
+    index = {key: i for i, key in enumerate(order)}
+    return Subgraph(
+        nodes=tuple(described[key] for key in order),
+        edges=tuple(sorted((index[s], index[t], precision) for (s, t), precision in edges.items())),
+        truncated=taken.truncated,
+    )
+
+
+def _outside(keys: set[Key], kept: dict[Key, int]) -> int:
+    return sum(1 for key in keys if key not in kept)
+
+
+def _folded(taken: dict[Key, int], versions: dict[int, VersionInfo]) -> dict[Key, Key]:
+    """Each taken "version unknown" node, taken before any version of its dataset, to drop into the one version
+    of its dataset taken after; one beside several versions, or none, stays."""
+    known: dict[tuple[str, str], list[Key]] = {}
+    for key in taken:
+        if key[0] == "version" and versions[key[1]][2] != UNVERSIONED:
+            known.setdefault(versions[key[1]][:2], []).append(key)
+    fold = {}
+    for key in taken:
+        if key[0] == "version" and versions[key[1]][2] == UNVERSIONED:
+            found = known.get(versions[key[1]][:2], [])
+            if len(found) == 1:
+                fold[key] = found[0]
+    return fold
+
+
+def _natural(node: Node) -> tuple[str, str, str]:
+    return (node.namespace, node.name, node.version or "")
+
+
+def _version_hops(conn: Connection, version_ids: list[int], cap: int) -> tuple[set[Hop], dict[tuple[Key, str], int]]:
+    """The hops into and out of these versions, at most ``cap`` each way per version (nearest ids first), and how
+    many hops each way were left out for a version that has more."""
+    sql = Sql(conn)
+    edges: set[tuple] = set()
+    unseen: dict[tuple[Key, str], int] = {}
+    for near, far, side in (("src", "dst", "downstream"), ("dst", "src", "upstream")):
+        rows = sql.where_in(
+            "SELECT src, dst, run_pk, job_pk, precision, derivation, lineage, rank FROM ("
+            "SELECT e.src, e.dst, e.run_pk, e.job_pk, e.precision, e.derivation, "
+            f"ROW_NUMBER() OVER (PARTITION BY e.{near} ORDER BY e.{far}, e.run_pk, e.job_pk) AS rank, "
+            f"SUM(CASE WHEN e.derivation = 'version' THEN 0 ELSE 1 END) OVER (PARTITION BY e.{near}) AS lineage "
+            f"FROM edges e WHERE e.{near} IN",
+            version_ids,
+            tail=f") AS ranked WHERE rank <= {int(cap)}",
+        )
+        fetched: dict[int, int] = {}
+        totals: dict[int, int] = {}
+        for row in rows:
+            edges.add(tuple(row[:6]))
+            version = row[0] if side == "downstream" else row[1]
+            fetched[version] = fetched.get(version, 0) + (row[5] != "version")
+            totals[version] = row[6]
+        for version, total in totals.items():
+            if total > fetched[version]:
+                unseen[(("version", version), side)] = total - fetched[version]
+    io = sql.where_in(
+        "SELECT version_id, direction, run_pk, job_id FROM (SELECT io.version_id, io.direction, io.run_pk, "
+        "r.job_id, ROW_NUMBER() OVER (PARTITION BY io.version_id, io.direction ORDER BY io.run_pk) AS rank "
+        f"FROM run_io io CROSS JOIN runs r WHERE r.id = io.run_pk AND {_NO_EDGE} AND io.version_id IN",
+        version_ids,
+        tail=f") AS ranked WHERE rank <= {int(cap)}",
+    )
+    return _hops(conn, edges, io), unseen
+
+
+def _job_hops(conn: Connection, job_ids: list[int]) -> set[Hop]:
+    """Every hop these jobs are on: as the writer, or as a cell the output went through."""
+    sql = Sql(conn)
+    columns = "SELECT e.src, e.dst, e.run_pk, e.job_pk, e.precision, e.derivation"
+    edges = {
+        tuple(row)
+        for sql_text in (
+            f"{columns} FROM runs r CROSS JOIN edges e WHERE e.run_pk = r.id AND r.job_id IN",  # the job's runs
+            f"{columns} FROM edges e WHERE e.run_pk = 0 AND e.job_pk IN",  # a job's own lineage facet
+            f"{columns} FROM runs sr CROSS JOIN output_steps s CROSS JOIN edges e WHERE s.step_run_id = sr.run_id "
+            "AND e.run_pk = s.run_pk AND e.dst = s.version_id AND sr.job_id IN",  # outputs it was a step of
+        )
+        for row in sql.where_in(sql_text, job_ids)
+    }
+    io = sql.where_in(
+        "SELECT io.version_id, io.direction, io.run_pk, r.job_id FROM runs r CROSS JOIN run_io io "
+        f"WHERE io.run_pk = r.id AND {_NO_EDGE} AND r.job_id IN",
+        job_ids,
+    )
+    return _hops(conn, edges, io)
+
+
+# A run's input or output that no edge of the run has (``io`` a row of run_io).
+_NO_EDGE = (
+    "NOT EXISTS (SELECT 1 FROM edges ne WHERE ne.run_pk = io.run_pk AND ("
+    "(io.direction = 'input' AND ne.src = io.version_id) OR (io.direction = 'output' AND ne.dst = io.version_id)))"
+)
+
+
+def _hops(conn: Connection, edges: set[tuple], io: list[tuple]) -> set[Hop]:
+    """Hops of edge rows (src, dst, run_pk, job_pk, precision, derivation), and of rows (version, direction,
+    run_pk, job) of a run's inputs and outputs that no edge of the run has: a read nothing derived from, an output
+    of a run that read nothing."""
+    steps = _steps(conn, {(run_pk, dst) for _, dst, run_pk, *_ in edges if run_pk})
+    hops = {
+        Hop(
+            src,
+            dst,
+            _flow([*steps.get((run_pk, dst), []), *([job_pk] if job_pk else [])]),
+            precision,
+            derivation == "version",
+        )
+        for src, dst, run_pk, job_pk, precision, derivation in edges
+    }
+    for version_id, direction, _, job_id in io:
+        hops.add(
+            Hop(version_id, None, (job_id,), None) if direction == "input" else Hop(None, version_id, (job_id,), None)
+        )
+    return hops
+
+
+def _flow(job_ids: list[int]) -> tuple[int, ...]:
+    """Jobs in flow order, a job repeated in a row kept once."""
+    return tuple(job for i, job in enumerate(job_ids) if i == 0 or job != job_ids[i - 1])
+
+
+def _steps(conn: Connection, outputs: set[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+    """The jobs of the cell runs each output (run pk, version id) went through, in flow order."""
+    return {key: [job for job, _ in runs] for key, runs in _step_runs(conn, outputs).items()}
+
+
+def _step_runs(conn: Connection, outputs: set[tuple[int, int]]) -> dict[tuple[int, int], list[tuple[int, str]]]:
+    """The (job, run id) of the cell runs each output (run pk, version id) went through, in flow order."""
+    found: dict[tuple[int, int], list[tuple[int, str]]] = {}
+    rows = Sql(conn).where_in(
+        "SELECT s.run_pk, s.version_id, sr.job_id, sr.started_at, sr.run_id FROM output_steps s CROSS JOIN runs sr "
+        "WHERE sr.run_id = s.step_run_id AND s.run_pk IN",
+        sorted({run_pk for run_pk, _ in outputs}),
+    )
+    for run_pk, version_id, job_id, _, run_id in sorted(rows, key=lambda row: (row[3] is None, row[3], row[4])):
+        if (run_pk, version_id) in outputs:
+            found.setdefault((run_pk, version_id), []).append((job_id, run_id))
+    return found
+
+
+def _version_rows(conn: Connection, ids: set[int]) -> dict[int, VersionInfo]:
+    """(namespace, name, version, is model) of dataset versions by id."""
+    rows = Sql(conn).where_in(
+        "SELECT v.id, d.namespace, d.name, v.version, d.is_model FROM dataset_versions v "
+        "CROSS JOIN datasets d WHERE d.id = v.dataset_id AND v.id IN",
+        sorted(ids),
+    )
+    return {row[0]: (row[1], row[2], row[3], bool(row[4])) for row in rows}
+
+
+def _job_names(conn: Connection, ids: list[int]) -> dict[int, tuple[str, str]]:
+    """(namespace, name) of jobs by id."""
+    rows = Sql(conn).where_in("SELECT id, namespace, name FROM jobs WHERE id IN", sorted(set(ids)))
+    return {row[0]: (row[1], row[2]) for row in rows}

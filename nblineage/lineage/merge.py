@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import Connection
 
 from nblineage.lineage.derive import Facts, RunFacts, facts_of
@@ -44,8 +46,9 @@ class Sql:
         result = self.conn.exec_driver_sql(self._text(sql), tuple(params))
         return list(result) if result.returns_rows else []
 
-    def where_in(self, sql: str, values: Sequence[Any], width: int = 1) -> list[Any]:
-        """Run ``sql`` (ending in ``IN``) once per chunk of ``values``; ``width`` > 1 takes tuples (row values)."""
+    def where_in(self, sql: str, values: Sequence[Any], width: int = 1, tail: str = "") -> list[Any]:
+        """Run ``sql`` (ending in ``IN``, then ``tail``) once per chunk of ``values``; ``width`` > 1 takes tuples
+        (row values)."""
         found: list[Any] = []
         one = "?" if width == 1 else "(" + ",".join("?" * width) + ")"
         for start in range(0, len(values), CHUNK):
@@ -53,7 +56,7 @@ class Sql:
             marks = ",".join([one] * len(chunk))
             inside = f"(VALUES {marks})" if width > 1 else f"({marks})"
             params = [part for value in chunk for part in value] if width > 1 else chunk
-            found.extend(self.all(f"{sql} {inside}", params))
+            found.extend(self.all(f"{sql} {inside} {tail}", params))
         return found
 
     def time(self, value: str | datetime | None) -> Any:
@@ -64,17 +67,36 @@ class Sql:
         return moment.isoformat(" ", "microseconds") if self.sqlite else moment
 
 
-class IdCache:
-    """Ids of datasets, versions and jobs by natural key, kept across transactions of one process.
+class _Writer(Sql):
+    """Sql for the append path: rows come back as plain tuples, fetched by the driver's cursor in one call (no
+    per-row result objects); statements still go through SQLAlchemy, so its errors are raised as before."""
 
-    Ids learnt in a transaction count only once it commits; the whole cache is dropped when the graph's
-    generation changes (a rebuild, by this or another process, gives new ids).
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        result = self.conn.exec_driver_sql(self._text(sql), tuple(params))
+        if not result.returns_rows:
+            return []
+        rows = result.cursor.fetchall()
+        result.close()
+        return rows
+
+    def key_time(self, key_time: str) -> Any:
+        """An event key's time part (``YYYY-MM-DDTHH:MM:SS.ffffff``, always microseconds) as ``time`` gives it."""
+        return f"{key_time[:10]} {key_time[11:26]}" if self.sqlite else datetime.fromisoformat(key_time)
+
+
+class IdCache:
+    """Ids of datasets, versions and jobs by natural key, and the earliest ``first_seen`` known of versions, kept
+    across transactions of one process.
+
+    What a transaction learns counts only once it commits; the whole cache is dropped when the graph's generation
+    changes (a rebuild, by this or another process, gives new ids). A cached ``first_seen`` is never earlier than
+    the stored one, which only ever moves earlier.
     """
 
     def __init__(self) -> None:
         self.generation: int | None = None
-        self.known: dict[str, dict[tuple, int]] = defaultdict(dict)
-        self.pending: dict[str, dict[tuple, int]] = defaultdict(dict)
+        self.known: dict[str, dict[Any, Any]] = defaultdict(dict)
+        self.pending: dict[str, dict[Any, Any]] = defaultdict(dict)
 
     def begin(self, conn: Connection) -> None:
         """Call at the start of a write transaction."""
@@ -92,15 +114,15 @@ class IdCache:
     def rollback(self) -> None:
         self.pending.clear()
 
-    def get(self, table: str, key: tuple) -> int | None:
-        found = self.known[table].get(key)
-        return found if found is not None else self.pending[table].get(key)
+    def get(self, table: str, key: Any) -> Any:
+        found = self.pending[table].get(key)
+        return found if found is not None else self.known[table].get(key)
 
 
 def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None = None) -> None:
     """Derive the graph rows of ``events`` (already stored) inside the caller's transaction."""
     cache = cache or IdCache()
-    sql = Sql(conn)
+    sql = _Writer(conn)
     all_facts = [facts_of(event) for event in events]
     if not all_facts:
         return
@@ -109,9 +131,12 @@ def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None
     for facts in all_facts:
         time = facts.event_key[:26]
         for key in facts.versions:
-            first_seen[key] = min(first_seen.get(key, time), time)
+            seen = first_seen.get(key)
+            if seen is None or time < seen:
+                first_seen[key] = time
         for key, model in facts.datasets.items():
-            datasets[key] = datasets.get(key, False) or model
+            if model or key not in datasets:
+                datasets[key] = model or datasets.get(key, False)
 
     dataset_ids = _ensure(
         sql, cache, "datasets", ("namespace", "name"), {k: () for k in datasets}, ("is_model",), "FALSE"
@@ -119,29 +144,38 @@ def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None
     models = [dataset_ids[key] for key, model in datasets.items() if model]
     sql.where_in("UPDATE datasets SET is_model = TRUE WHERE NOT is_model AND id IN", models)
 
-    version_rows = {(dataset_ids[key[:2]], key[2]): (sql.time(time),) for key, time in first_seen.items()}
-    by_pair = _ensure(sql, cache, "dataset_versions", ("dataset_id", "version"), version_rows, ("first_seen",))
-    version_ids = {key: by_pair[(dataset_ids[key[:2]], key[2])] for key in first_seen}
-    sql.many(
-        "UPDATE dataset_versions SET first_seen = ? WHERE id = ? AND first_seen > ?",
-        [(sql.time(t), version_ids[key], sql.time(t)) for key, t in first_seen.items()],
+    times = {key: sql.key_time(time) for key, time in first_seen.items()}
+    version_rows = {(dataset_ids[key[:2]], key[2]): (time,) for key, time in times.items()}
+    stored_first: dict[int, Any] = {}
+    by_pair = _ensure(
+        sql, cache, "dataset_versions", ("dataset_id", "version"), version_rows, ("first_seen",), found=stored_first
     )
+    version_ids = {key: by_pair[(dataset_ids[key[:2]], key[2])] for key in first_seen}
+    earlier = []
+    for key, time in times.items():
+        version_id = version_ids[key]
+        stored = stored_first.get(version_id)
+        if stored is None:
+            stored = cache.get("first_seen", version_id)
+        if stored is None or stored > time:  # unknown, or later than this batch's: the store keeps the minimum
+            earlier.append((time, version_id, time))
+            stored = time if stored is None else min(stored, time)
+        cache.pending["first_seen"][version_id] = stored
+    sql.many("UPDATE dataset_versions SET first_seen = ? WHERE id = ? AND first_seen > ?", earlier)
 
     job_keys = {key for facts in all_facts for key in facts.jobs}
     job_ids = _ensure(sql, cache, "jobs", ("namespace", "name"), {key: () for key in job_keys})
-    run_pks = _merge_runs(sql, [f.run for f in all_facts if f.run], job_ids)
+    run_pks, fresh = _merge_runs(sql, [f.run for f in all_facts if f.run], job_ids)
 
+    run_io = {(run_pks[f.run.run_id], version_ids[v], direction) for f in all_facts if f.run for direction, v in f.io}
     sql.many(
-        "INSERT INTO run_io (run_pk, version_id, direction) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        sorted(
-            {(run_pks[f.run.run_id], version_ids[v], direction) for f in all_facts if f.run for direction, v in f.io}
-        ),
+        "INSERT INTO run_io (run_pk, version_id, direction) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", sorted(run_io)
     )
     declared: dict[tuple[int, int, int], str | None] = {}
     for f in all_facts:
         for out, source, precision in f.declared if f.run else ():
             key = (run_pks[f.run.run_id], version_ids[out], dataset_ids[source])
-            declared[key] = _weaker(declared.get(key), precision) if key in declared else precision
+            declared[key] = weaker(declared.get(key), precision) if key in declared else precision
     sql.many(
         "INSERT INTO declared_inputs (run_pk, output_version_id, input_dataset_id, precision) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (run_pk, output_version_id, input_dataset_id) DO UPDATE SET precision = CASE "
@@ -166,12 +200,21 @@ def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None
             }
         ),
     )
-    _recompute_run_edges(sql, sorted(set(run_pks.values())))
+    # A run first seen in this transaction has no rows but this batch's (SQLite: the write lock is held since BEGIN),
+    # so its edges are computed from them without reading them back.
+    dataset_of = {version_ids[key]: dataset_ids[key[:2]] for key in first_seen}
+    known = _Known(
+        io=[(run_pk, version, direction, dataset_of[version]) for run_pk, version, direction in run_io],
+        declared=[(*key, claim) for key, claim in declared.items()],
+        jobs=fresh,
+        unversioned={dataset_ids[key[:2]]: version_ids[key] for key in first_seen if key[2] == UNVERSIONED},
+    )
+    _recompute_run_edges(sql, sorted(set(run_pks.values())), known if sql.sqlite else None)
     _link_unversioned(sql, sorted({dataset_ids[key[:2]] for key in first_seen}))
     _merge_facets(sql, all_facts, dataset_ids, job_ids, run_pks)
 
 
-def _weaker(one: str | None, other: str | None) -> str | None:
+def weaker(one: str | None, other: str | None) -> str | None:
     """Of two precision claims the weaker ("cell" < "exact"); order-independent like every merge rule here."""
     claims = [claim for claim in (one, other) if claim]
     return min(claims) if claims else None
@@ -185,39 +228,44 @@ def _ensure(
     rows: dict[tuple, tuple],
     value_columns: tuple[str, ...] = (),
     value_sql: str = "",
+    found: dict[int, Any] | None = None,
 ) -> dict[tuple, int]:
-    """Ids of the rows with these natural keys, inserting the missing ones (with ``rows[key]`` as values)."""
+    """Ids of the rows with these natural keys, inserting the missing ones (with ``rows[key]`` as values): one
+    insert (existing keys left alone) and one look-up for the keys the cache does not know. With ``found``, the
+    first value column of each row looked up is put there by id."""
     ids: dict[tuple, int] = {}
     unknown = []
+    known, pending = cache.known[table], cache.pending[table]
     for key in rows:
-        found = cache.get(table, key)
-        if found is None:
+        hit = known.get(key)
+        if hit is None:
+            hit = pending.get(key)
+        if hit is None:
             unknown.append(key)
         else:
-            ids[key] = found
+            ids[key] = hit
+    if not unknown:
+        return ids
+    unknown.sort()
     keys = ", ".join(key_columns)
-
-    def look_up(wanted: list[tuple]) -> None:
-        for row in sql.where_in(f"SELECT id, {keys} FROM {table} WHERE ({keys}) IN", wanted, width=2):
-            ids[(row[1], row[2])] = cache.pending[table][(row[1], row[2])] = row[0]
-
-    look_up(unknown)
-    missing = [key for key in unknown if key not in ids]
-    if missing:
-        columns = ", ".join((*key_columns, *value_columns))
-        marks = ", ".join(["?"] * (2 + (0 if value_sql else len(value_columns))) + ([value_sql] if value_sql else []))
-        sql.many(
-            f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING",
-            [(*key, *rows[key]) for key in missing],
-        )
-        look_up(missing)
+    columns = ", ".join((*key_columns, *value_columns))
+    marks = ", ".join(["?"] * (2 + (0 if value_sql else len(value_columns))) + ([value_sql] if value_sql else []))
+    sql.many(
+        f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING",
+        [(*key, *rows[key]) for key in unknown],
+    )
+    extra = f", {value_columns[0]}" if found is not None else ""
+    for row in sql.where_in(f"SELECT id, {keys}{extra} FROM {table} WHERE ({keys}) IN", unknown, width=2):
+        ids[(row[1], row[2])] = pending[(row[1], row[2])] = row[0]
+        if found is not None:
+            found[row[0]] = row[3]
     return ids
 
 
-def _merge_runs(sql: Sql, facts: list[RunFacts], job_ids: dict) -> dict[str, int]:
+def _merge_runs(sql: _Writer, facts: list[RunFacts], job_ids: dict) -> tuple[dict[str, int], dict[int, int]]:
     """Insert or update runs, whatever order their events arrive in: the job and state of the latest event (greatest
     event key, as for facets), the parent of the latest event that names one (its key kept in ``parent_key``), the
-    earliest start and the latest end."""
+    earliest start and the latest end. Returns the runs' ids, and the job of each run inserted here by id."""
     merged: dict[str, dict[str, Any]] = {}
     for run in sorted(facts, key=lambda r: r.state_key):
         row = merged.setdefault(run.run_id, {"parent": None, "parent_key": None, "start": run.time_key, "end": None})
@@ -235,6 +283,11 @@ def _merge_runs(sql: Sql, facts: list[RunFacts], job_ids: dict) -> dict[str, int
         )
     }
     inserts, updates = [], []
+    ids: dict[str, int] = {}
+
+    def at(key_time: str | None) -> Any:
+        return None if key_time is None else sql.key_time(key_time)
+
     for run_id, row in merged.items():
         if run_id not in existing:
             inserts.append(
@@ -245,18 +298,19 @@ def _merge_runs(sql: Sql, facts: list[RunFacts], job_ids: dict) -> dict[str, int
                     row["parent_key"],
                     row["state"],
                     row["key"],
-                    sql.time(row["start"]),
-                    sql.time(row["end"]),
+                    at(row["start"]),
+                    at(row["end"]),
                 )
             )
             continue
         pk, job_id, parent, parent_key, state, key, started, ended = existing[run_id]
+        ids[run_id] = pk
         if (key or "") < row["key"]:
             job_id, state, key = row["job_id"], row["state"], row["key"]
         if row["parent_key"] and (parent_key or "") < row["parent_key"]:
             parent, parent_key = row["parent"], row["parent_key"]
-        started = min(sql.time(row["start"]), started or sql.time(row["start"]))
-        ends = [t for t in (sql.time(row["end"]), ended) if t is not None]
+        started = min(at(row["start"]), started or at(row["start"]))
+        ends = [t for t in (at(row["end"]), ended) if t is not None]
         updates.append((job_id, parent, parent_key, state, key, started, max(ends) if ends else None, pk))
     sql.many(
         "INSERT INTO runs (run_id, job_id, parent_run_id, parent_key, state, state_key, started_at, ended_at) "
@@ -268,36 +322,59 @@ def _merge_runs(sql: Sql, facts: list[RunFacts], job_ids: dict) -> dict[str, int
         "ended_at = ? WHERE id = ?",
         updates,
     )
-    return dict(sql.where_in("SELECT run_id, id FROM runs WHERE run_id IN", list(merged)))
+    added = dict(sql.where_in("SELECT run_id, id FROM runs WHERE run_id IN", [row[0] for row in inserts]))
+    ids.update(added)
+    return ids, {added[row[0]]: row[1] for row in inserts if row[0] in added}
 
 
-def _recompute_run_edges(sql: Sql, run_pks: list[int]) -> None:
-    """A run's edges: declared sources for outputs that have them, every input otherwise."""
+@dataclass
+class _Known:
+    """What this transaction wrote for the runs it inserted: their rows of ``run_io`` (with each version's dataset)
+    and ``declared_inputs``, their jobs by run id, and the unversioned node of the datasets it touched."""
+
+    io: list[tuple[int, int, str, int]]
+    declared: list[tuple[int, int, int, str | None]]
+    jobs: dict[int, int]
+    unversioned: dict[int, int]
+
+
+def _recompute_run_edges(sql: Sql, run_pks: list[int], known: _Known | None = None) -> None:
+    """A run's edges: declared sources for outputs that have them, every input otherwise. The rows of runs in
+    ``known.jobs`` are taken from ``known`` (they have no other rows, and no edges yet); the others' are read."""
     if not run_pks:
         return
+    fresh = known.jobs if known else {}
+    stored = [pk for pk in run_pks if pk not in fresh]
     inputs: dict[int, dict[int, list[int]]] = defaultdict(lambda: defaultdict(list))
     outputs: dict[int, set[int]] = defaultdict(set)
     declared: dict[int, dict[int, set[int]]] = defaultdict(lambda: defaultdict(set))
-    jobs = dict(sql.where_in("SELECT id, job_id FROM runs WHERE id IN", run_pks))
-    for run_pk, version_id, direction, dataset_id in sql.where_in(
+    jobs = dict(fresh)
+    jobs.update(sql.where_in("SELECT id, job_id FROM runs WHERE id IN", stored))
+    io_rows = [row for row in known.io if row[0] in fresh] if known else []
+    io_rows += sql.where_in(
         "SELECT io.run_pk, io.version_id, io.direction, v.dataset_id FROM run_io io "
         "JOIN dataset_versions v ON v.id = io.version_id WHERE io.run_pk IN",
-        run_pks,
-    ):
+        stored,
+    )
+    for run_pk, version_id, direction, dataset_id in io_rows:
         if direction == "input":
             inputs[run_pk][dataset_id].append(version_id)
         else:
             outputs[run_pk].add(version_id)
     precision: dict[tuple[int, int], str | None] = {}
-    for run_pk, out, source, claim in sql.where_in(
-        "SELECT run_pk, output_version_id, input_dataset_id, precision FROM declared_inputs WHERE run_pk IN", run_pks
-    ):
+    declared_rows = [row for row in known.declared if row[0] in fresh] if known else []
+    declared_rows += sql.where_in(
+        "SELECT run_pk, output_version_id, input_dataset_id, precision FROM declared_inputs WHERE run_pk IN", stored
+    )
+    for run_pk, out, source, claim in declared_rows:
         declared[run_pk][out].add(source)
-        precision[(run_pk, out)] = _weaker(precision.get((run_pk, out)), claim)
-    sources = sorted({d for per_run in declared.values() for ds in per_run.values() for d in ds})
-    unversioned = dict(
+        precision[(run_pk, out)] = weaker(precision.get((run_pk, out)), claim)
+    sources = {d for per_run in declared.values() for ds in per_run.values() for d in ds}
+    unversioned = {d: known.unversioned[d] for d in sources if d in known.unversioned} if known else {}
+    unversioned.update(
         sql.where_in(
-            f"SELECT dataset_id, id FROM dataset_versions WHERE version = '{UNVERSIONED}' AND dataset_id IN", sources
+            f"SELECT dataset_id, id FROM dataset_versions WHERE version = '{UNVERSIONED}' AND dataset_id IN",
+            sorted(sources - set(unversioned)),
         )
     )
     rows = []
@@ -312,7 +389,7 @@ def _recompute_run_edges(sql: Sql, run_pks: list[int]) -> None:
             else:
                 srcs, derivation, claim = every_input, "inferred", None
             rows.extend((src, out, run_pk, jobs[run_pk], derivation, claim) for src in sorted(set(srcs)) if src != out)
-    sql.where_in("DELETE FROM edges WHERE run_pk IN", run_pks)
+    sql.where_in("DELETE FROM edges WHERE run_pk IN", stored)
     sql.many("INSERT INTO edges (src, dst, run_pk, job_pk, derivation, precision) VALUES (?, ?, ?, ?, ?, ?)", rows)
 
 
@@ -334,17 +411,30 @@ def _merge_facets(sql: Sql, all_facts: list[Facts], dataset_ids: dict, job_ids: 
     """Keep, per entity and facet name, the facet of the latest event."""
     ids = {"dataset": dataset_ids, "job": job_ids, "run": {(k,): v for k, v in run_pks.items()}}
     latest: dict[tuple[str, int, str], tuple[str, Any]] = {}
-    for facts in all_facts:
-        for entity, key, name, facet in facts.facets:
-            slot = (entity, ids[entity][key], name)
-            if slot not in latest or latest[slot][0] < facts.event_key:
-                latest[slot] = (facts.event_key, facet)
+    # Events by key, each one's facets backwards: the last one written to a slot is the first of the latest event.
+    for facts in sorted(all_facts, key=_by_event_key):
+        event_key = facts.event_key
+        for entity, key, name, facet in reversed(facts.facets):
+            latest[(entity, ids[entity][key], name)] = (event_key, facet)
     sql.many(
         "INSERT INTO facets (entity, entity_id, name, event_key, payload) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (entity, entity_id, name) DO UPDATE SET event_key = excluded.event_key, "
         "payload = excluded.payload WHERE facets.event_key < excluded.event_key",
         [
-            (entity, entity_id, name, key, canonical_json(facet))  # integers beyond 64 bits kept exact
+            (entity, entity_id, name, key, _facet_json(facet))
             for (entity, entity_id, name), (key, facet) in sorted(latest.items())
         ],
     )
+
+
+def _by_event_key(facts: Facts) -> str:
+    return facts.event_key
+
+
+def _facet_json(facet: Any) -> str:
+    """A facet of a checked event as canonical JSON. The event's own canonical JSON was made already, so nothing in
+    it is NaN, infinite or nested too deeply: only integers beyond 64 bits need ``canonical_json``'s slow path."""
+    try:
+        return orjson.dumps(facet, option=orjson.OPT_SORT_KEYS).decode()
+    except TypeError:
+        return canonical_json(facet)  # integers beyond 64 bits kept exact

@@ -15,6 +15,7 @@ from urllib.parse import quote, unquote, unquote_plus
 __all__ = [
     "DatasetName",
     "dataset_from_uri",
+    "duckdb_table_dataset",
     "file_dataset",
     "redact_secrets_in_text",
     "sqlalchemy_namespace",
@@ -508,3 +509,14 @@ def table_dataset(url: str, table: str, schema: str | None = None) -> DatasetNam
     else:
         parts = [database, table] if qualified else [database, schema or "", table]
     return DatasetName(namespace, ".".join(part for part in parts if part))
+
+
+def duckdb_table_dataset(database: str | None, table: str, schema: str | None = None) -> DatasetName:
+    """Name a table of a DuckDB database file (no spec convention; ours, like SQLite's): namespace
+    ``duckdb://{absolute db path}`` (``duckdb://:memory:`` for an in-memory database), name ``{table}``, or
+    ``{schema}.{table}`` for a schema other than ``main``."""
+    if not isinstance(table, str) or not table.strip():
+        raise ValueError("cannot name a table dataset: the table name is empty")
+    memory = not database or database == ":memory:" or database.startswith(":memory:")
+    namespace = "duckdb://:memory:" if memory else "duckdb://" + os.path.abspath(os.path.expanduser(database))
+    return DatasetName(namespace, f"{schema}.{table}" if schema and schema != "main" else table)

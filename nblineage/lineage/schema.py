@@ -4,6 +4,8 @@
 A dataset version ``""`` stands for "this dataset, version unknown". An edge's ``derivation`` says where it comes
 from (explicit lineage, a run's inputs, a declaration, or the unversioned-to-version link); its ``precision`` is
 nblineage's own claim for notebook edges: ``exact`` (a hook followed the data) or ``cell`` (the statement's reads).
+``audit_log`` is the governance audit log (``lineage/auditlog.py``): append-only, never derived, never rebuilt;
+``audit_head`` its one row of size, right edge of the Merkle tree and log id, which appenders lock.
 ``output_steps`` lists the cell runs an output went through before the run that wrote it (the ``runs`` of its
 ``nblineage_lineage`` facet), by run id: queries map them to jobs through ``runs``, so they may arrive in any order.
 """
@@ -26,7 +28,7 @@ from sqlalchemy import (
 )
 
 VERSION_TABLE = "nblineage_schema_version"
-HEAD = "0003_run_job_key"  # the newest migration; a test checks it against migrations/
+HEAD = "0004_audit_log"  # the newest migration; a test checks it against migrations/
 UNVERSIONED = ""
 
 metadata = MetaData()
@@ -145,6 +147,26 @@ counters = Table(
     metadata,
     Column("name", String(64), primary_key=True),
     Column("value", BigInteger, nullable=False),
+)
+
+# The audit log: record ``idx`` (0-based) as canonical JSON, its RFC 6962 leaf hash and the tree root after it (hex).
+audit_log = Table(
+    "audit_log",
+    metadata,
+    Column("idx", BigInteger, primary_key=True, autoincrement=False),
+    Column("record", Text, nullable=False),
+    Column("leaf_hash", String(64), nullable=False),
+    Column("tree_root", String(64), nullable=False),
+)
+
+# One row (id 1): the log's size, the hex hashes of its Merkle frontier (comma-separated) and its random id.
+audit_head = Table(
+    "audit_head",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("size", BigInteger, nullable=False),
+    Column("frontier", Text, nullable=False),
+    Column("log_id", String(32), nullable=False),
 )
 
 DERIVED = (facets, output_steps, edges, declared_inputs, run_io, runs, jobs, dataset_versions, datasets)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode
+from urllib.parse import parse_qsl, urlencode, urlsplit
 
 ACCEPTED_URLS = "sqlite:///ABSOLUTE/PATH/lineage.db or postgresql+psycopg://USER@HOST:PORT/DATABASE"
 SECRET_WORDS = ("password", "passwd", "pwd", "secret", "token", "key", "sig", "credential", "auth")
@@ -19,12 +19,42 @@ _DRIVER_MODULES = {
 }
 
 
+def is_server_url(url: object) -> bool:
+    """Whether ``url`` names a Jupyter server (``http(s)://host:port/base/``), whose OpenLineage endpoint kernels
+    deliver to, rather than a store."""
+    return isinstance(url, str) and url.strip().lower().startswith(("http://", "https://"))
+
+
+def server_url_problem(url: str) -> str | None:
+    """What makes a Jupyter server URL unusable for delivery, in one line; None when it may work."""
+    parts = urlsplit(url.strip())
+    if not parts.hostname:
+        return f"{shown_url(url)!r} names no host; use http(s)://HOST:PORT/BASE_URL/ (the Jupyter server's URL)"
+    if parts.username or parts.password:
+        return "a Jupyter server URL must not hold credentials: put the token in NBLINEAGE_TOKEN"
+    try:
+        parts.port  # noqa: B018  (raises for a port that is not a number)
+    except ValueError:
+        return f"{shown_url(url)!r} has a port that is not a number"
+    return None
+
+
+def delivery_problem(url: str) -> str | None:
+    """What makes ``NBLINEAGE_URL`` unusable for a kernel's delivery: a store URL's problems, or a server URL's."""
+    return server_url_problem(url) if is_server_url(url) else url_problem(url)
+
+
 def url_problem(url: str) -> str | None:
     """What makes a store URL unusable, read from its text alone, in one line naming the accepted forms (and not
     the URL itself, unless it is no URL); None when it may work (the driver's own checks come when it is opened)."""
     text = url.strip() if isinstance(url, str) else ""
     if not text:
         return f"the store URL is empty; use {ACCEPTED_URLS}"
+    if is_server_url(text):
+        return (
+            "an http(s) URL names a Jupyter server, where kernels deliver their events; commands read a store: "
+            f"give --url the server's store ({ACCEPTED_URLS})"
+        )
     scheme, sep, rest = text.partition("://")
     if not sep or not re.fullmatch(r"[A-Za-z][\w.+-]*", scheme):
         path = Path(text).expanduser().absolute() if "://" not in text else None

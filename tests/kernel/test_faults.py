@@ -225,7 +225,7 @@ def test_kernels_killed_at_random_points_lose_nothing(tmp_path: Path, env: dict,
 
 
 def test_a_running_kernel_delivers_leftovers_once_the_store_is_up(tmp_path: Path) -> None:
-    from conftest import POSTGRES_ADMIN_URL
+    from postgres_db import POSTGRES_ADMIN_URL
 
     name = f"nbl_up_{os.urandom(5).hex()}"
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
@@ -247,7 +247,7 @@ def test_a_running_kernel_delivers_leftovers_once_the_store_is_up(tmp_path: Path
             )
             kernel.run(FLUSHED, cell_id="c2")
             assert cells_of(url, first) == ["c1"]  # delivered by this kernel, not a later one
-            assert cells_of(url, second) == ["c1"]
+            assert cells_of(url, second)[:1] == ["c1"]  # c2, the flush itself, may follow in the background
         assert_sound(url)
     finally:
         with admin.connect() as conn:
@@ -356,7 +356,7 @@ class Proxy:
 
 
 def test_an_outage_in_the_middle_of_a_session_is_said_once_at_once(tmp_path: Path) -> None:
-    from conftest import postgres_database
+    from postgres_db import postgres_database
     from sqlalchemy.engine import make_url
 
     with postgres_database() as direct:

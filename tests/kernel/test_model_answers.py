@@ -23,7 +23,7 @@ from nblineage.governance import questions
 from nblineage.governance.models import run_facts, subject
 from nblineage.governance.read import Reader
 from nblineage.kernel_ext.fingerprint import file_version
-from nblineage.kernel_ext.hooks.mlflow import folder_version
+from nblineage.kernel_ext.hooks.mlflow.models import folder_version
 from nblineage.lineage import graph
 from nblineage.lineage.graph import DatasetRef
 from nblineage.lineage.store import Store

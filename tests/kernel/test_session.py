@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import uuid
 from pathlib import Path
 
 import pytest
@@ -26,14 +27,15 @@ def test_cell_runs_are_recorded_with_parent_source_and_resources(
     tmp_path: Path, kernel_env: dict, store_url: str
 ) -> None:
     notebook = tmp_path / "analysis.ipynb"
-    run_notebook(notebook, ["x = sum(range(10**6))", "y = [0] * 10**7\nlen(y)"], kernel_env)
+    second_cell = "import time\ny = [0] * 10**7\ntime.sleep(0.2)  # peak memory is read for cells of 50 ms or more"
+    run_notebook(notebook, ["x = sum(range(10**6))", second_cell], kernel_env)
     recorded = events(store_url)
     session = [e for e in recorded if e["job"]["name"] == str(notebook)]
     assert [e["eventType"] for e in session] == ["START", "COMPLETE"]
     cells = [e for e in recorded if e["job"]["name"].startswith(f"{notebook}#") and e["eventType"] == "COMPLETE"]
     assert [e["job"]["name"].rsplit("#", 1)[1] for e in cells] == ["c1", "c2"]  # c0 loads nblineage
     second = cells[1]
-    assert second["job"]["facets"]["sourceCode"]["sourceCode"] == "y = [0] * 10**7\nlen(y)"
+    assert second["job"]["facets"]["sourceCode"]["sourceCode"] == second_cell
     assert second["run"]["facets"]["parent"]["run"]["runId"] == session[0]["run"]["runId"]
     resources = second["run"]["facets"]["nblineage_resources"]
     assert resources["wallTimeSeconds"] > 0 and resources["cpuTimeSeconds"] > 0
@@ -70,10 +72,10 @@ def test_enable_disable_and_the_disabled_switch(tmp_path: Path, kernel_env: dict
 
 
 def test_store_down_then_up_loses_nothing(tmp_path: Path) -> None:
-    from conftest import POSTGRES_ADMIN_URL
+    from postgres_db import POSTGRES_ADMIN_URL
     from sqlalchemy import create_engine
 
-    name = f"nbl_down_{tmp_path.name[-8:].replace('-', '_').lower()}"
+    name = f"nbl_down_{uuid.uuid4().hex[:12]}"  # unique: other runs of this test may share the server
     url = POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
     env = {"NBLINEAGE_URL": url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
     run_notebook(tmp_path / "first.ipynb", ["a = 1", "b = 2"], env)  # the database does not exist yet
@@ -142,7 +144,7 @@ def test_loading_imports_no_heavy_library(tmp_path: Path) -> None:
         "import sys\n"
         "from IPython.core.interactiveshell import InteractiveShell\n"
         "InteractiveShell.instance().run_line_magic('load_ext', 'nblineage')\n"
-        "heavy = ['pandas', 'pyarrow', 'sklearn', 'torch', 'mlflow', 'great_expectations']\n"
+        "heavy = ['pandas', 'pyarrow', 'sklearn', 'torch', 'mlflow', 'great_expectations', 'duckdb', 'polars']\n"
         "print(','.join(name for name in heavy if name in sys.modules))\n"
     )
     env = {"NBLINEAGE_URL": f"sqlite:///{tmp_path / 'x.db'}", "JUPYTER_DATA_DIR": str(tmp_path / "jupyter")}

@@ -10,7 +10,7 @@ variable holding it (``y_val``, ``X_valid``, ``val_df``: validation; ``test``: t
 a ``train_test_split`` it is (``mark_split_parts``: first part train, second test; a train part split again gives
 train and validation, a test part validation and test); the data the estimator was fit on (train); the name of
 the dataset it was read from (``valid.csv``...). Unknown is ``None``. Metrics MLflow's autolog computes itself are
-MLflow's to report (``mlflow_runs.py``), not recorded here.
+MLflow's to report (``mlflow/runs.py``), not recorded here.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from typing import Any
 
 from nblineage.governance.splits import split_of_name
 from nblineage.kernel_ext.capture import Capture
-from nblineage.kernel_ext.hooks._common import HookState, argument, hook_state, qualified_name
-from nblineage.kernel_ext.hooks._files import ModuleInstrumentor, Patch, exports
-from nblineage.kernel_ext.instrument import After, intercept
+from nblineage.kernel_ext.hooks.calls import argument
+from nblineage.kernel_ext.hooks.describe import qualified_name
+from nblineage.kernel_ext.hooks.mlflow import link
+from nblineage.kernel_ext.hookstate import HookState
+from nblineage.kernel_ext.instrument import After, Instrumentor, Patch, intercept
 
 __all__ = [
     "MetricsInstrumentor",
@@ -81,11 +83,11 @@ def record_metric(
     looked at for the split when ``y_true`` says nothing); returns the record, or None for a non-scalar value."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         return None
-    state = hook_state(capture)
+    state = capture.hooks
     data = [item for item in (y_true, *others) if item is not None]
     variable = next((found for item in data if (found := _variable(capture, item))), None)
     sources = sorted({source for item in data for source in capture.of(item).sources})
-    split = _split(state, data, variable, sources)
+    split = _split(state, data, variable, sources) or model.get("split")  # else the split the predictions were of
     metric = {
         "name": name,
         "value": float(value),
@@ -97,9 +99,7 @@ def record_metric(
     }
     capture.record.metrics.append(metric)
     state.fit_metrics.setdefault(model["fitId"], []).append(metric)
-    from nblineage.kernel_ext.hooks import mlflow_link
-
-    mlflow_link.metric_computed(capture, metric)
+    link.metric_computed(capture, metric)
     return metric
 
 
@@ -152,7 +152,7 @@ def predicted_by(state: HookState, predictions: Any) -> dict[str, Any]:
 
 def mlflow_internal(capture: Capture, *data: Any) -> bool:
     """True for a metric MLflow's autolog computes itself while it logs a fit (on data no notebook variable holds):
-    MLflow reports those (``mlflow_runs.py``). A user's metric call that autolog wraps still counts."""
+    MLflow reports those (``mlflow/runs.py``). A user's metric call that autolog wraps still counts."""
     return _called_by_mlflow() and not any(_variable(capture, item) for item in data if item is not None)
 
 
@@ -176,7 +176,7 @@ def _metric_call(name: str) -> After:
         predictions = args[1] if len(args) > 1 else next((kwargs[k] for k in _PREDICTIONS if k in kwargs), None)
         if y_true is None or predictions is None:
             return
-        model = predicted_by(hook_state(capture), predictions)
+        model = predicted_by(capture.hooks, predictions)
         if model:
             record_metric(capture, name, result, model, y_true)
 
@@ -192,14 +192,11 @@ def metric_functions(module: Any) -> Iterator[str]:
             yield name
 
 
-class MetricsInstrumentor(ModuleInstrumentor):
+class MetricsInstrumentor(Instrumentor):
     """Patches the metric functions of ``sklearn.metrics`` (and the modules defining them) when it is imported."""
 
-    library = "sklearn"
     modules = ("sklearn.metrics",)
 
     def patches(self, module: Any) -> Iterator[Patch]:
         for name in metric_functions(module):
-            wrapper = intercept(f"sklearn.metrics.{name}", _metric_call(name))
-            for home in exports(module, name):
-                yield home, name, wrapper
+            yield module, name, intercept(f"sklearn.metrics.{name}", _metric_call(name))

@@ -1,7 +1,8 @@
-"""Model saves: each save is an output dataset whose inputs are the saved object's provenance.
+"""Model saves and loads: each save is an output dataset whose inputs are the saved object's provenance; each load
+(``joblib.load``, ``pickle.load``/``loads``, ``torch.load``) a read whose object carries it (``hooks/loads.py``).
 
-``describe_model`` (shared with the MLflow hooks) tells whether an object is a model and describes it; a save of
-something that is not a model (a DataFrame, a dict) is recorded as a plain dataset. The version of a saved file is
+``describe.describe_model`` tells whether an object is a model and describes it; a save of something that is not a
+model (a DataFrame, a dict) is recorded as a plain dataset. The version of a saved file is
 the fingerprint of its bytes once the save returns.
 
 Saves into an open file (``pickle.dump(obj, f)``, ``joblib.dump(obj, f)``...) are fingerprinted right after the
@@ -14,34 +15,28 @@ is recorded without a version.
 
 from __future__ import annotations
 
-import inspect
 import io
-import math
 import os
-import re
 import sys
 import weakref
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import xxhash
 
+from nblineage.kernel_ext import guard
 from nblineage.kernel_ext.capture import Capture, Output
 from nblineage.kernel_ext.fingerprint import CHUNK, file_version, forget
-from nblineage.kernel_ext.hooks._common import (
-    MISSING,
-    HookState,
-    PatchingInstrumentor,
-    argument,
-    hook_state,
-    qualified_name,
-)
-from nblineage.kernel_ext.instrument import intercept
-from nblineage.kernel_ext.provenance import Source
-from nblineage.lineage.naming import DatasetName, dataset_from_uri, file_dataset, redact_secrets_in_text
+from nblineage.kernel_ext.hooks import loads, tensors
+from nblineage.kernel_ext.hooks.calls import MISSING, argument
+from nblineage.kernel_ext.hooks.describe import MODEL_FACETS, describe_model, models_in, qualified_name
+from nblineage.kernel_ext.hooks.mlflow import runs
+from nblineage.kernel_ext.hookstate import HookState
+from nblineage.kernel_ext.instrument import Instrumentor, Listener, Patch, defining_class, intercept
+from nblineage.kernel_ext.provenance import Source, union
+from nblineage.lineage.naming import DatasetName, dataset_from_uri, file_dataset
 
 __all__ = [
-    "INSTRUMENTORS",
     "JoblibInstrumentor",
     "KerasInstrumentor",
     "LightGBMInstrumentor",
@@ -50,225 +45,10 @@ __all__ = [
     "TorchInstrumentor",
     "TransformersInstrumentor",
     "XGBoostInstrumentor",
-    "describe_model",
-    "json_safe",
     "record_save",
 ]
 
-MODEL_FACETS = {"datasetType": {"datasetType": "MODEL"}}
-MAX_ITEMS = 100  # list and dict items kept by json_safe
-MAX_FEATURES = 10_000
-MAX_TEXT = 1_000
-MAX_DEPTH = 10  # nesting kept by json_safe (a Pipeline of a ColumnTransformer of estimators needs 9)
-
-# (top-level module, class name) of the base classes that make an object a model, and its framework
-_MODEL_BASES = {
-    ("torch", "Module"): "pytorch",
-    ("keras", "Model"): "keras",
-    ("tf_keras", "Model"): "keras",
-    ("tensorflow", "Model"): "keras",
-    ("xgboost", "Booster"): "xgboost",
-    ("xgboost", "XGBModel"): "xgboost",
-    ("lightgbm", "Booster"): "lightgbm",
-    ("lightgbm", "LGBMModel"): "lightgbm",
-    ("transformers", "PreTrainedModel"): "transformers",
-    ("sklearn", "BaseEstimator"): "sklearn",
-}
-_FRAMEWORK_MODULES = {"pytorch": "torch"}
-# parameter names whose values json_safe never records (an API key given to a wrapper estimator)
-_SECRET_NAME = re.compile(r"passw|pwd|secret|token|api_?key|access_?key|private_?key|credential|auth", re.IGNORECASE)
 _PLAIN_FILES = (io.FileIO, io.BufferedWriter, io.BufferedRandom)
-
-
-# --- what a model is ---------------------------------------------------------------------------------------------
-
-
-def describe_model(obj: Any, capture: Capture | None = None) -> dict[str, Any] | None:
-    """A description of ``obj`` if it is a model (framework, class, hyperParameters, featureNames...), else None.
-
-    A model is an instance of a known framework's model class (an estimator, an ``nn.Module``, a Booster, a Keras
-    or Hugging Face model), a PyTorch ``state_dict``, any object with a ``fit`` or ``predict`` method, or a dict
-    holding one of these (a checkpoint). ``capture`` supplies what its hooks remember about the training.
-    """
-    framework = _framework(obj)
-    if framework is None:
-        inner = _model_in_mapping(obj)
-        if inner is None:
-            return None
-        description = describe_model(inner, capture)
-        if description is not None:
-            description["container"] = qualified_name(type(obj))
-        return description
-    description: dict[str, Any] = {
-        "framework": framework,
-        "class": qualified_name(type(obj)),
-        "hyperParameters": _hyper_parameters(obj, framework),
-        "featureNames": [],
-    }
-    version = getattr(sys.modules.get(_FRAMEWORK_MODULES.get(framework, framework)), "__version__", None)
-    if isinstance(version, str):
-        description["frameworkVersion"] = version
-    if _is_state_dict(obj):
-        description["format"] = "state_dict"
-    training = dict(hook_state(capture).training.get(obj)) if capture is not None else {}
-    trained_on = training.pop("featureNames", None)
-    for key in ("trainingJob", "trainingRunId", "fitId", "featureLineage"):
-        if training.get(key):
-            description[key] = training.pop(key)
-    description["featureNames"] = _feature_names(obj, framework) or trained_on or []
-    parameters = _parameter_count(obj, framework)
-    if parameters is not None:
-        description["nParameters"] = parameters
-    if training:
-        description["training"] = training
-    return description
-
-
-def _framework(obj: Any) -> str | None:
-    if obj is None or isinstance(obj, (type, str, bytes, int, float, bool)) or _is_routine(obj):
-        return None
-    for cls in type(obj).__mro__:
-        framework = _MODEL_BASES.get((cls.__module__.partition(".")[0], cls.__name__))
-        if framework is not None:
-            return framework
-    if _is_state_dict(obj):
-        return "pytorch"
-    try:
-        duck = callable(getattr(obj, "fit", None)) or callable(getattr(obj, "predict", None))
-    except Exception:  # a user object whose __getattr__ fails is simply not a model
-        return None
-    if not duck:
-        return None
-    top = type(obj).__module__.partition(".")[0]
-    return "python" if top in ("__main__", "builtins") else top
-
-
-def _is_routine(obj: Any) -> bool:
-    return inspect.isroutine(obj) or inspect.ismodule(obj)
-
-
-def _is_state_dict(obj: Any) -> bool:
-    torch = sys.modules.get("torch")
-    if torch is None or not isinstance(obj, Mapping) or not obj:
-        return False
-    return all(isinstance(key, str) and isinstance(value, torch.Tensor) for key, value in obj.items())
-
-
-def _model_in_mapping(obj: Any) -> Any:
-    """The first model among a dict's values (a checkpoint such as ``{"model": m.state_dict(), "epoch": 3}``)."""
-    if not isinstance(obj, Mapping) or len(obj) > 64:
-        return None
-    for value in obj.values():
-        if _framework(value) is not None:
-            return value
-    return None
-
-
-def _hyper_parameters(obj: Any, framework: str) -> dict[str, Any]:
-    params: Any = None
-    get_params = getattr(obj, "get_params", None)
-    if callable(get_params):
-        try:
-            params = get_params(deep=False)
-        except Exception:  # an estimator that breaks its own get_params still gets recorded
-            params = None
-    elif framework == "pytorch" and hasattr(obj, "parameters"):
-        params = {
-            key: value
-            for key, value in vars(obj).items()
-            if not key.startswith("_") and key != "training" and isinstance(value, (int, float, str, bool, tuple))
-        }
-    elif framework == "lightgbm":
-        params = getattr(obj, "params", None)
-    elif framework == "transformers":
-        to_dict = getattr(getattr(obj, "config", None), "to_dict", None)
-        params = to_dict() if callable(to_dict) else None
-    safe = json_safe(params) if isinstance(params, Mapping) else {}
-    return safe if isinstance(safe, dict) else {}
-
-
-def _feature_names(obj: Any, framework: str) -> list[str]:
-    names: Any = getattr(obj, "feature_names_in_", None)
-    if names is None and framework == "xgboost":
-        names = getattr(obj, "feature_names", None)
-    if names is None and framework == "lightgbm" and callable(getattr(obj, "feature_name", None)):
-        try:
-            names = obj.feature_name()
-        except Exception:  # an untrained Booster
-            names = None
-    return feature_list(names)
-
-
-def feature_list(names: Any) -> list[str]:
-    """Feature names as a list of strings (at most ``MAX_FEATURES``), or [] when there are none."""
-    if names is None or isinstance(names, (str, bytes)):
-        return []
-    try:
-        return [str(name) for _, name in zip(range(MAX_FEATURES), names, strict=False)]
-    except TypeError:
-        return []
-
-
-def _parameter_count(obj: Any, framework: str) -> int | None:
-    try:
-        if framework == "pytorch" and callable(getattr(obj, "parameters", None)):
-            return int(sum(parameter.numel() for parameter in obj.parameters()))
-        if framework == "pytorch" and _is_state_dict(obj):
-            return int(sum(tensor.numel() for tensor in obj.values()))
-        if framework == "keras" and callable(getattr(obj, "count_params", None)):
-            return int(obj.count_params())
-    except Exception:  # a model that is not built yet has no parameter count
-        return None
-    return None
-
-
-def json_safe(value: Any, depth: int = 0) -> Any:
-    """``value`` as JSON data: numbers, strings, lists and dicts (bounded); estimators as class and parameters."""
-    if value is None or isinstance(value, (bool, int)):
-        return value
-    if isinstance(value, float):
-        return value if math.isfinite(value) else str(value)
-    if isinstance(value, str):
-        return redact_secrets_in_text(value[:MAX_TEXT])
-    if isinstance(value, type):
-        return qualified_name(value)
-    if depth >= MAX_DEPTH:
-        return _text(value)
-    if isinstance(value, Mapping):
-        return {
-            str(key): "***" if _SECRET_NAME.search(str(key)) else json_safe(item, depth + 1)
-            for key, item in _first(value.items())
-        }
-    if isinstance(value, (list, tuple, set, frozenset)):
-        return [json_safe(item, depth + 1) for item in _first(value)]
-    if hasattr(value, "dtype") and hasattr(value, "shape"):  # numpy scalars and arrays
-        if value.shape == ():
-            return json_safe(value.item(), depth + 1)
-        if getattr(value, "size", MAX_ITEMS + 1) <= MAX_ITEMS and callable(getattr(value, "tolist", None)):
-            return json_safe(value.tolist(), depth + 1)
-        return f"array(shape={tuple(value.shape)}, dtype={value.dtype})"
-    get_params = getattr(value, "get_params", None)
-    if callable(get_params):
-        try:
-            params = get_params(deep=False)
-        except Exception:  # a broken nested estimator is shown by class only
-            return {"class": qualified_name(type(value))}
-        return {"class": qualified_name(type(value)), "params": json_safe(params, depth + 1)}
-    if _is_routine(value):
-        return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', repr(value))}"
-    return _text(value)
-
-
-def _first(items: Iterable[Any]) -> Iterable[Any]:
-    return (item for _, item in zip(range(MAX_ITEMS), items, strict=False))
-
-
-def _text(value: Any) -> str:
-    try:
-        text = repr(value)
-    except Exception:  # a repr that fails is no reason to lose the record
-        text = f"<{qualified_name(type(value))}>"
-    return redact_secrets_in_text(text[:MAX_TEXT])
 
 
 # --- recording a save --------------------------------------------------------------------------------------------
@@ -279,7 +59,7 @@ def record_save(capture: Capture, obj: Any, target: Any) -> None:
 
     Targets that name no file (an in-memory buffer, a socket) are not recorded.
     """
-    state = hook_state(capture)
+    state = capture.hooks
     written: OpenWrite | None = None
     if isinstance(target, (str, bytes, os.PathLike)):
         name = _name_path(target)
@@ -290,12 +70,14 @@ def record_save(capture: Capture, obj: Any, target: Any) -> None:
             return
         name = file_dataset(path)
         written = _open_write(state, target)
-        version = written.fingerprint(target, name.name) if _flush_plain_file(target) else None
+        version = written.fingerprint(target, name.name) if flush_plain_file(target) else None
     model = describe_model(obj, capture)
     facets = dict(MODEL_FACETS) if model is not None else {}
     if model is not None:
         model.update(persisted_facts(name, version))
     provenance = capture.of(obj)
+    if model is not None and model.get("container"):  # a checkpoint: its model's inputs, not its validation losses
+        provenance = union(capture.of(item) for item in models_in(obj)) or provenance
     outputs = capture.record.outputs
     if written is not None and written.output is not None:
         index = next((i for i, output in enumerate(outputs) if output is written.output), None)
@@ -305,10 +87,10 @@ def record_save(capture: Capture, obj: Any, target: Any) -> None:
             model = earlier.model or model
             facets = {**earlier.facets, **facets}
     if model is not None and model.get("mlflowRunId"):
-        from nblineage.kernel_ext import mlflow_runs
-
-        mlflow_runs.link_model(capture, model["mlflowRunId"], Source(name.namespace, name.name, version))
-    capture.write(Source(name.namespace, name.name, version), obj, facets=facets, model=model, provenance=provenance)
+        runs.link_model(capture, model["mlflowRunId"], Source(name.namespace, name.name, version))
+    # Nothing known of the object (fitted on data the cell made where no hook saw): the write falls back to the cell.
+    known = provenance if provenance else None
+    capture.write(Source(name.namespace, name.name, version), obj, facets=facets, model=model, provenance=known)
     if written is not None:
         written.output = outputs[-1]
 
@@ -321,12 +103,7 @@ def persisted_facts(name: DatasetName, version: str | None) -> dict[str, Any]:
         size = size_on_disk(name.name)
         if size is not None:
             facts["sizeBytes"] = size
-    mlflow = sys.modules.get("mlflow")
-    active = mlflow.active_run() if mlflow is not None and hasattr(mlflow, "active_run") else None
-    if active is not None:
-        facts["mlflowRunId"] = active.info.run_id
-        facts["mlflowExperimentId"] = active.info.experiment_id
-    return facts
+    return facts | runs.active_run_facts()
 
 
 def size_on_disk(path: str) -> int | None:
@@ -418,10 +195,12 @@ def open_file_path(file: Any) -> str | None:
     return os.path.abspath(name)
 
 
-def _flush_plain_file(file: Any) -> bool:
-    """Flush a plain binary file (or the one a temporary-file wrapper holds); False for any other file-like."""
+def flush_plain_file(file: Any) -> bool:
+    """Flush a plain binary file, a text file over one, or the one a temporary-file wrapper holds (a flush that
+    writes no byte of its own); False for any other file-like."""
     for candidate in (file, getattr(file, "file", None)):
-        if isinstance(candidate, _PLAIN_FILES):
+        plain = getattr(candidate, "buffer", None) if isinstance(candidate, io.TextIOWrapper) else candidate
+        if isinstance(plain, _PLAIN_FILES):
             if not candidate.closed:
                 candidate.flush()
             return True
@@ -440,122 +219,132 @@ def saves(where: str, obj_at: tuple[int, str], target_at: tuple[int, str]) -> Ca
         if obj is not MISSING and target is not MISSING:
             record_save(capture, obj, target)
 
-    return intercept(where, after)
+    def before(capture: Capture, args: tuple, kwargs: dict) -> None:
+        obj = argument(args, kwargs, *obj_at)
+        target = argument(args, kwargs, *target_at)
+        if obj is not MISSING and target is not MISSING:
+            guard.check_write(capture, obj, target)
+
+    return intercept(where, after, before=before)
 
 
-def _method_owner(cls: Any, attribute: str) -> Any:
-    """The class in ``cls``'s MRO that defines ``attribute`` itself (patch there, once)."""
-    for klass in getattr(cls, "__mro__", ()):
-        if attribute in klass.__dict__:
-            return klass
-    return None
+class JoblibInstrumentor(Instrumentor):
+    """``joblib.dump(value, filename)`` and ``joblib.load(filename)`` (and their aliases in ``joblib.numpy_pickle``)."""
+
+    modules = ("joblib",)
+
+    def patches(self, module: Any) -> Iterable[Patch]:
+        yield module, "dump", saves("joblib.dump", (0, "value"), (1, "filename"))
+        yield module, "load", intercept("joblib.load", loads.loads_from(0, "filename"))
+
+    def cell_ended(self, capture: Capture) -> None:
+        loads.settle(capture)
 
 
-class JoblibInstrumentor(PatchingInstrumentor):
-    """``joblib.dump(value, filename)``."""
+class PickleInstrumentor(Instrumentor):
+    """``pickle.dump(obj, file)`` into a file with a real path; ``pickle.load(file)`` from one, and
+    ``pickle.loads(data)`` of a file's bytes (``hooks/loads.py``)."""
 
-    library = "joblib"
+    modules = ("pickle",)
 
-    def patches(self, module: Any) -> Iterable[tuple[Any, str, Callable[..., Any]]]:
-        wrapper = saves("joblib.dump", (0, "value"), (1, "filename"))
-        yield module, "dump", wrapper
-        yield sys.modules["joblib.numpy_pickle"], "dump", wrapper
-
-
-class PickleInstrumentor(PatchingInstrumentor):
-    """``pickle.dump(obj, file)`` into a file with a real path."""
-
-    library = "pickle"
-
-    def patches(self, module: Any) -> Iterable[tuple[Any, str, Callable[..., Any]]]:
-        wrapper = saves("pickle.dump", (0, "obj"), (1, "file"))
+    def patches(self, module: Any) -> Iterable[Patch]:
         accelerated = sys.modules.get("_pickle")
-        shared = accelerated is not None and getattr(accelerated, "dump", None) is module.dump
-        yield module, "dump", wrapper
-        if shared:
-            yield accelerated, "dump", wrapper  # pickle.dump pickles by reference as _pickle.dump
+        for name, wrapper in (
+            ("dump", saves("pickle.dump", (0, "obj"), (1, "file"))),
+            ("load", intercept("pickle.load", loads.loads_from(0, "file"))),
+            ("loads", intercept("pickle.loads", loads.pickle_loads)),
+        ):
+            shared = accelerated is not None and getattr(accelerated, name, None) is getattr(module, name)
+            yield module, name, wrapper
+            if shared:
+                yield accelerated, name, wrapper  # pickle.dump pickles by reference as _pickle.dump
+
+    def cell_ended(self, capture: Capture) -> None:
+        loads.settle(capture)
 
 
-class TorchInstrumentor(PatchingInstrumentor):
-    """``torch.save(obj, f)``; ``Module.state_dict()`` carries the module's provenance to the dict it returns."""
+class TorchInstrumentor(Instrumentor):
+    """``torch.save(obj, f)`` and ``torch.load(f)``; ``Module.state_dict()`` carries the module's provenance to the
+    dict it returns, ``Module.load_state_dict(state)`` the state's to the module; training data into the module
+    (``hooks/tensors.py``)."""
 
-    library = "torch"
+    modules = ("torch",)
 
-    def patches(self, module: Any) -> Iterable[tuple[Any, str, Callable[..., Any]]]:
-        wrapper = saves("torch.save", (0, "obj"), (1, "f"))
-        yield module, "save", wrapper
-        yield module.serialization, "save", wrapper
-        owner = _method_owner(module.nn.Module, "state_dict")
+    def patches(self, module: Any) -> Iterable[Patch]:
+        yield module, "save", saves("torch.save", (0, "obj"), (1, "f"))
+        yield module, "load", intercept("torch.load", loads.loads_from(0, "f"))
+        owner = defining_class(module.nn.Module, "state_dict")
         if owner is not None:
-            yield owner, "state_dict", intercept("torch Module.state_dict", _derive_from_instance)
+            yield owner, "state_dict", intercept("torch Module.state_dict", _state_dict)
+        owner = defining_class(module.nn.Module, "load_state_dict")
+        if owner is not None:
+            yield owner, "load_state_dict", intercept("torch Module.load_state_dict", loads.load_state_dict)
+        yield from tensors.patches(module)
+
+    def listeners(self, module: Any) -> Iterable[Listener]:
+        yield from tensors.listeners(module)
+
+    def cell_ended(self, capture: Capture) -> None:
+        tensors.cell_ended(capture)
+        loads.settle(capture)
 
 
-def _derive_from_instance(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
-    if args:
-        capture.derive(result, args[0])
+def _state_dict(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``module.state_dict()``: the dict derives from the module, and a save of it describes the module (its class,
+    parameter count and training facts)."""
+    if not args:
+        return
+    capture.derive(result, args[0])
+    facts = dict(capture.hooks.training.get(args[0]))
+    facts["moduleClass"] = qualified_name(type(args[0]))
+    capture.hooks.training.remember(result, facts)
 
 
-class SkopsInstrumentor(PatchingInstrumentor):
+class SkopsInstrumentor(Instrumentor):
     """``skops.io.dump(obj, file)``."""
 
-    library = "skops.io"
+    modules = ("skops.io",)
 
-    def patches(self, module: Any) -> Iterable[tuple[Any, str, Callable[..., Any]]]:
-        wrapper = saves("skops.io.dump", (0, "obj"), (1, "file"))
-        yield module, "dump", wrapper
-        persist = sys.modules.get("skops.io._persist")
-        if persist is not None:
-            yield persist, "dump", wrapper
+    def patches(self, module: Any) -> Iterable[Patch]:
+        yield module, "dump", saves("skops.io.dump", (0, "obj"), (1, "file"))
 
 
-class _MethodSaves(PatchingInstrumentor):
+class _MethodSaves(Instrumentor):
     """Saves through methods ``(class attribute, method, target keyword)`` of the model itself."""
 
     methods: tuple[tuple[str, str, str], ...] = ()
 
-    def patches(self, module: Any) -> Iterable[tuple[Any, str, Callable[..., Any]]]:
+    def patches(self, module: Any) -> Iterable[Patch]:
         for class_name, method, target in self.methods:
-            owner = _method_owner(getattr(module, class_name, None), method)
+            owner = defining_class(getattr(module, class_name, None), method)
             if owner is not None:
-                where = f"{self.library} {class_name}.{method}"
+                where = f"{module.__name__} {class_name}.{method}"
                 yield owner, method, saves(where, (0, "self"), (1, target))
 
 
 class KerasInstrumentor(_MethodSaves):
     """``keras.Model.save(filepath)`` (optional)."""
 
-    library = "keras"
+    modules = ("keras",)
     methods = (("Model", "save", "filepath"),)
 
 
 class XGBoostInstrumentor(_MethodSaves):
     """``xgboost.Booster.save_model(fname)`` and ``XGBModel.save_model(fname)`` (optional)."""
 
-    library = "xgboost"
+    modules = ("xgboost",)
     methods = (("Booster", "save_model", "fname"), ("XGBModel", "save_model", "fname"))
 
 
 class LightGBMInstrumentor(_MethodSaves):
     """``lightgbm.Booster.save_model(filename)`` (optional)."""
 
-    library = "lightgbm"
+    modules = ("lightgbm",)
     methods = (("Booster", "save_model", "filename"),)
 
 
 class TransformersInstrumentor(_MethodSaves):
     """``PreTrainedModel.save_pretrained(save_directory)`` (optional; patched when the modeling code loads)."""
 
-    library = "transformers.modeling_utils"
+    modules = ("transformers.modeling_utils",)
     methods = (("PreTrainedModel", "save_pretrained", "save_directory"),)
-
-
-INSTRUMENTORS: tuple[type[PatchingInstrumentor], ...] = (
-    JoblibInstrumentor,
-    PickleInstrumentor,
-    TorchInstrumentor,
-    SkopsInstrumentor,
-    KerasInstrumentor,
-    XGBoostInstrumentor,
-    LightGBMInstrumentor,
-    TransformersInstrumentor,
-)

@@ -4,7 +4,8 @@ Reads (``read_csv``, ``read_parquet``... in every public module that exports the
 the file's fingerprint, with a schema facet, and tag the frame returned (each frame of a dict, the reader of a
 chunked read). Writes (``DataFrame.to_csv``, ``to_parquet``...) fingerprint the file afresh and record an output
 whose inputs are exactly the provenance of the frame written; a write that returns text records nothing.
-``get_dummies`` also tells which column each column it made encodes (column lineage, ``columns.py``).
+``get_dummies`` also tells which column each column it made encodes, and a conversion to numpy which columns the
+array holds (column lineage, ``columns.py``).
 
 Transforms give their result the union of the provenance of the frames, series and arrays they were called on and
 with: selection, indexing (``loc``/``iloc``), ``assign``/``__setitem__``, joins, concatenation, group-bys (the
@@ -19,23 +20,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from nblineage.kernel_ext import columns
+from nblineage.kernel_ext import columns, guard
 from nblineage.kernel_ext.capture import Capture
-from nblineage.kernel_ext.hooks._common import argument
-from nblineage.kernel_ext.hooks._files import (
-    ModuleInstrumentor,
-    Patch,
-    defining_class,
-    exports,
-    inputs,
-    locate,
-    record_read,
-    record_write,
-    schema_facet,
-)
-from nblineage.kernel_ext.instrument import intercept
-
-After = Callable[[Capture, Any, tuple, dict], None]
+from nblineage.kernel_ext.hooks.calls import argument, inputs
+from nblineage.kernel_ext.hooks.files import locate, record_read, record_write, schema_facet
+from nblineage.kernel_ext.instrument import After, Before, Instrumentor, Patch, defining_class, intercept
 
 # pandas function -> its parameter naming the file read.
 READERS: dict[str, str] = {
@@ -165,6 +154,8 @@ OPERATORS = (
 )
 # Properties whose getter derives from the frame.
 PROPERTIES = ("values", "T")
+# Conversions to numpy: the array's columns are named after the frame's (column lineage, ``columns.py``).
+CONVERSIONS = ("__array__", "to_numpy", "values")
 # GroupBy, window and resampler methods: the result derives from what was grouped.
 GROUPED = (
     "__getitem__",
@@ -219,12 +210,11 @@ GROUPED = (
 _tracked: tuple[type, ...] = ()
 
 
-class PandasInstrumentor(ModuleInstrumentor):
+class PandasInstrumentor(Instrumentor):
     """Patches pandas I/O and transforms (module docstring)."""
 
-    library = "pandas"
-    min_version = "2.0"
     modules = ("pandas",)
+    requires = ("pandas>=2.0",)
 
     def patches(self, module: Any) -> Iterator[Patch]:
         global _tracked
@@ -242,15 +232,18 @@ class PandasInstrumentor(ModuleInstrumentor):
         _tracked = (PandasObject, BaseWindow, numpy.ndarray)
         frames = (module.DataFrame, module.Series)
         for name, parameter in READERS.items():
-            for home in exports(module, name):
-                yield home, name, intercept(f"pandas.{name}", _reader(parameter))
+            yield module, name, intercept(f"pandas.{name}", _reader(parameter))
         for name in FUNCTIONS:
-            after = _dummies if name == "get_dummies" else _derive
-            for home in exports(module, name):
-                yield home, name, intercept(f"pandas.{name}", after)
-        yield from _methods(frames, WRITERS, _writer)
+            yield module, name, intercept(f"pandas.{name}", _dummies if name == "get_dummies" else _derive)
+        for cls in frames:  # writes: the policy guard decides before the file is written
+            for name, parameter in WRITERS.items():
+                owner = defining_class(cls, name)
+                if owner is not None and owner.__module__.startswith("pandas"):
+                    where = f"pandas.{owner.__name__}.{name}"
+                    yield owner, name, intercept(where, _writer(parameter), before=_check_write(parameter))
         yield from _methods((module.DataFrame,), FRAME_METHODS, lambda _: _derive)
-        yield from _methods(frames, METHODS + OPERATORS + PROPERTIES, lambda _: _derive)
+        derived = {name: name for name in METHODS + OPERATORS + PROPERTIES}
+        yield from _methods(frames, derived, lambda name: _converted if name in CONVERSIONS else _derive)
         yield from _methods((TextFileReader, JsonReader), ("read", "__next__"), lambda _: _derive)
         grouped = (DataFrameGroupBy, SeriesGroupBy, Rolling, Window, Expanding, ExponentialMovingWindow, Resampler)
         yield from _methods(grouped, GROUPED, lambda _: _derive)
@@ -292,11 +285,30 @@ def _writer(parameter: str) -> After:
     return after
 
 
+def _check_write(parameter: str) -> Before:
+    def before(capture: Capture, args: tuple, kwargs: dict) -> None:
+        target = argument(args, kwargs, 1, parameter, None)
+        if target is not None and args:
+            guard.check_write(capture, args[0], target, model=False, filesystem=kwargs.get("filesystem"))
+
+    return before
+
+
 def _derive(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     """The result (or, for a method that returns None, the object it changed in place) derives from the call's
     object and arguments."""
     target = args[0] if result is None and args else result
     _tag(capture, target, inputs(args, kwargs))
+
+
+def _converted(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``frame.values``, ``to_numpy()``, ``np.asarray(frame)``: the array derives from the frame, and its columns
+    are the frame's, in order (a series': its name)."""
+    _derive(capture, result, args, kwargs)
+    if args:
+        names = getattr(args[0], "columns", None)
+        name = getattr(args[0], "name", None) if names is None else None
+        columns.name_array(capture, result, [name] if isinstance(name, str) else names)
 
 
 def _dummies(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:

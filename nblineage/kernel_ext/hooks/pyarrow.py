@@ -15,36 +15,24 @@ Each submodule is patched when it is imported, never earlier.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
+from nblineage.kernel_ext import guard
 from nblineage.kernel_ext.capture import Capture
-from nblineage.kernel_ext.hooks._common import ObjectFacts, argument
-from nblineage.kernel_ext.hooks._files import (
-    Location,
-    ModuleInstrumentor,
-    Patch,
-    exports,
-    inputs,
-    locate,
-    locate_all,
-    record_read,
-    record_write,
-    schema_facet,
-)
-from nblineage.kernel_ext.instrument import intercept
-
-After = Callable[[Capture, Any, tuple, dict], None]
+from nblineage.kernel_ext.hooks.calls import argument, inputs
+from nblineage.kernel_ext.hooks.files import Location, locate, locate_all, record_read, record_write, schema_facet
+from nblineage.kernel_ext.hookstate import ObjectFacts
+from nblineage.kernel_ext.instrument import After, Instrumentor, Patch, intercept
 
 # What a ParquetFile / ParquetDataset opened: {"locations": [Location, ...]}.
 _opened = ObjectFacts()
 
 
-class PyarrowInstrumentor(ModuleInstrumentor):
+class PyarrowInstrumentor(Instrumentor):
     """Patches pyarrow file I/O and the pandas conversions (module docstring)."""
 
-    library = "pyarrow"
-    min_version = "14.0"
+    requires = ("pyarrow>=14.0",)
     modules = (
         "pyarrow",
         "pyarrow.parquet",
@@ -98,10 +86,11 @@ class PyarrowInstrumentor(ModuleInstrumentor):
 
 
 def _functions(module: Any, afters: dict[str, After]) -> Iterator[Patch]:
-    """A patch of each function in every public module that exports it."""
+    """A patch of each function (and, by the base, of every public module that exports it); a writer's is checked
+    by the policy guard before it writes."""
     for name, after in afters.items():
-        for home in exports(module, name):
-            yield home, name, intercept(f"{module.__name__}.{name}", after)
+        before = getattr(after, "before", None)
+        yield module, name, intercept(f"{module.__name__}.{name}", after, before=before)
 
 
 def _opener(cls: type, index: int, parameter: str, fs_index: int | None, reads: tuple[str, ...]) -> Iterator[Patch]:
@@ -133,6 +122,12 @@ def _writer(index: int, parameter: str, fs_index: int | None) -> After:
         if location is not None:
             record_write(capture, location, args[0])
 
+    def before(capture: Capture, args: tuple, kwargs: dict) -> None:
+        target = argument(args, kwargs, index, parameter, None)
+        if target is not None and args:
+            guard.check_write(capture, args[0], target, model=False, filesystem=_filesystem(args, kwargs, fs_index))
+
+    after.before = before  # type: ignore[attr-defined]
     return after
 
 

@@ -3,10 +3,11 @@
 What is patched (each method on the class that defines it, so it is wrapped once):
 
 - ``fit`` and ``partial_fit``: the estimator derives from the call's arguments (X, y, sample_weight...);
-  ``partial_fit`` keeps what it had too. The estimator's training facts are remembered with the capture (feature
-  names, numbers of samples and features, target names, a ColumnTransformer's columns, the cell and run, and a
-  ``fitId`` its metrics carry), X and y are marked as training data, and its fitted parts (Pipeline steps,
-  ColumnTransformer ``transformers_``, FeatureUnion parts, ``best_estimator_``) get its provenance.
+  ``partial_fit`` keeps what it had too, and an estimator loaded from a file keeps that file (``hooks/loads.py``). The
+  estimator's training facts are remembered with the capture (feature names, numbers of samples and features, target
+  names, a ColumnTransformer's columns, the cell and run, and a ``fitId`` its metrics carry), X and y are marked as
+  training data, and its fitted parts (Pipeline steps, ColumnTransformer ``transformers_``, FeatureUnion parts,
+  ``best_estimator_``) get its provenance.
 - ``fit_transform`` and ``fit_predict``: as ``fit``, and the result derives from the estimator.
 - ``transform``, ``inverse_transform``, ``score_samples``: the result derives from the estimator and the arguments.
 - ``predict``, ``predict_proba``, ``predict_log_proba``, ``decision_function``: the same, and the result is
@@ -14,6 +15,8 @@ What is patched (each method on the class that defines it, so it is wrapped once
 - ``score``: a metric of the fit, labelled with its split (``hooks/metrics.py``).
 - A fitted transformer's output columns (``get_feature_names_out``: ``OneHotEncoder``'s ``region_east``, a
   ``ColumnTransformer``'s ``cat__region_east`` and ``num__age``) are traced to its input columns (``columns.py``).
+- Arrays without column names (``df.values``, ``np.asarray(df)``, a transformer's output) are named by the columns
+  they hold (``columns.name_array``): a model fitted on one has those features; ``train_test_split`` parts keep them.
 - ``sklearn.model_selection.train_test_split``: each part derives from the array it was cut from (and ``stratify``)
   and is marked train, test or validation.
 
@@ -30,17 +33,16 @@ from __future__ import annotations
 import contextlib
 import importlib
 import numbers
-import sys
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
-import wrapt
-
 from nblineage.kernel_ext import columns
 from nblineage.kernel_ext.capture import Capture
-from nblineage.kernel_ext.hooks._common import PatchingInstrumentor, argument, hook_state, qualified_name
+from nblineage.kernel_ext.hooks.calls import argument
+from nblineage.kernel_ext.hooks.describe import feature_list, json_safe, qualified_name
+from nblineage.kernel_ext.hooks.loads import loaded_from
 from nblineage.kernel_ext.hooks.metrics import (
     mark_split,
     mark_split_parts,
@@ -48,8 +50,7 @@ from nblineage.kernel_ext.hooks.metrics import (
     record_metric,
     remember_predictions,
 )
-from nblineage.kernel_ext.hooks.models import feature_list, json_safe
-from nblineage.kernel_ext.instrument import intercept
+from nblineage.kernel_ext.instrument import Instrumentor, Patch, intercept
 from nblineage.kernel_ext.provenance import Provenance
 from nblineage.kernel_ext.safety import report
 
@@ -81,49 +82,81 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
         estimator = args[0]
         inputs = ((estimator,) if partial else ()) + _inputs(args, kwargs)
         provenance = capture.derive(estimator, *inputs)
+        if not partial and (origin := loaded_from(estimator)):  # a model read from a file, trained further
+            provenance = (provenance | origin).through(capture.cell_run_id)
+            capture.registry.tag(estimator, provenance)
         X, y = argument(args, kwargs, 1, "X", None), argument(args, kwargs, 2, "y", None)
         facts = training_facts(estimator, X, y)
+        named = columns.fitted_columns(capture, X)  # an array converted from a frame: the frame's columns
+        if named and not facts.get("featureNames") and facts.get("nFeatures") == len(named):
+            facts["featureNames"] = named
         if capture.cell_job:
             facts["trainingJob"] = capture.cell_job
         if capture.cell_run_id:
             facts["trainingRunId"] = capture.cell_run_id
-        columns.learn(capture, output_columns(estimator))
+        columns.learn(capture, output_columns(estimator, named))
         if facts.get("featureNames") and (derived := columns.feature_lineage(capture, facts["featureNames"])):
             facts["featureLineage"] = derived
-        state = hook_state(capture)
+        state = capture.hooks
         before = state.training.get(estimator)
         facts["fitId"] = (partial and before.get("fitId")) or uuid.uuid4().hex
         if partial:
             facts["nSamples"] = before.get("nSamples", 0) + facts.get("nSamples", 0)
         state.training.remember(estimator, facts)
+        _remember_best(state, estimator, facts)
         mark_split(state, X, "train")
         mark_split(state, y, "train")
         if provenance:
             _tag_parts(capture, estimator, provenance)
         if output or (result is not None and result is not estimator):
             _derive_result(capture, result, *inputs)
+            _name_output(capture, estimator, X, result)
 
     return after
+
+
+def _remember_best(state: Any, search: Any, facts: dict[str, Any]) -> None:
+    """A search's ``best_estimator_`` was refit inside its fit (no hook saw it) on the same data: the same features,
+    should it be saved by itself."""
+    best = getattr(search, "best_estimator_", None)
+    if best is not None and not state.training.get(best):
+        keys = ("featureNames", "featureLineage", "nFeatures", "nSamples", "trainingJob", "trainingRunId")
+        state.training.remember(best, {key: facts[key] for key in keys if key in facts})
 
 
 def _transforming(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     """The ``after`` step of transform, score_samples...: the result derives from the estimator and the inputs."""
     if args:
         _derive_result(capture, result, args[0], *_inputs(args, kwargs))
+        _name_output(capture, args[0], argument(args, kwargs, 1, "X", None), result)
+
+
+def _name_output(capture: Capture, estimator: Any, X: Any, result: Any) -> None:
+    """A transformer's array output holds the columns ``get_feature_names_out`` names (for inputs with names)."""
+    shape = getattr(result, "shape", None)
+    if not isinstance(shape, tuple) or len(shape) != 2 or hasattr(result, "columns"):
+        return
+    inputs = feature_list(getattr(estimator, "feature_names_in_", None)) or columns.array_columns(capture, X)
+    if inputs and callable(getattr(estimator, "get_feature_names_out", None)):
+        try:
+            names = estimator.get_feature_names_out(inputs)
+        except Exception:  # not a transformer of named columns: nothing to say
+            return
+        columns.name_array(capture, result, names)
 
 
 def _predicting(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     """The ``after`` step of predict, predict_proba...: as a transform, and the result is the model's predictions."""
     if args:
         _derive_result(capture, result, args[0], *_inputs(args, kwargs))
-        remember_predictions(hook_state(capture), args[0], result)
+        remember_predictions(capture.hooks, args[0], result)
 
 
 def _scoring(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     """The ``after`` step of ``estimator.score(X, y)``: a metric of the estimator's fit."""
     if not args:
         return
-    fit_id = hook_state(capture).training.get(args[0]).get("fitId")
+    fit_id = capture.hooks.training.get(args[0]).get("fitId")
     X, y = argument(args, kwargs, 1, "X", None), argument(args, kwargs, 2, "y", None)
     if fit_id and X is not None and not mlflow_internal(capture, X, y):
         model = {"fitId": fit_id, "estimator": qualified_name(type(args[0]))}
@@ -133,10 +166,12 @@ def _scoring(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
 def _splitting(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     """The ``after`` step of train_test_split: parts 2i and 2i+1 come from array i."""
     stratify = kwargs.get("stratify")
+    held = [columns.fitted_columns(capture, array) for array in args]  # the columns each array holds, if named
     for index, part in enumerate(result):
         if index // 2 < len(args):
             capture.derive(part, args[index // 2], stratify)
-    mark_split_parts(hook_state(capture), args, result)
+            columns.name_array(capture, part, held[index // 2])
+    mark_split_parts(capture.hooks, args, result)
 
 
 METHODS: dict[str, Callable[..., Any]] = {
@@ -189,10 +224,11 @@ def training_facts(estimator: Any, X: Any, y: Any) -> dict[str, Any]:
     return facts
 
 
-def output_columns(estimator: Any) -> dict[str, frozenset[str]]:
-    """For a transformer fitted on named columns, the input columns each of its output columns comes from
-    (``get_feature_names_out``: ``cat__region_east`` <- ``region``); {} when it has no named inputs or outputs."""
-    inputs = feature_list(getattr(estimator, "feature_names_in_", None))
+def output_columns(estimator: Any, named: list[str] | None = None) -> dict[str, frozenset[str]]:
+    """For a transformer fitted on named columns (or on an array holding columns ``named``), the input columns each
+    of its output columns comes from (``get_feature_names_out``: ``cat__region_east`` <- ``region``); {} when it has
+    no named inputs or outputs."""
+    inputs = feature_list(getattr(estimator, "feature_names_in_", None)) or named
     if not inputs or not callable(getattr(estimator, "get_feature_names_out", None)):
         return {}
     found = _output_sources(estimator, inputs, 0)
@@ -215,7 +251,9 @@ def _output_sources(part: Any, inputs: list[str], depth: int) -> dict[str, set[s
             inner = _output_sources(step, list(current), depth + 1)
             current = {out: set().union(*(current.get(s, set()) for s in sources)) for out, sources in inner.items()}
         return {name: current.get(name, set(inputs)) for name in outputs}
-    if any(klass.__name__ == "OneToOneFeatureMixin" for klass in type(part).__mro__) and len(outputs) == len(inputs):
+    one_to_one = getattr(part, "feature_names_out", None) == "one-to-one"  # a FunctionTransformer (a passthrough)
+    one_to_one = one_to_one or any(klass.__name__ == "OneToOneFeatureMixin" for klass in type(part).__mro__)
+    if one_to_one and len(outputs) == len(inputs):
         return {out: {source} for out, source in zip(outputs, inputs, strict=True)}
     counts = getattr(part, "_compute_n_features_outs", None)  # OneHotEncoder: how many columns each input made
     sizes = counts() if callable(counts) else None
@@ -287,74 +325,36 @@ def _subclasses(cls: type) -> Iterator[type]:
         pending.extend(type.__subclasses__(current))
 
 
-class SklearnInstrumentor(PatchingInstrumentor):
+class SklearnInstrumentor(Instrumentor):
     """Provenance through scikit-learn estimators and ``train_test_split`` (see the module docstring)."""
 
-    library = "sklearn"
+    modules = ("sklearn", "sklearn.model_selection")
 
     def __init__(self) -> None:
         super().__init__()
         self._base: type | None = None
         self._classes: set[type] = set()
-        self._subclass_hooks: list[tuple[type, Any]] = []
-        self._split_hook = False
 
-    def patches(self, module: Any) -> Iterable[tuple[Any, str, Callable[..., Any]]]:
-        return ()  # classes are patched by _patch_class, as they appear
-
-    def instrument(self) -> None:
-        super().instrument()
-        if not self._split_hook:
-            self._split_hook = True
-            wrapt.register_post_import_hook(self._on_model_selection, "sklearn.model_selection")
-        elif (module := sys.modules.get("sklearn.model_selection")) is not None:
-            self._on_model_selection(module)
-
-    def uninstrument(self) -> None:
-        for owner, original in reversed(self._subclass_hooks):
-            if original is None:
-                delattr(owner, "__init_subclass__")
-            else:
-                owner.__init_subclass__ = original
-        self._subclass_hooks.clear()
-        self._classes.clear()
-        self._base = None
-        super().uninstrument()
-
-    def _on_import(self, module: Any) -> None:
-        if not self.enabled or self._base is not None:
+    def patches(self, module: Any) -> Iterable[Patch]:
+        if module.__name__ == "sklearn.model_selection":
+            yield module, "train_test_split", SPLIT  # and its home, model_selection._split
             return
-        try:
-            base = importlib.import_module("sklearn.base").BaseEstimator  # sklearn/__init__ imported it already
-            self._base = base
-            for cls in _subclasses(base):
-                self._patch_class(cls)
-            if not any("__init_subclass__" in klass.__dict__ for klass in base.__mro__[:-1]):
-                self._hook_subclasses(base)  # an old scikit-learn without __init_subclass__ hooks
-        except Exception as error:
-            self.uninstrument()
-            report("sklearn instrumentation", error)
+        base = importlib.import_module("sklearn.base").BaseEstimator  # sklearn/__init__ imported it already
+        self._base, self._classes = base, set()
+        for cls in _subclasses(base):
+            yield from self._class_patches(cls)
+        if not any("__init_subclass__" in klass.__dict__ for klass in base.__mro__[:-1]):
+            self._hook_subclasses(base)  # an old scikit-learn without __init_subclass__ hooks
 
-    def _on_model_selection(self, module: Any) -> None:
-        if not self.enabled:
-            return
-        try:
-            self.patch(module, "train_test_split", SPLIT)
-            split = sys.modules.get("sklearn.model_selection._split")
-            if split is not None:
-                self.patch(split, "train_test_split", SPLIT)
-        except Exception as error:
-            report("sklearn.model_selection instrumentation", error)
-
-    def _patch_class(self, cls: type) -> None:
-        """Patch the methods defined by ``cls`` and the classes it inherits from (each class once)."""
+    def _class_patches(self, cls: type) -> Iterator[Patch]:
+        """Patches of the methods defined by ``cls`` and the classes it inherits from (each class once)."""
         for klass in cls.__mro__:
             if klass is object or klass in self._classes:
                 continue
             self._classes.add(klass)
             for name, wrapper in METHODS.items():
                 if name in klass.__dict__:
-                    self.patch(klass, name, wrapper)
+                    yield klass, name, wrapper
             if "__init_subclass__" in klass.__dict__ and klass.__module__.startswith("sklearn."):
                 self._hook_subclasses(klass)
 
@@ -379,14 +379,14 @@ class SklearnInstrumentor(PatchingInstrumentor):
 
         __init_subclass__.__qualname__ = f"{owner.__qualname__}.__init_subclass__"
         __init_subclass__.__module__ = owner.__module__
-        owner.__init_subclass__ = classmethod(__init_subclass__)  # type: ignore[assignment]
-        self._subclass_hooks.append((owner, original))
+        self.replace(owner, "__init_subclass__", classmethod(__init_subclass__))
 
     def _on_new_class(self, cls: type) -> None:
         base = self._base
-        if not self.enabled or base is None or not issubclass(cls, base):
+        if not self.instrumented or base is None or not issubclass(cls, base):
             return
         try:
-            self._patch_class(cls)
+            for owner, attribute, wrapper in self._class_patches(cls):
+                self.patch(owner, attribute, wrapper)
         except Exception as error:
             report("sklearn estimator class", error)

@@ -1,0 +1,114 @@
+"""Notebooks run in fresh kernels with and without capture, in interleaved pairs: the kernel's total CPU time (every
+thread and the delivery process, from start to exit, so the background writer's deliveries and the exit flush
+count), its resident memory after the cells, and a confidence interval on the difference. Used by
+``bench_capture.py``."""
+
+from __future__ import annotations
+
+import json
+import math
+import statistics
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+# The first cell of every run: at the kernel's exit, after nblineage's own exit handler (registered later, so run
+# earlier) has delivered the last records, write the process's CPU time (all threads, and its ended children: the
+# delivery process, which the writer stops and waits for at exit) and the resident memory the
+# last cell left (``RSS_MARK``, run after the notebook's cells: at exit capture has let go of everything already).
+EXIT_PROBE = """\
+import atexit as _atexit, json as _json, os as _os
+
+def _nbl_bench_rss():
+    with open("/proc/self/status") as status:
+        return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
+
+_nbl_bench_after_cells = [0]
+
+def _nbl_bench_exit(path={path!r}):
+    times = _os.times()
+    with open(path, "w") as handle:
+        cpu = times.user + times.system + times.children_user + times.children_system
+        _json.dump({{"cpu": cpu, "rss": _nbl_bench_after_cells[0]}}, handle)
+
+_atexit.register(_nbl_bench_exit)
+"""
+RSS_MARK = "_nbl_bench_after_cells[0] = _nbl_bench_rss()"
+
+
+@dataclass(frozen=True)
+class KernelRun:
+    """One notebook execution: the kernel's CPU seconds from start to exit, its RSS after the cells, their stderr."""
+
+    cpu: float
+    rss: int
+    stderr: str
+
+
+def run_kernel(path: Path, cells: list[str], env: dict[str, str], timeout: int, capture: bool) -> KernelRun:
+    """Execute ``cells`` in a new kernel (``%load_ext nblineage`` first when ``capture``), shut it down gracefully
+    and read what the exit probe wrote."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    probe = path.with_suffix(".exit.json")
+    probe.unlink(missing_ok=True)
+    first = EXIT_PROBE.format(path=str(probe)) + (
+        "get_ipython().run_line_magic('load_ext', 'nblineage')" if capture else ""
+    )
+    notebook = nbformat.v4.new_notebook()
+    sources = [first, *cells, RSS_MARK]
+    notebook.cells = [nbformat.v4.new_code_cell(source, id=f"c{i}") for i, source in enumerate(sources)]
+    notebook.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(notebook, path)
+    client = NotebookClient(
+        notebook, timeout=timeout, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}}
+    )
+    with client.setup_kernel(env={**env, "NBLINEAGE_NOTEBOOK": str(path)}):
+        for index, cell in enumerate(notebook.cells):
+            client.execute_cell(cell, index)
+    found = json.loads(probe.read_text())
+    stderr = "".join(
+        output.get("text", "") for cell in notebook.cells for output in cell.outputs if output.get("name") == "stderr"
+    )
+    return KernelRun(cpu=found["cpu"], rss=found["rss"], stderr=stderr)
+
+
+@dataclass(frozen=True)
+class Paired:
+    """Runs without (``off``) and with (``on``) capture, one pair per repetition, in alternating order."""
+
+    off: list[KernelRun]
+    on: list[KernelRun]
+
+    def differences(self, measure: Callable[[KernelRun], float]) -> list[float]:
+        return [measure(on) - measure(off) for off, on in zip(self.off, self.on, strict=True)]
+
+
+def run_pairs(folder: Path, name: str, cells: list[str], env: dict[str, str], reps: int, timeout: int) -> Paired:
+    """One untimed warm-up, then ``reps`` pairs, the order inside a pair alternating (off first, then on first)."""
+    run_kernel(folder / f"{name}-warmup.ipynb", cells, env, timeout, capture=True)
+    off: list[KernelRun] = []
+    on: list[KernelRun] = []
+    for rep in range(reps):
+        for capture in (False, True) if rep % 2 == 0 else (True, False):
+            run = run_kernel(folder / f"{name}-{'on' if capture else 'off'}-{rep}.ipynb", cells, env, timeout, capture)
+            (on if capture else off).append(run)
+    return Paired(off, on)
+
+
+def mean_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float, float]:
+    """Mean of ``values`` and its two-sided confidence interval (Student's t; the mean alone for one value)."""
+    mean = statistics.fmean(values)
+    if len(values) < 2:
+        return mean, math.nan, math.nan
+    from scipy.stats import t
+
+    half = t.ppf(0.5 + confidence / 2, len(values) - 1) * statistics.stdev(values) / math.sqrt(len(values))
+    return mean, mean - half, mean + half
+
+
+def interval_text(low: float, high: float, scale: float = 1.0, unit: str = "") -> str:
+    if math.isnan(low):
+        return "n/a (1 pair)"
+    return f"[{low * scale:+.2f}, {high * scale:+.2f}]{unit}"

@@ -1,0 +1,56 @@
+/**
+ * The JupyterLab plugin of nblineage: the lineage sidebar in the left area, a palette command to open it and a
+ * keyboard shortcut (Alt Shift L); the panel follows the active notebook cell.
+ */
+
+import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
+
+import { LineageClient } from './client';
+import { lineageIcon } from './icon';
+import { cellOpener } from './open';
+import { graphTab } from './tab';
+import { LineagePanel } from './panel';
+
+const OPEN = 'nblineage:open-sidebar';
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: 'nblineage:sidebar',
+  description: 'The lineage sidebar: search datasets, models and notebooks and see their lineage.',
+  autoStart: true,
+  requires: [ILabShell],
+  optional: [ICommandPalette, INotebookTracker],
+  activate: (
+    app: JupyterFrontEnd,
+    shell: ILabShell,
+    palette: ICommandPalette | null,
+    notebooks: INotebookTracker | null
+  ) => {
+    const client = new LineageClient(app.serviceManager.serverSettings);
+    const openCell = cellOpener(app, client);
+    const panel = new LineagePanel(client, openCell, (center, depth) => {
+      shell.add(graphTab(client, center, depth, openCell), 'main');
+    });
+    panel.id = 'nblineage-sidebar';
+    panel.title.icon = lineageIcon;
+    panel.title.caption = 'Lineage';
+    shell.add(panel, 'left', { rank: 650 });
+    app.commands.addCommand(OPEN, {
+      label: 'Show Lineage',
+      caption: 'Open the lineage sidebar',
+      execute: () => shell.activateById(panel.id)
+    });
+    app.commands.addKeyBinding({ command: OPEN, keys: ['Alt Shift L'], selector: 'body' });
+    palette?.addItem({ command: OPEN, category: 'Lineage' });
+    // It follows the user: the active cell's lineage, drawn again after a cell runs (nothing runs in the kernel).
+    notebooks?.activeCellChanged.connect((_, cell) => {
+      if (cell) {
+        void panel.followCell(cell.model.id);
+      }
+    });
+    NotebookActions.executed.connect((_, { cell }) => panel.cellRan(cell.model.id));
+  }
+};
+
+export default plugin;

@@ -1,0 +1,378 @@
+"""A cell's code, parsed once, for what reads it: the fallback (the statements that bind names and the names each
+reads) and column lineage (the rules ``derived column -> columns read`` the code states).
+
+Column rules come from:
+
+- ``df["ratio"] = df["income"] / df.age`` (also ``df.loc[:, "ratio"] = ...``, ``df[["a", "b"]] = ...`` and
+  ``df[cols] = ...`` with ``cols`` a literal list, or a loop variable over one, in the cell);
+- a row-wise update, ``df.loc[df["FamilySize"] == 1, "IsAlone"] = 1`` (also ``.at``, ``df["a"][mask] = ...``):
+  the column reads itself and the columns the rows were selected by;
+- ``df["Age"].fillna(df["Age"].median(), inplace=True)`` and other in-place calls on a column;
+- ``df.assign(ratio=lambda d: d.income / d.age)``, ``df.insert(0, "ratio", ...)``;
+- ``df.rename(columns={"income": "revenue"})``;
+- ``def f(row): ...``: a rule for the function (named ``FUNCTION + name``), so that ``df.apply(f, axis=1)``,
+  ``.map(f)``, ``.transform(f)`` read what its body reads; and ``alone = df["n"] == 1`` (a mask, or a series
+  computed from a column): a rule for the name (``VALUE + name``), so that a later cell's
+  ``df.loc[alone, "a"] = 1`` or ``df["b"] = alone`` reads what it reads.
+
+Columns read are string subscripts (``x["a"]``, ``x[["a", "b"]]``), attributes of names that are not called
+(``x.age``; not ``np.pi``), ``groupby`` keys, and what the values of names read (bound in the cell, or a mask or
+series bound in an earlier one; never a frame: a name the cell indexes); ``np.where``, ``.where``/``.mask``,
+``.fillna(x["y"])``, ``pd.cut`` and the like read what their arguments read. Rules compose in the order of the
+code (:func:`compose`): a rule for a column that reads the column itself updates it, any other replaces it.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+# attributes of frames and series that are not columns
+_NOT_COLUMNS = frozenset(
+    {"loc", "iloc", "at", "iat", "values", "array", "str", "dt", "cat", "sparse", "T", "shape", "index", "columns"}
+    | {"dtype", "dtypes", "size", "ndim", "empty", "name", "attrs", "flags", "axes", "plot", "style"}
+)
+_MODULES = frozenset({"np", "numpy", "pd", "pandas", "math", "scipy", "stats", "sns", "plt", "re", "os", "sys"})
+_APPLIERS = frozenset({"apply", "map", "applymap", "transform", "agg", "aggregate", "pipe", "combine"})
+_RULE_NODES = (ast.Assign, ast.AugAssign, ast.AnnAssign, ast.Call, ast.FunctionDef, ast.AsyncFunctionDef)
+_CONSTANT_NODES = (ast.Assign, ast.For, ast.comprehension, ast.Subscript)
+NOT_COLUMN = "\0"  # rules whose names start with it are for names of the code, never columns
+FUNCTION = NOT_COLUMN + "def "  # FUNCTION + a function's name: the columns its body reads
+VALUE = NOT_COLUMN + "value "  # VALUE + a name bound to a mask or series (``alone = df["n"] == 1``): what it reads
+_MASK_CALLS = frozenset({"isnull", "isna", "notnull", "notna", "isin", "between", "duplicated"})
+
+
+@dataclass(frozen=True)
+class Binding:
+    """A statement that (re)binds names: where it ends, the names it binds and the names its value reads."""
+
+    end_line: int
+    targets: frozenset[str]
+    reads: frozenset[str]
+
+
+@dataclass(frozen=True)
+class Code:
+    """What a cell's code says: its tree, its bindings (every statement, nested ones too) and its column rules."""
+
+    tree: ast.Module
+    bindings: tuple[Binding, ...]
+    rules: dict[str, frozenset[str]]
+
+
+@functools.lru_cache(maxsize=4)
+def parse(source: str) -> Code | None:
+    """The cell's code (shared, never changed), or None for IPython syntax."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return None  # IPython syntax (magics, !shell) that was transformed before running
+    bindings: list[Binding] = []
+    rule_nodes: list[ast.AST] = []
+    constant_nodes: list[ast.AST] = []
+    for node in ast.walk(tree):
+        if isinstance(node, _CONSTANT_NODES):
+            constant_nodes.append(node)
+        if isinstance(node, _RULE_NODES):
+            rule_nodes.append(node)
+            targets = _bound(node)
+            if targets:
+                reads = frozenset(name.id for name in ast.walk(_value(node)) if isinstance(name, ast.Name))
+                bindings.append(Binding(getattr(node, "end_lineno", None) or 0, targets, reads))
+    return Code(tree, tuple(bindings), _rules(rule_nodes, _constants(constant_nodes)))
+
+
+def _bound(statement: ast.AST) -> frozenset[str]:
+    """The names an assignment binds."""
+    if isinstance(statement, ast.Assign):
+        nodes = statement.targets
+    elif isinstance(statement, (ast.AnnAssign, ast.AugAssign)) and statement.value is not None:
+        nodes = [statement.target]
+    else:
+        return frozenset()
+    return frozenset(node.id for target in nodes for node in ast.walk(target) if isinstance(node, ast.Name))
+
+
+def _value(statement: ast.AST) -> ast.AST:
+    value = statement.value  # type: ignore[attr-defined]
+    if isinstance(statement, ast.AugAssign):
+        return ast.Tuple(elts=[statement.target, value], ctx=ast.Load())
+    return value
+
+
+def column_rules(tree: ast.AST) -> dict[str, frozenset[str]]:
+    """The rules a cell's code states, in order (see :func:`compose`)."""
+    nodes = [node for node in ast.walk(tree) if isinstance(node, _RULE_NODES)]
+    return _rules(nodes, _constants(ast.walk(tree)))
+
+
+def compose(rules: dict[str, frozenset[str]], target: str, read: frozenset[str]) -> None:
+    """Add the rule ``target <- read`` after ``rules``: a rule that reads its own column updates it
+    (``df["Title"] = df["Title"].replace(...)`` keeps what Title was computed from), any other replaces it."""
+    if target in read and target in rules:
+        read = (read - {target}) | rules[target]
+    rules.pop(target, None)  # the newest rule last
+    rules[target] = read
+
+
+def _constants(nodes: Iterable[ast.AST]) -> _Names:
+    """Names bound to a literal list of column names (``cols = ["a", "b"]``, ``for col in ("a", "b"):``), the
+    value each name was last bound to (``mask = df["n"] == 1``), and the names indexed (``df[...]``)."""
+    found: dict[str, tuple[str, ...]] = {}
+    values: dict[str, ast.AST] = {}
+    indexed: set[str] = set()
+    for node in nodes:
+        if isinstance(node, ast.Subscript):
+            if isinstance(node.value, ast.Name):
+                indexed.add(node.value.id)
+            continue
+        if isinstance(node, ast.Assign) and len(node.targets) == 1:
+            name, value = node.targets[0], node.value
+            if isinstance(name, ast.Name):
+                values[name.id] = value
+        elif isinstance(node, (ast.For, ast.comprehension)):
+            name, value = node.target, node.iter
+        else:
+            continue
+        if isinstance(name, ast.Name) and isinstance(value, (ast.List, ast.Tuple)) and value.elts:
+            texts = [_text(item) for item in value.elts]
+            if all(texts):
+                found[name.id] = found.get(name.id, ()) + tuple(t for t in texts if t)
+    return _Names(found, values, frozenset(indexed))
+
+
+@dataclass(frozen=True)
+class _Names:
+    """What the cell binds names to: literal lists of columns, values; and the names it indexes (frames)."""
+
+    lists: dict[str, tuple[str, ...]]
+    values: dict[str, ast.AST]
+    indexed: frozenset[str]
+
+
+def _rules(nodes: Iterable[ast.AST], constants: _Names) -> dict[str, frozenset[str]]:
+    rules: dict[str, frozenset[str]] = {}
+    reader = _Reader(constants)
+    for node in sorted(nodes, key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
+        for target, read in _rules_of(node, reader):
+            compose(rules, target, read)
+    return rules
+
+
+def _rules_of(node: ast.AST, reader: _Reader) -> Iterator[tuple[str, frozenset[str]]]:
+    if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+        yield FUNCTION + node.name, reader.read(ast.Module(body=node.body, type_ignores=[]))
+    elif isinstance(node, ast.Assign) and node.value is not None:
+        if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):  # for a later cell's df["b"] = name
+            name = node.targets[0].id
+            yield VALUE + name, reader.read(node.value) if _series_like(node.value) else frozenset()
+        for target in node.targets:
+            assigned = list(reader.assigned(target)) if isinstance(target, ast.Subscript) else []
+            if not assigned:
+                continue  # binds names, not columns
+            key = _list_key(target)  # df[col] = df[col].fillna(0), df[cols] = imputer.fit_transform(df[cols])
+            read = reader.read(node.value, pairwise=key)
+            paired = key is not None and reader.paired
+            for column, also in assigned:
+                yield column, read | also | ({column} if paired else frozenset())
+    elif isinstance(node, (ast.AugAssign, ast.AnnAssign)) and node.value is not None:
+        assigned = list(reader.assigned(node.target))
+        read = reader.read(node.value) if assigned else frozenset()
+        for column, also in assigned:
+            yield column, read | also | ({column} if isinstance(node, ast.AugAssign) else set())
+    elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        yield from _method_rules(node.func.attr, node, reader)
+
+
+def _method_rules(method: str, call: ast.Call, reader: _Reader) -> Iterator[tuple[str, frozenset[str]]]:
+    if method == "assign":
+        for keyword in call.keywords:
+            if keyword.arg:
+                yield keyword.arg, reader.read(keyword.value)
+    elif method == "insert" and len(call.args) >= 3:
+        name = _text(call.args[1])
+        if name:
+            yield name, reader.read(call.args[2])
+    elif method == "rename":
+        mapping = next((k.value for k in call.keywords if k.arg == "columns"), None)
+        if isinstance(mapping, ast.Dict):
+            for old, new in zip(mapping.keys, mapping.values, strict=True):
+                old_name, new_name = _text(old) if old else None, _text(new)
+                if old_name and new_name and old_name != new_name:
+                    yield new_name, frozenset({old_name})
+    elif any(k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords):
+        # df["Age"].fillna(df["Age"].median(), inplace=True): the column, updated from what the call reads
+        updated = reader.columns_of(call.func.value)  # type: ignore[attr-defined]
+        read = reader.read(ast.Tuple(elts=[*call.args, *(k.value for k in call.keywords)], ctx=ast.Load()))
+        for column in updated:
+            yield column, read | {column}
+
+
+class _Reader:
+    """Reads columns from expressions, with the cell's names of literal column lists."""
+
+    def __init__(self, names: _Names) -> None:
+        self.constants = names.lists
+        self.values = names.values
+        self.indexed = names.indexed
+        self._named: dict[tuple[str, str | tuple[str, ...] | None], tuple[frozenset[str], bool]] = {}
+        self.paired = False
+
+    def assigned(self, target: ast.AST) -> Iterator[tuple[str, frozenset[str]]]:
+        """Columns a target assigns, each with what else the new values depend on: ``x["a"]``, ``x[["a", "b"]]``,
+        ``x.loc[:, "a"]``; a row selection updates only some rows, so the column itself and the columns the rows
+        were selected by are read too (``x.loc[x["n"] == 1, "a"]``, ``x.at[i, "a"]``, ``x["a"][mask]``)."""
+        if not isinstance(target, ast.Subscript):
+            return
+        key, rows = target.slice, None
+        indexer = target.value
+        if isinstance(indexer, ast.Attribute) and indexer.attr in ("loc", "at") and isinstance(key, ast.Tuple):
+            if len(key.elts) != 2:
+                return
+            rows, key = key.elts
+        elif isinstance(indexer, ast.Attribute) and indexer.attr in ("iloc", "iat"):
+            return  # columns by position
+        elif isinstance(indexer, ast.Subscript) and not self.names(key):
+            rows, key = key, indexer.slice  # x["a"][mask] = ...
+        if rows is None or (isinstance(rows, ast.Slice) and not (rows.lower or rows.upper or rows.step)):
+            for column in self.names(key):
+                yield column, frozenset()
+            return
+        also = self.read(rows)
+        for column in self.names(key):
+            yield column, also | {column}
+
+    def columns_of(self, expression: ast.AST) -> list[str]:
+        """The column an expression is, if it is one: ``x["a"]`` or ``x.a``."""
+        if isinstance(expression, ast.Subscript) and not isinstance(expression.value, ast.Subscript):
+            return list(self.names(expression.slice))
+        if _column_attribute(expression):
+            return [expression.attr]  # type: ignore[attr-defined]
+        return []
+
+    def read(self, expression: ast.AST, pairwise: str | tuple[str, ...] | None = None) -> frozenset[str]:
+        """Columns an expression reads: string subscripts (or names of literal column lists), attributes of names
+        that are not called, ``groupby`` keys, the functions ``apply``/``map``/``transform`` call by name, and what
+        the values of the cell's names it reads read (``alone = df["n"] == 1``; not names of frames, those the cell
+        indexes). Subscripts by ``pairwise`` (a name, or a list of several columns) are left out (``paired`` tells
+        whether there were any)."""
+        found, self.paired = self._read(expression, pairwise, set())
+        return found
+
+    def _read(
+        self, expression: ast.AST, pairwise: str | tuple[str, ...] | None, seen: set[str]
+    ) -> tuple[frozenset[str], bool]:
+        nodes = list(ast.walk(expression))
+        called = {id(node.func) for node in nodes if isinstance(node, ast.Call)}
+        found: set[str] = set()
+        paired = False
+        for node in nodes:
+            if isinstance(node, ast.Subscript):
+                if pairwise is not None and _same_key(node.slice, pairwise):
+                    paired = True
+                    continue
+                found.update(self.names(node.slice))
+            elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+                found.update(self._called_with(node))
+            elif isinstance(node, ast.Name) and node.id not in self.indexed and id(node) not in called:
+                if node.id in _MODULES:
+                    continue
+                if node.id not in self.values:
+                    found.add(VALUE + node.id)  # a mask or series an earlier cell bound, if any
+                elif node.id not in seen:
+                    value, value_paired = self._value_read(node.id, seen, pairwise)
+                    found.update(value)
+                    paired = paired or value_paired
+            elif _column_attribute(node) and id(node) not in called:
+                found.add(node.attr)  # type: ignore[attr-defined]
+        return frozenset(found), paired
+
+    def _value_read(
+        self, name: str, seen: set[str], pairwise: str | tuple[str, ...] | None
+    ) -> tuple[frozenset[str], bool]:
+        """What the value the cell bound ``name`` to reads (once per name and pairing), pairwise too: in
+        ``for col in [...]: q1 = df[col].quantile(0.25); df[col] = np.where(df[col] < q1, q1, df[col])`` q1 is the
+        same column's, not every column's of the list."""
+        key = (name, pairwise)
+        if key not in self._named:
+            seen.add(name)
+            self._named[key] = self._read(self.values[name], pairwise, seen) if len(seen) < 8 else (frozenset(), False)
+        return self._named[key]
+
+    def _called_with(self, call: ast.Call) -> Iterator[str]:
+        method = call.func.attr  # type: ignore[attr-defined]
+        if method == "groupby":
+            keys = [*call.args[:1], *(k.value for k in call.keywords if k.arg == "by")]
+            for key in keys:
+                yield from self.names(key)
+        elif method in _APPLIERS and call.args and isinstance(call.args[0], ast.Name):
+            yield FUNCTION + call.args[0].id  # resolved by the function's own rule, if the notebook defines it
+
+    def names(self, key: ast.AST) -> list[str]:
+        if isinstance(key, (ast.List, ast.Tuple)):
+            return [text for item in key.elts if (text := _text(item))]
+        if isinstance(key, ast.Name):
+            return list(self.constants.get(key.id, ()))
+        text = _text(key)
+        return [text] if text else []
+
+
+def _list_key(target: ast.AST) -> str | tuple[str, ...] | None:
+    """What a target's columns are given by, when the values may be computed column by column: a name (``df[cols]``,
+    ``df.loc[:, col]``) or a literal list of several columns (``df[["Age", "Fare"]]``)."""
+    key = target.slice if isinstance(target, ast.Subscript) else None
+    if isinstance(key, ast.Tuple) and len(key.elts) == 2:
+        key = key.elts[1]
+    if isinstance(key, ast.Name):
+        return key.id
+    if isinstance(key, (ast.List, ast.Tuple)) and len(key.elts) > 1:
+        texts = tuple(_text(item) for item in key.elts)
+        return texts if all(texts) else None  # type: ignore[return-value]
+    return None
+
+
+def _same_key(key: ast.AST, pairwise: str | tuple[str, ...]) -> bool:
+    """Whether a subscript's ``key`` selects the columns ``pairwise`` does (the same name, or the same list)."""
+    if isinstance(pairwise, str):
+        return isinstance(key, ast.Name) and key.id == pairwise
+    return isinstance(key, (ast.List, ast.Tuple)) and tuple(_text(item) for item in key.elts) == pairwise
+
+
+def _series_like(value: ast.AST) -> bool:
+    """Whether a value looks like a row mask or a series computed from a column: a comparison, arithmetic,
+    ``&``/``|``/``~``, ``isnull()``, or calls and attributes on a column (``df.Name.str.extract(...)``)."""
+    if isinstance(value, (ast.Compare, ast.BinOp, ast.UnaryOp, ast.BoolOp)):
+        return True
+    if isinstance(value, ast.Call) and isinstance(value.func, ast.Attribute) and value.func.attr in _MASK_CALLS:
+        return True
+    method = False  # an attribute called is a method, not a column
+    for _ in range(16):  # down the chain of calls, attributes and subscripts to what it starts from
+        if isinstance(value, ast.Call):
+            value, method = value.func, True
+        elif isinstance(value, ast.Attribute):
+            if not method and _column_attribute(value):
+                return True
+            value, method = value.value, False
+        elif isinstance(value, ast.Subscript):
+            if isinstance(value.value, ast.Name) and _text(value.slice):
+                return True  # df["Name"]...
+            value = value.value
+        else:
+            return False
+    return False
+
+
+def _column_attribute(node: ast.AST) -> bool:
+    """``frame.column``: an attribute of a name that is no frame or series attribute, nor a module's."""
+    return (
+        isinstance(node, ast.Attribute)
+        and isinstance(node.value, ast.Name)
+        and node.attr not in _NOT_COLUMNS
+        and node.value.id not in _MODULES
+    )
+
+
+def _text(node: ast.AST) -> str | None:
+    return node.value if isinstance(node, ast.Constant) and isinstance(node.value, str) and node.value else None

@@ -1,0 +1,329 @@
+"""Provenance through a cell's plain Python, statement by statement, by name: what the fallback's bindings miss.
+
+Values built from a file with plain Python are often objects no registry can hold (a line, a number) or lists
+filled by mutation, so provenance is followed by name over the cell's statements in order:
+
+- ``x = ...``, ``x += ...``: ``x`` gets what the value reads; ``x[k] = ...``, ``x.a = ...``: ``x`` adds it;
+- ``for row in reader:``: ``row`` gets what ``reader`` has (the loop body runs twice, for what a later statement
+  of the body gives an earlier one); ``with open(p) as f``: ``f`` gets what the expression reads;
+- a method called for its effect, as a statement (``rows.append(x)``, ``writer.writerow(r)``, ``clf.fit(X, y)``):
+  the object (not a module, class or function) adds what the arguments read;
+- a statement during which a dataset was read (``Capture.statement_reads``: ``rows = load_rows("a.csv")`` reads
+  inside a function) gives it to what the statement binds or fills; ``train, test = loader.split()`` where the
+  user function returns tuples gives each name what its item got in the function's body (followed the same way,
+  its reads by line from ``Capture.code_reads``).
+
+A name starts with the provenance of the object it holds when the flow looks (``capture.of``). At the end, each
+name the cell bound or filled whose object no hook tracked exactly gets what flowed into it, at cell precision (a
+name bound anew gets just that; a name only filled adds it to what it had).
+Function and class bodies are not followed (they run when called; their reads count for the calling statement).
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import inspect
+import linecache
+import textwrap
+import types
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from nblineage.kernel_ext.capture import is_user_file
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source, union
+
+if TYPE_CHECKING:
+    from nblineage.kernel_ext.capture import Capture
+
+_NOT_CHANGED = (type(ast), type, type(len), type(lambda: None))  # modules, classes, functions are not data
+
+
+class _Flow:
+    def __init__(self, capture: Capture, user_ns: dict[str, Any], before_line: int | None) -> None:
+        self.capture = capture
+        self.user_ns = user_ns
+        self.before_line = before_line
+        self.env: dict[str, Provenance] = {}
+        self.changed: set[str] = set()
+        self.rebound: set[str] = set()  # names bound to a new object (not only filled)
+        self.seeds = capture.statement_reads
+
+    def value(self, name: str) -> Provenance:
+        found = self.env.get(name)
+        if found is None:
+            obj = self.user_ns.get(name)
+            found = self.env[name] = self.capture.of(obj) if obj is not None else EMPTY
+        return found
+
+    def reads(self, *nodes: ast.AST | None) -> Provenance:
+        names = {n.id for node in nodes if node is not None for n in ast.walk(node) if isinstance(n, ast.Name)}
+        return union(self.value(name) for name in names)
+
+    def seeded(self, first: int, last: int) -> Provenance:
+        sources: set[Source] = set()
+        for line in range(first, last + 1):
+            sources.update(self.seeds.get(line, ()))
+        return self.capture.exact(sources) if sources else EMPTY
+
+    def bind(self, target: ast.AST, provenance: Provenance, replace: bool = True) -> None:
+        if isinstance(target, ast.Name):
+            self.env[target.id] = provenance if replace else self.value(target.id) | provenance
+            self.changed.add(target.id)
+            if replace:
+                self.rebound.add(target.id)
+        elif isinstance(target, (ast.Tuple, ast.List)):
+            for item in target.elts:
+                self.bind(item, provenance, replace)
+        elif isinstance(target, ast.Starred):
+            self.bind(target.value, provenance, replace)
+        elif isinstance(target, (ast.Subscript, ast.Attribute)):
+            base = _base_name(target)
+            if base is not None and provenance:
+                self.bind(ast.Name(id=base), provenance, replace=False)
+
+    def done(self, statement: ast.stmt) -> bool:
+        end = statement.end_lineno or statement.lineno
+        return self.before_line is None or end < self.before_line
+
+    def block(self, statements: list[ast.stmt]) -> None:
+        for statement in statements:
+            if self.before_line is not None and statement.lineno >= self.before_line:
+                return
+            self.statement(statement)
+
+    def statement(self, node: ast.stmt) -> None:
+        span = (node.lineno, node.end_lineno or node.lineno)
+        handler: Callable[[Any], None] | None = getattr(self, f"_{type(node).__name__}", None)
+        if handler is not None:
+            handler(node)
+        elif isinstance(node, (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try))):
+            for field in ("body", "orelse", "handlers", "finalbody"):
+                for item in getattr(node, field, ()):
+                    self.block(item.body if isinstance(item, ast.ExceptHandler) else [item])
+        elif isinstance(node, ast.Expr) and self.done(node):
+            self._call(node.value, self.seeded(*span))
+
+    def _Assign(self, node: ast.Assign) -> None:
+        if self.done(node):
+            seeded = self.seeded(node.lineno, node.end_lineno or node.lineno)
+            provenance = self.reads(node.value) | seeded
+            for target in node.targets:
+                items = _unpacked(self, target, node.value, seeded) if len(provenance.sources) > 1 else None
+                if items is None:
+                    self.bind(target, provenance)
+                else:
+                    for item, given in zip(target.elts, items, strict=True):  # type: ignore[attr-defined]
+                        self.bind(item, given)
+
+    def _AnnAssign(self, node: ast.AnnAssign) -> None:
+        if node.value is not None and self.done(node):
+            self.bind(node.target, self.reads(node.value) | self.seeded(node.lineno, node.end_lineno or node.lineno))
+
+    def _AugAssign(self, node: ast.AugAssign) -> None:
+        if self.done(node):
+            provenance = self.reads(node.value) | self.seeded(node.lineno, node.end_lineno or node.lineno)
+            self.bind(node.target, provenance, replace=False)
+
+    def _For(self, node: ast.For) -> None:
+        header = self.reads(node.iter) | self.seeded(node.lineno, node.iter.end_lineno or node.lineno)
+        for _ in range(2):
+            self.bind(node.target, header, replace=False)
+            self.block(node.body)
+        self.block(node.orelse)
+
+    _AsyncFor = _For
+
+    def _While(self, node: ast.While) -> None:
+        for _ in range(2):
+            self.block(node.body)
+        self.block(node.orelse)
+
+    def _With(self, node: ast.With) -> None:
+        for item in node.items:
+            if item.optional_vars is not None:
+                line = item.context_expr.end_lineno or node.lineno
+                self.bind(item.optional_vars, self.reads(item.context_expr) | self.seeded(node.lineno, line))
+        self.block(node.body)
+
+    _AsyncWith = _With
+
+    def _call(self, expression: ast.AST, seeded: Provenance) -> None:
+        """``rows.append(x)``, ``clf.fit(X, y)``: the object adds what the arguments read (and the statement's)."""
+        if not isinstance(expression, ast.Call) or not isinstance(expression.func, ast.Attribute):
+            return
+        base = _base_name(expression.func.value)
+        if base is None or isinstance(self.user_ns.get(base), _NOT_CHANGED):
+            return
+        provenance = self.reads(*expression.args, *(k.value for k in expression.keywords)) | seeded
+        if provenance:
+            self.bind(ast.Name(id=base), provenance, replace=False)
+
+
+class _Returns(_Flow):
+    """A user function's body followed like a cell's (its reads by line from ``Capture.code_reads``, its parameters
+    holding what the call read): what each item of the tuples it returns got."""
+
+    def __init__(self, capture: Capture, namespace: dict[str, Any], seeds: dict[int, set[Source]], count: int) -> None:
+        super().__init__(capture, namespace, None)
+        self.seeds = seeds
+        self.items: list[Provenance] = [EMPTY] * count
+        self.returned = False
+        self.unknown = False  # a return that is no tuple of ``count`` items
+
+    def _Return(self, node: ast.Return) -> None:
+        value = node.value
+        if not isinstance(value, (ast.Tuple, ast.List)) or len(value.elts) != len(self.items):
+            self.unknown = True
+            return
+        if any(isinstance(item, ast.Starred) for item in value.elts):
+            self.unknown = True
+            return
+        for index, item in enumerate(value.elts):
+            span = (item.lineno, item.end_lineno or item.lineno)
+            self.items[index] = self.items[index] | self.reads(item) | self.seeded(*span)
+        self.returned = True
+
+
+def _unpacked(flow: _Flow, target: ast.AST, value: ast.AST, seeded: Provenance) -> list[Provenance] | None:
+    """``train, test = loader.split()``: what each target got, where the user function called is known and returns
+    tuples of as many items (its own reads by line: ``Capture.code_reads``); what the statement read that the
+    function's items do not account for goes to every target. None when that is not knowable."""
+    if not isinstance(target, (ast.Tuple, ast.List)) or not isinstance(value, ast.Call):
+        return None
+    if any(not isinstance(item, (ast.Name, ast.Attribute, ast.Subscript)) for item in target.elts):
+        return None
+    function, bound = _callee(value.func, flow.user_ns)
+    parsed = _function_tree(function.__code__) if function is not None else None
+    if parsed is None:
+        return None
+    tree, offset = parsed
+    code = function.__code__
+    seeds: dict[int, set[Source]] = {}
+    for (filename, line), sources in flow.capture.code_reads.items():
+        if filename == code.co_filename and line - offset > 0:  # what this statement read (not another call's)
+            seeds.setdefault(line - offset, set()).update(sources & seeded.sources)
+    returns = _Returns(flow.capture, getattr(function, "__globals__", {}), seeds, len(target.elts))
+    returns.env.update(_parameters(flow, tree.args, value, bound))
+    returns.block(tree.body)
+    if returns.unknown or not returns.returned:
+        return None
+    covered = frozenset().union(*(item.sources for item in returns.items))
+    rest = seeded.sources - covered
+    extra = flow.capture.exact(rest) if rest else EMPTY
+    return [item | extra for item in returns.items]
+
+
+def _parameters(flow: _Flow, arguments: ast.arguments, call: ast.Call, bound: ast.AST | None) -> dict[str, Provenance]:
+    """What each parameter of the called function holds: its argument's reads (``self`` the object's); ``*args`` and
+    ``**kwargs`` what no named parameter took; a call that unpacks (``f(*xs)``) gives every parameter everything."""
+    positional = [arg.arg for arg in (*arguments.posonlyargs, *arguments.args)]
+    named = [*positional, *(arg.arg for arg in arguments.kwonlyargs)]
+    rest = [arg.arg for arg in (arguments.vararg, arguments.kwarg) if arg is not None]
+    given: dict[str, Provenance] = dict.fromkeys([*named, *rest], EMPTY)
+    values: list[ast.AST] = ([bound] if bound is not None else []) + list(call.args)
+    if any(isinstance(item, ast.Starred) for item in call.args) or any(k.arg is None for k in call.keywords):
+        everything = flow.reads(call)
+        return dict.fromkeys(given, everything)
+    extra = EMPTY
+    for index, item in enumerate(values):
+        if index < len(positional):
+            given[positional[index]] = flow.reads(item)
+        else:
+            extra = extra | flow.reads(item)
+    for keyword in call.keywords:
+        if keyword.arg in given and keyword.arg not in rest:
+            given[keyword.arg] = flow.reads(keyword.value)
+        else:
+            extra = extra | flow.reads(keyword.value)
+    for name in rest:
+        given[name] = extra
+    return given
+
+
+def _callee(node: ast.AST, namespace: dict[str, Any]) -> tuple[Any, ast.AST | None]:
+    """The Python function a call's ``f`` or ``obj.method`` names, looked up without running any code, and the
+    expression its first parameter is bound to (``obj`` of a method called on an instance)."""
+    parts: list[str] = []
+    owner = node.value if isinstance(node, ast.Attribute) else None
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in namespace:
+        return None, None
+    found = holder = namespace[node.id]
+    try:
+        for part in reversed(parts):
+            holder, found = found, inspect.getattr_static(found, part)
+    except AttributeError:
+        return None, None
+    bound = None
+    if isinstance(found, (staticmethod, classmethod)):
+        if isinstance(found, classmethod):
+            bound = ast.Constant(None)  # the class: no data
+        found = found.__func__
+    elif parts and isinstance(found, types.FunctionType) and not isinstance(holder, (type, types.ModuleType)):
+        bound = owner  # a method looked up on an instance
+    return (found, bound) if isinstance(found, types.FunctionType) else (None, None)
+
+
+@functools.lru_cache(maxsize=64)
+def _function_tree(code: types.CodeType) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, int] | None:
+    """A user function's definition parsed from its source, and the offset of its lines in its file."""
+    if not is_user_file(code.co_filename):
+        return None
+    lines = linecache.getlines(code.co_filename)
+    if not lines:
+        return None
+    try:
+        block = inspect.getblock(lines[code.co_firstlineno - 1 :])
+        tree = ast.parse(textwrap.dedent("".join(block)))
+    except (SyntaxError, IndexError, ValueError):
+        return None
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            return node, code.co_firstlineno - 1
+    return None
+
+
+def _base_name(node: ast.AST) -> str | None:
+    """``rows`` of ``rows``, ``rows[0]``, ``data["train"].x``."""
+    while isinstance(node, (ast.Subscript, ast.Attribute)):
+        node = node.value
+    return node.id if isinstance(node, ast.Name) else None
+
+
+def follow(
+    capture: Capture, tree: ast.Module, user_ns: dict[str, Any], before_line: int | None = None
+) -> dict[str, Provenance]:
+    """Give the objects the cell bound or filled what flowed into their names (module docstring); what each name
+    rebound anew got (for :func:`retag`)."""
+    flow = _Flow(capture, user_ns, before_line)
+    flow.block(tree.body)
+    given: dict[str, Provenance] = {}
+    for name in flow.changed:
+        provenance = flow.env.get(name, EMPTY)
+        obj = user_ns.get(name)
+        if not provenance or obj is None:
+            continue
+        known = capture.of(obj)
+        if known and known.precision == "exact":
+            continue  # a hook knows exactly where it came from
+        if name not in flow.rebound:
+            if provenance.sources <= known.sources:
+                continue  # filled with nothing new
+            provenance = known | provenance
+        tagged = provenance.at_cell_precision().through(capture.cell_run_id)
+        capture.registry.tag(obj, tagged, binding=(user_ns, name))
+        if name in flow.rebound:
+            given[name] = tagged
+    return given
+
+
+def retag(capture: Capture, given: dict[str, Provenance], user_ns: dict[str, Any]) -> None:
+    """The same statements ran again (a loop's body): the new objects their names hold get what the flow gave
+    those names the first time, unless a hook tracks them."""
+    for name, tagged in given.items():
+        obj = user_ns.get(name)
+        if obj is not None and not capture.of(obj):
+            capture.registry.tag(obj, tagged, binding=(user_ns, name))

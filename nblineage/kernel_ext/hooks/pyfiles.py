@@ -1,0 +1,387 @@
+"""Plain Python file I/O in the user's own code: ``open()`` and ``pathlib.Path``'s ``open``, ``read_text``,
+``read_bytes``, ``write_text`` and ``write_bytes``.
+
+What counts: a regular file that the user's own code opens by path (a string, bytes or path-like; not
+a file descriptor), whatever it holds (CSV, JSON lines, text, a config file): opened for reading (``r``, ``r+``),
+it is a dataset read, versioned by its fingerprint when opened; opened for writing (``w``, ``a``, ``x``, ``+``), a
+dataset written, recorded when the cell ends (versioned then if the file is closed; a file still open has no
+version yet). ``Path.write_text``/``write_bytes`` record the write at once.
+
+Only the user's calls: ``open`` is bound in the notebook's namespace (``shell.user_ns``, hidden from ``%who``),
+never in ``builtins``, so the cells and the functions the notebook defines use it while the import system and
+every library (whose modules see ``builtins.open``) pay nothing. The user's own modules (files outside
+site-packages and the Python installation) imported in an earlier cell get it in their namespace too, at the end of
+each cell that imported new modules, and as they are imported (a ``sys.meta_path`` finder that asks the other
+finders and wraps only the loader of a user module: a module imported and used in the same cell reads through it;
+not a ``%run`` script).
+``Path`` methods are patched, but record only when their caller is the user's code (``capture.user_caller``); a
+library's call costs one frame look-up.
+
+Provenance: the file object returned is tagged with the file read, so what a statement builds from it
+(``rows = list(csv.DictReader(f))``, ``data = json.load(f)``) carries it (the cell fallback); a read inside a
+function called by a statement (``rows = load_rows("train.csv")``) gives it to what that statement binds
+(``Capture.statement_reads``). What is written derives from the names the opening statement reads (``with
+open("out.csv", "w") as f: csv.writer(f).writerows(rows)``: ``rows``), or, for ``Path.write_text(data)``, the
+writing statement's.
+"""
+
+from __future__ import annotations
+
+import ast
+import builtins
+import functools
+import os
+import sys
+import threading
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from nblineage.kernel_ext import cellcode
+from nblineage.kernel_ext.capture import Capture, capturing, cell_line, current, is_user_file, user_caller
+from nblineage.kernel_ext.hooks.files import Location, locate
+from nblineage.kernel_ext.instrument import After, Instrumentor, Listener, Patch, intercept
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source, union
+from nblineage.kernel_ext.safety import report
+
+_builtin_open = builtins.open
+WRITE_MODES = frozenset("wax+")
+
+
+@dataclass
+class _Writing:
+    """A file the user opened for writing, recorded when the cell ends."""
+
+    handle: weakref.ref
+    location: Location
+    line: int | None  # the cell statement that opened it
+    source: str | None  # that cell's code
+
+
+_writing: list[_Writing] = []
+
+
+_previous_open: list[Any] = [_builtin_open]  # the ``open`` the notebook had before: IPython's guards fds 0-2
+
+
+_created: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()  # handle -> the file its open created
+
+
+@functools.wraps(_builtin_open)
+def user_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
+    """``open`` as the notebook sees it: the ``open`` it had (IPython's), and the file recorded as read or written."""
+    new = _new_file(file, mode) if capturing() else None
+    handle = _previous_open[0](file, mode, *args, **kwargs)
+    if capturing():
+        try:
+            if new is not None:
+                _created[handle] = new
+            _opened(handle, file, mode)
+        except Exception as error:
+            report("open", error)
+    return handle
+
+
+def _new_file(file: Any, mode: Any) -> str | None:
+    """The absolute path of the file an ``open`` for writing is about to create (None: it exists, or not a path)."""
+    try:
+        if isinstance(mode, str) and WRITE_MODES.intersection(mode) and isinstance(file, (str, bytes, os.PathLike)):
+            path = os.path.abspath(os.fsdecode(os.fspath(file)))
+            return None if os.path.lexists(path) else path
+    except (OSError, ValueError, TypeError):
+        pass
+    return None
+
+
+def remove_if_created_empty(handle: Any) -> str | None:
+    """A save into ``handle`` was blocked: when the notebook's ``open`` created its file and nothing is in it yet,
+    remove the file (a block leaves nothing written) and forget the write; its path, else None."""
+    try:
+        path = _created.get(handle)
+    except TypeError:
+        return None
+    if path is None:
+        return None
+    try:
+        if (
+            handle.tell() != 0
+            or os.path.getsize(path) != 0
+            or not os.path.samestat(os.fstat(handle.fileno()), os.stat(path))
+        ):
+            return None
+        os.unlink(path)
+    except (OSError, ValueError, AttributeError):
+        return None
+    del _created[handle]
+    _writing[:] = [writing for writing in _writing if writing.handle() is not handle]
+    return path
+
+
+# Named where it lives, so that pickle (joblib's workers, multiprocessing) finds it by reference.
+user_open.__module__, user_open.__qualname__ = __name__, "user_open"
+
+
+def _opened(handle: Any, file: Any, mode: Any) -> None:
+    capture = current()
+    if capture is None or isinstance(file, int) or not isinstance(mode, str):
+        return
+    location = locate(file)
+    if location is None or location.local is None or os.path.isdir(location.local):
+        return
+    if "r" in mode:
+        _read(capture, location, handle)
+    if WRITE_MODES.intersection(mode):
+        _remember_write(capture, handle, location)
+
+
+def _read(capture: Capture, location: Location, result: Any) -> None:
+    """A file read whose data only the cell's code carries on from here (``Capture.catch_up``)."""
+    capture.read(location.source(), result)
+    capture.untracked_reads = True
+
+
+def _remember_write(capture: Capture, handle: Any, location: Location) -> None:
+    try:
+        ref = weakref.ref(handle)
+    except TypeError:
+        return
+    line = cell_line(capture.user_ns, capture.cell_source) if capture.user_ns is not None else None
+    _writing.append(_Writing(ref, location, line, capture.cell_source))
+
+
+def _record_writes(capture: Capture) -> None:
+    """The files opened for writing since the last cell ended: outputs whose inputs are what the opening statement
+    read."""
+    pending, _writing[:] = list(_writing), []
+    saved = {(output.source.namespace, output.source.name) for output in capture.record.outputs}
+    for writing in pending:
+        if (writing.location.namespace, writing.location.name) in saved:
+            continue  # a hook saved into it (``pickle.dump(model, open(path, "wb"))``) and named what it holds
+        handle = writing.handle()
+        closed = handle is None or getattr(handle, "closed", True)
+        location = writing.location
+        source = location.source(written=True) if closed else Source(location.namespace, location.name)
+        capture.write(source, None, provenance=_statement_provenance(capture, writing, handle))
+
+
+def _statement_provenance(capture: Capture, writing: _Writing, handle: Any) -> Provenance:
+    """What the cell statement that opened a file for writing read: the tracked objects of the names it reads, and
+    the datasets read while it ran (the handle written to excepted)."""
+    user_ns, line = capture.user_ns, writing.line
+    code = cellcode.parse(writing.source) if writing.source else None
+    if user_ns is None or line is None or code is None:
+        return EMPTY
+    for statement in code.tree.body:
+        end = statement.end_lineno or statement.lineno
+        if statement.lineno <= line <= end:
+            names = {node.id for node in ast.walk(statement) if isinstance(node, ast.Name)}
+            values = [user_ns[name] for name in names if name in user_ns and user_ns[name] is not handle]
+            found = union(capture.of(value) for value in values if not _is_writing(value))
+            read = {
+                source
+                for number in range(statement.lineno, end + 1)
+                for source in capture.statement_reads.get(number, ())
+                if source.name != writing.location.name
+            }
+            if read:
+                found = found | capture.exact(read).at_cell_precision()
+            return found.at_cell_precision().through(capture.cell_run_id) if found else EMPTY
+    return EMPTY
+
+
+def _is_writing(value: Any) -> bool:
+    return any(writing.handle() is value for writing in _writing)
+
+
+def _user_only(where: str, after: After) -> Any:
+    """``intercept`` for calls made by the user's code; a library's call is left alone."""
+    inner = intercept(where, after)
+
+    def wrapper(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+        if not capturing() or not user_caller(sys._getframe(1)):
+            return wrapped(*args, **kwargs)
+        return inner(wrapped, instance, args, kwargs)
+
+    return wrapper
+
+
+def _path_read(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    location = locate(args[0])
+    if location is not None and location.local is not None:
+        _read(capture, location, result)
+
+
+def _path_write(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    location = locate(args[0])
+    if location is not None and location.local is not None:
+        data = args[1] if len(args) > 1 else kwargs.get("data")
+        capture.write(location.source(written=True), data)
+
+
+def _path_open(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    mode = args[1] if len(args) > 1 else kwargs.get("mode", "r")
+    _opened(result, args[0], mode)
+
+
+class PyfilesInstrumentor(Instrumentor):
+    """``open`` in the notebook's namespace and ``pathlib.Path``'s file methods (module docstring)."""
+
+    modules = ("pathlib",)
+
+    def patches(self, module: Any) -> Iterator[Patch]:
+        path = module.Path
+        yield path, "open", _user_only("pathlib.Path.open", _path_open)
+        for name in ("read_text", "read_bytes"):
+            yield path, name, _user_only(f"pathlib.Path.{name}", _path_read)
+        for name in ("write_text", "write_bytes"):
+            yield path, name, _user_only(f"pathlib.Path.{name}", _path_write)
+
+    def listeners(self, module: Any) -> Iterable[Listener]:
+        shell = _shell()
+        if shell is not None:
+            yield (lambda: _bind_open(shell), lambda: _unbind_open(shell))
+
+    def cell_ended(self, capture: Capture) -> None:
+        if _writing:
+            _record_writes(capture)
+        shell = _shell()
+        if shell is not None and _active[0]:
+            if shell.user_ns.get("open") is not user_open:  # %reset put IPython's back
+                _bind_open(shell)
+            if len(sys.modules) != _modules_seen[0]:
+                _bind_user_modules()
+
+
+def _shell() -> Any:
+    ipython = sys.modules.get("IPython")
+    get = getattr(ipython, "get_ipython", None)
+    return get() if get is not None else None
+
+
+def _replaceable(value: Any) -> bool:
+    """Whether the notebook's ``open`` is one nblineage may stand in for: none, the built-in, or IPython's."""
+    if value is None or value is _builtin_open:
+        return True
+    return getattr(value, "__wrapped__", None) is _builtin_open and "IPython" in getattr(value, "__globals__", {}).get(
+        "__name__", ""
+    )
+
+
+class _UserModules:
+    """A ``sys.meta_path`` finder that finds nothing itself: it asks the finders after it, and a spec of the user's
+    own module (``is_user_file``) gets a loader that gives the module the notebook's ``open`` before its code runs,
+    so a module imported and used in the same cell reads through it. Every other spec is returned as found."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
+        if getattr(self._local, "busy", False) or not _active[0]:
+            return None
+        self._local.busy = True
+        try:
+            spec = None
+            for finder in list(sys.meta_path):
+                find = getattr(finder, "find_spec", None)
+                if finder is self or find is None:
+                    continue
+                spec = find(name, path, target)
+                if spec is not None:
+                    break
+        finally:
+            self._local.busy = False
+        if spec is None:
+            return None
+        try:
+            loader, origin = spec.loader, spec.origin
+            if (
+                spec.has_location
+                and isinstance(origin, str)
+                and origin.endswith((".py", ".pyc"))  # Python code, not an extension module
+                and hasattr(loader, "exec_module")
+                and is_user_file(origin)
+            ):
+                spec.loader = _GivingOpen(loader)
+        except Exception as error:
+            report("open", error)
+        return spec
+
+
+class _GivingOpen:
+    """A user module's loader, with the notebook's ``open`` put in the module's namespace first."""
+
+    def __init__(self, loader: Any) -> None:
+        self._loader = loader
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loader, name)
+
+    def create_module(self, spec: Any) -> Any:
+        return self._loader.create_module(spec)
+
+    def exec_module(self, module: Any) -> None:
+        namespace = getattr(module, "__dict__", None)
+        if _active[0] and isinstance(namespace, dict) and "open" not in namespace:
+            namespace["open"] = user_open
+            _bound_modules.append(namespace)
+            _looked.add(module.__name__)
+        self._loader.exec_module(module)
+
+
+_finder = _UserModules()
+
+
+def _bind_open(shell: Any) -> None:
+    _active[0] = True
+    if _finder not in sys.meta_path:
+        sys.meta_path.insert(0, _finder)
+    previous = shell.user_ns.get("open")
+    if previous is user_open or not _replaceable(previous):
+        return  # the user's own ``open`` (``from gzip import open``) stays
+    _previous_open[0] = previous or _builtin_open
+    shell.user_ns["open"] = user_open
+    shell.user_ns_hidden["open"] = user_open
+
+
+_active = [False]  # the notebook's open is in place (between subscribe and unsubscribe)
+_modules_seen = [0]  # how many modules were loaded when they were last looked at
+_looked: set[str] = set()  # modules looked at
+_bound_modules: list[dict[str, Any]] = []  # namespaces of the user's modules given the notebook's open
+
+
+def _bind_user_modules() -> None:
+    """Give the user's own modules imported so far (files outside site-packages and the Python installation)
+    the notebook's ``open``, unless they define one."""
+    _modules_seen[0] = len(sys.modules)
+    for name, module in list(sys.modules.items()):
+        if name in _looked:
+            continue
+        _looked.add(name)
+        filename = getattr(module, "__file__", None)
+        namespace = getattr(module, "__dict__", None)
+        if not isinstance(filename, str) or not isinstance(namespace, dict) or "open" in namespace:
+            continue
+        if is_user_file(filename):
+            namespace["open"] = user_open
+            _bound_modules.append(namespace)
+
+
+def _unbind_open(shell: Any) -> None:
+    _active[0] = False
+    if _finder in sys.meta_path:
+        sys.meta_path.remove(_finder)
+    for namespace in _bound_modules:
+        if namespace.get("open") is user_open:
+            del namespace["open"]
+    _bound_modules.clear()
+    _looked.clear()
+    _modules_seen[0] = 0
+    previous = _previous_open[0]
+    for space in (shell.user_ns, shell.user_ns_hidden):
+        if space.get("open") is user_open:
+            if previous is _builtin_open:
+                del space["open"]
+            else:
+                space["open"] = previous
+    _writing.clear()

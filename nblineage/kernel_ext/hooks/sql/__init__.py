@@ -1,0 +1,1 @@
+"""SQL lineage: parsing statements (``parsing``), SQLAlchemy engine events (``engine``), pandas SQL (``pandas``)."""

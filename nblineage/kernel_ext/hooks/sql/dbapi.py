@@ -1,0 +1,661 @@
+"""DB-API drivers used directly (no pandas, no SQLAlchemy): ``sqlite3``, ``psycopg`` (3) and ``pymysql``.
+
+What a statement reads and writes is ``parsing.statement_of``'s, on the connection's database named as OpenLineage
+does (``sqlite://{path}``, ``postgres://host:port`` + ``db.schema.table``, ``mysql://host:port`` + ``db.table``;
+never a user name or password). A statement that reads makes its tables inputs of the cell run, and the rows then
+fetched from that cursor (``fetchone``/``fetchmany``/``fetchall``, iteration) carry exactly those tables as their
+provenance. A statement that writes (``INSERT``, ``CREATE TABLE AS``, ``UPDATE``...) is an output per table
+written, deriving from the tables it read and from the provenance of the parameters passed (rows from a frame read
+from a CSV: the table derives from the CSV); parameters no hook tagged get the reads of the statement running
+(``fallback.at_write``). A repeated write (a loop of ``INSERT``) is recorded once.
+
+Fetched rows are lists and tuples, which take no weak reference: the registry knows them by a binding. Until the
+cell ends a result is bound here (the latest :data:`HELD`, let go earlier once nothing else refers to them), so that
+a frame or array built from it in the same cell inherits its provenance; rows fetched one by one cost a dictionary
+lookup each, only the first of a statement is held. At the end of the cell the user's names that hold a result (or
+a list whose first or last item is a fetched row: ``rows = list(cur)``, a loop of ``append``) are bound instead,
+exactly, names a ``for`` loop over rows fills get the rows' tables at cell precision (``rowloops``; also as soon
+as a loop over a cursor ends, so that a model fit on them in the same cell has them), and the results are let go.
+
+``sqlite3``'s classes are C types that cannot be patched: ``sqlite3.connect`` called by the user's code returns a
+transparent proxy (``isinstance(conn, sqlite3.Connection)`` holds, pandas takes it) whose cursors are proxies too;
+connections that installed libraries or the standard library open stay plain. psycopg's and pymysql's cursor
+classes are patched. Calls made by SQLAlchemy and pandas (whose hooks record them; a pandas SQL call under way
+collects the statement instead), by nblineage or by the driver itself record nothing here.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import itertools
+import os
+import sqlite3
+import sys
+import sysconfig
+import threading
+import weakref
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote
+
+import wrapt
+
+from nblineage.kernel_ext.capture import Capture, capturing, current
+from nblineage.kernel_ext.hooks.sql import rowloops
+from nblineage.kernel_ext.hooks.sql.engine import collector
+from nblineage.kernel_ext.hooks.sql.parsing import Statement, statement_of
+from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_path, sqlite_table_version
+from nblineage.kernel_ext.instrument import Instrumentor, Patch
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source
+from nblineage.kernel_ext.safety import report
+
+_NO_PARAMETERS: Any = object()
+HELD = 64  # fetched results kept alive (and bound) until the cell ends, most recent first
+# Callers whose DB-API calls are recorded elsewhere (their own hooks) or are no user lineage.
+_LIBRARIES = ("sqlalchemy", "pandas", "nblineage")
+_SKIPPED_FRAMES = ("wrapt", __name__)
+
+Database = tuple[str, str, str]  # (SQLAlchemy-style URL without credentials, openlineage-sql dialect, paramstyle)
+Read = tuple[frozenset[Source], int]  # the tables a statement read, and which statement run that was
+
+
+# --- what the cursors remember and the rows hold -------------------------------------------------------------------
+
+
+class _Held:
+    """Fetched results bound here until the cell ends (registry bindings), the latest :data:`HELD` of them; and the
+    last row iterated from each cursor (kept, not tagged)."""
+
+    def __init__(self) -> None:
+        self.space: dict[str, Any] = {}  # key -> the result; the registry's binding namespace (never replaced)
+        self.sources: dict[str, frozenset[Source]] = {}
+        self.first: dict[int, Read] = {}  # id(cursor) -> the statement whose first row fetched one by one was seen
+        self.latest: dict[int, tuple[Any, Read]] = {}  # id(cursor) -> the last row iterated, and its statement
+        self._next = 0
+        self._lock = threading.Lock()
+
+    def hold(self, capture: Capture, result: Any, sources: frozenset[Source]) -> None:
+        with self._lock:
+            self._sweep()
+            key = str(self._next)
+            self._next += 1
+            self.space[key] = result
+            self.sources[key] = sources
+            while len(self.space) > HELD:
+                self._drop(next(iter(self.space)))
+        capture.registry.tag(result, capture.exact(sources), binding=(self.space, key))
+
+    def _drop(self, key: str) -> None:
+        self.space.pop(key, None)
+        self.sources.pop(key, None)
+
+    def _sweep(self) -> None:
+        """Let go of the results nothing but this refers to any more (a frame was built from them, then dropped)."""
+        for key in list(self.space):
+            if sys.getrefcount(self.space[key]) <= 2:  # this dict's reference and the argument's
+                self._drop(key)
+
+    def by_id(self) -> dict[int, frozenset[Source]]:
+        """The tables of each result and last row kept, by ``id``."""
+        found = {id(result): self.sources[key] for key, result in self.space.items()}
+        found.update((id(row), read[0]) for row, read in self.latest.values())
+        return found
+
+    def release(self, capture: Capture | None, user_ns: dict[str, Any] | None) -> None:
+        """Bind the user's names that hold a result (or a list starting or ending with a fetched row) to it, exactly;
+        then let every result go."""
+        with self._lock:
+            by_id = self.by_id()
+            if capture is not None and user_ns is not None and by_id:
+                for name, value in list(user_ns.items()):
+                    found = by_id.get(id(value))
+                    if found is None and type(value) is list and value:
+                        found = by_id.get(id(value[0])) or by_id.get(id(value[-1]))
+                    if found is not None and not name.startswith("_"):
+                        capture.registry.tag(value, capture.exact(found), binding=(user_ns, name))
+                if capture.cell_source:
+                    _filled_in_loops(capture, capture.cell_source, user_ns, by_id)
+            self.space.clear()  # the registry's bindings to it now hold nothing: swept after the next cell
+            self.sources.clear()
+            self.latest.clear()
+            self.first.clear()
+
+
+def _filled_in_loops(
+    capture: Capture, source: str, user_ns: dict[str, Any], by_id: dict[int, frozenset[Source]]
+) -> None:
+    """Names a ``for`` loop over fetched rows (a cursor, a result, or a target holding the last row) filled in its
+    body get the rows' tables, at cell precision (the code says so, no hook saw it)."""
+    for header, filled in rowloops.loop_fills(source):
+        found: set[Source] = set()
+        for name in header:
+            value = user_ns.get(name)
+            sources = by_id.get(id(value))
+            if sources is None and value is not None:
+                read = _read_of(value)
+                sources = read[0] if read is not None else None
+            found |= sources or frozenset()
+        if not found:
+            continue
+        provenance = Provenance(frozenset(found), "cell").through(capture.cell_run_id)
+        for name in filled:
+            value = user_ns.get(name)
+            if value is not None and name not in header:
+                capture.registry.tag(value, capture.of(value) | provenance, binding=(user_ns, name))
+
+
+_held = _Held()
+# cursor -> the tables its statement read, and which statement run that was
+_reads: weakref.WeakKeyDictionary[Any, Read] = weakref.WeakKeyDictionary()  # a patched cursor's (proxies: own)
+_databases: weakref.WeakKeyDictionary[Any, Database] = weakref.WeakKeyDictionary()  # connection -> its database
+
+
+def _caller() -> Any:
+    """The frame that called the DB-API method or function this module wrapped (None at the bottom)."""
+    frame = sys._getframe(2)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith(_SKIPPED_FRAMES):
+        frame = frame.f_back
+    return frame
+
+
+def _user_call() -> bool:
+    """True unless the DB-API call was made by a library with its own hook, nblineage or the driver itself."""
+    frame = _caller()
+    module = frame.f_globals.get("__name__", "") if frame is not None else ""
+    return module.partition(".")[0] not in (*_LIBRARIES, "sqlite3", "psycopg", "pymysql")
+
+
+_LIBRARY_DIRS = tuple(
+    {
+        os.path.join(path, "")
+        for key in ("stdlib", "platstdlib", "purelib", "platlib")
+        if (path := sysconfig.get_path(key))
+    }
+)
+_library_files: dict[str, bool] = {}
+
+
+def _opened_by_user() -> bool:
+    """True when ``sqlite3.connect`` was called by the user's code (a notebook, a script, the user's modules), not
+    by an installed library or the standard library (caches, IPython's history: no user lineage)."""
+    if not _user_call():
+        return False
+    frame = _caller()
+    if frame is None or frame.f_globals.get("__name__") == "__main__":
+        return frame is not None
+    filename = frame.f_code.co_filename
+    library = _library_files.get(filename)
+    if library is None:
+        library = _library_files[filename] = os.path.abspath(filename).startswith(_LIBRARY_DIRS)
+    return not library
+
+
+def _pandas_collects() -> bool:
+    """A pandas SQL call is under way on this thread (it records the statements it ran)."""
+    return collector() is not None
+
+
+# --- statements --------------------------------------------------------------------------------------------------
+
+
+def _sql_text(query: Any, connection: Any) -> str | None:
+    if isinstance(query, str):
+        return query
+    if isinstance(query, (bytes, bytearray)):
+        return bytes(query).decode("utf-8", "replace")
+    as_string = getattr(query, "as_string", None)  # psycopg.sql.Composable
+    if callable(as_string) and connection is not None:
+        return as_string(connection)
+    return None
+
+
+def executed(cursor: Any, database: Database | None, query: Any, params: Any) -> None:
+    """Record a statement ``cursor`` ran (after it succeeded), and remember what its rows derive from."""
+    if database is None:
+        return
+    sql = _sql_text(query, getattr(cursor, "connection", None))
+    statement = statement_of(database[0], sql, database[1], database[2]) if sql else None
+    collected = collector()
+    if collected is not None:  # inside pandas.read_sql: the statement is pandas's
+        if statement is not None:
+            collected.append(statement)
+        return
+    if statement is not None and not statement.outputs and database[1] == "sqlite" and not _in_transaction(cursor):
+        statement = replace(statement, inputs=_versioned(statement.inputs))
+    _remember(cursor, statement.inputs if statement is not None else frozenset())
+    capture = current()
+    if capture is None or statement is None:
+        return
+    if not statement.outputs:
+        for source in statement.inputs:
+            capture.read_input(source)
+        return
+    _record_writes(capture, statement, params)
+
+
+def _in_transaction(cursor: Any) -> bool:
+    """Whether the cursor's connection has uncommitted changes (the table's committed content is not what it reads)."""
+    return bool(getattr(getattr(cursor, "connection", None), "in_transaction", False))
+
+
+def _versioned(sources: frozenset[Source]) -> frozenset[Source]:
+    """SQLite tables read, versioned by their content (``tableversion``): the version ``to_sql`` recorded."""
+    found = set()
+    for source in sources:
+        path = sqlite_path(source.namespace) if source.version is None else None
+        version = sqlite_table_version(path, source.name) if path else None
+        found.add(source if version is None else replace(source, version=version))
+    return frozenset(found)
+
+
+_statements = itertools.count()  # each statement run: its rows fetched one by one take their own places
+
+
+def _remember(cursor: Any, sources: frozenset[Source]) -> None:
+    read = (sources, next(_statements)) if sources else None
+    if type(cursor) is SqliteCursor:
+        cursor._self_read = read
+        return
+    with contextlib.suppress(TypeError):  # a cursor that takes no weak reference
+        if read is not None:
+            _reads[cursor] = read
+        else:
+            _reads.pop(cursor, None)
+
+
+def _read_of(cursor: Any) -> Read | None:
+    if type(cursor) is SqliteCursor:
+        return cursor._self_read
+    try:
+        return _reads.get(cursor)
+    except Exception:  # not a cursor: unhashable, or a comparison that raises
+        return None
+
+
+def _record_writes(capture: Capture, statement: Statement, params: Any) -> None:
+    """Each table written derives from the tables the statement read and the parameters' provenance."""
+    passed = _parameters_provenance(capture, statement, params) if params is not None else EMPTY
+    for target in statement.outputs:
+        provenance = capture.exact(statement.inputs - {target}) | _without(passed, target)
+        if any(out.source == target and provenance.sources <= out.provenance.sources for out in capture.record.outputs):
+            continue  # the same write again (a loop of INSERTs), or one that adds no input
+        capture.write(target, None, provenance=provenance)
+
+
+def _without(provenance: Provenance, target: Source) -> Provenance:
+    """``provenance`` less any version of ``target`` (rows of a table written back to it are no new edge)."""
+    kept = frozenset(s for s in provenance.sources if (s.namespace, s.name) != (target.namespace, target.name))
+    return provenance if len(kept) == len(provenance.sources) else replace(provenance, sources=kept)
+
+
+# The fallbacks of the cell run under way, by statement and line of the cell running it.
+_fallen_back: dict[tuple[str | None, Statement, int | None], Provenance] = {}
+
+
+def _cell_line(user_ns: dict[str, Any] | None) -> int | None:
+    """The line of the cell under way (its outermost frame running in the user's namespace)."""
+    line, frame = None, sys._getframe(1)
+    while frame is not None:
+        if frame.f_globals is user_ns and frame.f_code.co_name == "<module>":
+            line = frame.f_lineno
+        frame = frame.f_back
+    return line
+
+
+def _parameters_provenance(capture: Capture, statement: Statement, params: Any) -> Provenance:
+    """What the parameters derive from: a hook's tag, else the reads of the code running the statement (cell
+    precision; once per statement and line of the cell: a loop of INSERTs asks again and again)."""
+    if isinstance(params, (str, bytes, int, float)):
+        return EMPTY
+    found = capture.of(params)
+    if found or capture.write_fallback is None:
+        return found
+    key = (capture.cell_run_id, statement, _cell_line(capture.user_ns))
+    if key not in _fallen_back:
+        if len(_fallen_back) > HELD:
+            _fallen_back.clear()
+        _fallen_back[key] = capture.write_fallback(capture)
+    return _fallen_back[key]
+
+
+def fetched(cursor: Any, result: Any) -> None:
+    """Rows ``cursor`` returned carry the tables its statement read."""
+    read = _read_of(cursor)
+    capture = current()
+    if read is None or capture is None or result is None:
+        return
+    for source in read[0]:
+        capture.read_input(source)
+    _held.hold(capture, result, read[0])
+
+
+def later_row(cursor: Any) -> bool:
+    """The hot path of rows fetched one by one: True once the first row of the cursor's statement was seen (or it
+    read nothing); later rows need nothing (a list of them is found at cell end by its first row)."""
+    return _held.first.get(id(cursor)) is _read_of(cursor)
+
+
+def fetched_one(cursor: Any, row: Any) -> None:
+    """The first row of a statement, tagged and held like a result."""
+    read = _read_of(cursor)
+    if read is None or row is None:
+        return
+    _held.first[id(cursor)] = read
+    fetched(cursor, row)
+
+
+def _last_row(cursor: Any, row: Any) -> None:
+    read = _read_of(cursor)
+    if read is not None:
+        _held.latest[id(cursor)] = (row, read)
+
+
+def _loop_ended() -> None:
+    """A loop over a cursor ended: the lists the cell's loops filled get the rows' tables now (a model fit and saved
+    later in the same cell derives from them), not only at cell end."""
+    capture = current()
+    if capture is not None and capture.cell_source and capture.user_ns is not None:
+        with _held._lock:
+            by_id = _held.by_id()
+        _filled_in_loops(capture, capture.cell_source, capture.user_ns, by_id)
+
+
+def iterate(cursor: Any, rows: Iterable[Any]) -> Iterator[Any]:
+    """Iterate ``rows``; the first row carries the cursor's tables, and a list starting or ending with the first or
+    the last row is found at cell end."""
+    row = first = None
+    try:
+        for row in rows:
+            if first is None:
+                first = row
+                _guarded("dbapi fetch", fetched_one, cursor, row)
+            yield row
+    finally:
+        if row is not None and row is not first:
+            _guarded("dbapi fetch", _last_row, cursor, row)
+        if row is not None:
+            _guarded("dbapi loop", _loop_ended)
+
+
+def _guarded(where: str, work: Callable[..., None], *args: Any) -> None:
+    try:
+        work(*args)
+    except Exception as error:
+        report(where, error)
+
+
+# --- sqlite3: proxies ----------------------------------------------------------------------------------------------
+
+
+def sqlite_database(connection: sqlite3.Connection) -> Database:
+    """The main database of a sqlite3 connection, by the path SQLite resolved."""
+    url = "sqlite://"
+    for _, name, path in connection.execute("PRAGMA database_list").fetchall():
+        if name == "main" and path:
+            url = f"sqlite:///{quote(path)}"
+    return url, "sqlite", "qmark"
+
+
+def _split_script(script: str) -> list[str]:
+    """The statements of a SQL script, where SQLite itself sees them complete."""
+    found, start = [], 0
+    for index, char in enumerate(script):
+        if char == ";" and sqlite3.complete_statement(script[start : index + 1]):
+            found.append(script[start : index + 1])
+            start = index + 1
+    if script[start:].strip():
+        found.append(script[start:])
+    return found
+
+
+class SqliteCursor(wrapt.ObjectProxy):
+    """A sqlite3 cursor whose statements and rows are seen."""
+
+    def __init__(self, cursor: sqlite3.Cursor, connection: SqliteConnection) -> None:
+        super().__init__(cursor)
+        self._self_connection = connection
+        self._self_read: Read | None = None
+
+    def _self_record(self, query: Any, params: Any) -> None:
+        if capturing() and (_user_call() or _pandas_collects()):
+            _guarded("sqlite3 execute", executed, self, self._self_connection._self_database(), query, params)
+
+    def execute(self, sql: Any, parameters: Any = _NO_PARAMETERS, /) -> SqliteCursor:
+        if parameters is _NO_PARAMETERS:
+            self.__wrapped__.execute(sql)
+            self._self_record(sql, None)
+        else:
+            self.__wrapped__.execute(sql, parameters)
+            self._self_record(sql, parameters)
+        return self
+
+    def executemany(self, sql: Any, seq_of_parameters: Any, /) -> SqliteCursor:
+        self.__wrapped__.executemany(sql, seq_of_parameters)
+        self._self_record(sql, seq_of_parameters)
+        return self
+
+    def executescript(self, sql_script: Any, /) -> SqliteCursor:
+        self.__wrapped__.executescript(sql_script)
+        if isinstance(sql_script, str):
+            for statement in _split_script(sql_script):
+                self._self_record(statement, None)
+        return self
+
+    def _self_fetched(self, result: Any) -> Any:
+        if capturing() and _user_call():
+            _guarded("sqlite3 fetch", fetched, self, result)
+        return result
+
+    def fetchone(self) -> Any:
+        row = self.__wrapped__.fetchone()
+        if self._self_read is not None and capturing() and not later_row(self) and _user_call():
+            _guarded("sqlite3 fetch", fetched_one, self, row)
+        return row
+
+    def fetchmany(self, *args: Any, **kwargs: Any) -> Any:
+        return self._self_fetched(self.__wrapped__.fetchmany(*args, **kwargs))
+
+    def fetchall(self) -> Any:
+        return self._self_fetched(self.__wrapped__.fetchall())
+
+    def __iter__(self) -> Iterator[Any]:
+        if capturing() and _user_call():
+            return iterate(self, self.__wrapped__)
+        return iter(self.__wrapped__)
+
+    def __next__(self) -> Any:
+        return next(self.__wrapped__)
+
+
+class SqliteConnection(wrapt.ObjectProxy):
+    """A sqlite3 connection whose cursors (and ``execute`` shortcuts) are :class:`SqliteCursor`."""
+
+    def __init__(self, connection: sqlite3.Connection) -> None:
+        super().__init__(connection)
+        self._self_db: Database | None = None
+
+    def _self_database(self) -> Database:
+        if self._self_db is None:
+            self._self_db = sqlite_database(self.__wrapped__)
+        return self._self_db
+
+    def cursor(self, *args: Any, **kwargs: Any) -> SqliteCursor:
+        return SqliteCursor(self.__wrapped__.cursor(*args, **kwargs), self)
+
+    def execute(self, *args: Any) -> SqliteCursor:
+        return self.cursor().execute(*args)
+
+    def executemany(self, *args: Any) -> SqliteCursor:
+        return self.cursor().executemany(*args)
+
+    def executescript(self, *args: Any) -> SqliteCursor:
+        return self.cursor().executescript(*args)
+
+    def backup(self, target: Any, *args: Any, **kwargs: Any) -> None:
+        self.__wrapped__.backup(getattr(target, "__wrapped__", target), *args, **kwargs)
+
+    def __enter__(self) -> SqliteConnection:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self.__wrapped__.__exit__(*exc_info)
+
+
+def _connect(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    connection = wrapped(*args, **kwargs)
+    if not isinstance(connection, sqlite3.Connection) or not _opened_by_user():
+        return connection  # SQLAlchemy's and the libraries' own connections stay plain
+    try:
+        return SqliteConnection(connection)
+    except Exception as error:
+        report("sqlite3.connect", error)
+        return connection
+
+
+# --- psycopg and pymysql: patched classes ------------------------------------------------------------------------
+
+
+def postgres_database(connection: Any) -> Database:
+    info = connection.info
+    host = info.host if info.host and not info.host.startswith("/") else "localhost"
+    return f"postgresql://{host}:{info.port}/{quote(info.dbname or '')}", "postgres", "pyformat"
+
+
+def mysql_database(connection: Any) -> Database:
+    database = connection.db.decode() if isinstance(connection.db, bytes) else connection.db or ""
+    host = connection.host if not getattr(connection, "unix_socket", None) else "localhost"
+    return f"mysql://{host}:{connection.port}/{quote(database)}", "mysql", "pyformat"
+
+
+def _database_of(cursor: Any, name: Callable[[Any], Database]) -> Database | None:
+    connection = getattr(cursor, "connection", None)
+    if connection is None:
+        return None
+    try:
+        return _databases[connection]
+    except (KeyError, TypeError):
+        pass
+    database = name(connection)
+    with contextlib.suppress(TypeError):  # a connection that takes no weak reference is not cached
+        _databases[connection] = database
+    return database
+
+
+def _execute_hook(where: str, name: Callable[[Any], Database], many: bool) -> Callable[..., Any]:
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        result = wrapped(*args, **kwargs)
+        if capturing() and (_user_call() or _pandas_collects()):
+            try:
+                query = args[0] if args else kwargs.get("query")
+                keyword = kwargs.get("params_seq" if many else "params", kwargs.get("args"))
+                params = args[1] if len(args) > 1 else keyword
+                cursor = result if instance is None or not hasattr(instance, "fetchone") else instance
+                executed(cursor, _database_of(cursor, name), query, params)
+            except Exception as error:
+                report(where, error)
+        return result
+
+    return wrapper
+
+
+def _fetch_hook(where: str, one: bool) -> Callable[..., Any]:
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        result = wrapped(*args, **kwargs)
+        if capturing() and not (one and later_row(instance)) and _user_call():
+            _guarded(where, fetched_one if one else fetched, instance, result)
+        return result
+
+    return wrapper
+
+
+def _iter_hook(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    rows = wrapped(*args, **kwargs)
+    if capturing() and _user_call():
+        return iterate(instance, _stepping(rows) if rows is instance else rows)
+    return rows
+
+
+def _stepping(cursor: Any) -> Iterator[Any]:
+    """The rows of a cursor that is its own iterator (iterating it would call the patched ``__iter__`` again)."""
+    step = type(cursor).__next__
+    while True:
+        try:
+            row = step(cursor)
+        except StopIteration:
+            return
+        yield row
+
+
+def _stream_hook(name: Callable[[Any], Database]) -> Callable[..., Any]:
+    """psycopg's ``Cursor.stream(query, params)``: a statement run, and its rows iterated."""
+    recorded = _execute_hook("psycopg stream", name, False)
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        rows = recorded(wrapped, instance, args, kwargs)  # the generator is made; the statement runs when iterated
+        if capturing() and _user_call():
+            return iterate(instance, rows)
+        return rows
+
+    return wrapper
+
+
+def _cursor_patches(classes: Iterable[type], name: Callable[[Any], Database], driver: str) -> Iterator[Patch]:
+    for cls in classes:
+        if "stream" in cls.__dict__:
+            yield cls, "stream", _stream_hook(name)
+        for method, many in (("execute", False), ("executemany", True)):
+            if method in cls.__dict__:
+                yield cls, method, _execute_hook(f"{driver} {method}", name, many)
+        for method in ("fetchone", "fetchmany", "fetchall"):
+            if method in cls.__dict__:
+                yield cls, method, _fetch_hook(f"{driver} {method}", method == "fetchone")
+        if "__iter__" in cls.__dict__:
+            yield cls, "__iter__", _iter_hook
+
+
+class _DbapiInstrumentor(Instrumentor):
+    """A driver's hooks; at the end of a cell the rows fetched are bound to the names that hold them."""
+
+    def cell_ended(self, capture: Capture) -> None:
+        _held.release(capture, capture.user_ns)  # the first driver's call does it; the others find nothing
+
+    def uninstrument(self) -> None:
+        super().uninstrument()
+        _held.release(None, None)
+
+
+class SqliteInstrumentor(_DbapiInstrumentor):
+    """``sqlite3.connect`` returns a connection proxy whose statements and rows are seen."""
+
+    modules = ("sqlite3",)
+
+    def patches(self, module: Any) -> Iterable[Patch]:
+        yield module, "connect", _connect
+
+
+class PsycopgInstrumentor(_DbapiInstrumentor):
+    """psycopg 3 cursors (client-side and server-side) and ``Connection.execute``."""
+
+    modules = ("psycopg",)
+    requires = ("psycopg>=3.1",)
+
+    def patches(self, module: Any) -> Iterable[Patch]:
+        names = ("Cursor", "ServerCursor", "ClientCursor", "RawCursor", "RawServerCursor")  # Raw*: psycopg 3.2+
+        classes = [getattr(module, name) for name in names if hasattr(module, name)]
+        yield from _cursor_patches(classes, postgres_database, "psycopg")
+        yield module.Connection, "execute", _execute_hook("psycopg Connection.execute", postgres_database, False)
+
+
+class PymysqlInstrumentor(_DbapiInstrumentor):
+    """pymysql cursors (buffered, unbuffered, dict)."""
+
+    modules = ("pymysql",)
+    requires = ("pymysql>=1.0",)
+
+    def patches(self, module: Any) -> Iterable[Patch]:
+        from pymysql import cursors
+
+        classes = [cursors.Cursor, cursors.SSCursor, cursors.DictCursor, cursors.SSDictCursor]
+        yield from _cursor_patches(classes, mysql_database, "pymysql")

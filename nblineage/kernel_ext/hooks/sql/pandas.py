@@ -1,0 +1,146 @@
+"""pandas SQL: ``read_sql``, ``read_sql_query`` and ``read_sql_table`` tag the frame they return with exactly the
+tables the statements run inside the call read; ``DataFrame.to_sql`` records the table written.
+
+The version of what ``read_sql*`` read is the fingerprint of the result (``arrow_version(pyarrow.Table.from_pandas(
+df))``), the same for every table a join read; a table of a SQLite file is versioned by its content instead
+(``tableversion``), as ``to_sql`` and DB-API reads version it. ``to_sql`` records one output, the target table,
+versioned by the fingerprint of the frame written (of the table's content for a SQLite file once committed),
+whose inputs are the frame's provenance; the statements it runs internally record nothing (``current()`` is None
+inside a hooked call). pandas on a plain ``sqlite3`` connection (no SQLAlchemy, no events) is covered by parsing
+the query text.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable, Iterable
+from dataclasses import replace
+from typing import Any
+from urllib.parse import quote
+
+from nblineage.kernel_ext.capture import Capture, current
+from nblineage.kernel_ext.fingerprint import arrow_version
+from nblineage.kernel_ext.hooks.calls import argument
+from nblineage.kernel_ext.hooks.sql.engine import collecting, collector, engine_url, record_statement
+from nblineage.kernel_ext.hooks.sql.parsing import DIALECTS, identifier, statement_of
+from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_path, sqlite_table_version
+from nblineage.kernel_ext.instrument import Instrumentor, Patch, intercept
+from nblineage.kernel_ext.provenance import Source
+from nblineage.lineage.naming import table_dataset
+
+log = logging.getLogger("nblineage")
+
+
+def _sqlite3_url(con: sqlite3.Connection) -> str:
+    """A SQLAlchemy-style URL of a DBAPI sqlite3 connection's main database."""
+    for _, name, path in con.execute("PRAGMA database_list").fetchall():
+        if name == "main":
+            return f"sqlite:///{quote(path)}" if path else "sqlite://"
+    return "sqlite://"
+
+
+def _connection_url(con: Any) -> str | None:
+    """The URL of what pandas was given: an Engine, a Connection, a URL string or a sqlite3 connection."""
+    engine = getattr(con, "engine", None)  # an Engine's .engine is itself
+    if engine is not None and hasattr(engine, "url"):
+        return engine_url(engine)
+    if isinstance(con, str) and "://" in con:
+        return con  # table_dataset keeps no credentials of it
+    if isinstance(con, sqlite3.Connection):
+        return _sqlite3_url(con)
+    return None  # ADBC and other connections: not covered
+
+
+def frame_version(obj: Any) -> str | None:
+    """The fingerprint of a DataFrame (or Series) as Arrow; None when pyarrow cannot convert it."""
+    try:
+        import pandas as pd
+        import pyarrow as pa
+
+        if isinstance(obj, pd.Series):
+            obj = obj.to_frame()
+        if not isinstance(obj, pd.DataFrame):
+            return None
+        if not obj.columns.is_unique:  # a join's "id" twice: Arrow wants unique names
+            obj = obj.set_axis([f"{name}#{i}" for i, name in enumerate(obj.columns)], axis=1)
+        return arrow_version(pa.Table.from_pandas(obj))
+    except Exception as error:  # mixed-type object columns and the like: no version, no hook error
+        log.debug("nblineage could not fingerprint a %s", type(obj).__name__, exc_info=error)
+        return None
+
+
+def _collecting(where: str, after: Callable[[Capture, Any, tuple, dict], None]) -> Callable[..., Any]:
+    """``intercept``, with the statements the call executes collected for ``after`` (outermost call only)."""
+    inner = intercept(where, after)
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        if current() is None:
+            return inner(wrapped, instance, args, kwargs)
+        with collecting():
+            return inner(wrapped, instance, args, kwargs)
+
+    return wrapper
+
+
+def _after_read_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    executed = list(collector() or ())
+    con = argument(args, kwargs, 1, "con", None)
+    sql = argument(args, kwargs, 0, "sql", None)
+    if not executed and isinstance(con, sqlite3.Connection) and isinstance(sql, str):
+        parsed = statement_of(_sqlite3_url(con), sql, "sqlite", "qmark")  # no SQLAlchemy, no events: parse it
+        if parsed is not None:
+            executed.append(parsed)
+    inputs: set[Source] = set()
+    for item in executed:
+        if item.outputs:
+            record_statement(capture, item)
+        inputs |= item.inputs
+    if not inputs:
+        return
+    version = frame_version(result)  # None for a chunked read (an iterator of frames)
+    sources = frozenset(Source(source.namespace, source.name, _table_version(source) or version) for source in inputs)
+    capture.registry.tag(result, capture.exact(sources))
+    for source in sources:
+        capture.read_input(source, result)
+
+
+def _after_to_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    frame = args[0]
+    name = argument(args, kwargs, 1, "name", None)
+    url = _connection_url(argument(args, kwargs, 2, "con", None))
+    if not isinstance(name, str) or url is None:
+        return
+    schema = argument(args, kwargs, 3, "schema", None)  # keyword-only on DataFrame.to_sql, positional in pandas.io.sql
+    dialect = DIALECTS.get(url.partition(":")[0].partition("+")[0], "generic")
+    table = identifier(name, True, dialect)  # SQLAlchemy quotes a name that needs it: its case is kept
+    dataset = table_dataset(url, table, schema if schema is None else identifier(schema, True, dialect))
+    con = argument(args, kwargs, 2, "con", None)
+    committed = isinstance(con, (str, sqlite3.Connection)) or getattr(con, "engine", None) is con  # pandas commits
+    written = Source(dataset.namespace, dataset.name)
+    version = _table_version(written) if committed else None
+    capture.write(replace(written, version=version or frame_version(frame)), frame)
+
+
+def _table_version(source: Source) -> str | None:
+    """A SQLite table is versioned by its content (``tableversion``): the same version whoever reads or wrote it,
+    pandas or a DB-API cursor, in any kernel."""
+    path = sqlite_path(source.namespace)
+    return sqlite_table_version(path, source.name) if path else None
+
+
+class PandasSqlInstrumentor(Instrumentor):
+    """``pandas.read_sql*`` tag their result with the tables read; ``to_sql`` records the table written."""
+
+    modules = ("pandas",)
+
+    def patches(self, module: Any) -> Iterable[Patch]:
+        import pandas.io.sql as pandas_sql
+        from pandas.core.generic import NDFrame
+
+        read = _collecting("pandas.read_sql", _after_read_sql)
+        for function in ("read_sql", "read_sql_query", "read_sql_table"):
+            yield module, function, read  # and pandas.io.sql's, its home
+        write = intercept("pandas.to_sql", _after_to_sql)
+        yield pandas_sql, "to_sql", write
+        yield NDFrame, "to_sql", write

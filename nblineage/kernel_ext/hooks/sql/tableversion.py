@@ -1,0 +1,84 @@
+"""The version of a SQLite table: xxh3-128 of its column names and rows (in ``rowid`` order), the same whoever
+computes it. ``to_sql`` into a SQLite file and a DB-API read of a table there both version the table by it, so a read
+in one notebook finds the version another notebook wrote. Cached by the database file's (and its WAL's) size,
+``mtime_ns`` and inode: a table read again unchanged costs a ``stat``. A database file over :data:`MAX_BYTES`
+gets no table versions (hashing rows costs seconds there)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import threading
+from urllib.parse import quote
+
+import xxhash
+
+_cache: dict[tuple[str, str], tuple[tuple, str]] = {}
+_lock = threading.Lock()
+MAX_CACHED = 256
+MAX_BYTES = 16 << 20  # a larger database file: its tables are not hashed (row by row costs seconds), no version
+
+
+def _stamp(path: str) -> tuple | None:
+    stamp = []
+    for name in (path, path + "-wal"):
+        try:
+            stat = os.stat(name)
+        except OSError:
+            if name == path:
+                return None
+            continue
+        stamp.append((stat.st_size, stat.st_mtime_ns, stat.st_ino))
+    return tuple(stamp)
+
+
+def sqlite_table_version(path: str, table: str) -> str | None:
+    """The fingerprint of ``table`` (a name as the dataset names it: ``table`` or ``schema.table``) in the SQLite
+    database file at ``path``; None for a view, a missing table or an unreadable file."""
+    stamp = _stamp(path)
+    if stamp is None or "." in table or sum(part[0] for part in stamp) > MAX_BYTES:
+        return None
+    key = (path, table)
+    with _lock:
+        cached = _cache.get(key)
+    if cached and cached[0] == stamp:
+        return cached[1]
+    version = _hash_table(path, table)
+    if version is not None:
+        with _lock:
+            if len(_cache) >= MAX_CACHED:
+                _cache.clear()
+            _cache[key] = (stamp, version)
+    return version
+
+
+def _hash_table(path: str, table: str) -> str | None:
+    quoted = '"' + table.replace('"', '""') + '"'
+    try:
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return None
+    try:
+        kind = conn.execute("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE", (table,)).fetchone()
+        if kind is None or kind[0] != "table":
+            return None
+        cursor = conn.execute(f"SELECT * FROM {quoted}")
+        digest = xxhash.xxh3_128()
+        digest.update(repr([column[0] for column in cursor.description]).encode())
+        while rows := cursor.fetchmany(4096):
+            digest.update(repr(rows).encode("utf-8", "surrogatepass"))
+        return digest.hexdigest()
+    except sqlite3.Error:
+        return None
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+
+
+def sqlite_path(namespace: str) -> str | None:
+    """The database file of a ``sqlite://{path}`` namespace (None for an in-memory database)."""
+    if not namespace.startswith("sqlite://"):
+        return None
+    path = namespace[len("sqlite://") :]
+    return path if path.startswith("/") and path not in ("/", "/:memory:") else None

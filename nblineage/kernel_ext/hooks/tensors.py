@@ -1,0 +1,511 @@
+"""PyTorch training: data into tensors, through datasets and loaders, into exactly the module trained on it.
+
+- ``torch.from_numpy``: the tensor derives from the array it shares. ``torch.tensor`` and ``torch.as_tensor`` are
+  left alone (TorchScript compiles them by identity: a wrapper breaks scripted code); a tensor they make, or a tensor
+  op makes, gets at the end of the statement binding it the provenance of the names it read (the cell fallback).
+- ``TensorDataset(*tensors)`` derives from its tensors, a ``Dataset`` class of the user's own from what its
+  ``__init__`` reads or is given (``Dataset.__init_subclass__``); iterating a ``DataLoader`` gives each batch's
+  tensors the provenance of the loader's dataset (a ``random_split`` part: its dataset's; else the data a dataset
+  holds as attributes).
+- Training is followed by gradients, not by the module's mode. An optimizer's first step (torch's
+  ``register_optimizer_step_post_hook``) finds the outermost modules holding its parameters (notebook variables,
+  else through the garbage collector) and their class's ``__call__`` is followed from then on (nothing is added to
+  what an instance pickles; no global module hook, which would slow every module call). Each call of such a module
+  on tracked data under grad mode leaves its output's autograd node pending; ``torch.autograd.backward`` (which
+  ``Tensor.backward`` calls) puts a hook on it, so only outputs whose gradients a backward computes report their
+  data; the next step gives the modules it updates the provenance of exactly those. A forward pass whose result
+  reaches no backward (``model.eval()``, ``torch.no_grad()``, ``inference_mode``, or a validation loss computed in
+  training mode) adds nothing: a validation or test split never becomes a source of the model. An optimizer's first
+  step counts the latest loader batch.
+- A module trained gets training facts (cell, run, a ``fitId``, its optimizer, steps); its outputs on tracked data
+  when evaluated (or on other data than it was trained on) are its predictions, so that a scikit-learn metric of
+  them is the fit's metric, labelled by split (``hooks/metrics.py``; the split the data's files name when the
+  labels say nothing).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import uuid
+import weakref
+from collections.abc import Iterator
+from typing import Any
+
+import wrapt
+
+from nblineage.governance.splits import split_of_name
+from nblineage.kernel_ext import capture as capture_module
+from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.hooks.describe import qualified_name
+from nblineage.kernel_ext.instrument import Listener, Patch, intercept
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, union
+from nblineage.kernel_ext.safety import report
+
+_MISSING = object()
+MAX_NESTING = 32  # levels of modules walked up from a parameter to the outermost one
+MAX_ATTRIBUTES = 64  # attributes of a dataset of the user's own class looked at for provenance
+MAX_OUTPUTS = 8  # items of a module's tuple or dict output looked at for the tensor gradients flow back through
+
+
+class TorchState:
+    """What the training hooks hold during a capture (``capture.hooks.torch``)."""
+
+    def __init__(self) -> None:
+        self.pending: list[Any] | None = None  # [module, data, id(input), output's grad_fn]: the latest, not armed
+        self.reached: list[tuple[Any, Provenance]] = []  # (module, data) whose outputs a backward reached
+        self.last_batch: Provenance = EMPTY  # the latest loader batch's, for inputs a tensor op made from it
+        self.batch_ids: tuple[int, ...] = ()  # ids of the latest batch's items
+        self.batch_refs: tuple[Any, ...] = ()  # weak references to the latest batch's tensors
+        self.fits: dict[int, str | None] = {}  # id(module) -> the cell run its current fit began in
+        self.owns: dict[tuple[int, int], bool] = {}  # (id(module), id(optimizer)) -> whether it updates it
+        self.params: dict[int, frozenset[int]] = {}  # id(optimizer) -> ids of its parameters (this cell)
+        self.rows: int = 0  # rows predicted so far from the batches of the latest loader
+        self.trained_on: frozenset = frozenset()  # the data of the latest step
+
+
+def state_of(capture: Capture) -> TorchState:
+    state = capture.hooks.torch
+    if state is None:
+        state = capture.hooks.torch = TorchState()
+    return state
+
+
+_TENSOR: list[type] = [object]  # torch.Tensor once torch is imported
+
+
+def patches(torch: Any) -> Iterator[Patch]:
+    """``from_numpy``, ``TensorDataset``, the loader's iteration and ``torch.autograd.backward`` (which
+    ``Tensor.backward`` calls)."""
+    _TENSOR[0] = torch.Tensor
+    yield torch, "from_numpy", intercept("torch.from_numpy", _derive_from_data)
+    autograd = getattr(torch, "autograd", None)
+    if callable(getattr(autograd, "backward", None)):
+        yield autograd, "backward", _backward
+    data = sys.modules.get("torch.utils.data")
+    loader_module = sys.modules.get("torch.utils.data.dataloader")
+    if data is not None and isinstance(getattr(data, "TensorDataset", None), type):
+        yield data.TensorDataset, "__init__", intercept("torch TensorDataset", _dataset_made)
+    if loader_module is not None:
+        yield loader_module.DataLoader, "__iter__", intercept("torch DataLoader.__iter__", _iterating)
+        yield loader_module._BaseDataLoaderIter, "__next__", _next_batch
+
+
+def listeners(torch: Any) -> Iterator[Listener]:
+    """torch's global optimizer step hook, and forward hooks on the modules optimizers train."""
+    optimizers = sys.modules.get("torch.optim.optimizer")
+    on_step = getattr(optimizers, "register_optimizer_step_post_hook", None)
+    if not callable(on_step):
+        return
+    handles: list[Any] = []
+    hooked: dict[int, Any] = {}  # id(module) -> a weak reference to it: the modules followed
+    classes: dict[type, Any] = {}  # the classes whose __call__ is wrapped -> what their own __call__ was
+    optimizers: dict[int, Any] = {}  # id(optimizer) -> a weak reference: those whose modules are hooked
+    compiling = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: False)
+    grad_enabled = torch.is_grad_enabled
+    tensor = torch.Tensor
+
+    def forward_hook(module: Any, args: Any, output: Any) -> None:
+        active = capture_module._current
+        if active is None or not args:
+            return
+        tracks = active.registry.tracks
+        first = args[0]
+        if len(args) == 1:
+            if not tracks(first):
+                if not isinstance(first, tensor):
+                    return
+                base = first._base  # a batch sliced from data (X[i:i + 10]) is tracked through it
+                if (base is None or not tracks(base)) and (first.grad_fn is not None or not _leaf_input(active, first)):
+                    return  # an activation, never tracked
+        elif not any(
+            tracks(item) or (isinstance(item, tensor) and tracks(item._base)) or _in_batch(active, item)
+            for item in args
+        ):
+            return
+        if compiling():
+            return
+        try:
+            _called(active, module, args, output, tensor, grad_enabled())
+        except Exception as error:  # the forward pass returns what it computed
+            report("torch module call", error)
+
+    def hook(module: Any) -> None:
+        """Follow ``module``'s calls: its class's ``__call__`` is wrapped (once; what an instance pickles, its
+        ``__dict__`` and hooks, is left alone, so a saved model never refers to nblineage)."""
+        key = id(module)
+        known = hooked.get(key)
+        if known is not None and known() is module:
+            return
+        hooked[key] = weakref.ref(module, lambda _, key=key: hooked.pop(key, None))
+        cls = type(module)
+        if cls in classes:
+            return
+        classes[cls] = cls.__dict__.get("__call__", _MISSING)
+        original = cls.__call__
+
+        def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
+            result = original(self, *args, **kwargs)
+            if capture_module._current is not None and id(self) in hooked:
+                forward_hook(self, args, result)
+            return result
+
+        __call__.__wrapped__ = original  # type: ignore[attr-defined]
+        cls.__call__ = __call__
+
+    def step_hook(optimizer: Any, args: Any, kwargs: Any) -> None:
+        active = capture_module._current
+        if active is None:
+            return
+        try:
+            state = state_of(active)
+            known = optimizers.get(id(optimizer))
+            if known is None or known() is not optimizer:
+                optimizers[id(optimizer)] = weakref.ref(optimizer)
+                _discover(active, state, optimizer, hook)
+            if state.reached:
+                _stepped(active, state, optimizer)
+        except Exception as error:  # the step has been taken
+            report("torch optimizer step", error)
+
+    data = sys.modules.get("torch.utils.data")
+    dataset_class = getattr(data, "Dataset", None)
+    init_subclass = dataset_class.__dict__.get("__init_subclass__", _MISSING) if dataset_class else _MISSING
+
+    def dataset_defined(cls: type, **kwargs: Any) -> None:
+        """A ``Dataset`` class of the user's own: what its ``__init__`` reads or is given, its instance holds."""
+        super(dataset_class, cls).__init_subclass__(**kwargs)  # type: ignore[arg-type]
+        init = cls.__dict__.get("__init__")
+        if (
+            init is not None
+            and not isinstance(init, wrapt.FunctionWrapper)
+            and capture_module.is_user_file(getattr(getattr(init, "__code__", None), "co_filename", "<library>"))
+        ):
+            cls.__init__ = wrapt.FunctionWrapper(init, _DATASET_INIT)
+
+    def subscribe() -> None:
+        handles.append(on_step(step_hook))
+        if dataset_class is not None:
+            dataset_class.__init_subclass__ = classmethod(dataset_defined)
+
+    def unsubscribe() -> None:
+        while handles:
+            handles.pop().remove()
+        for cls, previous in classes.items():
+            if previous is _MISSING:
+                del cls.__call__
+            else:
+                cls.__call__ = previous
+        classes.clear()
+        hooked.clear()
+        if dataset_class is not None:
+            if init_subclass is _MISSING:
+                dataset_class.__dict__.get("__init_subclass__") and delattr(dataset_class, "__init_subclass__")
+            else:
+                dataset_class.__init_subclass__ = init_subclass
+        optimizers.clear()
+
+    yield subscribe, unsubscribe
+
+
+def _discover(active: Capture, state: TorchState, optimizer: Any, hook: Any) -> None:
+    """An optimizer's first step: the outermost modules it trains (notebook variables, else found through the
+    garbage collector's referrers of a parameter) get the forward hook; this step's data is the latest batch."""
+    params = [p for group in optimizer.param_groups for p in group.get("params", ())]
+    if not params:
+        return
+    roots = _roots(active, params[0])
+    for module in roots:
+        hook(module)
+    if roots and state.last_batch and not state.reached:
+        _trained(active, state, roots, state.last_batch, optimizer)
+
+
+def _roots(active: Capture, parameter: Any) -> list[Any]:
+    """The outermost modules holding ``parameter``: notebook variables first, else any module that holds it."""
+    found: list[Any] = []
+    namespace = active.user_ns or {}
+    for value in list(namespace.values()):
+        held = _is_module(value) and all(value is not other for other in found)
+        if held and any(p is parameter for p in value.parameters()):
+            found.append(value)
+    if not found:
+        found = _holders(parameter)
+    if len(found) > 1:
+        inner = {id(sub) for module in found for sub in module.modules() if sub is not module}
+        found = [module for module in found if id(module) not in inner]
+    return found
+
+
+def _is_module(value: Any) -> bool:
+    torch = sys.modules.get("torch")
+    return torch is not None and issubclass(type(value), torch.nn.Module)  # a weak proxy is none
+
+
+def _holders(parameter: Any) -> list[Any]:
+    """The modules holding ``parameter`` directly (``_parameters``), among every module the garbage collector tracks,
+    with every module above them."""
+    import gc
+
+    modules = [obj for obj in gc.get_objects() if _is_module(obj)]
+    holders = [module for module in modules if any(p is parameter for p in module._parameters.values())]
+    found: list[Any] = []
+    while holders:
+        found += holders
+        ids = {id(module) for module in holders}
+        holders = [module for module in modules if any(id(sub) in ids for sub in module._modules.values())]
+        if len(found) > MAX_NESTING * 8:
+            break
+    return found
+
+
+def _in_batch(active: Capture, item: Any) -> bool:
+    state = active.hooks.torch
+    return state is not None and id(item) in state.batch_ids
+
+
+def provenance_of(capture: Capture, obj: Any) -> Provenance:
+    """``obj``'s provenance, a tensor of the latest loader batch included (tagged only at the end of the cell)."""
+    found = capture.of(obj)
+    state = capture.hooks.torch
+    if not found and state is not None and any(ref() is obj for ref in state.batch_refs):
+        return state.last_batch
+    return found
+
+
+def _leaf_input(active: Capture, first: Any) -> bool:
+    """An untracked tensor no computation on parameters made: the latest batch's own; else the cell's statements so
+    far may make it from data the cell read (``X_t = torch.tensor(X_train.values)``, followed by the fallback); else,
+    made from a batch (``xb.float()``), it stands for the latest batch a loader gave."""
+    state = active.hooks.torch
+    if state is not None and id(first) in state.batch_ids:
+        return True
+    if active.record.inputs and active.catch_up is not None:
+        active.catch_up(active)
+        if active.of(first):
+            return True
+    return state is not None and bool(state.last_batch)
+
+
+def _called(active: Capture, module: Any, args: tuple, output: Any, tensor: type, grad: bool) -> None:
+    """``module(*args)`` returned ``output``: a gradient hook on it under grad mode, its predictions when evaluated."""
+    state = state_of(active)
+    seen = active.of(args[0]) if len(args) == 1 else union(provenance_of(active, item) for item in args)
+    if not seen:
+        seen = state.last_batch  # _leaf_input: a batch's tensor, or one made from it
+    if grad:
+        flowing = _grad_tensor(output, tensor)
+        node = flowing.grad_fn if flowing is not None else None
+        if node is not None:
+            pending, key = state.pending, id(args[0])
+            if pending is not None and pending[2] == key:  # the module holding the one just called on that input
+                pending[0], pending[1], pending[3] = module, seen, node
+            else:
+                _arm(state)
+                state.pending = [module, seen, key, node]
+    # evaluated, or called on data other than what it was trained on (the tutorial's test loop in training mode)
+    if len(args) == 1 and (not grad or not module.training or seen.sources != state.trained_on):
+        _predicted(active, state, module, args[0], output, seen)
+
+
+def _backward(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    """``torch.autograd.backward``: the latest output on tracked data gets its gradient hook before it runs."""
+    active = capture_module._current
+    if active is not None:
+        state = active.hooks.torch
+        if state is not None and state.pending is not None:
+            try:
+                _arm(state)
+            except Exception as error:  # the gradients are computed as they would be
+                report("torch backward", error)
+    return wrapped(*args, **kwargs)
+
+
+def _arm(state: TorchState) -> None:
+    """A hook on the autograd node of the pending output: when a backward runs it, its module and data report.
+    (A node, not the tensor: the output of ``loss_fn(model(x), y)`` is gone by the time ``backward()`` runs.)"""
+    pending, state.pending = state.pending, None
+    if pending is not None:
+        reached, entry = state.reached, (pending[0], pending[1])
+        pending[3].register_prehook(lambda _grads: reached.append(entry))
+
+
+def _next_batch(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    """``next(iterator)`` of a loader (a lean wrapper: it runs for every batch and calls nothing hooked)."""
+    result = wrapped(*args, **kwargs)
+    active = capture_module._current
+    if active is not None and capture_module.depth() == 0:
+        try:
+            _batch(active, result, (instance,), {})
+        except Exception as error:  # the batch is returned as it is
+            report("torch DataLoader batch", error)
+    return result
+
+
+def _grad_tensor(output: Any, tensor: type) -> Any:
+    """The tensor of ``output`` (a tensor, or the first in a tuple, list or dict) gradients flow back through."""
+    if isinstance(output, tensor):
+        return output if output.requires_grad else None
+    items = output.values() if isinstance(output, dict) else output if isinstance(output, (tuple, list)) else ()
+    for _, item in zip(range(MAX_OUTPUTS), items, strict=False):
+        if isinstance(item, tensor) and item.requires_grad:
+            return item
+    return None
+
+
+def _predicted(active: Capture, state: TorchState, module: Any, data: Any, output: Any, seen: Provenance) -> None:
+    """A trained module evaluated on tracked data: its output is the fit's predictions (rows counted across the
+    batches of one loader, so that predictions gathered from them match the labels), and the split the data's
+    files name (``test.csv``) labels their metrics when the labels say nothing."""
+    facts = active.hooks.training.get(module)
+    fit_id = facts.get("fitId")
+    if not fit_id:
+        return
+    made = {"fitId": fit_id, "estimator": qualified_name(type(module))}
+    splits = {split_of_name(os.path.basename(source.name)) for source in seen.sources}
+    if len(splits) == 1 and None not in splits:
+        made["split"] = splits.pop()
+    active.hooks.predictions.remember(output, made)
+    rows = len(output) if hasattr(output, "__len__") and getattr(output, "ndim", 1) else 1
+    from_batch = id(data) in state.batch_ids
+    state.rows = state.rows + rows if from_batch else rows
+    active.hooks.last_prediction = (state.rows if from_batch else rows, made)
+
+
+def _stepped(active: Capture, state: TorchState, optimizer: Any) -> None:
+    """An optimizer step: the modules it updates whose outputs gradients came back through derive from the data
+    of every output they came back through since the last step."""
+    reached = list(state.reached)  # the gradient hooks append to this very list
+    state.reached.clear()
+    params = state.params.get(id(optimizer))
+    if params is None:
+        params = state.params[id(optimizer)] = frozenset(
+            id(p) for group in optimizer.param_groups for p in group.get("params", ())
+        )
+    modules: dict[int, Any] = {}
+    for module, _ in reached:
+        key = (id(module), id(optimizer))
+        owns = state.owns.get(key)
+        if owns is None:
+            owns = state.owns[key] = any(id(p) in params for p in module.parameters())
+        if owns:
+            modules[id(module)] = module
+    if not modules:
+        if len(reached) <= 4096:  # gradients kept for another optimizer's step
+            state.reached.extend(reached)
+        return
+    _trained(active, state, list(modules.values()), union(seen for _, seen in reached), optimizer)
+
+
+def _trained(active: Capture, state: TorchState, modules: list[Any], seen: Provenance, optimizer: Any) -> None:
+    """``modules`` were trained on ``seen``: the outermost of them derive from it (besides what they had) and
+    remember the fit."""
+    if len(modules) > 1:
+        inner = {id(sub) for module in modules for sub in module.modules() if sub is not module}
+        modules = [module for module in modules if id(module) not in inner]
+    state.trained_on = seen.sources
+    for module in modules:
+        own = active.of(module)
+        if seen and not seen.sources <= own.sources:
+            active.registry.tag(module, (own | seen).through(active.cell_run_id))
+        facts = active.hooks.training.get(module)
+        if id(module) not in state.fits or state.fits[id(module)] != active.cell_run_id or not facts.get("fitId"):
+            state.fits[id(module)] = active.cell_run_id
+            facts = {"fitId": uuid.uuid4().hex, "steps": 0}
+            if active.cell_job:
+                facts["trainingJob"] = active.cell_job
+            if active.cell_run_id:
+                facts["trainingRunId"] = active.cell_run_id
+            if optimizer is not None:
+                facts["optimizer"] = qualified_name(type(optimizer))
+            active.hooks.training.remember(module, facts)
+        facts["steps"] = facts.get("steps", 0) + (optimizer is not None)
+
+
+def cell_ended(capture: Capture) -> None:
+    """Gradients that reached followed modules and were left without a step count for those modules; the cell's
+    caches go."""
+    state = capture.hooks.torch
+    if state is None:
+        return
+    _arm(state)
+    for ref in state.batch_refs:  # the latest batch's tensors, for the cells after
+        item = ref()
+        if item is not None and not capture.of(item):
+            capture.registry.tag(item, state.last_batch)
+    reached = list(state.reached)
+    state.reached.clear()
+    if reached:
+        modules = {id(module): module for module, _ in reached if any(True for _ in module.parameters())}
+        if modules:
+            _trained(capture, state, list(modules.values()), union(seen for _, seen in reached), None)
+    state.owns.clear()
+    state.params.clear()
+
+
+def _dataset_init(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``MyDataset(...)``: the instance derives from what it was given and what its ``__init__`` read."""
+    if not args:
+        return
+    within = capture_module.reads_within(capture_module.depth() - 1)
+    provenance = union(capture.of(item) for item in (*args[1:], *kwargs.values()))
+    if within:
+        provenance = provenance | capture.exact(within)
+    if provenance:
+        capture.registry.tag(args[0], capture.of(args[0]) | provenance.through(capture.cell_run_id))
+
+
+_DATASET_INIT = intercept("torch Dataset.__init__", _dataset_init)
+
+
+def _derive_from_data(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    if args:
+        capture.derive(result, args[0])
+    elif "data" in kwargs:
+        capture.derive(result, kwargs["data"])
+
+
+def _dataset_made(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    if args:
+        capture.derive(args[0], *args[1:])
+
+
+def _iterating(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``iter(loader)``: the iterator carries the provenance of the loader's dataset."""
+    if not args:
+        return
+    state_of(capture).rows = 0
+    dataset = getattr(args[0], "dataset", None)
+    # the dataset's own first: the loader's may be the cell fallback's (``train_dl, test_dl = prepare_data()``)
+    provenance = capture.of(dataset) or (_held(capture, dataset) if dataset is not None else EMPTY)
+    if not provenance:
+        provenance = capture.of(args[0])
+    if provenance:
+        capture.registry.tag(result, provenance.through(capture.cell_run_id))
+
+
+def _held(capture: Capture, dataset: Any) -> Provenance:
+    """What a dataset of the user's own class holds as attributes (``random_split``'s ``Subset``: its dataset's)."""
+    inner = getattr(dataset, "dataset", None)
+    if inner is not None and inner is not dataset:
+        found = capture.of(inner) or _held(capture, inner)
+        if found:
+            return found
+    attributes = list(getattr(dataset, "__dict__", {}).values())[:MAX_ATTRIBUTES]
+    return union(capture.of(value) for value in attributes)
+
+
+def _batch(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``next(iterator)``: each tensor of the batch derives from what the loader iterates. The batch is held by
+    identity rather than tagged (this runs for every batch: tagging costs more than a small model's step allows); its
+    tensors are tagged at the end of the cell, and :func:`provenance_of` sees them meanwhile."""
+    if not args:
+        return
+    provenance = capture.of(args[0])
+    if not provenance:
+        return
+    items = result.values() if isinstance(result, dict) else result if isinstance(result, (list, tuple)) else (result,)
+    state = state_of(capture)
+    state.last_batch = provenance
+    state.batch_ids = tuple(map(id, items))
+    state.batch_refs = tuple(weakref.ref(item) for item in items if isinstance(item, _TENSOR[0]))

@@ -1,0 +1,107 @@
+"""Delta Lake and Iceberg hooks in process (no kernel): table versions and snapshot ids, appends derived from the
+version before, time travel, user errors unchanged, and a fault in a hook raising only when strict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import deltalake
+import pandas as pd
+import pyarrow as pa
+import pytest
+from deltalake import DeltaTable
+from pyiceberg.catalog.sql import SqlCatalog
+
+from nblineage.kernel_ext import safety
+from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.hooks import delta
+from nblineage.kernel_ext.hooks.delta import DeltaInstrumentor
+from nblineage.kernel_ext.hooks.iceberg import IcebergInstrumentor
+from nblineage.kernel_ext.provenance import Source
+from nblineage.kernel_ext.safety import HookError
+
+INSTRUMENTORS = (DeltaInstrumentor, IcebergInstrumentor)
+RAW, EXTRA = Source("file", "/data/raw.csv", "r1"), Source("file", "/data/extra.csv", "e1")
+pytestmark = pytest.mark.usefixtures("fresh_error_counts")
+
+
+def frames(capture: Capture) -> tuple[pd.DataFrame, pd.DataFrame]:
+    first, second = pd.DataFrame({"a": [1, 2]}), pd.DataFrame({"a": [3]})
+    capture.read(RAW, first)
+    capture.read(EXTRA, second)
+    return first, second
+
+
+def test_delta_versions_written_and_read_back(capture: Capture, tmp_path: Path) -> None:
+    first, second = frames(capture)
+    table = tmp_path / "t"
+    deltalake.write_deltalake(table, first)
+    deltalake.write_deltalake(str(table), second, mode="append")
+    v0, v1 = (Source("file", str(table), version) for version in ("0", "1"))
+    assert [(output.source, set(output.provenance.sources)) for output in capture.record.outputs] == [
+        (v0, {RAW}),
+        (v1, {EXTRA, v0}),
+    ]
+    capture.take_record()
+    old = DeltaTable(table, version=0).to_pandas()
+    new = DeltaTable(f"file://{table}").to_pyarrow_table()
+    assert capture.of(old).sources == {v0} and capture.of(new).sources == {v1}
+    assert set(capture.record.inputs) == {v0, v1}
+    assert capture.record.inputs[v0]["schema"]["fields"] == [{"name": "a", "type": "int64"}]
+
+
+def test_iceberg_snapshots_written_and_time_travelled(capture: Capture, tmp_path: Path) -> None:
+    first, second = frames(capture)
+    catalog = SqlCatalog("t", uri=f"sqlite:///{tmp_path / 'c.db'}", warehouse=f"file://{tmp_path / 'wh'}")
+    catalog.create_namespace("db")
+    arrow = pa.table({"a": pa.array([1, 2], pa.int64())})
+    capture.registry.tag(arrow, capture.of(first))
+    table = catalog.create_table("db.t", schema=arrow.schema)
+    table.append(arrow)
+    snapshot_1 = table.current_snapshot().snapshot_id
+    more = pa.table({"a": pa.array([3], pa.int64())})
+    capture.registry.tag(more, capture.of(second))
+    table.append(more)
+    snapshot_2 = table.current_snapshot().snapshot_id
+    name = str(tmp_path / "wh" / "db" / "t")
+    s1, s2 = Source("file", name, str(snapshot_1)), Source("file", name, str(snapshot_2))
+    assert [(output.source, set(output.provenance.sources)) for output in capture.record.outputs] == [
+        (s1, {RAW}),
+        (s2, {EXTRA, s1}),
+    ]
+    old = table.scan(snapshot_id=snapshot_1).to_pandas()
+    assert len(old) == 2 and capture.of(old).sources == {s1}
+    assert capture.of(table.scan().to_arrow()).sources == {s2}
+
+
+def test_user_errors_unchanged_and_a_fault_raises_only_when_strict(
+    capture: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with pytest.raises(Exception, match=r"(?i)does not exist|not a delta table"):
+        DeltaTable(tmp_path / "missing").to_pandas()
+    deltalake.write_deltalake(tmp_path / "t", pd.DataFrame({"a": [1]}))
+    capture.take_record()
+
+    def boom(*args: object) -> None:
+        raise ValueError("injected fault")
+
+    monkeypatch.setattr(delta, "table_source", boom)
+    with pytest.raises(HookError, match="injected fault"):
+        DeltaTable(tmp_path / "t").to_pandas()
+    safety.errors.clear()
+    monkeypatch.delenv("NBLINEAGE_STRICT", raising=False)
+    with pytest.warns(RuntimeWarning, match="deltalake"):
+        frame = DeltaTable(tmp_path / "t").to_pandas()
+    assert frame["a"].tolist() == [1]
+    assert capture.record.inputs == {} and capture.record.outputs == []
+
+
+def test_polars_delta_readers_record_the_version_they_read(capture: Capture, tmp_path: Path) -> None:
+    pl = pytest.importorskip("polars")
+    deltalake.write_deltalake(tmp_path / "t", pd.DataFrame({"a": [1]}))
+    deltalake.write_deltalake(tmp_path / "t", pd.DataFrame({"a": [2]}), mode="append")
+    capture.take_record()
+    assert pl.read_delta(str(tmp_path / "t"), version=0)["a"].to_list() == [1]
+    assert set(capture.record.inputs) == {Source("file", str(tmp_path / "t"), "0")}
+    assert len(pl.scan_delta(str(tmp_path / "t")).collect()) == 2
+    assert set(capture.record.inputs) == {Source("file", str(tmp_path / "t"), version) for version in ("0", "1")}

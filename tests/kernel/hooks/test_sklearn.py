@@ -1,0 +1,350 @@
+"""scikit-learn hooks: provenance through fit, transform, predict, train_test_split, Pipeline and ColumnTransformer."""
+
+from __future__ import annotations
+
+import inspect
+import io
+import pickle
+import subprocess
+import sys
+import warnings
+from collections import Counter
+from collections.abc import Iterator
+
+import joblib
+import numpy as np
+import pandas as pd
+import pytest
+import sklearn.model_selection
+from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
+from sklearn.compose import ColumnTransformer
+from sklearn.linear_model import LogisticRegression, SGDClassifier
+from sklearn.model_selection import GridSearchCV
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.utils.validation import validate_data
+
+from nblineage.kernel_ext import safety
+from nblineage.kernel_ext.capture import Capture, activate
+from nblineage.kernel_ext.hooks import sklearn as sklearn_hooks
+from nblineage.kernel_ext.hooks.sklearn import SklearnInstrumentor
+from nblineage.kernel_ext.instrument import MethodWrapper
+from nblineage.kernel_ext.provenance import Source
+from nblineage.kernel_ext.safety import HookError
+
+RAW = Source("file", "/data/raw.csv", "v1")
+LABELS = Source("file", "/data/labels.csv", "v7")
+
+
+@pytest.fixture
+def instrumentor() -> Iterator[SklearnInstrumentor]:
+    instrumentor = SklearnInstrumentor()
+    instrumentor.instrument()
+    try:
+        yield instrumentor
+    finally:
+        instrumentor.uninstrument()
+
+
+@pytest.fixture
+def capture(instrumentor: SklearnInstrumentor, capture: Capture) -> Capture:
+    """The capture, with scikit-learn instrumented."""
+    return capture
+
+
+def frame() -> pd.DataFrame:
+    rng = np.random.default_rng(0)
+    return pd.DataFrame(
+        {
+            "age": rng.normal(40, 10, 60),
+            "income": rng.normal(50, 5, 60),
+            "city": rng.choice(["a", "b", "c"], 60),
+            "label": np.tile([0, 1], 30),
+        }
+    )
+
+
+def tracked(capture: Capture) -> tuple[pd.DataFrame, pd.Series]:
+    """Features read from raw.csv and a target read from labels.csv."""
+    df = frame()
+    X, y = df[["age", "income"]], df["label"]
+    capture.read(RAW, X)
+    capture.read(LABELS, y)
+    return X, y
+
+
+def sources(capture: Capture, obj: object) -> set[Source]:
+    return set(capture.of(obj).sources)
+
+
+def test_fit_gives_the_estimator_the_provenance_of_x_and_y(capture: Capture) -> None:
+    X, y = tracked(capture)
+    model = LogisticRegression().fit(X, y)
+    assert sources(capture, model) == {RAW, LABELS}
+    assert capture.of(model).precision == "exact"
+    facts = dict(capture.hooks.training.get(model))
+    assert len(facts.pop("fitId")) == 32
+    assert facts == {"featureNames": ["age", "income"], "nFeatures": 2, "nSamples": 60, "targetNames": ["label"]}
+
+
+def test_results_derive_from_the_estimator_and_x(capture: Capture) -> None:
+    X, y = tracked(capture)
+    model = LogisticRegression().fit(X.copy(), y.copy())  # untracked copies: the model has no provenance
+    assert sources(capture, model) == set()
+    predicted = model.predict(X)
+    probabilities = model.predict_proba(X)
+    decision = model.decision_function(X)
+    assert sources(capture, predicted) == sources(capture, probabilities) == sources(capture, decision) == {RAW}
+    assert isinstance(model.score(X, y), float)  # a float cannot be tagged; the call is unchanged
+    scaler = StandardScaler()
+    scaled = scaler.fit_transform(X)
+    assert sources(capture, scaler) == sources(capture, scaled) == {RAW}
+    other = Source("file", "/data/new.csv", "v2")
+    new = frame()[["age", "income"]]
+    capture.read(other, new)
+    assert sources(capture, scaler.transform(new)) == {RAW, other}
+    assert sources(capture, scaler.inverse_transform(scaler.transform(new))) == {RAW, other}
+
+
+def test_partial_fit_keeps_what_the_estimator_learned_before(capture: Capture) -> None:
+    X, y = tracked(capture)
+    more = frame()
+    later = Source("file", "/data/later.csv", "v1")
+    capture.read(later, more)
+    model = SGDClassifier(random_state=0)
+    model.partial_fit(X.copy(), y, classes=[0, 1])
+    model.partial_fit(more[["age", "income"]], more["label"])
+    assert sources(capture, model) == {LABELS}  # frames made here are untracked (the pandas hooks tag them)
+    model.partial_fit(X, y)
+    assert sources(capture, model) == {RAW, LABELS}
+    assert capture.hooks.training.get(model)["nSamples"] == 180
+
+
+def test_train_test_split_parts_derive_from_their_own_input(capture: Capture) -> None:
+    X, y = tracked(capture)
+    X_train, X_test, y_train, y_test = sklearn.model_selection.train_test_split(X, y, test_size=0.25, random_state=0)
+    assert sources(capture, X_train) == sources(capture, X_test) == {RAW}
+    assert sources(capture, y_train) == sources(capture, y_test) == {LABELS}
+    a_train, a_test = sklearn.model_selection.train_test_split(X.to_numpy(), stratify=y, random_state=0)
+    assert sources(capture, a_train) == sources(capture, a_test) == {LABELS}  # the stratify labels chose the rows
+    model = LogisticRegression().fit(X_train, y_train)
+    assert sources(capture, model) == {RAW, LABELS}
+    assert sources(capture, model.predict(X_test)) == {RAW, LABELS}
+
+
+def test_pipeline_and_column_transformer(capture: Capture) -> None:
+    df = frame()
+    capture.read(RAW, df)
+    X, y = df.drop(columns="label"), df["label"]
+    capture.derive(X, df)
+    capture.derive(y, df)
+    X_train, X_test, y_train, _ = sklearn.model_selection.train_test_split(X, y, random_state=0)
+    columns = ColumnTransformer([("num", StandardScaler(), ["age", "income"]), ("cat", OneHotEncoder(), ["city"])])
+    pipe = Pipeline([("prep", columns), ("clf", LogisticRegression())])
+    assert pipe.fit(X_train, y_train) is pipe
+    for part in (
+        pipe,
+        pipe.named_steps["clf"],
+        pipe.named_steps["prep"],
+        *pipe.named_steps["prep"].named_transformers_.values(),
+    ):
+        assert sources(capture, part) == {RAW}, part
+    assert sources(capture, pipe.predict(X_test)) == {RAW}
+    assert sources(capture, pipe.predict_proba(X_test)) == {RAW}
+    facts = capture.hooks.training.get(pipe)
+    assert facts["featureNames"] == ["age", "income", "city"]
+    assert facts["columnTransformers"][:2] == [
+        {"name": "num", "transformer": "sklearn.preprocessing._data.StandardScaler", "columns": ["age", "income"]},
+        {"name": "cat", "transformer": "sklearn.preprocessing._encoders.OneHotEncoder", "columns": ["city"]},
+    ]
+    # only the outermost call records: the steps' own fits ran inside Pipeline.fit
+    assert capture.hooks.training.get(pipe.named_steps["clf"]) == {}
+    transformed = columns.fit_transform(X_test)
+    assert sources(capture, transformed) == sources(capture, columns) == {RAW}
+
+
+def test_encoder_outputs_trace_to_the_columns_they_encode(capture: Capture) -> None:
+    """OneHotEncoder and ColumnTransformer output names (get_feature_names_out) come from their input columns; a
+    model fit on them names those columns in its featureLineage."""
+    df = frame()
+    capture.read(RAW, df)
+    X, y = df.drop(columns="label"), df["label"]
+    encoder = OneHotEncoder(sparse_output=False).fit(X[["city"]])
+    assert {k: set(v) for k, v in capture.column_rules.items()} == {f"city_{c}": {"city"} for c in "abc"}
+    prep = ColumnTransformer(
+        [("num", StandardScaler(), ["age", "income"]), ("cat", OneHotEncoder(sparse_output=False), ["city"])]
+    ).set_output(transform="pandas")
+    encoded = prep.fit_transform(X)
+    assert list(encoded.columns) == ["num__age", "num__income", "cat__city_a", "cat__city_b", "cat__city_c"]
+    assert capture.column_rules["num__age"] == {"age"} and capture.column_rules["cat__city_b"] == {"city"}
+    model = LogisticRegression().fit(encoded, y)
+    lineage = capture.hooks.training.get(model)["featureLineage"]
+    assert lineage == {"num__age": ["age"], "num__income": ["income"], **{f"cat__city_{c}": ["city"] for c in "abc"}}
+    assert encoder.get_feature_names_out().tolist() == ["city_a", "city_b", "city_c"]  # unchanged by the hook
+
+
+def test_a_predictor_or_unnamed_input_learns_no_column_rules(capture: Capture) -> None:
+    df = frame()
+    LogisticRegression().fit(df[["age", "income"]], df["label"])
+    StandardScaler().fit(df[["age", "income"]].to_numpy())
+    assert capture.column_rules == {}
+
+
+def test_search_tags_its_best_estimator(capture: Capture) -> None:
+    X, y = tracked(capture)
+    search = GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2).fit(X, y)
+    assert sources(capture, search) == sources(capture, search.best_estimator_) == {RAW, LABELS}
+
+
+class Doubler(OneToOneFeatureMixin, TransformerMixin, BaseEstimator):
+    """An estimator defined after scikit-learn was imported (the fixture instruments later still)."""
+
+    def fit(self, X: object, y: object = None) -> Doubler:
+        validate_data(self, X)
+        return self
+
+    def transform(self, X: object) -> np.ndarray:
+        return validate_data(self, X, reset=False) * 2
+
+
+def test_classes_defined_later_are_patched(capture: Capture) -> None:
+    class Tripler(Doubler):
+        def transform(self, X: object) -> np.ndarray:
+            return super().transform(X) * 1.5
+
+    assert isinstance(inspect.getattr_static(Tripler, "transform"), MethodWrapper)
+    assert isinstance(inspect.getattr_static(Doubler, "fit"), MethodWrapper)
+    X, _ = tracked(capture)
+    model = Tripler().set_output(transform="pandas").fit(X)
+    out = model.transform(X)
+    assert isinstance(out, pd.DataFrame)  # set_output still wraps transform, inside our wrapper
+    assert list(out.columns) == ["age", "income"]
+    assert np.allclose(out.to_numpy(), X.to_numpy() * 3)
+    assert sources(capture, model) == sources(capture, out) == {RAW}
+
+
+def test_no_capture_no_recording(instrumentor: SklearnInstrumentor) -> None:
+    activate(None)
+    X = frame()[["age", "income"]]
+    model = LogisticRegression().fit(X, frame()["label"])
+    assert model.predict(X).shape == (60,)
+
+
+def test_patched_functions_keep_their_identity(capture: Capture) -> None:
+    fit = LogisticRegression.fit
+    original = LogisticRegression.__dict__["fit"].__wrapped__
+    assert isinstance(LogisticRegression.__dict__["fit"], MethodWrapper)
+    assert (fit.__name__, fit.__qualname__, fit.__module__) == ("fit", "LogisticRegression.fit", original.__module__)
+    assert inspect.signature(fit) == inspect.signature(original)
+    assert inspect.signature(LogisticRegression().fit) == inspect.signature(original.__get__(LogisticRegression()))
+    assert fit.__doc__ == original.__doc__
+    split = sklearn.model_selection.train_test_split
+    assert split is sklearn.model_selection._split.train_test_split  # both aliases share one wrapper
+    assert (split.__name__, split.__module__) == ("train_test_split", "sklearn.model_selection._split")
+    assert pickle.loads(pickle.dumps(split)) is split
+    assert hasattr(Pipeline([("s", StandardScaler())]), "predict_proba") is False  # available_if still decides
+
+
+def test_pickling_and_results_are_unchanged(capture: Capture, instrumentor: SklearnInstrumentor) -> None:
+    X, y = tracked(capture)
+    pipe = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())]).fit(X, y)
+    clone = pickle.loads(pickle.dumps(pipe))
+    np.testing.assert_array_equal(clone.predict_proba(X), pipe.predict_proba(X))
+    buffer = io.BytesIO()
+    joblib.dump(pipe, buffer)
+    buffer.seek(0)
+    np.testing.assert_array_equal(joblib.load(buffer).predict(X), pipe.predict(X))
+    method = pickle.loads(pickle.dumps(pipe.predict))  # bound methods pickle as before (loky, multiprocessing)
+    np.testing.assert_array_equal(method(X), pipe.predict(X))
+    cloudpickle = pytest.importorskip("cloudpickle")
+    np.testing.assert_array_equal(pickle.loads(cloudpickle.dumps(pipe.predict))(X), pipe.predict(X))
+    params = pipe.get_params(deep=False)
+    with_capture = (pipe.predict_proba(X), pipe.score(X, y), pickle.dumps(pipe))
+    instrumentor.uninstrument()
+    plain = Pipeline([("scale", StandardScaler()), ("clf", LogisticRegression())]).fit(X, y)
+    assert repr(plain.get_params(deep=False)) == repr(params)
+    np.testing.assert_array_equal(plain.predict_proba(X), with_capture[0])
+    assert plain.score(X, y) == with_capture[1]
+    assert pickle.dumps(plain) == with_capture[2]
+
+
+def test_hook_fault_raises_only_when_strict(capture: Capture, monkeypatch: pytest.MonkeyPatch) -> None:
+    X, y = tracked(capture)
+    expected = LogisticRegression().fit(X, y).predict(X)
+
+    def broken(*args: object) -> dict:
+        raise ValueError("boom")
+
+    monkeypatch.setattr(sklearn_hooks, "training_facts", broken)
+    with pytest.raises(HookError, match="sklearn fit"):
+        LogisticRegression().fit(X, y)
+    monkeypatch.delenv("NBLINEAGE_STRICT", raising=False)
+    monkeypatch.setattr(safety, "errors", Counter())
+    model = LogisticRegression()
+    with pytest.warns(RuntimeWarning, match="your code ran normally"):
+        assert model.fit(X, y) is model
+    np.testing.assert_array_equal(model.predict(X), expected)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # shown once per hook, then only logged
+        model.fit(X, y)
+    assert safety.errors["sklearn fit"] == 2
+
+
+def test_user_errors_pass_through(capture: Capture) -> None:
+    with pytest.raises(ValueError, match="Found input variables with inconsistent numbers"):
+        LogisticRegression().fit(frame()[["age"]], [0, 1])
+
+
+def test_uninstrument_restores_originals() -> None:
+    fit = LogisticRegression.__dict__["fit"]
+    fit_transform = TransformerMixin.__dict__["fit_transform"]
+    split = sklearn.model_selection.train_test_split
+    hooks = {cls: cls.__dict__.get("__init_subclass__") for cls in inspect.getmro(StandardScaler)}
+    instrumentor = SklearnInstrumentor()
+    for _ in range(2):  # instrument again after uninstrument
+        instrumentor.instrument()
+        assert isinstance(LogisticRegression.__dict__["fit"], MethodWrapper)
+        assert isinstance(TransformerMixin.__dict__["fit_transform"], MethodWrapper)
+        assert sklearn.model_selection.train_test_split is not split
+        instrumentor.uninstrument()
+        assert LogisticRegression.__dict__["fit"] is fit
+        assert TransformerMixin.__dict__["fit_transform"] is fit_transform
+        assert sklearn.model_selection.train_test_split is split
+        assert sklearn.model_selection._split.train_test_split is split
+        assert {cls: cls.__dict__.get("__init_subclass__") for cls in inspect.getmro(StandardScaler)} == hooks
+
+    class Later(BaseEstimator):
+        def fit(self, X: object) -> Later:
+            return self
+
+    assert not isinstance(inspect.getattr_static(Later, "fit"), MethodWrapper)
+
+
+LATE_IMPORT = """
+import sys
+from nblineage.kernel_ext.capture import Capture, activate
+from nblineage.kernel_ext.hooks.sklearn import SklearnInstrumentor
+from nblineage.kernel_ext.instrument import MethodWrapper
+from nblineage.kernel_ext.provenance import Source
+
+SklearnInstrumentor().instrument()
+assert "sklearn" not in sys.modules, "instrumenting imported scikit-learn"
+capture = Capture()
+activate(capture)
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.ensemble import RandomForestClassifier
+
+X = np.arange(40.0).reshape(20, 2)
+capture.read(Source("file", "/data/raw.csv", "v1"), X)
+X_train, X_test = train_test_split(X, random_state=0)
+model = RandomForestClassifier(n_estimators=3, random_state=0).fit(X_train, np.arange(15) % 2)
+assert capture.of(model).sources == {Source("file", "/data/raw.csv", "v1")}, capture.of(model)
+print("ok")
+"""
+
+
+def test_patches_apply_when_sklearn_is_imported_later() -> None:
+    result = subprocess.run([sys.executable, "-c", LATE_IMPORT], capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "ok"

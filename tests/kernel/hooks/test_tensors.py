@@ -1,0 +1,184 @@
+"""PyTorch training: data into tensors, datasets and loaders, and into the module trained on it (not one evaluated)."""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+from hooktools import RAW
+from torch.utils.data import DataLoader, Dataset, TensorDataset
+
+from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.hooks import tensors
+from nblineage.kernel_ext.hooks.models import TorchInstrumentor
+from nblineage.kernel_ext.provenance import Source
+
+INSTRUMENTORS = (TorchInstrumentor,)
+LABELS = Source("file", "/data/labels.npy", "v3")
+
+
+class Rows(Dataset):
+    """A dataset class of the user's own, holding its data as attributes."""
+
+    def __init__(self, X: torch.Tensor) -> None:
+        self.X = X
+
+    def __len__(self) -> int:
+        return len(self.X)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.X[index]
+
+
+def shift(x: torch.Tensor) -> torch.Tensor:
+    return x + torch.tensor([1.0])
+
+
+def features(capture: Capture) -> torch.Tensor:
+    array = np.arange(40, dtype=np.float32).reshape(10, 4)
+    capture.read(RAW, array)
+    return torch.from_numpy(array[:, :4])
+
+
+def train_step(model: torch.nn.Module, optimizer: torch.optim.Optimizer, X: torch.Tensor, y: torch.Tensor) -> None:
+    optimizer.zero_grad()
+    torch.nn.functional.mse_loss(model(X).squeeze(1), y).backward()
+    optimizer.step()
+
+
+def test_a_module_trained_through_a_loader_derives_from_its_data(capture: Capture) -> None:
+    X = features(capture)
+    y = torch.zeros(10)
+    capture.read(LABELS, y)
+    assert capture.of(X).sources == {RAW}
+    loader = DataLoader(TensorDataset(X, y), batch_size=4, shuffle=True)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 3), torch.nn.ReLU(), torch.nn.Linear(3, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for xb, yb in loader:
+        assert tensors.provenance_of(capture, xb).sources == {RAW, LABELS}
+        train_step(model, optimizer, xb, yb)
+    assert capture.of(model).sources == {RAW, LABELS}
+    assert capture.of(model.state_dict()).sources == {RAW, LABELS}
+    tensors.cell_ended(capture)
+    assert capture.of(xb).sources == {RAW, LABELS}  # the last batch, tagged at the end of the cell
+    facts = capture.hooks.training.get(model)
+    assert facts["fitId"] and facts["steps"] == 3 and facts["optimizer"] == "torch.optim.sgd.SGD"
+    assert not capture.of(model[0]) and not capture.hooks.training.get(model[0])  # the outermost module only
+
+
+def test_only_data_whose_gradients_reach_a_step_trains(capture: Capture) -> None:
+    """Validation data through the model in training mode with gradients on, its loss never backpropagated, and
+    evaluation under eval(), no_grad and inference_mode: none of it is a source of the model."""
+    train, val, test, other = (features(capture) for _ in range(4))
+    for tensor, name in ((train, "train"), (val, "val"), (test, "test"), (other, "other")):
+        capture.read(Source("file", f"/data/{name}.npy", "v1"), tensor)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 1))
+    optimizer = torch.optim.Adam(model.parameters())
+    train_step(model, optimizer, train, torch.zeros(10))
+    torch.nn.functional.mse_loss(model(val).squeeze(1), torch.zeros(10)).item()  # a validation loss, no backward
+    model.eval()
+    model(test)
+    with torch.no_grad():
+        model(test)
+    with torch.inference_mode():
+        model(other)
+    model.train()
+    train_step(model, optimizer, train, torch.zeros(10))
+    assert {source.name for source in capture.of(model).sources} == {"/data/train.npy"}
+
+
+def test_ops_on_a_batch(capture: Capture) -> None:
+    X = features(capture)
+    y = torch.zeros(10, 1)
+    capture.read(LABELS, y)
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for (xb,) in DataLoader(TensorDataset(X), batch_size=5):
+        optimizer.zero_grad()
+        torch.nn.MSELoss()(model(xb.double().float()), y[:5] + 0).backward()  # ops make untracked tensors
+        optimizer.step()
+    assert capture.of(model).sources == {RAW}  # the batch's, not the labels' (a tensor no hook saw)
+
+
+def test_a_dataset_of_your_own_class_and_random_split(capture: Capture) -> None:
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    train, _ = torch.utils.data.random_split(Rows(features(capture)), [6, 4])
+    for batch in DataLoader(train, batch_size=3):
+        train_step(model, optimizer, batch, torch.zeros(len(batch)))
+    assert capture.of(model).sources == {RAW}
+
+
+def test_batches_sliced_from_a_tensor_in_a_training_loop(capture: Capture) -> None:
+    """The tutorial's loop: ``model(X[i:i + batch_size])`` trains on views of a tracked tensor."""
+    X = features(capture)
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for i in range(0, len(X), 5):
+        train_step(model, optimizer, X[i : i + 5], torch.zeros(5))
+    assert capture.of(model).sources == {RAW}
+
+
+def test_fine_tuning_keeps_the_loaded_weights(capture: Capture, tmp_path: Path) -> None:
+    torch.save(torch.nn.Linear(4, 1).state_dict(), tmp_path / "w.pt")
+    model = torch.nn.Linear(4, 1)
+    model.load_state_dict(torch.load(tmp_path / "w.pt"))
+    weights = next(iter(capture.record.inputs))
+    optimizer, X = torch.optim.SGD(model.parameters(), lr=0.1), features(capture)
+    for _ in range(2):  # an optimizer's first step finds the module it trains (its forward was not followed yet)
+        train_step(model, optimizer, X, torch.zeros(10))
+    assert capture.of(model).sources == {weights, RAW}
+
+
+def test_predictions_of_a_trained_module_gathered_from_batches(capture: Capture) -> None:
+    X = features(capture)
+    model, optimizer = torch.nn.Linear(4, 1), None
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(2):
+        train_step(model, optimizer, X, torch.zeros(10))
+    fit_id = capture.hooks.training.get(model)["fitId"]
+    model.eval()
+    with torch.no_grad():
+        whole = model(X)
+        gathered = torch.cat([model(xb) for (xb,) in DataLoader(TensorDataset(X), batch_size=4)])
+    assert capture.hooks.predictions.get(whole)["fitId"] == fit_id
+    made = {"fitId": fit_id, "estimator": "torch.nn.modules.linear.Linear"}
+    assert capture.hooks.last_prediction == (len(gathered), made)
+
+
+def test_scripted_and_compiled_code_still_work(capture: Capture) -> None:
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        assert torch.jit.script(shift)(torch.zeros(1)).tolist() == [1.0]  # torch.tensor is not wrapped
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        compiled = torch.compile(torch.nn.Linear(2, 2), backend="eager")  # no warning about our global hook
+    assert compiled(torch.ones(3, 2)).shape == (3, 2)
+
+
+def test_uninstrument_removes_every_hook(capture: Capture) -> None:
+    """Only the optimizer step hook is global; the classes of the modules an optimizer trains are followed."""
+    steps = sys.modules["torch.optim.optimizer"]._global_optimizer_post_hooks
+    assert not torch.nn.modules.module._global_forward_hooks
+    model = torch.nn.Sequential(torch.nn.Linear(4, 1))
+    train_step(model, torch.optim.SGD(model.parameters(), lr=0.1), features(capture), torch.zeros(10))
+    assert "__call__" in torch.nn.Sequential.__dict__ and "__call__" not in torch.nn.Linear.__dict__
+    assert not model._forward_hooks  # nothing of nblineage in what the module pickles
+    before = len(steps)
+    instrumentor = TorchInstrumentor()
+    instrumentor.instrument()
+    assert len(steps) == before + 1
+    instrumentor.uninstrument()
+    assert len(steps) == before
+
+
+def test_a_trained_module_still_pickles(capture: Capture, tmp_path: Path) -> None:
+    model = torch.nn.Sequential(torch.nn.Linear(4, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+    for _ in range(2):
+        train_step(model, optimizer, features(capture), torch.zeros(10))
+    torch.save(model, tmp_path / "whole.pt")
+    assert isinstance(torch.load(tmp_path / "whole.pt", weights_only=False), torch.nn.Sequential)

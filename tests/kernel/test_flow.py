@@ -1,0 +1,71 @@
+"""Provenance followed by name through a cell's plain Python (``flow.py``, run by the fallback)."""
+
+from __future__ import annotations
+
+import ast
+from typing import Any
+
+import numpy as np
+
+from nblineage.kernel_ext import flow
+from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.provenance import Source
+
+FILE = Source("file", "/data/train.csv", "v1")
+OTHER = Source("file", "/data/other.csv", "v1")
+
+
+class Handle:
+    """Stands for an open file the hook tagged."""
+
+
+def _follow(capture: Capture, source: str, namespace: dict[str, Any], before_line: int | None = None) -> None:
+    flow.follow(capture, ast.parse(source), namespace, before_line)
+
+
+def test_a_loop_over_a_file_fills_lists_and_arrays() -> None:
+    capture = Capture()
+    handle = Handle()
+    capture.read(FILE, handle)
+    source = (
+        "data, target = [], []\nfor row in reader(f):\n    record = [float(x) for x in row[:4]]\n"
+        "    data.append(record)\n    target.append(row[4])\nX = array(data)\nunrelated = [1, 2]\n"
+    )
+    namespace = {"f": handle, "data": [[1.0]], "target": ["a"], "X": np.zeros(2), "unrelated": [1, 2]}
+    _follow(capture, source, namespace)
+    for name in ("data", "target", "X"):
+        assert capture.of(namespace[name]).sources == {FILE}, name
+        assert capture.of(namespace[name]).precision == "cell"
+    assert not capture.of(namespace["unrelated"])
+
+
+def test_reads_during_a_statement_go_to_what_it_binds() -> None:
+    capture = Capture()
+    capture.statement_reads = {2: {FILE}, 4: {OTHER}}
+    namespace = {"rows": [1], "n": 3, "copy": [1], "rest": [2]}
+    _follow(capture, "import x\nrows = load('train.csv')\ncopy = list(rows)\nrest = load('other.csv')\n", namespace)
+    assert capture.of(namespace["rows"]).sources == {FILE}
+    assert capture.of(namespace["copy"]).sources == {FILE}
+    assert capture.of(namespace["rest"]).sources == {OTHER}
+
+
+def test_a_method_called_for_its_effect_and_exact_provenance_kept() -> None:
+    capture = Capture()
+    data, model, exact, module_like = np.ones(3), Handle(), np.ones(2), np
+    capture.read(FILE, data)
+    capture.read(OTHER, exact)
+    namespace = {"data": data, "model": model, "exact": exact, "np": module_like}
+    _follow(capture, "model.fit(data)\nexact.sort()\nexact += data\nnp.save('x', data)\n", namespace)
+    assert capture.of(model).sources == {FILE}
+    assert capture.of(exact).sources == {OTHER}  # a hook knew exactly: kept
+    assert not capture.of(np)  # modules are not data
+
+
+def test_only_statements_before_a_line_and_with_targets() -> None:
+    capture = Capture()
+    capture.statement_reads = {1: {FILE}}
+    namespace = {"f": Handle(), "rows": [1], "later": [2]}
+    _follow(capture, "with opener('a') as f:\n    rows = list(f)\nlater = list(f)\n", namespace, before_line=3)
+    assert capture.of(namespace["f"]).sources == {FILE}
+    assert capture.of(namespace["rows"]).sources == {FILE}
+    assert not capture.of(namespace["later"])

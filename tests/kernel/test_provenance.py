@@ -1,0 +1,178 @@
+"""The provenance registry keeps no user object alive, never gives a dead object's provenance to a new one that
+reuses its ``id``, and stays within its memory bound."""
+
+from __future__ import annotations
+
+import gc
+import sys
+import threading
+import tracemalloc
+from collections.abc import Callable
+from typing import Any
+
+from nblineage.kernel_ext.provenance import Provenance, Registry, Source
+
+SOURCE = Provenance(frozenset({Source("file", "/data/train.csv", "v1")}))
+
+
+class Frame:
+    """A stand-in for a DataFrame: an object that can be weakly referenced."""
+
+
+def test_a_tagged_list_is_not_kept_alive_and_its_memory_is_freed() -> None:
+    registry = Registry()
+    namespace: dict = {}
+    tracemalloc.start()
+    try:
+        namespace["rows"] = [(i, str(i)) for i in range(100_000)]
+        built = tracemalloc.get_traced_memory()[0]
+        before = sys.getrefcount(namespace["rows"])
+        registry.tag(namespace["rows"], SOURCE, binding=(namespace, "rows"))
+        after = sys.getrefcount(namespace["rows"])
+        assert after == before, "the registry holds a reference to the list"
+        assert registry.of(namespace["rows"]) == SOURCE
+        del namespace["rows"]
+        gc.collect()
+        left = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert left < built / 20, (built, left)
+    registry.sweep()
+    assert len(registry) == 0 and registry.bytes == 0
+
+
+def test_a_dict_and_a_tuple_are_tagged_by_their_binding() -> None:
+    registry = Registry()
+    namespace = {"settings": {"a": 1}, "pair": (Frame(), Frame())}
+    for name in namespace:
+        registry.tag(namespace[name], SOURCE, binding=(namespace, name))
+    assert registry.of(namespace["settings"]) == registry.of(namespace["pair"]) == SOURCE
+    namespace["alias"] = namespace["settings"]
+    registry.tag(namespace["alias"], SOURCE, binding=(namespace, "alias"))
+    del namespace["settings"]
+    registry.sweep()
+    assert registry.of(namespace["alias"]) == SOURCE  # still bound under its other name
+
+
+def test_an_unbound_list_is_not_kept() -> None:
+    registry = Registry()
+    registry.tag([1, 2, 3], SOURCE)
+    assert len(registry) == 0
+
+
+def _same_id(old_id: int, make: Callable[[], Any], kept: list) -> object | None:
+    """A new object made by ``make`` at ``old_id`` (CPython reuses freed memory at once), or None; the others are
+    kept in ``kept`` meanwhile (made before the old object was freed, so it does not take its place)."""
+    for _ in range(10_000):
+        candidate = make()
+        if id(candidate) == old_id:
+            return candidate
+        kept.append(candidate)
+    return None
+
+
+def test_id_reuse_does_not_carry_provenance() -> None:
+    for make in (lambda: [], lambda: {}):  # literals take freed objects from CPython's free lists
+        registry = Registry()
+        namespace: dict = {"rows": make()}
+        registry.tag(namespace["rows"], SOURCE, binding=(namespace, "rows"))
+        old_id = id(namespace["rows"])
+        kept: list = []
+        del namespace["rows"]
+        reused = _same_id(old_id, make, kept)
+        assert reused is not None, "CPython did not reuse the id"
+        assert not registry.of(reused)  # the name no longer holds it: not the tagged object
+        namespace["other"] = reused
+        assert not registry.of(reused)
+        registry.sweep()  # after the cell: the entry is gone, so even a rebinding of the same name is safe
+        namespace["rows"] = reused
+        assert not registry.of(reused)
+
+
+def test_a_weakly_referenced_object_is_forgotten_when_collected() -> None:
+    registry = Registry()
+    frame = Frame()
+    registry.tag(frame, SOURCE)
+    assert registry.of(frame) == SOURCE and registry.bytes > 0
+    del frame
+    gc.collect()
+    assert len(registry) == 0 and registry.bytes == 0
+
+
+def test_the_registry_stays_within_its_bound() -> None:
+    limit = 256 << 10
+    registry = Registry(max_bytes=limit)
+    frames = [Frame() for _ in range(20_000)]
+    tracemalloc.start()
+    try:
+        for index, frame in enumerate(frames):
+            registry.tag(frame, Provenance(frozenset({Source("file", f"/data/part-{index}.csv", f"v{index}")})))
+        snapshot = tracemalloc.take_snapshot()
+    finally:
+        tracemalloc.stop()
+    assert registry.bytes <= limit
+    assert 0 < len(registry) < len(frames)
+    assert registry.of(frames[-1]) and not registry.of(frames[0])  # the oldest go first
+    held = sum(
+        stat.size
+        for stat in snapshot.statistics("filename")
+        if stat.traceback[0].filename.endswith("kernel_ext/provenance.py")
+    )
+    assert held <= limit, f"the registry holds {held} bytes, over its bound of {limit}"
+
+
+def test_shared_provenance_is_counted_once() -> None:
+    registry = Registry()
+    frames = [Frame() for _ in range(100)]
+    registry.tag(frames[0], SOURCE)
+    one = registry.bytes
+    for frame in frames[1:]:
+        registry.tag(frame, SOURCE)
+    assert registry.bytes - one < 99 * SOURCE.footprint
+
+
+def test_threads_tagging_and_objects_collected_meanwhile_leave_the_count_exact() -> None:
+    registry = Registry(max_bytes=64 << 10)
+
+    def work(index: int) -> None:
+        for round_ in range(2_000):
+            frame = Frame()
+            registry.tag(frame, Provenance(frozenset({Source("file", f"/t{index}/{round_ % 7}.csv")})))
+            assert registry.of(frame)
+
+    threads = [threading.Thread(target=work, args=(index,)) for index in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    gc.collect()
+    assert len(registry) == 0 and registry.bytes == 0
+
+
+def test_a_numpy_view_has_the_provenance_of_its_array() -> None:
+    import numpy as np
+
+    registry = Registry()
+    data = np.arange(12.0).reshape(4, 3)
+    registry.tag(data, Provenance(frozenset({Source("file", "/d/pima.csv", "v1")})))
+    X, y, picked = data[:, :2], data[:, 2], data[[0, 2]]
+    assert registry.of(X) == registry.of(y) == registry.of(data)
+    assert registry.of(X.T[1:]) == registry.of(data)  # a view of a view looks into the same array
+    assert not registry.of(picked)  # fancy indexing copies: no hook saw it
+    own = Provenance(frozenset({Source("file", "/d/other.csv", "v2")}))
+    registry.tag(X, own)
+    assert registry.of(X) == own  # what a hook said wins
+
+
+def test_a_torch_view_has_the_provenance_of_its_tensor() -> None:
+    """A batch sliced in a training loop (``X[i:i + 10]``) derives from the tensor it looks into."""
+    import torch
+
+    registry = Registry()
+    X = torch.arange(40.0).reshape(20, 2)
+    registry.tag(X, Provenance(frozenset({Source("file", "/d/pima.csv", "v1")})))
+    batch, column = X[0:10], X[:, 1]
+    assert registry.of(batch) == registry.of(column) == registry.of(X)
+    assert registry.of(batch[2:4]) == registry.of(X)  # a view of a view looks into the same tensor
+    assert not registry.of(X[[0, 3]])  # indexing by a list copies: no hook saw it
+    assert not registry.of(X.clone())

@@ -1,0 +1,77 @@
+"""The command line starts fast: building its parser imports nothing heavy (timings: benchmarks/bench_cli.py)."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+HEAVY = (
+    "sqlalchemy",
+    "alembic",
+    "openlineage",
+    "pandas",
+    "IPython",
+    "mlflow",
+    "great_expectations",
+    "cryptography",
+    "yaml",
+    "numpy",
+)
+
+
+def imported(*argv: str) -> set[str]:
+    """The top-level packages ``python -X importtime -m nblineage.cli ARGV`` imports."""
+    done = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "nblineage.cli", *argv],
+        capture_output=True,
+        text=True,
+        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        check=True,
+    )
+    lines = [line.split("|")[-1] for line in done.stderr.splitlines() if line.startswith("import time:")]
+    return {line.strip().split(".")[0] for line in lines}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--help"],
+        ["--version"],
+        ["explain", "--help"],
+        ["path", "--help"],
+        ["datasets", "--help"],
+        ["policy", "--help"],
+    ],
+)
+def test_the_parser_imports_nothing_heavy(argv: list[str]) -> None:
+    modules = imported(*argv)
+    assert "nblineage" in modules and "argparse" in modules  # the list is real
+    assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
+
+
+def test_the_startup_benchmark_runs() -> None:
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_cli.py"
+    done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    for label in ("baseline: python -c pass", "nblineage --version", "nblineage --help", "nblineage datasets"):
+        assert re.search(rf"^{re.escape(label)}\s+[\d.]+\s+[\d.]+\s+[\d.]+x$", done.stdout, re.MULTILINE), label
+    assert re.search(
+        r"^target: nblineage datasets \(overhead\) <= 150 ms: [\d.-]+ ms CPU \([\d.-]+ ms wall\), (met|NOT met)$",
+        done.stdout,
+        re.M,
+    )
+
+
+def test_only_the_command_run_has_its_arguments_built() -> None:
+    from nblineage import cli, commands
+
+    built = cli._parser(["explain", "--help"])
+    chosen = next(action for action in built._actions if action.dest == "command").choices
+    assert set(chosen) == set(commands.names(commands.CLI))  # every command is named (help, choices)
+    assert chosen["explain"]._actions[1:] and not chosen["datasets"]._actions[1:]  # only explain's are built
+    assert cli._parser(["--url", "x", "datasets"]).parse_args(["--url", "x", "datasets"]).run is not None

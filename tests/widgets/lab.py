@@ -1,0 +1,170 @@
+"""A real JupyterLab server and headless Chromium for the browser tests."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / ".ci" / "artifacts"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+]
+START_TIMEOUT = 120
+
+
+@dataclass
+class Lab:
+    url: str
+    token: str
+    root: Path
+
+    def open_url(self, path: str) -> str:
+        return f"{self.url}{path}?token={self.token}"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+@contextmanager
+def jupyterlab(root: Path, env: dict[str, str], theme: str | None = None) -> Iterator[Lab]:
+    """JupyterLab serving ``root`` on a random port with a random token, stopped afterwards; ``theme`` names a
+    JupyterLab theme to start in ("JupyterLab Dark")."""
+    port, token = free_port(), secrets.token_hex(16)
+    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
+    command += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False"]
+    if hasattr(os, "getuid") and os.getuid() == 0:
+        command.append("--allow-root")
+    settings = root / ".lab-settings"  # the user's JupyterLab settings stay out; no news pop-up over the notebook
+    news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
+    news.parent.mkdir(parents=True)
+    news.write_text('{"fetchNews": "false"}')
+    if theme:
+        themes = settings / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
+        themes.write_text(json.dumps({"theme": theme}))
+    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(settings), **env}
+    log = (root / "jupyterlab.log").open("w")
+    server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+    lab = Lab(f"http://127.0.0.1:{port}", token, root)
+    try:
+        _wait_ready(lab, server)
+        yield lab
+    finally:
+        server.terminate()
+        try:
+            server.wait(30)
+        except subprocess.TimeoutExpired:
+            server.kill()
+        log.close()
+
+
+def _wait_ready(lab: Lab, server: subprocess.Popen) -> None:
+    deadline = time.monotonic() + START_TIMEOUT
+    while time.monotonic() < deadline:
+        if server.poll() is not None:
+            raise RuntimeError(f"JupyterLab exited: {(lab.root / 'jupyterlab.log').read_text()}")
+        try:
+            with urllib.request.urlopen(lab.open_url("/api/status"), timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.5)
+    raise TimeoutError(f"JupyterLab did not start: {(lab.root / 'jupyterlab.log').read_text()}")
+
+
+@contextmanager
+def chromium() -> Iterator[Any]:
+    """A headless Chromium (Debian's) driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield browser
+        finally:
+            browser.close()
+
+
+def screenshot(page: Any, name: str) -> Path:
+    """Keep a screenshot as a CI artifact."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / name
+    page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+@contextmanager
+def screenshot_on_failure(page: Any, name: str) -> Iterator[None]:
+    """Keep a screenshot of what the page showed when the block failed."""
+    try:
+        yield
+    except Exception:
+        screenshot(page, name)
+        raise
+
+
+def run_all_cells(page: Any, until: str, timeout: float, attempts: int = 3) -> None:
+    """Run every cell of the open notebook from the Run menu until ``until`` (a selector) shows. While its kernel
+    session starts, JupyterLab may ask for the kernel (the proposed one is chosen), at any moment, or drop the
+    request, even part way: then the cells are run again."""
+    from playwright.sync_api import TimeoutError as NothingYet
+
+    dialog = page.locator(".jp-Dialog")
+    choose = dialog.get_by_role("button", name="Select")
+    done = page.locator(until)
+    for _ in range(attempts):
+        _answer_dialog(page, dialog, choose)
+        page.get_by_role("menuitem", name="Run").click()
+        page.locator("li[data-command='runmenu:run-all']").click()
+        try:
+            dialog.or_(done).first.wait_for(timeout=timeout / attempts)
+        except NothingYet:
+            continue
+        if done.first.is_visible():
+            return
+        _answer_dialog(page, dialog, choose)
+        try:
+            done.first.wait_for(timeout=timeout / attempts)
+            return
+        except NothingYet:
+            continue
+    raise AssertionError(f"running the notebook's cells did not show {until} after {attempts} tries")
+
+
+def _answer_dialog(page: Any, dialog: Any, choose: Any, tries: int = 3) -> None:
+    """Take the proposed kernel if JupyterLab asks for one; close any other dialog that stands over the page. A
+    busy JupyterLab may miss the first click (or ask again): answered up to ``tries`` times, then left to the
+    caller's next try."""
+    from playwright.sync_api import TimeoutError as StillThere
+
+    for _ in range(tries):
+        if not dialog.first.is_visible():
+            return
+        if choose.is_visible():
+            choose.click()
+        else:
+            page.keyboard.press("Escape")
+        try:
+            dialog.first.wait_for(state="hidden", timeout=10_000)
+            return
+        except StillThere:
+            continue
