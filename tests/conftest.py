@@ -18,6 +18,15 @@ from nblineage.lineage.store import Store
 pytest_plugins = ["pytest_jupyter.jupyter_server"]  # jp_serve, jp_fetch: a real Jupyter server for tests/server/
 
 os.environ.setdefault("NBLINEAGE_STRICT", "1")
+# No test talks to the internet: libraries' telemetry and hub lookups stay off (a network that drops packets instead
+# of refusing them would stall them).
+for _name, _value in {
+    "DO_NOT_TRACK": "true",
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "GX_ANALYTICS_ENABLED": "false",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+}.items():
+    os.environ.setdefault(_name, _value)
 # A pytest-xdist worker's __main__ has neither file nor spec (and must keep it so: multiprocessing's spawn re-runs
 # __main__ from them): pyspark's Spark Connect client, imported by great-expectations when pyspark is installed,
 # then takes the process for a doctest run and exits it, unless it looks interactive.
