@@ -193,6 +193,30 @@ def test_a_writer_whose_store_is_down_stops_at_once(tmp_path: Path) -> None:
     assert len(outbox.path.read_text().splitlines()) == 2  # kept for the next kernel or command
 
 
+def test_a_cell_starts_only_once_a_background_import_is_done(tmp_path: Path) -> None:
+    """Background work holds ``importing`` while it imports a library the first time; the next cell waits for it
+    (an import on each thread at once can deadlock on a library's import-hook lock, as with mlflow.autolog)."""
+    writer = Writer(Outbox(tmp_path / "outbox"), None)
+    importing, release = threading.Event(), threading.Event()
+
+    def background_import() -> None:
+        with writer.importing:
+            importing.set()
+            release.wait(30)
+
+    worker = threading.Thread(target=background_import)
+    worker.start()
+    importing.wait(30)
+    cell = threading.Thread(target=writer.cell_started)
+    cell.start()
+    cell.join(0.3)
+    assert cell.is_alive() and not writer._cell_running.is_set()  # the cell waits for the import
+    release.set()
+    cell.join(30)
+    worker.join(30)
+    assert writer._cell_running.is_set()
+
+
 def test_an_outbox_append_is_all_or_nothing(tmp_path: Path) -> None:
     import resource
     import signal

@@ -173,9 +173,23 @@ def running_ours() -> bool:
     return getattr(_local, "depth", 0) > 0
 
 
+def prepare() -> None:
+    """Import great-expectations and make nblineage's context now (a background thread does this while no cell
+    runs: see ``kernel_ext.quality``)."""
+    with warnings_kept():
+        _great_expectations()
+        _batch_definition()
+
+
 def _batch(frame: Any) -> Any:
-    """A GX batch of ``frame`` from nblineage's own ephemeral context (made once, without analytics or progress
-    bars)."""
+    """A GX batch of ``frame`` from nblineage's own context."""
+    with _lock:
+        return _batch_definition().get_batch(batch_parameters={"dataframe": frame})
+
+
+def _batch_definition() -> Any:
+    """The whole-dataframe batch definition of nblineage's own ephemeral context (made once, without analytics or
+    progress bars)."""
     global _context, _batches
     with _lock:
         if _batches is None:
@@ -194,7 +208,7 @@ def _batch(frame: Any) -> Any:
             _context = gx.get_context(mode="ephemeral", project_config=config)
             asset = _context.data_sources.add_pandas("nblineage").add_dataframe_asset("frame")
             _batches = asset.add_batch_definition_whole_dataframe("whole frame")
-        return _batches.get_batch(batch_parameters={"dataframe": frame})
+        return _batches
 
 
 # --- GX results as assertions ----------------------------------------------------------------------------------------

@@ -174,8 +174,6 @@ def _validate_later(frame: Any, source: Source, expectation: Any) -> None:
 
     def work() -> None:
         """Run once, by whoever comes first (the writer when the kernel is quiet, or ``latest``); the other waits."""
-        from nblineage.governance.quality import validate
-
         with _lock:
             first = not claimed
             claimed.append(True)
@@ -184,6 +182,10 @@ def _validate_later(frame: Any, source: Source, expectation: Any) -> None:
             return
         try:
             try:
+                with writer.importing, _own_work():  # great-expectations' first import, while no cell starts
+                    from nblineage.governance.quality import prepare, validate
+
+                    prepare()
                 with _own_work():
                     data = _pandas(snapshot)
                     result = _with(validate(data, expectation.suite, expectation.sample_rows), blocking=False)

@@ -89,6 +89,10 @@ class Writer(threading.Thread):
         self._quiet_work: deque[Callable[[], None]] = deque()
         self._working = 0  # pieces of quiet work running (on this thread, or on the one stopping the kernel)
         self._submitting = threading.Lock()
+        # Held by background work while it imports a library for the first time; a cell waits for it before it
+        # starts: an import on this thread beside one on the cell's thread can deadlock on a library's import-hook
+        # lock (mlflow.autolog holds its own while it imports).
+        self.importing = threading.Lock()
         _preload(store_url)
 
     def when_quiet(self, work: Callable[[], None]) -> None:
@@ -137,8 +141,10 @@ class Writer(threading.Thread):
             self.problems["outbox"] = reason(error)
 
     def cell_started(self) -> None:
-        """While a cell runs the writer keeps still (unless records have waited ``KEEP_UP``)."""
-        self._cell_running.set()
+        """While a cell runs the writer keeps still (unless records have waited ``KEEP_UP``); an import under way
+        in the background ends first."""
+        with self.importing:
+            self._cell_running.set()
 
     def cell_finished(self) -> None:
         self._cell_running.clear()
