@@ -7,7 +7,7 @@ import './graph.css';
 import { detailTables, nodeSummary, paneHeader } from './details';
 import { html, svg } from './dom';
 import { drawEdge, drawGroup, drawNode, groupBox, markers, nodeBox, titleOf } from './draw';
-import { Direction, Layout, layout } from './layout';
+import { Box, Direction, Layout, layout, Link } from './layout';
 import { edgeKey, findPath, mergeGraphs, searchNodes, visibleGraph, VisibleGraph } from './model';
 import { Graph, GraphHost, GraphNode, MAX_DEPTH } from './types';
 import { Viewport } from './viewport';
@@ -18,6 +18,8 @@ let views = 0;
 export const NARROW = 420;
 /** The smallest scale a narrow view fits a graph to: labels stay legible, the rest is a pan away. */
 const READABLE = 0.7;
+/** A graph of at most this many boxes is laid out both ways, and drawn the way it shows larger. */
+const SMALL = 400;
 
 export class GraphView {
   readonly element: HTMLDivElement;
@@ -71,8 +73,11 @@ export class GraphView {
     });
     container.appendChild(this.element);
     new ResizeObserver(() => {
-      if (this.graph && this.directionFits() !== this.direction) {
-        this.render(true);
+      if (this.graph && this.visible && this.placed) {
+        const { boxes, links } = this.shapes(this.visible);
+        if (this.choose(boxes, links).direction !== this.direction) {
+          this.render(true);
+        }
       }
     }).observe(this.svg);
   }
@@ -81,6 +86,29 @@ export class GraphView {
   private directionFits(): Direction {
     const width = this.svg.clientWidth;
     return width > 0 && width < NARROW ? 'down' : 'right';
+  }
+
+  /** The boxes and links of what is drawn. */
+  private shapes(visible: VisibleGraph): { boxes: Map<string, Box>; links: Link[] } {
+    const boxes = new Map([...visible.nodes.map(nodeBox), ...visible.groups.map(groupBox)].map(box => [box.id, box]));
+    const links = visible.edges.map(edge => ({ key: edgeKey(edge), source: edge.source, target: edge.target }));
+    return { boxes, links };
+  }
+
+  /** The layout to draw: flowing right, or down in a narrow view; a small graph is laid out both ways and drawn
+   * the way it fits the view larger (a details pane beside it, a wide fan, a long chain). */
+  private choose(boxes: Map<string, Box>, links: Link[]): { direction: Direction; placed: Layout } {
+    const preferred = this.directionFits();
+    const placed = layout([...boxes.values()], links, preferred);
+    if (boxes.size > SMALL || !this.svg.clientWidth) {
+      return { direction: preferred, placed };
+    }
+    const other: Direction = preferred === 'right' ? 'down' : 'right';
+    const turned = layout([...boxes.values()], links, other);
+    const scale = (candidate: Layout) => this.viewport.wholeScale(candidate.width, candidate.height);
+    return scale(turned) > scale(placed) * 1.1
+      ? { direction: other, placed: turned }
+      : { direction: preferred, placed };
   }
 
   /** Show `graph`, keeping the opened fans, the selection and the search where their nodes remain. */
@@ -160,13 +188,9 @@ export class GraphView {
     }
     const started = performance.now();
     const visible = visibleGraph(this.graph, this.opened);
-    const boxes = new Map([...visible.nodes.map(nodeBox), ...visible.groups.map(groupBox)].map(box => [box.id, box]));
-    this.direction = this.directionFits();
-    const placed = layout(
-      [...boxes.values()],
-      visible.edges.map(edge => ({ key: edgeKey(edge), source: edge.source, target: edge.target })),
-      this.direction
-    );
+    const { boxes, links } = this.shapes(visible);
+    const { direction, placed } = this.choose(boxes, links);
+    this.direction = direction;
     const laidOut = performance.now();
     const drawing = document.createDocumentFragment();
     const edges = drawing.appendChild(svg('g', { class: 'nbl-edges' }));

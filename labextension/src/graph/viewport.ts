@@ -47,13 +47,23 @@ export class Viewport {
     if (!box.width || !box.height) {
       return true;
     }
-    const room = { width: Math.max(box.width - 2 * FIT_MARGIN, 1), height: Math.max(box.height - 2 * FIT_MARGIN, 1) };
-    const whole = Math.min(1, room.width / Math.max(width, 1), room.height / Math.max(height, 1));
+    const whole = this.wholeScale(width, height);
     this.scale = Math.max(least, whole);
     this.x = (box.width - width * this.scale) / 2;
     this.y = (box.height - height * this.scale) / 2;
     this.apply();
     return whole >= least;
+  }
+
+  /** The scale at which a drawing of `width` × `height` fits the view whole (at most 1; 0 before the view is in
+   * the page). */
+  wholeScale(width: number, height: number): number {
+    const box = this.svg.getBoundingClientRect();
+    if (!box.width || !box.height) {
+      return 0;
+    }
+    const room = { width: Math.max(box.width - 2 * FIT_MARGIN, 1), height: Math.max(box.height - 2 * FIT_MARGIN, 1) };
+    return Math.min(1, room.width / Math.max(width, 1), room.height / Math.max(height, 1));
   }
 
   /** Move the view so that a point of the drawing is in its middle. */
