@@ -7,12 +7,13 @@ notebook without ``%load_ext nblineage`` (interleaved pairs, with a 95 % confide
 the targets are printed, met or NOT met.
 
     python benchmarks/bench_capture.py [--quick] [--reps N] [--threads N]
-        [--only load,fingerprint,pandas,notebook,cells,memory]
+        [--only load,fingerprint,pandas,notebook,cells,memory] [--cells N]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import math
 import os
@@ -749,9 +750,12 @@ def main(argv: list[str] | None = None) -> int:
         default=1,
         help="OMP/BLAS threads in the notebook kernels (default 1; 0: library default)",
     )
+    parser.add_argument("--cells", type=int, help="feature cells of the cell-heavy notebook (default 40; 30 quick)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
+    if args.cells:
+        sizes = dataclasses.replace(sizes, feature_cells=args.cells)
     chosen = [name.strip() for name in args.only.split(",") if name.strip()]
     unknown = set(chosen) - set(SECTIONS)
     if unknown:
