@@ -151,7 +151,6 @@ def interval_verdict(checks: Sequence[tuple[float, float, float, float]]) -> str
 def probe_env(folder: Path) -> dict[str, str]:
     """The environment of a load probe or a benchmark kernel: a temp store, Jupyter data dir and IPython dir."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("NBLINEAGE_", "OPENLINEAGE"))}
-    env.pop("PYTHONDONTWRITEBYTECODE", None)  # an installed package has its bytecode: compiling is no capture cost
     env.update(
         NBLINEAGE_URL=f"sqlite:///{folder / 'lineage.db'}",
         JUPYTER_DATA_DIR=str(folder / "jupyter"),
@@ -162,7 +161,8 @@ def probe_env(folder: Path) -> dict[str, str]:
 
 def compile_nblineage() -> None:
     """Write nblineage's bytecode beforehand, as installing a wheel does: without it every kernel and delivery
-    process would compile nblineage's sources again (``PYTHONDONTWRITEBYTECODE``), a cost no installed user pays."""
+    process would compile nblineage's sources again (when ``PYTHONDONTWRITEBYTECODE`` is set), a cost no installed
+    user pays. Python reads bytecode even where that variable keeps it from writing any."""
     import compileall
 
     import nblineage
