@@ -38,6 +38,7 @@ def test_events_are_stored_as_the_kernel_checked_them(tmp_path: Path) -> None:
         assert store.append(events[:1]) == 0  # the same event again: stored once
     finally:
         store.close()
+    assert store._process.returncode == 0  # it ended on its own once its input closed, store closed first
     with Store(url) as reader, reader.read() as conn:
         rows = {row[0]: row[1:] for row in conn.exec_driver_sql("SELECT hash, payload, event_time FROM events")}
     assert set(rows) == {event.hash for event in events}
