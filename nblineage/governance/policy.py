@@ -469,7 +469,7 @@ def find(notebook: str | None = None) -> Path | None:
         return Path(named).expanduser().absolute()
     start = os.getcwd()
     if notebook:
-        folder = _folder_of(notebook)
+        folder = _folder_of(notebook, start)
         if os.path.isdir(folder):
             start = folder
     for candidate in _upward(start):  # the kernel looks at each cell start: plain strings, no Path objects
@@ -490,8 +490,9 @@ _CONFIG_DIR_VARIABLES = (
 
 
 @functools.lru_cache(maxsize=16)
-def _folder_of(notebook: str) -> str:
-    return str(Path(notebook).expanduser().absolute().parent)
+def _folder_of(notebook: str, cwd: str) -> str:
+    """The notebook's folder (a relative path is taken from ``cwd``, the working folder now)."""
+    return str((Path(cwd) / Path(notebook).expanduser()).parent)
 
 
 @functools.lru_cache(maxsize=16)
