@@ -16,33 +16,66 @@ from pathlib import Path
 # earlier) has delivered the last records, write the process's CPU time (all threads, and its ended children: the
 # delivery process, which the writer stops and waits for at exit) and the resident memory the
 # last cell left (``RSS_MARK``, run after the notebook's cells: at exit capture has let go of everything already).
+# ``mark_cell`` cells note the CPU time so far, the live children's included (the delivery process runs until exit),
+# after a pause that lets the background deliver what the cells before it captured.
 EXIT_PROBE = """\
-import atexit as _atexit, json as _json, os as _os
+import atexit as _atexit, json as _json, os as _os, time as _time
 
 def _nbl_bench_rss():
     with open("/proc/self/status") as status:
         return next(int(line.split()[1]) * 1024 for line in status if line.startswith("VmRSS:"))
 
 _nbl_bench_after_cells = [0]
+_nbl_bench_marks = {{}}
+
+def _nbl_bench_cpu():
+    times = _os.times()
+    total = _time.process_time() + times.children_user + times.children_system
+    tick = _os.sysconf("SC_CLK_TCK")
+    for task in _os.listdir("/proc/self/task"):
+        try:
+            with open(f"/proc/self/task/{{task}}/children") as handle:
+                children = handle.read().split()
+        except OSError:
+            continue
+        for pid in children:
+            try:
+                with open(f"/proc/{{pid}}/stat") as handle:
+                    fields = handle.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += sum(int(value) for value in fields[11:15]) / tick
+    return total
+
+def _nbl_bench_mark(label):
+    _nbl_bench_marks[label] = _nbl_bench_cpu()
 
 def _nbl_bench_exit(path={path!r}):
     times = _os.times()
     with open(path, "w") as handle:
         cpu = times.user + times.system + times.children_user + times.children_system
-        _json.dump({{"cpu": cpu, "rss": _nbl_bench_after_cells[0]}}, handle)
+        _json.dump({{"cpu": cpu, "rss": _nbl_bench_after_cells[0], "marks": _nbl_bench_marks}}, handle)
 
 _atexit.register(_nbl_bench_exit)
 """
 RSS_MARK = "_nbl_bench_after_cells[0] = _nbl_bench_rss()"
+SETTLE = 3.0  # seconds a mark waits first: more than the writer's KEEP_UP, so what was captured is delivered
+
+
+def mark_cell(label: str) -> str:
+    """A cell that waits ``SETTLE`` seconds, then notes the kernel's CPU time so far under ``label``."""
+    return f"import time as _nbl_t\n_nbl_t.sleep({SETTLE})\n_nbl_bench_mark({label!r})"
 
 
 @dataclass(frozen=True)
 class KernelRun:
-    """One notebook execution: the kernel's CPU seconds from start to exit, its RSS after the cells, their stderr."""
+    """One notebook execution: the kernel's CPU seconds from start to exit, its RSS after the cells, their stderr,
+    and the CPU seconds noted by its ``mark_cell`` cells."""
 
     cpu: float
     rss: int
     stderr: str
+    marks: dict[str, float]
 
 
 def run_kernel(path: Path, cells: list[str], env: dict[str, str], timeout: int, capture: bool) -> KernelRun:
@@ -71,7 +104,7 @@ def run_kernel(path: Path, cells: list[str], env: dict[str, str], timeout: int, 
     stderr = "".join(
         output.get("text", "") for cell in notebook.cells for output in cell.outputs if output.get("name") == "stderr"
     )
-    return KernelRun(cpu=found["cpu"], rss=found["rss"], stderr=stderr)
+    return KernelRun(cpu=found["cpu"], rss=found["rss"], stderr=stderr, marks=found.get("marks", {}))
 
 
 @dataclass(frozen=True)

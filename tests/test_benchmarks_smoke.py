@@ -98,6 +98,8 @@ def test_bench_capture_quick() -> None:
     assert re.search(
         r"^target: cell-heavy notebook <= 1 ms per cell and <= \+2 % total kernel CPU: .*(met|NOT met)$", output, re.M
     )
+    assert re.search(r"^30 feature cells(\s+[\d.]+){2}\s+[+-][\d.]+\s+n/a \(1 pair\)\s+-?[\d.]+ n/a", output, re.M)
+    assert re.search(r"^target: each further feature cell <= 1 ms .*: -?[\d.]+ ms, (met|NOT met)$", output, re.M)
     assert re.search(r"^built and deleted(\s+[\d.]+){2}\s+[+-][\d.]+\s+n/a \(1 pair\)\s+[+-][\d.]+%$", output, re.M)
     assert re.search(r"^target: RSS with capture within 5 % of without: [+-][\d.]+ %, (met|NOT met)$", output, re.M)
 

@@ -467,22 +467,50 @@ def find(notebook: str | None = None) -> Path | None:
     named = os.environ.get("NBLINEAGE_POLICY", "").strip()
     if named:
         return Path(named).expanduser().absolute()
-    start = Path.cwd()
+    start = os.getcwd()
     if notebook:
-        folder = Path(notebook).expanduser().absolute().parent
-        if folder.is_dir():
+        folder = _folder_of(notebook, start)
+        if os.path.isdir(folder):
             start = folder
-    for folder in (start, *start.parents):
-        candidate = folder / FILE_NAME
-        if candidate.is_file():
-            return candidate
+    for candidate in _upward(start):  # the kernel looks at each cell start: plain strings, no Path objects
+        if os.path.isfile(candidate):
+            return Path(candidate)
+    candidate = _in_config_dir(*(os.environ.get(name) for name in _CONFIG_DIR_VARIABLES))
+    return Path(candidate) if candidate and os.path.isfile(candidate) else None
+
+
+_CONFIG_DIR_VARIABLES = (
+    "JUPYTER_CONFIG_DIR",
+    "JUPYTER_NO_CONFIG",
+    "JUPYTER_PLATFORM_DIRS",
+    "XDG_CONFIG_HOME",
+    "HOME",
+    "USERPROFILE",
+)  # what jupyter_config_dir() depends on
+
+
+@functools.lru_cache(maxsize=16)
+def _folder_of(notebook: str, cwd: str) -> str:
+    """The notebook's folder (a relative path is taken from ``cwd``, the working folder now)."""
+    return str((Path(cwd) / Path(notebook).expanduser()).parent)
+
+
+@functools.lru_cache(maxsize=16)
+def _upward(start: str) -> tuple[str, ...]:
+    """Where a policy file may be, from ``start`` up to the root."""
+    path = Path(start)
+    return tuple(str(folder / FILE_NAME) for folder in (path, *path.parents))
+
+
+@functools.lru_cache(maxsize=4)
+def _in_config_dir(*environment: str | None) -> str | None:
+    """The policy file's path in the Jupyter config dir (which depends only on ``environment``)."""
     try:
         from jupyter_core.paths import jupyter_config_dir
 
-        candidate = Path(jupyter_config_dir()) / FILE_NAME
+        return str(Path(jupyter_config_dir()) / FILE_NAME)
     except Exception:
         return None
-    return candidate if candidate.is_file() else None
 
 
 _loaded: dict[Path, tuple[tuple[int, int], Policy]] = {}

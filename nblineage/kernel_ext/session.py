@@ -238,6 +238,8 @@ class Session:
         except Exception as error:
             report("cell code reading", error)
         for instrumentor in self.instrumentors:
+            if type(instrumentor).cell_ended is Instrumentor.cell_ended:
+                continue  # nothing to add at cell end (most libraries)
             try:
                 instrumentor.cell_ended(self.capture)
             except Exception as error:
