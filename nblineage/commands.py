@@ -69,6 +69,7 @@ EXIT_FAILED, EXIT_ERROR = 1, 2
 def problem(error: BaseException) -> tuple[str, int] | None:
     """What to say, in one line, about an error a command raised and the exit status it stands for (1: what was
     asked for is not there; 2: the store cannot be used); None for an error that is no user's problem (a bug)."""
+    import sqlite3
     import sys
 
     from nblineage.governance.text import printable
@@ -82,6 +83,8 @@ def problem(error: BaseException) -> tuple[str, int] | None:
         return printable(error), EXIT_ERROR
     if database is not None and isinstance(error, database.DBAPIError):
         return f"the store failed: {printable(error.orig)}", EXIT_ERROR
+    if isinstance(error, sqlite3.Error):  # a SQLite store's reads (lineage/sqlite_reader.py)
+        return f"the store failed: {printable(error)}", EXIT_ERROR
     return None
 
 

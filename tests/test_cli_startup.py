@@ -1,4 +1,5 @@
-"""The command line starts fast: building its parser imports nothing heavy (timings: benchmarks/bench_cli.py)."""
+"""The command line starts fast: building its parser imports nothing heavy, and a query on a SQLite store imports
+no SQLAlchemy (timings: benchmarks/bench_cli.py)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from nblineage.lineage.events import check
+from nblineage.lineage.store import Store
 
 HEAVY = (
     "sqlalchemy",
@@ -24,17 +28,22 @@ HEAVY = (
 )
 
 
-def imported(*argv: str) -> set[str]:
-    """The top-level packages ``python -X importtime -m nblineage.cli ARGV`` imports."""
+def imported_modules(*argv: str, env: dict[str, str] | None = None) -> set[str]:
+    """The modules ``python -X importtime -m nblineage.cli ARGV`` imports."""
     done = subprocess.run(
         [sys.executable, "-X", "importtime", "-m", "nblineage.cli", *argv],
         capture_output=True,
         text=True,
-        env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)},
+        env={**os.environ, **(env or {}), "PYTHONPATH": os.pathsep.join(sys.path)},
         check=True,
     )
     lines = [line.split("|")[-1] for line in done.stderr.splitlines() if line.startswith("import time:")]
-    return {line.strip().split(".")[0] for line in lines}
+    return {line.strip() for line in lines}
+
+
+def imported(*argv: str, env: dict[str, str] | None = None) -> set[str]:
+    """The top-level packages ``python -X importtime -m nblineage.cli ARGV`` imports."""
+    return {module.split(".")[0] for module in imported_modules(*argv, env=env)}
 
 
 @pytest.mark.parametrize(
@@ -52,6 +61,25 @@ def test_the_parser_imports_nothing_heavy(argv: list[str]) -> None:
     modules = imported(*argv)
     assert "nblineage" in modules and "argparse" in modules  # the list is real
     assert not modules & set(HEAVY), sorted(modules & set(HEAVY))
+
+
+QUERIES = [["datasets"], ["datasets", "--json"], ["upstream", "/d/m.pkl"], ["path", "/d/raw.csv", "/d/m.pkl"]]
+
+
+@pytest.mark.parametrize("argv", QUERIES)
+def test_a_query_on_a_sqlite_store_imports_no_sqlalchemy(store: Store, argv: list[str]) -> None:
+    """A query on a SQLite store reads it through sqlite3; on PostgreSQL, through SQLAlchemy (the same SQL)."""
+    from tests.events import run_event
+
+    store.append([check(run_event(("jupyter", "nb.ipynb#c1"), [("file", "/d/raw.csv")], [("file", "/d/m.pkl")]))])
+    url = store.url.render_as_string(hide_password=False)
+    modules = imported_modules("--url", url, *argv, env={"NBLINEAGE_URL": ""})
+    assert "nblineage.lineage.store" in modules and "nblineage.lineage.graph" in modules  # it ran: the list is real
+    heavy = {module.split(".")[0] for module in modules} & set(HEAVY)
+    if store.is_sqlite:
+        assert not heavy, sorted(heavy)
+    else:
+        assert heavy == {"sqlalchemy"}
 
 
 def test_the_startup_benchmark_runs() -> None:

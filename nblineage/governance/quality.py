@@ -31,7 +31,7 @@ from nblineage.governance.read import Reader, as_dict, as_list, as_str, load_jso
 from nblineage.lineage import facets
 from nblineage.lineage.derive import dataset_version
 from nblineage.lineage.events import utc_now
-from nblineage.lineage.schema import UNVERSIONED
+from nblineage.lineage.tables import UNVERSIONED
 
 ASSERTIONS = facets.QUALITY_ASSERTIONS
 TEXT_LIMIT = 200

@@ -12,14 +12,16 @@ import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Connection
 
 from nblineage.lineage.derive import TERMINAL, dataset_version
 from nblineage.lineage.merge import Sql
-from nblineage.lineage.schema import UNVERSIONED
+from nblineage.lineage.tables import UNVERSIONED
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 JsonDict = dict[str, Any]
 

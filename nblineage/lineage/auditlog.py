@@ -15,15 +15,16 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING, Any
 
 from nblineage.lineage import facets
 from nblineage.lineage.derive import dataset_version, is_model
 from nblineage.lineage.events import RUN, Event, canonical_json
 from nblineage.lineage.merge import Sql
 from nblineage.lineage.merkle import Frontier, leaf_hash
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 MODEL_SAVED = "model.saved"
 UNKNOWN_ACTOR = "unknown"

@@ -12,7 +12,7 @@ from typing import Any
 
 from nblineage.lineage.events import DATASET, JOB, RUN, Event
 from nblineage.lineage.facets import LINEAGE as LINEAGE_FACET
-from nblineage.lineage.schema import UNVERSIONED
+from nblineage.lineage.tables import UNVERSIONED
 
 DatasetKey = tuple[str, str]
 VersionKey = tuple[str, str, str]

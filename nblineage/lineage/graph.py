@@ -15,14 +15,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, replace
 from itertools import pairwise
-from typing import Any, Literal
-
-from sqlalchemy import Connection, text
+from typing import TYPE_CHECKING, Any, Literal
 
 from nblineage.lineage.limits import DEFAULT_DEPTH, DEFAULT_LIMIT, MAX_DEPTH
 from nblineage.lineage.merge import Sql, weaker
-from nblineage.lineage.schema import UNVERSIONED
+from nblineage.lineage.sqlite_reader import text
 from nblineage.lineage.store import Store
+from nblineage.lineage.tables import UNVERSIONED
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 Direction = Literal["upstream", "downstream"]
 

@@ -16,14 +16,16 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import orjson
-from sqlalchemy import Connection
 
 from nblineage.lineage.derive import Facts, RunFacts, facts_of
 from nblineage.lineage.events import Event, canonical_json
-from nblineage.lineage.schema import UNVERSIONED
+from nblineage.lineage.tables import UNVERSIONED
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 CHUNK = 500
 

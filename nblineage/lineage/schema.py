@@ -27,9 +27,9 @@ from sqlalchemy import (
     UniqueConstraint,
 )
 
-VERSION_TABLE = "nblineage_schema_version"
-HEAD = "0004_audit_log"  # the newest migration; a test checks it against migrations/
-UNVERSIONED = ""
+from nblineage.lineage.tables import HEAD as HEAD  # defined without SQLAlchemy, for readers
+from nblineage.lineage.tables import UNVERSIONED as UNVERSIONED
+from nblineage.lineage.tables import VERSION_TABLE as VERSION_TABLE
 
 metadata = MetaData()
 Id = BigInteger().with_variant(Integer, "sqlite")

@@ -3,7 +3,9 @@
 SQLite runs in WAL mode with a busy timeout, and write transactions take the write lock at BEGIN
 (``BEGIN IMMEDIATE``), so several processes can write one file at once without "database is locked".
 A store URL is checked before anything connects (:func:`check_store_url`); readers open a store with
-``create=False`` so that a mistyped URL never leaves an empty store behind.
+``create=False`` so that a mistyped URL never leaves an empty store behind. A SQLite file named plainly
+(``sqlite:///PATH``) is read through the standard library (``lineage/sqlite_reader.py``): a store that only reads
+(a command-line query) never imports SQLAlchemy; writing, migrating and PostgreSQL use SQLAlchemy.
 """
 
 from __future__ import annotations
@@ -11,22 +13,26 @@ from __future__ import annotations
 import gc
 import json
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator
 from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from itertools import islice
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection, Engine, create_engine, event, exc, inspect, select, text, update
-from sqlalchemy.engine import make_url
-
-from nblineage.lineage import auditlog, schema
+from nblineage.lineage import auditlog
 from nblineage.lineage.events import Event, check
 from nblineage.lineage.merge import IdCache, Sql, apply_facts
 from nblineage.lineage.private import private_file
-from nblineage.lineage.schema import VERSION_TABLE
+from nblineage.lineage.sqlite_reader import ReadConnection, Readers
+from nblineage.lineage.tables import HEAD, VERSION_TABLE
 from nblineage.lineage.urls import ACCEPTED_URLS, shown_url, url_problem
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
+    from sqlalchemy.engine import URL
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
 _ELSEWHERE = "Set NBLINEAGE_URL to another file."
@@ -69,34 +75,62 @@ class Store:
         of creating it. ``timeout`` bounds waiting for SQLite's write lock and (PostgreSQL) one statement, and
         ``connect_timeout`` (default ``timeout``) reaching a server. Raises StoreError, with a one-line reason,
         for a URL or store it cannot use."""
-        problem = check_store_url(url)
+        path = _plain_sqlite_path(url)
+        problem = _text_problem(url) if path is not None else check_store_url(url)
         if problem:
             raise StoreError(problem)
-        self.url = make_url(url.strip()).difference_update_query([MAINTENANCE_OPT_IN])
-        self.is_sqlite = self.url.get_backend_name() == "sqlite"
+        self._url_text = url.strip()
+        self._url: URL | None = None
+        self.is_sqlite = path is not None or self.url.get_backend_name() == "sqlite"
         self.create = create
         self._ids = IdCache()
+        self._timeout, self._connect_timeout = timeout, connect_timeout or timeout
+        self._engine: Engine | None = None
+        self._readers = Readers(path, timeout, SQLITE_CACHE_KIB) if path is not None else None
         if self.is_sqlite:
-            _check_sqlite_file(self.url.database, create)
-        rendered = str(self.url.render_as_string(hide_password=False))
-        self.engine = _engine(rendered, self.is_sqlite, timeout, connect_timeout or timeout)
+            _check_sqlite_file(path if path is not None else self.url.database, create)
+        if self._readers is None:
+            self.engine  # noqa: B018  (created now, as a server store's connection problems show on open)
         try:
             if migrate:
                 self.migrate()
-        except exc.DBAPIError as error:
-            self.engine.dispose()
-            raise StoreError(f"cannot open the lineage store {self.display_url}: {error.orig}") from error
-        except BaseException:
-            self.engine.dispose()
+        except Exception as error:
+            self.close()
+            if _is_database_error(error):
+                reason = getattr(error, "orig", None) or error
+                raise StoreError(f"cannot open the lineage store {self.display_url}: {reason}") from error
             raise
+        except BaseException:
+            self.close()
+            raise
+
+    @property
+    def url(self) -> URL:
+        """The store's SQLAlchemy URL (parsed when first asked for)."""
+        if self._url is None:
+            from sqlalchemy.engine import make_url
+
+            self._url = make_url(self._url_text).difference_update_query([MAINTENANCE_OPT_IN])
+        return self._url
+
+    @property
+    def engine(self) -> Engine:
+        """The SQLAlchemy engine, created when first needed (a plain SQLite file's reads do without it)."""
+        if self._engine is None:
+            rendered = str(self.url.render_as_string(hide_password=False))
+            self._engine = _engine(rendered, self.is_sqlite, self._timeout, self._connect_timeout)
+        return self._engine
 
     @property
     def display_url(self) -> str:
         """The URL with the password and secret-looking parameters hidden, for messages."""
-        return shown_url(self.url)
+        return shown_url(self._url if self._url is not None else self._url_text)
 
     def close(self) -> None:
-        self.engine.dispose()
+        if self._readers is not None:
+            self._readers.close()
+        if self._engine is not None:
+            self._engine.dispose()
 
     def __enter__(self) -> Store:
         return self
@@ -105,8 +139,19 @@ class Store:
         self.close()
 
     @contextmanager
-    def read(self) -> Iterator[Connection]:
-        """A connection in a read transaction."""
+    def read(self) -> Iterator[Connection | ReadConnection]:
+        """A connection in a read transaction: SQLAlchemy's, or for a plain SQLite file a ``sqlite3`` one that runs
+        the same SQL text (``lineage/sqlite_reader.py``)."""
+        if self._readers is not None:
+            with self._readers.read() as conn:
+                yield conn
+        else:
+            with self._sql_read() as conn:
+                yield conn
+
+    @contextmanager
+    def _sql_read(self) -> Iterator[Connection]:
+        """A SQLAlchemy connection in a read transaction (what Alembic needs)."""
         with self.engine.connect() as conn, conn.begin():
             yield conn
 
@@ -122,7 +167,9 @@ class Store:
     def migrate(self) -> None:
         """Bring the schema to the newest revision; safe when several processes open a new store at once."""
         if self._schema_is_current():
-            return  # the common case, without importing alembic
+            return  # the common case, without importing alembic (or, reading SQLite, SQLAlchemy)
+        if self._readers is not None:
+            self._readers.close()  # opened on a file being made a store: later reads open it as one (WAL)
         from alembic import command
         from alembic.config import Config
         from alembic.runtime.migration import MigrationContext
@@ -137,12 +184,12 @@ class Store:
             context = MigrationContext.configure(conn, opts={"version_table": VERSION_TABLE})
             return set(context.get_current_heads())
 
-        with self.read() as conn:
+        with self._sql_read() as conn:
             if current(conn) == heads:
                 return
         with self.write() as conn:
             if not self.is_sqlite:
-                conn.execute(text("SELECT pg_advisory_xact_lock(7316251893)"))
+                conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7316251893)")
             revisions = current(conn)
             if revisions == heads:
                 return
@@ -163,15 +210,22 @@ class Store:
             command.upgrade(config, "head")
 
     def _schema_is_current(self) -> bool:
+        """One cheap query of the schema's revision."""
         try:
             with self.read() as conn:
-                revisions = conn.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalars().all()
-        except exc.DBAPIError:
-            return False  # no version table yet (a new store), or not ours: the full path decides
-        return revisions == [schema.HEAD]
+                revisions = [row[0] for row in conn.exec_driver_sql(f"SELECT version_num FROM {VERSION_TABLE}")]
+        except Exception as error:
+            if _is_database_error(error):
+                return False  # no version table yet (a new store), or not ours: the full path decides
+            raise
+        return revisions == [HEAD]
 
     def _refuse_foreign(self, conn: Connection) -> None:
         """Never build a store inside a database that holds someone else's tables of the same names."""
+        from sqlalchemy import inspect
+
+        from nblineage.lineage import schema
+
         existing = set(inspect(conn).get_table_names())
         clashing = existing & set(schema.metadata.tables)
         if clashing:
@@ -212,6 +266,10 @@ class Store:
 
     def rebuild(self, batch: int = BATCH) -> int:
         """Re-derive every graph table from the stored events, in one transaction; returns the event count."""
+        from sqlalchemy import select, update
+
+        from nblineage.lineage import schema
+
         count = 0
         self._ids = IdCache()
         with self.write() as conn:
@@ -239,7 +297,7 @@ class Store:
 
     def event_count(self) -> int:
         with self.read() as conn:
-            return conn.execute(text("SELECT COUNT(*) FROM events")).scalar_one()
+            return conn.exec_driver_sql("SELECT COUNT(*) FROM events").scalar_one()
 
 
 def _revision(scripts, revision: str):
@@ -294,9 +352,12 @@ def check_store_url(url: str) -> str | None:
     or one naming the server's maintenance database ``postgres`` (allowed with ``?nblineage_allow_maintenance_db=1``)
     or a template database (never).
     """
-    problem = url_problem(url)
+    from sqlalchemy import exc
+    from sqlalchemy.engine import make_url
+
+    problem = _text_problem(url)
     if problem:
-        return f"{shown_url(url)}: {problem}" if "://" in url else problem
+        return problem
     try:
         parsed = make_url(url.strip())
     except (exc.ArgumentError, ValueError):
@@ -327,6 +388,30 @@ def check_store_url(url: str) -> str | None:
                 f"create a database for nblineage (createdb lineage) and name it in the URL{opt_in}"
             )
     return None
+
+
+def _text_problem(url: str) -> str | None:
+    """What :func:`~nblineage.lineage.urls.url_problem` finds wrong with a URL, said with the URL."""
+    problem = url_problem(url)
+    if problem:
+        return f"{shown_url(url)}: {problem}" if "://" in url else problem
+    return None
+
+
+def _plain_sqlite_path(url: Any) -> str | None:
+    """The file a plain ``sqlite:///PATH`` URL names (no query, no escapes, no in-memory or URI database), read
+    through ``sqlite3``; None for any other URL, which SQLAlchemy reads."""
+    text = url.strip() if isinstance(url, str) else ""
+    if not text.startswith("sqlite:///") or any(char in text for char in "?#%"):
+        return None
+    path = text[len("sqlite:///") :]
+    return path if path and path != ":memory:" and not path.startswith("file:") else None
+
+
+def _is_database_error(error: BaseException) -> bool:
+    """Whether ``error`` is the database's (``sqlite3``'s, or SQLAlchemy's wrapping of a driver's)."""
+    database = sys.modules.get("sqlalchemy.exc")
+    return isinstance(error, sqlite3.Error) or (database is not None and isinstance(error, database.DBAPIError))
 
 
 def _check_sqlite_file(database: str | None, create: bool = True) -> None:
@@ -401,6 +486,8 @@ def _refuse_damaged_sqlite(database: str | None) -> None:
 
 
 def _engine(url: str, is_sqlite: bool, timeout: float, connect_timeout: float) -> Engine:
+    from sqlalchemy import create_engine, event
+
     internal = {"nblineage_internal": True}  # the kernel's SQL hooks ignore the store's own statements
     if not is_sqlite:  # a server that accepts and never answers, or a statement stuck on a lock, ends in time
         limits = {
