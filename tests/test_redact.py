@@ -220,6 +220,8 @@ def test_the_json_prefilter_answers_as_the_full_scan() -> None:
     texts = [canonical_json(clean), canonical_json(leaky_event())]
     texts += [canonical_json({"source": text, "other": [text[:7], text[7:]]}) for text in CORPUS.values()]
     texts += [canonical_json({"a": "pa", "b": "ss"}), canonical_json({"pa": "ss"}), canonical_json({"u": "x://a@b"})]
+    texts += [canonical_json({"k": "api,", "v": ",key"}), canonical_json({"k": "x,", "token,": ',"pwd,"'})]
+    texts += [canonical_json({"u": "a://b,", "v": "c@d"}), canonical_json({"u": "a://b", "v": "@d"})]
     for _ in range(2):  # the second time every clean part is known
         for text in texts:
             assert json_may_hold_secrets(text) == may_hold_secrets(text), text[:200]
