@@ -67,6 +67,14 @@ class Server:
         with urllib.request.urlopen(request, timeout=120) as response:
             return json.loads(response.read())
 
+    def cpu_seconds(self) -> float | None:
+        """The server process's CPU time so far (user + system; Linux's /proc), None where it cannot be read."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return None
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=30)
@@ -106,9 +114,11 @@ def main(argv: list[str] | None = None) -> int:
         )
         server = Server(Path(folder))
         try:
+            cpu_before = server.cpu_seconds()
             batch, stored = timed(
                 "batch endpoint, SQLite (Serde JSON, 1,000/POST)", len(lines), lambda: through_batches(server, lines)
             )
+            cpu_after = server.cpu_seconds()
             single, _ = timed("one event per POST, HttpTransport", len(singles), lambda: one_per_post(server, singles))
         finally:
             server.stop()
@@ -116,6 +126,11 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[Timing] = [baseline, batch, single]
     print()
     print_table(rows, baseline)
+    if cpu_before is not None and cpu_after is not None and cpu_after > cpu_before:
+        seconds = cpu_after - cpu_before
+        rate = f"{len(lines) / seconds:,.0f} events per CPU second"
+        print(f"\nbatch endpoint: the server used {seconds:.2f} s of CPU, {rate}")
+    print(f"load average (1, 5, 15 min): {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
     print(f"\nbatch endpoint vs one event per POST: {batch.rate / single.rate:.1f}x")
     verdict = "met" if batch.rate >= TARGET_EVENTS_PER_SECOND else "NOT met"
     rate = f"{batch.rate:,.0f}/s"

@@ -500,6 +500,7 @@ def main(argv: list[str] | None = None) -> int:
     print()
     for label, seconds in cpu.items():
         print(f"{label}: {seconds:.2f} s of CPU in this process, {len(events) / seconds:,.0f} events per CPU second")
+    print(f"load average (1, 5, 15 min): {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
     appends = [row for row in rows if row.label.startswith("Store.append") and "SQLite" in row.label]
     if len(appends) > 1:
         for other in appends[1:]:

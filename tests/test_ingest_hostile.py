@@ -192,3 +192,22 @@ def test_names_are_escaped_on_the_terminal(tmp_path: Path) -> None:
     assert name in [node["name"] for node in json.loads(done.stdout)]  # the same data
     done = subprocess.run([NBLINEAGE, "--url", url, "upstream", "/o"], capture_output=True, text=True)
     assert "\u202e" not in done.stdout and "\u009b" not in done.stdout
+
+
+def test_long_numbers_are_found_across_the_scan_windows(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The look for 19 digits in a row reads the text a window at a time: a number cut by a window's end, or only
+    in the last line, still takes the exact way (an integer, not a float); the request bodies' look likewise."""
+    from nblineage.lineage import ingest
+    from nblineage.server.bodies import has_long_number, parse_json
+
+    monkeypatch.setattr(ingest, "_SCAN", 7)
+    events = [valid(index) for index in range(3)]
+    events[2]["run"]["facets"] = {"counts": {"_producer": "t", "_schemaURL": "t", "n": 2**70}}
+    path = tmp_path / "long.jsonl"
+    path.write_text("".join(json.dumps(event) + "\n" for event in events))
+    read = list(read_events(path))
+    assert read[2].payload["run"]["facets"]["counts"]["n"] == 2**70
+    body = json.dumps(events).encode()
+    assert has_long_number(body) and parse_json(body)[2]["run"]["facets"]["counts"]["n"] == 2**70
+    assert not has_long_number(json.dumps(events[:2]).encode())
+    assert not has_long_number(b'{"version": "1234567890123456789012345"}')  # digits in a string are no number

@@ -7,8 +7,8 @@ import json
 import pytest
 from events import run_event
 
-from nblineage.lineage.events import check
-from nblineage.lineage.redact import MASK, is_secret_key, redact, redact_text
+from nblineage.lineage.events import canonical_json, check
+from nblineage.lineage.redact import MASK, is_secret_key, json_may_hold_secrets, may_hold_secrets, redact, redact_text
 from nblineage.lineage.store import Store
 
 SECRET = "S3CR3T-hunter2"
@@ -210,3 +210,43 @@ def test_the_outbox_record_of_a_cell_holds_no_secret() -> None:
     assert [secret for secret in SECRETS if secret in line] == []
     record = json.loads(line)
     assert record["source"].startswith('os.environ["AWS_ACCESS_KEY_ID"] = "***"')
+
+
+def test_the_json_prefilter_answers_as_the_full_scan() -> None:
+    """``json_may_hold_secrets`` skips the parts of a JSON text it has seen clean: it must still answer exactly as
+    ``may_hold_secrets`` of the whole text, for the corpus, leaky and clean events, and texts that only hold a
+    marker once their parts are put together in another order."""
+    clean = run_event(("jupyter", "a.ipynb#c"), [("file", "/d/orders.csv", "v1")], [("s3://b", "k")])
+    texts = [canonical_json(clean), canonical_json(leaky_event())]
+    texts += [canonical_json({"source": text, "other": [text[:7], text[7:]]}) for text in CORPUS.values()]
+    texts += [canonical_json({"a": "pa", "b": "ss"}), canonical_json({"pa": "ss"}), canonical_json({"u": "x://a@b"})]
+    texts += [canonical_json({"k": "api,", "v": ",key"}), canonical_json({"k": "x,", "token,": ',"pwd,"'})]
+    texts += [canonical_json({"u": "a://b,", "v": "c@d"}), canonical_json({"u": "a://b", "v": "@d"})]
+    for _ in range(2):  # the second time every clean part is known
+        for text in texts:
+            assert json_may_hold_secrets(text) == may_hold_secrets(text), text[:200]
+
+
+def test_a_secret_beside_parts_seen_clean_is_still_removed() -> None:
+    """A clean event, seen first, fills the pre-filter's memory; the same event with one value now a credential (a
+    GitHub token, a password in a URL) is redacted all the same."""
+    event = run_event(("airflow", "load"), [("postgres://db:5432", "orders")], [("s3://bucket", "out.csv")])
+    event["job"]["facets"] = {"custom": {"_producer": "t", "_schemaURL": "t", "note": "nightly"}}
+    assert check(json.loads(json.dumps(event))).payload == event
+    token = "ghp_" + "a1B2c3D4e5" * 4
+    event["job"]["facets"]["custom"]["note"] = token
+    event["inputs"][0]["namespace"] = f"postgres://etl:{SECRET}@db:5432"
+    checked = check(event)
+    assert token not in checked.text and SECRET not in checked.text
+    assert checked.payload["job"]["facets"]["custom"]["note"] == MASK
+
+
+def test_the_prefilter_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Its memory of clean parts starts again past its size; answers do not change."""
+    from nblineage.lineage import redact as module
+
+    monkeypatch.setattr(module, "_MAX_CLEAN_CHARS", 200)
+    for number in range(50):
+        assert not json_may_hold_secrets(canonical_json({"name": f"dataset-{number:04d}-" + "x" * 20}))
+        assert module._clean_chars <= 200
+    assert json_may_hold_secrets(canonical_json({"name": "dataset-0001-", "note": f"password={SECRET}"}))

@@ -17,7 +17,7 @@ from typing import Any
 
 import orjson
 
-from nblineage.lineage.redact import may_hold_secrets, redact
+from nblineage.lineage.redact import json_may_hold_secrets, redact
 
 RUN, DATASET, JOB = "RunEvent", "DatasetEvent", "JobEvent"
 # Limits of what the store's indexed text columns take on PostgreSQL (a B-tree entry holds at most ~2700 bytes).
@@ -104,7 +104,7 @@ def canonical_json(payload: Any) -> str:
         if str(error) == "Recursion limit reached" or _deeper_than(payload, MAX_DEPTH):
             raise NestedTooDeeply(f"the event is nested too deeply (more than {MAX_DEPTH} levels)") from None
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    if b"null" in text and _has_non_finite(payload):  # orjson writes NaN and infinity as null
+    if (b":null" in text or b"[null" in text or b",null" in text) and _has_non_finite(payload):  # NaN -> null
         raise ValueError("Out of range float values are not JSON compliant")
     return text.decode()
 
@@ -155,6 +155,14 @@ def check(payload: Any) -> Event:
     if not isinstance(payload, dict):
         raise InvalidEvent(f"an event is a JSON object, not {type(payload).__name__}")
     kind = kind_of(payload)
+    # Serialised first (the structural checks below still come first in what is reported): the text tells whether
+    # any string holds a NUL, so the walk over the datasets that facets name is only needed when one does.
+    try:
+        text: str | None = canonical_json(payload)
+        failure: BaseException | None = None
+    except Exception as error:  # reported below, after the structural checks
+        text, failure = None, error
+    nul = text is None or "\\u0000" in text
     if payload.get("eventTime") is None:
         raise InvalidEvent("eventTime is missing")
     time = parse_time(payload["eventTime"])
@@ -177,7 +185,8 @@ def check(payload: Any) -> Event:
         job = _object(payload, "job")
         _named(job, "job")
         _lineage(job)
-        _references(job.get("facets"), "job.facets")
+        if nul:
+            _references(job.get("facets"), "job.facets")
         for direction in ("inputs", "outputs"):
             datasets = payload.get(direction)
             if datasets is None:
@@ -190,15 +199,18 @@ def check(payload: Any) -> Event:
                 _named(dataset, f"{direction}[{index}]")
                 _facets(dataset, f"{direction}[{index}]", ("inputFacets", "outputFacets"))
                 _version(dataset, f"{direction}[{index}]")
-                _references(dataset.get("facets"), f"{direction}[{index}].facets")
+                if nul:
+                    _references(dataset.get("facets"), f"{direction}[{index}].facets")
     if kind == DATASET:
         dataset = _object(payload, "dataset")
         _named(dataset, "dataset")
         _version(dataset, "dataset")
-        _references(dataset.get("facets"), "dataset.facets")
+        if nul:
+            _references(dataset.get("facets"), "dataset.facets")
     try:
-        text = canonical_json(payload)
-        if may_hold_secrets(text):
+        if failure is not None:
+            raise failure
+        if json_may_hold_secrets(text):
             payload = redact(payload)
             text = canonical_json(payload)
         digest = hashlib.sha256(text.encode()).hexdigest()
@@ -266,8 +278,10 @@ def _named(entity: dict[str, Any], where: str) -> None:
         value = entity.get(key)
         if not isinstance(value, str) or not value:
             raise InvalidEvent(f"{where}.{key} must be a non-empty string")
-        _no_nul(value, f"{where}.{key}")
-    size = _size(entity["namespace"]) + _size(entity["name"])
+        if "\x00" in value:
+            _no_nul(value, f"{where}.{key}")
+    characters = len(entity["namespace"]) + len(entity["name"])
+    size = characters if characters * 4 <= MAX_NAME_BYTES else _size(entity["namespace"]) + _size(entity["name"])
     if size > MAX_NAME_BYTES:
         raise InvalidEvent(f"{where}: namespace and name take {size} bytes; the store takes up to {MAX_NAME_BYTES}")
     _facets(entity, where)
@@ -280,12 +294,16 @@ def _facets(entity: dict[str, Any], where: str, keys: tuple[str, ...] = ("facets
             continue
         if not isinstance(facets, dict):
             raise InvalidEvent(f"{where}.{key} must be an object")
-        for name, facet in facets.items():
-            if not isinstance(name, str) or _size(name) > MAX_FACET_NAME_BYTES:
+        for name, facet in facets.items():  # a name of at most 250 characters is at most 1,000 bytes: not encoded
+            long = not isinstance(name, str) or (
+                len(name) * 4 > MAX_FACET_NAME_BYTES and _size(name) > MAX_FACET_NAME_BYTES
+            )
+            if long:
                 raise InvalidEvent(
                     f"{where}.{key}: the facet name {_shown(name)} is longer than {MAX_FACET_NAME_BYTES} bytes"
                 )
-            _no_nul(name, f"the facet name {where}.{key}.{_shown(name)}")
+            if "\x00" in name:
+                _no_nul(name, f"the facet name {where}.{key}.{_shown(name)}")
             if facet is not None and not isinstance(facet, dict):
                 raise InvalidEvent(f"{where}.{key}.{name} must be an object")
 

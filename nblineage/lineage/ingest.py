@@ -28,6 +28,8 @@ BATCH = 1000
 _BOM = b"\xef\xbb\xbf"
 _WINDOW = 4096  # characters a malformed or multi-line value is first read within (doubled as needed)
 _LONG_NUMBER = re.compile(r"[0-9]{19}")  # orjson reads integers beyond 64 bits as floats: such lines take the exact way
+_DIGITS_AS_ZEROS = str.maketrans("123456789", "000000000")  # a run of 19 digits found faster than by the regex
+_SCAN = 1 << 20  # characters of the text looked at a time for such a run
 
 
 @dataclass(frozen=True)
@@ -210,6 +212,7 @@ def _documents(content: str) -> Iterator[tuple[int, Any]]:
 def _sequence(content: str, position: int, lines: _Lines) -> Iterator[tuple[int, Any]]:
     """Values one after another, each ending its line (JSON lines, one event, or concatenated events)."""
     decoder = json.JSONDecoder()
+    long_numbers = _has_digit_run(content)
     while True:
         position = _skip_space(content, position)
         if position >= len(content):
@@ -219,7 +222,7 @@ def _sequence(content: str, position: int, lines: _Lines) -> Iterator[tuple[int,
         line_end = len(content) if line_end < 0 else line_end
         text = content[position:line_end]
         try:  # fast path: a whole line holding one JSON value (JSON lines); anything else takes the careful path
-            yield line, (json.loads(text) if _LONG_NUMBER.search(text) else orjson.loads(text))
+            yield line, (json.loads(text) if long_numbers and _LONG_NUMBER.search(text) else orjson.loads(text))
             position = line_end
             continue
         except ValueError:  # orjson.JSONDecodeError is one
@@ -242,6 +245,15 @@ def _sequence(content: str, position: int, lines: _Lines) -> Iterator[tuple[int,
             continue
         yield line, value
         position = end
+
+
+def _has_digit_run(content: str) -> bool:
+    """True when the text holds 19 digits in a row anywhere (a number orjson would not read exactly may be there)."""
+    needle = "0" * 19
+    for start in range(0, len(content), _SCAN):
+        if needle in content[start : start + _SCAN + 18].translate(_DIGITS_AS_ZEROS):
+            return True
+    return False
 
 
 def _array_items(content: str, position: int, lines: _Lines) -> Iterator[tuple[int, Any]]:

@@ -127,6 +127,39 @@ def may_hold_secrets(text: str) -> bool:
     return any(word in lowered for word in _WORDS) or any(marker in lowered for marker in _SHAPE_MARKERS)
 
 
+def json_may_hold_secrets(text: str) -> bool:
+    """:func:`may_hold_secrets` of a JSON text, sped up for the stream of similar events ingest sees.
+
+    No marker holds a double quote, nor ends in a comma, so one found in ``text`` lies within one of the parts
+    between its ``,"`` (a key and its value, mostly): the parts this process has already seen clean are skipped and
+    only the others scanned, joined by quotes. The same answer as ``may_hold_secrets(text)``.
+    """
+    global _clean_chars
+    parts = set(text.split(',"'))
+    unseen = parts.difference(_CLEAN) if _CLEAN else parts
+    if not unseen:
+        return False
+    if may_hold_secrets('"'.join(unseen)):
+        return True
+    kept = [part for part in unseen if len(part) <= _MAX_CLEAN_PART]
+    size = sum(map(len, kept))
+    if _clean_chars + size > _MAX_CLEAN_CHARS:  # bounded memory: start again
+        _CLEAN.clear()
+        _clean_chars = 0
+        if size > _MAX_CLEAN_CHARS:
+            return False
+    _CLEAN.update(kept)
+    _clean_chars += size
+    return False
+
+
+# Parts of JSON texts found clean (json_may_hold_secrets), at most _MAX_CLEAN_CHARS characters in all.
+_CLEAN: set[str] = set()
+_clean_chars = 0
+_MAX_CLEAN_PART = 4096
+_MAX_CLEAN_CHARS = 4 * 1024 * 1024
+
+
 def redact_text(text: str) -> str:
     """``text`` with every credential it holds replaced by ``***``; never raises (withheld if redaction fails)."""
     if not may_hold_secrets(text):
