@@ -319,6 +319,7 @@ def _called(active: Capture, module: Any, args: tuple, output: Any, tensor: type
     if grad and _known(active, state, module, seen, id(first)):
         if _grad_tensor(output, tensor) is not None:
             state.fast = module  # the backward after it and the step count; the data adds nothing new
+            state.trained_on = seen.sources  # what the exact path's step would say: training, not predicting
     elif grad:
         flowing = _grad_tensor(output, tensor)
         node = flowing.grad_fn if flowing is not None else None
