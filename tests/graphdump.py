@@ -24,6 +24,10 @@ QUERIES = {
     "output_steps": "SELECT r.run_id, d.namespace, d.name, v.version, s.step_run_id FROM output_steps s "
     "JOIN runs r ON r.id = s.run_pk JOIN dataset_versions v ON v.id = s.version_id "
     "JOIN datasets d ON d.id = v.dataset_id",
+    "declared_versions": "SELECT r.run_id, dso.namespace, dso.name, vo.version, dsi.namespace, dsi.name, vi.version "
+    "FROM declared_versions x JOIN runs r ON r.id = x.run_pk "
+    "JOIN dataset_versions vo ON vo.id = x.output_version_id JOIN datasets dso ON dso.id = vo.dataset_id "
+    "JOIN dataset_versions vi ON vi.id = x.input_version_id JOIN datasets dsi ON dsi.id = vi.dataset_id",
     "facets": "SELECT f.entity, COALESCE(d.namespace, j.namespace, r.run_id), COALESCE(d.name, j.name), f.name, "
     "f.event_key, f.payload FROM facets f "
     "LEFT JOIN datasets d ON f.entity = 'dataset' AND d.id = f.entity_id "

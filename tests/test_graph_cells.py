@@ -197,6 +197,7 @@ def test_a_store_made_before_the_steps_gets_them_on_open(store_url: str) -> None
             conn.execute(text("ALTER TABLE runs DROP COLUMN parent_key"))  # added by 0003_run_job_key
             conn.execute(text("DROP TABLE audit_log"))  # and no audit log (0004_audit_log)
             conn.execute(text("DROP TABLE audit_head"))
+            conn.execute(text("DROP TABLE declared_versions"))  # and no exact input versions (0005_declared_versions)
             conn.execute(text(f"UPDATE {schema.VERSION_TABLE} SET version_num = '0001_initial'"))
     with Store(store_url) as store:
         assert chain(path(store, DatasetRef("file", CUSTOMERS), DatasetRef("file", MODEL))) == FULL_PATH

@@ -191,6 +191,7 @@ def test_a_store_from_before_the_run_key_gets_each_runs_latest_job_and_parent_on
             conn.execute(text("ALTER TABLE runs DROP COLUMN parent_key"))
             conn.execute(text("DROP TABLE audit_log"))  # and no audit log yet (0004)
             conn.execute(text("DROP TABLE audit_head"))
+            conn.execute(text("DROP TABLE declared_versions"))  # (0005)
             conn.execute(text(f"UPDATE {VERSION_TABLE} SET version_num = '0002_output_steps'"))
     with Store(store_url) as store:
         expected = snapshot(store)

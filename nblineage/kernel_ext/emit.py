@@ -115,25 +115,29 @@ def _input(source: Source, found: dict[str, Any]) -> dict[str, Any]:
 
 
 def _outputs(outputs: list[Output], job_name: str) -> list[dict[str, Any]]:
-    """One output per dataset written; writing the same dataset twice in a cell keeps the last version and the
-    union of the inputs."""
-    merged: dict[tuple[str, str], Output] = {}
+    """One output per dataset version written, in the order written (a dataset written twice in a cell with
+    different contents: both versions, each with its own inputs); the same version written again keeps one, with
+    the union of the inputs. Each output names the exact input versions it was made from."""
+    merged: dict[Source, Output] = {}
     for output in outputs:
-        key = (output.source.namespace, output.source.name)
-        if key in merged:
-            earlier = merged[key]
+        earlier = merged.get(output.source)
+        if earlier is not None:
             output = Output(output.source, earlier.provenance | output.provenance, output.facets, output.model)
-        merged[key] = output
+        merged[output.source] = output
     built = []
     for output in merged.values():
         found = _dataset_facets(output.source, output.facets)
-        inputs = [
-            {"namespace": s.namespace, "name": s.name, "type": "DATASET", "transformations": []}
-            for s in sorted(output.provenance.sources)
-        ]
+        sources = sorted(output.provenance.sources, key=_source_order)
+        datasets = dict.fromkeys((s.namespace, s.name) for s in sources)  # a dataset read in two versions: once
+        inputs = [{"namespace": ns, "name": name, "type": "DATASET", "transformations": []} for ns, name in datasets]
         found["lineage"] = standard("lineage", inputs=inputs, fields={})
-        precision: facets.Lineage = {"precision": output.provenance.precision, "runs": sorted(output.provenance.runs)}
-        found[facets.LINEAGE] = facets.ours(facets.LINEAGE, precision)
+        exact: list[facets.LineageInput] = [_lineage_input(s) for s in sources]
+        lineage: facets.Lineage = {
+            "precision": output.provenance.precision,
+            "runs": sorted(output.provenance.runs),
+            "inputs": exact,
+        }
+        found[facets.LINEAGE] = facets.ours(facets.LINEAGE, lineage)
         if output.model is not None:
             found["datasetType"] = standard("datasetType", datasetType="MODEL")
             found[facets.MODEL] = facets.ours(facets.MODEL, _model_facet(output.model, job_name))
@@ -142,6 +146,18 @@ def _outputs(outputs: list[Output], job_name: str) -> list[dict[str, Any]]:
         dataset = {"namespace": output.source.namespace, "name": output.source.name, "facets": found}
         built.append(dataset | {"outputFacets": {}})
     return built
+
+
+def _source_order(source: Source) -> tuple[str, str, str]:
+    return (source.namespace, source.name, source.version or "")
+
+
+def _lineage_input(source: Source) -> facets.LineageInput:
+    """An input version of an output, for ``nblineage_lineage.inputs`` (no ``version`` when it is unknown)."""
+    item: facets.LineageInput = {"namespace": source.namespace, "name": source.name}
+    if source.version:
+        item["version"] = source.version
+    return item
 
 
 _MODEL_KEYS = {

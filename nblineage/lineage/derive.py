@@ -48,6 +48,8 @@ class Facts:
     io: set[tuple[str, VersionKey]] = field(default_factory=set)  # (input|output, version)
     # run-level explicit lineage: (output, source dataset); the source's unversioned node always exists
     declared: set[tuple[VersionKey, DatasetKey, str | None]] = field(default_factory=set)  # + precision
+    # (output, input version) where the producer names the exact versions an output was made from
+    declared_versions: set[tuple[VersionKey, VersionKey]] = field(default_factory=set)
     static_edges: set[tuple[VersionKey, VersionKey, JobKey | None]] = field(default_factory=set)
     steps: set[tuple[VersionKey, str]] = field(default_factory=set)  # (output, a cell run it went through)
     facets: list[tuple[str, tuple[str, ...], str, Any]] = field(default_factory=list)
@@ -191,6 +193,9 @@ def _run_event(facts: Facts, event: Event) -> None:
             for step in runs if isinstance(runs, list) else ():
                 if isinstance(step, str) and _RUN_ID.match(step) and step.lower() != own:
                     facts.steps.add((version, step.lower()))
+            exact = ours.get("inputs")
+            if exact and isinstance(exact, list):
+                _declared_versions(facts, version, exact)
         else:
             precision = None
         if "columnLineage" in entry_facets or "lineage" in entry_facets:
@@ -200,6 +205,18 @@ def _run_event(facts: Facts, event: Event) -> None:
         target_version = outputs.get(target) or facts.version(*target, UNVERSIONED)
         for source in sources:
             facts.declared.add((target_version, facts.version(*source, UNVERSIONED)[:2], None))
+
+
+def _declared_versions(facts: Facts, output: VersionKey, inputs: list[Any]) -> None:
+    """The input versions an output was made from (``nblineage_lineage.inputs``): each a dataset reference with its
+    ``version`` (absent or empty: the dataset's unversioned node)."""
+    for item in inputs:
+        if not isinstance(item, dict):
+            continue
+        namespace, name, version = item.get("namespace"), item.get("name"), item.get("version")
+        if isinstance(namespace, str) and isinstance(name, str) and namespace and name:
+            version = str(version) if isinstance(version, (str, int)) and version != "" else UNVERSIONED
+            facts.declared_versions.add((output, facts.version(namespace, name, version)))
 
 
 def output_steps(payload: dict[str, Any]) -> set[tuple[VersionKey, str]]:

@@ -60,11 +60,21 @@ class Cell(TypedDict, total=False):
     executionCount: int
 
 
+class LineageInput(TypedDict, total=False):
+    """An input version of an output: the dataset, and its version when known."""
+
+    namespace: str
+    name: str
+    version: str
+
+
 class Lineage(TypedDict):
-    """``nblineage_lineage``: ``exact`` or ``cell``, and the cell runs the written object went through."""
+    """``nblineage_lineage``: ``exact`` or ``cell``, the cell runs the written object went through, and the exact
+    input versions it was made from."""
 
     precision: str
     runs: list[str]
+    inputs: list[LineageInput]
 
 
 class Model(TypedDict, total=False):

@@ -187,6 +187,17 @@ def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None
         "ELSE excluded.precision END",
         [(*key, precision) for key, precision in sorted(declared.items())],
     )
+    declared_versions = {
+        (run_pks[f.run.run_id], version_ids[out], version_ids[src], dataset_ids[src[:2]])
+        for f in all_facts
+        if f.run
+        for out, src in f.declared_versions
+    }
+    sql.many(
+        "INSERT INTO declared_versions (run_pk, output_version_id, input_version_id) VALUES (?, ?, ?) "
+        "ON CONFLICT DO NOTHING",
+        sorted(row[:3] for row in declared_versions),
+    )
     sql.many(
         "INSERT INTO output_steps (run_pk, version_id, step_run_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
         sorted({(run_pks[f.run.run_id], version_ids[out], step) for f in all_facts if f.run for out, step in f.steps}),
@@ -208,6 +219,7 @@ def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None
     known = _Known(
         io=[(run_pk, version, direction, dataset_of[version]) for run_pk, version, direction in run_io],
         declared=[(*key, claim) for key, claim in declared.items()],
+        declared_versions=list(declared_versions),
         jobs=fresh,
         unversioned={dataset_ids[key[:2]]: version_ids[key] for key in first_seen if key[2] == UNVERSIONED},
     )
@@ -336,12 +348,14 @@ class _Known:
 
     io: list[tuple[int, int, str, int]]
     declared: list[tuple[int, int, int, str | None]]
+    declared_versions: list[tuple[int, int, int, int]]  # run, output, input version, its dataset
     jobs: dict[int, int]
     unversioned: dict[int, int]
 
 
 def _recompute_run_edges(sql: Sql, run_pks: list[int], known: _Known | None = None) -> None:
-    """A run's edges: declared sources for outputs that have them, every input otherwise. The rows of runs in
+    """A run's edges: declared sources for outputs that have them (of a source whose exact versions the output
+    names, those versions; else the versions of it the run read), every input otherwise. The rows of runs in
     ``known.jobs`` are taken from ``known`` (they have no other rows, and no edges yet); the others' are read."""
     if not run_pks:
         return
@@ -371,6 +385,15 @@ def _recompute_run_edges(sql: Sql, run_pks: list[int], known: _Known | None = No
     for run_pk, out, source, claim in declared_rows:
         declared[run_pk][out].add(source)
         precision[(run_pk, out)] = weaker(precision.get((run_pk, out)), claim)
+    exact: dict[tuple[int, int, int], list[int]] = defaultdict(list)  # (run, output, dataset) -> input versions
+    exact_rows = [row for row in known.declared_versions if row[0] in fresh] if known else []
+    exact_rows += sql.where_in(
+        "SELECT d.run_pk, d.output_version_id, d.input_version_id, v.dataset_id FROM declared_versions d "
+        "JOIN dataset_versions v ON v.id = d.input_version_id WHERE d.run_pk IN",
+        stored,
+    )
+    for run_pk, out, version_id, dataset_id in exact_rows:
+        exact[(run_pk, out, dataset_id)].append(version_id)
     sources = {d for per_run in declared.values() for ds in per_run.values() for d in ds}
     unversioned = {d: known.unversioned[d] for d in sources if d in known.unversioned} if known else {}
     unversioned.update(
@@ -386,7 +409,11 @@ def _recompute_run_edges(sql: Sql, run_pks: list[int], known: _Known | None = No
         run_declared = declared.get(run_pk, {})
         for out in sorted(outputs.get(run_pk, set()) | set(run_declared)):
             if out in run_declared:
-                srcs = [v for d in run_declared[out] for v in (run_inputs.get(d) or [unversioned[d]])]
+                srcs = [
+                    v
+                    for d in run_declared[out]
+                    for v in (exact.get((run_pk, out, d)) or run_inputs.get(d) or [unversioned[d]])
+                ]
                 derivation, claim = "explicit", precision.get((run_pk, out))
             else:
                 srcs, derivation, claim = every_input, "inferred", None

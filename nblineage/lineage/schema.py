@@ -108,6 +108,16 @@ declared_inputs = Table(
     Column("precision", String(8)),
 )
 
+# The exact input versions an output was made from, where its producer names them (``nblineage_lineage.inputs``):
+# its edges from those datasets come from these versions only, not from every version of them the run read.
+declared_versions = Table(
+    "declared_versions",
+    metadata,
+    Column("run_pk", Id, ForeignKey("runs.id"), primary_key=True),
+    Column("output_version_id", Id, ForeignKey("dataset_versions.id"), primary_key=True),
+    Column("input_version_id", Id, ForeignKey("dataset_versions.id"), primary_key=True),
+)
+
 edges = Table(
     "edges",
     metadata,
@@ -169,4 +179,15 @@ audit_head = Table(
     Column("log_id", String(32), nullable=False),
 )
 
-DERIVED = (facets, output_steps, edges, declared_inputs, run_io, runs, jobs, dataset_versions, datasets)
+DERIVED = (
+    facets,
+    output_steps,
+    edges,
+    declared_versions,
+    declared_inputs,
+    run_io,
+    runs,
+    jobs,
+    dataset_versions,
+    datasets,
+)

@@ -334,6 +334,7 @@ def test_a_store_from_before_the_audit_log_gets_one_on_open_and_an_empty_log_che
         with store.write() as conn:  # what revision 0003 left
             conn.execute(text("DROP TABLE audit_log"))
             conn.execute(text("DROP TABLE audit_head"))
+            conn.execute(text("DROP TABLE declared_versions"))  # (0005)
             conn.execute(text("UPDATE nblineage_schema_version SET version_num = '0003_run_job_key'"))
     with Store(store_url) as store:
         assert store.event_count() == 1 and list(audit.records(store)) == []

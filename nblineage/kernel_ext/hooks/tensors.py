@@ -17,6 +17,12 @@
   reaches no backward (``model.eval()``, ``torch.no_grad()``, ``inference_mode``, or a validation loss computed in
   training mode) adds nothing: a validation or test split never becomes a source of the model. An optimizer's first
   step counts the latest loader batch.
+- The rule is resolved once per fit, not per batch: once a module's fit in the cell has been trained on some data, a
+  forward pass on data it already derives from (the next batch of the same loader) arms no gradient hook (a Python
+  hook run by autograd costs more than a small model's step allows); the backward after it and the step of an
+  optimizer updating the module count the step. A batch from data the module was not trained on takes the exact
+  path again. Per batch, the hooks allocate nothing: the loader's batch is held as it came (until the next one or
+  the end of the cell), not copied or weakly referenced.
 - A module trained gets training facts (cell, run, a ``fitId``, its optimizer, steps); its outputs on tracked data
   when evaluated (or on other data than it was trained on) are its predictions, so that a scikit-learn metric of
   them is the fit's metric, labelled by split (``hooks/metrics.py``; the split the data's files name when the
@@ -55,10 +61,13 @@ class TorchState:
         self.pending: list[Any] | None = None  # [module, data, id(input), output's grad_fn]: the latest, not armed
         self.reached: list[tuple[Any, Provenance]] = []  # (module, data) whose outputs a backward reached
         self.last_batch: Provenance = EMPTY  # the latest loader batch's, for inputs a tensor op made from it
-        self.batch_ids: tuple[int, ...] = ()  # ids of the latest batch's items
-        self.batch_refs: tuple[Any, ...] = ()  # weak references to the latest batch's tensors
+        self.batch: tuple | list = ()  # the latest loader batch's items (held until the next batch or the cell's end)
         self.fits: dict[int, str | None] = {}  # id(module) -> the cell run its current fit began in
-        self.owns: dict[tuple[int, int], bool] = {}  # (id(module), id(optimizer)) -> whether it updates it
+        self.owns: dict[int, dict[int, bool]] = {}  # id(module) -> id(optimizer) -> whether it updates it
+        self.known: dict[int, tuple[Provenance, frozenset, dict]] = {}  # id(module) -> its provenance, sources and
+        # training facts after its latest step in this cell: a forward on data within them takes the fast path
+        self.fast: Any = None  # the latest module called on data it was already trained on, under grad mode
+        self.fast_reached: list[Any] = []  # such modules a backward ran after, waiting for their optimizer's step
         self.params: dict[int, frozenset[int]] = {}  # id(optimizer) -> ids of its parameters (this cell)
         self.rows: int = 0  # rows predicted so far from the batches of the latest loader
         self.trained_on: frozenset = frozenset()  # the data of the latest step
@@ -165,6 +174,8 @@ def listeners(torch: Any) -> Iterator[Listener]:
                 _discover(active, state, optimizer, hook)
             if state.reached:
                 _stepped(active, state, optimizer)
+            if state.fast_reached:
+                _fast_stepped(state, optimizer)
         except Exception as error:  # the step has been taken
             report("torch optimizer step", error)
 
@@ -259,16 +270,24 @@ def _holders(parameter: Any) -> list[Any]:
     return found
 
 
+def _holds(items: tuple | list, obj: Any) -> bool:
+    """Whether ``obj`` itself is one of ``items`` (by identity, without allocating)."""
+    for item in items:  # noqa: SIM110 (a generator allocates on every call; this runs for every batch)
+        if item is obj:
+            return True
+    return False
+
+
 def _in_batch(active: Capture, item: Any) -> bool:
     state = active.hooks.torch
-    return state is not None and id(item) in state.batch_ids
+    return state is not None and _holds(state.batch, item)
 
 
 def provenance_of(capture: Capture, obj: Any) -> Provenance:
     """``obj``'s provenance, a tensor of the latest loader batch included (tagged only at the end of the cell)."""
     found = capture.of(obj)
     state = capture.hooks.torch
-    if not found and state is not None and any(ref() is obj for ref in state.batch_refs):
+    if not found and state is not None and _holds(state.batch, obj):
         return state.last_batch
     return found
 
@@ -278,7 +297,7 @@ def _leaf_input(active: Capture, first: Any) -> bool:
     far may make it from data the cell read (``X_t = torch.tensor(X_train.values)``, followed by the fallback); else,
     made from a batch (``xb.float()``), it stands for the latest batch a loader gave."""
     state = active.hooks.torch
-    if state is not None and id(first) in state.batch_ids:
+    if state is not None and _holds(state.batch, first):
         return True
     if active.record.inputs and active.catch_up is not None:
         active.catch_up(active)
@@ -290,10 +309,18 @@ def _leaf_input(active: Capture, first: Any) -> bool:
 def _called(active: Capture, module: Any, args: tuple, output: Any, tensor: type, grad: bool) -> None:
     """``module(*args)`` returned ``output``: a gradient hook on it under grad mode, its predictions when evaluated."""
     state = state_of(active)
-    seen = active.of(args[0]) if len(args) == 1 else union(provenance_of(active, item) for item in args)
+    first = args[0]
+    if len(args) == 1:
+        seen = state.last_batch if _holds(state.batch, first) else active.of(first)
+    else:
+        seen = union(provenance_of(active, item) for item in args)
     if not seen:
         seen = state.last_batch  # _leaf_input: a batch's tensor, or one made from it
-    if grad:
+    if grad and _known(active, state, module, seen, id(first)):
+        if _grad_tensor(output, tensor) is not None:
+            state.fast = module  # the backward after it and the step count; the data adds nothing new
+            state.trained_on = seen.sources  # what the exact path's step would say: training, not predicting
+    elif grad:
         flowing = _grad_tensor(output, tensor)
         node = flowing.grad_fn if flowing is not None else None
         if node is not None:
@@ -308,14 +335,33 @@ def _called(active: Capture, module: Any, args: tuple, output: Any, tensor: type
         _predicted(active, state, module, args[0], output, seen)
 
 
+def _known(active: Capture, state: TorchState, module: Any, seen: Provenance, key: int) -> bool:
+    """Whether ``module``'s fit in this cell was already trained on all of ``seen`` (and nothing re-tagged the
+    module since): its output on that data needs no gradient hook."""
+    known = state.known.get(id(module))
+    if known is None or not seen.sources <= known[1]:
+        return False
+    pending = state.pending
+    if pending is not None and pending[2] == key:  # an inner module followed on the same input: the exact path
+        return False
+    return active.of(module) is known[0]
+
+
 def _backward(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-    """``torch.autograd.backward``: the latest output on tracked data gets its gradient hook before it runs."""
+    """``torch.autograd.backward``: the latest output on tracked data gets its gradient hook before it runs; a
+    module called on data it was already trained on waits for its optimizer's step."""
     active = capture_module._current
     if active is not None:
         state = active.hooks.torch
-        if state is not None and state.pending is not None:
+        if state is not None:
             try:
-                _arm(state)
+                if state.pending is not None:
+                    _arm(state)
+                fast = state.fast
+                if fast is not None:
+                    state.fast = None
+                    if not _holds(state.fast_reached, fast):
+                        state.fast_reached.append(fast)
             except Exception as error:  # the gradients are computed as they would be
                 report("torch backward", error)
     return wrapped(*args, **kwargs)
@@ -367,7 +413,7 @@ def _predicted(active: Capture, state: TorchState, module: Any, data: Any, outpu
         made["split"] = splits.pop()
     active.hooks.predictions.remember(output, made)
     rows = len(output) if hasattr(output, "__len__") and getattr(output, "ndim", 1) else 1
-    from_batch = id(data) in state.batch_ids
+    from_batch = _holds(state.batch, data)
     state.rows = state.rows + rows if from_batch else rows
     active.hooks.last_prediction = (state.rows if from_batch else rows, made)
 
@@ -377,24 +423,51 @@ def _stepped(active: Capture, state: TorchState, optimizer: Any) -> None:
     of every output they came back through since the last step."""
     reached = list(state.reached)  # the gradient hooks append to this very list
     state.reached.clear()
-    params = state.params.get(id(optimizer))
-    if params is None:
-        params = state.params[id(optimizer)] = frozenset(
-            id(p) for group in optimizer.param_groups for p in group.get("params", ())
-        )
     modules: dict[int, Any] = {}
     for module, _ in reached:
-        key = (id(module), id(optimizer))
-        owns = state.owns.get(key)
-        if owns is None:
-            owns = state.owns[key] = any(id(p) in params for p in module.parameters())
-        if owns:
+        if _owns(state, module, optimizer):
             modules[id(module)] = module
     if not modules:
         if len(reached) <= 4096:  # gradients kept for another optimizer's step
             state.reached.extend(reached)
         return
     _trained(active, state, list(modules.values()), union(seen for _, seen in reached), optimizer)
+
+
+def _owns(state: TorchState, module: Any, optimizer: Any) -> bool:
+    """Whether ``optimizer`` updates parameters of ``module`` (worked out once per cell)."""
+    by_optimizer = state.owns.get(id(module))
+    if by_optimizer is None:
+        by_optimizer = state.owns[id(module)] = {}
+    owns = by_optimizer.get(id(optimizer))
+    if owns is None:
+        params = state.params.get(id(optimizer))
+        if params is None:
+            params = state.params[id(optimizer)] = frozenset(
+                id(p) for group in optimizer.param_groups for p in group.get("params", ())
+            )
+        owns = by_optimizer[id(optimizer)] = any(id(p) in params for p in module.parameters())
+    return owns
+
+
+def _fast_stepped(state: TorchState, optimizer: Any) -> None:
+    """An optimizer step after forward passes on data the modules were already trained on: a step of the fits of
+    those it updates (their provenance has it all already); the others wait for their own optimizer."""
+    reached = state.fast_reached
+    kept = 0
+    for module in reached:
+        if _owns(state, module, optimizer):
+            known = state.known.get(id(module))
+            if known is not None:
+                facts = known[2]
+                facts["steps"] = facts.get("steps", 0) + 1
+        else:
+            reached[kept] = module
+            kept += 1
+    if not kept:
+        reached.clear()
+    elif kept < len(reached):
+        del reached[kept:]
 
 
 def _trained(active: Capture, state: TorchState, modules: list[Any], seen: Provenance, optimizer: Any) -> None:
@@ -420,6 +493,8 @@ def _trained(active: Capture, state: TorchState, modules: list[Any], seen: Prove
                 facts["optimizer"] = qualified_name(type(optimizer))
             active.hooks.training.remember(module, facts)
         facts["steps"] = facts.get("steps", 0) + (optimizer is not None)
+        provenance = active.of(module)
+        state.known[id(module)] = (provenance, provenance.sources, facts)
 
 
 def cell_ended(capture: Capture) -> None:
@@ -429,16 +504,19 @@ def cell_ended(capture: Capture) -> None:
     if state is None:
         return
     _arm(state)
-    for ref in state.batch_refs:  # the latest batch's tensors, for the cells after
-        item = ref()
-        if item is not None and not capture.of(item):
+    for item in state.batch:  # the latest batch's tensors, for the cells after
+        if isinstance(item, _TENSOR[0]) and not capture.of(item):
             capture.registry.tag(item, state.last_batch)
+    state.batch = ()
     reached = list(state.reached)
     state.reached.clear()
     if reached:
         modules = {id(module): module for module, _ in reached if any(True for _ in module.parameters())}
         if modules:
             _trained(capture, state, list(modules.values()), union(seen for _, seen in reached), None)
+    state.fast = None
+    state.fast_reached.clear()  # trained on that data already: a backward without a step adds nothing
+    state.known.clear()
     state.owns.clear()
     state.params.clear()
 
@@ -496,16 +574,18 @@ def _held(capture: Capture, dataset: Any) -> Provenance:
 
 
 def _batch(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
-    """``next(iterator)``: each tensor of the batch derives from what the loader iterates. The batch is held by
-    identity rather than tagged (this runs for every batch: tagging costs more than a small model's step allows); its
+    """``next(iterator)``: each tensor of the batch derives from what the loader iterates. The batch is held as it
+    came rather than tagged (this runs for every batch: tagging costs more than a small model's step allows); its
     tensors are tagged at the end of the cell, and :func:`provenance_of` sees them meanwhile."""
     if not args:
         return
     provenance = capture.of(args[0])
     if not provenance:
         return
-    items = result.values() if isinstance(result, dict) else result if isinstance(result, (list, tuple)) else (result,)
     state = state_of(capture)
     state.last_batch = provenance
-    state.batch_ids = tuple(map(id, items))
-    state.batch_refs = tuple(weakref.ref(item) for item in items if isinstance(item, _TENSOR[0]))
+    kind = type(result)
+    if kind is list or kind is tuple:
+        state.batch = result  # held as it came: no copy for each batch
+    else:
+        state.batch = tuple(result.values()) if isinstance(result, dict) else (result,)

@@ -7,6 +7,7 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from hooktools import RAW
 from torch.utils.data import DataLoader, Dataset, TensorDataset
@@ -182,3 +183,57 @@ def test_a_trained_module_still_pickles(capture: Capture, tmp_path: Path) -> Non
         train_step(model, optimizer, features(capture), torch.zeros(10))
     torch.save(model, tmp_path / "whole.pt")
     assert isinstance(torch.load(tmp_path / "whole.pt", weights_only=False), torch.nn.Sequential)
+
+
+def test_the_rule_is_resolved_once_per_fit_and_again_for_new_data(
+    capture: Capture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After the first steps on a loader's data, its further batches take the fast path (no gradient hook) and still
+    count their steps; a validation loss on other data in grad mode, never backpropagated, adds nothing; training on
+    that other data then adds it."""
+    train, val = features(capture), features(capture)
+    capture.read(Source("file", "/data/train.npy", "v1"), train)
+    capture.read(Source("file", "/data/val.npy", "v1"), val)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    armed: list[bool] = []  # a gradient hook put on a pending output's autograd node
+    arm = tensors._arm
+    monkeypatch.setattr(tensors, "_arm", lambda state: (armed.append(state.pending is not None), arm(state))[1])
+    for _ in range(3):
+        for (xb,) in DataLoader(TensorDataset(train), batch_size=2):
+            train_step(model, optimizer, xb, torch.zeros(len(xb)))
+        torch.nn.functional.mse_loss(model(val).squeeze(1), torch.zeros(10)).item()  # grad mode, no backward
+    assert {source.name for source in capture.of(model).sources} == {"/data/train.npy"}
+    assert capture.hooks.torch.known and capture.hooks.torch.fast is None
+    assert capture.hooks.training.get(model)["steps"] == 15
+    assert armed.count(True) <= 4  # the first fit's step and each validation loss (armed by the next batch), not 15
+    train_step(model, optimizer, val, torch.zeros(10))  # now trained on it: the exact path again
+    assert {source.name for source in capture.of(model).sources} == {"/data/train.npy", "/data/val.npy"}
+    assert capture.hooks.training.get(model)["steps"] == 16
+
+
+def test_weights_loaded_in_the_middle_of_a_fit_are_kept(capture: Capture, tmp_path: Path) -> None:
+    """The fast path holds only while the module's provenance is what its last step left: loading weights into it
+    sends the next batch down the exact path, so it derives from the weights and the data."""
+    X = features(capture)
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for _ in range(3):
+        train_step(model, optimizer, X, torch.zeros(10))
+    torch.save(torch.nn.Linear(4, 1).state_dict(), tmp_path / "w.pt")
+    model.load_state_dict(torch.load(tmp_path / "w.pt"))
+    weights = next(source for source in capture.record.inputs if source.name.endswith("w.pt"))
+    train_step(model, optimizer, X, torch.zeros(10))
+    assert capture.of(model).sources == {weights, RAW}
+
+
+def test_the_held_batch_is_let_go_at_the_end_of_the_cell(capture: Capture) -> None:
+    X = features(capture)
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for (xb,) in DataLoader(TensorDataset(X), batch_size=5):
+        train_step(model, optimizer, xb, torch.zeros(5))
+    state = capture.hooks.torch
+    assert state.batch and state.batch[0] is xb
+    tensors.cell_ended(capture)
+    assert state.batch == () and not state.known and capture.of(xb).sources == {RAW}
