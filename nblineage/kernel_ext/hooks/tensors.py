@@ -29,7 +29,7 @@ import os
 import sys
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import wrapt
@@ -147,7 +147,7 @@ def listeners(torch: Any) -> Iterator[Listener]:
         def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
             result = original(self, *args, **kwargs)
             if capture_module._current is not None and id(self) in hooked:
-                forward_hook(self, args, result)
+                forward_hook(self, args or _keyword_tensors(kwargs, tensor), result)
             return result
 
         __call__.__wrapped__ = original  # type: ignore[attr-defined]
@@ -206,6 +206,12 @@ def listeners(torch: Any) -> Iterator[Listener]:
         optimizers.clear()
 
     yield subscribe, unsubscribe
+
+
+def _keyword_tensors(kwargs: dict, tensor: type) -> tuple:
+    """The tensors a call passes by keyword (``model(**batch)``, the Hugging Face way), when it passes none by
+    position."""
+    return tuple(value for value in kwargs.values() if isinstance(value, tensor))
 
 
 def _discover(active: Capture, state: TorchState, optimizer: Any, hook: Any) -> None:
@@ -504,7 +510,15 @@ def _batch(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     provenance = capture.of(args[0])
     if not provenance:
         return
-    items = result.values() if isinstance(result, dict) else result if isinstance(result, (list, tuple)) else (result,)
+    items = (
+        result.values()
+        if isinstance(result, dict)
+        else result
+        if isinstance(result, (list, tuple))
+        else result.values()  # a ``BatchEncoding`` (a ``UserDict``)
+        if isinstance(result, Mapping)
+        else (result,)
+    )
     state = state_of(capture)
     state.last_batch = provenance
     state.batch_ids = tuple(map(id, items))
