@@ -78,10 +78,8 @@ def record_folder(capture: Capture, obj: Any, folder: Any) -> None:
     facets = dict(MODEL_FACETS) if model is not None else {}
     provenance = capture.of(obj)
     outputs = capture.record.outputs
-    index = next(
-        (i for i, output in enumerate(outputs) if (output.source.namespace, output.source.name) == tuple(name)),
-        None,
-    )
+    key = (name.namespace, name.name)
+    index = next((i for i, output in enumerate(outputs) if (output.source.namespace, output.source.name) == key), None)
     if index is not None:  # a model and its tokenizer, saved one after the other
         earlier = outputs.pop(index)
         provenance = earlier.provenance | provenance

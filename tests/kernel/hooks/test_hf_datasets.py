@@ -243,7 +243,8 @@ def test_nothing_imported_before_the_user_does() -> None:
     code = (
         "import sys; from nblineage.kernel_ext.hooks import instrumentors\n"
         "for i in instrumentors(): i.instrument()\n"
-        "loaded = {'datasets', 'torch', 'transformers', 'accelerate', 'lightning', 'pytorch_lightning'} & set(sys.modules)\n"
+        "libraries = {'datasets', 'torch', 'transformers', 'accelerate', 'lightning', 'pytorch_lightning'}\n"
+        "loaded = libraries & set(sys.modules)\n"
         "assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
