@@ -8,6 +8,7 @@ from nblineage.kernel_ext.hooks.duckdb import DuckdbInstrumentor
 from nblineage.kernel_ext.hooks.gx import GreatExpectationsInstrumentor
 from nblineage.kernel_ext.hooks.hf_datasets import HfDatasetsInstrumentor
 from nblineage.kernel_ext.hooks.iceberg import IcebergInstrumentor
+from nblineage.kernel_ext.hooks.lightning import LightningInstrumentor
 from nblineage.kernel_ext.hooks.metrics import MetricsInstrumentor
 from nblineage.kernel_ext.hooks.mlflow.models import MlflowInstrumentor
 from nblineage.kernel_ext.hooks.models import (
@@ -17,7 +18,6 @@ from nblineage.kernel_ext.hooks.models import (
     PickleInstrumentor,
     SkopsInstrumentor,
     TorchInstrumentor,
-    TransformersInstrumentor,
     XGBoostInstrumentor,
 )
 from nblineage.kernel_ext.hooks.numpy import NumpyInstrumentor
@@ -30,6 +30,7 @@ from nblineage.kernel_ext.hooks.spark import SparkInstrumentor
 from nblineage.kernel_ext.hooks.sql.dbapi import PsycopgInstrumentor, PymysqlInstrumentor, SqliteInstrumentor
 from nblineage.kernel_ext.hooks.sql.engine import SqlAlchemyInstrumentor
 from nblineage.kernel_ext.hooks.sql.pandas import PandasSqlInstrumentor
+from nblineage.kernel_ext.hooks.transformers import TransformersInstrumentor
 from nblineage.kernel_ext.instrument import Instrumentor
 
 INSTRUMENTORS: tuple[type[Instrumentor], ...] = (
@@ -53,6 +54,7 @@ INSTRUMENTORS: tuple[type[Instrumentor], ...] = (
     XGBoostInstrumentor,
     LightGBMInstrumentor,
     TransformersInstrumentor,
+    LightningInstrumentor,
     MlflowInstrumentor,
     PyfilesInstrumentor,
     GreatExpectationsInstrumentor,

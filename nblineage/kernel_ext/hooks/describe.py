@@ -198,7 +198,7 @@ def feature_list(names: Any) -> list[str]:
 
 def _parameter_count(obj: Any, framework: str) -> int | None:
     try:
-        if framework == "pytorch" and callable(getattr(obj, "parameters", None)):
+        if framework in ("pytorch", "transformers") and callable(getattr(obj, "parameters", None)):
             return int(sum(parameter.numel() for parameter in obj.parameters()))
         if framework == "pytorch" and _is_state_dict(obj):
             return int(sum(tensor.numel() for tensor in obj.values()))

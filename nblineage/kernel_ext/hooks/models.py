@@ -43,7 +43,6 @@ __all__ = [
     "PickleInstrumentor",
     "SkopsInstrumentor",
     "TorchInstrumentor",
-    "TransformersInstrumentor",
     "XGBoostInstrumentor",
     "record_save",
 ]
@@ -341,10 +340,3 @@ class LightGBMInstrumentor(_MethodSaves):
 
     modules = ("lightgbm",)
     methods = (("Booster", "save_model", "filename"),)
-
-
-class TransformersInstrumentor(_MethodSaves):
-    """``PreTrainedModel.save_pretrained(save_directory)`` (optional; patched when the modeling code loads)."""
-
-    modules = ("transformers.modeling_utils",)
-    methods = (("PreTrainedModel", "save_pretrained", "save_directory"),)

@@ -35,7 +35,7 @@ import os
 import sys
 import uuid
 import weakref
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 import wrapt
@@ -156,7 +156,7 @@ def listeners(torch: Any) -> Iterator[Listener]:
         def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
             result = original(self, *args, **kwargs)
             if capture_module._current is not None and id(self) in hooked:
-                forward_hook(self, args, result)
+                forward_hook(self, args or _keyword_tensors(kwargs, tensor), result)
             return result
 
         __call__.__wrapped__ = original  # type: ignore[attr-defined]
@@ -217,6 +217,12 @@ def listeners(torch: Any) -> Iterator[Listener]:
         optimizers.clear()
 
     yield subscribe, unsubscribe
+
+
+def _keyword_tensors(kwargs: dict, tensor: type) -> tuple:
+    """The tensors a call passes by keyword (``model(**batch)``, the Hugging Face way), when it passes none by
+    position."""
+    return tuple(value for value in kwargs.values() if isinstance(value, tensor))
 
 
 def _discover(active: Capture, state: TorchState, optimizer: Any, hook: Any) -> None:
@@ -588,4 +594,5 @@ def _batch(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     if kind is list or kind is tuple:
         state.batch = result  # held as it came: no copy for each batch
     else:
-        state.batch = tuple(result.values()) if isinstance(result, dict) else (result,)
+        # a dict, or a Mapping such as transformers' ``BatchEncoding`` (a ``UserDict``)
+        state.batch = tuple(result.values()) if isinstance(result, Mapping) else (result,)

@@ -20,8 +20,9 @@ from nblineage.kernel_ext.hooks.hf_datasets import HfDatasetsInstrumentor  # noq
 from nblineage.kernel_ext.hooks.models import TorchInstrumentor  # noqa: E402
 from nblineage.kernel_ext.hooks.pandas import PandasInstrumentor  # noqa: E402
 from nblineage.kernel_ext.hooks.tensors import provenance_of  # noqa: E402
+from nblineage.kernel_ext.hooks.transformers import TransformersInstrumentor  # noqa: E402
 
-INSTRUMENTORS = (PandasInstrumentor, HfDatasetsInstrumentor, TorchInstrumentor)
+INSTRUMENTORS = (PandasInstrumentor, HfDatasetsInstrumentor, TorchInstrumentor, TransformersInstrumentor)
 WORDS = ["good", "great", "fine", "bad", "awful", "dull", "plot", "actor", "movie", "scene"]
 
 
@@ -187,6 +188,15 @@ def test_a_trainer_draws_train_batches_and_trains_on_train_only(capture: Capture
     trainer.evaluate()
     assert drawn and all(seen == {"train.csv"} for seen in drawn)
     assert names(capture, model) == {"train.csv"}
+    assert capture.hooks.training.get(model)["steps"] == 5  # every step seen (``model(**inputs)``), not only the first
+    capture.take_record()
+    trainer.save_model(str(imdb / "model"))
+    (output,) = capture.record.outputs
+    assert output.source.name == str(imdb / "model") and output.source.version
+    assert {os.path.basename(source.name) for source in output.provenance.sources} == {"train.csv"}
+    assert output.model is not None and output.model["framework"] == "transformers"
+    assert output.model["class"] == "transformers.models.bert.modeling_bert.BertForSequenceClassification"
+    assert output.model["nParameters"] == sum(p.numel() for p in model.parameters())
 
 
 def test_a_hook_fault_changes_nothing(
@@ -233,7 +243,9 @@ def test_nothing_imported_before_the_user_does() -> None:
     code = (
         "import sys; from nblineage.kernel_ext.hooks import instrumentors\n"
         "for i in instrumentors(): i.instrument()\n"
-        "assert 'datasets' not in sys.modules and 'torch' not in sys.modules"
+        "libraries = {'datasets', 'torch', 'transformers', 'accelerate', 'lightning', 'pytorch_lightning'}\n"
+        "loaded = libraries & set(sys.modules)\n"
+        "assert not loaded, loaded"
     )
     subprocess.run([sys.executable, "-c", code], check=True)
 

@@ -35,10 +35,10 @@ from nblineage.kernel_ext.hooks.models import (
     PickleInstrumentor,
     SkopsInstrumentor,
     TorchInstrumentor,
-    TransformersInstrumentor,
     XGBoostInstrumentor,
 )
 from nblineage.kernel_ext.hooks.sklearn import SklearnInstrumentor
+from nblineage.kernel_ext.hooks.transformers import TransformersInstrumentor
 from nblineage.kernel_ext.provenance import Source
 from nblineage.kernel_ext.safety import HookError
 

@@ -1,0 +1,179 @@
+"""Hugging Face ``transformers`` saves and ``accelerate``'s loaders.
+
+- ``PreTrainedModel.save_pretrained(folder)``: the folder is a model output (framework, class, configuration as
+  hyper-parameters, parameter count, training facts) whose inputs are the model's provenance, which the PyTorch
+  training rule gives it (``hooks/tensors.py``: the data whose gradients its optimizer steps took). Its version is
+  the fingerprint of the folder's files.
+- A tokenizer's or processor's ``save_pretrained`` into a folder a model was saved to in the same cell is the same
+  output (the folder's version once both are written, the union of their provenance); on its own it is a dataset.
+- ``Trainer.save_model(output_dir)`` and the ``checkpoint-N`` folders ``Trainer`` saves while it trains are the
+  trainer's model saved there (the optimizer and scheduler states written beside it are part of that one output).
+- ``accelerate``'s ``DataLoaderShard`` (the loader ``Trainer`` and ``Accelerator.prepare`` give) draws one batch
+  ahead of the one it yields, so the batch a step trains on is not the loader's latest: each batch it yields is
+  tagged with its dataset's provenance (and split), which the training rule then reads.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from nblineage.kernel_ext import capture as capture_module
+from nblineage.kernel_ext import guard
+from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.fingerprint import file_version
+from nblineage.kernel_ext.hooks.calls import argument
+from nblineage.kernel_ext.hooks.describe import MODEL_FACETS, describe_model
+from nblineage.kernel_ext.hooks.models import persisted_facts
+from nblineage.kernel_ext.instrument import Instrumentor, Patch, defining_class, intercept
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source
+from nblineage.kernel_ext.safety import report
+from nblineage.lineage.naming import file_dataset
+
+__all__ = ["TransformersInstrumentor", "record_folder"]
+
+_PLAIN = (type(None), bool, int, float, complex, str, bytes)
+
+
+class TransformersInstrumentor(Instrumentor):
+    """Patches ``transformers`` saves and ``accelerate`` loaders (module docstring)."""
+
+    modules = (
+        "transformers.modeling_utils",
+        "transformers.tokenization_utils_base",
+        "transformers.processing_utils",
+        "transformers.trainer",
+        "accelerate.data_loader",
+    )
+
+    def patches(self, module: Any) -> Iterable[Patch]:
+        name = module.__name__
+        for class_name in ("PreTrainedModel", "PreTrainedTokenizerBase", "ProcessorMixin"):
+            owner = defining_class(getattr(module, class_name, None), "save_pretrained")
+            if owner is not None and owner.__module__ == name:
+                where = f"transformers {class_name}.save_pretrained"
+                yield owner, "save_pretrained", intercept(where, _saved_pretrained, before=_check_save)
+        trainer = getattr(module, "Trainer", None)
+        if name == "transformers.trainer" and isinstance(trainer, type):
+            yield trainer, "save_model", intercept("transformers Trainer.save_model", _trainer_saved)
+            yield trainer, "_save_checkpoint", intercept("transformers Trainer checkpoint", _checkpoint_saved)
+        for class_name in ("DataLoaderShard", "DataLoaderDispatcher"):
+            loader = getattr(module, class_name, None)
+            if name == "accelerate.data_loader" and isinstance(loader, type) and "__iter__" in loader.__dict__:
+                yield loader, "__iter__", _shard_iter
+
+
+# --- saves --------------------------------------------------------------------------------------------------------
+
+
+def record_folder(capture: Capture, obj: Any, folder: Any) -> None:
+    """Record that ``obj`` was saved into the local ``folder``: a model output when it is a model, merged with what
+    this cell saved into the same folder already (one output, the folder's latest version)."""
+    if not isinstance(folder, (str, bytes, os.PathLike)):
+        return
+    name = file_dataset(os.path.abspath(os.fsdecode(os.fspath(folder))))
+    version = file_version(name.name)
+    model = describe_model(obj, capture)
+    facets = dict(MODEL_FACETS) if model is not None else {}
+    provenance = capture.of(obj)
+    outputs = capture.record.outputs
+    key = (name.namespace, name.name)
+    index = next((i for i, output in enumerate(outputs) if (output.source.namespace, output.source.name) == key), None)
+    if index is not None:  # a model and its tokenizer, saved one after the other
+        earlier = outputs.pop(index)
+        provenance = earlier.provenance | provenance
+        model = model or earlier.model
+        facets = {**earlier.facets, **facets}
+    if model is not None:
+        model.update(persisted_facts(name, version))
+    source = Source(name.namespace, name.name, version)
+    capture.write(source, obj, facets=facets, model=model, provenance=provenance or None)
+
+
+def _saved_pretrained(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``obj.save_pretrained(save_directory)``."""
+    folder = argument(args, kwargs, 1, "save_directory", None)
+    if args and folder is not None:
+        record_folder(capture, args[0], folder)
+
+
+def _check_save(capture: Capture, args: tuple, kwargs: dict) -> None:
+    folder = argument(args, kwargs, 1, "save_directory", None)
+    if args and folder is not None:
+        guard.check_write(capture, args[0], folder)
+
+
+def _trainer_saved(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``trainer.save_model(output_dir)`` (the arguments' ``output_dir`` when none is given)."""
+    if not args:
+        return
+    trainer = args[0]
+    folder = argument(args, kwargs, 1, "output_dir", None)
+    if folder is None:
+        folder = getattr(getattr(trainer, "args", None), "output_dir", None)
+    if folder is not None and os.path.isdir(os.fsdecode(os.fspath(folder))):
+        record_folder(capture, getattr(trainer, "model", None), folder)
+
+
+def _checkpoint_saved(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``Trainer._save_checkpoint(model, trial)``: the ``checkpoint-{global step}`` folder of the run's output."""
+    if not args:
+        return
+    trainer = args[0]
+    trial = argument(args, kwargs, 2, "trial", None)
+    run_dir = trainer._get_output_dir(trial=trial)
+    folder = os.path.join(run_dir, f"checkpoint-{trainer.state.global_step}")
+    if os.path.isdir(folder):
+        record_folder(capture, trainer.model, folder)
+
+
+# --- accelerate's loaders -----------------------------------------------------------------------------------------
+
+
+def _shard_iter(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+    """``iter(loader)`` of an ``accelerate`` loader: the batches it yields are tagged as they are yielded."""
+    batches = wrapped(*args, **kwargs)
+    if capture_module._current is None:
+        return batches
+    return _tagged(batches, instance)
+
+
+def _tagged(batches: Iterator[Any], loader: Any) -> Iterator[Any]:
+    try:
+        for batch in batches:
+            active = capture_module._current
+            if active is not None and capture_module.capturing():
+                try:
+                    _tag_batch(active, loader, batch)
+                except Exception as error:  # the batch is yielded as it is
+                    report("accelerate loader batch", error)
+            yield batch
+    finally:
+        close = getattr(batches, "close", None)
+        if callable(close):
+            close()
+
+
+def _tag_batch(capture: Capture, loader: Any, batch: Any) -> None:
+    provenance, split = _loader_data(capture, loader)
+    if not provenance:
+        return
+    provenance = provenance.through(capture.cell_run_id)
+    items = batch.values() if hasattr(batch, "values") else batch if isinstance(batch, (list, tuple)) else (batch,)
+    for item in items:
+        if not isinstance(item, _PLAIN):
+            capture.registry.tag(item, provenance)
+            if split:
+                capture.hooks.splits.remember(item, split)
+
+
+def _loader_data(capture: Capture, loader: Any) -> tuple[Provenance, dict[str, Any]]:
+    """The provenance and split of what ``loader`` iterates: its dataset's (or the one that dataset wraps)."""
+    dataset = getattr(loader, "dataset", None)
+    for candidate in (dataset, getattr(dataset, "dataset", None)):
+        if candidate is not None:
+            found = capture.of(candidate)
+            if found:
+                return found, capture.hooks.splits.get(candidate)
+    return capture.of(loader) if loader is not None else EMPTY, {}
