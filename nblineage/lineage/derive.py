@@ -260,20 +260,10 @@ def _explicit_inputs(facets: dict[str, Any]) -> set[DatasetKey]:
     column_lineage = facets.get("columnLineage")
     if isinstance(column_lineage, dict):
         fields = column_lineage.get("fields")
-        if isinstance(fields, dict):  # every column names its sources again: each item read as _add_refs does
+        if isinstance(fields, dict):  # every column names its sources again
             for field_lineage in fields.values():
-                items = field_lineage.get("inputFields") if isinstance(field_lineage, dict) else None
-                if not isinstance(items, list):
-                    continue
-                for item in items:
-                    if not isinstance(item, dict):
-                        continue
-                    kind = item.get("type", "DATASET")
-                    if kind != "DATASET" and str(kind).upper() != "DATASET":
-                        continue
-                    namespace, name = item.get("namespace"), item.get("name")
-                    if isinstance(namespace, str) and isinstance(name, str) and namespace and name:
-                        sources.add((namespace, name))
+                if isinstance(field_lineage, dict):
+                    _add_refs(sources, field_lineage.get("inputFields"))
         _add_refs(sources, column_lineage.get("dataset"))
     lineage = facets.get("lineage")
     if isinstance(lineage, dict):
