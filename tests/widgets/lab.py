@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 import socket
 import subprocess
@@ -122,32 +123,27 @@ def screenshot_on_failure(page: Any, name: str) -> Iterator[None]:
         raise
 
 
-def run_all_cells(page: Any, until: str, timeout: float, attempts: int = 3) -> None:
+def run_all_cells(page: Any, until: str, timeout: float, quiet: float = 15_000) -> None:
     """Run every cell of the open notebook from the Run menu until ``until`` (a selector) shows. While its kernel
-    session starts, JupyterLab may ask for the kernel (the proposed one is chosen), at any moment, or drop the
-    request, even part way: then the cells are run again."""
-    from playwright.sync_api import TimeoutError as NothingYet
-
+    session starts, JupyterLab may ask for the kernel (the proposed one is chosen) and drop the run it was asked
+    for: the cells are run again when none has started ``quiet`` ms after the last request."""
     dialog = page.locator(".jp-Dialog")
     choose = dialog.get_by_role("button", name="Select")
     done = page.locator(until)
-    for _ in range(attempts):
-        _answer_dialog(page, dialog, choose)
-        page.get_by_role("menuitem", name="Run").click()
-        page.locator("li[data-command='runmenu:run-all']").click()
-        try:
-            dialog.or_(done).first.wait_for(timeout=timeout / attempts)
-        except NothingYet:
-            continue
+    started = page.locator(".jp-Notebook .jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]"))
+    deadline = time.monotonic() + timeout / 1000
+    requested = None
+    while time.monotonic() < deadline:
         if done.first.is_visible():
             return
-        _answer_dialog(page, dialog, choose)
-        try:
-            done.first.wait_for(timeout=timeout / attempts)
-            return
-        except NothingYet:
-            continue
-    raise AssertionError(f"running the notebook's cells did not show {until} after {attempts} tries")
+        if dialog.first.is_visible():
+            _answer_dialog(page, dialog, choose)
+        elif requested is None or (started.count() == 0 and time.monotonic() - requested > quiet / 1000):
+            page.get_by_role("menuitem", name="Run").click()
+            page.locator("li[data-command='runmenu:run-all']").click()
+            requested = time.monotonic()
+        page.wait_for_timeout(250)
+    raise AssertionError(f"running the notebook's cells did not show {until} in {timeout / 1000:.0f} s")
 
 
 def _answer_dialog(page: Any, dialog: Any, choose: Any, tries: int = 3) -> None:
