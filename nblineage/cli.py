@@ -8,14 +8,17 @@ standard error with ``--json``. A node is named the same way everywhere (governa
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 from nblineage import __version__, commands
+
+TYPE_CHECKING = False  # start-up: neither typing nor argparse is imported for ``--version``
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterator, Sequence
+    from typing import Any
 
 EXIT_OK = 0
 EXIT_FAILED, EXIT_ERROR = commands.EXIT_FAILED, commands.EXIT_ERROR
