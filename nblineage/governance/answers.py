@@ -7,11 +7,13 @@ Attributes are snake_case; ``to_json()`` keys are camelCase like OpenLineage fac
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nblineage.governance.quality import QualityResult
 from nblineage.governance.splits import SPLITS
-from nblineage.lineage.graph import DatasetRef
+
+if TYPE_CHECKING:  # names in annotations only: the answers import without the store's reads or data quality
+    from nblineage.governance.quality import QualityResult
+    from nblineage.lineage.graph import DatasetRef
 
 
 def _camel(name: str) -> str:
