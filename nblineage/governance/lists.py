@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from nblineage.governance.answers import Answer
+from nblineage.governance.answer import Answer
 
 if TYPE_CHECKING:
     from nblineage.governance.answers import ModelSummary

@@ -17,7 +17,8 @@ from nblineage.governance import text as plain_text
 from nblineage.governance.lists import Datasets, Models, Nodes, Report
 
 if TYPE_CHECKING:
-    from nblineage.governance.answers import Answer, Explanation
+    from nblineage.governance.answer import Answer
+    from nblineage.governance.answers import Explanation
 
 Listing = Nodes | Models | Datasets
 
@@ -110,7 +111,7 @@ def _flat(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 def _sections(answer: Answer) -> list[tuple[str, list[tuple[str, Any]]]]:
     if not isinstance(answer, _kind("answers", "Explanation")):
         return [("answer", _flat(answer.to_json()))]
-    from nblineage.governance.answers import plain
+    from nblineage.governance.answer import plain
 
     return [(name, _flat(plain(part))) for name, part in _parts(answer)]
 
@@ -138,7 +139,7 @@ def _feature_rows(answer: Explanation) -> list[list[Any]]:
 
 
 def _explanation(answer: Explanation) -> str:
-    from nblineage.governance.answers import plain
+    from nblineage.governance.answer import plain
 
     model = answer.model
     parts = [f"<h4>Model {_escape(model.name)} ({_escape(model.kind)})</h4>"]
