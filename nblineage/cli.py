@@ -68,8 +68,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The command line's parser; given ``argv``, only the commands it names have their arguments built."""
+    from nblineage.cli_parser import Parser
+
     only = None if argv is None else set(argv)
-    parser = commands.parser(commands.CLI, "nblineage", only=only)
+    parser = commands.parser(commands.CLI, "nblineage", Parser, only=only)
     parser.add_argument("--version", action="version", version=f"nblineage {__version__}")
     return parser
 

@@ -47,7 +47,7 @@ def imported(*argv: str, env: dict[str, str] | None = None) -> set[str]:
 
 
 # Standard modules that cost milliseconds each at start-up: building the parser needs none of them.
-SLOW_STDLIB = ("typing", "dataclasses", "logging", "pathlib", "json", "sqlite3", "threading")
+SLOW_STDLIB = ("typing", "dataclasses", "logging", "pathlib", "json", "sqlite3", "threading", "shutil")
 
 
 @pytest.mark.parametrize(
@@ -114,3 +114,22 @@ def test_only_the_command_run_has_its_arguments_built() -> None:
     assert set(chosen) == set(commands.names(commands.CLI))  # every command is named (help, choices)
     assert chosen["explain"]._actions[1:] and not chosen["datasets"]._actions[1:]  # only explain's are built
     assert cli._parser(["--url", "x", "datasets"]).parse_args(["--url", "x", "datasets"]).run is not None
+
+
+@pytest.mark.parametrize("columns", ["", "30", "57", "200", "x"])
+def test_the_help_is_as_wide_as_argparse_makes_it(monkeypatch: pytest.MonkeyPatch, columns: str) -> None:
+    """The command line's parser finds the terminal's width without shutil, and finds the same one."""
+    import argparse
+
+    from nblineage import cli, commands
+
+    monkeypatch.setenv("COLUMNS", columns)
+    ours = cli._parser(["audit", "--help"])
+    theirs = commands.parser(commands.CLI, "nblineage", argparse.ArgumentParser, only={"audit"})
+    theirs.add_argument("--version", action="version", version="x")
+    assert ours.format_help() == theirs.format_help()
+    audit = next(action for action in ours._actions if action.dest == "command").choices["audit"]
+    assert audit.format_help() == (
+        next(action for action in theirs._actions if action.dest == "command").choices["audit"].format_help()
+    )
+    assert type(audit) is type(ours)  # sub-commands' parsers too
