@@ -93,6 +93,27 @@ def test_a_query_on_a_sqlite_store_imports_no_sqlalchemy(store: Store, argv: lis
         assert heavy == {"sqlalchemy"}
 
 
+# Modules of answers and questions a listing or a walk does not give: the command line imports them only for the
+# commands that answer with them (explain, impact, quality, reports, policy).
+OTHER_ANSWERS = {
+    f"nblineage.governance.{name}"
+    for name in ("answers", "questions", "models", "quality", "quality_answer", "impact", "owners", "policy", "fit")
+}
+NOT_FOR_QUERIES = {"difflib", "html"}  # nearest names (an unknown node), HTML rendering (notebooks)
+
+
+@pytest.mark.parametrize("argv", QUERIES)
+def test_a_query_imports_only_the_answers_it_gives(store: Store, argv: list[str]) -> None:
+    from tests.events import run_event
+
+    store.append([check(run_event(("jupyter", "nb.ipynb#c1"), [("file", "/d/raw.csv")], [("file", "/d/m.pkl")]))])
+    url = store.url.render_as_string(hide_password=False)
+    modules = imported_modules("--url", url, *argv, env={"NBLINEAGE_URL": ""})
+    assert "nblineage.governance.lists" in modules and "nblineage.governance.render" in modules  # the list is real
+    assert not modules & OTHER_ANSWERS, sorted(modules & OTHER_ANSWERS)
+    assert not modules & NOT_FOR_QUERIES, sorted(modules & NOT_FOR_QUERIES)
+
+
 def test_the_startup_benchmark_runs() -> None:
     script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_cli.py"
     done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300)

@@ -7,7 +7,6 @@ whose module is not imported cannot exist (``_kind``), so a command's answer ren
 
 from __future__ import annotations
 
-import html as html_module
 import json
 import sys
 from collections.abc import Sequence
@@ -83,7 +82,9 @@ def _missing(answer: Listing) -> bool:
 
 
 def _escape(value: Any) -> str:
-    return html_module.escape(plain_text.clean(value), quote=True)
+    from html import escape  # imported for HTML only: the command line prints text
+
+    return escape(plain_text.clean(value), quote=True)
 
 
 def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
