@@ -115,11 +115,17 @@ def test_a_query_imports_only_the_answers_it_gives(store: Store, argv: list[str]
 
 
 def test_the_startup_benchmark_runs() -> None:
-    script = Path(__file__).resolve().parents[1] / "benchmarks" / "bench_cli.py"
-    done = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True, timeout=300)
+    root = Path(__file__).resolve().parents[1]
+    script = root / "benchmarks" / "bench_cli.py"
+    done = subprocess.run(
+        [sys.executable, str(script), "--quick", "--compare", str(root)], capture_output=True, text=True, timeout=300
+    )
     assert done.returncode == 0, done.stderr
     for label in ("baseline: python -c pass", "nblineage --version", "nblineage --help", "nblineage datasets"):
         assert re.search(rf"^{re.escape(label)}\s+[\d.]+\s+[\d.]+\s+[\d.]+x$", done.stdout, re.MULTILINE), label
+    name = re.escape(root.name)  # --compare: the same commands by that checkout's nblineage
+    assert re.search(rf"^nblineage datasets \({name}\)\s+[\d.]+\s+[\d.]+\s+[\d.]+x$", done.stdout, re.M)
+    assert re.search(rf"^vs {name}: nblineage datasets overhead [\d.-]+ ms CPU against [\d.-]+ ms$", done.stdout, re.M)
     assert re.search(
         r"^target: nblineage datasets \(overhead\) <= 150 ms: [\d.-]+ ms CPU \([\d.-]+ ms wall\), (met|NOT met)$",
         done.stdout,
