@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from nblineage._version import __version__ as __version__
+
+TYPE_CHECKING = False  # typing is not imported at run time: every command line run starts here
+if TYPE_CHECKING:
+    from typing import Any
 
 
 def load_ipython_extension(shell: Any) -> None:

@@ -8,14 +8,17 @@ standard error with ``--json``. A node is named the same way everywhere (governa
 
 from __future__ import annotations
 
-import argparse
 import os
 import sys
-from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
 
 from nblineage import __version__, commands
+
+TYPE_CHECKING = False  # start-up: neither typing nor argparse is imported for ``--version``
+if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Iterator, Sequence
+    from typing import Any
 
 EXIT_OK = 0
 EXIT_FAILED, EXIT_ERROR = commands.EXIT_FAILED, commands.EXIT_ERROR
@@ -65,8 +68,10 @@ def _main(argv: Sequence[str] | None) -> int:
 
 def _parser(argv: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The command line's parser; given ``argv``, only the commands it names have their arguments built."""
+    from nblineage.cli_parser import Parser
+
     only = None if argv is None else set(argv)
-    parser = commands.parser(commands.CLI, "nblineage", only=only)
+    parser = commands.parser(commands.CLI, "nblineage", Parser, only=only)
     parser.add_argument("--version", action="version", version=f"nblineage {__version__}")
     return parser
 

@@ -6,19 +6,23 @@ A command added here works in both, with the same options and the same answers; 
 offer it (``cli``, ``kernel``: kernel commands need a running kernel's capture, CLI ones change files or the store).
 
 Nothing heavy (SQLAlchemy, pandas, IPython) is imported to build the parser: command functions import lazily.
+Importing this module imports neither ``argparse`` nor ``typing`` (``nblineage --version`` needs neither).
 """
 
 from __future__ import annotations
 
-import argparse
-from collections.abc import Callable, Collection
-from contextlib import AbstractContextManager
-from typing import TYPE_CHECKING, Any, NamedTuple
+from collections.abc import Callable
 
 from nblineage.governance import auditcmd as _audit
 from nblineage.lineage.limits import DEFAULT_DEPTH
 
+TYPE_CHECKING = False
 if TYPE_CHECKING:
+    import argparse
+    from collections.abc import Collection
+    from contextlib import AbstractContextManager
+    from typing import Any
+
     from nblineage.governance.answers import Answer
     from nblineage.lineage.graph import DatasetRef, Ref
     from nblineage.lineage.store import Store
@@ -50,17 +54,23 @@ class Surface:
         return resolve_model(store, text, namespace, version)
 
 
-Run = Callable[[Surface, argparse.Namespace], "Answer"]
+Run = Callable[[Surface, "argparse.Namespace"], "Answer"]
 
 
-class Command(NamedTuple):
+class Command:
     """One command: ``arguments`` adds its options to its parser; ``run`` answers; ``where`` offers it."""
 
-    name: str
-    help: str
-    arguments: Callable[[argparse.ArgumentParser], None]
-    run: Run
-    where: frozenset[str] = BOTH
+    __slots__ = ("arguments", "help", "name", "run", "where")
+
+    def __init__(
+        self,
+        name: str,
+        help: str,
+        arguments: Callable[[argparse.ArgumentParser], None],
+        run: Run,
+        where: frozenset[str] = BOTH,
+    ) -> None:
+        self.name, self.help, self.arguments, self.run, self.where = name, help, arguments, run, where
 
 
 EXIT_FAILED, EXIT_ERROR = 1, 2
@@ -460,13 +470,16 @@ COMMANDS: tuple[Command, ...] = (
 def parser(
     where: str,
     prog: str,
-    parser_class: type[argparse.ArgumentParser] = argparse.ArgumentParser,
+    parser_class: type[argparse.ArgumentParser] | None = None,
     only: Collection[str] | None = None,
-):
+) -> argparse.ArgumentParser:
     """The parser of the commands ``where`` (``cli`` or ``kernel``) offers; each sets ``run`` and ``command``.
-    With ``only``, the other commands are named (for help and choices) but their arguments are not built: the
-    command line builds just the one it runs."""
-    top = parser_class(prog=prog, description="Lineage and governance for Jupyter notebooks.")
+    ``parser_class`` defaults to ``argparse.ArgumentParser``. With ``only``, the other commands are named (for help
+    and choices) but their arguments are not built: the command line builds just the one it runs."""
+    import argparse
+
+    make = parser_class or argparse.ArgumentParser
+    top = make(prog=prog, description="Lineage and governance for Jupyter notebooks.")
     top.add_argument("--url", help="SQLAlchemy URL of the store (default: NBLINEAGE_URL, else a SQLite file)")
     commands = top.add_subparsers(title="commands", metavar="COMMAND", dest="command")
     for command in COMMANDS:

@@ -1,66 +1,22 @@
 """The typed answers of the governance questions: frozen dataclasses with a ``to_json()`` of plain JSON data.
 
 Attributes are snake_case; ``to_json()`` keys are camelCase like OpenLineage facets (``model_class`` ->
-``modelClass``). Tuples become lists; nested answers become objects.
+``modelClass``). Tuples become lists; nested answers become objects. Their base, ``Answer``, and ``plain`` live in
+``answer.py`` (a command whose answer is a list imports only that) and are importable from here too.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields, is_dataclass
-from typing import Any
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
 
-from nblineage.governance.quality import QualityResult
+from nblineage.governance.answer import Answer as Answer
+from nblineage.governance.answer import plain as plain
 from nblineage.governance.splits import SPLITS
-from nblineage.lineage.graph import DatasetRef
 
-
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(part[:1].upper() + part[1:] for part in rest)
-
-
-def plain(value: Any) -> Any:
-    """``value`` as plain JSON data (dicts, lists, strings, numbers, booleans, None)."""
-    if isinstance(value, Answer):
-        return value.to_json()
-    if is_dataclass(value) and not isinstance(value, type):
-        return {_camel(f.name): plain(getattr(value, f.name)) for f in fields(value)}
-    if isinstance(value, dict):
-        return {str(key): plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [plain(item) for item in value]
-    return value
-
-
-class Answer:
-    """Mixin: ``to_json()`` of a dataclass, keys in camelCase; shown as text, HTML (notebooks) or a DataFrame
-    (``governance/render.py``)."""
-
-    def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
-        cls._repr_pretty_ = Answer._repr_pretty_  # IPython prefers a class's own __repr__ (a dataclass's) to a base's
-
-    def to_json(self) -> dict[str, Any]:
-        return {_camel(f.name): plain(getattr(self, f.name)) for f in fields(self)}  # type: ignore[arg-type]
-
-    def __str__(self) -> str:
-        from nblineage.governance.render import text
-
-        return text(self)
-
-    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
-        printer.text(str(self))
-
-    def _repr_html_(self) -> str:
-        from nblineage.governance.render import html
-
-        return html(self)
-
-    def to_frame(self) -> Any:
-        """The answer as a pandas DataFrame (pandas must be installed)."""
-        from nblineage.governance.render import frame
-
-        return frame(self)
+if TYPE_CHECKING:  # names in annotations only: the answers import without the store's reads or data quality
+    from nblineage.governance.quality import QualityResult
+    from nblineage.lineage.graph import DatasetRef
 
 
 @dataclass(frozen=True)

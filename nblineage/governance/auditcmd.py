@@ -3,14 +3,15 @@
 One command with an action (argparse sub-commands), for the command line and ``%lineage`` alike. Actions that print
 data meant for files or other programs (export, checkpoint, key) set ``raw``: the command line then says its
 ``store:`` line on standard error, so standard output holds only the data; ``prove`` and ``consistency`` print JSON.
-Nothing heavy is imported to build the parser.
+Nothing heavy is imported to build the parser (not even ``argparse``, ``pathlib`` or ``typing``).
 """
 
 from __future__ import annotations
 
-import argparse
-from pathlib import Path
-from typing import Any
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    import argparse
+    from typing import Any
 
 HELP = "the tamper-evident audit log: verify, checkpoint, export, prove (see README: Audit log)"
 
@@ -75,6 +76,8 @@ def _report(lines: tuple[str, ...], ok: bool = True) -> Any:
 
 
 def _read(path: str, what: str) -> str:
+    from pathlib import Path
+
     try:
         return Path(path).expanduser().read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
@@ -82,6 +85,8 @@ def _read(path: str, what: str) -> str:
 
 
 def _write(path: str, text: str) -> None:
+    from pathlib import Path
+
     try:
         Path(path).expanduser().write_text(text, encoding="utf-8")
     except OSError as error:
@@ -89,6 +94,8 @@ def _write(path: str, text: str) -> None:
 
 
 def verify(surface: Any, args: argparse.Namespace) -> Any:
+    from pathlib import Path
+
     from nblineage.governance import audit
 
     note = _read(args.checkpoint, "checkpoint") if args.checkpoint else None
@@ -121,6 +128,8 @@ def checkpoint(surface: Any, args: argparse.Namespace) -> Any:
 
 
 def export(surface: Any, args: argparse.Namespace) -> Any:
+    from pathlib import Path
+
     from nblineage.governance import audit
 
     with surface.store(args) as store:

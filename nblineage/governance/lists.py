@@ -7,10 +7,13 @@ people read), and the rich displays every answer has (``answers.Answer``).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nblineage.governance.answers import Answer, ModelSummary
-from nblineage.lineage.graph import DatasetSummary, Node
+from nblineage.governance.answer import Answer
+
+if TYPE_CHECKING:
+    from nblineage.governance.answers import ModelSummary
+    from nblineage.lineage.graph import DatasetSummary, Node
 
 
 @dataclass(frozen=True)

@@ -1,34 +1,45 @@
 """Every answer as plain text, as HTML (every value escaped: names come from untrusted events) and as a pandas
-DataFrame (pandas imported only then). The command line prints ``text``; notebooks show ``html``."""
+DataFrame (pandas imported only then). The command line prints ``text``; notebooks show ``html``.
+
+The modules of the other answers (the five answers, impact, quality) are not imported here: an answer of a class
+whose module is not imported cannot exist (``_kind``), so a command's answer renders without loading theirs.
+"""
 
 from __future__ import annotations
 
-import html as html_module
 import json
+import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nblineage.governance import text as plain_text
-from nblineage.governance.answers import Answer, Explanation, plain
-from nblineage.governance.impact import ImpactAnswer
 from nblineage.governance.lists import Datasets, Models, Nodes, Report
-from nblineage.governance.quality_answer import DatasetQuality
+
+if TYPE_CHECKING:
+    from nblineage.governance.answer import Answer
+    from nblineage.governance.answers import Explanation
 
 Listing = Nodes | Models | Datasets
-Table = Listing | ImpactAnswer  # answers with ``columns`` and ``rows()``
+
+
+def _kind(module: str, name: str) -> type | tuple[()]:
+    """The answer class ``name`` of ``nblineage.governance.<module>``, or ``()`` (an instance of nothing) when that
+    module is not imported: then no answer of that class exists."""
+    loaded = sys.modules.get(f"nblineage.governance.{module}")
+    return getattr(loaded, name) if loaded is not None else ()
 
 
 def text(answer: Answer) -> str:
     """``answer`` as it is printed for people (control characters shown as U+FFFD)."""
-    if isinstance(answer, ImpactAnswer):
+    if isinstance(answer, _kind("impact", "ImpactAnswer")):
         lines = [*answer.heading(), "", *plain_text.table(answer.columns, answer.rows()), *answer.notes]
         return "\n".join(plain_text.printable(line) for line in lines)
     if isinstance(answer, Listing):
         lines = plain_text.table(answer.columns, answer.rows()) if answer.rows() else ["(none)"]
         return "\n".join(lines + ([plain_text.printable(answer.missing)] if _missing(answer) else []))
-    if isinstance(answer, Explanation):
+    if isinstance(answer, _kind("answers", "Explanation")):
         return plain_text.explanation(answer)
-    if isinstance(answer, DatasetQuality):
+    if isinstance(answer, _kind("quality_answer", "DatasetQuality")):
         return "\n".join(plain_text.quality([answer], empty=True))  # type: ignore[list-item]
     if isinstance(answer, Report):
         return "\n".join(plain_text.printable(line) for line in answer.lines)
@@ -37,7 +48,7 @@ def text(answer: Answer) -> str:
 
 def html(answer: Answer) -> str:
     """``answer`` as an HTML fragment: tables, with every value escaped."""
-    if isinstance(answer, ImpactAnswer):
+    if isinstance(answer, _kind("impact", "ImpactAnswer")):
         notes = "".join(f"<p>{_escape(line)}</p>" for line in answer.notes)
         return (
             "".join(f"<p>{_escape(line)}</p>" for line in answer.heading())
@@ -47,9 +58,9 @@ def html(answer: Answer) -> str:
     if isinstance(answer, Listing):
         note = f"<p>{_escape(answer.missing)}</p>" if _missing(answer) else ""
         return _table(answer.columns, answer.rows()) + note
-    if isinstance(answer, Explanation):
+    if isinstance(answer, _kind("answers", "Explanation")):
         return _explanation(answer)
-    if isinstance(answer, DatasetQuality):
+    if isinstance(answer, _kind("quality_answer", "DatasetQuality")):
         return _table(plain_text.QUALITY_COLUMNS, plain_text.quality_rows([answer]))  # type: ignore[list-item]
     if isinstance(answer, Report):
         return "".join(f"<p>{_escape(line)}</p>" for line in answer.lines)
@@ -60,7 +71,7 @@ def frame(answer: Answer) -> Any:
     """``answer`` as a pandas DataFrame: a list's rows, or ``section``/``field``/``value`` rows of one answer."""
     import pandas
 
-    if isinstance(answer, Table):
+    if isinstance(answer, (Listing, _kind("impact", "ImpactAnswer"))):  # answers with ``columns`` and ``rows()``
         return pandas.DataFrame(answer.rows(), columns=list(answer.columns))
     rows = [(section, key, value) for section, pairs in _sections(answer) for key, value in pairs]
     return pandas.DataFrame(rows, columns=["section", "field", "value"])
@@ -71,7 +82,9 @@ def _missing(answer: Listing) -> bool:
 
 
 def _escape(value: Any) -> str:
-    return html_module.escape(plain_text.clean(value), quote=True)
+    from html import escape  # imported for HTML only: the command line prints text
+
+    return escape(plain_text.clean(value), quote=True)
 
 
 def _table(columns: Sequence[str], rows: Sequence[Sequence[Any]]) -> str:
@@ -97,8 +110,10 @@ def _flat(value: Any, prefix: str = "") -> list[tuple[str, Any]]:
 
 
 def _sections(answer: Answer) -> list[tuple[str, list[tuple[str, Any]]]]:
-    if not isinstance(answer, Explanation):
+    if not isinstance(answer, _kind("answers", "Explanation")):
         return [("answer", _flat(answer.to_json()))]
+    from nblineage.governance.answer import plain
+
     return [(name, _flat(plain(part))) for name, part in _parts(answer)]
 
 
@@ -125,6 +140,8 @@ def _feature_rows(answer: Explanation) -> list[list[Any]]:
 
 
 def _explanation(answer: Explanation) -> str:
+    from nblineage.governance.answer import plain
+
     model = answer.model
     parts = [f"<h4>Model {_escape(model.name)} ({_escape(model.kind)})</h4>"]
     tables = {

@@ -10,11 +10,11 @@ store knows; ``runs:/<run_id>/<path>``, the model that MLflow run logged; or, wi
 
 from __future__ import annotations
 
-import difflib
 import re
 
-from nblineage.governance.models import MLFLOW_FACET, MODEL_FACET, subject
 from nblineage.governance.read import Reader, as_dict, as_str
+from nblineage.lineage.facets import MLFLOW as MLFLOW_FACET
+from nblineage.lineage.facets import MODEL as MODEL_FACET
 from nblineage.lineage.graph import DatasetRef, NotFound, Ref, resolve
 from nblineage.lineage.naming import dataset_from_uri, file_dataset
 from nblineage.lineage.store import Store
@@ -46,6 +46,8 @@ def resolve_node(store: Store, text: str, namespace: str | None = None, version:
 def resolve_model(store: Store, text: str, namespace: str | None = None, version: str | None = None) -> DatasetRef:
     """The model ``text`` names, at ``version`` or its newest version; like :func:`resolve_node`, but NotFound
     also when it names a dataset or a job rather than a model."""
+    from nblineage.governance.models import subject  # the answers' module: not needed to name other nodes
+
     with store.read() as conn:
         reader = Reader(conn)
         found = identify(reader, text, namespace, what="model")
@@ -59,6 +61,8 @@ def resolve_model(store: Store, text: str, namespace: str | None = None, version
 def nearest(reader: Reader, name: str, models: bool = False) -> str:
     """``; nearest names: ...``: the store's dataset (or model) names closest to ``name``, compared by their last
     path segment (paths in one folder share the rest), else ``""``."""
+    import difflib
+
     sql = "SELECT DISTINCT name FROM datasets" + (" WHERE is_model = ?" if models else "")
     by_tail: dict[str, list[str]] = {}
     for (known,) in reader.sql.all(sql, (True,) if models else ()):

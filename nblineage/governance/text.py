@@ -7,19 +7,20 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from nblineage.governance.answers import (
-    Explanation,
-    InputDataset,
-    Metric,
-    ModelFunction,
-    ModelInputs,
-    ModelLocation,
-    ModelSummary,
-    Performance,
-    Resources,
-)
+if TYPE_CHECKING:  # annotations only: the command line prints a table without the answers' module
+    from nblineage.governance.answers import (
+        Explanation,
+        InputDataset,
+        Metric,
+        ModelFunction,
+        ModelInputs,
+        ModelLocation,
+        ModelSummary,
+        Performance,
+        Resources,
+    )
 
 INDENT = "  "
 
