@@ -17,13 +17,15 @@ filled by mutation, so provenance is followed by name over the cell's statements
 
 A name starts with the provenance of the object it holds when the flow looks (``capture.of``). At the end, each
 name the cell bound or filled whose object no hook tracked exactly gets what flowed into it, at cell precision (a
-name bound anew gets just that; a name only filled adds it to what it had).
+name bound anew gets just that, unless its object has all of it and more already; a name only filled adds it to what
+it had).
 Function and class bodies are not followed (they run when called; their reads count for the calling statement).
 """
 
 from __future__ import annotations
 
 import ast
+import collections
 import functools
 import inspect
 import linecache
@@ -392,9 +394,11 @@ def follow(
                 continue  # filled with nothing new
             provenance = known | provenance
         tagged = provenance.at_cell_precision().through(capture.cell_run_id)
-        capture.registry.tag(obj, tagged, binding=(user_ns, name))
         if name in flow.rebound:
             given[name] = tagged
+            if provenance.sources <= known.sources and capture.registry.tracks(obj):
+                continue  # a hook gave it more since (a model loaded, then trained): kept
+        capture.registry.tag(obj, tagged, binding=(user_ns, name))
     return given
 
 
@@ -448,3 +452,37 @@ def generator_reads(capture: Capture, generator: Any) -> Provenance:
             codes.extend(item for item in inner.co_consts if isinstance(item, types.CodeType))
         found = union(flow.value(name) for name in names if not isinstance(user_ns.get(name), _NOT_CHANGED))
     return found.at_cell_precision() if found else found
+
+
+def caller_reads(capture: Capture, frame: Any) -> Provenance:
+    """What the statement of the user's code under way reads by name, from ``frame`` up: a cell's (as
+    :func:`under_way`), or in a function of the user's own, its statement at the line running looked up in that call's
+    locals and globals (``return TensorDataset(torch.tensor(frame.values))`` in ``def load(path)``: ``frame``); at cell
+    precision. For a hooked call given objects no hook tracked."""
+    while frame is not None and not is_user_file(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:
+        return EMPTY
+    code = frame.f_code
+    if code.co_name == "<module>":
+        return under_way(capture) if frame.f_globals is capture.user_ns else EMPTY
+    parsed = _function_tree(code)
+    if parsed is None or parsed[0].name != code.co_name:
+        return EMPTY
+    tree, offset = parsed
+    line = frame.f_lineno - offset
+    around = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.stmt) and node is not tree and node.lineno <= line <= (node.end_lineno or node.lineno)
+    ]
+    statement = min(around, key=lambda node: (_span(node), -node.lineno), default=None)  # the innermost
+    if statement is None:
+        return EMPTY
+    flow = _Flow(capture, collections.ChainMap(frame.f_locals, frame.f_globals), None)  # type: ignore[arg-type]
+    found = flow.reads(statement)
+    return found.at_cell_precision() if found else found
+
+
+def _span(node: ast.stmt) -> int:
+    return (node.end_lineno or node.lineno) - node.lineno
