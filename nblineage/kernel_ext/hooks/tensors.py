@@ -308,12 +308,12 @@ def provenance_of(capture: Capture, obj: Any) -> Provenance:
 
 def _leaf_input(active: Capture, first: Any) -> bool:
     """An untracked tensor no computation on parameters made: the latest batch's own; else the cell's statements so
-    far may make it from data the cell read (``X_t = torch.tensor(X_train.values)``, followed by the fallback); else,
-    made from a batch (``xb.float()``), it stands for the latest batch a loader gave."""
+    far may make it from data read (``X_t = torch.tensor(X_train.values)``, followed by the fallback); else, made
+    from a batch (``xb.float()``), it stands for the latest batch a loader gave."""
     state = active.hooks.torch
     if state is not None and (_holds(state.batch, first) or _holds(state.train_batch, first)):
         return True
-    if active.record.inputs and active.catch_up is not None:
+    if active.catch_up is not None:  # data read in this cell or an earlier one (``X = torch.tensor(splits["train"])``)
         active.catch_up(active)
         if active.of(first):
             return True
