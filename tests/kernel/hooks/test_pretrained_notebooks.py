@@ -6,7 +6,8 @@ the fine-tuned model from the folder it was loaded from too. Real kernels; nothi
 Adapted from public code (data synthesized, the Hub's checkpoint replaced by a tiny BERT saved in the notebook):
 
 - https://github.com/huggingface/tokenizers/blob/main/bindings/python/examples/train_with_datasets.py (a tokenizer
-  built from a model, a pre-tokenizer and a normalizer, trained with ``train_from_iterator`` on a split's texts);
+  built from a model, a pre-tokenizer and a normalizer, trained with ``train_from_iterator`` on a split's texts, and
+  on the batches a ``batch_iterator`` generator slices from the split);
 - https://github.com/huggingface/transformers/blob/main/docs/source/en/training.md, "Fine-tune a pretrained model
   in native PyTorch" (``AutoTokenizer``/``AutoModelForSequenceClassification.from_pretrained``, ``map`` of a
   ``tokenize_function``, ``remove_columns``, ``rename_column``, ``set_format("torch")``, a ``DataLoader`` of the
@@ -45,6 +46,15 @@ word_tokenizer.normalizer = normalizers.Lowercase()
 trainer = trainers.WordLevelTrainer(special_tokens=['[PAD]', '[UNK]'])
 word_tokenizer.train_from_iterator(corpus['train']['text'], trainer=trainer)
 word_tokenizer.save('tokenizer.json')
+
+def batch_iterator(batch_size=16):
+    for i in range(0, len(corpus['train']), batch_size):
+        yield corpus['train'][i : i + batch_size]['text']
+
+batch_tokenizer = Tokenizer(models.WordLevel(unk_token='[UNK]'))
+batch_tokenizer.pre_tokenizer = pre_tokenizers.Whitespace()
+batch_tokenizer.train_from_iterator(batch_iterator(), trainer=trainer, length=len(corpus['train']))
+batch_tokenizer.save('tokenizer_batches.json')
 tokenizer = PreTrainedTokenizerFast(tokenizer_object=word_tokenizer, unk_token='[UNK]', pad_token='[PAD]')
 config = BertConfig(
     vocab_size=tokenizer.vocab_size, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
@@ -135,7 +145,8 @@ def test_a_tokenizer_trained_on_train_and_a_model_fine_tuned_from_a_local_checkp
     }
     run_notebook(tmp_path / "reviews.ipynb", [PRETRAIN, FINE_TUNE, EVALUATE_AND_SAVE], env, timeout=300)
     with Store(env["NBLINEAGE_URL"]) as store:
-        found = {name: upstream_names(store, tmp_path, name) for name in ["tokenizer.json", "pretrained"]}
+        names = ["tokenizer.json", "tokenizer_batches.json", "pretrained"]
+        found = {name: upstream_names(store, tmp_path, name) for name in names}
         tuned = upstream_names(store, tmp_path, "review_classifier")
-    assert found == {"tokenizer.json": {"corpus.csv"}, "pretrained": {"corpus.csv"}}
+    assert found == {name: {"corpus.csv"} for name in names}
     assert tuned == {"pretrained", "corpus.csv", "train.csv"}
