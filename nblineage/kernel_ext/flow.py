@@ -28,6 +28,7 @@ import ast
 import collections
 import functools
 import inspect
+import itertools
 import linecache
 import textwrap
 import types
@@ -35,7 +36,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from nblineage.kernel_ext import cellcode
-from nblineage.kernel_ext.capture import cell_line, is_user_file
+from nblineage.kernel_ext.capture import blank_lead, cell_line, is_user_file
 from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source, union
 
 if TYPE_CHECKING:
@@ -411,9 +412,11 @@ def retag(capture: Capture, given: dict[str, Provenance], user_ns: dict[str, Any
             capture.registry.tag(obj, tagged, binding=(user_ns, name))
 
 
-def under_way(capture: Capture) -> Provenance:
+def under_way(capture: Capture, frame: Any = None) -> Provenance:
     """What the cell statement under way reads by name (a constant subscript by its item), the statements before it
-    followed first; at cell precision. For a hook whose object no hook tracked (``tok.train_from_iterator(...)``)."""
+    followed first; at cell precision. With the cell's ``frame``, only what the call it is making reads (``MyData(X)``
+    of ``DataLoader(MyData(X))``), when that call is found. For a hook whose object no hook tracked
+    (``tok.train_from_iterator(...)``)."""
     source, user_ns = capture.cell_source, capture.user_ns
     if not source or user_ns is None:
         return EMPTY
@@ -426,7 +429,12 @@ def under_way(capture: Capture) -> Provenance:
     for statement in code.tree.body:
         end = statement.end_lineno or statement.lineno
         if statement.lineno <= line <= end:
-            found = flow.reads(statement) | flow.seeded(statement.lineno, end)
+            lead = blank_lead(source)
+            node = _call_at(statement, _position(frame), lead, 0) if frame is not None else None
+            if node is not None:
+                found = flow.reads(node) | flow.seeded(node.lineno, node.end_lineno or node.lineno)
+            else:
+                found = flow.reads(statement) | flow.seeded(statement.lineno, end)
             return found.at_cell_precision() if found else found
     return EMPTY
 
@@ -465,7 +473,7 @@ def caller_reads(capture: Capture, frame: Any) -> Provenance:
         return EMPTY
     code = frame.f_code
     if code.co_name == "<module>":
-        return under_way(capture) if frame.f_globals is capture.user_ns else EMPTY
+        return under_way(capture, frame) if frame.f_globals is capture.user_ns else EMPTY
     parsed = _function_tree(code)
     if parsed is None or parsed[0].name != code.co_name:
         return EMPTY
@@ -479,9 +487,40 @@ def caller_reads(capture: Capture, frame: Any) -> Provenance:
     statement = min(around, key=lambda node: (_span(node), -node.lineno), default=None)  # the innermost
     if statement is None:
         return EMPTY
+    first = linecache.getline(code.co_filename, code.co_firstlineno)
+    node = _call_at(statement, _position(frame), -offset, len(first) - len(first.lstrip()))
     flow = _Flow(capture, collections.ChainMap(frame.f_locals, frame.f_globals), None)  # type: ignore[arg-type]
-    found = flow.reads(statement)
+    found = flow.reads(node if node is not None else statement)
     return found.at_cell_precision() if found else found
+
+
+def _position(frame: Any) -> tuple[int, int, int, int] | None:
+    """Where the instruction ``frame`` runs is in its code (line, column, end line, end column): the call it makes."""
+    try:
+        line, end, column, end_column = next(itertools.islice(frame.f_code.co_positions(), frame.f_lasti // 2, None))
+    except (AttributeError, StopIteration, ValueError):
+        return None
+    if line is None or end is None or column is None or end_column is None:
+        return None
+    return line, column, end, end_column
+
+
+def _call_at(
+    statement: ast.stmt, position: tuple[int, int, int, int] | None, shift: int, indent: int
+) -> ast.AST | None:
+    """The call of ``statement`` at ``position`` (its lines moved by ``shift``, its columns by the ``indent`` the
+    parsed source lost), else None."""
+    if position is None:
+        return None
+    line, column, end, end_column = position
+    wanted = (line + shift, column - indent, end + shift, end_column - indent)
+    for node in ast.walk(statement):
+        if (
+            isinstance(node, ast.Call)
+            and (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset) == wanted
+        ):
+            return node
+    return None
 
 
 def _span(node: ast.stmt) -> int:

@@ -260,3 +260,18 @@ def test_a_batch_drawn_before_validation_trains_on_its_own_data_not_validation(c
     ub, uy = next(loose)
     train_step(fresh, torch.optim.SGD(fresh.parameters(), lr=0.01), ub * 1.0, uy)
     assert not capture.of(fresh)
+
+
+def two_sets(a: np.ndarray, b: np.ndarray) -> tuple[TensorDataset, TensorDataset]:
+    """Two datasets made in one statement from tensors ``torch.tensor`` made (which no hook sees)."""
+    return TensorDataset(torch.tensor(a)), TensorDataset(torch.tensor(b))
+
+
+def test_datasets_given_untracked_tensors_take_what_their_own_call_reads(capture: Capture) -> None:
+    train, val = np.ones((4, 2), dtype=np.float32), np.zeros((4, 2), dtype=np.float32)
+    capture.read(RAW, train)
+    capture.read(LABELS, val)
+    first, second = two_sets(train, val)
+    assert capture.of(first).sources == {RAW}
+    assert capture.of(second).sources == {LABELS}
+    assert capture.of(first).precision == "cell"
