@@ -1,4 +1,4 @@
-"""Hugging Face ``transformers`` saves and ``accelerate``'s loaders.
+"""Hugging Face ``transformers`` saves and loads, ``tokenizers``' training and files, and ``accelerate``'s loaders.
 
 - ``PreTrainedModel.save_pretrained(folder)``: the folder is a model output (framework, class, configuration as
   hyper-parameters, parameter count, training facts) whose inputs are the model's provenance, which the PyTorch
@@ -11,6 +11,13 @@
 - ``accelerate``'s ``DataLoaderShard`` (the loader ``Trainer`` and ``Accelerator.prepare`` give) draws one batch
   ahead of the one it yields, so the batch a step trains on is not the loader's latest: each batch it yields is
   tagged with its dataset's provenance (and split), which the training rule then reads.
+- Loads are reads: ``from_pretrained`` of a local folder (a model's, a tokenizer's, a processor's; the ``Auto*``
+  classes end in these) reads the folder's version, which the object loaded carries (so a model fine-tuned from it
+  derives from it too); a Hub name (or anything that is no folder here) records nothing.
+- ``tokenizers.Tokenizer.train_from_iterator(iterator)``: the tokenizer derives from the iterator's data (a split's
+  column, ``ds["train"]["text"]``), else what a generator of the user's own reads (``flow.generator_reads``), else
+  what the statement reads; ``train(files)`` reads the files; ``save(path)`` writes a dataset (as does a wrapper's
+  ``save_model``: ``vocab.json``, ``merges.txt``), ``Tokenizer.from_file(path)`` reads one.
 """
 
 from __future__ import annotations
@@ -50,12 +57,17 @@ class TransformersInstrumentor(Instrumentor):
         "transformers.trainer",
         "accelerate.data_loader",
         "tokenizers",
+        "tokenizers.implementations.base_tokenizer",
     )
 
     def patches(self, module: Any) -> Iterable[Patch]:
         name = module.__name__
         if name == "tokenizers":
             yield from self.tokenizers(module)
+            return
+        base = getattr(module, "BaseTokenizer", None)
+        if name == "tokenizers.implementations.base_tokenizer" and isinstance(base, type):
+            yield base, "save_model", intercept("tokenizers BaseTokenizer.save_model", _model_files_saved)
             return
         for class_name in ("PreTrainedModel", "PreTrainedTokenizerBase", "ProcessorMixin"):
             cls = getattr(module, class_name, None)
@@ -77,7 +89,8 @@ class TransformersInstrumentor(Instrumentor):
                 yield loader, "__iter__", _shard_iter
 
     def tokenizers(self, module: Any) -> Iterable[Patch]:
-        """``tokenizers.Tokenizer``: trained from an iterator or files, saved to and loaded from a JSON file."""
+        """``tokenizers.Tokenizer``: trained from an iterator or files, saved to and loaded from a JSON file (the
+        ``ByteLevelBPETokenizer``-like wrappers call it; their ``save_model`` files are patched apart)."""
         tokenizer = getattr(module, "Tokenizer", None)
         if not isinstance(tokenizer, type):
             return
@@ -158,6 +171,19 @@ def _tokenizer_saved(capture: Capture, result: Any, args: tuple, kwargs: dict) -
     location = locate(path) if args and isinstance(path, (str, os.PathLike)) else None
     if location is not None:
         capture.write(location.source(written=True), args[0], provenance=_provenance(capture, args[0]) or None)
+
+
+def _model_files_saved(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``ByteLevelBPETokenizer(...).save_model(directory)``: each file it returns (``vocab.json``, ``merges.txt``) is a
+    dataset written, with the provenance of the tokenizer it wraps (trained by ``train``/``train_from_iterator``)."""
+    if not args or not isinstance(result, list):
+        return
+    inner = getattr(args[0], "_tokenizer", None)
+    provenance = _provenance(capture, inner) or _provenance(capture, args[0])
+    for path in result:
+        location = locate(path) if isinstance(path, str) else None
+        if location is not None:
+            capture.write(location.source(written=True), inner, provenance=provenance or None)
 
 
 def _check_tokenizer(capture: Capture, args: tuple, kwargs: dict) -> None:

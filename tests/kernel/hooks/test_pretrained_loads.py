@@ -119,6 +119,7 @@ def test_uninstrument_restores_the_loads() -> None:
         (transformers.PreTrainedTokenizerBase, "from_pretrained"),
         (tokenizers.Tokenizer, "from_file"),
         (tokenizers.Tokenizer, "save"),
+        (tokenizers.implementations.BaseTokenizer, "save_model"),
     ]
     originals = [cls.__dict__[name] for cls, name in methods]
     method = held.method
@@ -131,3 +132,20 @@ def test_uninstrument_restores_the_loads() -> None:
         instrumentor.uninstrument()
     assert all(cls.__dict__[name] is original for (cls, name), original in zip(methods, originals, strict=True))
     assert held.method is method
+
+
+def test_a_byte_level_bpe_tokenizer_trained_on_files_saves_its_model_files(capture: Capture, tmp_path: Path) -> None:
+    corpus = tmp_path / "oscar.eo.txt"
+    corpus.write_text("saluton mondo\nbonan tagon\n" * 20)
+    tokenizer = tokenizers.ByteLevelBPETokenizer()
+    tokenizer.train(files=[str(corpus)], vocab_size=300, min_frequency=2, special_tokens=["<s>", "<pad>", "</s>"])
+    read = only_input(capture)
+    (tmp_path / "EsperBERTo").mkdir()
+    tokenizer.save_model(str(tmp_path / "EsperBERTo"))
+    written = {os.path.basename(output.source.name): output.provenance.sources for output in capture.record.outputs}
+    assert written == {"vocab.json": {read}, "merges.txt": {read}}
+
+
+def only_input(capture: Capture) -> Source:
+    (source,) = capture.record.inputs
+    return source
