@@ -175,6 +175,34 @@ class Registry:
             self.tag(result, provenance)
         return provenance
 
+    def replace_sources(self, final: dict[Source, Source]) -> None:
+        """Every object whose provenance holds a key of ``final`` gets its value instead (a version known only once
+        the rows an object came from were all fetched): the distinct provenances looked at first, the entries only
+        when one holds such a source."""
+        with self._lock:
+            changed: dict[int, Provenance] = {}
+            for key, (provenance, _) in self._shared.items():
+                if not provenance.sources.isdisjoint(final):
+                    sources = frozenset(final.get(s, s) for s in provenance.sources)
+                    changed[key] = replace(provenance, sources=sources)
+            if not changed:
+                return
+            for key, entry in list(self._entries.items()):
+                provenance = changed.get(id(entry.provenance))
+                if provenance is not None:
+                    self._drop(key)
+                    entry.provenance = provenance
+                    self._entries[key] = entry  # as _add, without its sweep and eviction in the middle of this
+                    shared = self._shared.setdefault(id(provenance), [provenance, 0])
+                    if not shared[1]:
+                        self.bytes += provenance.footprint
+                    shared[1] += 1
+                    self.bytes += ENTRY_BYTES + 72 * len(entry.bindings)
+                    if entry.ref is None:
+                        self._bound += 1
+            while self.bytes > self.max_bytes and self._entries:
+                self._drop(next(iter(self._entries)))
+
     def _add(self, key: int, entry: _Entry) -> None:
         self._entries[key] = entry
         shared = self._shared.setdefault(id(entry.provenance), [entry.provenance, 0])
