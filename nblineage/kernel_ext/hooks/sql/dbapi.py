@@ -44,7 +44,7 @@ from nblineage.kernel_ext.capture import Capture, capturing, current
 from nblineage.kernel_ext.hooks.sql import rowloops, rowversion
 from nblineage.kernel_ext.hooks.sql.engine import collector
 from nblineage.kernel_ext.hooks.sql.parsing import Statement, statement_of
-from nblineage.kernel_ext.hooks.sql.rowversion import Result
+from nblineage.kernel_ext.hooks.sql.rowversion import CHUNK, Result
 from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_path, sqlite_table_version
 from nblineage.kernel_ext.instrument import Instrumentor, Patch
 from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source
@@ -322,16 +322,17 @@ def _end(result: Result, ended: bool) -> None:
         rowversion.resolve(result.capture, final)
 
 
-def rows_fetched(cursor: Any, read: Result, rows: Any, many: bool, size: int | None = None) -> None:
+def rows_fetched(cursor: Any, read: Result, rows: Any, many: bool, size: int | None = None) -> Result:
     """Hash what a fetch returned (``many``: a list of rows, else one row or None), and end the result when the
     cursor has no more rows: the fetch came back short (``size``: asked for; None: all) or empty, or a client-side
-    cursor's rows were all fetched."""
+    cursor's rows were all fetched; the result they belong to (a new one when the end of a cell cut the old)."""
     if rows is not None and (not many or rows):
         read = _hashed(cursor, read, rows, many)
     if read.done:
-        return
+        return read
     if rows is None or (many and (size is None or len(rows) < size)) or (read.client_side and _all_fetched(cursor)):
         _end(read, True)
+    return read
 
 
 def _hashed(cursor: Any, read: Result, rows: Any, many: bool = False) -> Result:
@@ -490,9 +491,13 @@ def iterate(cursor: Any, rows: Iterable[Any]) -> Iterator[Any]:
     try:
         for row in rows:
             if hashing:
-                read.busy = False
-                read = _hashed(cursor, read, row)
-                read.busy = True
+                buffer = read.buffer
+                if buffer is not None and len(buffer) < CHUNK - 1 and not read.done:
+                    buffer.append(row)  # the hot path: rowversion hashes whole chunks
+                else:
+                    read.busy = False
+                    read = _hashed(cursor, read, row)
+                    read.busy = True
             if first is None:
                 first = row
                 _guarded("dbapi fetch", fetched_one, cursor, row)
@@ -730,21 +735,41 @@ def _fetch_hook(where: str, how: str) -> Callable[..., Any]:
         if not capturing():
             return wrapped(*args, **kwargs)
         read = _read_of(instance)
-        if read is None or not read.pending or read.busy:  # nothing to hash, or a fetch under way hashes it
+        if read is None:
+            return wrapped(*args, **kwargs)
+        if not read.pending or read.busy:  # nothing to hash, or a fetch under way hashes it
             result = wrapped(*args, **kwargs)
+        elif one:  # fetchone calls no other fetch: nothing nested to keep from hashing twice
+            result = wrapped(*args, **kwargs)
+            buffer = read.buffer
+            if result is not None and buffer is not None and len(buffer) < CHUNK - 1 and not read.done:
+                buffer.append(result)  # the hot path of rows fetched one by one (the first checked the cursor)
+            else:
+                read = _fetched_rows(where, instance, read, result, False, 0)
         else:
             read.busy = True
             try:
                 result = wrapped(*args, **kwargs)
             finally:
                 read.busy = False
-            size = None if how == "all" else _size(instance, args, kwargs) if not one else 0
-            _guarded(where, rows_fetched, instance, read, result, not one, size)
-        if read is not None and not (one and later_row(instance)) and _user_call():
+            size = None if how == "all" else _size(instance, args, kwargs)
+            read = _fetched_rows(where, instance, read, result, True, size)
+        if one and _held.first.get(id(instance)) is read:
+            return result  # a later row of a statement whose first was tagged
+        if _user_call():
             _guarded(where, fetched_one if one else fetched, instance, result)
         return result
 
     return wrapper
+
+
+def _fetched_rows(where: str, cursor: Any, read: Result, rows: Any, many: bool, size: int | None) -> Result:
+    """``rows_fetched``, failing open (the fault reported)."""
+    try:
+        return rows_fetched(cursor, read, rows, many, size)
+    except Exception as error:
+        report(where, error)
+        return read
 
 
 def _size(cursor: Any, args: tuple, kwargs: dict) -> int | None:

@@ -1,13 +1,14 @@
 """The version of what a DB-API statement read: the fingerprint of the rows fetched from it, as ``read_sql``
 versions its result (the same version for every table a join read).
 
-A :class:`Result` is one statement run. Its rows are hashed as they are fetched (xxh3-128 of the column names, then
-of each row: ``marshal`` format 2 for plain values, ``repr`` of the values for the rest, so ``fetchall``,
-``fetchmany`` in any sizes, ``fetchone`` and iteration give the same version for the same rows). While rows may
-still come the tables carry a pending version of the result's own (:data:`PENDING`); the result ends when its
-cursor is exhausted (a fetch came back short or empty, iteration stopped, a client-side cursor's ``rownumber``
-reached ``rowcount``), is closed or runs another statement, or when the cell ends: then the tables get the
-fingerprint of the rows fetched (no version when none was), they become inputs of the cell run, and every
+A :class:`Result` is one statement run. Its rows are hashed as they are fetched: xxh3-128 of the column names, then
+of the rows in chunks of :data:`CHUNK` counted from the first (``marshal`` format 2, which holds no reference, for
+plain values; row by row ``repr`` of the values for the rest). So ``fetchall``, ``fetchmany`` in any sizes,
+``fetchone`` and iteration give the same version for the same rows, and a row fetched one by one costs an append.
+While rows may still come the tables carry a pending version of the result's own (:data:`PENDING`); the result
+ends when its cursor is exhausted (a fetch came back short or empty, iteration stopped, a client-side cursor's
+``rownumber`` reached ``rowcount``), is closed or runs another statement, or when the cell ends: then the tables
+get the fingerprint of the rows fetched (no version when none was), they become inputs of the cell run, and every
 pending version handed out meanwhile (held rows, frames built from a chunk, an output written) is replaced by the
 final one (:func:`resolve`): in the registry and in the cell's record. Two reads of a table that did not change
 give one version; of a changed one, two. A result cut by the end of a cell starts afresh on its next fetch.
@@ -23,6 +24,7 @@ from typing import TYPE_CHECKING, Any
 import xxhash
 
 from nblineage.kernel_ext.provenance import Source
+from nblineage.kernel_ext.safety import report
 
 if TYPE_CHECKING:
     from nblineage.kernel_ext.capture import Capture, Record
@@ -37,6 +39,7 @@ class Result:
 
     __slots__ = (
         "broken",
+        "buffer",
         "busy",
         "capture",
         "client_side",
@@ -60,6 +63,7 @@ class Result:
         self.capture = capture
         self.client_side = client_side  # rownumber/rowcount tell when every row was fetched
         self.digest: Any = None
+        self.buffer: list[Any] | None = None  # rows fetched since the last whole chunk hashed
         self.fetched = False
         self.done = not self.pending  # the sources are final
         self.ended = False  # no more rows will come (exhausted, closed, another statement)
@@ -76,35 +80,55 @@ class Result:
         return self.sources if self.done else self.tables
 
     def add_rows(self, cursor: Any, rows: Any) -> None:
-        """Hash rows fetched (a list or tuple of them)."""
-        digest = self._started(cursor)
-        if digest is None:
-            return
-        if type(rows) not in (list, tuple):
-            rows = list(rows)
-        for start in range(0, len(rows), CHUNK):
-            chunk = rows[start : start + CHUNK]
-            try:
-                digest.update(memoryview(marshal.dumps(chunk, 2))[5:])  # the items, without the sequence's header
-            except ValueError:  # a value marshal does not take (Decimal, datetime, sqlite3.Row): row by row
-                for row in chunk:
-                    digest.update(_row_bytes(row))
+        """Hash rows fetched (a list or tuple of them): whole chunks of :data:`CHUNK` rows at once, counted from the
+        first row of the result whatever the fetches' sizes, the rest kept for the next fetch or the end."""
+        if self.buffer is None:
+            self._start(cursor)
+        buffer, start, count = self.buffer, 0, len(rows)
+        if buffer:
+            start = CHUNK - len(buffer)
+            buffer.extend(rows[:start])
+            if len(buffer) < CHUNK:
+                return
+            self._hash(buffer)
+            buffer.clear()
+        while start + CHUNK <= count:
+            self._hash(rows[start : start + CHUNK])
+            start += CHUNK
+        buffer.extend(rows[start:])
 
     def add_row(self, cursor: Any, row: Any) -> None:
-        digest = self._started(cursor)
-        if digest is not None:
-            digest.update(_row_bytes(row))
+        buffer = self.buffer
+        if buffer is None:
+            self._start(cursor)
+            buffer = self.buffer
+        buffer.append(row)
+        if len(buffer) >= CHUNK:
+            self._hash(buffer)
+            buffer.clear()
 
-    def _started(self, cursor: Any) -> Any:
-        if self.digest is None and not self.broken:
-            self.digest = xxhash.xxh3_128()
-            try:
-                names = [column[0] for column in cursor.description or ()]
-            except Exception:  # a cursor whose description cannot be read: the rows alone
-                names = []
-            self.digest.update(repr(names).encode("utf-8", "surrogatepass"))
+    def _start(self, cursor: Any) -> None:
+        self.digest = xxhash.xxh3_128()
+        self.buffer = []
         self.fetched = True
-        return None if self.broken else self.digest
+        try:
+            names = [column[0] for column in cursor.description or ()]
+        except Exception:  # a cursor whose description cannot be read: the rows alone
+            names = []
+        self.digest.update(repr(names).encode("utf-8", "surrogatepass"))
+
+    def _hash(self, chunk: Any) -> None:
+        if self.broken:
+            return
+        try:
+            try:
+                self.digest.update(memoryview(marshal.dumps(chunk, 2))[5:])  # the rows, without the list's header
+            except ValueError:  # a value marshal does not take (Decimal, datetime, sqlite3.Row): row by row
+                for row in chunk:
+                    self.digest.update(_row_bytes(row))
+        except Exception:
+            self.broken = True
+            raise
 
     def fail(self) -> None:
         """A row could not be hashed: the tables get no version."""
@@ -117,6 +141,12 @@ class Result:
             self.ended = self.ended or ended
             return {}
         self.done, self.ended = True, ended
+        if self.buffer:
+            try:
+                self._hash(self.buffer)
+            except Exception as error:  # no version; the result still ends
+                report("dbapi row version", error)
+        self.buffer = None
         version = self.digest.hexdigest() if self.fetched and not self.broken else None
         final = {placeholder: replace(table, version=version) for table, placeholder in self.pending.items()}
         self.sources = frozenset(final.get(s, s) for s in self.sources)
