@@ -152,6 +152,7 @@ _held = _Held()
 _reads: weakref.WeakKeyDictionary[Any, Result] = weakref.WeakKeyDictionary()  # a patched cursor's (proxies: own)
 _open: dict[int, Result] = {}  # the results whose rows may still come and whose version is not final, by id
 _resolved: dict[Source, Source] = {}  # the pending versions of the cell under way made final, for its end
+_resolved_since = [sys.maxsize]  # the registry's serial when the first of them was made
 _databases: weakref.WeakKeyDictionary[Any, Database] = weakref.WeakKeyDictionary()  # connection -> its database
 
 
@@ -319,7 +320,8 @@ def _end(result: Result, ended: bool) -> None:
     final = result.end(ended)
     if final and result.capture is not None:
         _resolved.update(final)
-        rowversion.resolve(result.capture, final)
+        _resolved_since[0] = min(_resolved_since[0], result.since)
+        rowversion.resolve(result.capture, final, result.since)
 
 
 def rows_fetched(cursor: Any, read: Result, rows: Any, many: bool, size: int | None = None) -> Result:
@@ -369,8 +371,9 @@ def cut(capture: Capture) -> None:
     for result in list(_open.values()):
         _end(result, False)
     if _resolved:
-        rowversion.resolve(capture, dict(_resolved))
+        rowversion.resolve(capture, dict(_resolved), _resolved_since[0])
         _resolved.clear()
+        _resolved_since[0] = sys.maxsize
 
 
 def _read_of(cursor: Any) -> Result | None:
@@ -843,6 +846,7 @@ class _DbapiInstrumentor(Instrumentor):
         super().uninstrument()
         _open.clear()
         _resolved.clear()
+        _resolved_since[0] = sys.maxsize
         _held.release(None, None)
 
 

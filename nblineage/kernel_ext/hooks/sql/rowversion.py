@@ -49,6 +49,7 @@ class Result:
         "fetched",
         "handed",
         "pending",
+        "since",
         "sources",
         "tables",
     )  # fmt: skip
@@ -61,6 +62,7 @@ class Result:
         self.pending = {s: replace(s, version=f"{PENDING}{number}") for s in unversioned}
         self.sources = frozenset(self.pending.get(s, s) for s in tables)  # what fetched rows carry now
         self.capture = capture
+        self.since = capture.registry.serial if capture is not None else 0  # tags older cannot hold its versions
         self.client_side = client_side  # rownumber/rowcount tell when every row was fetched
         self.digest: Any = None
         self.buffer: list[Any] | None = None  # rows fetched since the last whole chunk hashed
@@ -172,11 +174,12 @@ def _row_bytes(row: Any) -> bytes:
     return b"\x00" + repr(values).encode("utf-8", "surrogatepass")  # marshal output never starts with a NUL
 
 
-def resolve(capture: Capture, final: dict[Source, Source]) -> None:
-    """Pending versions handed out become final: in every object the registry tags and in the cell's record."""
+def resolve(capture: Capture, final: dict[Source, Source], since: int) -> None:
+    """Pending versions handed out become final: in every object the registry tagged since the tag numbered
+    ``since`` (none older can hold them) and in the cell's record."""
     if not final:
         return
-    capture.registry.replace_sources(final)
+    capture.registry.replace_sources(final, since)
     resolve_record(capture.record, final)
 
 
