@@ -595,10 +595,8 @@ class SqliteCursor(wrapt.ObjectProxy):
 
     def fetchone(self) -> Any:
         row = self.__wrapped__.fetchone()
-        read = self._self_read
-        if read is not None and capturing():
-            if read.pending and not read.busy:
-                _guarded("sqlite3 fetch", rows_fetched, self, read, row, False)
+        if self._self_read is not None and capturing():
+            self._self_one(row)
             if not later_row(self) and _user_call():
                 _guarded("sqlite3 fetch", fetched_one, self, row)
         return row
@@ -619,13 +617,21 @@ class SqliteCursor(wrapt.ObjectProxy):
         try:
             row = next(self.__wrapped__)
         except StopIteration:
-            row = None
+            self._self_one(None)  # the rows ran out
             raise
-        finally:
-            read = self._self_read
-            if read is not None and read.pending and not read.busy and capturing():
-                _guarded("sqlite3 fetch", rows_fetched, self, read, row, False)
+        self._self_one(row)
         return row
+
+    def _self_one(self, row: Any) -> None:
+        """A row fetched one by one (None: there was none left), hashed for the result's version."""
+        read = self._self_read
+        if read is None or not read.pending or read.busy or not capturing():
+            return
+        buffer = read.buffer
+        if row is not None and buffer is not None and len(buffer) < CHUNK - 1 and not read.done:
+            buffer.append(row)  # the hot path (rowversion hashes whole chunks)
+        else:
+            _guarded("sqlite3 fetch", rows_fetched, self, read, row, False)
 
     def close(self) -> None:
         self.__wrapped__.close()

@@ -207,3 +207,27 @@ def test_sqlite_in_memory_and_in_a_transaction_are_versioned_by_their_rows(captu
     assert versions(capture, changed) - {version}
     no_pending(capture)
     assert not dbapi._open
+
+
+def test_sqlite_rows_fetched_with_next_are_versioned_like_the_others(capture: Capture) -> None:
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (id INTEGER, price REAL, name TEXT)")
+    conn.executemany("INSERT INTO t VALUES (?, ?, ?)", ROWS)
+    capture.take_record()
+    everything = conn.execute("SELECT * FROM t").fetchall()
+    end_cell(capture, SqliteInstrumentor, {"everything": everything})
+    (version,) = versions(capture)
+    capture.take_record()
+    cur = conn.execute("SELECT * FROM t")
+    stepped = [next(cur) for _ in range(len(ROWS))]
+    with pytest.raises(StopIteration):
+        next(cur)
+    end_cell(capture, SqliteInstrumentor, {"stepped": stepped})
+    assert versions(capture) == {version}
+    capture.take_record()
+    cur = conn.execute("SELECT * FROM t")
+    first = cur.fetchone()
+    cur.close()  # closed after one row: versioned by that row
+    end_cell(capture, SqliteInstrumentor, {"first": first})
+    assert len(versions(capture)) == 1 and versions(capture) - {version, None}
+    no_pending(capture)
