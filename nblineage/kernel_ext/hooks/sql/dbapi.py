@@ -241,12 +241,13 @@ def executed(cursor: Any, database: Database | None, query: Any, params: Any) ->
 
 def _read(capture: Capture, result: Result, rows: Any) -> None:
     """The tables a statement read: inputs of the cell run once their version is final (``rowversion``); the
-    policy guard sees the read now (``rows``: what the user gets)."""
+    policy guard sees the read now (``rows``: what the user gets), the tables as the statement named them when
+    their version is the rows' (one read, one audit record, whenever the version is known)."""
     if result.done:
         for source in result.sources:
-            capture.read_input(source, rows)
-    elif capture.guard is not None:
-        for source in result.tables:
+            capture.record.add_input(source)
+    if capture.guard is not None:
+        for source in result.tables if result.pending else result.sources:
             capture.guard.on_read(capture, source, rows)
 
 

@@ -231,3 +231,39 @@ def test_sqlite_rows_fetched_with_next_are_versioned_like_the_others(capture: Ca
     end_cell(capture, SqliteInstrumentor, {"first": first})
     assert len(versions(capture)) == 1 and versions(capture) - {version, None}
     no_pending(capture)
+
+
+POLICY = """
+datasets:
+  - {namespace: "sqlite://*", name: t, tags: [confidential]}
+  - {namespace: "sqlite://*", name: secret, readers: [nobody-here]}
+rules:
+  - {name: who-reads, kind: readers, action: block}
+"""
+
+
+def test_the_guard_sees_the_tables_read_and_blocks_before_any_row(
+    capture: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from nblineage.governance.policy import PolicyViolation
+    from nblineage.kernel_ext.guard import Guard
+
+    (tmp_path / "p.yaml").write_text(POLICY)
+    monkeypatch.setenv("NBLINEAGE_POLICY", str(tmp_path / "p.yaml"))
+    Guard(None).refresh(capture)
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE t (id INTEGER, price REAL, name TEXT)")
+    conn.execute("CREATE TABLE secret (id INTEGER)")
+    conn.executemany("INSERT INTO t VALUES (?, ?, ?)", ROWS)
+    capture.take_record()
+    cur = conn.execute("SELECT * FROM t")
+    head = cur.fetchmany(10)
+    rest = cur.fetchall()
+    end_cell(capture, SqliteInstrumentor, {"head": head, "rest": rest})
+    reads = [record for record in capture.record.audit if record["action"] == "read"]
+    # the read as the statement named it (the guard's own once-per-cell dedupe is its business)
+    assert reads and {(r["datasets"][0]["name"], r["datasets"][0]["version"]) for r in reads} == {("t", None)}
+    assert len(versions(capture)) == 1 and None not in versions(capture)  # two fetches of one result
+    no_pending(capture)
+    with pytest.raises(PolicyViolation, match="who-reads"):
+        conn.execute("SELECT * FROM secret")
