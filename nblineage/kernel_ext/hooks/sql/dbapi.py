@@ -4,10 +4,13 @@ What a statement reads and writes is ``parsing.statement_of``'s, on the connecti
 does (``sqlite://{path}``, ``postgres://host:port`` + ``db.schema.table``, ``mysql://host:port`` + ``db.table``;
 never a user name or password). A statement that reads makes its tables inputs of the cell run, and the rows then
 fetched from that cursor (``fetchone``/``fetchmany``/``fetchall``, iteration) carry exactly those tables as their
-provenance. A statement that writes (``INSERT``, ``CREATE TABLE AS``, ``UPDATE``...) is an output per table
-written, deriving from the tables it read and from the provenance of the parameters passed (rows from a frame read
-from a CSV: the table derives from the CSV); parameters no hook tagged get the reads of the statement running
-(``fallback.at_write``). A repeated write (a loop of ``INSERT``) is recorded once.
+provenance, versioned by the rows fetched (``rowversion``: hashed as they come, final when the cursor is exhausted
+or closed, runs its next statement, or the cell ends), or a SQLite file's table by its content (``tableversion``).
+A statement that writes (``INSERT``, ``CREATE TABLE AS``, ``UPDATE``...) is an output per table written, deriving
+from the tables it read and from the provenance of the parameters passed (rows from a frame read from a CSV: the
+table derives from the CSV); parameters no hook tagged get the reads of the statement running
+(``fallback.at_write``). A repeated write (a loop of ``INSERT``) is recorded once (other versions of the same
+inputs join its output).
 
 Fetched rows are lists and tuples, which take no weak reference: the registry knows them by a binding. Until the
 cell ends a result is bound here (the latest :data:`HELD`, let go earlier once nothing else refers to them), so that
