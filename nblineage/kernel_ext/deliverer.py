@@ -107,7 +107,7 @@ class ProcessStore:
 def serve() -> None:
     """The delivery process: open the store, then answer requests until standard input closes."""
     from nblineage.kernel_ext import delivery
-    from nblineage.lineage.store import Store
+    from nblineage.lineage.sqlite_writer import SqliteStore
 
     timeout, connect_timeout = (float(part) for part in os.environ["NBLINEAGE_DELIVER_TIMEOUT"].split(","))
     url = os.environ.pop(URL_VARIABLE)
@@ -117,15 +117,14 @@ def serve() -> None:
         request = orjson.loads(line)
         try:
             if store is None:
-                store = Store(url, timeout=timeout, connect_timeout=connect_timeout)
+                store = SqliteStore(url, timeout=timeout, connect_timeout=connect_timeout)
             if request["op"] == "open":
                 answer: dict[str, Any] = {"identity": delivery.store_id(store)}
             elif request["op"] == "append":
                 events = [_checked(*item) for item in request["checked"]]
                 answer = {"stored": getattr(store.append(events), "stored", len(events))}
             else:
-                with store.engine.connect() as conn:
-                    conn.exec_driver_sql("SELECT 1")
+                store.probe()
                 answer = {}
         except Exception as error:
             answer = _failure(store, error)
