@@ -346,11 +346,14 @@ def _preload(store_url: str | None) -> None:
 
     if store_url and urls.is_server_url(store_url):
         from nblineage.kernel_ext import remote  # noqa: F401
+    elif store_url and deliverer.plain_sqlite(store_url):
+        from nblineage.lineage import sqlite_writer  # noqa: F401
 
 
 def _open(url: str) -> Any:
-    """The store at ``url`` (written by a separate delivery process: no SQLAlchemy in the kernel), or the
-    OpenLineage endpoint of the Jupyter server an http(s) URL names."""
+    """The store at ``url``: a plain SQLite file of the newest schema written here through ``sqlite3``, any other
+    written by a separate delivery process (no SQLAlchemy in the kernel either way); or the OpenLineage endpoint of
+    the Jupyter server an http(s) URL names."""
     from nblineage.lineage.urls import is_server_url
 
     if is_server_url(url):
@@ -358,6 +361,9 @@ def _open(url: str) -> Any:
 
         return RemoteStore(url, timeout=STORE_TIMEOUT)
     if os.environ.get(deliverer.IN_KERNEL) != "1":
+        store = deliverer.sqlite_here(url, timeout=STORE_TIMEOUT, connect_timeout=CONNECT_TIMEOUT)
+        if store is not None:
+            return store
         return deliverer.ProcessStore(url, timeout=STORE_TIMEOUT, connect_timeout=CONNECT_TIMEOUT)
     from nblineage.lineage.store import Store
 

@@ -1,5 +1,5 @@
-"""A plain SQLite store written through the standard library's ``sqlite3``, without importing SQLAlchemy (the kernel's
-delivery process: SQLAlchemy's import was most of its start-up).
+"""A plain SQLite store written through the standard library's ``sqlite3``, without importing SQLAlchemy: what the
+kernel's writer delivers to (in the kernel, or in its delivery process for a store that must be migrated first).
 
 :class:`SqliteStore` is a :class:`~nblineage.lineage.store.Store` whose write transactions, for a plain
 ``sqlite:///PATH`` file, run on a ``sqlite3`` connection set up as the store's engine sets up its own (WAL, busy
@@ -78,6 +78,10 @@ class SqliteStore(stores.Store):
             raw.close()
             raise
         return raw
+
+    def current(self) -> bool:
+        """Whether the store's schema is the newest (one query; nothing is migrated)."""
+        return self._schema_is_current()
 
     def probe(self) -> None:
         """Raise unless the store answers a query."""
