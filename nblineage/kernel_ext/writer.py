@@ -71,6 +71,8 @@ class Writer(threading.Thread):
         self._store: Any = None
         self.store_id: str | None = None
         self._wake = threading.Event()
+        self._listening = True  # waiting for ``_wake`` to look at the outbox again (``run``)
+        self._seen_size = 0  # the outbox's size when the last delivery pass began
         self._urgent = threading.Event()
         self._stopping = threading.Event()
         self._last_submit = 0.0
@@ -129,7 +131,8 @@ class Writer(threading.Thread):
             self._waiting_since = self._last_submit
         with self._submitting:  # the cell's thread and quiet work on this one
             self._write(lines)
-        self._wake.set()
+        if self._listening:  # otherwise it is about to look at the outbox anyway (see ``run``)
+            self._wake.set()
 
     def _write(self, lines: list[str]) -> None:
         pending, self._unwritten = self._unwritten + lines, []
@@ -149,13 +152,19 @@ class Writer(threading.Thread):
     def cell_finished(self) -> None:
         self._cell_running.clear()
         self._last_submit = time.monotonic()
-        self._wake.set()
+        if self._quiet_work:  # work that waited for no cell to run; records were nudged about by ``submit``
+            self._wake.set()
 
     def run(self) -> None:
         backoff = 0.5
         self._connect()  # at once, in the background: the imports and the migration are done before they are needed
         while not self._stopping.is_set():
-            self._wake.wait(timeout=backoff if self.failures else 5.0)
+            # Woken only while it listens: records submitted meanwhile are found by looking (after ``_listening``
+            # is set, so none is missed); cells that run back to back then cost no thread switch each.
+            self._listening = True
+            if self.failures or not self._pending():
+                self._wake.wait(timeout=backoff if self.failures else 5.0)
+            self._listening = False
             self._wake.clear()
             self._wait_until_due()
             if self._stopping.is_set():
@@ -164,6 +173,11 @@ class Writer(threading.Thread):
             if self._quiet_work and self._run_quiet_work():
                 delivered = self._deliver() and delivered
             backoff = 0.5 if delivered else min(backoff * 2, MAX_BACKOFF)
+
+    def _pending(self) -> bool:
+        """Whether something came for this thread since its last delivery pass: records appended, or quiet work.
+        (What a pass could not deliver waits for the next wake or time-out, as before.)"""
+        return bool(self._quiet_work) or self.outbox.size() > self._seen_size
 
     def _wait_until_due(self) -> None:
         """Let cells that run back to back finish first, unless records have waited ``KEEP_UP`` seconds or someone
@@ -257,6 +271,7 @@ class Writer(threading.Thread):
         if self._unwritten:
             self._write([])
         recovering = "store" in self.problems
+        self._seen_size = self.outbox.size()
         lines, end = self.outbox.read_from(self.stored_offset) if self.store_url else ([], 0)
         self._waiting_since = None
         if lines:
@@ -285,7 +300,7 @@ class Writer(threading.Thread):
                 self._failed("transport", error)
         offset = min(self.stored_offset, self.sent_offset if self._transport_factory else self.stored_offset)
         if ok and offset and self.store_url and self.outbox.compact(offset):
-            self.stored_offset = self.sent_offset = 0
+            self.stored_offset = self.sent_offset = self._seen_size = 0
         if ok:
             self.failures = 0
         with self._idle:
