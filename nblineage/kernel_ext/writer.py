@@ -36,6 +36,7 @@ log = logging.getLogger("nblineage")
 MAX_BACKOFF = 30.0
 QUIET = 1.0
 KEEP_UP = 2.0  # records never wait longer than this for a pause between cells
+IDLE = 5.0  # seconds between two looks at the store when nothing comes (leftovers, a store back)
 # What a stopping kernel waits for delivery, when the store is up: Jupyter asks a kernel to stop, sends SIGTERM
 # 2.5 s later (which the session lets the exit flush finish through) and SIGKILL at 5 s (a kill mid-delivery is
 # safe: the store's transaction rolls back and the outbox is delivered again, idempotently).
@@ -163,7 +164,7 @@ class Writer(threading.Thread):
             # is set, so none is missed); cells that run back to back then cost no thread switch each.
             self._listening = True
             if self.failures or not self._pending():
-                self._wake.wait(timeout=backoff if self.failures else 5.0)
+                self._wake.wait(timeout=backoff if self.failures else IDLE)
             self._listening = False
             self._wake.clear()
             self._wait_until_due()
