@@ -44,8 +44,11 @@ def sqlite_here(url: str, timeout: float = 30.0, connect_timeout: float = 5.0) -
     server, a store to create or migrate: the delivery process opens those)."""
     if not plain_sqlite(url):
         return None
+    from nblineage.lineage import store as stores
     from nblineage.lineage.sqlite_writer import SqliteStore
 
+    if stores._plain_sqlite_path(url) is None:  # the store's own test, exactly (``file:`` and empty paths too)
+        return None
     store = SqliteStore(url, migrate=False, timeout=timeout, connect_timeout=connect_timeout)
     try:
         if store.current():

@@ -50,15 +50,15 @@ class SqliteStore(stores.Store):
             raise
         try:
             yield ReadConnection(raw)
+            raw.commit()
         except BaseException:
             try:
                 raw.rollback()
             except sqlite3.Error:
-                raw.close()
+                raw.close()  # not kept: the next transaction connects again
                 raise
             self._writer = raw
             raise
-        raw.commit()
         self._writer = raw
 
     def _connect(self, path: str) -> sqlite3.Connection:
