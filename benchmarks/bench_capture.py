@@ -220,7 +220,7 @@ def bench_load(sizes: Sizes, folder: Path) -> bool:
     preloaded = sorted({name for run in nbl for name in run["heavy_before"]})
     print(
         "  settled / background CPU: until the session's START reached the store, off the cell's thread "
-        "(imports SQLAlchemy and opens the store)"
+        "(opens the store: in the kernel through sqlite3 for a plain SQLite file)"
     )
     print(f"  capture session started: {'yes' if loaded else 'NO'}")
     if preloaded:

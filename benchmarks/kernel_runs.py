@@ -1,5 +1,5 @@
 """Notebooks run in fresh kernels with and without capture, in interleaved pairs: the kernel's total CPU time (every
-thread and the delivery process, from start to exit, so the background writer's deliveries and the exit flush
+thread and any delivery process, from start to exit, so the background writer's deliveries and the exit flush
 count), its resident memory after the cells, and a confidence interval on the difference. Used by
 ``bench_capture.py``."""
 
@@ -14,9 +14,9 @@ from pathlib import Path
 
 # The first cell of every run: at the kernel's exit, after nblineage's own exit handler (registered later, so run
 # earlier) has delivered the last records, write the process's CPU time (all threads, and its ended children: the
-# delivery process, which the writer stops and waits for at exit) and the resident memory the
+# delivery process, when the store needs one, which the writer stops and waits for at exit) and the resident memory the
 # last cell left (``RSS_MARK``, run after the notebook's cells: at exit capture has let go of everything already).
-# ``mark_cell`` cells note the CPU time so far, the live children's included (the delivery process runs until exit),
+# ``mark_cell`` cells note the CPU time so far, the live children's included (a delivery process runs until exit),
 # after a pause that lets the background deliver what the cells before it captured.
 EXIT_PROBE = """\
 import atexit as _atexit, json as _json, os as _os, time as _time

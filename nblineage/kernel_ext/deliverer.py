@@ -1,4 +1,5 @@
-"""A small separate process that writes to the store for a kernel, so that the kernel never imports SQLAlchemy.
+"""The kernel's store without SQLAlchemy in the kernel: a plain SQLite file of the newest schema is written in the
+kernel itself through ``sqlite3`` (:func:`sqlite_here`); any other store by a small separate process.
 
 The kernel's writer (writer.py) keeps everything that makes delivery safe (the outbox, its offsets, setting aside,
 leftovers); only the store's own calls cross to this process. :class:`ProcessStore` answers the writer and
@@ -29,6 +30,34 @@ from nblineage.lineage.urls import shown_url
 
 URL_VARIABLE = "NBLINEAGE_DELIVER_URL"
 IN_KERNEL = "NBLINEAGE_DELIVER_IN_KERNEL"
+
+
+def plain_sqlite(url: str) -> bool:
+    """Whether ``url`` names a SQLite file plainly (``sqlite:///PATH``, no query): one ``sqlite_here`` may write."""
+    text = url.strip()
+    return text.startswith("sqlite:///") and not any(char in text for char in "?#%") and ":memory:" not in text
+
+
+def sqlite_here(url: str, timeout: float = 30.0, connect_timeout: float = 5.0) -> Any:
+    """A plain SQLite store of the newest schema, written in this process through ``sqlite3``
+    (``lineage/sqlite_writer.py``: no SQLAlchemy, no delivery process to start); None for any other store (a
+    server, a store to create or migrate: the delivery process opens those)."""
+    if not plain_sqlite(url):
+        return None
+    from nblineage.lineage import store as stores
+    from nblineage.lineage.sqlite_writer import SqliteStore
+
+    if stores._plain_sqlite_path(url) is None:  # the store's own test, exactly (``file:`` and empty paths too)
+        return None
+    store = SqliteStore(url, migrate=False, timeout=timeout, connect_timeout=connect_timeout)
+    try:
+        if store.current():
+            return store
+    except BaseException:
+        store.close()
+        raise
+    store.close()
+    return None
 
 
 class StoreRefused(ValueError):
@@ -107,7 +136,7 @@ class ProcessStore:
 def serve() -> None:
     """The delivery process: open the store, then answer requests until standard input closes."""
     from nblineage.kernel_ext import delivery
-    from nblineage.lineage.store import Store
+    from nblineage.lineage.sqlite_writer import SqliteStore
 
     timeout, connect_timeout = (float(part) for part in os.environ["NBLINEAGE_DELIVER_TIMEOUT"].split(","))
     url = os.environ.pop(URL_VARIABLE)
@@ -117,15 +146,14 @@ def serve() -> None:
         request = orjson.loads(line)
         try:
             if store is None:
-                store = Store(url, timeout=timeout, connect_timeout=connect_timeout)
+                store = SqliteStore(url, timeout=timeout, connect_timeout=connect_timeout)
             if request["op"] == "open":
                 answer: dict[str, Any] = {"identity": delivery.store_id(store)}
             elif request["op"] == "append":
                 events = [_checked(*item) for item in request["checked"]]
                 answer = {"stored": getattr(store.append(events), "stored", len(events))}
             else:
-                with store.engine.connect() as conn:
-                    conn.exec_driver_sql("SELECT 1")
+                store.probe()
                 answer = {}
         except Exception as error:
             answer = _failure(store, error)

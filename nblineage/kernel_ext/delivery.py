@@ -153,7 +153,7 @@ def store_id(store: Any) -> str:
     identity = getattr(store, "identity", None)  # a Jupyter server's endpoint: its URL, hashed
     if isinstance(identity, str):
         return identity
-    from sqlalchemy import text
+    from nblineage.lineage.sqlite_reader import text  # SQLAlchemy's text where it is loaded, else plain text
 
     select = "SELECT value FROM counters WHERE name = 'store_id'"
     with store.read() as conn:

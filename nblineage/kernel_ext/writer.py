@@ -36,6 +36,7 @@ log = logging.getLogger("nblineage")
 MAX_BACKOFF = 30.0
 QUIET = 1.0
 KEEP_UP = 2.0  # records never wait longer than this for a pause between cells
+IDLE = 5.0  # seconds between two looks at the store when nothing comes (leftovers, a store back)
 # What a stopping kernel waits for delivery, when the store is up: Jupyter asks a kernel to stop, sends SIGTERM
 # 2.5 s later (which the session lets the exit flush finish through) and SIGKILL at 5 s (a kill mid-delivery is
 # safe: the store's transaction rolls back and the outbox is delivered again, idempotently).
@@ -71,6 +72,8 @@ class Writer(threading.Thread):
         self._store: Any = None
         self.store_id: str | None = None
         self._wake = threading.Event()
+        self._listening = True  # waiting for ``_wake`` to look at the outbox again (``run``)
+        self._seen_size = 0  # the outbox's size when the last delivery pass began
         self._urgent = threading.Event()
         self._stopping = threading.Event()
         self._last_submit = 0.0
@@ -129,7 +132,8 @@ class Writer(threading.Thread):
             self._waiting_since = self._last_submit
         with self._submitting:  # the cell's thread and quiet work on this one
             self._write(lines)
-        self._wake.set()
+        if self._listening:  # otherwise it is about to look at the outbox anyway (see ``run``)
+            self._wake.set()
 
     def _write(self, lines: list[str]) -> None:
         pending, self._unwritten = self._unwritten + lines, []
@@ -149,13 +153,19 @@ class Writer(threading.Thread):
     def cell_finished(self) -> None:
         self._cell_running.clear()
         self._last_submit = time.monotonic()
-        self._wake.set()
+        if self._quiet_work:  # work that waited for no cell to run; records were nudged about by ``submit``
+            self._wake.set()
 
     def run(self) -> None:
         backoff = 0.5
         self._connect()  # at once, in the background: the imports and the migration are done before they are needed
         while not self._stopping.is_set():
-            self._wake.wait(timeout=backoff if self.failures else 5.0)
+            # Woken only while it listens: records submitted meanwhile are found by looking (after ``_listening``
+            # is set, so none is missed); cells that run back to back then cost no thread switch each.
+            self._listening = True
+            if self.failures or not self._pending():
+                self._wake.wait(timeout=backoff if self.failures else IDLE)
+            self._listening = False
             self._wake.clear()
             self._wait_until_due()
             if self._stopping.is_set():
@@ -164,6 +174,11 @@ class Writer(threading.Thread):
             if self._quiet_work and self._run_quiet_work():
                 delivered = self._deliver() and delivered
             backoff = 0.5 if delivered else min(backoff * 2, MAX_BACKOFF)
+
+    def _pending(self) -> bool:
+        """Whether something came for this thread since its last delivery pass: records appended, or quiet work.
+        (What a pass could not deliver waits for the next wake or time-out, as before.)"""
+        return bool(self._quiet_work) or self.outbox.size() > self._seen_size
 
     def _wait_until_due(self) -> None:
         """Let cells that run back to back finish first, unless records have waited ``KEEP_UP`` seconds or someone
@@ -257,6 +272,7 @@ class Writer(threading.Thread):
         if self._unwritten:
             self._write([])
         recovering = "store" in self.problems
+        self._seen_size = self.outbox.size()
         lines, end = self.outbox.read_from(self.stored_offset) if self.store_url else ([], 0)
         self._waiting_since = None
         if lines:
@@ -285,7 +301,7 @@ class Writer(threading.Thread):
                 self._failed("transport", error)
         offset = min(self.stored_offset, self.sent_offset if self._transport_factory else self.stored_offset)
         if ok and offset and self.store_url and self.outbox.compact(offset):
-            self.stored_offset = self.sent_offset = 0
+            self.stored_offset = self.sent_offset = self._seen_size = 0
         if ok:
             self.failures = 0
         with self._idle:
@@ -346,11 +362,14 @@ def _preload(store_url: str | None) -> None:
 
     if store_url and urls.is_server_url(store_url):
         from nblineage.kernel_ext import remote  # noqa: F401
+    elif store_url and deliverer.plain_sqlite(store_url):
+        from nblineage.lineage import sqlite_writer  # noqa: F401
 
 
 def _open(url: str) -> Any:
-    """The store at ``url`` (written by a separate delivery process: no SQLAlchemy in the kernel), or the
-    OpenLineage endpoint of the Jupyter server an http(s) URL names."""
+    """The store at ``url``: a plain SQLite file of the newest schema written here through ``sqlite3``, any other
+    written by a separate delivery process (no SQLAlchemy in the kernel either way); or the OpenLineage endpoint of
+    the Jupyter server an http(s) URL names."""
     from nblineage.lineage.urls import is_server_url
 
     if is_server_url(url):
@@ -358,6 +377,9 @@ def _open(url: str) -> Any:
 
         return RemoteStore(url, timeout=STORE_TIMEOUT)
     if os.environ.get(deliverer.IN_KERNEL) != "1":
+        store = deliverer.sqlite_here(url, timeout=STORE_TIMEOUT, connect_timeout=CONNECT_TIMEOUT)
+        if store is not None:
+            return store
         return deliverer.ProcessStore(url, timeout=STORE_TIMEOUT, connect_timeout=CONNECT_TIMEOUT)
     from nblineage.lineage.store import Store
 

@@ -1,5 +1,6 @@
 """The first delivery in a real kernel builds its events without importing openlineage-python, and writes them
-through a separate delivery process: no SQLAlchemy in the kernel."""
+without SQLAlchemy in the kernel: to a store of the newest schema through ``sqlite3`` in the kernel, to a new store
+through a separate delivery process (which creates it)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,31 @@ HEAVY = "sorted(name for name in __import__('sys').modules if name.startswith(('
 CHILD = "[s.writer._store._process.pid for s in __import__('nblineage.kernel_ext').kernel_ext._sessions.values()][0]"
 
 
-def test_the_first_delivery_imports_nothing_heavy(tmp_path: Path) -> None:
+CHILDREN = (
+    "sum(len(open(f'/proc/self/task/{t}/children').read().split())"
+    " for t in __import__('os').listdir('/proc/self/task'))"
+)
+STORE = "type(next(iter(__import__('nblineage.kernel_ext').kernel_ext._sessions.values())).writer._store).__name__"
+
+
+def test_an_existing_store_is_written_in_the_kernel_without_sqlalchemy(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    Store(url).close()  # the store exists, as a user's does after the first kernel
+    env = clean_env(NBLINEAGE_URL=url, NBLINEAGE_NOTEBOOK=str(tmp_path / "a.ipynb"))
+    with Kernel(env, tmp_path) as kernel:
+        assert kernel.run("%load_ext nblineage")["status"] == "ok"
+        assert kernel.run("numbers = list(range(10))")["status"] == "ok"
+        assert kernel.evaluate(FLUSHED) == "True"
+        assert int(kernel.evaluate(DELIVERED)) >= 2
+        assert kernel.evaluate(HEAVY) == "[]"
+        assert kernel.evaluate(STORE) == "'SqliteStore'"  # no delivery process to start
+        assert kernel.evaluate(CHILDREN) == "0"
+    with Store(url) as store, store.read() as conn:
+        rows = conn.exec_driver_sql("SELECT kind, event_type FROM events").all()
+    assert ("RunEvent", "START") in [tuple(row) for row in rows] and len(rows) >= 3  # session START, cell, COMPLETE
+
+
+def test_a_new_store_is_made_by_the_delivery_process(tmp_path: Path) -> None:
     env = clean_env(NBLINEAGE_URL=f"sqlite:///{tmp_path / 'lineage.db'}", NBLINEAGE_NOTEBOOK=str(tmp_path / "a.ipynb"))
     with Kernel(env, tmp_path) as kernel:
         assert kernel.run("%load_ext nblineage")["status"] == "ok"
