@@ -10,6 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 
 
@@ -185,3 +187,12 @@ def test_bench_torch_quick() -> None:
     assert re.search(r"^per-batch overhead: [+-][\d.]+ % \(median of paired ratios", output, re.M)
     assert "model derives from the training data only: yes" in output
     assert re.search(r"^target: per-batch overhead < 2 % of a step: -?[\d.]+ %, (met|NOT met)$", output, re.M)
+
+
+@pytest.mark.postgres
+def test_bench_dbapi_quick() -> None:
+    output = run_quick("bench_dbapi.py")
+    for label in ("fetchall", "fetchmany(1000)", "iteration", "fetchone loop", "server-side"):
+        assert re.search(rf"^{re.escape(label)}\s+(\s*-?[\d.]+){{6}}$", output, re.MULTILINE), label
+    target = r"^target: versions add <= 200 ns of CPU per row for every read: worst -?\d+, (met|NOT met)$"
+    assert re.search(target, output, re.M)

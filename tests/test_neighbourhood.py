@@ -163,6 +163,30 @@ def test_a_read_nothing_derived_from_and_a_run_that_read_nothing(store: Store) -
     assert edges(hood) == {("generate", "raw", None), ("raw", "profile", None)}
 
 
+def test_a_pipeline_that_names_no_version_is_upstream_of_the_version_a_notebook_read(store: Store) -> None:
+    """An Airflow export writes the CSV without a version; a notebook reads a version of it and trains: the graph
+    around the model reaches the export and the warehouse table, as ``upstream`` does (the link from the CSV's
+    "version unknown" node to its version costs no depth)."""
+    ingest(
+        store,
+        [
+            run_event(("airflow", "export"), [("postgres://wh:5432", "crm.public.customers")], [("file", "/x.csv")]),
+            run_event(
+                ("jupyter", "nb#c1"), [("file", "/x.csv", "v1")], [("file", "/m.joblib", "m1")], models={"/m.joblib"}
+            ),
+        ],
+    )
+    hood = neighbourhood(store, DatasetRef("file", "/m.joblib"), depth=2)
+    assert edges(hood) == {
+        ("crm.public.customers", "export", None),
+        ("export", "x.csv", None),
+        ("x.csv", "c1", None),
+        ("c1", "m.joblib", None),
+    }
+    shallow = neighbourhood(store, DatasetRef("file", "/m.joblib"), depth=1)
+    assert ("dataset", "x.csv", "v1", -1, None, 1, 0) in nodes(shallow)  # the export is one more hop up
+
+
 def test_the_node_limit_cuts_whole_hops_and_counts_what_is_hidden(store: Store) -> None:
     ingest(
         store,

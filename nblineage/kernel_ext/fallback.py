@@ -6,8 +6,8 @@ from a hook keeps it. This runs after each cell, and also in the middle of one w
 what it writes: then the statements that ran before are applied, and the writing statement's own reads give the
 output's inputs. What the fallback adds is marked ``cell`` precision. Plain Python is followed too (loops, lists
 filled by ``append``, files read inside a function a statement calls). An array bound from an array of named
-columns holds them too (``columns.carry``). At the end of a cell, the column rules its code states are kept for
-the session too.
+columns holds them too (``columns.carry``). A ``train_test_split`` part keeps what the hook derived it from
+(``HookState.split_parts``). At the end of a cell, the column rules its code states are kept for the session too.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def cell_ended(capture: Capture, source: str, user_ns: dict[str, Any]) -> None:
     """What the cell's code says once it has run: provenance for the objects it bound (:func:`apply`) and its column
     rules, kept for the session's next cells."""
     apply(capture, source, user_ns)
+    capture.hooks.split_parts.clear()
     code = cellcode.parse(source)
     if code is not None:
         columns.remember(capture.column_rules, code.rules)
@@ -45,7 +46,25 @@ def apply(
     for binding in code.bindings:
         if before_line is None or binding.end_line < before_line:
             columns.carry(capture, binding.targets, binding.reads, user_ns)
-    return flow.follow(capture, code.tree, user_ns, before_line)
+    given = flow.follow(capture, code.tree, user_ns, before_line)
+    if capture.hooks.split_parts:
+        _keep_split_parts(capture, user_ns, given)
+    return given
+
+
+def _keep_split_parts(capture: Capture, user_ns: dict[str, Any], given: dict[str, Provenance]) -> None:
+    """A name the flow bound to a ``train_test_split`` part keeps what the hook derived that part from, not all the
+    statement read: ``X_tr, X_te, y_tr, y_te = split(X, y)``, where the user's ``split`` returns the split as it
+    comes (no tuple the flow can follow), or inputs of cell precision."""
+    parts = capture.hooks.split_parts
+    for name, tagged in list(given.items()):
+        obj = user_ns.get(name)
+        found = parts.get(obj) if obj is not None else None
+        if found is None or found.sources == tagged.sources:
+            continue
+        kept = found.through(capture.cell_run_id)
+        capture.registry.tag(obj, kept, binding=(user_ns, name))
+        given[name] = kept
 
 
 def at_write(capture: Capture) -> Provenance:

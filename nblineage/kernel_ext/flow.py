@@ -4,6 +4,8 @@ Values built from a file with plain Python are often objects no registry can hol
 filled by mutation, so provenance is followed by name over the cell's statements in order:
 
 - ``x = ...``, ``x += ...``: ``x`` gets what the value reads; ``x[k] = ...``, ``x.a = ...``: ``x`` adds it;
+- a constant subscript of a dict, list or tuple (``splits["train"]``, a ``DatasetDict``'s ``ds["train"]["text"]``)
+  reads the item's provenance when the item is tracked, not the whole container's (its test split);
 - ``for row in reader:``: ``row`` gets what ``reader`` has (the loop body runs twice, for what a later statement
   of the body gives an earlier one); ``with open(p) as f``: ``f`` gets what the expression reads;
 - a method called for its effect, as a statement (``rows.append(x)``, ``writer.writerow(r)``, ``clf.fit(X, y)``):
@@ -15,22 +17,26 @@ filled by mutation, so provenance is followed by name over the cell's statements
 
 A name starts with the provenance of the object it holds when the flow looks (``capture.of``). At the end, each
 name the cell bound or filled whose object no hook tracked exactly gets what flowed into it, at cell precision (a
-name bound anew gets just that; a name only filled adds it to what it had).
+name bound anew gets just that, unless its object has all of it and more already; a name only filled adds it to what
+it had).
 Function and class bodies are not followed (they run when called; their reads count for the calling statement).
 """
 
 from __future__ import annotations
 
 import ast
+import collections
 import functools
 import inspect
+import itertools
 import linecache
 import textwrap
 import types
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from nblineage.kernel_ext.capture import is_user_file
+from nblineage.kernel_ext import cellcode
+from nblineage.kernel_ext.capture import blank_lead, cell_line, is_user_file
 from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source, union
 
 if TYPE_CHECKING:
@@ -57,8 +63,56 @@ class _Flow:
         return found
 
     def reads(self, *nodes: ast.AST | None) -> Provenance:
-        names = {n.id for node in nodes if node is not None for n in ast.walk(node) if isinstance(n, ast.Name)}
-        return union(self.value(name) for name in names)
+        names: set[str] = set()
+        items: list[Provenance] = []
+        for node in nodes:
+            if node is not None:
+                self._gather(node, names, items)
+        return union(self.value(name) for name in names) | union(items)
+
+    def _gather(self, node: ast.AST, names: set[str], items: list[Provenance]) -> None:
+        """The names ``node`` reads, except where it reads a tracked item by a constant subscript of one
+        (``ds["train"]``): that item's provenance instead of the whole container's."""
+        if isinstance(node, ast.Subscript):
+            item = self.item(node)
+            if item is not None:
+                items.append(item)
+                return
+        elif isinstance(node, ast.Name):
+            names.add(node.id)
+            return
+        for child in ast.iter_child_nodes(node):
+            self._gather(child, names, items)
+
+    def item(self, node: ast.Subscript) -> Provenance | None:
+        """``splits["train"]``, ``ds["train"]["text"]``, ``parts[0]``: the provenance of the item a chain of constant
+        subscripts reaches in a dict (a ``DatasetDict`` too), list or tuple, looked up without running any code
+        (down to the first object that is none of them: ``ds["train"]`` is a dataset, ``["text"]`` its column).
+        None (the container's, then) when the item is untracked or has data the container's name does not."""
+        keys: list[Any] = []
+        base: ast.AST = node
+        while isinstance(base, ast.Subscript):
+            key = base.slice
+            keys.append(key.value if isinstance(key, ast.Constant) else _NO_KEY)
+            base = base.value
+        if not isinstance(base, ast.Name):
+            return None
+        obj = self.user_ns.get(base.id)
+        reached = False
+        for key in reversed(keys):
+            found = _lookup(obj, key)
+            if found is _NO_KEY:
+                break
+            obj, reached = found, True
+        if not reached:
+            return None
+        provenance = self.capture.of(obj)
+        whole = self.value(base.id)
+        if not provenance or (whole and not provenance.sources <= whole.sources):
+            return None
+        if any(key is _NO_KEY for key in keys):  # ``ds["train"][i:j]``: the names its other subscripts read too
+            provenance = provenance | self.reads(*_subscript_keys(node))
+        return provenance
 
     def seeded(self, first: int, last: int) -> Provenance:
         sources: set[Source] = set()
@@ -286,6 +340,33 @@ def _function_tree(code: types.CodeType) -> tuple[ast.FunctionDef | ast.AsyncFun
     return None
 
 
+_NO_KEY: Any = object()
+
+
+def _lookup(obj: Any, key: Any) -> Any:
+    """``obj[key]`` for a dict (by ``dict.get``: a subclass's ``__getitem__`` is not run), a list or a tuple and a
+    constant key; else ``_NO_KEY``."""
+    if key is _NO_KEY or isinstance(key, (bool, float, complex, bytes, type(...))) or key is None:
+        return _NO_KEY
+    if isinstance(obj, dict):
+        try:
+            return dict.get(obj, key, _NO_KEY)
+        except TypeError:
+            return _NO_KEY
+    if type(obj) in (list, tuple) and isinstance(key, int) and -len(obj) <= key < len(obj):
+        return obj[key]
+    return _NO_KEY
+
+
+def _subscript_keys(node: ast.AST) -> list[ast.AST]:
+    """The subscripts of a chain (``i``, ``j`` of ``ds["train"][i:j]``)."""
+    keys = []
+    while isinstance(node, ast.Subscript):
+        keys.append(node.slice)
+        node = node.value
+    return keys
+
+
 def _base_name(node: ast.AST) -> str | None:
     """``rows`` of ``rows``, ``rows[0]``, ``data["train"].x``."""
     while isinstance(node, (ast.Subscript, ast.Attribute)):
@@ -314,9 +395,11 @@ def follow(
                 continue  # filled with nothing new
             provenance = known | provenance
         tagged = provenance.at_cell_precision().through(capture.cell_run_id)
-        capture.registry.tag(obj, tagged, binding=(user_ns, name))
         if name in flow.rebound:
             given[name] = tagged
+            if provenance.sources <= known.sources and capture.registry.tracks(obj):
+                continue  # a hook gave it more since (a model loaded, then trained): kept
+        capture.registry.tag(obj, tagged, binding=(user_ns, name))
     return given
 
 
@@ -327,3 +410,118 @@ def retag(capture: Capture, given: dict[str, Provenance], user_ns: dict[str, Any
         obj = user_ns.get(name)
         if obj is not None and not capture.of(obj):
             capture.registry.tag(obj, tagged, binding=(user_ns, name))
+
+
+def under_way(capture: Capture, frame: Any = None) -> Provenance:
+    """What the cell statement under way reads by name (a constant subscript by its item), the statements before it
+    followed first; at cell precision. With the cell's ``frame``, only what the call it is making reads (``MyData(X)``
+    of ``DataLoader(MyData(X))``), when that call is found. For a hook whose object no hook tracked
+    (``tok.train_from_iterator(...)``)."""
+    source, user_ns = capture.cell_source, capture.user_ns
+    if not source or user_ns is None:
+        return EMPTY
+    line = cell_line(user_ns, source)
+    code = cellcode.parse(source)
+    if line is None or code is None:
+        return EMPTY
+    flow = _Flow(capture, user_ns, line)
+    flow.block(code.tree.body)
+    for statement in code.tree.body:
+        end = statement.end_lineno or statement.lineno
+        if statement.lineno <= line <= end:
+            lead = blank_lead(source)
+            node = _call_at(statement, _position(frame), lead, 0) if frame is not None else None
+            if node is not None:
+                found = flow.reads(node) | flow.seeded(node.lineno, node.end_lineno or node.lineno)
+            else:
+                found = flow.reads(statement) | flow.seeded(statement.lineno, end)
+            return found.at_cell_precision() if found else found
+    return EMPTY
+
+
+def generator_reads(capture: Capture, generator: Any) -> Provenance:
+    """What a generator of the user's own (``def batch_iterator(): ... yield ds["train"][i:j]["text"]``) reads from
+    the notebook's namespace by name: its function's body followed (a constant subscript by its item), a generator
+    expression's names as a whole; at cell precision. Empty for any other iterator."""
+    code = getattr(generator, "gi_code", None)
+    user_ns = capture.user_ns
+    if not isinstance(code, types.CodeType) or user_ns is None or not is_user_file(code.co_filename):
+        return EMPTY
+    flow = _Flow(capture, user_ns, None)
+    parsed = _function_tree(code)
+    if parsed is not None and parsed[0].name == code.co_name:
+        found = flow.reads(*parsed[0].body)
+    else:
+        names: set[str] = set()
+        codes = [code]
+        while codes:
+            inner = codes.pop()
+            names.update(inner.co_names)
+            codes.extend(item for item in inner.co_consts if isinstance(item, types.CodeType))
+        found = union(flow.value(name) for name in names if not isinstance(user_ns.get(name), _NOT_CHANGED))
+    return found.at_cell_precision() if found else found
+
+
+def caller_reads(capture: Capture, frame: Any) -> Provenance:
+    """What the statement of the user's code under way reads by name, from ``frame`` up: a cell's (as
+    :func:`under_way`), or in a function of the user's own, its statement at the line running looked up in that call's
+    locals and globals (``return TensorDataset(torch.tensor(frame.values))`` in ``def load(path)``: ``frame``); at cell
+    precision. For a hooked call given objects no hook tracked."""
+    while frame is not None and not is_user_file(frame.f_code.co_filename):
+        frame = frame.f_back
+    if frame is None:
+        return EMPTY
+    code = frame.f_code
+    if code.co_name == "<module>":
+        return under_way(capture, frame) if frame.f_globals is capture.user_ns else EMPTY
+    parsed = _function_tree(code)
+    if parsed is None or parsed[0].name != code.co_name:
+        return EMPTY
+    tree, offset = parsed
+    line = frame.f_lineno - offset
+    around = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.stmt) and node is not tree and node.lineno <= line <= (node.end_lineno or node.lineno)
+    ]
+    statement = min(around, key=lambda node: (_span(node), -node.lineno), default=None)  # the innermost
+    if statement is None:
+        return EMPTY
+    first = linecache.getline(code.co_filename, code.co_firstlineno)
+    node = _call_at(statement, _position(frame), -offset, len(first) - len(first.lstrip()))
+    flow = _Flow(capture, collections.ChainMap(frame.f_locals, frame.f_globals), None)  # type: ignore[arg-type]
+    found = flow.reads(node if node is not None else statement)
+    return found.at_cell_precision() if found else found
+
+
+def _position(frame: Any) -> tuple[int, int, int, int] | None:
+    """Where the instruction ``frame`` runs is in its code (line, column, end line, end column): the call it makes."""
+    try:
+        line, end, column, end_column = next(itertools.islice(frame.f_code.co_positions(), frame.f_lasti // 2, None))
+    except (AttributeError, StopIteration, ValueError):
+        return None
+    if line is None or end is None or column is None or end_column is None:
+        return None
+    return line, column, end, end_column
+
+
+def _call_at(
+    statement: ast.stmt, position: tuple[int, int, int, int] | None, shift: int, indent: int
+) -> ast.AST | None:
+    """The call of ``statement`` at ``position`` (its lines moved by ``shift``, its columns by the ``indent`` the
+    parsed source lost), else None."""
+    if position is None:
+        return None
+    line, column, end, end_column = position
+    wanted = (line + shift, column - indent, end + shift, end_column - indent)
+    for node in ast.walk(statement):
+        if (
+            isinstance(node, ast.Call)
+            and (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset) == wanted
+        ):
+            return node
+    return None
+
+
+def _span(node: ast.stmt) -> int:
+    return (node.end_lineno or node.lineno) - node.lineno

@@ -6,7 +6,9 @@ import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
-from nblineage.kernel_ext.provenance import Source
+from nblineage.kernel_ext.provenance import Provenance, Source
+
+MAX_SPLIT_PARTS = 256  # split parts remembered per cell (a loop of splits keeps the latest)
 
 
 class ObjectFacts:
@@ -30,12 +32,52 @@ class ObjectFacts:
         return {}
 
 
+class SplitParts:
+    """The parts a ``train_test_split`` of the cell under way returned, with what the hook derived each from (part
+    2i and 2i+1 from array i): the fallback gives them back to the names it would give everything the statement
+    read (``train, test = split(df)`` through a user function). Holds no part: a weak reference, or for a list its
+    type, length and first and last items' ids."""
+
+    def __init__(self) -> None:
+        self._parts: dict[int, tuple[Any, Provenance]] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._parts)
+
+    def remember(self, part: Any, provenance: Provenance) -> None:
+        try:
+            witness: Any = weakref.ref(part)
+        except TypeError:
+            witness = _witness(part)
+        if len(self._parts) >= MAX_SPLIT_PARTS:
+            del self._parts[next(iter(self._parts))]
+        self._parts[id(part)] = (witness, provenance)
+
+    def get(self, obj: Any) -> Provenance | None:
+        """What the split derived ``obj`` from, when ``obj`` is one of its parts."""
+        entry = self._parts.get(id(obj))
+        if entry is None:
+            return None
+        witness, provenance = entry
+        held = witness() is obj if isinstance(witness, weakref.ref) else witness == _witness(obj)
+        return provenance if held else None
+
+    def clear(self) -> None:
+        self._parts.clear()
+
+
+def _witness(obj: Any) -> tuple[Any, ...]:
+    items = obj if isinstance(obj, (list, tuple)) else ()
+    return (type(obj), len(items), id(items[0]) if items else 0, id(items[-1]) if items else 0)
+
+
 @dataclass
 class HookState:
     """What hooks remember per capture."""
 
     training: ObjectFacts = field(default_factory=ObjectFacts)  # estimator -> what it was fit on, and the fit's id
     splits: ObjectFacts = field(default_factory=ObjectFacts)  # data -> {"split": train|test|validation}
+    split_parts: SplitParts = field(default_factory=SplitParts)  # train_test_split parts of the cell under way
     predictions: ObjectFacts = field(default_factory=ObjectFacts)  # predictions -> {"fitId", "estimator"}
     arrays: ObjectFacts = field(default_factory=ObjectFacts)  # array -> {"columns": the frame's} (columns.py)
     named_arrays: list[Any] = field(default_factory=list)  # the latest named arrays' probes, for copies (columns.py)

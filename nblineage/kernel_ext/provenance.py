@@ -94,6 +94,7 @@ class _Entry:
     ref: weakref.ref | None = None
     bindings: list[Binding] = field(default_factory=list)
     witness: tuple[Any, ...] = ()
+    serial: int = 0  # the registry's number of the tag that made this entry
 
     def holds(self, obj: Any) -> bool:
         """Whether this entry is about ``obj`` itself (and not an object that reused its ``id``)."""
@@ -118,6 +119,7 @@ class Registry:
         self.max_bytes = max_bytes
         self._entries: dict[int, _Entry] = {}  # by id, oldest first
         self._shared: dict[int, list[Any]] = {}  # id(provenance) -> [provenance, entries holding it]
+        self._serial = 0  # the next tag's number (entries are in the order of their numbers)
         self._bound = 0  # entries by bindings
         self._sweep_at = 64  # entries by bindings at which dead ones are next looked for
         self.bytes = 0
@@ -175,7 +177,37 @@ class Registry:
             self.tag(result, provenance)
         return provenance
 
-    def _add(self, key: int, entry: _Entry) -> None:
+    @property
+    def serial(self) -> int:
+        """The serial number the next tag gets: :meth:`replace_sources` looks at the tags made since one."""
+        return self._serial
+
+    def replace_sources(self, final: dict[Source, Source], since: int = 0) -> None:
+        """Every object tagged since the tag numbered ``since`` whose provenance holds a key of ``final`` gets its
+        value instead (a version known only once the rows an object came from were all fetched): the newest tags
+        looked at first, back to ``since``; older ones cannot hold a source made after them."""
+        with self._lock:
+            changed: dict[int, Provenance | None] = {}
+            found: list[tuple[int, _Entry, Provenance]] = []
+            for key in reversed(self._entries):
+                entry = self._entries[key]
+                if entry.serial < since:
+                    break
+                old = entry.provenance
+                if id(old) not in changed:  # each provenance object looked at once, however many objects share it
+                    sources = None if old.sources.isdisjoint(final) else frozenset(final.get(s, s) for s in old.sources)
+                    changed[id(old)] = None if sources is None else replace(old, sources=sources)
+                new = changed[id(old)]
+                if new is not None:
+                    found.append((key, entry, new))
+            for key, entry, provenance in found:
+                self._drop(key)
+                entry.provenance = provenance
+                self._add(key, entry, sweep=False)
+
+    def _add(self, key: int, entry: _Entry, sweep: bool = True) -> None:
+        entry.serial = self._serial
+        self._serial += 1
         self._entries[key] = entry
         shared = self._shared.setdefault(id(entry.provenance), [entry.provenance, 0])
         if not shared[1]:
@@ -184,7 +216,7 @@ class Registry:
         self.bytes += ENTRY_BYTES + 72 * len(entry.bindings)
         if entry.ref is None:
             self._bound += 1
-            if self._bound >= self._sweep_at:
+            if sweep and self._bound >= self._sweep_at:
                 self.sweep()
         while self.bytes > self.max_bytes and self._entries:
             self._drop(next(iter(self._entries)))

@@ -197,7 +197,7 @@ def _walk_sql(seeds: str, direction: Direction) -> str:
             UNION
             SELECT e.{far}, w.depth + CASE WHEN e.derivation = 'version' THEN 0 ELSE 1 END
             FROM walk w CROSS JOIN edges e
-            WHERE e.{near} = w.node AND w.depth < :max_depth
+            WHERE e.{near} = w.node AND (w.depth < :max_depth OR e.derivation = 'version')
         ),
         reach(node, depth) AS (SELECT node, MIN(depth) FROM walk GROUP BY node)
     """
@@ -619,7 +619,7 @@ def neighbours(store: Store, ref: Ref, depth: int = 1, limit: int = DEFAULT_LIMI
             for hop in sorted(_job_hops(conn, [center[1]]), key=_hop_order):
                 taken.add_through_center(hop, reach)
         for _, hop, depths, near in sorted(_walked(hops, reach, depth), key=lambda found: found[0]):
-            if near in taken.depth:  # else the hop to it did not fit
+            if taken.reached(near):  # else the hop to it did not fit
                 taken.add(hop.chain(), depths)
         kept_jobs = sorted(key[1] for key in taken.depth if key[0] == "job")
         hops = hops | _job_hops(conn, kept_jobs)
@@ -674,7 +674,8 @@ def _walked(hops: set[Hop], reach: dict[str, dict[int, int]], depth: int) -> lis
         depths = reach[direction]
         for hop in hops:
             near, far = (hop.src, hop.dst) if direction == "downstream" else (hop.dst, hop.src)
-            if near not in depths or depths[near] >= depth or (far is not None and far not in depths):
+            beyond = depths.get(near, depth) >= depth and not hop.link  # a version link costs no depth
+            if near not in depths or beyond or (far is not None and far not in depths):
                 continue
             far_depth = depths[near] + 1 if far is None else depths[far]
             signed = [sign * (depths[key[1]] if key[0] == "version" else far_depth) for key in hop.chain()]
@@ -712,6 +713,11 @@ class _Taken:
             if key not in self.depth:
                 self.depth[key] = depth
                 self._note(key)
+
+    def reached(self, key: Key) -> bool:
+        """Whether ``key`` was taken, itself or folded into a version (a "version unknown" node whose writer, a
+        pipeline that names no version, is lineage beyond it)."""
+        return key in self.depth or key in self.alias
 
     def _alias_of(self, key: Key) -> Key:
         if key in self.depth or key[0] != "version" or self.versions[key[1]][2] != UNVERSIONED:

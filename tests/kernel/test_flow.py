@@ -69,3 +69,42 @@ def test_only_statements_before_a_line_and_with_targets() -> None:
     assert capture.of(namespace["f"]).sources == {FILE}
     assert capture.of(namespace["rows"]).sources == {FILE}
     assert not capture.of(namespace["later"])
+
+
+class Split:
+    """Stands for a tracked split (a frame, a Hugging Face ``Dataset``)."""
+
+    def __getitem__(self, key: str) -> list[str]:
+        return ["a text"]
+
+
+class Splits(dict):
+    """Stands for a Hugging Face ``DatasetDict`` (a dict subclass whose ``__getitem__`` must not run)."""
+
+    def __getitem__(self, key: str) -> Any:
+        raise AssertionError("the flow looked up an item through user code")
+
+
+def test_a_constant_subscript_reads_the_item_not_the_whole_mapping() -> None:
+    capture = Capture()
+    train, test, untracked = Split(), Split(), Split()
+    capture.read(FILE, train)
+    capture.read(OTHER, test)
+    ds = Splits(train=train, test=test)
+    capture.registry.tag(ds, capture.exact({FILE, OTHER}))
+    splits = {"train": train, "test": test, "raw": untracked}
+    namespace: dict[str, Any] = {
+        "ds": ds, "splits": splits, "parts": [train, test], "i": 0,
+        "tokenizer": Handle(), "X": [1], "first": [2], "raw": [3], "both": [4], "rows": [5],
+    }  # fmt: skip
+    source = (
+        "tokenizer.train_from_iterator(ds['train']['text'])\nX = splits['train'].values\nfirst = parts[0]\n"
+        "raw = splits['raw']\nboth = [ds['train'], ds['test']]\nrows = ds['test'][i:i + 2]\n"
+    )
+    _follow(capture, source, namespace)
+    assert capture.of(namespace["tokenizer"]).sources == {FILE}
+    assert capture.of(namespace["X"]).sources == {FILE}
+    assert capture.of(namespace["first"]).sources == {FILE}
+    assert capture.of(namespace["raw"]).sources == {FILE, OTHER}  # an untracked item: the container's
+    assert capture.of(namespace["both"]).sources == {FILE, OTHER}
+    assert capture.of(namespace["rows"]).sources == {OTHER}

@@ -176,3 +176,35 @@ def test_a_torch_view_has_the_provenance_of_its_tensor() -> None:
     assert registry.of(batch[2:4]) == registry.of(X)  # a view of a view looks into the same tensor
     assert not registry.of(X[[0, 3]])  # indexing by a list copies: no hook saw it
     assert not registry.of(X.clone())
+
+
+def test_replace_sources_changes_exactly_the_tags_made_since() -> None:
+    pending, final = (
+        Source("postgres://h:5432", "db.public.t", "pending-1"),
+        Source("postgres://h:5432", "db.public.t", "v9"),
+    )
+    other = Source("file", "/data/other.csv", "v1")
+    registry = Registry()
+    older = Frame()
+    registry.tag(older, Provenance(frozenset({pending})))  # tagged before ``since``: not looked at
+    since = registry.serial
+    a, b, untouched = Frame(), Frame(), Frame()
+    shared = Provenance(frozenset({pending, other}), "cell", frozenset({"run-1"}))
+    registry.tag(a, shared)
+    registry.tag(b, shared)
+    registry.tag(untouched, SOURCE)
+    namespace = {"rows": [(1, 2.5)]}
+    registry.tag(namespace["rows"], Provenance(frozenset({pending})), binding=(namespace, "rows"))
+    registry.replace_sources({pending: final}, since)
+    assert registry.of(a) == registry.of(b) == Provenance(frozenset({final, other}), "cell")
+    assert registry.of(a) is registry.of(b) and registry.of(a).runs == {"run-1"}  # still one object, runs kept
+    assert registry.of(namespace["rows"]).sources == {final}
+    assert registry.of(untouched) is SOURCE and registry.of(older).sources == {pending}
+    fresh = Registry()  # the same tags made directly: the same memory accounted
+    fresh.tag(older, Provenance(frozenset({pending})))
+    fresh.tag(untouched, SOURCE)
+    made = Provenance(frozenset({final, other}), "cell", frozenset({"run-1"}))
+    fresh.tag(a, made)
+    fresh.tag(b, made)
+    fresh.tag(namespace["rows"], Provenance(frozenset({final})), binding=(namespace, "rows"))
+    assert registry.bytes == fresh.bytes and len(registry) == len(fresh) == 5

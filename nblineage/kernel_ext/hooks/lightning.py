@@ -1,5 +1,7 @@
-"""Lightning checkpoints: ``Trainer.save_checkpoint(filepath)``, which the ``ModelCheckpoint`` callback calls for
-each ``.ckpt`` it writes during ``trainer.fit``, saves the trainer's ``LightningModule``.
+"""Lightning checkpoints: ``LightningModule.load_from_checkpoint(path)`` is a read of the file, which the module
+loaded carries (a model fine-tuned from it, or scored, derives from it). ``Trainer.save_checkpoint(filepath)``,
+which the ``ModelCheckpoint`` callback calls for each ``.ckpt`` it writes during ``trainer.fit``, saves the
+trainer's ``LightningModule``.
 
 The file is a model output as a ``torch.save`` of the module is (``hooks/models.py``): its inputs are the module's
 provenance, which the PyTorch training rule gives it (``hooks/tensors.py``), and its description the module's class,
@@ -16,7 +18,9 @@ from nblineage.kernel_ext import guard
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.describe import json_safe
+from nblineage.kernel_ext.hooks.loads import record_load
 from nblineage.kernel_ext.hooks.models import record_save
+from nblineage.kernel_ext.hooks.transformers import wrap_class_method
 from nblineage.kernel_ext.instrument import Instrumentor, Patch, defining_class, intercept
 
 __all__ = ["LightningInstrumentor"]
@@ -27,9 +31,19 @@ FORMAT = "lightning_checkpoint"
 class LightningInstrumentor(Instrumentor):
     """``Trainer.save_checkpoint`` of ``lightning.pytorch`` and ``pytorch_lightning``."""
 
-    modules = ("lightning.pytorch.trainer.trainer", "pytorch_lightning.trainer.trainer")
+    modules = (
+        "lightning.pytorch.trainer.trainer",
+        "pytorch_lightning.trainer.trainer",
+        "lightning.pytorch.core.module",
+        "pytorch_lightning.core.module",
+    )
 
     def patches(self, module: Any) -> Iterable[Patch]:
+        lightning_module = getattr(module, "LightningModule", None)
+        if module.__name__.endswith(".core.module") and isinstance(lightning_module, type):
+            where = f"{module.__name__.partition('.core')[0]} LightningModule.load_from_checkpoint"
+            wrap_class_method(self, lightning_module, "load_from_checkpoint", intercept(where, _loaded))
+            return
         owner = defining_class(getattr(module, "Trainer", None), "save_checkpoint")
         if owner is not None:
             where = f"{module.__name__.partition('.trainer')[0]} Trainer.save_checkpoint"
@@ -66,3 +80,10 @@ def _saved(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
         safe = json_safe(dict(hparams))
         if isinstance(safe, dict):
             model["hyperParameters"] = safe
+
+
+def _loaded(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``LitModel.load_from_checkpoint(checkpoint_path)``: a read of the checkpoint file (a local path)."""
+    target = argument(args, kwargs, 1, "checkpoint_path", None)
+    if result is not None and target is not None:
+        record_load(capture, target, result)

@@ -18,7 +18,8 @@ What is patched (each method on the class that defines it, so it is wrapped once
 - Arrays without column names (``df.values``, ``np.asarray(df)``, a transformer's output) are named by the columns
   they hold (``columns.name_array``): a model fitted on one has those features; ``train_test_split`` parts keep them.
 - ``sklearn.model_selection.train_test_split``: each part derives from the array it was cut from (and ``stratify``)
-  and is marked train, test or validation.
+  and is marked train, test or validation; the parts are remembered for the cell (``HookState.split_parts``), so
+  that the fallback keeps each its own provenance when it comes back through a user function's ``return``.
 
 Classes: every ``BaseEstimator`` subclass loaded when scikit-learn is imported, with the classes in its MRO (mixins
 such as ``TransformerMixin.fit_transform`` and ``ClassifierMixin.score``). A class defined later, by scikit-learn,
@@ -169,8 +170,10 @@ def _splitting(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None
     held = [columns.fitted_columns(capture, array) for array in args]  # the columns each array holds, if named
     for index, part in enumerate(result):
         if index // 2 < len(args):
-            capture.derive(part, args[index // 2], stratify)
+            provenance = capture.derive(part, args[index // 2], stratify)
             columns.name_array(capture, part, held[index // 2])
+            if provenance:  # what the fallback must not replace by all the statement read (``fallback.py``)
+                capture.hooks.split_parts.remember(part, provenance)
     mark_split_parts(capture.hooks, args, result)
 
 

@@ -42,6 +42,7 @@ import wrapt
 
 from nblineage.governance.splits import split_of_name
 from nblineage.kernel_ext import capture as capture_module
+from nblineage.kernel_ext import flow
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks.describe import qualified_name
 from nblineage.kernel_ext.instrument import Listener, Patch, intercept
@@ -62,6 +63,8 @@ class TorchState:
         self.reached: list[tuple[Any, Provenance]] = []  # (module, data) whose outputs a backward reached
         self.last_batch: Provenance = EMPTY  # the latest loader batch's, for inputs a tensor op made from it
         self.batch: tuple | list = ()  # the latest loader batch's items (held until the next batch or the cell's end)
+        self.train_last: Provenance = EMPTY  # the same for the latest batch drawn under grad mode (a validation
+        self.train_batch: tuple | list = ()  # loop draws under ``no_grad``): what a forward under grad mode falls to
         self.fits: dict[int, str | None] = {}  # id(module) -> the cell run its current fit began in
         self.owns: dict[int, dict[int, bool]] = {}  # id(module) -> id(optimizer) -> whether it updates it
         self.known: dict[int, tuple[Provenance, frozenset, dict]] = {}  # id(module) -> its provenance, sources and
@@ -81,12 +84,14 @@ def state_of(capture: Capture) -> TorchState:
 
 
 _TENSOR: list[type] = [object]  # torch.Tensor once torch is imported
+_GRAD: list[Any] = [lambda: True]  # torch.is_grad_enabled once torch is imported
 
 
 def patches(torch: Any) -> Iterator[Patch]:
     """``from_numpy``, ``TensorDataset``, the loader's iteration and ``torch.autograd.backward`` (which
     ``Tensor.backward`` calls)."""
     _TENSOR[0] = torch.Tensor
+    _GRAD[0] = torch.is_grad_enabled
     yield torch, "from_numpy", intercept("torch.from_numpy", _derive_from_data)
     autograd = getattr(torch, "autograd", None)
     if callable(getattr(autograd, "backward", None)):
@@ -234,8 +239,8 @@ def _discover(active: Capture, state: TorchState, optimizer: Any, hook: Any) -> 
     roots = _roots(active, params[0])
     for module in roots:
         hook(module)
-    if roots and state.last_batch and not state.reached:
-        _trained(active, state, roots, state.last_batch, optimizer)
+    if roots and state.train_last and not state.reached:
+        _trained(active, state, roots, state.train_last, optimizer)
 
 
 def _roots(active: Capture, parameter: Any) -> list[Any]:
@@ -286,15 +291,18 @@ def _holds(items: tuple | list, obj: Any) -> bool:
 
 def _in_batch(active: Capture, item: Any) -> bool:
     state = active.hooks.torch
-    return state is not None and _holds(state.batch, item)
+    return state is not None and (_holds(state.batch, item) or _holds(state.train_batch, item))
 
 
 def provenance_of(capture: Capture, obj: Any) -> Provenance:
     """``obj``'s provenance, a tensor of the latest loader batch included (tagged only at the end of the cell)."""
     found = capture.of(obj)
     state = capture.hooks.torch
-    if not found and state is not None and _holds(state.batch, obj):
-        return state.last_batch
+    if not found and state is not None:
+        if _holds(state.batch, obj):
+            return state.last_batch
+        if _holds(state.train_batch, obj):
+            return state.train_last
     return found
 
 
@@ -304,13 +312,13 @@ def _leaf_input(active: Capture, first: Any) -> bool:
     followed by the fallback); else, made from a batch (``xb.float()``), it stands for the latest batch a loader
     gave."""
     state = active.hooks.torch
-    if state is not None and _holds(state.batch, first):
+    if state is not None and (_holds(state.batch, first) or _holds(state.train_batch, first)):
         return True
-    if active.catch_up is not None:
+    if active.catch_up is not None:  # data read in this cell or an earlier one (``X = torch.tensor(splits["train"])``)
         active.catch_up(active)
         if active.of(first):
             return True
-    return state is not None and bool(state.last_batch)
+    return state is not None and bool(state.last_batch or state.train_last)
 
 
 def _called(active: Capture, module: Any, args: tuple, output: Any, tensor: type, grad: bool) -> None:
@@ -318,11 +326,13 @@ def _called(active: Capture, module: Any, args: tuple, output: Any, tensor: type
     state = state_of(active)
     first = args[0]
     if len(args) == 1:
-        seen = state.last_batch if _holds(state.batch, first) else active.of(first)
+        seen = state.last_batch if _holds(state.batch, first) else provenance_of(active, first)
     else:
         seen = union(provenance_of(active, item) for item in args)
-    if not seen:
-        seen = state.last_batch  # _leaf_input: a batch's tensor, or one made from it
+    if not seen:  # _leaf_input: made from a batch; under grad mode, one drawn under grad mode (not validation's)
+        seen = state.train_last if grad else state.last_batch
+        if not seen:
+            return
     if grad and _known(active, state, module, seen, id(first)):
         if _grad_tensor(output, tensor) is not None:
             state.fast = module  # the backward after it and the step count; the data adds nothing new
@@ -511,10 +521,12 @@ def cell_ended(capture: Capture) -> None:
     if state is None:
         return
     _arm(state)
-    for item in state.batch:  # the latest batch's tensors, for the cells after
-        if isinstance(item, _TENSOR[0]) and not capture.of(item):
-            capture.registry.tag(item, state.last_batch)
-    state.batch = ()
+    for items, provenance in ((state.batch, state.last_batch), (state.train_batch, state.train_last)):
+        for item in items:  # the latest batches' tensors, for the cells after
+            if isinstance(item, _TENSOR[0]) and not capture.of(item):
+                capture.registry.tag(item, provenance)
+    state.batch = state.train_batch = ()
+    state.last_batch = state.train_last = EMPTY  # a later cell's untracked tensor is no batch of this one's
     reached = list(state.reached)
     state.reached.clear()
     if reached:
@@ -536,6 +548,8 @@ def _dataset_init(capture: Capture, result: Any, args: tuple, kwargs: dict) -> N
     provenance = union(capture.of(item) for item in (*args[1:], *kwargs.values()))
     if within:
         provenance = provenance | capture.exact(within)
+    if not provenance and not capture.of(args[0]):  # given tensors no hook tracked: what the calling statement reads
+        provenance = flow.caller_reads(capture, sys._getframe(1))
     if provenance:
         capture.registry.tag(args[0], capture.of(args[0]) | provenance.through(capture.cell_run_id))
 
@@ -551,8 +565,12 @@ def _derive_from_data(capture: Capture, result: Any, args: tuple, kwargs: dict) 
 
 
 def _dataset_made(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
-    if args:
-        capture.derive(args[0], *args[1:])
+    """``TensorDataset(*tensors)``: from its tensors; tensors no hook tracked (``torch.tensor(frame.values)``), from
+    what the calling statement reads (in a cell, or in a function of the user's own: its locals)."""
+    if args and not capture.derive(args[0], *args[1:]):
+        provenance = flow.caller_reads(capture, sys._getframe(1))
+        if provenance:
+            capture.registry.tag(args[0], provenance.through(capture.cell_run_id))
 
 
 def _iterating(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
@@ -587,9 +605,14 @@ def _batch(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     if not args:
         return
     provenance = capture.of(args[0])
+    state = capture.hooks.torch
     if not provenance:
+        if state is not None and state.last_batch:  # a batch of data no hook knows: no earlier batch stands for it
+            state.last_batch = state.train_last = EMPTY
+            state.batch = state.train_batch = ()
         return
-    state = state_of(capture)
+    if state is None:
+        state = state_of(capture)
     state.last_batch = provenance
     kind = type(result)
     if kind is list or kind is tuple:
@@ -597,3 +620,6 @@ def _batch(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     else:
         # a dict, or a Mapping such as transformers' ``BatchEncoding`` (a ``UserDict``)
         state.batch = tuple(result.values()) if isinstance(result, Mapping) else (result,)
+    if _GRAD[0]():  # drawn for training (evaluation loops draw under ``no_grad``)
+        state.train_last = provenance
+        state.train_batch = state.batch

@@ -1,4 +1,4 @@
-"""Hugging Face ``transformers`` saves and ``accelerate``'s loaders.
+"""Hugging Face ``transformers`` saves and loads, ``tokenizers``' training and files, and ``accelerate``'s loaders.
 
 - ``PreTrainedModel.save_pretrained(folder)``: the folder is a model output (framework, class, configuration as
   hyper-parameters, parameter count, training facts) whose inputs are the model's provenance, which the PyTorch
@@ -11,6 +11,13 @@
 - ``accelerate``'s ``DataLoaderShard`` (the loader ``Trainer`` and ``Accelerator.prepare`` give) draws one batch
   ahead of the one it yields, so the batch a step trains on is not the loader's latest: each batch it yields is
   tagged with its dataset's provenance (and split), which the training rule then reads.
+- Loads are reads: ``from_pretrained`` of a local folder (a model's, a tokenizer's, a processor's; the ``Auto*``
+  classes end in these) reads the folder's version, which the object loaded carries (so a model fine-tuned from it
+  derives from it too); a Hub name (or anything that is no folder here) records nothing.
+- ``tokenizers.Tokenizer.train_from_iterator(iterator)``: the tokenizer derives from the iterator's data (a split's
+  column, ``ds["train"]["text"]``), else what a generator of the user's own reads (``flow.generator_reads``), else
+  what the statement reads; ``train(files)`` reads the files; ``save(path)`` writes a dataset (as does a wrapper's
+  ``save_model``: ``vocab.json``, ``merges.txt``), ``Tokenizer.from_file(path)`` reads one.
 """
 
 from __future__ import annotations
@@ -19,19 +26,23 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
+import wrapt
+
 from nblineage.kernel_ext import capture as capture_module
-from nblineage.kernel_ext import guard
+from nblineage.kernel_ext import flow, guard
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.fingerprint import file_version
+from nblineage.kernel_ext.hooks import loads
 from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.describe import MODEL_FACETS, describe_model
+from nblineage.kernel_ext.hooks.files import locate
 from nblineage.kernel_ext.hooks.models import persisted_facts
-from nblineage.kernel_ext.instrument import Instrumentor, Patch, defining_class, intercept
+from nblineage.kernel_ext.instrument import FunctionWrapper, Instrumentor, Patch, defining_class, intercept
 from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source
 from nblineage.kernel_ext.safety import report
 from nblineage.lineage.naming import file_dataset
 
-__all__ = ["TransformersInstrumentor", "record_folder"]
+__all__ = ["TransformersInstrumentor", "record_folder", "record_folder_read", "wrap_class_method"]
 
 _PLAIN = (type(None), bool, int, float, complex, str, bytes)
 
@@ -45,10 +56,24 @@ class TransformersInstrumentor(Instrumentor):
         "transformers.processing_utils",
         "transformers.trainer",
         "accelerate.data_loader",
+        "tokenizers",
+        "tokenizers.implementations.base_tokenizer",
     )
 
     def patches(self, module: Any) -> Iterable[Patch]:
         name = module.__name__
+        if name == "tokenizers":
+            yield from self.tokenizers(module)
+            return
+        base = getattr(module, "BaseTokenizer", None)
+        if name == "tokenizers.implementations.base_tokenizer" and isinstance(base, type):
+            yield base, "save_model", intercept("tokenizers BaseTokenizer.save_model", _model_files_saved)
+            return
+        for class_name in ("PreTrainedModel", "PreTrainedTokenizerBase", "ProcessorMixin"):
+            cls = getattr(module, class_name, None)
+            if isinstance(cls, type) and cls.__module__ == name and "from_pretrained" in cls.__dict__:
+                where = f"transformers {class_name}.from_pretrained"
+                wrap_class_method(self, cls, "from_pretrained", intercept(where, _loaded_pretrained))
         for class_name in ("PreTrainedModel", "PreTrainedTokenizerBase", "ProcessorMixin"):
             owner = defining_class(getattr(module, class_name, None), "save_pretrained")
             if owner is not None and owner.__module__ == name:
@@ -63,6 +88,126 @@ class TransformersInstrumentor(Instrumentor):
             if name == "accelerate.data_loader" and isinstance(loader, type) and "__iter__" in loader.__dict__:
                 yield loader, "__iter__", _shard_iter
 
+    def tokenizers(self, module: Any) -> Iterable[Patch]:
+        """``tokenizers.Tokenizer``: trained from an iterator or files, saved to and loaded from a JSON file (the
+        ``ByteLevelBPETokenizer``-like wrappers call it; their ``save_model`` files are patched apart)."""
+        tokenizer = getattr(module, "Tokenizer", None)
+        if not isinstance(tokenizer, type):
+            return
+        yield tokenizer, "train_from_iterator", intercept("tokenizers Tokenizer.train_from_iterator", _trained_from)
+        yield tokenizer, "train", intercept("tokenizers Tokenizer.train", _trained_on_files)
+        yield tokenizer, "save", intercept("tokenizers Tokenizer.save", _tokenizer_saved, before=_check_tokenizer)
+        wrap_class_method(self, tokenizer, "from_file", intercept("tokenizers Tokenizer.from_file", _tokenizer_loaded))
+
+
+def wrap_class_method(instrumentor: Instrumentor, cls: type, name: str, wrapper: Any) -> None:
+    """Wrap a class's class or static method (which ``Instrumentor.patch`` leaves alone), undone with the rest; the
+    wrapped function gets the class as its first argument. Lightning's ``_restricted_classmethod`` calls the function
+    it holds as ``method``: that is wrapped."""
+    original = cls.__dict__.get(name)
+    held = getattr(original, "method", None)
+    if isinstance(original, classmethod) and callable(held) and not isinstance(held, wrapt.FunctionWrapper):
+        instrumentor.replace(original, "method", FunctionWrapper(held, wrapper))
+    elif isinstance(original, (staticmethod, classmethod)) and not isinstance(original.__func__, wrapt.FunctionWrapper):
+        instrumentor.replace(cls, name, type(original)(FunctionWrapper(original.__func__, wrapper)))
+
+
+# --- loads --------------------------------------------------------------------------------------------------------
+
+
+def _loaded_pretrained(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``Model.from_pretrained(folder)`` (a tokenizer's, a processor's): a read of the local folder (the version its
+    ``save_pretrained`` recorded), which the object loaded carries. A Hub name records nothing."""
+    folder = argument(args, kwargs, 1, "pretrained_model_name_or_path", None)
+    if result is not None and isinstance(folder, (str, os.PathLike)):
+        record_folder_read(capture, folder, result)
+
+
+def record_folder_read(capture: Capture, folder: str | os.PathLike, result: Any) -> None:
+    """``result`` was loaded from the local ``folder`` (nothing when it is no folder here: a Hub name)."""
+    path = os.fsdecode(os.fspath(folder))
+    if not path or not os.path.isdir(path):
+        return
+    name = file_dataset(os.path.abspath(path))
+    provenance = capture.read(Source(name.namespace, name.name, file_version(name.name)), result)
+    loads.tag_loaded(capture, result, provenance)
+
+
+# --- tokenizers ---------------------------------------------------------------------------------------------------
+
+
+def _trained_from(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``tokenizer.train_from_iterator(iterator)``: the tokenizer derives from what it was trained on: the iterator's
+    data (a split's column), a generator of the user's own's reads, else what the statement reads (by name; a
+    constant subscript, ``ds["train"]["text"]``, by its item)."""
+    if not args:
+        return
+    iterator = argument(args, kwargs, 1, "iterator", None)
+    provenance = capture.of(iterator) or flow.generator_reads(capture, iterator) or flow.under_way(capture)
+    if provenance:
+        capture.registry.tag(args[0], provenance.through(capture.cell_run_id))
+
+
+def _trained_on_files(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``tokenizer.train(files, trainer)``: a read of each file; the tokenizer derives from them."""
+    files = argument(args, kwargs, 1, "files", None)
+    if not args or files is None:
+        return
+    paths = [files] if isinstance(files, (str, os.PathLike)) else list(files) if isinstance(files, list) else []
+    sources = set()
+    for path in paths:
+        location = locate(path)
+        if location is not None:
+            source = location.source()
+            capture.read(source, None)
+            sources.add(source)
+    if sources:
+        capture.registry.tag(args[0], capture.exact(sources).through(capture.cell_run_id))
+
+
+def _tokenizer_saved(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``tokenizer.save(path)``: the JSON file is a dataset written, with the tokenizer's provenance."""
+    path = argument(args, kwargs, 1, "path", None)
+    location = locate(path) if args and isinstance(path, (str, os.PathLike)) else None
+    if location is not None:
+        capture.write(location.source(written=True), args[0], provenance=_provenance(capture, args[0]) or None)
+
+
+def _model_files_saved(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``ByteLevelBPETokenizer(...).save_model(directory)``: each file it returns (``vocab.json``, ``merges.txt``) is a
+    dataset written, with the provenance of the tokenizer it wraps (trained by ``train``/``train_from_iterator``)."""
+    if not args or not isinstance(result, list):
+        return
+    inner = getattr(args[0], "_tokenizer", None)
+    provenance = _provenance(capture, inner) or _provenance(capture, args[0])
+    for path in result:
+        location = locate(path) if isinstance(path, str) else None
+        if location is not None:
+            capture.write(location.source(written=True), inner, provenance=provenance or None)
+
+
+def _check_tokenizer(capture: Capture, args: tuple, kwargs: dict) -> None:
+    path = argument(args, kwargs, 1, "path", None)
+    if args and path is not None:
+        guard.check_write(capture, args[0], path, model=False)
+
+
+def _tokenizer_loaded(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``Tokenizer.from_file(path)``: a read of the file."""
+    path = args[-1] if args and not isinstance(args[-1], type) else kwargs.get("path")
+    if result is not None and isinstance(path, (str, os.PathLike)):
+        loads.record_load(capture, path, result)
+
+
+def _provenance(capture: Capture, obj: Any) -> Provenance:
+    """``obj``'s provenance; when it has none, the cell's statements so far followed first (an object trained or
+    made earlier in the cell from data read in an earlier cell)."""
+    found = capture.of(obj)
+    if not found and obj is not None and capture.catch_up is not None:
+        capture.catch_up(capture)
+        found = capture.of(obj)
+    return found
+
 
 # --- saves --------------------------------------------------------------------------------------------------------
 
@@ -76,7 +221,7 @@ def record_folder(capture: Capture, obj: Any, folder: Any) -> None:
     version = file_version(name.name)
     model = describe_model(obj, capture)
     facets = dict(MODEL_FACETS) if model is not None else {}
-    provenance = capture.of(obj)
+    provenance = _provenance(capture, obj)
     outputs = capture.record.outputs
     key = (name.namespace, name.name)
     index = next((i for i, output in enumerate(outputs) if (output.source.namespace, output.source.name) == key), None)

@@ -237,3 +237,41 @@ def test_the_held_batch_is_let_go_at_the_end_of_the_cell(capture: Capture) -> No
     assert state.batch and state.batch[0] is xb
     tensors.cell_ended(capture)
     assert state.batch == () and not state.known and capture.of(xb).sources == {RAW}
+
+
+def test_a_batch_drawn_before_validation_trains_on_its_own_data_not_validation(capture: Capture) -> None:
+    """A training batch drawn, then a validation loop under ``no_grad`` (Lightning's mid-epoch validation), then the
+    training step on a tensor made from that batch: the step's data is the training loader's, never validation's;
+    and a loader no hook knows leaves no earlier batch standing for its own."""
+    train, val = features(capture), features(capture)
+    capture.read(Source("file", "/data/train.npy", "v1"), train)
+    capture.read(Source("file", "/data/val.npy", "v1"), val)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    train_batches = iter(DataLoader(TensorDataset(train, torch.zeros(10)), batch_size=5))
+    xb, yb = next(train_batches)
+    with torch.no_grad():
+        for vb, _ in DataLoader(TensorDataset(val, torch.zeros(10)), batch_size=5):
+            model(vb)
+    train_step(model, optimizer, xb * 1.0, yb)  # a tensor made from the batch (``xb.float()``)
+    assert {source.name for source in capture.of(model).sources} == {"/data/train.npy"}
+    fresh = torch.nn.Sequential(torch.nn.Linear(4, 1))
+    loose = iter(DataLoader(TensorDataset(torch.ones(10, 4), torch.zeros(10)), batch_size=5))
+    ub, uy = next(loose)
+    train_step(fresh, torch.optim.SGD(fresh.parameters(), lr=0.01), ub * 1.0, uy)
+    assert not capture.of(fresh)
+
+
+def two_sets(a: np.ndarray, b: np.ndarray) -> tuple[TensorDataset, TensorDataset]:
+    """Two datasets made in one statement from tensors ``torch.tensor`` made (which no hook sees)."""
+    return TensorDataset(torch.tensor(a)), TensorDataset(torch.tensor(b))
+
+
+def test_datasets_given_untracked_tensors_take_what_their_own_call_reads(capture: Capture) -> None:
+    train, val = np.ones((4, 2), dtype=np.float32), np.zeros((4, 2), dtype=np.float32)
+    capture.read(RAW, train)
+    capture.read(LABELS, val)
+    first, second = two_sets(train, val)
+    assert capture.of(first).sources == {RAW}
+    assert capture.of(second).sources == {LABELS}
+    assert capture.of(first).precision == "cell"

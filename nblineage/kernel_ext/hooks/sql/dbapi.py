@@ -4,10 +4,13 @@ What a statement reads and writes is ``parsing.statement_of``'s, on the connecti
 does (``sqlite://{path}``, ``postgres://host:port`` + ``db.schema.table``, ``mysql://host:port`` + ``db.table``;
 never a user name or password). A statement that reads makes its tables inputs of the cell run, and the rows then
 fetched from that cursor (``fetchone``/``fetchmany``/``fetchall``, iteration) carry exactly those tables as their
-provenance. A statement that writes (``INSERT``, ``CREATE TABLE AS``, ``UPDATE``...) is an output per table
-written, deriving from the tables it read and from the provenance of the parameters passed (rows from a frame read
-from a CSV: the table derives from the CSV); parameters no hook tagged get the reads of the statement running
-(``fallback.at_write``). A repeated write (a loop of ``INSERT``) is recorded once.
+provenance, versioned by the rows fetched (``rowversion``: hashed as they come, final when the cursor is exhausted
+or closed, runs its next statement, or the cell ends), or a SQLite file's table by its content (``tableversion``).
+A statement that writes (``INSERT``, ``CREATE TABLE AS``, ``UPDATE``...) is an output per table written, deriving
+from the tables it read and from the provenance of the parameters passed (rows from a frame read from a CSV: the
+table derives from the CSV); parameters no hook tagged get the reads of the statement running
+(``fallback.at_write``). A repeated write (a loop of ``INSERT``) is recorded once (other versions of the same
+inputs join its output).
 
 Fetched rows are lists and tuples, which take no weak reference: the registry knows them by a binding. Until the
 cell ends a result is bound here (the latest :data:`HELD`, let go earlier once nothing else refers to them), so that
@@ -27,7 +30,6 @@ collects the statement instead), by nblineage or by the driver itself record not
 from __future__ import annotations
 
 import contextlib
-import itertools
 import os
 import sqlite3
 import sys
@@ -42,9 +44,10 @@ from urllib.parse import quote
 import wrapt
 
 from nblineage.kernel_ext.capture import Capture, capturing, current
-from nblineage.kernel_ext.hooks.sql import rowloops
+from nblineage.kernel_ext.hooks.sql import rowloops, rowversion
 from nblineage.kernel_ext.hooks.sql.engine import collector
 from nblineage.kernel_ext.hooks.sql.parsing import Statement, statement_of
+from nblineage.kernel_ext.hooks.sql.rowversion import CHUNK, Result
 from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_path, sqlite_table_version
 from nblineage.kernel_ext.instrument import Instrumentor, Patch
 from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source
@@ -57,7 +60,6 @@ _LIBRARIES = ("sqlalchemy", "pandas", "nblineage")
 _SKIPPED_FRAMES = ("wrapt", __name__)
 
 Database = tuple[str, str, str]  # (SQLAlchemy-style URL without credentials, openlineage-sql dialect, paramstyle)
-Read = tuple[frozenset[Source], int]  # the tables a statement read, and which statement run that was
 
 
 # --- what the cursors remember and the rows hold -------------------------------------------------------------------
@@ -69,22 +71,23 @@ class _Held:
 
     def __init__(self) -> None:
         self.space: dict[str, Any] = {}  # key -> the result; the registry's binding namespace (never replaced)
-        self.sources: dict[str, frozenset[Source]] = {}
-        self.first: dict[int, Read] = {}  # id(cursor) -> the statement whose first row fetched one by one was seen
-        self.latest: dict[int, tuple[Any, Read]] = {}  # id(cursor) -> the last row iterated, and its statement
+        self.sources: dict[str, Result] = {}  # key -> the statement run it was fetched from
+        self.first: dict[int, Result] = {}  # id(cursor) -> the statement whose first row fetched one by one was seen
+        self.latest: dict[int, tuple[Any, Result]] = {}  # id(cursor) -> the last row iterated, and its statement
         self._next = 0
         self._lock = threading.Lock()
 
-    def hold(self, capture: Capture, result: Any, sources: frozenset[Source]) -> None:
+    def hold(self, capture: Capture, result: Any, read: Result) -> None:
         with self._lock:
             self._sweep()
             key = str(self._next)
             self._next += 1
             self.space[key] = result
-            self.sources[key] = sources
+            self.sources[key] = read
             while len(self.space) > HELD:
                 self._drop(next(iter(self.space)))
-        capture.registry.tag(result, capture.exact(sources), binding=(self.space, key))
+        read.handed = read.handed or not read.done
+        capture.registry.tag(result, capture.exact(read.sources), binding=(self.space, key))
 
     def _drop(self, key: str) -> None:
         self.space.pop(key, None)
@@ -98,8 +101,8 @@ class _Held:
 
     def by_id(self) -> dict[int, frozenset[Source]]:
         """The tables of each result and last row kept, by ``id``."""
-        found = {id(result): self.sources[key] for key, result in self.space.items()}
-        found.update((id(row), read[0]) for row, read in self.latest.values())
+        found = {id(result): self.sources[key].sources for key, result in self.space.items()}
+        found.update((id(row), read.sources) for row, read in self.latest.values())
         return found
 
     def release(self, capture: Capture | None, user_ns: dict[str, Any] | None) -> None:
@@ -134,7 +137,9 @@ def _filled_in_loops(
             sources = by_id.get(id(value))
             if sources is None and value is not None:
                 read = _read_of(value)
-                sources = read[0] if read is not None else None
+                if read is not None:
+                    read.handed = read.handed or not read.done
+                sources = read.sources if read is not None else None
             found |= sources or frozenset()
         if not found:
             continue
@@ -147,7 +152,10 @@ def _filled_in_loops(
 
 _held = _Held()
 # cursor -> the tables its statement read, and which statement run that was
-_reads: weakref.WeakKeyDictionary[Any, Read] = weakref.WeakKeyDictionary()  # a patched cursor's (proxies: own)
+_reads: weakref.WeakKeyDictionary[Any, Result] = weakref.WeakKeyDictionary()  # a patched cursor's (proxies: own)
+_open: dict[int, Result] = {}  # the results whose rows may still come and whose version is not final, by id
+_resolved: dict[Source, Source] = {}  # the pending versions of the cell under way made final, for its end
+_resolved_since = [sys.maxsize]  # the registry's serial when the first of them was made
 _databases: weakref.WeakKeyDictionary[Any, Database] = weakref.WeakKeyDictionary()  # connection -> its database
 
 
@@ -223,15 +231,27 @@ def executed(cursor: Any, database: Database | None, query: Any, params: Any) ->
         return
     if statement is not None and not statement.outputs and database[1] == "sqlite" and not _in_transaction(cursor):
         statement = replace(statement, inputs=_versioned(statement.inputs))
-    _remember(cursor, statement.inputs if statement is not None else frozenset())
     capture = current()
+    result = _remember(cursor, statement, capture)
     if capture is None or statement is None:
         return
     if not statement.outputs:
-        for source in statement.inputs:
-            capture.read_input(source)
+        if result is not None:
+            _read(capture, result, None)
         return
     _record_writes(capture, statement, params)
+
+
+def _read(capture: Capture, result: Result, rows: Any) -> None:
+    """The tables a statement read: inputs of the cell run once their version is final (``rowversion``); the
+    policy guard sees the read now (``rows``: what the user gets), the tables as the statement named them when
+    their version is the rows' (one read, one audit record, whenever the version is known)."""
+    if result.done:
+        for source in result.sources:
+            capture.record.add_input(source)
+    if capture.guard is not None:
+        for source in result.tables if result.pending else result.sources:
+            capture.guard.on_read(capture, source, rows)
 
 
 def _in_transaction(cursor: Any) -> bool:
@@ -249,22 +269,118 @@ def _versioned(sources: frozenset[Source]) -> frozenset[Source]:
     return frozenset(found)
 
 
-_statements = itertools.count()  # each statement run: its rows fetched one by one take their own places
-
-
-def _remember(cursor: Any, sources: frozenset[Source]) -> None:
-    read = (sources, next(_statements)) if sources else None
+def _remember(cursor: Any, statement: Statement | None, capture: Capture | None) -> Result | None:
+    """The statement ``cursor`` ran now: the rows fetched from it carry what it read (the statement before it ends)."""
+    forget(cursor)
+    if statement is None or not statement.inputs:
+        return None
+    result = Result(statement.inputs, capture, _client_side(cursor), not statement.outputs)
     if type(cursor) is SqliteCursor:
-        cursor._self_read = read
+        cursor._self_read = result
+    else:
+        try:
+            _reads[cursor] = result
+        except TypeError:  # a cursor that takes no weak reference
+            return None
+    if not result.done:
+        _open[id(result)] = result
+    return result
+
+
+def forget(cursor: Any) -> None:
+    """``cursor`` runs another statement, or is closed: the result it had ends."""
+    read = _read_of(cursor)
+    if read is None:
         return
-    with contextlib.suppress(TypeError):  # a cursor that takes no weak reference
-        if read is not None:
-            _reads[cursor] = read
+    if type(cursor) is SqliteCursor:
+        cursor._self_read = None
+    else:
+        with contextlib.suppress(TypeError, KeyError):
+            del _reads[cursor]
+    _end(read, True)
+
+
+def _client_side(cursor: Any) -> bool:
+    """Whether every row of the cursor's result is on the client once it ran (``rownumber`` against ``rowcount``
+    says when all were fetched): psycopg's and pymysql's default cursors, not their server-side ones."""
+    module = type(cursor).__module__
+    if module.startswith("psycopg"):
+        psycopg = sys.modules.get("psycopg")
+        return psycopg is not None and not isinstance(cursor, psycopg.ServerCursor)
+    if module.startswith("pymysql"):
+        cursors = sys.modules.get("pymysql.cursors")
+        return cursors is not None and not isinstance(cursor, cursors.SSCursor)
+    return False
+
+
+def _all_fetched(cursor: Any) -> bool:
+    number, count = getattr(cursor, "rownumber", None), getattr(cursor, "rowcount", None)
+    return type(number) is int and type(count) is int and 0 <= count <= number
+
+
+def _end(result: Result, ended: bool) -> None:
+    """The result's version is final (``rowversion``): what was handed out pending gets it."""
+    _open.pop(id(result), None)
+    final = result.end(ended)
+    if final and result.capture is not None:
+        _resolved.update(final)
+        _resolved_since[0] = min(_resolved_since[0], result.since)
+        rowversion.resolve(result.capture, final, result.since)
+
+
+def rows_fetched(cursor: Any, read: Result, rows: Any, many: bool, size: int | None = None) -> Result:
+    """Hash what a fetch returned (``many``: a list of rows, else one row or None), and end the result when the
+    cursor has no more rows: the fetch came back short (``size``: asked for; None: all) or empty, or a client-side
+    cursor's rows were all fetched; the result they belong to (a new one when the end of a cell cut the old)."""
+    if rows is not None and (not many or rows):
+        read = _hashed(cursor, read, rows, many)
+    if read.done:
+        return read
+    if rows is None or (many and (size is None or len(rows) < size)) or (read.client_side and _all_fetched(cursor)):
+        _end(read, True)
+    return read
+
+
+def _hashed(cursor: Any, read: Result, rows: Any, many: bool = False) -> Result:
+    """Hash a row (or ``many``); the result they belong to (a new one when the end of a cell cut the old)."""
+    if read.done:
+        if read.ended or not read.pending:
+            return read
+        read = _renew(cursor, read)
+    try:
+        if many:
+            read.add_rows(cursor, rows)
         else:
-            _reads.pop(cursor, None)
+            read.add_row(cursor, rows)
+    except Exception as error:  # fail open: the rows are the user's, the version is only missing
+        read.fail()
+        report("dbapi row version", error)
+    return read
 
 
-def _read_of(cursor: Any) -> Read | None:
+def _renew(cursor: Any, read: Result) -> Result:
+    renewed = read.renewed(current())
+    if type(cursor) is SqliteCursor:
+        cursor._self_read = renewed
+    else:
+        with contextlib.suppress(TypeError):
+            _reads[cursor] = renewed
+    _open[id(renewed)] = renewed
+    return renewed
+
+
+def cut(capture: Capture) -> None:
+    """The cell ends: every result still open is versioned by the rows fetched in it (the next fetch starts anew),
+    and whatever still holds a pending version of the cell gets its final one."""
+    for result in list(_open.values()):
+        _end(result, False)
+    if _resolved:
+        rowversion.resolve(capture, dict(_resolved), _resolved_since[0])
+        _resolved.clear()
+        _resolved_since[0] = sys.maxsize
+
+
+def _read_of(cursor: Any) -> Result | None:
     if type(cursor) is SqliteCursor:
         return cursor._self_read
     try:
@@ -278,9 +394,20 @@ def _record_writes(capture: Capture, statement: Statement, params: Any) -> None:
     passed = _parameters_provenance(capture, statement, params) if params is not None else EMPTY
     for target in statement.outputs:
         provenance = capture.exact(statement.inputs - {target}) | _without(passed, target)
-        if any(out.source == target and provenance.sources <= out.provenance.sources for out in capture.record.outputs):
-            continue  # the same write again (a loop of INSERTs), or one that adds no input
-        capture.write(target, None, provenance=provenance)
+        datasets = _datasets(provenance)
+        outputs = capture.record.outputs
+        same = next((out for out in outputs if out.source == target and datasets <= _datasets(out.provenance)), None)
+        if same is None:
+            capture.write(target, None, provenance=provenance)
+        elif not provenance.sources <= same.provenance.sources:  # the same datasets, other versions: one output
+            same.provenance = same.provenance | provenance
+            for source in provenance.sources:
+                capture.record.add_input(source)
+        # else the same write again (a loop of INSERTs), or one that adds no input
+
+
+def _datasets(provenance: Provenance) -> set[tuple[str, str]]:
+    return {(source.namespace, source.name) for source in provenance.sources}
 
 
 def _without(provenance: Provenance, target: Source) -> Provenance:
@@ -325,9 +452,8 @@ def fetched(cursor: Any, result: Any) -> None:
     capture = current()
     if read is None or capture is None or result is None:
         return
-    for source in read[0]:
-        capture.read_input(source)
-    _held.hold(capture, result, read[0])
+    _read(capture, read, result)
+    _held.hold(capture, result, read)
 
 
 def later_row(cursor: Any) -> bool:
@@ -362,16 +488,32 @@ def _loop_ended() -> None:
 
 
 def iterate(cursor: Any, rows: Iterable[Any]) -> Iterator[Any]:
-    """Iterate ``rows``; the first row carries the cursor's tables, and a list starting or ending with the first or
-    the last row is found at cell end."""
+    """Iterate ``rows``, each hashed for the result's version (ended when the rows run out); the first row carries
+    the cursor's tables, and a list starting or ending with the first or the last row is found at cell end."""
     row = first = None
+    read = _read_of(cursor)
+    hashing = read is not None and read.pending and not read.busy  # a fetch under way hashes its rows itself
+    if hashing:
+        read.busy = True
     try:
         for row in rows:
+            if hashing:
+                buffer = read.buffer
+                if buffer is not None and len(buffer) < CHUNK - 1 and not read.done:
+                    buffer.append(row)  # the hot path: rowversion hashes whole chunks
+                else:
+                    read.busy = False
+                    read = _hashed(cursor, read, row)
+                    read.busy = True
             if first is None:
                 first = row
                 _guarded("dbapi fetch", fetched_one, cursor, row)
             yield row
+        if hashing:
+            _end(read, True)
     finally:
+        if hashing:
+            read.busy = False
         if row is not None and row is not first:
             _guarded("dbapi fetch", _last_row, cursor, row)
         if row is not None:
@@ -415,11 +557,15 @@ class SqliteCursor(wrapt.ObjectProxy):
     def __init__(self, cursor: sqlite3.Cursor, connection: SqliteConnection) -> None:
         super().__init__(cursor)
         self._self_connection = connection
-        self._self_read: Read | None = None
+        self._self_read: Result | None = None
 
     def _self_record(self, query: Any, params: Any) -> None:
-        if capturing() and (_user_call() or _pandas_collects()):
+        if not capturing():
+            return
+        if _user_call() or _pandas_collects():
             _guarded("sqlite3 execute", executed, self, self._self_connection._self_database(), query, params)
+        elif self._self_read is not None:
+            _guarded("sqlite3 execute", forget, self)  # another statement: the rows fetched now are not its
 
     def execute(self, sql: Any, parameters: Any = _NO_PARAMETERS, /) -> SqliteCursor:
         if parameters is _NO_PARAMETERS:
@@ -442,22 +588,29 @@ class SqliteCursor(wrapt.ObjectProxy):
                 self._self_record(statement, None)
         return self
 
-    def _self_fetched(self, result: Any) -> Any:
-        if capturing() and _user_call():
-            _guarded("sqlite3 fetch", fetched, self, result)
+    def _self_fetched(self, result: Any, size: int | None) -> Any:
+        read = self._self_read
+        if read is not None and capturing():
+            if read.pending and not read.busy:
+                _guarded("sqlite3 fetch", rows_fetched, self, read, result, True, size)
+            if _user_call():
+                _guarded("sqlite3 fetch", fetched, self, result)
         return result
 
     def fetchone(self) -> Any:
         row = self.__wrapped__.fetchone()
-        if self._self_read is not None and capturing() and not later_row(self) and _user_call():
-            _guarded("sqlite3 fetch", fetched_one, self, row)
+        if self._self_read is not None and capturing():
+            self._self_one(row)
+            if not later_row(self) and _user_call():
+                _guarded("sqlite3 fetch", fetched_one, self, row)
         return row
 
     def fetchmany(self, *args: Any, **kwargs: Any) -> Any:
-        return self._self_fetched(self.__wrapped__.fetchmany(*args, **kwargs))
+        size = args[0] if args else kwargs.get("size", self.__wrapped__.arraysize)
+        return self._self_fetched(self.__wrapped__.fetchmany(*args, **kwargs), size)
 
     def fetchall(self) -> Any:
-        return self._self_fetched(self.__wrapped__.fetchall())
+        return self._self_fetched(self.__wrapped__.fetchall(), None)
 
     def __iter__(self) -> Iterator[Any]:
         if capturing() and _user_call():
@@ -465,7 +618,29 @@ class SqliteCursor(wrapt.ObjectProxy):
         return iter(self.__wrapped__)
 
     def __next__(self) -> Any:
-        return next(self.__wrapped__)
+        try:
+            row = next(self.__wrapped__)
+        except StopIteration:
+            self._self_one(None)  # the rows ran out
+            raise
+        self._self_one(row)
+        return row
+
+    def _self_one(self, row: Any) -> None:
+        """A row fetched one by one (None: there was none left), hashed for the result's version."""
+        read = self._self_read
+        if read is None or not read.pending or read.busy or not capturing():
+            return
+        buffer = read.buffer
+        if row is not None and buffer is not None and len(buffer) < CHUNK - 1 and not read.done:
+            buffer.append(row)  # the hot path (rowversion hashes whole chunks)
+        else:
+            _guarded("sqlite3 fetch", rows_fetched, self, read, row, False)
+
+    def close(self) -> None:
+        self.__wrapped__.close()
+        if self._self_read is not None:
+            _guarded("sqlite3 close", forget, self)
 
 
 class SqliteConnection(wrapt.ObjectProxy):
@@ -546,28 +721,81 @@ def _database_of(cursor: Any, name: Callable[[Any], Database]) -> Database | Non
 def _execute_hook(where: str, name: Callable[[Any], Database], many: bool) -> Callable[..., Any]:
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         result = wrapped(*args, **kwargs)
-        if capturing() and (_user_call() or _pandas_collects()):
+        if not capturing():
+            return result
+        cursor = result if instance is None or not hasattr(instance, "fetchone") else instance
+        if _user_call() or _pandas_collects():
             try:
                 query = args[0] if args else kwargs.get("query")
                 keyword = kwargs.get("params_seq" if many else "params", kwargs.get("args"))
                 params = args[1] if len(args) > 1 else keyword
-                cursor = result if instance is None or not hasattr(instance, "fetchone") else instance
                 executed(cursor, _database_of(cursor, name), query, params)
             except Exception as error:
                 report(where, error)
+        elif _read_of(cursor) is not None:
+            _guarded(where, forget, cursor)  # another statement: the rows fetched now are not its
         return result
 
     return wrapper
 
 
-def _fetch_hook(where: str, one: bool) -> Callable[..., Any]:
+def _fetch_hook(where: str, how: str) -> Callable[..., Any]:
+    """``fetchone`` (``how`` one), ``fetchmany`` (many) or ``fetchall`` (all): the rows hashed for the result's
+    version, and tagged (the first of those fetched one by one)."""
+    one = how == "one"
+
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-        result = wrapped(*args, **kwargs)
-        if capturing() and not (one and later_row(instance)) and _user_call():
+        if not capturing():
+            return wrapped(*args, **kwargs)
+        read = _read_of(instance)
+        if read is None:
+            return wrapped(*args, **kwargs)
+        if not read.pending or read.busy:  # nothing to hash, or a fetch under way hashes it
+            result = wrapped(*args, **kwargs)
+        elif one:  # fetchone calls no other fetch: nothing nested to keep from hashing twice
+            result = wrapped(*args, **kwargs)
+            buffer = read.buffer
+            if result is not None and buffer is not None and len(buffer) < CHUNK - 1 and not read.done:
+                buffer.append(result)  # the hot path of rows fetched one by one (the first checked the cursor)
+            else:
+                read = _fetched_rows(where, instance, read, result, False, 0)
+        else:
+            read.busy = True
+            try:
+                result = wrapped(*args, **kwargs)
+            finally:
+                read.busy = False
+            size = None if how == "all" else _size(instance, args, kwargs)
+            read = _fetched_rows(where, instance, read, result, True, size)
+        if one and _held.first.get(id(instance)) is read:
+            return result  # a later row of a statement whose first was tagged
+        if _user_call():
             _guarded(where, fetched_one if one else fetched, instance, result)
         return result
 
     return wrapper
+
+
+def _fetched_rows(where: str, cursor: Any, read: Result, rows: Any, many: bool, size: int | None) -> Result:
+    """``rows_fetched``, failing open (the fault reported)."""
+    try:
+        return rows_fetched(cursor, read, rows, many, size)
+    except Exception as error:
+        report(where, error)
+        return read
+
+
+def _size(cursor: Any, args: tuple, kwargs: dict) -> int | None:
+    """How many rows a ``fetchmany`` asked for (its driver's default: the cursor's ``arraysize``)."""
+    size = args[0] if args else kwargs.get("size")
+    return size if isinstance(size, int) and size > 0 else getattr(cursor, "arraysize", None)
+
+
+def _close_hook(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    result = wrapped(*args, **kwargs)
+    if _read_of(instance) is not None:
+        _guarded("dbapi close", forget, instance)
+    return result
 
 
 def _iter_hook(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
@@ -610,19 +838,25 @@ def _cursor_patches(classes: Iterable[type], name: Callable[[Any], Database], dr
                 yield cls, method, _execute_hook(f"{driver} {method}", name, many)
         for method in ("fetchone", "fetchmany", "fetchall"):
             if method in cls.__dict__:
-                yield cls, method, _fetch_hook(f"{driver} {method}", method == "fetchone")
+                yield cls, method, _fetch_hook(f"{driver} {method}", method[5:])
         if "__iter__" in cls.__dict__:
             yield cls, "__iter__", _iter_hook
+        if "close" in cls.__dict__:
+            yield cls, "close", _close_hook
 
 
 class _DbapiInstrumentor(Instrumentor):
     """A driver's hooks; at the end of a cell the rows fetched are bound to the names that hold them."""
 
     def cell_ended(self, capture: Capture) -> None:
-        _held.release(capture, capture.user_ns)  # the first driver's call does it; the others find nothing
+        cut(capture)  # the first driver's call does these; the others find nothing
+        _held.release(capture, capture.user_ns)
 
     def uninstrument(self) -> None:
         super().uninstrument()
+        _open.clear()
+        _resolved.clear()
+        _resolved_since[0] = sys.maxsize
         _held.release(None, None)
 
 

@@ -1,6 +1,10 @@
 """pandas SQL: ``read_sql``, ``read_sql_query`` and ``read_sql_table`` tag the frame they return with exactly the
 tables the statements run inside the call read; ``DataFrame.to_sql`` records the table written.
 
+Each table read or written gets a ``schema`` facet (its columns as the database declares them), and the columns a
+query computes from others (``SUM(o.amount) AS total_spent``, openlineage-sql's column lineage) become column rules
+(``columns.learn``), so a model's features are traced through the query to table columns.
+
 The version of what ``read_sql*`` read is the fingerprint of the result (``arrow_version(pyarrow.Table.from_pandas(
 df))``), the same for every table a join read; a table of a SQLite file is versioned by its content instead
 (``tableversion``), as ``to_sql`` and DB-API reads version it. ``to_sql`` records one output, the target table,
@@ -20,11 +24,13 @@ from typing import Any
 from urllib.parse import quote
 
 from nblineage.kernel_ext.capture import Capture, current
+from nblineage.kernel_ext.columns import learn
 from nblineage.kernel_ext.fingerprint import arrow_version
 from nblineage.kernel_ext.hooks.calls import argument
+from nblineage.kernel_ext.hooks.files import schema_facet
 from nblineage.kernel_ext.hooks.sql.engine import collecting, collector, engine_url, record_statement
 from nblineage.kernel_ext.hooks.sql.parsing import DIALECTS, identifier, statement_of
-from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_path, sqlite_table_version
+from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_path, sqlite_table_columns, sqlite_table_version
 from nblineage.kernel_ext.instrument import Instrumentor, Patch, intercept
 from nblineage.kernel_ext.provenance import Source
 from nblineage.lineage.naming import table_dataset
@@ -96,12 +102,14 @@ def _after_read_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) ->
         if item.outputs:
             record_statement(capture, item)
         inputs |= item.inputs
+        learn(capture, dict(item.columns))  # total_spent <- amount: the query's own column lineage
     if not inputs:
         return
     version = frame_version(result)  # None for a chunked read (an iterator of frames)
     sources = frozenset(Source(source.namespace, source.name, _table_version(source) or version) for source in inputs)
     capture.registry.tag(result, capture.exact(sources))
     for source in sources:
+        capture.record.add_input(source, _table_schema(con, source))
         capture.read_input(source, result)
 
 
@@ -119,7 +127,35 @@ def _after_to_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) -> N
     committed = isinstance(con, (str, sqlite3.Connection)) or getattr(con, "engine", None) is con  # pandas commits
     written = Source(dataset.namespace, dataset.name)
     version = _table_version(written) if committed else None
-    capture.write(replace(written, version=version or frame_version(frame)), frame)
+    facets = _table_schema(con, written) if committed else {}
+    capture.write(replace(written, version=version or frame_version(frame)), frame, facets or schema_facet(frame))
+
+
+def _table_schema(con: Any, source: Source) -> dict[str, Any]:
+    """The ``schema`` facet of a table: its columns as the database declares them (a SQLite file's read directly,
+    others' reflected through the SQLAlchemy engine pandas was given); {} when they cannot be known."""
+    path = sqlite_path(source.namespace)
+    if path:
+        columns = sqlite_table_columns(path, source.name)
+    else:
+        columns = _reflected_columns(getattr(con, "engine", None), source.name)
+    return {"schema": {"fields": [{"name": name, "type": kind} for name, kind in columns]}} if columns else {}
+
+
+def _reflected_columns(engine: Any, name: str) -> list[tuple[str, str]]:
+    """A table's columns by SQLAlchemy's reflection (``db.schema.table``, ``db.table``: the last part is the table,
+    the one before it the schema); [] when there is no engine or the table cannot be reflected."""
+    if engine is None or not hasattr(engine, "dialect"):
+        return []
+    *qualifier, table = name.split(".")
+    try:
+        from sqlalchemy import inspect
+
+        reflected = inspect(engine).get_columns(table, schema=qualifier[-1] if qualifier else None)
+    except Exception as error:  # no such table, no permission, a dialect without reflection: no schema
+        log.debug("nblineage could not reflect the columns of %s", name, exc_info=error)
+        return []
+    return [(str(column["name"]), str(column["type"])) for column in reflected]
 
 
 def _table_version(source: Source) -> str | None:

@@ -41,20 +41,25 @@ _parse: Callable[..., Any] | None = None
 Table = tuple[str | None, str]  # (schema, table), identifiers as the database resolves them
 
 
+ColumnRules = tuple[tuple[str, frozenset[str]], ...]  # (column of the result, the columns it is computed from)
+
+
 @dataclass(frozen=True)
 class Tables:
-    """The tables one statement reads and writes."""
+    """The tables one statement reads and writes, and the columns its result computes from other columns."""
 
     reads: tuple[Table, ...] = ()
     writes: tuple[Table, ...] = ()
+    columns: ColumnRules = ()
 
 
 @dataclass(frozen=True)
 class Statement:
-    """One executed statement's datasets (versions None)."""
+    """One executed statement's datasets (versions None) and its column rules (``Tables.columns``)."""
 
     inputs: frozenset[Source]
     outputs: tuple[Source, ...]
+    columns: ColumnRules = ()
 
 
 NOTHING = Tables()
@@ -123,7 +128,20 @@ def _parse_sql(sql: str, dialect: str, paramstyle: str) -> Tables:
     except BaseException:  # a Rust panic surfaces as a BaseException; unparseable SQL is no hook error
         return NOTHING
     reads, writes = _tables_of(meta.in_tables, dialect, sql), _tables_of(meta.out_tables, dialect)
-    return Tables(reads, writes) if reads or writes else NOTHING
+    return Tables(reads, writes, _column_rules(meta.column_lineage, dialect)) if reads or writes else NOTHING
+
+
+def _column_rules(lineage: Iterable[Any], dialect: str) -> ColumnRules:
+    """The result's columns computed from columns of other names (``SUM(o.amount) AS total_spent``: total_spent <-
+    amount), as the result names them (PostgreSQL folds unquoted names); a column passed through adds nothing."""
+    fold = str.lower if dialect == "postgres" else str
+    rules: dict[str, frozenset[str]] = {}
+    for item in lineage:
+        column = fold(item.descendant.name)
+        sources = frozenset(fold(source.name) for source in item.lineage if source.name)
+        if sources and sources != {column}:
+            rules[column] = sources
+    return tuple(rules.items())
 
 
 def tables(sql: str, dialect: str, paramstyle: str = "named") -> Tables:
@@ -137,7 +155,7 @@ def _statement(url: str, sql: str, dialect: str, paramstyle: str) -> Statement |
         return None
     named = [table_dataset(url, name, schema) for schema, name in (*found.reads, *found.writes)]
     sources = [Source(dataset.namespace, dataset.name) for dataset in named]
-    return Statement(frozenset(sources[: len(found.reads)]), tuple(sources[len(found.reads) :]))
+    return Statement(frozenset(sources[: len(found.reads)]), tuple(sources[len(found.reads) :]), found.columns)
 
 
 _statement_cached = functools.lru_cache(maxsize=PARSE_CACHE_SIZE)(_statement)

@@ -76,6 +76,27 @@ def _hash_table(path: str, table: str) -> str | None:
             conn.close()
 
 
+def sqlite_table_columns(path: str, table: str) -> list[tuple[str, str]]:
+    """The columns of ``table`` in the SQLite database file at ``path``, with their declared types ([] for a view, a
+    missing table or an unreadable file)."""
+    if "." in table or _stamp(path) is None:
+        return []
+    try:
+        conn = sqlite3.connect(f"file:{quote(path)}?mode=ro", uri=True, timeout=1.0)
+    except sqlite3.Error:
+        return []
+    try:
+        kind = conn.execute("SELECT type FROM sqlite_master WHERE name = ? COLLATE NOCASE", (table,)).fetchone()
+        if kind is None or kind[0] != "table":
+            return []
+        return [(row[1], row[2]) for row in conn.execute("SELECT * FROM pragma_table_info(?)", (table,))]
+    except sqlite3.Error:
+        return []
+    finally:
+        with contextlib.suppress(sqlite3.Error):
+            conn.close()
+
+
 def sqlite_path(namespace: str) -> str | None:
     """The database file of a ``sqlite://{path}`` namespace (None for an in-memory database)."""
     if not namespace.startswith("sqlite://"):

@@ -4,6 +4,7 @@ its training data came from, no more, no less. Data is synthesized with the sche
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,6 +18,7 @@ from notebooks import run_notebook
 from postgres_db import postgres_database
 from sqlalchemy.engine import make_url
 
+from nblineage.cli import main
 from nblineage.lineage.graph import DatasetRef, upstream
 from nblineage.lineage.store import Store
 
@@ -345,3 +347,103 @@ def test_a_sqlite3_read_links_to_the_version_to_sql_wrote_in_another_notebook(wo
         (namespace, "houses"),
         ("file", str(workdir / "houses.csv")),
     }
+
+
+# --- psycopg: a model, the table changes, a second model: two versions, models-from tells them apart ----------------
+
+VERSIONS_LOAD = """
+import joblib
+import pandas as pd
+import psycopg
+from sklearn.tree import DecisionTreeClassifier
+
+COLUMNS = ["cost", "duration", "risk", "done"]
+
+def load_data_from_postgresql():
+    conn = psycopg.connect(dbname="{dbname}", user="{user}", host="127.0.0.1", port="{port}")
+    cur = conn.cursor()
+    cur.execute("SELECT cost, duration, risk, done FROM activities ORDER BY id")
+    rows = cur.fetchall()
+    cur.close()
+    conn.close()
+    data = pd.DataFrame(rows, columns=COLUMNS)
+    return data.drop(columns=["done"]), data["done"]
+
+X, y = load_data_from_postgresql()
+tree = DecisionTreeClassifier(max_depth=3).fit(X, y)
+joblib.dump(tree, "tree_first.joblib")
+"""
+VERSIONS_AGAIN = """
+with psycopg.connect(dbname="{dbname}", user="{user}", host="127.0.0.1", port="{port}") as conn:
+    with conn.cursor() as cur:
+        cur.execute("SELECT cost, duration, risk, done FROM activities ORDER BY id")
+        same = pd.DataFrame([row for row in cur], columns=COLUMNS)
+shallow = DecisionTreeClassifier(max_depth=2).fit(same.drop(columns=["done"]), same["done"])
+joblib.dump(shallow, "tree_same_data.joblib")
+"""
+VERSIONS_CHANGE = """
+with psycopg.connect(dbname="{dbname}", user="{user}", host="127.0.0.1", port="{port}", autocommit=True) as admin:
+    admin.execute("UPDATE activities SET done = 1 - done WHERE id % 7 = 0")
+"""
+VERSIONS_RETRAIN = """
+with psycopg.connect(dbname="{dbname}", user="{user}", host="127.0.0.1", port="{port}") as conn:
+    with conn.cursor(name="activities_scan") as cur:
+        cur.execute("SELECT cost, duration, risk, done FROM activities ORDER BY id")
+        chunks = []
+        while True:
+            rows = cur.fetchmany(50)
+            if not rows:
+                break
+            chunks.append(pd.DataFrame(rows, columns=COLUMNS))
+data = pd.concat(chunks, ignore_index=True)
+retrained = DecisionTreeClassifier(max_depth=3).fit(data.drop(columns=["done"]), data["done"])
+joblib.dump(retrained, "tree_second.joblib")
+"""
+
+
+@pytest.mark.postgres
+def test_models_from_tells_apart_the_versions_of_a_changed_postgres_table(
+    workdir: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    rng = np.random.default_rng(8)
+    cost, duration, risk = rng.uniform(0, 5000, 200), rng.uniform(1, 30, 200), rng.uniform(0, 1, 200)
+    done = ((cost < 2000) & (risk < 0.5)).astype(int)
+    with postgres_database() as url:
+        parsed = make_url(url)
+        connect = {"host": parsed.host, "port": parsed.port, "dbname": parsed.database, "user": parsed.username}
+        with psycopg.connect(**connect, autocommit=True) as conn:
+            conn.execute("CREATE TABLE activities (id INTEGER, cost REAL, duration REAL, risk REAL, done INTEGER)")
+            with conn.cursor() as cur:
+                rows = [
+                    (i, float(c), float(d), float(r), int(x))
+                    for i, (c, d, r, x) in enumerate(zip(cost, duration, risk, done, strict=True))
+                ]
+                cur.executemany("INSERT INTO activities VALUES (%s, %s, %s, %s, %s)", rows)
+        values = {"port": parsed.port, "dbname": parsed.database, "user": parsed.username}
+        cells = [cell.format(**values) for cell in (VERSIONS_LOAD, VERSIONS_AGAIN, VERSIONS_CHANGE, VERSIONS_RETRAIN)]
+        store_url = run(workdir, "versions.ipynb", cells)
+    namespace, table = f"postgres://127.0.0.1:{parsed.port}", f"{parsed.database}.public.activities"
+
+    def table_versions(model: str) -> set[str | None]:
+        with Store(store_url) as store:
+            nodes = upstream(store, DatasetRef("file", str(workdir / model)))
+        found = {node.version for node in nodes if (node.namespace, node.name) == (namespace, table)}
+        assert found, model
+        return found
+
+    first, same, second = (table_versions(f"{m}.joblib") for m in ("tree_first", "tree_same_data", "tree_second"))
+    assert len(first) == 1 and None not in first
+    assert same == first  # the unchanged table read again (iterated, not fetchall): the same version
+    assert len(second) == 1 and second != first  # changed: another version
+
+    def models_from(*version: str) -> set[str]:
+        capsys.readouterr()
+        argv = ["models-from", table, "-n", namespace, *(("--version", *version) if version else ()), "--json"]
+        assert main(argv) == 0
+        return {Path(row["name"]).name for row in json.loads(capsys.readouterr().out)}
+
+    monkeypatch.setenv("NBLINEAGE_URL", store_url)
+    assert models_from() == {"tree_first.joblib", "tree_same_data.joblib", "tree_second.joblib"}
+    assert models_from(*first) == {"tree_first.joblib", "tree_same_data.joblib"}
+    assert models_from(*second) == {"tree_second.joblib"}
+    assert b"nblineage-pending" not in (workdir / "lineage.db").read_bytes()

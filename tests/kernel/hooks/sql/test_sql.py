@@ -145,6 +145,29 @@ def test_read_sql_tags_the_frame_with_exactly_its_tables(engine: Engine, capture
     assert record.outputs == []
 
 
+def test_read_sql_gives_tables_their_schema_and_the_query_its_column_rules(engine: Engine, capture: Capture) -> None:
+    """A model's features are traced through the query to table columns: each table read gets its declared columns
+    (a ``schema`` facet) and each result column computed from other columns a rule (``total <- x``)."""
+    frame = pd.read_sql(
+        "SELECT a.id, SUM(a.x) AS total, MAX(b.y) - MIN(a.x) AS spread FROM a JOIN b ON a.id = b.id GROUP BY a.id",
+        engine,
+    )
+    assert list(frame.columns) == ["id", "total", "spread"]
+    assert capture.column_rules["total"] == frozenset({"x"})
+    assert capture.column_rules["spread"] == frozenset({"x", "y"})
+    assert "id" not in capture.column_rules  # passed through: a column of the table itself
+    record = capture.take_record()
+    schemas = {
+        source.name.rsplit(".", 1)[-1]: [field["name"] for field in facets["schema"]["fields"]]
+        for source, facets in record.inputs.items()
+    }
+    assert schemas == {"a": ["id", "x"], "b": ["id", "y"]}
+
+    pd.DataFrame({"k": [1], "v": ["x"]}).to_sql("written", engine, index=False)
+    [output] = capture.take_record().outputs
+    assert [field["name"] for field in output.facets["schema"]["fields"]] == ["k", "v"]
+
+
 def test_read_sql_with_duplicate_column_names_still_gets_a_version(engine: Engine, capture: Capture) -> None:
     frame = pd.read_sql("SELECT * FROM a JOIN b ON a.id = b.id", engine)
     assert list(frame.columns).count("id") == 2
