@@ -267,13 +267,10 @@ class Guard:
     def _add(self, capture: Capture, record: dict[str, Any]) -> None:
         """Add ``record`` to the cell's record, once per cell (a loop reading a file a thousand times is one read)."""
         run = capture.cell_run_id
-        if self._seen[0] != run:
-            self._seen = (run, set())
-        key = _key(record)
         audit = capture.record.audit
         if self._seen[0] is not audit:  # a new cell record
             self._seen = (audit, set())
-        key = tuple((k, str(v)) for k, v in record.items() if k != "time")
+        key = _key(record)
         if key in self._seen[1] or len(audit) >= MAX_RECORDS:
             return
         self._seen[1].add(key)

@@ -130,3 +130,18 @@ def test_a_read_found_at_the_cell_end_is_recorded_not_raised(
     capture.read(Source("file", "/s/b", "v1"), object())
     blocked = [r["datasets"][0]["name"] for r in capture.record.audit if r.get("decision") == "block"]
     assert blocked == ["/s/a", "/s/b"]
+
+
+def test_a_cell_records_each_distinct_decision_once(capture: Capture, tmp_path: Path, monkeypatch) -> None:
+    """A loop reading a classified file a hundred times, and saving within the allowed folder each time, is one read
+    record and one decision in the cell's audit; the next cell records them again."""
+    _guarded(capture, tmp_path, LOCATIONS, monkeypatch)
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    (tmp_path / "ok").mkdir()
+    for _ in range(100):
+        pd.read_csv(tmp_path / "a.csv").to_csv(tmp_path / "ok" / "copy.csv")
+    actions = [(record["action"], record.get("decision")) for record in capture.record.audit]
+    assert sorted(actions) == [("policy.decision", "allow"), ("read", None)]
+    capture.take_record()
+    pd.read_csv(tmp_path / "a.csv")
+    assert [record["action"] for record in capture.record.audit] == ["read"]
