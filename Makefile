@@ -11,6 +11,9 @@ $(BIN)/nblineage: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[test]"
 	touch $@
 
+# JupyterLab opens on the first example notebook; `make lab LAB_ARGS=...` passes other arguments instead.
+LAB_ARGS ?= notebooks/01-tabular-titanic.ipynb
+
 lab: $(BIN)/nblineage
 	$(BIN)/jupyter lab $(if $(filter 0,$(shell id -u)),--allow-root) $(LAB_ARGS)
 
