@@ -3,7 +3,7 @@ VENV ?= .venv
 PYTHON ?= python3
 BIN := $(VENV)/bin
 
-.PHONY: lab test lint bench clean
+.PHONY: lab test lint bench screenshots clean
 
 $(BIN)/nblineage: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -28,6 +28,12 @@ PYTEST_WORKERS ?= 2
 test: lint
 	cd labextension && PATH="$(abspath $(BIN)):$$PATH" jlpm test --silent
 	$(BIN)/python -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS)
+
+# The README's pictures: the quickstart notebook run in JupyterLab by the browser test, its widget and the sidebar.
+screenshots: $(BIN)/nblineage
+	$(BIN)/python -m pytest -p no:cacheprovider tests/notebooks/test_quickstart_browser.py
+	mkdir -p docs/images
+	cp .ci/artifacts/quickstart-widget.png .ci/artifacts/quickstart-sidebar.png docs/images/
 
 bench: $(BIN)/nblineage
 	$(BIN)/python benchmarks/bench_ingest.py

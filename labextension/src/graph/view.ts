@@ -138,7 +138,7 @@ export class GraphView {
     const least = this.direction === 'down' ? READABLE : undefined;
     const centre = this.graph ? this.placed.nodes.get(this.graph.center) : undefined;
     if (!this.viewport.fit(this.placed.width, this.placed.height, least) && centre) {
-      this.viewport.centreOn(centre);
+      this.viewport.centreOn(centre, this.placed);
     }
   }
 

@@ -66,11 +66,16 @@ export class Viewport {
     return Math.min(1, room.width / Math.max(width, 1), room.height / Math.max(height, 1));
   }
 
-  /** Move the view so that a point of the drawing is in its middle. */
-  centreOn(point: { x: number; y: number }): void {
+  /** Move the view so that a point of the drawing is in its middle; given the drawing's size, no further than
+   * its edges: a drawing larger than the view fills it rather than leaving an empty band on one side. */
+  centreOn(point: { x: number; y: number }, drawing?: { width: number; height: number }): void {
     const box = this.svg.getBoundingClientRect();
     this.x = box.width / 2 - point.x * this.scale;
     this.y = box.height / 2 - point.y * this.scale;
+    if (drawing) {
+      this.x = withinEdges(this.x, box.width, drawing.width * this.scale);
+      this.y = withinEdges(this.y, box.height, drawing.height * this.scale);
+    }
     this.fitted = null;
     this.apply();
   }
@@ -121,4 +126,13 @@ export class Viewport {
     this.svg.addEventListener('pointermove', move);
     this.svg.addEventListener('pointerup', stop);
   }
+}
+
+/** An offset along one axis of a drawing `size` long in a view `view` long: centred when it fits, else kept so
+ * that the drawing covers the view (its edges no more than the fit margin inside). */
+export function withinEdges(offset: number, view: number, size: number): number {
+  if (size + 2 * FIT_MARGIN <= view) {
+    return (view - size) / 2;
+  }
+  return Math.min(FIT_MARGIN, Math.max(view - size - FIT_MARGIN, offset));
 }

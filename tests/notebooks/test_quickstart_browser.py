@@ -1,0 +1,55 @@
+"""The README's quickstart in a real browser: JupyterLab opens ``notebooks/01-tabular-titanic.ipynb``, Run All runs it
+to its own checks, the widget draws the forest's lineage in the notebook, and the sidebar finds the forest and shows
+its graph and details. The screenshots are the README's pictures (``make screenshots`` copies them to docs/images)."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+from lab import ARTIFACTS, chromium, jupyterlab, run_all_cells, screenshot, screenshot_on_failure
+
+pytestmark = pytest.mark.browser
+
+NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01-tabular-titanic.ipynb"
+TIMEOUT = 300_000  # ms: the notebook imports pandas, scikit-learn, torch and MLflow and trains two models
+
+
+def test_the_first_notebook_runs_and_the_widget_and_sidebar_show_its_models(tmp_path: Path) -> None:
+    shutil.copy(NOTEBOOK, tmp_path)
+    env = {"NBLINEAGE_URL": f"sqlite:///{tmp_path / 'lineage.db'}", "NBLINEAGE_STRICT": "1"}
+    with jupyterlab(tmp_path, env) as lab, chromium() as browser:
+        page = browser.new_page(viewport={"width": 1280, "height": 800})
+        with screenshot_on_failure(page, "quickstart-failed.png"):
+            page.goto(lab.open_url(f"/lab/tree/{NOTEBOOK.name}"))
+            page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT)
+            run_all_cells(page, ".jp-OutputArea-output:has-text('lineage checks passed')", TIMEOUT)
+            assert (
+                page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
+                .filter(has_text="Traceback")
+                .count()
+                == 0
+            )
+
+            graph = page.locator(".jp-Notebook .nbl-graph").first
+            graph.scroll_into_view_if_needed()
+            labels = graph.locator(".nbl-node .nbl-label").all_text_contents()
+            assert "titanic_forest.joblib" in labels and "titanic.csv" in labels, labels
+            ARTIFACTS.mkdir(parents=True, exist_ok=True)
+            graph.screenshot(path=str(ARTIFACTS / "quickstart-widget.png"))
+            graph.locator(".nbl-node.nbl-model").filter(has_text="titanic_forest.joblib").first.click()
+            graph.locator(".nbl-details").get_by_text("3 · Performance").wait_for(timeout=60_000)
+
+            page.keyboard.press("Alt+Shift+L")
+            panel = page.locator("#nblineage-sidebar")
+            panel.wait_for(state="visible", timeout=TIMEOUT)
+            panel.get_by_role("searchbox", name="search datasets, models and notebooks").fill("titanic_mlp")
+            panel.locator(".nbl-hit").filter(has_text="titanic_mlp.pt").first.click()
+            side = panel.locator(".nbl-graph")
+            side.locator(".nbl-node.nbl-model").filter(has_text="titanic_mlp.pt").first.click()
+            side.locator(".nbl-details").wait_for(state="visible", timeout=TIMEOUT)
+            assert "titanic_mlp.pt" in side.locator(".nbl-details").inner_text()
+            assert side.locator(".nbl-node .nbl-label").filter(has_text="titanic.parquet").count() >= 1
+            side.get_by_role("button", name="Fit").click()
+            screenshot(page, "quickstart-sidebar.png")
