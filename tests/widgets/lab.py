@@ -132,18 +132,22 @@ def run_all_cells(page: Any, until: str, timeout: float, quiet: float = 15_000) 
     done = page.locator(until)
     started = page.locator(".jp-Notebook .jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]"))
     deadline = time.monotonic() + timeout / 1000
-    requested = None
+    requested, requests, answered = None, 0, 0
     while time.monotonic() < deadline:
         if done.first.is_visible():
             return
         if dialog.first.is_visible():
             _answer_dialog(page, dialog, choose)
+            answered += 1
         elif requested is None or (started.count() == 0 and time.monotonic() - requested > quiet / 1000):
             page.get_by_role("menuitem", name="Run").click()
             page.locator("li[data-command='runmenu:run-all']").click()
-            requested = time.monotonic()
+            requested, requests = time.monotonic(), requests + 1
         page.wait_for_timeout(250)
-    raise AssertionError(f"running the notebook's cells did not show {until} in {timeout / 1000:.0f} s")
+    raise AssertionError(
+        f"running the notebook's cells did not show {until} in {timeout / 1000:.0f} s "
+        f"(Run All asked {requests} times, {answered} dialogs answered, {started.count()} cells started)"
+    )
 
 
 def _answer_dialog(page: Any, dialog: Any, choose: Any, tries: int = 3) -> None:

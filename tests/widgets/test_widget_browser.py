@@ -26,7 +26,9 @@ CELLS = [
     "import joblib\njoblib.dump(model, 'model.joblib')",
     "import nblineage\ngraph = nblineage.show(model, depth=2)\ngraph",
 ]
-NOTEBOOK_TIMEOUT = 300_000  # ms: the kernel starts and imports pandas and scikit-learn on a busy machine
+NOTEBOOK_TIMEOUT = (
+    240_000  # ms: the kernel starts and imports pandas and scikit-learn on a busy machine (pytest-timeout: 300 s)
+)
 
 
 @pytest.fixture
