@@ -61,6 +61,17 @@ class Sql:
             found.extend(self.all(f"{sql} {inside} {tail}", params))
         return found
 
+    def joined(self, head: str, join: str, keys: Sequence[tuple[Any, Any]]) -> list[Any]:
+        """``head (VALUES ...) AS k join``, once per chunk of ``keys`` (pairs, named ``k.column1`` and ``k.column2``
+        on both backends): each key is looked up in the joined table's index, where SQLite scans the whole table
+        for ``(a, b) IN (VALUES ...)``."""
+        found: list[Any] = []
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
+            marks = ",".join(["(?,?)"] * len(chunk))
+            found.extend(self.all(f"{head} (VALUES {marks}) AS k {join}", [part for key in chunk for part in key]))
+        return found
+
     def time(self, value: str | datetime | None) -> Any:
         """A time (ISO text or naive UTC datetime) as DateTime columns hold it (SQLite: SQLAlchemy's text form)."""
         if value is None:
@@ -255,15 +266,19 @@ def _ensure(
     if not unknown:
         return ids
     unknown.sort()
-    keys = ", ".join(key_columns)
     columns = ", ".join((*key_columns, *value_columns))
     marks = ", ".join(["?"] * (2 + (0 if value_sql else len(value_columns))) + ([value_sql] if value_sql else []))
     sql.many(
         f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING",
         [(*key, *rows[key]) for key in unknown],
     )
-    extra = f", {value_columns[0]}" if found is not None else ""
-    for row in sql.where_in(f"SELECT id, {keys}{extra} FROM {table} WHERE ({keys}) IN", unknown, width=2):
+    extra = f", t.{value_columns[0]}" if found is not None else ""
+    first, second = key_columns
+    for row in sql.joined(
+        f"SELECT t.id, t.{first}, t.{second}{extra} FROM",
+        f"JOIN {table} t ON t.{first} = k.column1 AND t.{second} = k.column2",
+        unknown,
+    ):
         ids[(row[1], row[2])] = pending[(row[1], row[2])] = row[0]
         if found is not None:
             found[row[0]] = row[3]
