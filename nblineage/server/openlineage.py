@@ -188,6 +188,7 @@ class BatchHandler(LineageHandler):
                 if not isinstance(payloads, list):
                     raise BodyError(400, f"the batch endpoint takes a JSON array of events, not {_json_type(payloads)}")
                 result = store_batch(self.store, payloads)
+                del payloads  # freed before the collector runs again: it would walk every event's objects
             return result.status, result.to_json()
 
         status, body = await self.off_loop(work)
