@@ -58,8 +58,8 @@ class Facts:
         self.declared_versions: set[tuple[str, VersionKey, VersionKey]] = set()
         self.static_edges: set[tuple[VersionKey, VersionKey, JobKey | None]] = set()
         self.steps: set[tuple[str, VersionKey, str]] = set()  # (run, output, a cell run it went through)
-        # (entity, its key, facet name) -> (event key, facet) of the latest event; within one event the first
-        self.facets: dict[tuple[str, Any, str], tuple[str, Any]] = {}
+        # (entity, its key) -> facet name -> (event key, facet) of the latest event; within one event the first
+        self.facets: dict[tuple[str, Any], dict[str, tuple[str, Any]]] = {}
         self._key = ""  # the event being added: its key and its time (the key's first 26 characters)
         self._time = ""
 
@@ -121,14 +121,18 @@ class Facts:
 
     def _keep_facets(self, entity: str, key: Any, facets: dict[str, Any]) -> None:
         """Keep each facet unless a later event (or, in this event, an earlier entry) gave that name already."""
-        latest = self.facets
         event_key = self._key
+        held = self.facets.get((entity, key))
+        if held is None:
+            self.facets[(entity, key)] = {
+                name: (event_key, facet) for name, facet in facets.items() if facet is not None
+            }
+            return
         for name, facet in facets.items():
             if facet is not None:
-                slot = (entity, key, name)
-                held = latest.get(slot)
-                if held is None or held[0] < event_key:
-                    latest[slot] = (event_key, facet)
+                kept = held.get(name)
+                if kept is None or kept[0] < event_key:
+                    held[name] = (event_key, facet)
 
     def _job(self, job: dict[str, Any]) -> JobKey:
         key = (job["namespace"], job["name"])

@@ -481,7 +481,8 @@ def _merge_facets(sql: Sql, facts: Facts, dataset_ids: dict, job_ids: dict, run_
     ids = {"dataset": dataset_ids, "job": job_ids, "run": run_pks}
     rows = [
         (entity, ids[entity][key], name, event_key, _facet_json(facet))
-        for (entity, key, name), (event_key, facet) in facts.facets.items()
+        for (entity, key), named in facts.facets.items()
+        for name, (event_key, facet) in named.items()
     ]
     rows.sort()
     sql.many(
