@@ -211,3 +211,28 @@ def test_long_numbers_are_found_across_the_scan_windows(tmp_path: Path, monkeypa
     assert has_long_number(body) and parse_json(body)[2]["run"]["facets"]["counts"]["n"] == 2**70
     assert not has_long_number(json.dumps(events[:2]).encode())
     assert not has_long_number(b'{"version": "1234567890123456789012345"}')  # digits in a string are no number
+
+
+def test_a_bodys_long_numbers_are_told_from_digits_in_strings_as_the_token_pattern_does() -> None:
+    """``has_long_number`` looks only before each run of 19 digits; it answers what the pattern of a number token
+    (``:``, ``[`` or ``,``, whitespace, a minus sign, 19 digits) answers over the whole body, on random bodies and
+    on long whitespace and many digit runs, where it takes the pattern's way."""
+    import random
+    import re
+
+    from nblineage.server.bodies import has_long_number
+
+    token = re.compile(rb"[:\[,]\s*-?[0-9]{19}")
+    rng = random.Random(13)
+    for _ in range(20_000):
+        body = bytes(
+            rng.choice(b' \t\n-:[,"a{}') if rng.random() < 0.35 else rng.choice(b"0123456789")
+            for _ in range(rng.randint(0, 50))
+        )
+        assert has_long_number(body) == (token.search(body) is not None), body
+    assert has_long_number(b":" + b" " * 1000 + b"-" + b"7" * 19)
+    assert not has_long_number(b": -" + b" " * 1000 + b"7" * 19)
+    many_runs = (b'"a' + b"1" * 30 + b'",') * 2000  # more digit runs than are looked at one by one
+    assert has_long_number(many_runs + b"[" + b"2" * 19)
+    assert not has_long_number(many_runs)
+    assert has_long_number(b'{"n": ' + b"9" * 100_000 + b"}")

@@ -1,13 +1,15 @@
-"""What one event says about the graph, as plain facts (no database).
+"""What events say about the graph, as plain facts (no database).
 
 The store merges these facts with rules that do not depend on arrival order, so any order of the same events
-gives the same graph.
+gives the same graph. :class:`Facts` gathers a whole batch at once, already merged where a rule allows it (the
+earliest time a version is named, the weaker precision claim, the latest facet of each name), so the store's merge
+walks each kind of fact once.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from nblineage.lineage.events import DATASET, JOB, RUN, Event
@@ -36,33 +38,202 @@ class RunFacts:
     ended: bool
 
 
-@dataclass
 class Facts:
-    """Everything one event contributes to the derived tables."""
+    """Everything a batch of events contributes to the derived tables (:meth:`add` each event).
 
-    event_key: str
-    datasets: dict[DatasetKey, bool] = field(default_factory=dict)  # key -> declared a model
-    versions: set[VersionKey] = field(default_factory=set)
-    jobs: set[JobKey] = field(default_factory=set)
-    run: RunFacts | None = None
-    io: set[tuple[str, VersionKey]] = field(default_factory=set)  # (input|output, version)
-    # run-level explicit lineage: (output, source dataset); the source's unversioned node always exists
-    declared: set[tuple[VersionKey, DatasetKey, str | None]] = field(default_factory=set)  # + precision
-    # (output, input version) where the producer names the exact versions an output was made from
-    declared_versions: set[tuple[VersionKey, VersionKey]] = field(default_factory=set)
-    static_edges: set[tuple[VersionKey, VersionKey, JobKey | None]] = field(default_factory=set)
-    steps: set[tuple[VersionKey, str]] = field(default_factory=set)  # (output, a cell run it went through)
-    facets: list[tuple[str, tuple[str, ...], str, Any]] = field(default_factory=list)
+    Run-level facts are keyed by the run's id (lower case); a version by (namespace, name, version), ``""`` for
+    the dataset's unversioned node.
+    """
 
-    def dataset(self, namespace: str, name: str, is_model: bool = False) -> DatasetKey:
-        key = (namespace, name)
-        self.datasets[key] = self.datasets.get(key, False) or is_model
+    def __init__(self) -> None:
+        self.events = 0
+        self.first_seen: dict[VersionKey, str] = {}  # every version named -> the earliest event time naming it
+        self.datasets: dict[DatasetKey, bool] = {}  # -> declared a model by some event
+        self.jobs: set[JobKey] = set()
+        self.runs: list[RunFacts] = []
+        self.io: set[tuple[str, str, VersionKey]] = set()  # (run, input|output, version)
+        # run-level explicit lineage: (run, output, source dataset) -> the weaker precision claimed
+        self.declared: dict[tuple[str, VersionKey, DatasetKey], str | None] = {}
+        # (run, output, input version) where the producer names the exact versions an output was made from
+        self.declared_versions: set[tuple[str, VersionKey, VersionKey]] = set()
+        self.static_edges: set[tuple[VersionKey, VersionKey, JobKey | None]] = set()
+        self.steps: set[tuple[str, VersionKey, str]] = set()  # (run, output, a cell run it went through)
+        # (entity, its key) -> facet name -> (event key, facet) of the latest event; within one event the first
+        self.facets: dict[tuple[str, Any], dict[str, tuple[str, Any]]] = {}
+        self._key = ""  # the event being added: its key and its time (the key's first 26 characters)
+        self._time = ""
+
+    @property
+    def run(self) -> RunFacts | None:
+        """The run of the last run event added (one event's facts: its run)."""
+        return self.runs[-1] if self.runs else None
+
+    def add(self, event: Event) -> None:
+        """Add the facts of one checked event."""
+        self.events += 1
+        self._key = key = event_key(event)
+        self._time = key[:26]
+        payload = event.payload
+        if event.kind == RUN:
+            self._run_event(event)
+        elif event.kind == JOB:
+            self._job_event(payload)
+        elif event.kind == DATASET:
+            self._dataset_event(payload["dataset"])
+
+    def version(self, namespace: str, name: str, version: str) -> VersionKey:
+        """Note a version (and its dataset) named by the event being added."""
+        key = (namespace, name, version)
+        seen = self.first_seen.get(key)
+        if seen is None or self._time < seen:
+            self.first_seen[key] = self._time
+        if (namespace, name) not in self.datasets:
+            self.datasets[(namespace, name)] = False
         return key
 
-    def version(self, namespace: str, name: str, version: str, is_model: bool = False) -> VersionKey:
-        self.dataset(namespace, name, is_model)
-        self.versions.add((namespace, name, version))
-        return (namespace, name, version)
+    def _entry_version(self, entry: dict[str, Any]) -> VersionKey:
+        """The version key of a dataset entry, its dataset and version noted and its facets kept (the hot path: one
+        pass over the entry's facets)."""
+        namespace, name = entry["namespace"], entry["name"]
+        dataset = (namespace, name)
+        entry_facets = entry.get("facets")
+        version = UNVERSIONED
+        model = False
+        if entry_facets:
+            facet = entry_facets.get("version")
+            if facet and isinstance(facet, dict):
+                value = facet.get("datasetVersion")
+                if value is not None and value != "":
+                    version = str(value)
+            facet = entry_facets.get("datasetType")
+            if facet and isinstance(facet, dict):
+                model = str(facet.get("datasetType", "")).upper() == "MODEL"
+            self._keep_facets("dataset", dataset, entry_facets)
+        datasets = self.datasets
+        if model or dataset not in datasets:
+            datasets[dataset] = model or datasets.get(dataset, False)
+        key = (namespace, name, version)
+        time = self._time
+        seen = self.first_seen.get(key)
+        if seen is None or time < seen:
+            self.first_seen[key] = time
+        return key
+
+    def _keep_facets(self, entity: str, key: Any, facets: dict[str, Any]) -> None:
+        """Keep each facet unless a later event (or, in this event, an earlier entry) gave that name already."""
+        event_key = self._key
+        held = self.facets.get((entity, key))
+        if held is None:
+            self.facets[(entity, key)] = {
+                name: (event_key, facet) for name, facet in facets.items() if facet is not None
+            }
+            return
+        for name, facet in facets.items():
+            if facet is not None:
+                kept = held.get(name)
+                if kept is None or kept[0] < event_key:
+                    held[name] = (event_key, facet)
+
+    def _job(self, job: dict[str, Any]) -> JobKey:
+        key = (job["namespace"], job["name"])
+        self.jobs.add(key)
+        job_facets = job.get("facets")
+        if job_facets:
+            self._keep_facets("job", key, job_facets)
+        return key
+
+    def _dataset_event(self, dataset: dict[str, Any]) -> None:
+        target = self._entry_version(dataset)
+        for source in _explicit_inputs(dataset.get("facets") or {}):
+            self.static_edges.add((self.version(*source, UNVERSIONED), target, None))
+
+    def _job_event(self, payload: dict[str, Any]) -> None:
+        job = self._job(payload["job"])
+        for field_name in ("inputs", "outputs"):
+            for entry in payload.get(field_name) or ():
+                self._entry_version(entry)
+        for target, sources in _lineage_entries(payload["job"].get("facets") or {}):
+            target_version = self.version(*target, UNVERSIONED)
+            for source in sources:
+                self.static_edges.add((self.version(*source, UNVERSIONED), target_version, job))
+
+    def _run_event(self, event: Event) -> None:
+        payload = event.payload
+        job = self._job(payload["job"])
+        run = payload["run"]
+        event_type = payload.get("eventType")
+        run_facets = run.get("facets")
+        parent = ((run_facets or {}).get("parent") or {}).get("run") or {}
+        parent_id = parent.get("runId") if isinstance(parent.get("runId"), str) else None
+        state = event_type.upper() if isinstance(event_type, str) else None
+        own = run["runId"].lower()
+        self.runs.append(
+            RunFacts(
+                run_id=own,
+                job=job,
+                parent_run_id=parent_id.lower() if parent_id else None,
+                state=state,
+                state_key=self._key,
+                time_key=self._time,
+                ended=state in TERMINAL,
+            )
+        )
+        if run_facets:
+            self._keep_facets("run", own, run_facets)
+        io = self.io
+        for entry in payload.get("inputs") or ():
+            io.add((own, "input", self._entry_version(entry)))
+        outputs: dict[DatasetKey, VersionKey] = {}
+        for entry in payload.get("outputs") or ():
+            version = self._entry_version(entry)
+            io.add((own, "output", version))
+            outputs[version[:2]] = version
+            entry_facets = entry.get("facets")
+            if not entry_facets:
+                continue
+            ours = entry_facets.get(LINEAGE_FACET)
+            if isinstance(ours, dict):
+                precision = ours.get("precision")
+                if precision not in ("exact", "cell"):
+                    precision = None
+                runs = ours.get("runs")
+                for step in runs if isinstance(runs, list) else ():
+                    if isinstance(step, str) and _RUN_ID.match(step) and step.lower() != own:
+                        self.steps.add((own, version, step.lower()))
+                exact = ours.get("inputs")
+                if exact and isinstance(exact, list):
+                    self._declared_versions(own, version, exact)
+            else:
+                precision = None
+            if "columnLineage" in entry_facets or "lineage" in entry_facets:
+                for source in _explicit_inputs(entry_facets):
+                    self._declare(own, version, self.version(*source, UNVERSIONED)[:2], precision)
+        for target, sources in _lineage_entries(payload["job"].get("facets") or {}):
+            target_version = outputs.get(target) or self.version(*target, UNVERSIONED)
+            for source in sources:
+                self._declare(own, target_version, self.version(*source, UNVERSIONED)[:2], None)
+
+    def _declare(self, run: str, output: VersionKey, source: DatasetKey, precision: str | None) -> None:
+        slot = (run, output, source)
+        declared = self.declared
+        declared[slot] = weaker(declared[slot], precision) if slot in declared else precision
+
+    def _declared_versions(self, run: str, output: VersionKey, inputs: list[Any]) -> None:
+        """The input versions an output was made from (``nblineage_lineage.inputs``): each a dataset reference with
+        its ``version`` (absent or empty: the dataset's unversioned node)."""
+        for item in inputs:
+            if not isinstance(item, dict):
+                continue
+            namespace, name, version = item.get("namespace"), item.get("name"), item.get("version")
+            if isinstance(namespace, str) and isinstance(name, str) and namespace and name:
+                version = str(version) if isinstance(version, (str, int)) and version != "" else UNVERSIONED
+                self.declared_versions.add((run, output, self.version(namespace, name, version)))
+
+
+def weaker(one: str | None, other: str | None) -> str | None:
+    """Of two precision claims the weaker ("cell" < "exact"); order-independent like every merge rule."""
+    claims = [claim for claim in (one, other) if claim]
+    return min(claims) if claims else None
 
 
 def event_key(event: Event) -> str:
@@ -88,135 +259,10 @@ def is_model(dataset: dict[str, Any]) -> bool:
 
 
 def facts_of(event: Event) -> Facts:
-    """Extract the graph facts of one checked event."""
-    facts = Facts(event_key=event_key(event))
-    payload = event.payload
-    if event.kind == DATASET:
-        _dataset_event(facts, payload["dataset"])
-    elif event.kind == JOB:
-        _job_event(facts, payload)
-    elif event.kind == RUN:
-        _run_event(facts, event)
+    """The graph facts of one checked event."""
+    facts = Facts()
+    facts.add(event)
     return facts
-
-
-def _entry_version(facts: Facts, entry: dict[str, Any]) -> VersionKey:
-    """The version key of a dataset entry, its dataset and version noted and its facets kept (the hot path: one
-    pass over the entry's facets, no helper calls)."""
-    namespace, name = entry["namespace"], entry["name"]
-    dataset = (namespace, name)
-    entry_facets = entry.get("facets")
-    version = UNVERSIONED
-    model = False
-    if entry_facets:
-        facet = entry_facets.get("version")
-        if facet and isinstance(facet, dict):
-            value = facet.get("datasetVersion")
-            if value is not None and value != "":
-                version = str(value)
-        facet = entry_facets.get("datasetType")
-        if facet and isinstance(facet, dict):
-            model = str(facet.get("datasetType", "")).upper() == "MODEL"
-        kept = facts.facets
-        for facet_name, facet in entry_facets.items():
-            if facet is not None:
-                kept.append(("dataset", dataset, facet_name, facet))
-    datasets = facts.datasets
-    if model or dataset not in datasets:
-        datasets[dataset] = model or datasets.get(dataset, False)
-    key = (namespace, name, version)
-    facts.versions.add(key)
-    return key
-
-
-def _keep_facets(facts: Facts, entity: str, key: tuple[str, ...], facets: Any) -> None:
-    if facets:
-        kept = facts.facets
-        for name, facet in facets.items():
-            if facet is not None:
-                kept.append((entity, key, name, facet))
-
-
-def _dataset_event(facts: Facts, dataset: dict[str, Any]) -> None:
-    target = _entry_version(facts, dataset)
-    for source in _explicit_inputs(dataset.get("facets") or {}):
-        facts.static_edges.add((facts.version(*source, UNVERSIONED), target, None))
-
-
-def _job_event(facts: Facts, payload: dict[str, Any]) -> None:
-    job = _job(facts, payload["job"])
-    for entry in _ios(payload):
-        _entry_version(facts, entry[1])
-    for target, sources in _lineage_entries(payload["job"].get("facets") or {}):
-        target_version = facts.version(*target, UNVERSIONED)
-        for source in sources:
-            facts.static_edges.add((facts.version(*source, UNVERSIONED), target_version, job))
-
-
-def _run_event(facts: Facts, event: Event) -> None:
-    payload = event.payload
-    job = _job(facts, payload["job"])
-    run = payload["run"]
-    event_type = payload.get("eventType")
-    run_facets = run.get("facets")
-    parent = ((run_facets or {}).get("parent") or {}).get("run") or {}
-    parent_id = parent.get("runId") if isinstance(parent.get("runId"), str) else None
-    state = event_type.upper() if isinstance(event_type, str) else None
-    own = run["runId"].lower()
-    facts.run = RunFacts(
-        run_id=own,
-        job=job,
-        parent_run_id=parent_id.lower() if parent_id else None,
-        state=state,
-        state_key=facts.event_key,
-        time_key=facts.event_key[:26],
-        ended=state in TERMINAL,
-    )
-    _keep_facets(facts, "run", (own,), run_facets)
-    io = facts.io
-    for entry in payload.get("inputs") or ():
-        io.add(("input", _entry_version(facts, entry)))
-    outputs: dict[DatasetKey, VersionKey] = {}
-    for entry in payload.get("outputs") or ():
-        version = _entry_version(facts, entry)
-        io.add(("output", version))
-        outputs[version[:2]] = version
-        entry_facets = entry.get("facets")
-        if not entry_facets:
-            continue
-        ours = entry_facets.get(LINEAGE_FACET)
-        if isinstance(ours, dict):
-            precision = ours.get("precision")
-            if precision not in ("exact", "cell"):
-                precision = None
-            runs = ours.get("runs")
-            for step in runs if isinstance(runs, list) else ():
-                if isinstance(step, str) and _RUN_ID.match(step) and step.lower() != own:
-                    facts.steps.add((version, step.lower()))
-            exact = ours.get("inputs")
-            if exact and isinstance(exact, list):
-                _declared_versions(facts, version, exact)
-        else:
-            precision = None
-        if "columnLineage" in entry_facets or "lineage" in entry_facets:
-            for source in _explicit_inputs(entry_facets):
-                facts.declared.add((version, facts.version(*source, UNVERSIONED)[:2], precision))
-    for target, sources in _lineage_entries(payload["job"].get("facets") or {}):
-        target_version = outputs.get(target) or facts.version(*target, UNVERSIONED)
-        for source in sources:
-            facts.declared.add((target_version, facts.version(*source, UNVERSIONED)[:2], None))
-
-
-def _declared_versions(facts: Facts, output: VersionKey, inputs: list[Any]) -> None:
-    """The input versions an output was made from (``nblineage_lineage.inputs``): each a dataset reference with its
-    ``version`` (absent or empty: the dataset's unversioned node)."""
-    for item in inputs:
-        if not isinstance(item, dict):
-            continue
-        namespace, name, version = item.get("namespace"), item.get("name"), item.get("version")
-        if isinstance(namespace, str) and isinstance(name, str) and namespace and name:
-            version = str(version) if isinstance(version, (str, int)) and version != "" else UNVERSIONED
-            facts.declared_versions.add((output, facts.version(namespace, name, version)))
 
 
 def output_steps(payload: dict[str, Any]) -> set[tuple[VersionKey, str]]:
@@ -234,41 +280,41 @@ def output_steps(payload: dict[str, Any]) -> set[tuple[VersionKey, str]]:
     return steps
 
 
-def _precision(facets: dict[str, Any]) -> str | None:
-    """nblineage's own claim on how an output's inputs are known: ``exact`` or ``cell``."""
-    facet = facets.get(LINEAGE_FACET)
-    value = facet.get("precision") if isinstance(facet, dict) else None
-    return value if value in ("exact", "cell") else None
-
-
-def _job(facts: Facts, job: dict[str, Any]) -> JobKey:
-    key = (job["namespace"], job["name"])
-    facts.jobs.add(key)
-    _keep_facets(facts, "job", key, job.get("facets"))
-    return key
-
-
-def _ios(payload: dict[str, Any]):
-    for direction, field_name in (("input", "inputs"), ("output", "outputs")):
-        for entry in payload.get(field_name) or ():
-            yield direction, entry
-
-
 def _explicit_inputs(facets: dict[str, Any]) -> set[DatasetKey]:
     """Source datasets a dataset's own facets name: columnLineage and the lineage facet."""
     sources: set[DatasetKey] = set()
     column_lineage = facets.get("columnLineage")
     if isinstance(column_lineage, dict):
         fields = column_lineage.get("fields")
-        if isinstance(fields, dict):  # every column names its sources again
-            for field_lineage in fields.values():
-                if isinstance(field_lineage, dict):
-                    _add_refs(sources, field_lineage.get("inputFields"))
+        if isinstance(fields, dict):
+            _column_sources(sources, fields)
         _add_refs(sources, column_lineage.get("dataset"))
     lineage = facets.get("lineage")
     if isinstance(lineage, dict):
         sources |= _lineage_sources(lineage)
     return sources
+
+
+def _column_sources(sources: set[DatasetKey], fields: dict[str, Any]) -> None:
+    """The datasets a ``columnLineage`` facet's columns name. Every column names its sources again, so each distinct
+    (namespace, name, type) is gathered first and checked once; a facet not of the standard shape is read column
+    by column."""
+    try:
+        named = {
+            (item.get("namespace"), item.get("name"), item.get("type", "DATASET"))
+            for field_lineage in fields.values()
+            for item in field_lineage["inputFields"]
+        }
+    except (AttributeError, KeyError, TypeError):  # a column or an item that is not an object, unhashable values
+        for field_lineage in fields.values():
+            if isinstance(field_lineage, dict):
+                _add_refs(sources, field_lineage.get("inputFields"))
+        return
+    for namespace, name, kind in named:
+        if kind != "DATASET" and str(kind).upper() != "DATASET":
+            continue
+        if isinstance(namespace, str) and isinstance(name, str) and namespace and name:
+            sources.add((namespace, name))
 
 
 def _lineage_entries(job_facets: dict[str, Any]):

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 import orjson
 
-from nblineage.lineage.derive import Facts, RunFacts, facts_of
+from nblineage.lineage.derive import Facts, RunFacts, weaker
 from nblineage.lineage.events import Event, canonical_json
 from nblineage.lineage.tables import UNVERSIONED
 
@@ -59,6 +59,17 @@ class Sql:
             inside = f"(VALUES {marks})" if width > 1 else f"({marks})"
             params = [part for value in chunk for part in value] if width > 1 else chunk
             found.extend(self.all(f"{sql} {inside} {tail}", params))
+        return found
+
+    def joined(self, head: str, join: str, keys: Sequence[tuple[Any, Any]]) -> list[Any]:
+        """``head (VALUES ...) AS k join``, once per chunk of ``keys`` (pairs, named ``k.column1`` and ``k.column2``
+        on both backends): each key is looked up in the joined table's index, where SQLite scans the whole table
+        for ``(a, b) IN (VALUES ...)``."""
+        found: list[Any] = []
+        for start in range(0, len(keys), CHUNK):
+            chunk = keys[start : start + CHUNK]
+            marks = ",".join(["(?,?)"] * len(chunk))
+            found.extend(self.all(f"{head} (VALUES {marks}) AS k {join}", [part for key in chunk for part in key]))
         return found
 
     def time(self, value: str | datetime | None) -> Any:
@@ -125,59 +136,60 @@ def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None
     """Derive the graph rows of ``events`` (already stored) inside the caller's transaction."""
     cache = cache or IdCache()
     sql = _Writer(conn)
-    all_facts = [facts_of(event) for event in events]
-    if not all_facts:
+    facts = Facts()
+    for event in events:
+        facts.add(event)
+    if not facts.events:
         return
-    first_seen: dict[tuple[str, str, str], str] = {}
-    datasets: dict[tuple[str, str], bool] = {}
-    for facts in all_facts:
-        time = facts.event_key[:26]
-        for key in facts.versions:
-            seen = first_seen.get(key)
-            if seen is None or time < seen:
-                first_seen[key] = time
-        for key, model in facts.datasets.items():
-            if model or key not in datasets:
-                datasets[key] = model or datasets.get(key, False)
-
+    datasets = facts.datasets
     dataset_ids = _ensure(
-        sql, cache, "datasets", ("namespace", "name"), {k: () for k in datasets}, ("is_model",), "FALSE"
+        sql, cache, "datasets", ("namespace", "name"), dict.fromkeys(datasets, ()), ("is_model",), "FALSE"
     )
     models = [dataset_ids[key] for key, model in datasets.items() if model]
     sql.where_in("UPDATE datasets SET is_model = TRUE WHERE NOT is_model AND id IN", models)
 
-    times = {key: sql.key_time(time) for key, time in first_seen.items()}
+    key_time = sql.key_time
+    times = {key: key_time(time) for key, time in facts.first_seen.items()}
     version_rows = {(dataset_ids[key[:2]], key[2]): (time,) for key, time in times.items()}
     stored_first: dict[int, Any] = {}
+    looked_up: set[int] = set()
     by_pair = _ensure(
-        sql, cache, "dataset_versions", ("dataset_id", "version"), version_rows, ("first_seen",), found=stored_first
+        sql,
+        cache,
+        "dataset_versions",
+        ("dataset_id", "version"),
+        version_rows,
+        ("first_seen",),
+        found=stored_first,
+        looked_up=looked_up,
     )
-    version_ids = {key: by_pair[(dataset_ids[key[:2]], key[2])] for key in first_seen}
+    version_ids = {key: by_pair[(dataset_ids[key[:2]], key[2])] for key in times}
     earlier = []
+    cached_first, pending_first = cache.known["first_seen"], cache.pending["first_seen"]
     for key, time in times.items():
         version_id = version_ids[key]
         stored = stored_first.get(version_id)
         if stored is None:
-            stored = cache.get("first_seen", version_id)
+            stored = pending_first.get(version_id)
+            if stored is None:
+                stored = cached_first.get(version_id)
         if stored is None or stored > time:  # unknown, or later than this batch's: the store keeps the minimum
             earlier.append((time, version_id, time))
             stored = time if stored is None else min(stored, time)
-        cache.pending["first_seen"][version_id] = stored
+        pending_first[version_id] = stored
     sql.many("UPDATE dataset_versions SET first_seen = ? WHERE id = ? AND first_seen > ?", earlier)
 
-    job_keys = {key for facts in all_facts for key in facts.jobs}
-    job_ids = _ensure(sql, cache, "jobs", ("namespace", "name"), {key: () for key in job_keys})
-    run_pks, fresh = _merge_runs(sql, [f.run for f in all_facts if f.run], job_ids)
+    job_ids = _ensure(sql, cache, "jobs", ("namespace", "name"), dict.fromkeys(facts.jobs, ()))
+    run_pks, fresh = _merge_runs(sql, facts.runs, job_ids)
 
-    run_io = {(run_pks[f.run.run_id], version_ids[v], direction) for f in all_facts if f.run for direction, v in f.io}
+    run_io = {(run_pks[run], version_ids[version], direction) for run, direction, version in facts.io}
     sql.many(
         "INSERT INTO run_io (run_pk, version_id, direction) VALUES (?, ?, ?) ON CONFLICT DO NOTHING", sorted(run_io)
     )
-    declared: dict[tuple[int, int, int], str | None] = {}
-    for f in all_facts:
-        for out, source, precision in f.declared if f.run else ():
-            key = (run_pks[f.run.run_id], version_ids[out], dataset_ids[source])
-            declared[key] = weaker(declared.get(key), precision) if key in declared else precision
+    declared = {
+        (run_pks[run], version_ids[out], dataset_ids[source]): claim
+        for (run, out, source), claim in facts.declared.items()
+    }
     sql.many(
         "INSERT INTO declared_inputs (run_pk, output_version_id, input_dataset_id, precision) VALUES (?, ?, ?, ?) "
         "ON CONFLICT (run_pk, output_version_id, input_dataset_id) DO UPDATE SET precision = CASE "
@@ -188,10 +200,8 @@ def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None
         [(*key, precision) for key, precision in sorted(declared.items())],
     )
     declared_versions = {
-        (run_pks[f.run.run_id], version_ids[out], version_ids[src], dataset_ids[src[:2]])
-        for f in all_facts
-        if f.run
-        for out, src in f.declared_versions
+        (run_pks[run], version_ids[out], version_ids[src], dataset_ids[src[:2]])
+        for run, out, src in facts.declared_versions
     }
     sql.many(
         "INSERT INTO declared_versions (run_pk, output_version_id, input_version_id) VALUES (?, ?, ?) "
@@ -200,38 +210,32 @@ def apply_facts(conn: Connection, events: Iterable[Event], cache: IdCache | None
     )
     sql.many(
         "INSERT INTO output_steps (run_pk, version_id, step_run_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
-        sorted({(run_pks[f.run.run_id], version_ids[out], step) for f in all_facts if f.run for out, step in f.steps}),
+        sorted({(run_pks[run], version_ids[out], step) for run, out, step in facts.steps}),
     )
     sql.many(
         "INSERT INTO edges (src, dst, run_pk, job_pk, derivation) VALUES (?, ?, 0, ?, 'declared') "
         "ON CONFLICT DO NOTHING",
         sorted(
-            {
-                (version_ids[src], version_ids[dst], job_ids[job] if job else 0)
-                for f in all_facts
-                for src, dst, job in f.static_edges
-            }
+            {(version_ids[src], version_ids[dst], job_ids[job] if job else 0) for src, dst, job in facts.static_edges}
         ),
     )
     # A run first seen in this transaction has no rows but this batch's (SQLite: the write lock is held since BEGIN),
     # so its edges are computed from them without reading them back.
-    dataset_of = {version_ids[key]: dataset_ids[key[:2]] for key in first_seen}
+    dataset_of = {version_ids[key]: dataset_ids[key[:2]] for key in times}
+    unversioned = {dataset_ids[key[:2]]: version_ids[key] for key in times if key[2] == UNVERSIONED}
     known = _Known(
         io=[(run_pk, version, direction, dataset_of[version]) for run_pk, version, direction in run_io],
         declared=[(*key, claim) for key, claim in declared.items()],
         declared_versions=list(declared_versions),
         jobs=fresh,
-        unversioned={dataset_ids[key[:2]]: version_ids[key] for key in first_seen if key[2] == UNVERSIONED},
+        unversioned=unversioned,
     )
     _recompute_run_edges(sql, sorted(set(run_pks.values())), known if sql.sqlite else None)
-    _link_unversioned(sql, sorted({dataset_ids[key[:2]] for key in first_seen}))
-    _merge_facets(sql, all_facts, dataset_ids, job_ids, run_pks)
-
-
-def weaker(one: str | None, other: str | None) -> str | None:
-    """Of two precision claims the weaker ("cell" < "exact"); order-independent like every merge rule here."""
-    claims = [claim for claim in (one, other) if claim]
-    return min(claims) if claims else None
+    if sql.sqlite:
+        _link_new_versions(sql, dataset_of, unversioned, looked_up)
+    else:
+        _link_unversioned(sql, sorted(set(dataset_of.values())))
+    _merge_facets(sql, facts, dataset_ids, job_ids, run_pks)
 
 
 def _ensure(
@@ -243,10 +247,11 @@ def _ensure(
     value_columns: tuple[str, ...] = (),
     value_sql: str = "",
     found: dict[int, Any] | None = None,
+    looked_up: set[int] | None = None,
 ) -> dict[tuple, int]:
     """Ids of the rows with these natural keys, inserting the missing ones (with ``rows[key]`` as values): one
     insert (existing keys left alone) and one look-up for the keys the cache does not know. With ``found``, the
-    first value column of each row looked up is put there by id."""
+    first value column of each row looked up is put there by id; with ``looked_up``, the ids looked up."""
     ids: dict[tuple, int] = {}
     unknown = []
     known, pending = cache.known[table], cache.pending[table]
@@ -261,18 +266,24 @@ def _ensure(
     if not unknown:
         return ids
     unknown.sort()
-    keys = ", ".join(key_columns)
     columns = ", ".join((*key_columns, *value_columns))
     marks = ", ".join(["?"] * (2 + (0 if value_sql else len(value_columns))) + ([value_sql] if value_sql else []))
     sql.many(
         f"INSERT INTO {table} ({columns}) VALUES ({marks}) ON CONFLICT DO NOTHING",
         [(*key, *rows[key]) for key in unknown],
     )
-    extra = f", {value_columns[0]}" if found is not None else ""
-    for row in sql.where_in(f"SELECT id, {keys}{extra} FROM {table} WHERE ({keys}) IN", unknown, width=2):
+    extra = f", t.{value_columns[0]}" if found is not None else ""
+    first, second = key_columns
+    for row in sql.joined(
+        f"SELECT t.id, t.{first}, t.{second}{extra} FROM",
+        f"JOIN {table} t ON t.{first} = k.column1 AND t.{second} = k.column2",
+        unknown,
+    ):
         ids[(row[1], row[2])] = pending[(row[1], row[2])] = row[0]
         if found is not None:
             found[row[0]] = row[3]
+        if looked_up is not None:
+            looked_up.add(row[0])
     return ids
 
 
@@ -436,28 +447,50 @@ def _link_unversioned(sql: Sql, dataset_ids: list[int]) -> None:
     )
 
 
-def _merge_facets(sql: Sql, all_facts: list[Facts], dataset_ids: dict, job_ids: dict, run_pks: dict) -> None:
-    """Keep, per entity and facet name, the facet of the latest event."""
-    ids = {"dataset": dataset_ids, "job": job_ids, "run": {(k,): v for k, v in run_pks.items()}}
-    latest: dict[tuple[str, int, str], tuple[str, Any]] = {}
-    # Events by key, each one's facets backwards: the last one written to a slot is the first of the latest event.
-    for facts in sorted(all_facts, key=_by_event_key):
-        event_key = facts.event_key
-        for entity, key, name, facet in reversed(facts.facets):
-            latest[(entity, ids[entity][key], name)] = (event_key, facet)
+def _link_new_versions(sql: Sql, dataset_of: dict[int, int], unversioned: dict[int, int], looked_up: set[int]) -> None:
+    """``_link_unversioned`` on SQLite, for the versions this transaction looked up only: each version is made by a
+    transaction that links it to every version of its dataset there is then (the write lock is held from BEGIN), and
+    the cache holds only versions that committed, so the pairs of two cached versions exist already."""
+    if not looked_up:
+        return
+    pairs: set[tuple[int, int]] = set()
+    fresh = {dataset: node for dataset, node in unversioned.items() if node in looked_up}  # unversioned nodes
+    for dataset, version in sql.where_in(
+        f"SELECT dataset_id, id FROM dataset_versions WHERE version <> '{UNVERSIONED}' AND dataset_id IN",
+        sorted(fresh),
+    ):
+        pairs.add((fresh[dataset], version))
+    versions = [version for version in looked_up if unversioned.get(dataset_of[version]) != version]
+    nodes = dict(unversioned)
+    missing = sorted({dataset_of[version] for version in versions} - set(nodes))
+    nodes.update(
+        sql.where_in(
+            f"SELECT dataset_id, id FROM dataset_versions WHERE version = '{UNVERSIONED}' AND dataset_id IN", missing
+        )
+    )
+    pairs.update((nodes[dataset_of[version]], version) for version in versions if dataset_of[version] in nodes)
+    sql.many(
+        "INSERT INTO edges (src, dst, run_pk, job_pk, derivation) VALUES (?, ?, 0, 0, 'version') "
+        "ON CONFLICT DO NOTHING",
+        sorted(pairs),
+    )
+
+
+def _merge_facets(sql: Sql, facts: Facts, dataset_ids: dict, job_ids: dict, run_pks: dict) -> None:
+    """Keep, per entity and facet name, the facet of the latest event (``Facts`` kept that one already)."""
+    ids = {"dataset": dataset_ids, "job": job_ids, "run": run_pks}
+    rows = [
+        (entity, ids[entity][key], name, event_key, _facet_json(facet))
+        for (entity, key), named in facts.facets.items()
+        for name, (event_key, facet) in named.items()
+    ]
+    rows.sort()
     sql.many(
         "INSERT INTO facets (entity, entity_id, name, event_key, payload) VALUES (?, ?, ?, ?, ?) "
         "ON CONFLICT (entity, entity_id, name) DO UPDATE SET event_key = excluded.event_key, "
         "payload = excluded.payload WHERE facets.event_key < excluded.event_key",
-        [
-            (entity, entity_id, name, key, _facet_json(facet))
-            for (entity, entity_id, name), (key, facet) in sorted(latest.items())
-        ],
+        rows,
     )
-
-
-def _by_event_key(facts: Facts) -> str:
-    return facts.event_key
 
 
 def _facet_json(facet: Any) -> str:

@@ -12,14 +12,19 @@ from typing import Any
 import orjson
 
 DEFAULT_MAX_BYTES = 64 * 1024 * 1024  # one request's body, as sent and once decompressed
-# orjson reads integers beyond 64 bits as floats: a body with a number token of 19 digits or more (a digit run after
-# ``:``, ``[`` or ``,``; rarely one inside a string) takes the exact way. Digits inside strings (versions, hashes)
-# do not match, so batches keep the fast parser.
-_LONG_NUMBER = re.compile(rb"[:\[,]\s*-?[0-9]{19}")
-# The regular expression scans a body at a few dozen MB/s; a run of 19 digits anywhere, which it needs, is looked for
-# first at memory speed (every digit made "0", then one substring search).
+# orjson reads integers beyond 64 bits as floats: a body with a number token of 19 digits or more (a digit run right
+# after ``:``, ``[`` or ``,``, whitespace and a minus sign between them allowed) takes the exact way. Digits inside
+# strings (versions, hashes) do not count, so batches keep the fast parser. The runs of 19 digits or more are found
+# at memory speed (every digit made "0", then substring searches) and only the bytes before each are looked at:
+# a regular expression over the whole body took about 30 % of parsing it.
 _DIGITS_AS_ZEROS = bytes.maketrans(b"123456789", b"000000000")
 _NINETEEN_DIGITS = b"0" * 19
+_NOT_A_DIGIT = re.compile(rb"[^0]")
+_LONG_NUMBER = re.compile(rb"[:\[,]\s*-?[0-9]{19}")
+_OPENERS = frozenset(b":[,")
+_WHITESPACE = frozenset(b" \t\n\r\f\v")  # what ``\s`` matches in a bytes pattern
+_MINUS = ord("-")
+_ZERO = ord("0")
 
 
 class BodyError(ValueError):
@@ -72,7 +77,28 @@ def decoded(body: bytes, encoding: str | None, limit: int) -> bytes:
 
 def has_long_number(data: bytes) -> bool:
     """True when ``data`` may hold a JSON number of 19 digits or more, which orjson would not read exactly."""
-    return _NINETEEN_DIGITS in data.translate(_DIGITS_AS_ZEROS) and _LONG_NUMBER.search(data) is not None
+    zeros = data.translate(_DIGITS_AS_ZEROS)
+    at = zeros.find(_NINETEEN_DIGITS)
+    for _ in range(1000):  # digit runs looked at one by one; a body with more takes the regular expression
+        if at == -1:
+            return False
+        before = at - 1
+        while before >= 0 and zeros[before] == _ZERO:  # the run's first digit (a number starts there)
+            before -= 1
+        if before >= 0 and data[before] == _MINUS:
+            before -= 1
+        stop = before - 64
+        while before >= 0 and data[before] in _WHITESPACE:
+            before -= 1
+            if before < stop:  # much whitespace before it: the whole body's way, linear at C speed
+                return _LONG_NUMBER.search(data) is not None
+        if before >= 0 and data[before] in _OPENERS:
+            return True
+        after = _NOT_A_DIGIT.search(zeros, at + 19)  # past this run, at C speed however long it is
+        if after is None:
+            return False
+        at = zeros.find(_NINETEEN_DIGITS, after.start())
+    return _LONG_NUMBER.search(data) is not None
 
 
 def parse_json(data: bytes) -> Any:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -136,11 +137,12 @@ class LineageHandler(NblineageHandler):
     @web.authenticated
     async def post(self) -> None:
         def work() -> tuple[int, Any]:
-            payload = self.payload()
-            try:
-                outcome = store_one(self.store, payload)
-            except Refused as refused:
-                return refused.status, {"code": refused.status, "message": str(refused)}
+            with _gc_paused():
+                payload = self.payload()
+                try:
+                    outcome = store_one(self.store, payload)
+                except Refused as refused:
+                    return refused.status, {"code": refused.status, "message": str(refused)}
             return 201, {"status": outcome}
 
         status, body = await self.off_loop(work)
@@ -181,10 +183,12 @@ class BatchHandler(LineageHandler):
     @web.authenticated
     async def post(self) -> None:
         def work() -> tuple[int, Any]:
-            payloads = self.payload()
-            if not isinstance(payloads, list):
-                raise BodyError(400, f"the batch endpoint takes a JSON array of events, not {_json_type(payloads)}")
-            result = store_batch(self.store, payloads)
+            with _gc_paused():  # parsing, checking and storing make no garbage cycles
+                payloads = self.payload()
+                if not isinstance(payloads, list):
+                    raise BodyError(400, f"the batch endpoint takes a JSON array of events, not {_json_type(payloads)}")
+                result = store_batch(self.store, payloads)
+                del payloads  # freed before the collector runs again: it would walk every event's objects
             return result.status, result.to_json()
 
         status, body = await self.off_loop(work)
@@ -193,6 +197,13 @@ class BatchHandler(LineageHandler):
     @web.authenticated
     async def get(self) -> None:
         raise web.HTTPError(405, "the batch endpoint takes POST: a JSON array of events")
+
+
+def _gc_paused() -> AbstractContextManager[None]:
+    """The cycle collector paused while a body is parsed, checked and stored (``Store.append`` does the same)."""
+    from nblineage.lineage.store import cyclic_gc_paused
+
+    return cyclic_gc_paused()
 
 
 def _json_type(value: Any) -> str:
