@@ -62,18 +62,11 @@ class SqliteStore(stores.Store):
         self._writer = raw
 
     def _connect(self, path: str) -> sqlite3.Connection:
-        """A connection with the pragmas of the store's SQLAlchemy engine (``store._engine``)."""
+        """A connection with the settings of the store's SQLAlchemy engine (``store.set_write_pragmas``)."""
         timeout = self._timeout
         raw = sqlite3.connect(path, timeout=timeout, isolation_level=None, check_same_thread=False)
         try:
-            raw.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-            raw.execute(f"PRAGMA page_size = {stores.SQLITE_PAGE_SIZE}")
-            raw.execute(f"PRAGMA cache_size = -{stores.SQLITE_CACHE_KIB}")
-            mode = raw.execute("PRAGMA journal_mode = WAL").fetchone()
-            raw.execute("PRAGMA synchronous = NORMAL" if mode and mode[0] == "wal" else "PRAGMA synchronous = FULL")
-            raw.execute("PRAGMA wal_autocheckpoint = 4096")
-            raw.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
-            raw.execute("PRAGMA foreign_keys = ON")
+            stores.set_write_pragmas(raw, timeout)
         except BaseException:
             raw.close()
             raise

@@ -489,6 +489,21 @@ def _refuse_damaged_sqlite(database: str | None) -> None:
     _INTACT.add(str(path))
 
 
+def set_write_pragmas(cursor: Any, timeout: float) -> None:
+    """The settings of a connection that writes a SQLite store (a DB-API cursor or ``sqlite3`` connection), the
+    same whether SQLAlchemy or the standard library opened it (``sqlite_writer.py``)."""
+    cursor.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
+    cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")  # a new store only: no effect on an existing one
+    cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+    mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()
+    cursor.execute("PRAGMA synchronous = NORMAL" if mode and mode[0] == "wal" else "PRAGMA synchronous = FULL")
+    # Checkpoint (and fsync) every 4,096 pages of WAL, not SQLite's 1,000: a batch of events writes a few thousand
+    # pages; the WAL file is cut back to 64 MiB after a checkpoint.
+    cursor.execute("PRAGMA wal_autocheckpoint = 4096")
+    cursor.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
+    cursor.execute("PRAGMA foreign_keys = ON")
+
+
 def _engine(url: str, is_sqlite: bool, timeout: float, connect_timeout: float) -> Engine:
     from sqlalchemy import create_engine, event
 
@@ -505,16 +520,7 @@ def _engine(url: str, is_sqlite: bool, timeout: float, connect_timeout: float) -
     def _connect(dbapi_connection, _record) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
         cursor = dbapi_connection.cursor()
-        cursor.execute(f"PRAGMA busy_timeout = {int(timeout * 1000)}")
-        cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")  # a new store only: no effect on an existing one
-        cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
-        mode = cursor.execute("PRAGMA journal_mode = WAL").fetchone()
-        cursor.execute("PRAGMA synchronous = NORMAL" if mode and mode[0] == "wal" else "PRAGMA synchronous = FULL")
-        # Checkpoint (and fsync) every 4,096 pages of WAL, not SQLite's 1,000: a batch of events writes a few
-        # thousand pages; the WAL file is cut back to 64 MiB after a checkpoint.
-        cursor.execute("PRAGMA wal_autocheckpoint = 4096")
-        cursor.execute(f"PRAGMA journal_size_limit = {64 * 1024 * 1024}")
-        cursor.execute("PRAGMA foreign_keys = ON")
+        set_write_pragmas(cursor, timeout)
         cursor.close()
 
     @event.listens_for(engine, "begin")
