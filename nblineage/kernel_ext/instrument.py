@@ -168,6 +168,14 @@ class Instrumentor:
     def cell_ended(self, capture: Capture) -> None:
         """Called when a cell ends, before its record is taken (add what the cell's library calls left)."""
 
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def at_cell_end(self) -> Instrumentor | None:
+        """The instrumentor whose ``cell_ended`` has work to do (itself, unless it kept the base's), else None."""
+        return None if type(self).cell_ended is Instrumentor.cell_ended else self
+
     # --- the life cycle ------------------------------------------------------------------------------------------
 
     @property
@@ -270,6 +278,60 @@ class Instrumentor:
         if self._supported is None:
             self._supported = all(_installed(requirement) for requirement in self.requires)
         return self._supported
+
+
+class Deferred(Instrumentor):
+    """An instrumentor whose hook module is not imported yet: ``make()`` (which imports it) runs when the first of
+    ``modules`` is imported, or at ``instrument()`` when one is imported already; the instrumentor it makes does the
+    rest. Its ``modules`` are the made one's, so its post-import hooks fire, in install order, just before that
+    one's would."""
+
+    def __init__(self, name: str, modules: tuple[str, ...], make: Callable[[], Instrumentor]) -> None:
+        super().__init__()
+        self._name, self.modules, self._make = name, modules, make
+        self.loaded: Instrumentor | None = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def instrument(self) -> None:
+        if self._instrumented:
+            return
+        self._instrumented = True
+        if self.loaded is not None or any(name in sys.modules for name in self.modules):
+            self._load()
+            return
+        for name in self.modules:
+            if name not in self._watched:
+                self._watched.add(name)
+                wrapt.register_post_import_hook(self._imported, name)
+
+    def uninstrument(self) -> None:
+        if not self._instrumented:
+            return
+        self._instrumented = False
+        if self.loaded is not None:
+            self.loaded.uninstrument()
+
+    def cell_ended(self, capture: Capture) -> None:
+        if self.loaded is not None and self._instrumented:
+            self.loaded.cell_ended(capture)
+
+    def at_cell_end(self) -> Instrumentor | None:
+        return self.loaded.at_cell_end() if self.loaded is not None and self._instrumented else None
+
+    def _imported(self, module: Any) -> None:
+        if self._instrumented:
+            self._load()
+
+    def _load(self) -> None:
+        try:
+            if self.loaded is None:
+                self.loaded = self._make()
+            self.loaded.instrument()
+        except Exception as error:  # this library's hooks are off; the others stay
+            report(f"{self._name} hooks", error)
 
 
 def defining_class(cls: Any, name: str) -> type | None:
