@@ -197,6 +197,14 @@ class Instrumentor:
             if module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False):
                 self._on_import(module)
 
+    def notified(self, module: Any) -> None:
+        """``module``, one of ``modules``, is imported: patch it now, instrumented from now on, the imports watched
+        for it (a :class:`Deferred` watches them: the hooks of a module it names fire when that module is imported,
+        never while a package importing it is still being initialized)."""
+        self._instrumented = True
+        self._watched.update(self.modules)
+        self._on_import(module)
+
     def uninstrument(self) -> None:
         """Undo everything, last first."""
         if not self._instrumented:
@@ -283,9 +291,9 @@ class Instrumentor:
 
 class Deferred(Instrumentor):
     """An instrumentor whose hook module is not imported yet: ``make()`` (which imports it) runs when the first of
-    ``modules`` is imported, or at ``instrument()`` when one is imported already; the instrumentor it makes does the
-    rest. Its ``modules`` are the made one's, so its post-import hooks fire, in install order, just before that
-    one's would."""
+    ``modules`` is imported, or at ``instrument()`` when one is imported already. It watches the imports of
+    ``modules`` (the made one's) as the base does, in install order, and hands each to the instrumentor made
+    (``notified``), which patches it and undoes its patches on ``uninstrument()``."""
 
     def __init__(self, name: str, modules: tuple[str, ...], make: Callable[[], Instrumentor]) -> None:
         super().__init__()
@@ -300,13 +308,14 @@ class Deferred(Instrumentor):
         if self._instrumented:
             return
         self._instrumented = True
-        if self.loaded is not None or any(name in sys.modules for name in self.modules):
-            self._load()
-            return
         for name in self.modules:
             if name not in self._watched:
                 self._watched.add(name)
-                wrapt.register_post_import_hook(self._imported, name)
+                wrapt.register_post_import_hook(self._imported, name)  # runs now if imported already
+                continue
+            module = sys.modules.get(name)  # instrumented again: wrapt's hook has fired already
+            if module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False):
+                self._imported(module)
 
     def uninstrument(self) -> None:
         if not self._instrumented:
@@ -323,14 +332,12 @@ class Deferred(Instrumentor):
         return self.loaded.at_cell_end() if self.loaded is not None and self._instrumented else None
 
     def _imported(self, module: Any) -> None:
-        if self._instrumented:
-            self._load()
-
-    def _load(self) -> None:
+        if not self._instrumented:
+            return
         try:
             if self.loaded is None:
                 self.loaded = self._make()
-            self.loaded.instrument()
+            self.loaded.notified(module)
         except Exception as error:  # this library's hooks are off; the others stay
             report(f"{self._name} hooks", error)
 
