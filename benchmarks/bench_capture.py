@@ -7,7 +7,11 @@ notebook without ``%load_ext nblineage`` (interleaved pairs, with a 95 % confide
 the targets are printed, met or NOT met.
 
     python benchmarks/bench_capture.py [--quick] [--reps N] [--threads N]
-        [--only load,fingerprint,pandas,notebook,cells,memory] [--cells N]
+        [--only load,fingerprint,pandas,notebook,cells,memory] [--cells N] [--compare CHECKOUT]
+
+``--compare CHECKOUT`` runs, in each repetition of the notebooks, a third kernel with capture that imports nblineage
+from another checkout (``/work/main``), in rotating order, and prints what this checkout's capture costs more than
+that one's, with its interval: the difference measured directly, not two benchmark runs apart.
 """
 
 from __future__ import annotations
@@ -583,7 +587,28 @@ def print_pairs(pairs: Paired) -> None:
         print(f"  nblineage warnings in the cells: {' | '.join(warnings)}")
 
 
-def bench_notebook(sizes: Sizes, folder: Path, reps: int, threads: int) -> bool:
+def other_env(env: dict[str, str], compare: Path | None) -> dict[str, str] | None:
+    """The environment of the ``--compare`` kernels: nblineage imported from that checkout."""
+    return None if compare is None else {**env, "PYTHONPATH": str(compare)}
+
+
+def print_versus(
+    compare: Path | None, pairs: Paired, phases: Sequence[tuple[str, Callable[[KernelRun], float]]]
+) -> None:
+    """This checkout's capture against the other's (``--compare``), per phase: added CPU and its interval."""
+    if compare is None or not pairs.other:
+        return
+    rows = []
+    for label, measure in phases:
+        added, low, high = mean_interval(pairs.versus_other(measure))
+        other = statistics.fmean(measure(run) for run in pairs.other)
+        on = statistics.fmean(measure(run) for run in pairs.on)
+        rows.append([label, f"{other:.3f}", f"{on:.3f}", f"{added * 1000:+.1f}", interval_text(low, high, 1000)])
+    print(f"  this checkout against {compare} (both with capture, {len(pairs.other)} rotating trios):")
+    print_table(["kernel CPU", "other s", "this s", "this - other ms", "95% CI ms"], rows)
+
+
+def bench_notebook(sizes: Sizes, folder: Path, reps: int, threads: int, compare: Path | None = None) -> bool:
     """The realistic notebook: total kernel CPU with and without capture, in interleaved pairs."""
     from nblineage.lineage.graph import DatasetRef, NotFound, models_from
     from nblineage.lineage.naming import file_dataset
@@ -599,10 +624,11 @@ def bench_notebook(sizes: Sizes, folder: Path, reps: int, threads: int) -> bool:
         f"HistGradientBoostingRegressor fit; score; joblib.dump) in new kernels, "
         f"{'library default threads' if threads <= 0 else f'{threads} thread(s)'}, {reps} interleaved pairs"
     )
-    pairs = run_pairs(work, "notebook", cells, env, reps, 120 if sizes is QUICK else 1800)
+    pairs = run_pairs(work, "notebook", cells, env, reps, 120 if sizes is QUICK else 1800, other_env(env, compare))
     table, (percent, low, high) = cpu_rows("realistic notebook", pairs, len(cells))
     print_table(CPU_HEADERS, table)
     print_pairs(pairs)
+    print_versus(compare, pairs, [("realistic notebook", cpu)])
     with Store(env["NBLINEAGE_URL"]) as store:
         try:
             found = models_from(store, DatasetRef("file", file_dataset(csv).name))
@@ -642,7 +668,7 @@ def feature_cells(csv: Path, model: Path, count: int) -> list[str]:
     return cells
 
 
-def bench_cells(sizes: Sizes, folder: Path, reps: int, threads: int) -> bool:
+def bench_cells(sizes: Sizes, folder: Path, reps: int, threads: int, compare: Path | None = None) -> bool:
     """The cell-heavy notebook: total kernel CPU added per cell, background included; and the same split in its
     phases (marks after the read and after the feature cells, each after a pause that lets delivery catch up)."""
     work, env = notebook_folder(folder, "cells", threads)
@@ -655,7 +681,7 @@ def bench_cells(sizes: Sizes, folder: Path, reps: int, threads: int) -> bool:
     )
     count = sizes.feature_cells
     marked = [*cells[:2], mark_cell("setup"), *cells[2 : 2 + count], mark_cell("features"), *cells[2 + count :]]
-    pairs = run_pairs(work, "cells", marked, env, reps, 120 if sizes is QUICK else 600)
+    pairs = run_pairs(work, "cells", marked, env, reps, 120 if sizes is QUICK else 600, other_env(env, compare))
     table, (percent, low, high) = cpu_rows("cell-heavy notebook", pairs, len(cells))
     print_table(CPU_HEADERS, table)
     print_pairs(pairs)
@@ -676,6 +702,7 @@ def bench_cells(sizes: Sizes, folder: Path, reps: int, threads: int) -> bool:
     print_table(
         ["phase (kernel CPU, background included)", "off s", "on s", "added s", "95% CI s", "ms/cell, 95% CI"], rows
     )
+    print_versus(compare, pairs, [("cell-heavy notebook", cpu), *((label, measure) for label, measure, _ in phases)])
     added, added_low, added_high = (value / len(cells) * 1000 for value in mean_interval(pairs.differences(cpu)))
     result = interval_verdict(
         [(added, added_low, added_high, TARGET_MS_PER_CELL), (percent, low, high, TARGET_NOTEBOOK_OVERHEAD)]
@@ -752,6 +779,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--cells", type=int, help="feature cells of the cell-heavy notebook (default 40; 30 quick)")
     parser.add_argument("--only", default=",".join(SECTIONS), help=f"comma-separated subset of {','.join(SECTIONS)}")
+    parser.add_argument(
+        "--compare",
+        type=Path,
+        help="another checkout (e.g. /work/main): notebooks also run with its capture, interleaved, and the difference",
+    )
     args = parser.parse_args(argv)
     sizes = QUICK if args.quick else FULL
     if args.cells:
@@ -766,6 +798,10 @@ def main(argv: list[str] | None = None) -> int:
         f"{os.cpu_count()} CPUs, load average {load}"
     )
     compile_nblineage()
+    if args.compare is not None:
+        import compileall
+
+        compileall.compile_dir(args.compare / "nblineage", quiet=1)
     with tempfile.TemporaryDirectory(prefix="nbl-bench-") as name:
         folder = Path(name)
         if "load" in chosen:
@@ -778,9 +814,9 @@ def main(argv: list[str] | None = None) -> int:
             bench_pandas(sizes, folder)
         reps = args.reps or sizes.notebook_reps
         if "notebook" in chosen:
-            bench_notebook(sizes, folder, reps, args.threads)
+            bench_notebook(sizes, folder, reps, args.threads, args.compare)
         if "cells" in chosen:
-            bench_cells(sizes, folder, reps, args.threads)
+            bench_cells(sizes, folder, reps, args.threads, args.compare)
         if "memory" in chosen:
             bench_memory(sizes, folder, reps)
     return 0

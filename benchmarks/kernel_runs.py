@@ -9,7 +9,7 @@ import json
 import math
 import statistics
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 # The first cell of every run: at the kernel's exit, after nblineage's own exit handler (registered later, so run
@@ -109,25 +109,46 @@ def run_kernel(path: Path, cells: list[str], env: dict[str, str], timeout: int, 
 
 @dataclass(frozen=True)
 class Paired:
-    """Runs without (``off``) and with (``on``) capture, one pair per repetition, in alternating order."""
+    """Runs without (``off``) and with (``on``) capture, one pair per repetition, in alternating order; with
+    ``other``, the runs with capture of another checkout (``--compare``), one per repetition too."""
 
     off: list[KernelRun]
     on: list[KernelRun]
+    other: list[KernelRun] = field(default_factory=list)
 
     def differences(self, measure: Callable[[KernelRun], float]) -> list[float]:
         return [measure(on) - measure(off) for off, on in zip(self.off, self.on, strict=True)]
 
+    def versus_other(self, measure: Callable[[KernelRun], float]) -> list[float]:
+        """What this checkout's capture costs more than the other's, per repetition."""
+        return [measure(on) - measure(other) for on, other in zip(self.on, self.other, strict=True)]
 
-def run_pairs(folder: Path, name: str, cells: list[str], env: dict[str, str], reps: int, timeout: int) -> Paired:
-    """One untimed warm-up, then ``reps`` pairs, the order inside a pair alternating (off first, then on first)."""
-    run_kernel(folder / f"{name}-warmup.ipynb", cells, env, timeout, capture=True)
-    off: list[KernelRun] = []
-    on: list[KernelRun] = []
+
+def run_pairs(
+    folder: Path,
+    name: str,
+    cells: list[str],
+    env: dict[str, str],
+    reps: int,
+    timeout: int,
+    other_env: dict[str, str] | None = None,
+) -> Paired:
+    """One untimed warm-up, then ``reps`` pairs, the order inside a pair alternating (off first, then on first).
+    With ``other_env`` (another checkout's ``PYTHONPATH``), each repetition also runs that checkout with capture,
+    the three runs in rotating order."""
+    kinds = ["off", "on", *(["other"] if other_env is not None else [])]
+    for kind in kinds[1:]:
+        run_kernel(folder / f"{name}-warmup-{kind}.ipynb", cells, other_env if kind == "other" else env, timeout, True)
+    runs: dict[str, list[KernelRun]] = {kind: [] for kind in kinds}
     for rep in range(reps):
-        for capture in (False, True) if rep % 2 == 0 else (True, False):
-            run = run_kernel(folder / f"{name}-{'on' if capture else 'off'}-{rep}.ipynb", cells, env, timeout, capture)
-            (on if capture else off).append(run)
-    return Paired(off, on)
+        order = (kinds[rep % len(kinds) :] + kinds[: rep % len(kinds)]) if other_env is not None else kinds
+        if other_env is None and rep % 2:
+            order = order[::-1]
+        for kind in order:
+            kind_env = other_env if kind == "other" and other_env is not None else env
+            run = run_kernel(folder / f"{name}-{kind}-{rep}.ipynb", cells, kind_env, timeout, kind != "off")
+            runs[kind].append(run)
+    return Paired(runs["off"], runs["on"], runs.get("other", []))
 
 
 def mean_interval(values: list[float], confidence: float = 0.95) -> tuple[float, float, float]:

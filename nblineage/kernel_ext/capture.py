@@ -331,6 +331,7 @@ def is_user_file(filename: str) -> bool:
 _USER, _LIBRARY, _TRANSPARENT = "user", "library", "transparent"
 _BOUNDARIES: set[Any] = set()
 _kinds: dict[str, str] = {}
+_folder_kinds: dict[str, str] = {}
 
 
 @dataclass(slots=True)
@@ -400,7 +401,19 @@ def _functions_in(values: tuple) -> frozenset[int]:
 def _kind(filename: str) -> str:
     kind = _kinds.get(filename)
     if kind is None:
-        kind = _kinds[filename] = _classify(filename)
+        kind = _kinds[filename] = _classify_in_folder(filename)
+    return kind
+
+
+def _classify_in_folder(filename: str) -> str:
+    """``_classify``, once per folder: its roots are folders, so every file of a folder is of one kind (the import
+    of a library's thousand modules classifies each of its folders once)."""
+    if filename.startswith("<"):
+        return _classify(filename)
+    folder = os.path.dirname(filename)
+    kind = _folder_kinds.get(folder)
+    if kind is None:
+        kind = _folder_kinds[folder] = _classify(filename)
     return kind
 
 

@@ -27,20 +27,12 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nblineage.governance.policy import (
-    Decision,
-    Policy,
-    PolicyError,
-    PolicyViolation,
-    Ref,
-    find,
-    identity,
-    loads,
-)
+from nblineage.governance.policy_file import PolicyError, PolicyViolation, find, identity
 from nblineage.kernel_ext import quality, safety
 from nblineage.lineage.events import utc_now
 
 if TYPE_CHECKING:
+    from nblineage.governance.policy import Decision, Policy, Ref
     from nblineage.kernel_ext.capture import Capture
     from nblineage.kernel_ext.provenance import Source
 
@@ -93,6 +85,8 @@ class Guard:
         capture.guard = self if self.policy is not None else None
 
     def _load(self, path: Path, data: bytes) -> None:
+        from nblineage.governance.policy import loads  # with a policy file only
+
         try:
             policy = loads(data, path)
         except PolicyError as error:

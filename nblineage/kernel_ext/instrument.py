@@ -47,6 +47,7 @@ Patch = tuple[Any, str, Callable[..., Any]]  # (owner, attribute, wrapt wrapper)
 Listener = tuple[Callable[[], None], Callable[[], None]]  # (subscribe, unsubscribe)
 _MISSING: Any = object()
 _REQUIREMENT = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*)")
+_RELEASE = re.compile(r"\d+(?:\.\d+)*")  # a final release: compared without importing ``packaging.specifiers``
 
 
 def intercept(where: str, after: After, nested: bool = False, before: Before | None = None) -> Callable[..., Any]:
@@ -168,6 +169,14 @@ class Instrumentor:
     def cell_ended(self, capture: Capture) -> None:
         """Called when a cell ends, before its record is taken (add what the cell's library calls left)."""
 
+    @property
+    def name(self) -> str:
+        return type(self).__name__
+
+    def at_cell_end(self) -> Instrumentor | None:
+        """The instrumentor whose ``cell_ended`` has work to do (itself, unless it kept the base's), else None."""
+        return None if type(self).cell_ended is Instrumentor.cell_ended else self
+
     # --- the life cycle ------------------------------------------------------------------------------------------
 
     @property
@@ -187,6 +196,14 @@ class Instrumentor:
             module = sys.modules.get(name)  # instrumented again: wrapt's hook has fired already
             if module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False):
                 self._on_import(module)
+
+    def notified(self, module: Any) -> None:
+        """``module``, one of ``modules``, is imported: patch it now, instrumented from now on, the imports watched
+        for it (a :class:`Deferred` watches them: the hooks of a module it names fire when that module is imported,
+        never while a package importing it is still being initialized)."""
+        self._instrumented = True
+        self._watched.update(self.modules)
+        self._on_import(module)
 
     def uninstrument(self) -> None:
         """Undo everything, last first."""
@@ -272,6 +289,59 @@ class Instrumentor:
         return self._supported
 
 
+class Deferred(Instrumentor):
+    """An instrumentor whose hook module is not imported yet: ``make()`` (which imports it) runs when the first of
+    ``modules`` is imported, or at ``instrument()`` when one is imported already. It watches the imports of
+    ``modules`` (the made one's) as the base does, in install order, and hands each to the instrumentor made
+    (``notified``), which patches it and undoes its patches on ``uninstrument()``."""
+
+    def __init__(self, name: str, modules: tuple[str, ...], make: Callable[[], Instrumentor]) -> None:
+        super().__init__()
+        self._name, self.modules, self._make = name, modules, make
+        self.loaded: Instrumentor | None = None
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def instrument(self) -> None:
+        if self._instrumented:
+            return
+        self._instrumented = True
+        for name in self.modules:
+            if name not in self._watched:
+                self._watched.add(name)
+                wrapt.register_post_import_hook(self._imported, name)  # runs now if imported already
+                continue
+            module = sys.modules.get(name)  # instrumented again: wrapt's hook has fired already
+            if module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False):
+                self._imported(module)
+
+    def uninstrument(self) -> None:
+        if not self._instrumented:
+            return
+        self._instrumented = False
+        if self.loaded is not None:
+            self.loaded.uninstrument()
+
+    def cell_ended(self, capture: Capture) -> None:
+        if self.loaded is not None and self._instrumented:
+            self.loaded.cell_ended(capture)
+
+    def at_cell_end(self) -> Instrumentor | None:
+        return self.loaded.at_cell_end() if self.loaded is not None and self._instrumented else None
+
+    def _imported(self, module: Any) -> None:
+        if not self._instrumented:
+            return
+        try:
+            if self.loaded is None:
+                self.loaded = self._make()
+            self.loaded.notified(module)
+        except Exception as error:  # this library's hooks are off; the others stay
+            report(f"{self._name} hooks", error)
+
+
 def defining_class(cls: Any, name: str) -> type | None:
     """The class of ``cls``'s MRO whose own ``__dict__`` holds ``name`` (where a patch must go), else None."""
     for klass in getattr(cls, "__mro__", ()):
@@ -283,8 +353,6 @@ def defining_class(cls: Any, name: str) -> type | None:
 def _installed(requirement: str) -> bool:
     """True when the library of ``requirement`` (``"pandas>=2.0"``: imported already, else its distribution) has a
     version it allows. ``packaging.requirements`` would import far more than the specifier this needs."""
-    from packaging.specifiers import SpecifierSet
-
     library, specifier = _REQUIREMENT.fullmatch(requirement.strip()).groups()  # type: ignore[union-attr]
     version = getattr(sys.modules.get(library), "__version__", None)
     if not isinstance(version, str):
@@ -292,7 +360,22 @@ def _installed(requirement: str) -> bool:
             version = importlib.metadata.version(library)
         except importlib.metadata.PackageNotFoundError:
             return False
+    at_least = _at_least(specifier, version)
+    if at_least is not None:
+        return at_least
+    from packaging.specifiers import SpecifierSet
+
     return SpecifierSet(specifier).contains(version, prereleases=True)
+
+
+def _at_least(specifier: str, version: str) -> bool | None:
+    """``version`` against ``>=X.Y``, both final releases (what ``packaging`` answers), else None (ask it)."""
+    minimum = specifier.strip().removeprefix(">=").strip()
+    if not specifier.strip().startswith(">=") or not _RELEASE.fullmatch(minimum) or not _RELEASE.fullmatch(version):
+        return None
+    have, need = [int(part) for part in version.split(".")], [int(part) for part in minimum.split(".")]
+    width = max(len(have), len(need))
+    return have + [0] * (width - len(have)) >= need + [0] * (width - len(need))
 
 
 def _is_delegating_descriptor(obj: Any) -> bool:

@@ -90,7 +90,7 @@ class Session:
             outbox_problem=self.outbox_problem,
             waiting=writer.waiting(),
             set_aside=writer.set_aside(),
-            hooks=tuple(type(instrumentor).__name__ for instrumentor in self.instrumentors),
+            hooks=tuple(instrumentor.name for instrumentor in self.instrumentors),
             hook_errors=dict(safety.errors),
         )
 
@@ -238,12 +238,13 @@ class Session:
         except Exception as error:
             report("cell code reading", error)
         for instrumentor in self.instrumentors:
-            if type(instrumentor).cell_ended is Instrumentor.cell_ended:
-                continue  # nothing to add at cell end (most libraries)
+            ending = instrumentor.at_cell_end()
+            if ending is None:
+                continue  # nothing to add at cell end (most libraries, and those not imported)
             try:
-                instrumentor.cell_ended(self.capture)
+                ending.cell_ended(self.capture)
             except Exception as error:
-                report(f"{type(instrumentor).__name__} at cell end", error)
+                report(f"{ending.name} at cell end", error)
         self.capture.cell_source = None
         if self.capture.guard is not None:
             try:
@@ -369,9 +370,9 @@ def _run_id() -> str:
 
 
 def _instrumentors() -> list[Instrumentor]:
-    from nblineage.kernel_ext.hooks import instrumentors
+    from nblineage.kernel_ext.hooks import deferred
 
-    return instrumentors()
+    return deferred()
 
 
 def _transport_factory() -> Any:

@@ -159,3 +159,35 @@ def test_a_module_whose_patching_fails_is_left_as_it_was(
         assert safety.errors[f"{LIBRARY} instrumentation"] == 1
     finally:
         instrumentor.uninstrument()
+
+
+@pytest.mark.parametrize(
+    ("specifier", "version"),
+    [
+        (">=2.0", "2.0"),
+        (">=2.0", "2"),
+        (">=2.0", "1.9.9"),
+        (">=2.0", "2.0.0rc1"),
+        (">=2.0", "2.2.3+cpu"),
+        (">=14.0", "14.0.2"),
+        (">=0.20", "0.19.19"),
+        (">=0.20", "0.20.0"),
+        (">= 3.1", "3.1.0"),
+        (">=1.4", "10.0"),
+        ("<3", "2.1"),
+    ],
+)
+def test_a_requirement_is_checked_as_packaging_checks_it(specifier: str, version: str) -> None:
+    """The version check without ``packaging`` (final releases against ``>=``) answers as ``packaging`` does, and
+    leaves every other case to it."""
+    from packaging.specifiers import SpecifierSet
+
+    from nblineage.kernel_ext.instrument import _at_least
+
+    fast = _at_least(specifier, version)
+    expected = SpecifierSet(specifier).contains(version, prereleases=True)
+    assert fast is None or fast == expected
+    if "+" in version or "rc" in version or not specifier.startswith(">="):
+        assert fast is None
+    else:
+        assert fast == expected

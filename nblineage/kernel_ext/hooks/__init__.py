@@ -1,70 +1,90 @@
 """The library hooks: one module (or package) per library, each an ``instrument.Instrumentor`` listed once here, in
-install order. Importing a hook module never imports its library."""
+install order, with the modules of its library it instruments. Importing this package imports no hook module, and a
+hook module imports no library: a session's hooks (``deferred``) import their module when the first of those
+library modules is imported."""
 
 from __future__ import annotations
 
-from nblineage.kernel_ext.hooks.delta import DeltaInstrumentor
-from nblineage.kernel_ext.hooks.duckdb import DuckdbInstrumentor
-from nblineage.kernel_ext.hooks.gx import GreatExpectationsInstrumentor
-from nblineage.kernel_ext.hooks.hf_datasets import HfDatasetsInstrumentor
-from nblineage.kernel_ext.hooks.iceberg import IcebergInstrumentor
-from nblineage.kernel_ext.hooks.lightning import LightningInstrumentor
-from nblineage.kernel_ext.hooks.metrics import MetricsInstrumentor
-from nblineage.kernel_ext.hooks.mlflow.models import MlflowInstrumentor
-from nblineage.kernel_ext.hooks.models import (
-    JoblibInstrumentor,
-    KerasInstrumentor,
-    LightGBMInstrumentor,
-    PickleInstrumentor,
-    SkopsInstrumentor,
-    TorchInstrumentor,
-    XGBoostInstrumentor,
-)
-from nblineage.kernel_ext.hooks.numpy import NumpyInstrumentor
-from nblineage.kernel_ext.hooks.pandas import PandasInstrumentor
-from nblineage.kernel_ext.hooks.polars import PolarsInstrumentor
-from nblineage.kernel_ext.hooks.pyarrow import PyarrowInstrumentor
-from nblineage.kernel_ext.hooks.pyfiles import PyfilesInstrumentor
-from nblineage.kernel_ext.hooks.sklearn import SklearnInstrumentor
-from nblineage.kernel_ext.hooks.spark import SparkInstrumentor
-from nblineage.kernel_ext.hooks.sql.dbapi import PsycopgInstrumentor, PymysqlInstrumentor, SqliteInstrumentor
-from nblineage.kernel_ext.hooks.sql.engine import SqlAlchemyInstrumentor
-from nblineage.kernel_ext.hooks.sql.pandas import PandasSqlInstrumentor
-from nblineage.kernel_ext.hooks.transformers import TransformersInstrumentor
-from nblineage.kernel_ext.instrument import Instrumentor
+import importlib
 
-INSTRUMENTORS: tuple[type[Instrumentor], ...] = (
-    PandasInstrumentor,
-    PyarrowInstrumentor,
-    PolarsInstrumentor,
-    DuckdbInstrumentor,
-    NumpyInstrumentor,
-    SqlAlchemyInstrumentor,
-    PandasSqlInstrumentor,
-    SqliteInstrumentor,
-    PsycopgInstrumentor,
-    PymysqlInstrumentor,
-    SklearnInstrumentor,
-    MetricsInstrumentor,
-    JoblibInstrumentor,
-    PickleInstrumentor,
-    TorchInstrumentor,
-    SkopsInstrumentor,
-    KerasInstrumentor,
-    XGBoostInstrumentor,
-    LightGBMInstrumentor,
-    TransformersInstrumentor,
-    LightningInstrumentor,
-    MlflowInstrumentor,
-    PyfilesInstrumentor,
-    GreatExpectationsInstrumentor,
-    HfDatasetsInstrumentor,
-    SparkInstrumentor,
-    DeltaInstrumentor,
-    IcebergInstrumentor,
+from nblineage.kernel_ext.instrument import Deferred, Instrumentor
+
+_MLFLOW_FLAVORS = ("sklearn", "pytorch", "xgboost", "lightgbm", "keras", "tensorflow", "transformers", "pyfunc", "onnx")
+_MLFLOW = (
+    *(f"mlflow.{flavor}" for flavor in (*_MLFLOW_FLAVORS, "statsmodels")),
+    "mlflow.tracking.fluent",
+    "mlflow.tracking._model_registry.fluent",
+    "mlflow.tracking.client",
 )
+_PYARROW = ("pyarrow", "pyarrow.parquet", "pyarrow.csv", "pyarrow.feather", "pyarrow.dataset", "pyarrow.pandas_compat")
+_TRANSFORMERS = (
+    "transformers.modeling_utils",
+    "transformers.tokenization_utils_base",
+    "transformers.processing_utils",
+    "transformers.trainer",
+    "accelerate.data_loader",
+    "tokenizers",
+    "tokenizers.implementations.base_tokenizer",
+)
+_LIGHTNING = (
+    "lightning.pytorch.trainer.trainer",
+    "pytorch_lightning.trainer.trainer",
+    "lightning.pytorch.core.module",
+    "pytorch_lightning.core.module",
+)
+
+# (hook module under nblineage.kernel_ext.hooks, instrumentor class, the library modules it instruments: its
+# ``modules``, which tests/kernel/hooks/test_registry.py keeps equal), in install order
+REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
+    ("pandas", "PandasInstrumentor", ("pandas",)),
+    ("pyarrow", "PyarrowInstrumentor", _PYARROW),
+    ("polars", "PolarsInstrumentor", ("polars",)),
+    ("duckdb", "DuckdbInstrumentor", ("duckdb",)),
+    ("numpy", "NumpyInstrumentor", ("numpy", "IPython")),
+    ("sql.engine", "SqlAlchemyInstrumentor", ("sqlalchemy",)),
+    ("sql.pandas", "PandasSqlInstrumentor", ("pandas",)),
+    ("sql.dbapi", "SqliteInstrumentor", ("sqlite3",)),
+    ("sql.dbapi", "PsycopgInstrumentor", ("psycopg",)),
+    ("sql.dbapi", "PymysqlInstrumentor", ("pymysql",)),
+    ("sklearn", "SklearnInstrumentor", ("sklearn", "sklearn.model_selection")),
+    ("metrics", "MetricsInstrumentor", ("sklearn.metrics",)),
+    ("models", "JoblibInstrumentor", ("joblib",)),
+    ("models", "PickleInstrumentor", ("pickle",)),
+    ("models", "TorchInstrumentor", ("torch",)),
+    ("models", "SkopsInstrumentor", ("skops.io",)),
+    ("models", "KerasInstrumentor", ("keras",)),
+    ("models", "XGBoostInstrumentor", ("xgboost",)),
+    ("models", "LightGBMInstrumentor", ("lightgbm",)),
+    ("transformers", "TransformersInstrumentor", _TRANSFORMERS),
+    ("lightning", "LightningInstrumentor", _LIGHTNING),
+    ("mlflow.models", "MlflowInstrumentor", _MLFLOW),
+    ("pyfiles", "PyfilesInstrumentor", ("pathlib",)),
+    (
+        "gx",
+        "GreatExpectationsInstrumentor",
+        ("great_expectations.validator.v1_validator", "great_expectations.validator.validator"),
+    ),
+    ("hf_datasets", "HfDatasetsInstrumentor", ("datasets",)),
+    ("spark", "SparkInstrumentor", ("pyspark.sql", "pyspark.sql.classic.dataframe", "pyspark.ml")),
+    ("delta", "DeltaInstrumentor", ("deltalake", "polars.io.delta._dataset")),
+    ("iceberg", "IcebergInstrumentor", ("pyiceberg.table",)),
+)
+
+
+def instrumentor_class(module: str, name: str) -> type[Instrumentor]:
+    """The class ``name`` of the hook module ``module`` (imported now)."""
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
 
 
 def instrumentors() -> list[Instrumentor]:
-    """A fresh instance of every instrumentor."""
-    return [cls() for cls in INSTRUMENTORS]
+    """A fresh instance of every instrumentor (every hook module imported now; no library)."""
+    return [instrumentor_class(module, name)() for module, name, _ in REGISTRY]
+
+
+def deferred() -> list[Instrumentor]:
+    """Every instrumentor as a session installs it: its hook module imported when the first of its library's modules
+    is (at ``instrument()`` when one is imported already)."""
+    return [
+        Deferred(name, modules, lambda module=module, name=name: instrumentor_class(module, name)())
+        for module, name, modules in REGISTRY
+    ]

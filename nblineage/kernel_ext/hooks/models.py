@@ -27,7 +27,7 @@ import xxhash
 from nblineage.kernel_ext import guard
 from nblineage.kernel_ext.capture import Capture, Output
 from nblineage.kernel_ext.fingerprint import CHUNK, file_version, forget
-from nblineage.kernel_ext.hooks import loads, tensors
+from nblineage.kernel_ext.hooks import loads
 from nblineage.kernel_ext.hooks.calls import MISSING, argument
 from nblineage.kernel_ext.hooks.describe import MODEL_FACETS, describe_model, models_in, qualified_name
 from nblineage.kernel_ext.hooks.mlflow import runs
@@ -278,14 +278,22 @@ class TorchInstrumentor(Instrumentor):
         owner = defining_class(module.nn.Module, "load_state_dict")
         if owner is not None:
             yield owner, "load_state_dict", intercept("torch Module.load_state_dict", loads.load_state_dict)
-        yield from tensors.patches(module)
+        yield from _tensors().patches(module)
 
     def listeners(self, module: Any) -> Iterable[Listener]:
-        yield from tensors.listeners(module)
+        yield from _tensors().listeners(module)
 
     def cell_ended(self, capture: Capture) -> None:
-        tensors.cell_ended(capture)
+        _tensors().cell_ended(capture)
         loads.settle(capture)
+
+
+def _tensors() -> Any:
+    """``hooks/tensors.py``, imported with torch's hooks (``pickle``'s, which share this module, are installed in
+    every kernel)."""
+    from nblineage.kernel_ext.hooks import tensors
+
+    return tensors
 
 
 def _state_dict(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:

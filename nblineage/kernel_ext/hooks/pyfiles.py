@@ -277,7 +277,7 @@ class _UserModules:
         self._local = threading.local()
 
     def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if getattr(self._local, "busy", False) or not _active[0]:
+        if getattr(self._local, "busy", False) or not _active[0] or _in_library(name):
             return None
         self._local.busy = True
         try:
@@ -306,6 +306,16 @@ class _UserModules:
         except Exception as error:
             report("open", error)
         return spec
+
+
+def _in_library(name: str) -> bool:
+    """Whether ``name`` is a submodule of a package loaded from outside the user's code (site-packages, the Python
+    installation): no user module, so the finder leaves it to the others at once (most imports are such)."""
+    parent, dot, _ = name.rpartition(".")
+    if not dot:
+        return False
+    filename = getattr(sys.modules.get(parent), "__file__", None)
+    return isinstance(filename, str) and not is_user_file(filename)
 
 
 class _GivingOpen:

@@ -10,6 +10,7 @@ import csv
 import importlib.metadata
 import json
 import os
+import sys
 import sysconfig
 from pathlib import Path
 from typing import Any
@@ -190,3 +191,22 @@ def test_open_and_notebook_functions_using_it_pickle(folder: Path) -> None:
     exec("def head(path):\n    with open(path) as f:\n        return f.readline()\n", namespace)
     copy = cloudpickle.loads(cloudpickle.dumps(namespace["head"]))
     assert copy(folder / "train.csv").strip() == "x,y"
+
+
+def test_the_finder_leaves_library_submodules_to_the_import_system(tmp_path: Path, monkeypatch) -> None:
+    """A submodule of a package loaded from a library folder is left to the other finders at once; one of the user's
+    own package (or a top-level module) is looked at."""
+    package = tmp_path / "mine_pkg"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    import json.decoder  # noqa: F401
+
+    import mine_pkg  # noqa: F401
+
+    try:
+        assert pyfiles._in_library("json.decoder") and pyfiles._in_library("json.anything")
+        assert not pyfiles._in_library("mine_pkg.sub")
+        assert not pyfiles._in_library("json")  # top level: looked at
+    finally:
+        sys.modules.pop("mine_pkg", None)

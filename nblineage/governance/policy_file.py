@@ -1,0 +1,96 @@
+"""Which policy file applies (``find``), who runs the kernel (``identity``) and the policy's two errors: what the
+kernel needs at load and at each cell start whether or not there is a policy, without importing ``policy.py``
+(which re-exports all of it, docs/policy.md)."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from nblineage.governance.policy import Decision
+
+__all__ = ["FILE_NAME", "PolicyError", "PolicyViolation", "find", "identity"]
+
+FILE_NAME = "nblineage-policy.yaml"
+
+
+class PolicyError(ValueError):
+    """A policy file that cannot be used: ``"{file}:{line}: {what is wrong}"``."""
+
+
+class PolicyViolation(Exception):
+    """A flow a policy rule with action ``block`` does not allow: nothing was written. Deliberately not one of
+    nblineage's hook errors, so that failing open lets it through."""
+
+    def __init__(self, message: str, decision: Decision | None = None) -> None:
+        super().__init__(message)
+        self.decision = decision
+
+
+def identity() -> str:
+    """Who runs the kernel: ``JUPYTERHUB_USER``, else the operating system's user."""
+    user = os.environ.get("JUPYTERHUB_USER", "").strip()
+    if user:
+        return user
+    try:
+        return getpass.getuser()
+    except Exception:  # no user name for this uid (a container)
+        return str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+
+
+def find(notebook: str | None = None) -> Path | None:
+    """The policy file that applies: ``NBLINEAGE_POLICY`` when set (even if it does not exist: loading says so),
+    else the nearest ``nblineage-policy.yaml`` in the notebook's folder or above it (the working folder when the
+    notebook is not known), else the one in the user's Jupyter config dir (``jupyter --config-dir``); None when
+    there is none."""
+    named = os.environ.get("NBLINEAGE_POLICY", "").strip()
+    if named:
+        return Path(named).expanduser().absolute()
+    start = os.getcwd()
+    if notebook:
+        folder = _folder_of(notebook, start)
+        if os.path.isdir(folder):
+            start = folder
+    for candidate in _upward(start):  # the kernel looks at each cell start: plain strings, no Path objects
+        if os.path.isfile(candidate):
+            return Path(candidate)
+    candidate = _in_config_dir(*(os.environ.get(name) for name in _CONFIG_DIR_VARIABLES))
+    return Path(candidate) if candidate and os.path.isfile(candidate) else None
+
+
+_CONFIG_DIR_VARIABLES = (
+    "JUPYTER_CONFIG_DIR",
+    "JUPYTER_NO_CONFIG",
+    "JUPYTER_PLATFORM_DIRS",
+    "XDG_CONFIG_HOME",
+    "HOME",
+    "USERPROFILE",
+)  # what jupyter_config_dir() depends on
+
+
+@functools.lru_cache(maxsize=16)
+def _folder_of(notebook: str, cwd: str) -> str:
+    """The notebook's folder (a relative path is taken from ``cwd``, the working folder now)."""
+    return str((Path(cwd) / Path(notebook).expanduser()).parent)
+
+
+@functools.lru_cache(maxsize=16)
+def _upward(start: str) -> tuple[str, ...]:
+    """Where a policy file may be, from ``start`` up to the root."""
+    path = Path(start)
+    return tuple(str(folder / FILE_NAME) for folder in (path, *path.parents))
+
+
+@functools.lru_cache(maxsize=4)
+def _in_config_dir(*environment: str | None) -> str | None:
+    """The policy file's path in the Jupyter config dir (which depends only on ``environment``)."""
+    try:
+        from jupyter_core.paths import jupyter_config_dir
+
+        return str(Path(jupyter_config_dir()) / FILE_NAME)
+    except Exception:
+        return None
