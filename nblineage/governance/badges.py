@@ -43,11 +43,11 @@ def badges(reader: Reader, keys: Iterable[Key]) -> dict[Key, Badges]:
 
 
 def _tags(reader: Reader, names: set[tuple[str, str]]) -> dict[tuple[str, str], tuple[str, ...]]:
-    rows = reader.sql.where_in(
-        "SELECT d.namespace, d.name, f.payload FROM datasets d JOIN facets f ON f.entity = 'dataset' "
-        f"AND f.entity_id = d.id AND f.name = '{TAGS_FACET}' WHERE (d.namespace, d.name) IN",
+    rows = reader.sql.joined(
+        "SELECT d.namespace, d.name, f.payload FROM",
+        "JOIN datasets d ON d.namespace = k.column1 AND d.name = k.column2 JOIN facets f ON f.entity = 'dataset' "
+        f"AND f.entity_id = d.id AND f.name = '{TAGS_FACET}'",
         sorted(names),
-        width=2,
     )
     found = {}
     for namespace, name, payload in rows:

@@ -47,10 +47,10 @@ def owners(reader: Reader, names: Iterable[tuple[str, str]], policy: Any = None)
 
 def _ownership(reader: Reader, names: Iterable[tuple[str, str]]) -> dict[tuple[str, str], Any]:
     """The latest ``ownership`` facet of each dataset that has one, by (namespace, name)."""
-    rows = reader.sql.where_in(
-        "SELECT d.namespace, d.name, f.payload FROM datasets d JOIN facets f ON f.entity = 'dataset' "
-        f"AND f.entity_id = d.id AND f.name = '{OWNERSHIP_FACET}' WHERE (d.namespace, d.name) IN",
+    rows = reader.sql.joined(
+        "SELECT d.namespace, d.name, f.payload FROM",
+        "JOIN datasets d ON d.namespace = k.column1 AND d.name = k.column2 JOIN facets f ON f.entity = 'dataset' "
+        f"AND f.entity_id = d.id AND f.name = '{OWNERSHIP_FACET}'",
         sorted(set(names)),
-        width=2,
     )
     return {(row[0], row[1]): load_json(row[2]) for row in rows}

@@ -165,11 +165,11 @@ class Reader:
         """Versions by (namespace, name, version)."""
         wanted = sorted(set(keys))
         found: dict[tuple[str, str, str], VersionRow] = {}
-        for row in self.sql.where_in(
-            "SELECT v.id, v.dataset_id, d.namespace, d.name, v.version, d.is_model FROM dataset_versions v "
-            "JOIN datasets d ON d.id = v.dataset_id WHERE (d.namespace, d.name) IN",
+        for row in self.sql.joined(
+            "SELECT v.id, v.dataset_id, d.namespace, d.name, v.version, d.is_model FROM",
+            "JOIN datasets d ON d.namespace = k.column1 AND d.name = k.column2 "
+            "JOIN dataset_versions v ON v.dataset_id = d.id",
             sorted({key[:2] for key in wanted}),
-            width=2,
         ):
             key = (row[2], row[3], row[4])
             if key in wanted:
