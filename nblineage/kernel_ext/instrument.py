@@ -304,19 +304,6 @@ class Deferred(Instrumentor):
     def name(self) -> str:
         return self._name
 
-    def instrument(self) -> None:
-        if self._instrumented:
-            return
-        self._instrumented = True
-        for name in self.modules:
-            if name not in self._watched:
-                self._watched.add(name)
-                wrapt.register_post_import_hook(self._imported, name)  # runs now if imported already
-                continue
-            module = sys.modules.get(name)  # instrumented again: wrapt's hook has fired already
-            if module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False):
-                self._imported(module)
-
     def uninstrument(self) -> None:
         if not self._instrumented:
             return
@@ -331,7 +318,8 @@ class Deferred(Instrumentor):
     def at_cell_end(self) -> Instrumentor | None:
         return self.loaded.at_cell_end() if self.loaded is not None and self._instrumented else None
 
-    def _imported(self, module: Any) -> None:
+    def _on_import(self, module: Any) -> None:
+        """One of ``modules`` is imported: make the real instrumentor (importing its hook module), hand it over."""
         if not self._instrumented:
             return
         try:
