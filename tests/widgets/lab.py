@@ -132,13 +132,13 @@ def run_all_cells(page: Any, until: str, timeout: float, quiet: float = 15_000) 
     done = page.locator(until)
     started = page.locator(".jp-Notebook .jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]"))
     deadline = time.monotonic() + timeout / 1000
-    requested, requests, answered = None, 0, 0
+    requested, requests, answered = None, 0, []
     while time.monotonic() < deadline:
         if done.first.is_visible():
             return
         if dialog.first.is_visible():
+            answered.append(_dialog_text(dialog))
             _answer_dialog(page, dialog, choose)
-            answered += 1
         elif requested is None or (started.count() == 0 and time.monotonic() - requested > quiet / 1000):
             page.get_by_role("menuitem", name="Run").click()
             page.locator("li[data-command='runmenu:run-all']").click()
@@ -146,8 +146,17 @@ def run_all_cells(page: Any, until: str, timeout: float, quiet: float = 15_000) 
         page.wait_for_timeout(250)
     raise AssertionError(
         f"running the notebook's cells did not show {until} in {timeout / 1000:.0f} s "
-        f"(Run All asked {requests} times, {answered} dialogs answered, {started.count()} cells started)"
+        f"(Run All asked {requests} times, {started.count()} cells started, {len(answered)} dialogs answered: "
+        f"{answered})"
     )
+
+
+def _dialog_text(dialog: Any) -> str:
+    """What a dialog said, shortened, for the failure message (a dialog after cells started means trouble)."""
+    try:
+        return " ".join(dialog.first.inner_text(timeout=2_000).split())[:200]
+    except Exception as error:  # gone before it could be read
+        return f"({type(error).__name__})"
 
 
 def _answer_dialog(page: Any, dialog: Any, choose: Any, tries: int = 3) -> None:
