@@ -67,7 +67,7 @@ def named(target: Any, filesystem: Any = None) -> tuple[DatasetName, bool] | Non
     if isinstance(target, (str, bytes, os.PathLike)):
         path = os.fsdecode(os.fspath(target))
     else:
-        name = getattr(target, "name", None)
+        name = _archive_of(target) or getattr(target, "name", None)
         if not isinstance(name, (str, bytes)) or not (hasattr(target, "read") or hasattr(target, "write")):
             return None
         path, through_handle, filesystem = os.fsdecode(name), True, None
@@ -81,6 +81,16 @@ def named(target: Any, filesystem: Any = None) -> tuple[DatasetName, bool] | Non
             path = f"{scheme}://{path.lstrip('/')}"
     uri = _URI_RE.match(path) or path[:5].lower() == "file:"
     return (dataset_from_uri(path) if uri else file_dataset(path)), through_handle
+
+
+def _archive_of(handle: Any) -> str | bytes | None:
+    """The archive a member opened with ``zipfile.ZipFile.open`` reads (its own ``name`` is the member's name, not
+    a file); None for any other object. (A tar member's ``name`` is already its archive's.)"""
+    zipfile = sys.modules.get("zipfile")
+    if zipfile is None or not isinstance(handle, zipfile.ZipExtFile):
+        return None
+    archive = getattr(getattr(getattr(handle, "_fileobj", None), "_file", None), "name", None)
+    return archive if isinstance(archive, (str, bytes)) else None
 
 
 def locate(target: Any, filesystem: Any = None) -> Location | None:

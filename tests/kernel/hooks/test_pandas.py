@@ -6,6 +6,8 @@ import copy
 import inspect
 import io
 import pickle
+import tarfile
+import zipfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -141,6 +143,22 @@ def test_file_objects_are_named_by_their_path_and_buffers_record_nothing(
     (output,) = capture.record.outputs
     assert output.source == Source("file", str(out), None)  # maybe unflushed when written: no version
     assert names(output.provenance) == {"a.csv"}
+
+
+def test_a_member_of_a_zip_or_tar_archive_is_named_by_its_archive(
+    capture: Capture, a_csv: Path, tmp_path: Path
+) -> None:
+    zipped, tarred = tmp_path / "parts.zip", tmp_path / "parts.tar"
+    with zipfile.ZipFile(zipped, "w") as archive:
+        archive.write(a_csv, "inner/a.csv")
+    with tarfile.open(tarred, "w") as archive:
+        archive.add(a_csv, "inner/a.csv")
+    with zipfile.ZipFile(zipped) as archive, archive.open("inner/a.csv") as member:
+        from_zip = pd.read_csv(member)
+    with tarfile.open(tarred) as archive, archive.extractfile("inner/a.csv") as member:
+        from_tar = pd.read_csv(member)
+    assert capture.of(from_zip).sources == {file_source(zipped)}
+    assert capture.of(from_tar).sources == {file_source(tarred)}
 
 
 def test_file_uris_name_the_local_file(capture: Capture, a_csv: Path) -> None:
