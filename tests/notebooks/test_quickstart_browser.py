@@ -34,6 +34,7 @@ def test_the_first_notebook_runs_and_the_widget_and_sidebar_show_its_models(tmp_
             )
 
             graph = page.locator(".jp-Notebook .nbl-graph").first
+            graph.wait_for(state="attached", timeout=TIMEOUT)  # a busy machine renders the widget late
             graph.scroll_into_view_if_needed()
             labels = graph.locator(".nbl-node .nbl-label").all_text_contents()
             assert "titanic_forest.joblib" in labels and "titanic.csv" in labels, labels

@@ -12,6 +12,7 @@ export function nodeSummary(node: GraphNode, graph: Graph): HTMLElement[] {
   const facts: Table = {
     title: 'Node',
     columns: ['', 'value'],
+    keyed: true,
     rows: [
       ['kind', node.kind],
       ['name', node.name],

@@ -8,11 +8,13 @@ export interface Table {
   title: string;
   columns: string[];
   rows: Cell[][];
+  /** The first column names the rows (a key/value table): its words are never broken. */
+  keyed?: boolean;
 }
 
 /** A table whose column headers sort it (click again to reverse); empty tables say so. */
 export function sortableTable(table: Table): HTMLElement {
-  const section = html('section', { class: 'nbl-table' });
+  const section = html('section', { class: table.keyed ? 'nbl-table nbl-keyed' : 'nbl-table' });
   section.appendChild(html('h4', {}, table.title));
   if (!table.rows.length) {
     section.appendChild(html('p', { class: 'nbl-empty' }, 'none recorded'));
