@@ -211,6 +211,8 @@ def check(payload: Any) -> Event:
             for index, dataset in enumerate(datasets):
                 if not isinstance(dataset, dict):
                     raise InvalidEvent(f"{direction}[{index}] must be an object")
+                if not nul and _plain_entry(dataset):
+                    continue
                 where = f"{direction}[{index}]"
                 _named(dataset, where, nul)
                 _facets(dataset, where, nul, _IO_FACETS)
@@ -307,6 +309,39 @@ def _named(entity: dict[str, Any], where: str, nul: bool = True) -> None:
     _facets(entity, where, nul)
 
 
+def _plain_entry(dataset: dict[str, Any]) -> bool:
+    """True when a dataset entry of an event holding no NUL passes ``_named``, ``_facets`` and ``_version`` for
+    sure (the common case, checked inline); False leaves it to them, which say what is wrong."""
+    namespace, name, facets = dataset.get("namespace"), dataset.get("name"), dataset.get("facets")
+    if not (type(namespace) is str and type(name) is str and namespace and name):
+        return False
+    if (len(namespace) + len(name)) * 4 > MAX_NAME_BYTES:
+        return False
+    if not (_plain_facets(facets) and _plain_facets(dataset.get("inputFacets"))):
+        return False
+    if not _plain_facets(dataset.get("outputFacets")):
+        return False
+    facet = facets.get("version") if facets else None
+    version = facet.get("datasetVersion") if facet else None
+    return version is None or (type(version) is str and len(version) * 4 <= MAX_VERSION_BYTES)
+
+
+def _plain_facets(facets: Any) -> bool:
+    """True for facets ``_facets`` takes for sure in an event holding no NUL: none, or an object whose names are
+    strings of at most 250 characters (so at most 1,000 bytes) and whose facets are objects or null."""
+    return facets is None or (
+        type(facets) is dict
+        and (
+            not facets
+            or (
+                _STR.issuperset(map(type, facets))
+                and max(map(len, facets)) * 4 <= MAX_FACET_NAME_BYTES
+                and _FACET_TYPES.issuperset(map(type, facets.values()))
+            )
+        )
+    )
+
+
 def _facets(entity: dict[str, Any], where: str, nul: bool = True, keys: tuple[str, ...] = ("facets",)) -> None:
     for key in keys:
         facets = entity.get(key)
@@ -314,16 +349,7 @@ def _facets(entity: dict[str, Any], where: str, nul: bool = True, keys: tuple[st
             continue
         if not isinstance(facets, dict):
             raise InvalidEvent(f"{where}.{key} must be an object")
-        if not facets:
-            continue
-        # The common case at C speed: string names of at most 250 characters (so at most 1,000 bytes), no NUL
-        # anywhere (the event's text says so), each facet an object or null; else one by one, for the message.
-        if (
-            not nul
-            and _STR.issuperset(map(type, facets))
-            and max(map(len, facets)) * 4 <= MAX_FACET_NAME_BYTES
-            and _FACET_TYPES.issuperset(map(type, facets.values()))
-        ):
+        if not nul and _plain_facets(facets):  # no NUL anywhere (the event's text says so): at C speed
             continue
         for name, facet in facets.items():  # a name of at most 250 characters is at most 1,000 bytes: not encoded
             long = not isinstance(name, str) or (
