@@ -128,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     print_table(rows, baseline)
     if cpu_before is not None and cpu_after is not None and cpu_after > cpu_before:
         seconds = cpu_after - cpu_before
-        rate = f"{len(lines) / seconds:,.0f} events per CPU second"
+        rate = f"{len(lines) / seconds:,.0f} events per CPU second, {seconds / len(lines) * 1e6:.0f} µs an event"
         print(f"\nbatch endpoint: the server used {seconds:.2f} s of CPU, {rate}")
     print(f"load average (1, 5, 15 min): {', '.join(f'{value:.2f}' for value in os.getloadavg())}")
     print(f"\nbatch endpoint vs one event per POST: {batch.rate / single.rate:.1f}x")

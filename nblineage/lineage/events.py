@@ -36,6 +36,11 @@ _TIME = re.compile(
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE | re.ASCII)
 
 
+_IO_FACETS = ("inputFacets", "outputFacets")
+_STR = frozenset({str})
+_FACET_TYPES = frozenset({dict, type(None)})
+
+
 class InvalidEvent(ValueError):
     """An event the store cannot take; the message says which field and why."""
 
@@ -81,6 +86,8 @@ def parse_time(value: Any) -> datetime:
         hours, minutes = int(digits[:2]), int(digits[2:4] or 0)
         if hours > 23 or minutes > 59:
             raise InvalidEvent(f"eventTime {value[:60]!r}: the UTC offset {zone} is out of range")
+        if not hours and not minutes:  # UTC already
+            return moment
         offset = timedelta(hours=hours, minutes=minutes)
         try:
             moment = (moment.replace(tzinfo=timezone(sign * offset))).astimezone(timezone.utc).replace(tzinfo=None)
@@ -98,15 +105,21 @@ def canonical_json(payload: Any) -> str:
 
     Raises ValueError for NaN or infinity, which JSON cannot hold, and NestedTooDeeply beyond ``MAX_DEPTH``.
     """
+    text = _serialised(payload)
+    return text if isinstance(text, str) else text.decode()
+
+
+def _serialised(payload: Any) -> bytes | str:
+    """:func:`canonical_json`'s text: orjson's UTF-8 bytes, or the standard library's string (its slow path)."""
     try:
         text = orjson.dumps(payload, option=orjson.OPT_SORT_KEYS)
     except TypeError as error:  # integers beyond 64 bits, non-string keys, lone surrogates: the standard library's way
         if str(error) == "Recursion limit reached" or _deeper_than(payload, MAX_DEPTH):
             raise NestedTooDeeply(f"the event is nested too deeply (more than {MAX_DEPTH} levels)") from None
         return json.dumps(payload, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
-    if (b":null" in text or b"[null" in text or b",null" in text) and _has_non_finite(payload):  # NaN -> null
-        raise ValueError("Out of range float values are not JSON compliant")
-    return text.decode()
+    if b"null" in text and (b":null" in text or b"[null" in text or b",null" in text) and _has_non_finite(payload):
+        raise ValueError("Out of range float values are not JSON compliant")  # orjson writes NaN as null
+    return text
 
 
 def _deeper_than(value: Any, limit: int) -> bool:
@@ -122,12 +135,17 @@ def _deeper_than(value: Any, limit: int) -> bool:
 
 
 def _has_non_finite(value: Any) -> bool:
-    if isinstance(value, float):
-        return not math.isfinite(value)
-    if isinstance(value, dict):
-        return any(_has_non_finite(item) for item in value.values())
-    if isinstance(value, list | tuple):
-        return any(_has_non_finite(item) for item in value)
+    """True when a float in ``value`` is NaN or infinite (orjson writes them as null), looked for without recursion."""
+    pending = [value]
+    while pending:
+        item = pending.pop()
+        if isinstance(item, float):
+            if not math.isfinite(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.values())
+        elif isinstance(item, list | tuple):
+            pending.extend(item)
     return False
 
 
@@ -156,13 +174,14 @@ def check(payload: Any) -> Event:
         raise InvalidEvent(f"an event is a JSON object, not {type(payload).__name__}")
     kind = kind_of(payload)
     # Serialised first (the structural checks below still come first in what is reported): the text tells whether
-    # any string holds a NUL, so the walk over the datasets that facets name is only needed when one does.
+    # any string holds a NUL, so the NUL checks (and the walk over the datasets that facets name) are only needed
+    # when one does.
     try:
-        text: str | None = canonical_json(payload)
+        raw: bytes | str | None = _serialised(payload)
         failure: BaseException | None = None
     except Exception as error:  # reported below, after the structural checks
-        text, failure = None, error
-    nul = text is None or "\\u0000" in text
+        raw, failure = None, error
+    nul = raw is None or (b"\\u0000" in raw if isinstance(raw, bytes) else "\\u0000" in raw)
     if payload.get("eventTime") is None:
         raise InvalidEvent("eventTime is missing")
     time = parse_time(payload["eventTime"])
@@ -177,13 +196,14 @@ def check(payload: Any) -> Event:
             raise InvalidEvent(f"run.runId must be a UUID string, not {type(run_id).__name__}")
         if not _UUID.match(run_id):
             raise InvalidEvent(f"run.runId {run_id[:60]!r} is not a UUID")
-        _facets(run, "run")
+        _facets(run, "run", nul)
         _parent(run)
         _optional_str(payload, "eventType")
-        _no_nul(payload.get("eventType"), "eventType")
+        if nul:
+            _no_nul(payload.get("eventType"), "eventType")
     if kind in (RUN, JOB):
         job = _object(payload, "job")
-        _named(job, "job")
+        _named(job, "job", nul)
         _lineage(job)
         if nul:
             _references(job.get("facets"), "job.facets")
@@ -196,24 +216,29 @@ def check(payload: Any) -> Event:
             for index, dataset in enumerate(datasets):
                 if not isinstance(dataset, dict):
                     raise InvalidEvent(f"{direction}[{index}] must be an object")
-                _named(dataset, f"{direction}[{index}]")
-                _facets(dataset, f"{direction}[{index}]", ("inputFacets", "outputFacets"))
-                _version(dataset, f"{direction}[{index}]")
+                if not nul and _plain_entry(dataset):
+                    continue
+                where = f"{direction}[{index}]"
+                _named(dataset, where, nul)
+                _facets(dataset, where, nul, _IO_FACETS)
+                _version(dataset, where, nul)
                 if nul:
-                    _references(dataset.get("facets"), f"{direction}[{index}].facets")
+                    _references(dataset.get("facets"), f"{where}.facets")
     if kind == DATASET:
         dataset = _object(payload, "dataset")
-        _named(dataset, "dataset")
-        _version(dataset, "dataset")
+        _named(dataset, "dataset", nul)
+        _version(dataset, "dataset", nul)
         if nul:
             _references(dataset.get("facets"), "dataset.facets")
     try:
         if failure is not None:
             raise failure
+        text = raw if isinstance(raw, str) else raw.decode()  # type: ignore[union-attr]
         if json_may_hold_secrets(text):
             payload = redact(payload)
             text = canonical_json(payload)
-        digest = hashlib.sha256(text.encode()).hexdigest()
+            raw = text
+        digest = hashlib.sha256(raw if isinstance(raw, bytes) else text.encode()).hexdigest()
     except NestedTooDeeply as error:
         raise InvalidEvent(str(error)) from None
     except TypeError as error:  # only from callers handing over Python objects: keys that are not strings
@@ -273,27 +298,64 @@ def _optional_str(parent: dict[str, Any], key: str) -> None:
         raise InvalidEvent(f"{key} must be a string")
 
 
-def _named(entity: dict[str, Any], where: str) -> None:
-    for key in ("namespace", "name"):
-        value = entity.get(key)
-        if not isinstance(value, str) or not value:
-            raise InvalidEvent(f"{where}.{key} must be a non-empty string")
-        if "\x00" in value:
-            _no_nul(value, f"{where}.{key}")
+def _named(entity: dict[str, Any], where: str, nul: bool = True) -> None:
+    namespace, name = entity.get("namespace"), entity.get("name")
+    if nul or type(namespace) is not str or type(name) is not str or not namespace or not name:
+        for key in ("namespace", "name"):
+            value = entity.get(key)
+            if not isinstance(value, str) or not value:
+                raise InvalidEvent(f"{where}.{key} must be a non-empty string")
+            if "\x00" in value:
+                _no_nul(value, f"{where}.{key}")
     characters = len(entity["namespace"]) + len(entity["name"])
     size = characters if characters * 4 <= MAX_NAME_BYTES else _size(entity["namespace"]) + _size(entity["name"])
     if size > MAX_NAME_BYTES:
         raise InvalidEvent(f"{where}: namespace and name take {size} bytes; the store takes up to {MAX_NAME_BYTES}")
-    _facets(entity, where)
+    _facets(entity, where, nul)
 
 
-def _facets(entity: dict[str, Any], where: str, keys: tuple[str, ...] = ("facets",)) -> None:
+def _plain_entry(dataset: dict[str, Any]) -> bool:
+    """True when a dataset entry of an event holding no NUL passes ``_named``, ``_facets`` and ``_version`` for
+    sure (the common case, checked inline); False leaves it to them, which say what is wrong."""
+    namespace, name, facets = dataset.get("namespace"), dataset.get("name"), dataset.get("facets")
+    if not (type(namespace) is str and type(name) is str and namespace and name):
+        return False
+    if (len(namespace) + len(name)) * 4 > MAX_NAME_BYTES:
+        return False
+    if not (_plain_facets(facets) and _plain_facets(dataset.get("inputFacets"))):
+        return False
+    if not _plain_facets(dataset.get("outputFacets")):
+        return False
+    facet = facets.get("version") if facets else None
+    version = facet.get("datasetVersion") if facet else None
+    return version is None or (type(version) is str and len(version) * 4 <= MAX_VERSION_BYTES)
+
+
+def _plain_facets(facets: Any) -> bool:
+    """True for facets ``_facets`` takes for sure in an event holding no NUL: none, or an object whose names are
+    strings of at most 250 characters (so at most 1,000 bytes) and whose facets are objects or null."""
+    return facets is None or (
+        type(facets) is dict
+        and (
+            not facets
+            or (
+                _STR.issuperset(map(type, facets))
+                and max(map(len, facets)) * 4 <= MAX_FACET_NAME_BYTES
+                and _FACET_TYPES.issuperset(map(type, facets.values()))
+            )
+        )
+    )
+
+
+def _facets(entity: dict[str, Any], where: str, nul: bool = True, keys: tuple[str, ...] = ("facets",)) -> None:
     for key in keys:
         facets = entity.get(key)
         if facets is None:
             continue
         if not isinstance(facets, dict):
             raise InvalidEvent(f"{where}.{key} must be an object")
+        if not nul and _plain_facets(facets):  # no NUL anywhere (the event's text says so): at C speed
+            continue
         for name, facet in facets.items():  # a name of at most 250 characters is at most 1,000 bytes: not encoded
             long = not isinstance(name, str) or (
                 len(name) * 4 > MAX_FACET_NAME_BYTES and _size(name) > MAX_FACET_NAME_BYTES
@@ -327,7 +389,7 @@ def _lineage(job: dict[str, Any]) -> None:
         raise InvalidEvent("job.facets.lineage.entries must be a list")
 
 
-def _version(dataset: dict[str, Any], where: str) -> None:
+def _version(dataset: dict[str, Any], where: str, nul: bool = True) -> None:
     """A dataset's ``version`` facet names the version the graph keys it by: a short string (or a number)."""
     facet = (dataset.get("facets") or {}).get("version")
     version = facet.get("datasetVersion") if facet else None
@@ -336,8 +398,9 @@ def _version(dataset: dict[str, Any], where: str) -> None:
     if isinstance(version, dict | list):
         raise InvalidEvent(f"{where}.facets.version.datasetVersion must be a string")
     text = str(version)
-    _no_nul(text, f"{where}.facets.version.datasetVersion")
-    if _size(text) > MAX_VERSION_BYTES:
+    if nul:
+        _no_nul(text, f"{where}.facets.version.datasetVersion")
+    if len(text) * 4 > MAX_VERSION_BYTES and _size(text) > MAX_VERSION_BYTES:
         raise InvalidEvent(
             f"{where}.facets.version.datasetVersion takes {_size(text)} bytes; the store takes up to "
             f"{MAX_VERSION_BYTES}"

@@ -12,6 +12,7 @@ Parsing, checking and storing run on one worker thread, off the server's event l
 from __future__ import annotations
 
 import asyncio
+import gc
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import AbstractContextManager
@@ -182,21 +183,45 @@ class BatchHandler(LineageHandler):
 
     @web.authenticated
     async def post(self) -> None:
+        spent = _Spent()
+
         def work() -> tuple[int, Any]:
-            with _gc_paused():  # parsing, checking and storing make no garbage cycles
-                payloads = self.payload()
-                if not isinstance(payloads, list):
-                    raise BodyError(400, f"the batch endpoint takes a JSON array of events, not {_json_type(payloads)}")
-                result = store_batch(self.store, payloads)
-                del payloads  # freed before the collector runs again: it would walk every event's objects
+            spent.pause()  # parsing, checking and storing make no garbage cycles
+            payloads = self.payload()
+            if not isinstance(payloads, list):
+                raise BodyError(400, f"the batch endpoint takes a JSON array of events, not {_json_type(payloads)}")
+            spent.held = payloads
+            result = store_batch(self.store, payloads)
             return result.status, result.to_json()
 
-        status, body = await self.off_loop(work)
-        self.answer(body, status)
+        try:
+            status, body = await self.off_loop(work)
+            self.answer(body, status)
+        finally:
+            _WORKER.submit(spent.free)  # after the work (one ingest thread), once the answer is on its way
 
     @web.authenticated
     async def get(self) -> None:
         raise web.HTTPError(405, "the batch endpoint takes POST: a JSON array of events")
+
+
+class _Spent:
+    """A batch's decoded events, freed on the ingest thread after the answer is sent (freeing a 1,000-event body's
+    objects takes about a tenth of its time), the cycle collector paused from parsing until they are freed: it
+    would walk every one of them."""
+
+    def __init__(self) -> None:
+        self.held: Any = None
+        self.collecting = False
+
+    def pause(self) -> None:
+        self.collecting = gc.isenabled()
+        gc.disable()
+
+    def free(self) -> None:
+        self.held = None
+        if self.collecting:
+            gc.enable()
 
 
 def _gc_paused() -> AbstractContextManager[None]:

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import gc
 import gzip
 import json
 from typing import Any
@@ -173,3 +174,49 @@ async def test_integers_beyond_64_bits_stay_exact(jp_fetch, store_url: str) -> N
     with Store(store_url) as store, store.read() as conn:
         payload = json.loads(conn.exec_driver_sql("SELECT payload FROM events").scalar_one())
     assert payload["job"]["facets"]["custom"]["count"] == big
+
+
+async def test_a_secret_in_one_event_of_a_large_batch_is_cut(jp_fetch, store_url: str) -> None:
+    """One event of 1,000 carries credentials (a URL's password, a secret-named field, an AWS key in SQL): they
+    are cut from it, and only from it; the others are stored exactly as sent."""
+    events = [
+        run_event(("spark", f"etl.job{i % 50}"), [("file", f"/data/in{i % 7}.csv")], [("file", f"/data/out{i}.csv")])
+        for i in range(1000)
+    ]
+    leaky = events[617]
+    leaky["inputs"][0]["namespace"] = "postgresql://etl:hunter2pw@db.internal:5432"
+    leaky["run"]["facets"] = {
+        "environment": {"_producer": "p", "_schemaURL": "s", "DB_PASSWORD": "s3cr3t-value", "user": "etl"},
+        "sql": {
+            "_producer": "p",
+            "_schemaURL": "s",
+            "query": "COPY t FROM 's3://b/k' CREDENTIALS 'AKIAIOSFODNN7EXAMPLE'",
+        },
+    }
+    status, body = await post(jp_fetch, json.dumps(events), "api", "v1", "lineage", "batch")
+    assert (status, body["stored"], body["failed"]) == (201, 1000, 0)
+    with Store(store_url) as store, store.read() as conn:
+        stored = {row[0]: row[1] for row in conn.exec_driver_sql("SELECT hash, payload FROM events")}
+    assert len(stored) == 1000
+    for secret in ("hunter2pw", "s3cr3t-value", "AKIAIOSFODNN7EXAMPLE"):
+        assert not [text for text in stored.values() if secret in text]
+    cut = check(leaky)
+    assert (
+        cut.hash in stored and json.loads(stored[cut.hash])["inputs"][0]["namespace"] == "postgresql://db.internal:5432"
+    )
+    assert json.loads(stored[cut.hash])["run"]["facets"]["environment"]["user"] == "etl"
+    others = [check(event) for index, event in enumerate(events) if index != 617]
+    assert all(stored.get(event.hash) == event.text for event in others)
+    assert all(json.loads(event.text) == events[index + (index >= 617)] for index, event in enumerate(others))
+
+
+async def test_the_collector_runs_again_once_a_batch_is_answered(jp_fetch, store_url: str) -> None:
+    """The batch handler pauses the cycle collector from parsing until the batch's objects are freed, after the
+    answer: it runs again afterwards, whether the batch was stored or refused."""
+    from nblineage.server.openlineage import _WORKER
+
+    assert gc.isenabled()
+    for body in (json.dumps([EVENT]), "[not json", json.dumps({"not": "a list"})):
+        await post(jp_fetch, body, "api", "v1", "lineage", "batch")
+        _WORKER.submit(lambda: None).result(timeout=30)  # the freeing queued after the answer has run
+        assert gc.isenabled()
