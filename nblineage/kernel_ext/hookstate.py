@@ -84,6 +84,7 @@ class HookState:
     last_prediction: tuple[int, dict[str, Any]] | None = None  # (length, facts) of the latest predictions
     fit_metrics: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # fitId -> metrics computed so far
     fit_models: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # fitId -> MLflow (run, model id)
+    fit_files: dict[str, dict[tuple[str, str], Source]] = field(default_factory=dict)  # fitId -> files it is in
     logged_models: dict[str, tuple[dict[str, Any], Source]] = field(default_factory=dict)  # model id -> (desc, Source)
     run_models: dict[str, list[Source]] = field(default_factory=dict)  # MLflow run id -> the models linked to it
     open_writes: dict[int, Any] = field(default_factory=dict)  # id(open file) -> what saves into it left (OpenWrite)

@@ -5,7 +5,9 @@ started the kernel (``jupyter nbconvert --execute``, ``jupyter execute`` of nbcl
 read from the parent process); the Jupyter session (``JPY_SESSION_NAME``, set by Jupyter Server for the kernels it
 starts); VS Code's ``__vsc_ipynb_file__``. The runner comes before the session because a runner started from a
 notebook or a Jupyter terminal inherits that session's variable. When nothing names it the job is
-``<working directory>/ipython``. :class:`Found` says which of these it was, for ``%lineage status``.
+``<working directory>/ipython-<kernel id>``, the id a short random one of this kernel process (:func:`kernel_id`), so
+two such kernels in one folder never share job names. :class:`Found` says which of these it was, for
+``%lineage status``.
 
 The cell id comes from the front end (``cellId`` in the execute request's metadata, which JupyterLab and Notebook 7
 send and IPython hands over as ``info.cell_id``); else from the notebook file (the code cell with the same source;
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import sys
 from dataclasses import dataclass
 from itertools import pairwise
@@ -55,8 +58,20 @@ def find_notebook(user_ns: dict[str, Any]) -> Found:
     if isinstance(vscode, str) and vscode:
         path = os.path.abspath(vscode)
         return Found(path, "from VS Code", (path,))
-    path = os.path.join(os.getcwd(), "ipython")
-    return Found(path, f"not found: using {path}")
+    path = os.path.join(os.getcwd(), f"ipython-{kernel_id()}")
+    return Found(path, f"not found: using {path} (this kernel's own name; set NBLINEAGE_NOTEBOOK to name it)")
+
+
+_kernel_id: tuple[int, str] | None = None
+
+
+def kernel_id() -> str:
+    """A short random id of this kernel process (8 hex digits), the same for every session it loads; a forked
+    process gets its own."""
+    global _kernel_id
+    if _kernel_id is None or _kernel_id[0] != os.getpid():
+        _kernel_id = (os.getpid(), secrets.token_hex(4))
+    return _kernel_id[1]
 
 
 def from_runner(pid: int | None = None) -> Found | None:

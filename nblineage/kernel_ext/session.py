@@ -36,7 +36,7 @@ class Status:
 
     capturing: bool
     notebook: str
-    notebook_found: str  # "from NBLINEAGE_NOTEBOOK", ..., "not found: using <cwd>/ipython"
+    notebook_found: str  # "from NBLINEAGE_NOTEBOOK", ..., "not found: using <cwd>/ipython-<kernel id> (...)"
     store: str  # the store URL, password masked
     store_problem: str | None  # why the store cannot be used or reached right now
     transport_problem: str | None

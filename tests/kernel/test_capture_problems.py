@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import shutil
 import socket
 from pathlib import Path
@@ -77,12 +78,14 @@ def test_with_the_default_store_in_it_one_warning_says_both_and_a_later_kernel_d
             later = kernel.run(STATUS)
             assert "nblineage" not in later["stderr"]  # the store's failure was said already
             assert "Not a directory" in later["stdout"] and f"outbox='{waiting}" in later["stdout"]
+            unnamed = re.search(r"notebook='([^']+)'", later["stdout"]).group(1)  # no notebook named it
         assert list(waiting.glob("*.jsonl"))  # kept for later
         (tmp_path / "a-file").unlink()  # the folder is fixed: the next kernel delivers what waited
         env = {"JUPYTER_DATA_DIR": str(broken), "NBLINEAGE_STRICT": "1"}
         ran = run_notebook(tmp_path / "next.ipynb", ["c = 3", FLUSHED], env)
         assert ran.cells[2].outputs[0]["text"].strip() == "True"
-        assert f"{tmp_path / 'ipython'}#exec-2" in job_names(default_url)
+        assert re.fullmatch(f"{re.escape(str(tmp_path))}/ipython-[0-9a-f]{{8}}", unnamed)
+        assert f"{unnamed}#exec-2" in job_names(default_url)
         assert not list(waiting.glob("*.jsonl"))
     finally:
         shutil.rmtree(waiting, ignore_errors=True)

@@ -4,6 +4,7 @@ notebooks run by nbconvert and papermill without NBLINEAGE_NOTEBOOK."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -46,7 +47,7 @@ def test_cells_without_ids_are_named_by_the_count_they_ran_as(tmp_path: Path) ->
         assert kernel.run("c = 3")["status"] == "ok"  # In [3]
         assert kernel.run("d = 4", cell_id="lab-cell-7")["status"] == "ok"  # JupyterLab sends its cell id
         found = kernel.run(STATUS)
-    ipython = tmp_path / "ipython"
+    ipython = unnamed(found["stdout"], tmp_path)
     runs = [(e["job"]["name"], e["run"]["facets"]["nblineage_cell"].get("executionCount")) for e in cell_runs(url)]
     assert runs[:4] == [
         (f"{ipython}#exec-2", 2),
@@ -54,7 +55,32 @@ def test_cells_without_ids_are_named_by_the_count_they_ran_as(tmp_path: Path) ->
         (f"{ipython}#exec-3", 3),
         (f"{ipython}#lab-cell-7", 4),
     ]
-    assert found["stdout"].strip() == f"not found: using {ipython}"
+
+
+def unnamed(status: str, folder: Path) -> str:
+    """The job of a kernel no notebook was named to, as its status says it: ``<folder>/ipython-<kernel id>``."""
+    said = re.fullmatch(
+        r"not found: using (\S+) \(this kernel's own name; set NBLINEAGE_NOTEBOOK to name it\)", status.strip()
+    )
+    assert said, status
+    assert re.fullmatch(f"{re.escape(str(folder))}/ipython-[0-9a-f]{{8}}", said.group(1))
+    return said.group(1)
+
+
+def test_kernels_told_no_notebook_in_one_folder_keep_their_cell_runs_apart(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    env = clean_env(NBLINEAGE_URL=url, JUPYTER_DATA_DIR=str(tmp_path / "jupyter"), NBLINEAGE_STRICT="1")
+    with Kernel(env, tmp_path) as first, Kernel(env, tmp_path) as second:
+        for kernel in (first, second):
+            assert kernel.run("%load_ext nblineage")["status"] == "ok"
+            assert kernel.run("a = 1")["status"] == "ok"  # In [2] in both
+        jobs = [unnamed(kernel.run(STATUS)["stdout"], tmp_path) for kernel in (first, second)]
+        reloaded = first.run("%unload_ext nblineage\n%load_ext nblineage\n" + STATUS)["stdout"]
+    assert jobs[0] != jobs[1]
+    assert unnamed(reloaded, tmp_path) == jobs[0]  # one name for the kernel, whichever session of it
+    second_runs = [e for e in cell_runs(url) if e["job"]["name"].endswith("#exec-2")]
+    assert sorted(e["job"]["name"] for e in second_runs) == sorted(f"{job}#exec-2" for job in jobs)
+    assert len({e["run"]["facets"]["parent"]["run"]["runId"] for e in second_runs}) == 2  # each under its kernel
 
 
 def test_nbconvert_execute_records_the_notebook_and_its_cell_ids(tmp_path: Path) -> None:

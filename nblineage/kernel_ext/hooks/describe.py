@@ -13,15 +13,27 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.provenance import Source
 from nblineage.lineage.naming import redact_secrets_in_text
 
-__all__ = ["MODEL_FACETS", "describe_model", "feature_list", "json_safe", "models_in", "qualified_name"]
+__all__ = [
+    "MODEL_FACETS",
+    "describe_model",
+    "feature_list",
+    "forget_files",
+    "json_safe",
+    "model_files",
+    "models_in",
+    "qualified_name",
+    "remember_file",
+]
 
 MODEL_FACETS = {"datasetType": {"datasetType": "MODEL"}}
 MAX_ITEMS = 100  # list and dict items kept by json_safe
 MAX_FEATURES = 10_000
 MAX_TEXT = 1_000
 MAX_DEPTH = 10  # nesting kept by json_safe (a Pipeline of a ColumnTransformer of estimators needs 9)
+MAX_FILES = 16  # model files remembered per fit (a loop of checkpoints keeps the latest)
 
 # (top-level module, class name) of the base classes that make an object a model, and its framework
 _MODEL_BASES = {
@@ -89,6 +101,32 @@ def describe_model(obj: Any, capture: Capture | None = None) -> dict[str, Any] |
     if training:
         description["training"] = training
     return description
+
+
+def remember_file(capture: Capture, fit_id: str | None, source: Source) -> None:
+    """The fit ``fit_id`` was saved as, or loaded from, the model version ``source``: what its predictions derive
+    from besides its data (the latest version of each file)."""
+    if not fit_id:
+        return
+    files = capture.hooks.fit_files.setdefault(fit_id, {})
+    files.pop((source.namespace, source.name), None)
+    files[(source.namespace, source.name)] = source
+    while len(files) > MAX_FILES:
+        del files[next(iter(files))]
+
+
+def model_files(capture: Capture, model: Any) -> frozenset[Source]:
+    """The model versions the current fit of ``model`` was saved as or loaded from (empty when none)."""
+    fit_id = capture.hooks.training.get(model).get("fitId")
+    files = capture.hooks.fit_files.get(fit_id) if fit_id else None
+    return frozenset(files.values()) if files else frozenset()
+
+
+def forget_files(capture: Capture, model: Any) -> None:
+    """``model`` was trained further under the same fit (``partial_fit``): no file holds what it is now."""
+    fit_id = capture.hooks.training.get(model).get("fitId")
+    if fit_id:
+        capture.hooks.fit_files.pop(fit_id, None)
 
 
 def _framework(obj: Any) -> str | None:

@@ -9,7 +9,8 @@ its provenance across cells while nothing keeps it alive once the user drops it.
 
 A loaded model remembers what it was loaded from (:func:`loaded_from`): a later ``fit`` of it (fine-tuning, or a
 retraining of a model read from a file) derives from that file as well as from the new data. A loaded estimator the
-hooks know nothing about gets a ``fitId``, so its predictions and metrics are attributed to it and to its re-saves.
+hooks know nothing about gets a ``fitId``, so its predictions and metrics are attributed to it and to its re-saves;
+the file is remembered as the fit's (``describe.remember_file``), whose predictions derive from it.
 
 ``pickle.loads(data)`` takes bytes, which carry no provenance: the bytes are matched by content (xxh3-128, the
 dataset version itself) against the files the statement's cell names (string literals, and str or path variables of
@@ -29,6 +30,7 @@ import xxhash
 from nblineage.kernel_ext import fingerprint
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks.calls import argument
+from nblineage.kernel_ext.hooks.describe import remember_file
 from nblineage.kernel_ext.hooks.files import Location, locate
 from nblineage.kernel_ext.hookstate import ObjectFacts
 from nblineage.kernel_ext.provenance import EMPTY, Provenance
@@ -90,6 +92,8 @@ def _tag(capture: Capture, obj: Any, provenance: Provenance) -> None:
         training = capture.hooks.training
         if not training.get(obj).get("fitId"):
             training.remember(obj, {"fitId": uuid.uuid4().hex})
+        for source in provenance.sources:  # its predictions derive from the file it was loaded from
+            remember_file(capture, training.get(obj).get("fitId"), source)
 
 
 def _held_object(result: Any) -> Any:

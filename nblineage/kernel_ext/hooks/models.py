@@ -1,5 +1,6 @@
 """Model saves and loads: each save is an output dataset whose inputs are the saved object's provenance; each load
-(``joblib.load``, ``pickle.load``/``loads``, ``torch.load``) a read whose object carries it (``hooks/loads.py``).
+(``joblib.load``, ``pickle.load``/``loads``, ``torch.load``) a read whose object carries it (``hooks/loads.py``). A
+model saved is remembered as a file of its fit (``describe.remember_file``): the fit's predictions derive from it.
 
 ``describe.describe_model`` tells whether an object is a model and describes it; a save of something that is not a
 model (a DataFrame, a dict) is recorded as a plain dataset. The version of a saved file is
@@ -29,7 +30,7 @@ from nblineage.kernel_ext.capture import Capture, Output
 from nblineage.kernel_ext.fingerprint import CHUNK, file_version, forget
 from nblineage.kernel_ext.hooks import loads
 from nblineage.kernel_ext.hooks.calls import MISSING, argument
-from nblineage.kernel_ext.hooks.describe import MODEL_FACETS, describe_model, models_in, qualified_name
+from nblineage.kernel_ext.hooks.describe import MODEL_FACETS, describe_model, models_in, qualified_name, remember_file
 from nblineage.kernel_ext.hooks.mlflow import runs
 from nblineage.kernel_ext.hookstate import HookState
 from nblineage.kernel_ext.instrument import Instrumentor, Listener, Patch, defining_class, intercept
@@ -89,7 +90,10 @@ def record_save(capture: Capture, obj: Any, target: Any) -> None:
         runs.link_model(capture, model["mlflowRunId"], Source(name.namespace, name.name, version))
     # Nothing known of the object (fitted on data the cell made where no hook saw): the write falls back to the cell.
     known = provenance if provenance else None
-    capture.write(Source(name.namespace, name.name, version), obj, facets=facets, model=model, provenance=known)
+    saved = Source(name.namespace, name.name, version)
+    capture.write(saved, obj, facets=facets, model=model, provenance=known)
+    if model is not None:
+        remember_file(capture, model.get("fitId"), saved)  # the fit's predictions derive from this version
     if written is not None:
         written.output = outputs[-1]
 

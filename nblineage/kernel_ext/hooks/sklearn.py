@@ -11,7 +11,10 @@ What is patched (each method on the class that defines it, so it is wrapped once
 - ``fit_transform`` and ``fit_predict``: as ``fit``, and the result derives from the estimator.
 - ``transform``, ``inverse_transform``, ``score_samples``: the result derives from the estimator and the arguments.
 - ``predict``, ``predict_proba``, ``predict_log_proba``, ``decision_function``: the same, and the result is
-  remembered as the fit's predictions (``hooks/metrics.py``).
+  remembered as the fit's predictions (``hooks/metrics.py``). The result derives also from the model files the fit
+  was saved as or loaded from (its ``fitId``: ``describe.model_files``), so scores written back have the saved
+  model as an input; the model never derives from its own files through them (a fit drops them from what it
+  derives from, unless it was loaded from them), and ``partial_fit`` forgets them (no file holds it any more).
 - ``score``: a metric of the fit, labelled with its split (``hooks/metrics.py``).
 - A fitted transformer's output columns (``get_feature_names_out``: ``OneHotEncoder``'s ``region_east``, a
   ``ColumnTransformer``'s ``cat__region_east`` and ``num__age``) are traced to its input columns (``columns.py``).
@@ -37,12 +40,13 @@ import numbers
 import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
 from typing import Any
 
 from nblineage.kernel_ext import columns
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks.calls import argument
-from nblineage.kernel_ext.hooks.describe import feature_list, json_safe, qualified_name
+from nblineage.kernel_ext.hooks.describe import feature_list, forget_files, json_safe, model_files, qualified_name
 from nblineage.kernel_ext.hooks.loads import loaded_from
 from nblineage.kernel_ext.hooks.metrics import (
     mark_split,
@@ -81,8 +85,14 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
         if not args:
             return
         estimator = args[0]
+        own = model_files(capture, estimator) - loaded_from(estimator).sources  # the files of the fit it replaces
+        if partial:
+            forget_files(capture, estimator)
         inputs = ((estimator,) if partial else ()) + _inputs(args, kwargs)
         provenance = capture.derive(estimator, *inputs)
+        if not own.isdisjoint(provenance.sources):  # fit on its own predictions: not on the file they came from
+            provenance = replace(provenance, sources=provenance.sources - own)
+            capture.registry.tag(estimator, provenance)
         if not partial and (origin := loaded_from(estimator)):  # a model read from a file, trained further
             provenance = (provenance | origin).through(capture.cell_run_id)
             capture.registry.tag(estimator, provenance)
@@ -150,6 +160,11 @@ def _predicting(capture: Capture, result: Any, args: tuple, kwargs: dict) -> Non
     """The ``after`` step of predict, predict_proba...: as a transform, and the result is the model's predictions."""
     if args:
         _derive_result(capture, result, args[0], *_inputs(args, kwargs))
+        files = model_files(capture, args[0])
+        if files:  # and the model version it predicts as: the saved or loaded file of its fit
+            saved = capture.exact(files)
+            for item in result if isinstance(result, tuple) else (result,):
+                capture.registry.tag(item, capture.of(item) | saved)
         remember_predictions(capture.hooks, args[0], result)
 
 

@@ -6,6 +6,9 @@ never a user name or password). A statement that reads makes its tables inputs o
 fetched from that cursor (``fetchone``/``fetchmany``/``fetchall``, iteration) carry exactly those tables as their
 provenance, versioned by the rows fetched (``rowversion``: hashed as they come, final when the cursor is exhausted
 or closed, runs its next statement, or the cell ends), or a SQLite file's table by its content (``tableversion``).
+A statement run again and again in a cell (a loop of point lookups) is one read, versioned by all the rows its runs
+fetched (``rowversion.Repeated``): its runs' rows carry one version, final when the cell ends or writes to its
+tables.
 A statement that writes (``INSERT``, ``CREATE TABLE AS``, ``UPDATE``...) is an output per table written, deriving
 from the tables it read and from the provenance of the parameters passed (rows from a frame read from a CSV: the
 table derives from the CSV); parameters no hook tagged get the reads of the statement running
@@ -232,13 +235,15 @@ def executed(cursor: Any, database: Database | None, query: Any, params: Any) ->
     if statement is not None and not statement.outputs and database[1] == "sqlite" and not _in_transaction(cursor):
         statement = replace(statement, inputs=_versioned(statement.inputs))
     capture = current()
-    result = _remember(cursor, statement, capture)
+    result = _remember(cursor, statement, capture, sql)
     if capture is None or statement is None:
         return
     if not statement.outputs:
         if result is not None:
             _read(capture, result, None)
         return
+    if rowversion.repeats:  # a write ends the reads of its tables: the next run of their statements reads anew
+        _end_reads(capture, rowversion.written(statement.outputs), now=True)
     _record_writes(capture, statement, params)
 
 
@@ -269,12 +274,17 @@ def _versioned(sources: frozenset[Source]) -> frozenset[Source]:
     return frozenset(found)
 
 
-def _remember(cursor: Any, statement: Statement | None, capture: Capture | None) -> Result | None:
-    """The statement ``cursor`` ran now: the rows fetched from it carry what it read (the statement before it ends)."""
+def _remember(cursor: Any, statement: Statement | None, capture: Capture | None, sql: str | None) -> Result | None:
+    """The statement ``cursor`` ran now: the rows fetched from it carry what it read (the statement before it ends);
+    a run of a statement the cell ran before joins that read (``rowversion.Repeated``)."""
     forget(cursor)
     if statement is None or not statement.inputs:
         return None
     result = Result(statement.inputs, capture, _client_side(cursor), not statement.outputs)
+    if result.pending and capture is not None and sql:
+        stale = rowversion.repeat(("dbapi", sql, result.tables), capture, result)
+        if stale is not None:  # the cell wrote to its tables since: that read ended, this run starts another
+            _end_reads(capture, [stale], now=True)
     if type(cursor) is SqliteCursor:
         cursor._self_read = result
     else:
@@ -369,11 +379,42 @@ def _renew(cursor: Any, read: Result) -> Result:
     return renewed
 
 
+def _end_reads(capture: Capture, groups: list[rowversion.Repeated], now: bool) -> None:
+    """Reads of statements run again end (``rowversion.Repeated``): their runs still open are cut (as at the end of
+    a cell), and every version they handed out gets the read's (``now``: at once, else with the cell's end)."""
+    if not groups:
+        return
+    ending = {id(group) for group in groups}
+    for result in list(_open.values()):
+        if result.joined and id(result.group) in ending:
+            _end(result, False)
+    final: dict[Source, Source] = {}
+    for group in groups:
+        final.update(group.end())
+    if not final:
+        return
+    since = min(group.since for group in groups)
+    settled(final, since)
+    if now:
+        rowversion.resolve(capture, final, since)
+
+
+def settled(final: dict[Source, Source], since: int) -> None:
+    """Versions made final in the cell under way, resolved again when it ends (what held a stale one meanwhile)."""
+    for placeholder, source in _resolved.items():  # a first run's own pending version, made final: the read's now
+        if source in final:
+            _resolved[placeholder] = final[source]
+    _resolved.update(final)
+    _resolved_since[0] = min(_resolved_since[0], since)
+
+
 def cut(capture: Capture) -> None:
     """The cell ends: every result still open is versioned by the rows fetched in it (the next fetch starts anew),
-    and whatever still holds a pending version of the cell gets its final one."""
+    every statement run again is one read, and whatever still holds a pending version of the cell gets its final
+    one."""
     for result in list(_open.values()):
         _end(result, False)
+    _end_reads(capture, rowversion.take_repeats(), now=False)
     if _resolved:
         rowversion.resolve(capture, dict(_resolved), _resolved_since[0])
         _resolved.clear()
@@ -855,6 +896,7 @@ class _DbapiInstrumentor(Instrumentor):
     def uninstrument(self) -> None:
         super().uninstrument()
         _open.clear()
+        rowversion.take_repeats()
         _resolved.clear()
         _resolved_since[0] = sys.maxsize
         _held.release(None, None)

@@ -7,7 +7,10 @@ query computes from others (``SUM(o.amount) AS total_spent``, openlineage-sql's 
 
 The version of what ``read_sql*`` read is the fingerprint of the result (``arrow_version(pyarrow.Table.from_pandas(
 df))``), the same for every table a join read; a table of a SQLite file is versioned by its content instead
-(``tableversion``), as ``to_sql`` and DB-API reads version it. ``to_sql`` records one output, the target table,
+(``tableversion``), as ``to_sql`` and DB-API reads version it. ``read_sql`` of the same statement text on the same
+tables again in a cell (a loop of lookups), with no write to those tables recorded between, is one read
+(``rowversion.Repeated``): its frames carry one version, the order-independent fingerprint of all their results,
+final when the cell ends. ``to_sql`` records one output, the target table,
 versioned by the fingerprint of the frame written (of the table's content for a SQLite file once committed),
 whose inputs are the frame's provenance; the statements it runs internally record nothing (``current()`` is None
 inside a hooked call). pandas on a plain ``sqlite3`` connection (no SQLAlchemy, no events) is covered by parsing
@@ -28,6 +31,7 @@ from nblineage.kernel_ext.columns import learn
 from nblineage.kernel_ext.fingerprint import arrow_version
 from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.files import schema_facet
+from nblineage.kernel_ext.hooks.sql import rowversion
 from nblineage.kernel_ext.hooks.sql.engine import collecting, collector, engine_url, record_statement
 from nblineage.kernel_ext.hooks.sql.parsing import DIALECTS, identifier, statement_of
 from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_path, sqlite_table_columns, sqlite_table_version
@@ -106,11 +110,32 @@ def _after_read_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) ->
     if not inputs:
         return
     version = frame_version(result)  # None for a chunked read (an iterator of frames)
-    sources = frozenset(Source(source.namespace, source.name, _table_version(source) or version) for source in inputs)
+    versions = {source: _table_version(source) for source in inputs}
+    sources = frozenset(Source(source.namespace, source.name, versions[source] or version) for source in inputs)
+    hashed = frozenset(source for source, known in versions.items() if not known)  # versioned by the frame
+    text = sql if isinstance(sql, str) else getattr(sql, "text", None)  # SQLAlchemy's text(): its SQL
+    if version and hashed and isinstance(text, str):  # the statement run again in the cell: one read
+        sources, stale = rowversion.whole_read(("pandas", text, frozenset(inputs)), capture, hashed, version, sources)
+        if stale is not None:  # the cell wrote to its tables since: that read ended, this one starts another
+            final = stale.end()
+            _resolved(capture, final, stale.since)
     capture.registry.tag(result, capture.exact(sources))
     for source in sources:
         capture.record.add_input(source, _table_schema(con, source))
-        capture.read_input(source, result)
+        if source.version and source.version.startswith(rowversion.PENDING):  # the policy sees the table read
+            if capture.guard is not None:
+                capture.guard.on_read(capture, replace(source, version=None), result)
+        else:
+            capture.read_input(source, result)
+
+
+def _resolved(capture: Capture, final: dict[Source, Source], since: int) -> None:
+    """Pending versions of a read made final: everywhere now, and again when the cell ends (``dbapi.cut``)."""
+    if final:
+        from nblineage.kernel_ext.hooks.sql import dbapi
+
+        rowversion.resolve(capture, final, since)
+        dbapi.settled(final, since)
 
 
 def _after_to_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
@@ -180,3 +205,9 @@ class PandasSqlInstrumentor(Instrumentor):
         write = intercept("pandas.to_sql", _after_to_sql)
         yield pandas_sql, "to_sql", write
         yield NDFrame, "to_sql", write
+
+    def cell_ended(self, capture: Capture) -> None:
+        """The reads of statements run again in the cell end (``dbapi.cut``: the DB-API hooks' end of a cell)."""
+        from nblineage.kernel_ext.hooks.sql import dbapi
+
+        dbapi.cut(capture)

@@ -186,6 +186,32 @@ def test_pymysql_reads_are_versioned_by_the_rows_fetched(capture: Capture, maria
     assert versions(capture) - {version} and len(versions(capture)) == 1
 
 
+def test_pymysql_point_lookups_in_a_loop_are_one_read(capture: Capture, mariadb: tuple[str, int]) -> None:
+    host, port = mariadb
+    kwargs = {"host": host, "port": port, "user": "root", "database": fresh_database(host, port)}
+    with pymysql.connect(**kwargs, autocommit=True) as conn, conn.cursor() as cur:
+        cur.execute("CREATE TABLE items (id INTEGER PRIMARY KEY, price DOUBLE, name TEXT)")
+        cur.executemany("INSERT INTO items VALUES (%s, %s, %s)", ROWS)
+    capture.take_record()
+
+    def lookups(ids: list[int]) -> list[Any]:
+        rows = []
+        with pymysql.connect(**kwargs) as conn, conn.cursor() as cur:
+            for ident in ids:
+                cur.execute("SELECT price, name FROM items WHERE id = %s", (ident,))
+                rows.append(cur.fetchone())
+        end_cell(capture, PymysqlInstrumentor, {"rows": rows})
+        return rows
+
+    rows = lookups(list(range(len(ROWS))))
+    (version,) = versions(capture)  # one read, not one version per lookup
+    assert version is not None and versions(capture, rows) == {version}
+    no_pending(capture)
+    capture.take_record()
+    lookups(list(reversed(range(len(ROWS)))))
+    assert versions(capture) == {version}  # the same rows in another order
+
+
 # --- sqlite3 where no table version applies -------------------------------------------------------------------------
 
 
