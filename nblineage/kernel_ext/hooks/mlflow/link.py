@@ -21,6 +21,7 @@ from typing import Any
 
 from nblineage import config
 from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.hooks.sql.rowversion import PENDING
 from nblineage.kernel_ext.provenance import Provenance, Source
 
 __all__ = ["metric_computed", "model_logged", "note_active_run"]
@@ -83,14 +84,14 @@ def note_active_run(capture: Capture) -> None:
 def _log_metric(client: Any, run_id: str, model_id: str, metric: dict[str, Any]) -> None:
     key = f"{metric['split']}_{metric['name']}" if metric.get("split") else metric["name"]
     datasets = metric.get("datasets") or []
-    dataset = datasets[0] if len(datasets) == 1 and datasets[0].get("version") else None
+    dataset = datasets[0] if len(datasets) == 1 and _digest(datasets[0].get("version")) else None
     client.log_metric(
         run_id,
         key,
         metric["value"],
         model_id=model_id,
         dataset_name=dataset["name"] if dataset else None,
-        dataset_digest=str(dataset["version"])[:MAX_DIGEST] if dataset else None,
+        dataset_digest=_digest(dataset["version"]) if dataset else None,
         synchronous=True,
     )
 
@@ -108,8 +109,15 @@ def _dataset(source: Source) -> Any:
             dataset_source = resolve_dataset_source(uri)
         except Exception:  # a database table: MLflow has no source type for it
             dataset_source = CodeDatasetSource(tags={"uri": uri})
-    digest = (source.version or "")[:MAX_DIGEST] or None
-    return MetaDataset(dataset_source, name=source.name, digest=digest)._to_mlflow_entity()
+    return MetaDataset(dataset_source, name=source.name, digest=_digest(source.version))._to_mlflow_entity()
+
+
+def _digest(version: Any) -> str | None:
+    """Our fingerprint as MLflow's digest; None when there is none yet (rows of a table still being fetched carry
+    a pending version, replaced in nblineage's own record at the cell's end, but MLflow is told now)."""
+    if not version or not isinstance(version, str) or version.startswith(PENDING):
+        return None
+    return version[:MAX_DIGEST]
 
 
 def _client() -> Any:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import pytest
 import wrapt
 from hooktools import RAW, only_output, trained
@@ -26,6 +27,7 @@ from nblineage.kernel_ext.hooks.mlflow import models as mlflow_hooks
 from nblineage.kernel_ext.hooks.mlflow.models import MlflowInstrumentor, folder_version, tracking_namespace
 from nblineage.kernel_ext.hooks.models import JoblibInstrumentor, PickleInstrumentor, SkopsInstrumentor
 from nblineage.kernel_ext.hooks.sklearn import SklearnInstrumentor
+from nblineage.kernel_ext.hooks.sql.rowversion import PENDING
 from nblineage.kernel_ext.provenance import Source
 from nblineage.kernel_ext.safety import HookError
 
@@ -185,6 +187,21 @@ def test_the_model_s_datasets_are_logged_to_mlflow_unless_switched_off(
     [model_input] = mlflow.get_run(run.info.run_id).inputs.model_inputs
     assert model_input.model_id == info.model_id
     assert only_output(capture).model["mlflowExperimentId"] == store.experiment_id
+
+
+def test_a_version_still_pending_is_not_given_to_mlflow_as_a_digest(capture: Capture, store: Store) -> None:
+    rng = np.random.default_rng(1)
+    rows = pd.DataFrame({"amount": rng.normal(size=40), "label": np.tile([0, 1], 20)})
+    table = Source("postgres://db:5432", "shop.public.orders", f"{PENDING}7")  # rows of a result still open
+    capture.read(table, rows)
+    X = rows[["amount"]]
+    capture.derive(X, rows)
+    model = LogisticRegression().fit(X, rows["label"])
+    with mlflow.start_run(experiment_id=store.experiment_id) as run:
+        mlflow.sklearn.log_model(model, name="model", pip_requirements=REQUIREMENTS)
+    [logged] = mlflow.get_run(run.info.run_id).inputs.dataset_inputs
+    assert logged.dataset.name == table.name
+    assert not logged.dataset.digest.startswith(PENDING)  # MLflow's own digest of the source, not our placeholder
 
 
 def test_log_model_to_a_file_store(capture: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
