@@ -214,6 +214,11 @@ class Instrumentor:
         self._done.clear()
         self._wrappers.clear()
 
+    def detach(self) -> None:
+        """Patch no module imported from now on, and leave the patches made in place (the interpreter is exiting
+        and capture is off: they pass every call straight through, and undoing them would only cost time)."""
+        self._instrumented = False
+
     # --- patching ------------------------------------------------------------------------------------------------
 
     def patch(self, owner: Any, attribute: str, wrapper: Callable[..., Any]) -> bool:
@@ -310,6 +315,11 @@ class Deferred(Instrumentor):
         self._instrumented = False
         if self.loaded is not None:
             self.loaded.uninstrument()
+
+    def detach(self) -> None:
+        self._instrumented = False
+        if self.loaded is not None:
+            self.loaded.detach()
 
     def cell_ended(self, capture: Capture) -> None:
         if self.loaded is not None and self._instrumented:

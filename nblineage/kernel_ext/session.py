@@ -10,10 +10,9 @@ import threading
 import traceback
 import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nblineage import config
 from nblineage.kernel_ext import capture as capture_module
@@ -29,23 +28,8 @@ from nblineage.kernel_ext.safety import report
 from nblineage.kernel_ext.writer import Writer, reason
 from nblineage.lineage.urls import delivery_problem, shown_url
 
-
-@dataclass(frozen=True)
-class Status:
-    """What ``%lineage status`` shows about this kernel's capture."""
-
-    capturing: bool
-    notebook: str
-    notebook_found: str  # "from NBLINEAGE_NOTEBOOK", ..., "not found: using <cwd>/ipython-<kernel id> (...)"
-    store: str  # the store URL, password masked
-    store_problem: str | None  # why the store cannot be used or reached right now
-    transport_problem: str | None
-    outbox: str  # where records wait: a file, or memory
-    outbox_problem: str | None  # why the outbox is not under the Jupyter data dir
-    waiting: int  # records in the outbox that the store has not taken yet
-    set_aside: int  # records the store could not take, kept in the dead-letter file (`nblineage replay`)
-    hooks: tuple[str, ...]
-    hook_errors: dict[str, int]
+if TYPE_CHECKING:
+    from nblineage.kernel_ext.status import Status
 
 
 class Session:
@@ -78,6 +62,8 @@ class Session:
         self._unnumbered = 0
 
     def status(self) -> Status:
+        from nblineage.kernel_ext.status import Status
+
         writer = self.writer
         return Status(
             capturing=not self._closed,
@@ -105,7 +91,7 @@ class Session:
         self.shell.events.register("post_run_cell", self.post_run_cell)
         self.writer.start()
         self.writer.submit([records.session_line("START", self.run_id, self.namespace, self.notebook, self.started)])
-        atexit.register(self.close)
+        atexit.register(self._exiting)
         self._previous_sigterm = _on_sigterm(self._terminated)
 
     def _terminated(self, signum: int, frame: Any) -> None:
@@ -122,8 +108,10 @@ class Session:
         signal.signal(signal.SIGTERM, previous if previous is not None else signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
 
-    def close(self) -> None:
-        """Stop capturing, send the session's end and flush the writer."""
+    def close(self, exiting: bool = False) -> None:
+        """Stop capturing, send the session's end and flush the writer. At the interpreter's exit (``exiting``) the
+        patches stay in place, passing every call straight through (capture is off), rather than being undone one
+        by one (milliseconds no one would see the end of)."""
         if self._closed:
             return
         self._closed = True
@@ -131,7 +119,10 @@ class Session:
             with contextlib.suppress(ValueError):
                 self.shell.events.unregister(name, handler)
         for instrumentor in self.instrumentors:
-            instrumentor.uninstrument()
+            if exiting:
+                instrumentor.detach()
+            else:
+                instrumentor.uninstrument()
         capture_module.activate(None)
         try:
             end = records.session_line("COMPLETE", self.run_id, self.namespace, self.notebook, _now())
@@ -139,9 +130,12 @@ class Session:
         except Exception as error:
             report("session end", error)
         self.writer.stop()
-        atexit.unregister(self.close)
+        atexit.unregister(self._exiting)
         if getattr(self, "_previous_sigterm", None) is not None:
             _on_sigterm(self._previous_sigterm)
+
+    def _exiting(self) -> None:
+        self.close(exiting=True)
 
     @contextlib.contextmanager
     def skipping(self) -> Iterator[None]:

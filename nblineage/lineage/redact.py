@@ -16,8 +16,25 @@ from typing import Any
 
 from nblineage.lineage.naming import redact_secrets_in_text, strip_credentials
 
+
+class _Pattern:
+    """A regular expression compiled when first used: most texts hold no marker, so a kernel that never meets a
+    credential never compiles these (their compilation was a good part of ``%load_ext``). The compiled pattern's
+    methods are then kept on the instance, so later calls cost what ``re.Pattern``'s own do."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._source = (pattern, flags)
+
+    def __getattr__(self, name: str) -> Any:  # only for what the instance does not hold yet: the first use
+        compiled = re.compile(*self._source)
+        for method in ("search", "sub", "finditer", "match", "fullmatch", "findall"):
+            setattr(self, method, getattr(compiled, method))
+        self.pattern = compiled.pattern
+        return getattr(compiled, name)
+
+
 MASK = "***"
-_USERINFO = re.compile(r"://[^\"\s]*@")
+_USERINFO = _Pattern(r"://[^\"\s]*@")
 _WORDS = (
     "pass",
     "pwd",
@@ -83,7 +100,7 @@ _SHAPE_MARKERS = (
     "auth",
     "login",
 )
-_TOKENS = re.compile(
+_TOKENS = _Pattern(
     r"(?<![A-Za-z0-9])(?:AKIA|ASIA|ABIA|ACCA|A3T[A-Z0-9])[A-Z0-9]{16}(?![A-Za-z0-9])"  # AWS access key id
     r"|-----BEGIN[A-Z ]*PRIVATE KEY-----(?:[\s\S]*?-----END[A-Z ]*PRIVATE KEY-----|[\s\S]*)"  # PEM, even cut
     r"|\bgh[pousr]_[A-Za-z0-9]{30,}|\bgithub_pat_[A-Za-z0-9_]{20,}"  # GitHub
@@ -93,24 +110,24 @@ _TOKENS = re.compile(
     r"|\bAIza[0-9A-Za-z_\-]{35}|\bhf_[A-Za-z0-9]{30,}"  # Google API key, Hugging Face
     r"|\beyJ[A-Za-z0-9_\-]{8,}\.eyJ[A-Za-z0-9_\-]{8,}\.[A-Za-z0-9_\-]{8,}"  # JWT
 )
-_AZURE_KEY = re.compile(r"(?i)\b(?P<key>AccountKey|SharedAccessKey|SharedAccessSignature)\s*=\s*[^;'\"\s]+")
-_BASIC = re.compile(r"(?i)(?P<head>\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+)[A-Za-z0-9+/=]+")
-_NETRC = re.compile(r"(?im)(?P<head>(?:^[ \t]*|\blogin\s+\S+\s+)(?:password|passwd)\s+)(?![\"'$*]|[EU]&?')[^\s'\"]+")
+_AZURE_KEY = _Pattern(r"(?i)\b(?P<key>AccountKey|SharedAccessKey|SharedAccessSignature)\s*=\s*[^;'\"\s]+")
+_BASIC = _Pattern(r"(?i)(?P<head>\bauthorization[\"']?\s*[:=]\s*[\"']?basic\s+)[A-Za-z0-9+/=]+")
+_NETRC = _Pattern(r"(?im)(?P<head>(?:^[ \t]*|\blogin\s+\S+\s+)(?:password|passwd)\s+)(?![\"'$*]|[EU]&?')[^\s'\"]+")
 # PostgreSQL's other string forms after PASSWORD: dollar quotes and E'...' (whose backslash escapes would
 # otherwise end the literal early); naming.py handles plain '...'.
-_SQL_PASSWORD = re.compile(
+_SQL_PASSWORD = _Pattern(
     r"(?i)\b(?P<kw>password|identified\s+by)\s+(?:\$(?P<tag>\w*)\$[\s\S]*?\$(?P=tag)\$|[EU]&?'[\s\S]*?'(?=[\s;,)\"]|$))"
 )
 # Python code: a string literal, and where secrets go.
 _STRING = r"""(?:[rRbBuUfF]{0,2}(?:'(?:[^'\\\n]|\\.)*'|"(?:[^"\\\n]|\\.)*"))"""
 # Each names a key and looks ahead at the literal given to it (``value``), so that matches never swallow the next.
-_SUBSCRIPT = re.compile(rf"""\[\s*(?P<q>['"])(?P<key>[^'"\n]{{1,200}})(?P=q)\s*\]\s*=\s*(?=(?P<value>{_STRING}))""")
-_PAIR = re.compile(rf"""(?P<q>['"])(?P<key>[^'"\n]{{1,200}})(?P=q)\s*[,:]\s*(?=(?P<value>{_STRING}))""")
-_ANNOTATED = re.compile(rf"""(?m)^[ \t]*(?P<key>\w+)\s*:[^=\n]*=\s*(?=(?P<value>{_STRING}))""")
-_BASIC_PAIR = re.compile(
+_SUBSCRIPT = _Pattern(rf"""\[\s*(?P<q>['"])(?P<key>[^'"\n]{{1,200}})(?P=q)\s*\]\s*=\s*(?=(?P<value>{_STRING}))""")
+_PAIR = _Pattern(rf"""(?P<q>['"])(?P<key>[^'"\n]{{1,200}})(?P=q)\s*[,:]\s*(?=(?P<value>{_STRING}))""")
+_ANNOTATED = _Pattern(rf"""(?m)^[ \t]*(?P<key>\w+)\s*:[^=\n]*=\s*(?=(?P<value>{_STRING}))""")
+_BASIC_PAIR = _Pattern(
     rf"""(?:\bauth\s*=\s*\(|HTTP(?:Basic|Digest)Auth\()\s*(?:{_STRING}|\w+)\s*,\s*(?=(?P<value>{_STRING}))"""
 )
-_PASSED = re.compile(
+_PASSED = _Pattern(
     rf"""(?P<key>\w+)\s*=\s*(?P<var>[A-Za-z_]\w*)\s*(?=[,)\n])"""  # keyword argument: password=pw
     rf"""|(?P<q>['"])(?P<qkey>[^'"\n]{{1,200}})(?P=q)\s*:\s*(?P<qvar>[A-Za-z_]\w*)\s*(?=[,}}\n])"""  # "password": pw
     rf"""|(?:\bauth\s*=\s*\(|HTTP(?:Basic|Digest)Auth\()\s*(?:{_STRING}|\w+)\s*,\s*(?P<avar>[A-Za-z_]\w*)\s*\)"""

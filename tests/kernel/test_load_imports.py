@@ -1,0 +1,80 @@
+"""``%load_ext nblineage`` stays cheap: what it imports (its background writer's start included) holds no heavy
+library, no store machinery the kernel never uses, no hook of a library the notebook has not imported, and
+compiles none of the credential patterns a notebook without credentials never needs (the CPU it costs:
+benchmarks/bench_capture.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from nblineage.lineage.store import Store
+
+# Imported at load, each of these would cost every kernel milliseconds it gets nothing for.
+HEAVY = (
+    "pandas",
+    "numpy",
+    "pyarrow",
+    "sklearn",
+    "torch",
+    "mlflow",
+    "great_expectations",
+    "duckdb",
+    "polars",
+    "sqlalchemy",  # the kernel writes a plain SQLite store through sqlite3 (deliverer.py)
+    "alembic",
+    "openlineage",  # events are plain JSON (emit.py)
+    "yaml",  # the policy loader, only when a policy file exists
+    "jsonschema",
+    "cryptography",
+    "packaging.specifiers",
+    "nblineage.lineage.schema",
+    "nblineage.governance.policy",
+    "nblineage.governance.answers",
+    "nblineage.kernel_ext.surface",  # %lineage's answers, when a command runs
+    "nblineage.kernel_ext.status",  # %lineage status
+    "nblineage.kernel_ext.remote",  # a Jupyter server's endpoint as the store
+    "nblineage.kernel_ext.hooks.pandas",  # hook modules of libraries not imported
+    "nblineage.kernel_ext.hooks.sklearn",
+    "nblineage.kernel_ext.hooks.pyarrow",
+    "nblineage.kernel_ext.hooks.polars",
+    "nblineage.kernel_ext.hooks.tensors",
+)
+
+PROBE = r"""
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+
+InteractiveShell.instance().run_line_magic("load_ext", "nblineage")
+from nblineage.kernel_ext import _sessions
+
+settled = all(session.writer.flush(timeout=60) for session in _sessions.values())
+from nblineage.lineage import redact
+
+patterns = [name for name, value in vars(redact).items() if isinstance(value, redact._Pattern)]
+compiled = [name for name in patterns if "search" in vars(getattr(redact, name))]
+print(json.dumps({"sessions": len(_sessions), "settled": settled, "modules": sorted(sys.modules),
+                  "patterns": patterns, "compiled": compiled}))
+"""
+
+
+def test_load_ext_imports_nothing_heavy_and_compiles_no_credential_pattern(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    with Store(url):  # the store exists, as a user's does: the writer opens it at load
+        pass
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("NBLINEAGE_", "OPENLINEAGE"))}
+    env |= {"NBLINEAGE_URL": url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "IPYTHONDIR": str(tmp_path / "ip")}
+    env["PYTHONPATH"] = os.pathsep.join(sys.path)
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=300, check=True
+    )
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["sessions"] == 1 and found["settled"]  # capture is on and its START reached the store
+    modules = set(found["modules"])
+    assert "nblineage.kernel_ext.session" in modules  # the probe sees what loading imported
+    assert sorted(name for name in HEAVY if name in modules) == []
+    assert len(found["patterns"]) >= 10  # redact's patterns are there, and none was compiled
+    assert found["compiled"] == []
