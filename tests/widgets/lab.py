@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import http.client
 import json
 import os
 import re
@@ -28,6 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 START_TIMEOUT = 120
+PORT_ATTEMPTS = 3  # a free port found may be taken by another program before JupyterLab binds it
 
 
 @dataclass
@@ -50,11 +52,7 @@ def free_port() -> int:
 def jupyterlab(root: Path, env: dict[str, str], theme: str | None = None) -> Iterator[Lab]:
     """JupyterLab serving ``root`` on a random port with a random token, stopped afterwards; ``theme`` names a
     JupyterLab theme to start in ("JupyterLab Dark")."""
-    port, token = free_port(), secrets.token_hex(16)
-    command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
-    command += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}", "--ServerApp.open_browser=False"]
-    if hasattr(os, "getuid") and os.getuid() == 0:
-        command.append("--allow-root")
+    token = secrets.token_hex(16)
     settings = root / ".lab-settings"  # the user's JupyterLab settings stay out; no news pop-up over the notebook
     news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
@@ -64,30 +62,54 @@ def jupyterlab(root: Path, env: dict[str, str], theme: str | None = None) -> Ite
         themes.write_text(json.dumps({"theme": theme}))
     env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(settings), **env}
     log = (root / "jupyterlab.log").open("w")
-    server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
-    lab = Lab(f"http://127.0.0.1:{port}", token, root)
+    for attempt in range(PORT_ATTEMPTS):
+        port = free_port()
+        command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
+        command += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
+        command += ["--ServerApp.open_browser=False", "--ServerApp.port_retries=0"]
+        if hasattr(os, "getuid") and os.getuid() == 0:
+            command.append("--allow-root")
+        log.flush()
+        since = log.tell()
+        server = subprocess.Popen(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT)
+        lab = Lab(f"http://127.0.0.1:{port}", token, root)
+        try:
+            if _wait_ready(lab, server, since, last=attempt == PORT_ATTEMPTS - 1):
+                break
+        except BaseException:
+            _stop(server)
+            log.close()
+            raise
     try:
-        _wait_ready(lab, server)
         yield lab
     finally:
-        server.terminate()
-        try:
-            server.wait(30)
-        except subprocess.TimeoutExpired:
-            server.kill()
+        _stop(server)
         log.close()
 
 
-def _wait_ready(lab: Lab, server: subprocess.Popen) -> None:
+def _stop(server: subprocess.Popen) -> None:
+    server.terminate()
+    try:
+        server.wait(30)
+    except subprocess.TimeoutExpired:
+        server.kill()
+
+
+def _wait_ready(lab: Lab, server: subprocess.Popen, since: int, last: bool) -> bool:
+    """True once the server answers; False when it exited because its port was taken (and this is not the ``last``
+    attempt); an error otherwise. Anything that is not JupyterLab answering on the port is waited through."""
     deadline = time.monotonic() + START_TIMEOUT
     while time.monotonic() < deadline:
         if server.poll() is not None:
-            raise RuntimeError(f"JupyterLab exited: {(lab.root / 'jupyterlab.log').read_text()}")
+            text = (lab.root / "jupyterlab.log").read_text()[since:]
+            if "already in use" in text and not last:
+                return False
+            raise RuntimeError(f"JupyterLab exited: {text}")
         try:
             with urllib.request.urlopen(lab.open_url("/api/status"), timeout=2) as answer:
                 if answer.status == 200:
-                    return
-        except OSError:
+                    return True
+        except (OSError, http.client.HTTPException):  # not up yet, or another program on the port
             time.sleep(0.5)
     raise TimeoutError(f"JupyterLab did not start: {(lab.root / 'jupyterlab.log').read_text()}")
 
