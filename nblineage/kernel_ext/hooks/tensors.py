@@ -74,6 +74,7 @@ class TorchState:
         self.params: dict[int, frozenset[int]] = {}  # id(optimizer) -> ids of its parameters (this cell)
         self.rows: int = 0  # rows predicted so far from the batches of the latest loader
         self.trained_on: frozenset = frozenset()  # the data of the latest step
+        self.functions: dict[tuple, Any] = {}  # (code, instruction, reads) -> ``flow.function_flow`` there (this cell)
 
 
 def state_of(capture: Capture) -> TorchState:
@@ -318,7 +319,32 @@ def _leaf_input(active: Capture, first: Any) -> bool:
         active.catch_up(active)
         if active.of(first):
             return True
+    if _made_in_function(active, first):
+        return True
     return state is not None and bool(state.last_batch or state.train_last)
+
+
+def _made_in_function(active: Capture, obj: Any) -> bool:
+    """Whether ``obj``, given to a module in a function of the user's own, was made there from tracked data
+    (``X = torch.tensor(vectorizer.transform(df.text).toarray())``, then ``model(X)``): it is tagged with what flowed
+    into the local names holding it (else what the call's arguments read), the function's statements followed once
+    per call site and new read in the cell (``flow.function_flow``)."""
+    frame = flow.user_frame(sys._getframe(1))
+    if frame is None or frame.f_code.co_name == "<module>":
+        return False
+    state = state_of(active)
+    key = (frame.f_code, frame.f_lasti, len(active.record.inputs))
+    found = state.functions.get(key, _MISSING)
+    if found is _MISSING:
+        found = state.functions[key] = flow.function_flow(active, frame)
+    if found is None:
+        return False
+    env, given = found
+    provenance = union(env.get(name, EMPTY) for name, value in frame.f_locals.items() if value is obj) or given
+    if not provenance:
+        return False
+    active.registry.tag(obj, provenance.through(active.cell_run_id))
+    return True
 
 
 def _called(active: Capture, module: Any, args: tuple, output: Any, tensor: type, grad: bool) -> None:
@@ -428,11 +454,25 @@ def _predicted(active: Capture, state: TorchState, module: Any, data: Any, outpu
     splits = {split_of_name(os.path.basename(source.name)) for source in seen.sources}
     if len(splits) == 1 and None not in splits:
         made["split"] = splits.pop()
+    elif not _holds(state.batch, data) and (split := _named_split(active, data)):
+        made["split"] = split
     active.hooks.predictions.remember(output, made)
     rows = len(output) if hasattr(output, "__len__") and getattr(output, "ndim", 1) else 1
     from_batch = _holds(state.batch, data)
     state.rows = state.rows + rows if from_batch else rows
     active.hooks.last_prediction = (state.rows if from_batch else rows, made)
+
+
+def _named_split(active: Capture, data: Any) -> str | None:
+    """The split the name of the variable holding ``data`` says (``X_test``): a notebook variable, else a local of
+    the user's function calling the module."""
+    names = [name for name, value in list((active.user_ns or {}).items()) if value is data]
+    if not names:
+        frame = flow.user_frame(sys._getframe(1))
+        if frame is not None and frame.f_code.co_name != "<module>":
+            names = [name for name, value in frame.f_locals.items() if value is data]
+    splits = {split_of_name(name) for name in names if not name.startswith("_")} - {None}
+    return splits.pop() if len(splits) == 1 else None
 
 
 def _stepped(active: Capture, state: TorchState, optimizer: Any) -> None:
@@ -538,6 +578,7 @@ def cell_ended(capture: Capture) -> None:
     state.known.clear()
     state.owns.clear()
     state.params.clear()
+    state.functions.clear()
 
 
 def _dataset_init(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
