@@ -367,9 +367,7 @@ def _called(
         seen = state.last_batch if in_batch else provenance_of(active, first)
     else:
         seen = union(provenance_of(active, item) for item in args)
-    if (
-        not seen.sources
-    ):  # _leaf_input: made from a batch; under grad mode, one drawn under grad mode (not validation's)
+    if not seen.sources:  # _leaf_input: made from a batch; under grad mode, one drawn under grad mode (not validation)
         seen = state.train_last if grad else state.last_batch
         if not seen:
             return
