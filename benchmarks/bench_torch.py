@@ -5,11 +5,11 @@ dataset, against the same loop with no capture active, in the same process.
 The hooks are installed once, as a kernel installs them, and rounds of a few batches alternate between a capture
 active and none (without, with; then with, without), so that a busy machine slows both sides alike; the overhead
 is the median of the paired ratios of the thread's CPU time per batch. Installing or removing the hooks around
-each round would measure something else: patching torch's classes (``nn.Module`` among them) makes Python's
-specializing interpreter drop what it had specialized in every module's code, and it takes some fifty runs of that
-code to specialize it again, a cost a notebook pays once (callgrind counts what the installed hooks' pass-through
-costs a step when no capture is active: see benchmarks/README.md). Each round starts after a few untimed steps, and
-all after a warm-up. A validation pass under ``no_grad`` runs after each epoch; the run checks that the model
+each round would time the patching too, which a notebook does once: patching torch's classes (``nn.Module`` among
+them) invalidates what Python's specializing interpreter cached for every module class, respecialized only after
+many runs of that code. (With no capture active, the installed hooks' wrappers
+pass each call through: four Python calls a step, not in this figure.) Each round starts after a few untimed steps,
+and all after a warm-up. A validation pass under ``no_grad`` runs after each epoch; the run checks that the model
 derives from the training data only and that every captured step was counted. A fresh capture's first batches,
 with the hooks just installed, where the optimizer's first step finds the module it trains, are timed apart at the
 end. No timed assertions: the target is printed, met or NOT met.
