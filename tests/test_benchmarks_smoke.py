@@ -187,6 +187,8 @@ def test_bench_torch_quick() -> None:
         assert re.search(rf"^{re.escape(label)}\s+[\d.]+$", output, re.MULTILINE), label
     assert re.search(r"^per-batch overhead: [+-][\d.]+ % \(median of paired ratios", output, re.M)
     assert "model derives from the training data only: yes" in output
+    whole = r"^whole cost, hooks never installed against installed and capturing .*: [+-][\d.]+ %"
+    assert re.search(whole, output, re.M)
     assert re.search(r"^target: per-batch overhead < 2 % of a step: -?[\d.]+ %, (met|NOT met)$", output, re.M)
 
 

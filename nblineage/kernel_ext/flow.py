@@ -239,6 +239,23 @@ class _Returns(_Flow):
         self.returned = True
 
 
+class _Locals(_Flow):
+    """A function's body followed up to the statement under way, in its call's locals: a name bound keeps what a hook
+    gave the object it holds now (``data = pd.read_parquet(path)``: the file), as the cell's reads by line would."""
+
+    def __init__(self, capture: Capture, namespace: dict[str, Any], before_line: int) -> None:
+        super().__init__(capture, namespace, before_line)
+        self.seeds = {}  # the cell's reads by line are not this function's
+
+    def bind(self, target: ast.AST, provenance: Provenance, replace: bool = True) -> None:
+        if isinstance(target, ast.Name):
+            held = self.user_ns.get(target.id)
+            own = self.capture.of(held) if held is not None else EMPTY
+            if own.precision == "exact":
+                provenance = provenance | own
+        super().bind(target, provenance, replace)
+
+
 def _unpacked(flow: _Flow, target: ast.AST, value: ast.AST, seeded: Provenance) -> list[Provenance] | None:
     """``train, test = loader.split()``: what each target got, where the user function called is known and returns
     tuples of as many items (its own reads by line: ``Capture.code_reads``); what the statement read that the
@@ -467,8 +484,7 @@ def caller_reads(capture: Capture, frame: Any) -> Provenance:
     :func:`under_way`), or in a function of the user's own, its statement at the line running looked up in that call's
     locals and globals (``return TensorDataset(torch.tensor(frame.values))`` in ``def load(path)``: ``frame``); at cell
     precision. For a hooked call given objects no hook tracked."""
-    while frame is not None and not is_user_file(frame.f_code.co_filename):
-        frame = frame.f_back
+    frame = user_frame(frame)
     if frame is None:
         return EMPTY
     code = frame.f_code
@@ -479,12 +495,7 @@ def caller_reads(capture: Capture, frame: Any) -> Provenance:
         return EMPTY
     tree, offset = parsed
     line = frame.f_lineno - offset
-    around = [
-        node
-        for node in ast.walk(tree)
-        if isinstance(node, ast.stmt) and node is not tree and node.lineno <= line <= (node.end_lineno or node.lineno)
-    ]
-    statement = min(around, key=lambda node: (_span(node), -node.lineno), default=None)  # the innermost
+    statement = _innermost(tree, line)
     if statement is None:
         return EMPTY
     first = linecache.getline(code.co_filename, code.co_firstlineno)
@@ -492,6 +503,38 @@ def caller_reads(capture: Capture, frame: Any) -> Provenance:
     flow = _Flow(capture, collections.ChainMap(frame.f_locals, frame.f_globals), None)  # type: ignore[arg-type]
     found = flow.reads(node if node is not None else statement)
     return found.at_cell_precision() if found else found
+
+
+def user_frame(frame: Any) -> Any:
+    """The nearest frame of the user's code from ``frame`` up (a cell's or a function's of the user's own), or None."""
+    while frame is not None and not is_user_file(frame.f_code.co_filename):
+        frame = frame.f_back
+    return frame
+
+
+def function_flow(capture: Capture, frame: Any) -> tuple[dict[str, Provenance], Provenance] | None:
+    """In a function of the user's own running in ``frame`` (not a cell's code): what flowed into each local name
+    from its statements before the one under way (``X = torch.tensor(vec.transform(df.text).toarray())``: what
+    ``vec`` and ``df`` hold), and what the arguments of the call under way read; at cell precision. None elsewhere.
+    For a hook given an object no hook tracked, made from tracked data inside such a function."""
+    code = frame.f_code
+    if code.co_name == "<module>":
+        return None
+    parsed = _function_tree(code)
+    if parsed is None or parsed[0].name != code.co_name:
+        return None
+    tree, offset = parsed
+    line = frame.f_lineno - offset
+    flow = _Locals(capture, collections.ChainMap(frame.f_locals, frame.f_globals), line)  # type: ignore[arg-type]
+    flow.block(tree.body)
+    env = {name: found.at_cell_precision() for name, found in flow.env.items() if found and name in flow.changed}
+    statement = _innermost(tree, line)
+    call = None
+    if statement is not None:
+        first = linecache.getline(code.co_filename, code.co_firstlineno)
+        call = _call_at(statement, _position(frame), -offset, len(first) - len(first.lstrip()))
+    given = flow.reads(*call.args, *(k.value for k in call.keywords)) if isinstance(call, ast.Call) else EMPTY
+    return env, given.at_cell_precision() if given else given
 
 
 def _position(frame: Any) -> tuple[int, int, int, int] | None:
@@ -521,6 +564,16 @@ def _call_at(
         ):
             return node
     return None
+
+
+def _innermost(tree: ast.AST, line: int) -> ast.stmt | None:
+    """The innermost statement of ``tree`` (not itself) spanning ``line``."""
+    around = [
+        node
+        for node in ast.walk(tree)
+        if isinstance(node, ast.stmt) and node is not tree and node.lineno <= line <= (node.end_lineno or node.lineno)
+    ]
+    return min(around, key=lambda node: (_span(node), -node.lineno), default=None)
 
 
 def _span(node: ast.stmt) -> int:

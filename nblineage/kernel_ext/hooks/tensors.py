@@ -22,7 +22,8 @@
   hook run by autograd costs more than a small model's step allows); the backward after it and the step of an
   optimizer updating the module count the step. A batch from data the module was not trained on takes the exact
   path again. Per batch, the hooks allocate nothing: the loader's batch is held as it came (until the next one or
-  the end of the cell), not copied or weakly referenced.
+  the end of the cell), not copied or weakly referenced, its iterator's provenance is looked up once an iterator,
+  and a module called on the latest batch's tensor knows it without a registry lookup.
 - A module trained gets training facts (cell, run, a ``fitId``, its optimizer, steps); its outputs on tracked data
   when evaluated (or on other data than it was trained on) are its predictions, so that a scikit-learn metric of
   them is the fit's metric, labelled by split (``hooks/metrics.py``; the split the data's files name when the
@@ -50,6 +51,7 @@ from nblineage.kernel_ext.provenance import EMPTY, Provenance, union
 from nblineage.kernel_ext.safety import report
 
 _MISSING = object()
+_NONE: Any = lambda: None  # noqa: E731 (what a dead weak reference returns)
 MAX_NESTING = 32  # levels of modules walked up from a parameter to the outermost one
 MAX_ATTRIBUTES = 64  # attributes of a dataset of the user's own class looked at for provenance
 MAX_OUTPUTS = 8  # items of a module's tuple or dict output looked at for the tensor gradients flow back through
@@ -74,6 +76,9 @@ class TorchState:
         self.params: dict[int, frozenset[int]] = {}  # id(optimizer) -> ids of its parameters (this cell)
         self.rows: int = 0  # rows predicted so far from the batches of the latest loader
         self.trained_on: frozenset = frozenset()  # the data of the latest step
+        self.functions: dict[tuple, Any] = {}  # (code, instruction, reads) -> ``flow.function_flow`` there (this cell)
+        self.iterator: Any = _NONE  # a weak reference to the loader iterator of the latest batch, and its provenance
+        self.iterated: Provenance = EMPTY  # (looked up once an iterator, not once a batch)
 
 
 def state_of(capture: Capture) -> TorchState:
@@ -125,7 +130,11 @@ def listeners(torch: Any) -> Iterator[Listener]:
             return
         tracks = active.registry.tracks
         first = args[0]
-        if len(args) == 1:
+        state = active.hooks.torch
+        batch = state.batch if state is not None else ()
+        if len(args) == 1 and batch and batch[0] is first:
+            pass  # the latest loader batch's inputs (the usual training step): tracked, through the batch held
+        elif len(args) == 1:
             if not tracks(first):
                 if not isinstance(first, tensor):
                     return
@@ -140,7 +149,7 @@ def listeners(torch: Any) -> Iterator[Listener]:
         if compiling():
             return
         try:
-            _called(active, module, args, output, tensor, grad_enabled())
+            _called(active, state or state_of(active), module, args, output, tensor, grad_enabled())
         except Exception as error:  # the forward pass returns what it computed
             report("torch module call", error)
 
@@ -172,7 +181,9 @@ def listeners(torch: Any) -> Iterator[Listener]:
         if active is None:
             return
         try:
-            state = state_of(active)
+            state = active.hooks.torch
+            if state is None:
+                state = state_of(active)
             known = optimizers.get(id(optimizer))
             if known is None or known() is not optimizer:
                 optimizers[id(optimizer)] = weakref.ref(optimizer)
@@ -318,23 +329,50 @@ def _leaf_input(active: Capture, first: Any) -> bool:
         active.catch_up(active)
         if active.of(first):
             return True
+    if _made_in_function(active, first):
+        return True
     return state is not None and bool(state.last_batch or state.train_last)
 
 
-def _called(active: Capture, module: Any, args: tuple, output: Any, tensor: type, grad: bool) -> None:
-    """``module(*args)`` returned ``output``: a gradient hook on it under grad mode, its predictions when evaluated."""
+def _made_in_function(active: Capture, obj: Any) -> bool:
+    """Whether ``obj``, given to a module in a function of the user's own, was made there from tracked data
+    (``X = torch.tensor(vectorizer.transform(df.text).toarray())``, then ``model(X)``): it is tagged with what flowed
+    into the local names holding it (else what the call's arguments read), the function's statements followed once
+    per call site and new read in the cell (``flow.function_flow``)."""
+    frame = flow.user_frame(sys._getframe(1))
+    if frame is None or frame.f_code.co_name == "<module>":
+        return False
     state = state_of(active)
-    first = args[0]
+    key = (frame.f_code, frame.f_lasti, len(active.record.inputs))
+    found = state.functions.get(key, _MISSING)
+    if found is _MISSING:
+        found = state.functions[key] = flow.function_flow(active, frame)
+    if found is None:
+        return False
+    env, given = found
+    provenance = union(env.get(name, EMPTY) for name, value in frame.f_locals.items() if value is obj) or given
+    if not provenance:
+        return False
+    active.registry.tag(obj, provenance.through(active.cell_run_id))
+    return True
+
+
+def _called(
+    active: Capture, state: TorchState, module: Any, args: tuple, output: Any, tensor: type, grad: bool
+) -> None:
+    """``module(*args)`` returned ``output``: a gradient hook on it under grad mode, its predictions when evaluated."""
+    first, batch = args[0], state.batch
     if len(args) == 1:
-        seen = state.last_batch if _holds(state.batch, first) else provenance_of(active, first)
+        in_batch = (batch and batch[0] is first) or _holds(batch, first)
+        seen = state.last_batch if in_batch else provenance_of(active, first)
     else:
         seen = union(provenance_of(active, item) for item in args)
-    if not seen:  # _leaf_input: made from a batch; under grad mode, one drawn under grad mode (not validation's)
+    if not seen.sources:  # _leaf_input: made from a batch; under grad mode, one drawn under grad mode (not validation)
         seen = state.train_last if grad else state.last_batch
         if not seen:
             return
     if grad and _known(active, state, module, seen, id(first)):
-        if _grad_tensor(output, tensor) is not None:
+        if output.requires_grad if type(output) is tensor else _grad_tensor(output, tensor) is not None:
             state.fast = module  # the backward after it and the step count; the data adds nothing new
             state.trained_on = seen.sources  # what the exact path's step would say: training, not predicting
     elif grad:
@@ -361,7 +399,7 @@ def _known(active: Capture, state: TorchState, module: Any, seen: Provenance, ke
     pending = state.pending
     if pending is not None and pending[2] == key:  # an inner module followed on the same input: the exact path
         return False
-    return active.of(module) is known[0]
+    return active.registry.of(module) is known[0]
 
 
 def _backward(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
@@ -428,11 +466,25 @@ def _predicted(active: Capture, state: TorchState, module: Any, data: Any, outpu
     splits = {split_of_name(os.path.basename(source.name)) for source in seen.sources}
     if len(splits) == 1 and None not in splits:
         made["split"] = splits.pop()
+    elif not _holds(state.batch, data) and (split := _named_split(active, data)):
+        made["split"] = split
     active.hooks.predictions.remember(output, made)
     rows = len(output) if hasattr(output, "__len__") and getattr(output, "ndim", 1) else 1
     from_batch = _holds(state.batch, data)
     state.rows = state.rows + rows if from_batch else rows
     active.hooks.last_prediction = (state.rows if from_batch else rows, made)
+
+
+def _named_split(active: Capture, data: Any) -> str | None:
+    """The split the name of the variable holding ``data`` says (``X_test``): a notebook variable, else a local of
+    the user's function calling the module."""
+    names = [name for name, value in list((active.user_ns or {}).items()) if value is data]
+    if not names:
+        frame = flow.user_frame(sys._getframe(1))
+        if frame is not None and frame.f_code.co_name != "<module>":
+            names = [name for name, value in frame.f_locals.items() if value is data]
+    splits = {split_of_name(name) for name in names if not name.startswith("_")} - {None}
+    return splits.pop() if len(splits) == 1 else None
 
 
 def _stepped(active: Capture, state: TorchState, optimizer: Any) -> None:
@@ -527,6 +579,7 @@ def cell_ended(capture: Capture) -> None:
                 capture.registry.tag(item, provenance)
     state.batch = state.train_batch = ()
     state.last_batch = state.train_last = EMPTY  # a later cell's untracked tensor is no batch of this one's
+    state.iterator, state.iterated = _NONE, EMPTY
     reached = list(state.reached)
     state.reached.clear()
     if reached:
@@ -538,6 +591,7 @@ def cell_ended(capture: Capture) -> None:
     state.known.clear()
     state.owns.clear()
     state.params.clear()
+    state.functions.clear()
 
 
 def _dataset_init(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
@@ -577,7 +631,9 @@ def _iterating(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None
     """``iter(loader)``: the iterator carries the provenance of the loader's dataset."""
     if not args:
         return
-    state_of(capture).rows = 0
+    state = state_of(capture)
+    state.rows = 0
+    state.iterator = _NONE  # a loader with persistent workers gives its iterator again, tagged anew
     dataset = getattr(args[0], "dataset", None)
     # the dataset's own first: the loader's may be the cell fallback's (``train_dl, test_dl = prepare_data()``)
     provenance = capture.of(dataset) or (_held(capture, dataset) if dataset is not None else EMPTY)
@@ -604,9 +660,17 @@ def _batch(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     tensors are tagged at the end of the cell, and :func:`provenance_of` sees them meanwhile."""
     if not args:
         return
-    provenance = capture.of(args[0])
     state = capture.hooks.torch
-    if not provenance:
+    if state is not None and state.iterator() is args[0]:
+        provenance = state.iterated  # the same iterator's next batch
+    else:
+        provenance = capture.of(args[0])
+        if state is not None and provenance.sources:  # an untracked one is looked up again (the fallback may tag it)
+            try:
+                state.iterator, state.iterated = weakref.ref(args[0]), provenance
+            except TypeError:  # no weak reference to it: looked up each batch
+                state.iterator = _NONE
+    if not provenance.sources:
         if state is not None and state.last_batch:  # a batch of data no hook knows: no earlier batch stands for it
             state.last_batch = state.train_last = EMPTY
             state.batch = state.train_batch = ()
