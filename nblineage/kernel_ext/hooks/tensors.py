@@ -619,21 +619,21 @@ def _columns_of(active: Capture, state: TorchState, data: Any) -> list[str]:
 
 
 def tensor_columns(capture: Capture, tensor: Any) -> list[str]:
-    """The columns a 2-D tensor holds: named (``from_numpy`` of a named array, or found before), else those of the
-    one array of named columns lately named it is a copy of (``torch.tensor(df.values, dtype=torch.float32)``,
-    ``.float()`` or ``.to(...)`` of it: ``columns.converted_columns``), remembered."""
+    """The columns a 2-D tensor holds: named (``from_numpy`` of a named array), else those of the one array of named
+    columns lately named it is a copy of (``torch.tensor(df.values, dtype=torch.float32)``, ``.float()`` or
+    ``.to(...)`` of it: ``columns.converted_columns``); found once a tensor (none found is remembered too)."""
     if not isinstance(tensor, _TENSOR[0]) or tensor.ndim != 2 or not len(tensor):
         return []
-    found = columns.array_columns(capture, tensor)
-    if found:
-        return found
+    facts = capture.hooks.arrays.get(tensor)
+    if "columns" in facts:
+        return list(facts["columns"])
     size = len(tensor)
     try:
         rows = [tensor[row].detach().cpu().numpy() for row in (0, size // 2, size - 1)]
-    except (TypeError, RuntimeError):  # an element type NumPy has not (bfloat16), a meta tensor
+    except (TypeError, RuntimeError, NotImplementedError):  # a type NumPy has not (bfloat16), a sparse or meta tensor
         return []
     found = columns.converted_columns(capture, tuple(tensor.shape), rows)
-    columns.name_array(capture, tensor, found or None)
+    capture.hooks.arrays.remember(tensor, {"columns": found})  # by itself: ``columns`` takes no tensor for an array
     return found
 
 
@@ -688,7 +688,8 @@ def _derive_from_data(capture: Capture, result: Any, args: tuple, kwargs: dict) 
     array = args[0] if args else kwargs.get("data", _MISSING)
     if array is not _MISSING:
         capture.derive(result, array)
-        columns.name_array(capture, result, columns.fitted_columns(capture, array) or None)
+        if getattr(array, "ndim", 0) == 2 and (named := columns.array_columns(capture, array)):
+            capture.hooks.arrays.remember(result, {"columns": named})
 
 
 def _dataset_made(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
