@@ -13,7 +13,8 @@ followed through the rules to the columns they were computed from (:func:`source
 the source datasets.
 
 An array without column names that was converted from a frame (``df.values``, ``np.asarray(df)``) or made by a
-transformer holds named columns all the same (:func:`name_array`): a model fitted on it has those features.
+transformer holds named columns all the same (:func:`name_array`): a model fitted on it has those features. A
+tensor made from one (``torch.tensor(df.values)``) holds them too (:func:`converted_columns`).
 """
 
 from __future__ import annotations
@@ -149,6 +150,29 @@ def _copy_columns(capture: Capture, X: Any) -> list[str]:
             name_array(capture, X, held)
             return list(held)
     return []
+
+
+def converted_columns(capture: Capture, shape: tuple[int, ...], rows: list[Any]) -> list[str]:
+    """The columns of the one array of named columns named lately that something of ``shape`` whose first, middle
+    and last rows are ``rows`` (NumPy arrays) was converted from, whatever its element type (``torch.tensor(X.values,
+    dtype=torch.float32)``): the array's rows cast to that type are ``rows``; [] unless exactly one list matches."""
+    import numpy
+
+    found: set[tuple[str, ...]] = set()
+    for probe, held in capture.hooks.named_arrays:
+        if probe[0] != shape or probe[1] == "object" or len(rows) != len(probe) - 2:
+            continue
+        try:
+            kind = numpy.dtype(probe[1])
+            same = all(
+                numpy.frombuffer(raw, dtype=kind).astype(row.dtype).tobytes() == row.tobytes()
+                for raw, row in zip(probe[2:], rows, strict=True)
+            )
+        except (TypeError, ValueError):  # a type NumPy cannot read back or cast
+            continue
+        if same:
+            found.add(tuple(held))
+    return list(found.pop()) if len(found) == 1 else []
 
 
 def _probe(array: Any) -> tuple[Any, ...] | None:

@@ -24,10 +24,12 @@
   path again. Per batch, the hooks allocate nothing: the loader's batch is held as it came (until the next one or
   the end of the cell), not copied or weakly referenced, its iterator's provenance is looked up once an iterator,
   and a module called on the latest batch's tensor knows it without a registry lookup.
-- A module trained gets training facts (cell, run, a ``fitId``, its optimizer, steps); its outputs on tracked data
-  when evaluated (or on other data than it was trained on) are its predictions, so that a scikit-learn metric of
-  them is the fit's metric, labelled by split (``hooks/metrics.py``; the split the data's files name when the
-  labels say nothing).
+- A module trained gets training facts (cell, run, a ``fitId``, its optimizer, steps; ``featureNames`` when exactly
+  one column list reached its first input: a tensor made from an array of a frame's columns, by
+  ``torch.tensor(df.values)`` or ``from_numpy``, holds them, and so does a loader's batch drawn from a
+  ``TensorDataset`` of it); its outputs on tracked data when evaluated (or on other data than it was trained on) are
+  its predictions, so that a scikit-learn metric of them is the fit's metric, labelled by split
+  (``hooks/metrics.py``; the split the data's files name when the labels say nothing).
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ import wrapt
 
 from nblineage.governance.splits import split_of_name
 from nblineage.kernel_ext import capture as capture_module
-from nblineage.kernel_ext import flow
+from nblineage.kernel_ext import columns, flow
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks.describe import qualified_name
 from nblineage.kernel_ext.instrument import Listener, Patch, intercept
@@ -61,8 +63,10 @@ class TorchState:
     """What the training hooks hold during a capture (``capture.hooks.torch``)."""
 
     def __init__(self) -> None:
-        self.pending: list[Any] | None = None  # [module, data, id(input), output's grad_fn]: the latest, not armed
-        self.reached: list[tuple[Any, Provenance]] = []  # (module, data) whose outputs a backward reached
+        self.pending: list[Any] | None = None  # [module, data, id(input), output's grad_fn, the input's columns]:
+        # the latest, not armed
+        self.reached: list[tuple[Any, Provenance, Any]] = []  # (module, data, its columns) whose outputs a backward
+        # reached
         self.last_batch: Provenance = EMPTY  # the latest loader batch's, for inputs a tensor op made from it
         self.batch: tuple | list = ()  # the latest loader batch's items (held until the next batch or the cell's end)
         self.train_last: Provenance = EMPTY  # the same for the latest batch drawn under grad mode (a validation
@@ -251,7 +255,14 @@ def _discover(active: Capture, state: TorchState, optimizer: Any, hook: Any) -> 
     for module in roots:
         hook(module)
     if roots and state.train_last and not state.reached:
-        _trained(active, state, roots, state.train_last, optimizer)
+        found = {
+            tuple(named)
+            for item in state.train_batch
+            if getattr(item, "ndim", 0) == 2
+            if (named := _columns_of(active, state, item))
+        }
+        names = list(found.pop()) if len(found) == 1 else None  # the module's input unseen: the batch's one 2-D list
+        _trained(active, state, roots, state.train_last, optimizer, {id(module): names for module in roots})
 
 
 def _roots(active: Capture, parameter: Any) -> list[Any]:
@@ -384,7 +395,7 @@ def _called(
                 pending[0], pending[1], pending[3] = module, seen, node
             else:
                 _arm(state)
-                state.pending = [module, seen, key, node]
+                state.pending = [module, seen, key, node, _columns_of(active, state, first)]
     # evaluated, or called on data other than what it was trained on (the tutorial's test loop in training mode)
     if len(args) == 1 and (not grad or not module.training or seen.sources != state.trained_on):
         _predicted(active, state, module, args[0], output, seen)
@@ -427,7 +438,7 @@ def _arm(state: TorchState) -> None:
     (A node, not the tensor: the output of ``loss_fn(model(x), y)`` is gone by the time ``backward()`` runs.)"""
     pending, state.pending = state.pending, None
     if pending is not None:
-        reached, entry = state.reached, (pending[0], pending[1])
+        reached, entry = state.reached, (pending[0], pending[1], pending[4])
         pending[3].register_prehook(lambda _grads: reached.append(entry))
 
 
@@ -493,14 +504,14 @@ def _stepped(active: Capture, state: TorchState, optimizer: Any) -> None:
     reached = list(state.reached)  # the gradient hooks append to this very list
     state.reached.clear()
     modules: dict[int, Any] = {}
-    for module, _ in reached:
+    for module, *_ in reached:
         if _owns(state, module, optimizer):
             modules[id(module)] = module
     if not modules:
         if len(reached) <= 4096:  # gradients kept for another optimizer's step
             state.reached.extend(reached)
         return
-    _trained(active, state, list(modules.values()), union(seen for _, seen in reached), optimizer)
+    _trained(active, state, list(modules.values()), union(seen for _, seen, _ in reached), optimizer, _names(reached))
 
 
 def _owns(state: TorchState, module: Any, optimizer: Any) -> bool:
@@ -539,9 +550,16 @@ def _fast_stepped(state: TorchState, optimizer: Any) -> None:
         del reached[kept:]
 
 
-def _trained(active: Capture, state: TorchState, modules: list[Any], seen: Provenance, optimizer: Any) -> None:
+def _trained(
+    active: Capture,
+    state: TorchState,
+    modules: list[Any],
+    seen: Provenance,
+    optimizer: Any,
+    names: dict[int, list[str] | None] | None = None,
+) -> None:
     """``modules`` were trained on ``seen``: the outermost of them derive from it (besides what they had) and
-    remember the fit."""
+    remember the fit; ``names``: the columns that reached each one's first input (None: not exactly one list)."""
     if len(modules) > 1:
         inner = {id(sub) for module in modules for sub in module.modules() if sub is not module}
         modules = [module for module in modules if id(module) not in inner]
@@ -561,9 +579,62 @@ def _trained(active: Capture, state: TorchState, modules: list[Any], seen: Prove
             if optimizer is not None:
                 facts["optimizer"] = qualified_name(type(optimizer))
             active.hooks.training.remember(module, facts)
+            if named := (names or {}).get(id(module)):
+                facts["featureNames"] = named
+                if derived := columns.feature_lineage(active, named):
+                    facts["featureLineage"] = derived
+        elif names is not None and id(module) in names and names[id(module)] != facts.get("featureNames"):
+            facts.pop("featureNames", None)  # other columns (or none known) reached it within the fit: not one list
+            facts.pop("featureLineage", None)
         facts["steps"] = facts.get("steps", 0) + (optimizer is not None)
         provenance = active.of(module)
         state.known[id(module)] = (provenance, provenance.sources, facts)
+
+
+def _names(reached: list[tuple[Any, Provenance, Any]]) -> dict[int, list[str] | None]:
+    """The columns that reached each module's first input through ``reached``: None unless exactly one list."""
+    found: dict[int, set[tuple[str, ...] | None]] = {}
+    for module, _, named in reached:
+        found.setdefault(id(module), set()).add(tuple(named) if named else None)
+    return {
+        key: list(next(iter(lists))) if len(lists) == 1 and None not in lists else None for key, lists in found.items()
+    }
+
+
+def _columns_of(active: Capture, state: TorchState, data: Any) -> list[str]:
+    """The columns a module's input holds: a tensor's own (:func:`tensor_columns`); an item of the latest loader
+    batch, those of the ``TensorDataset`` tensor it was drawn from ([] when none is known)."""
+    if not _holds(state.batch, data):
+        return [] if _holds(state.train_batch, data) else tensor_columns(active, data)
+    dataset = getattr(state.iterator(), "_dataset", None)
+    for _ in range(MAX_NESTING):  # a ``random_split`` part (``Subset``): its dataset's tensors
+        if dataset is None or hasattr(dataset, "tensors"):
+            break
+        dataset = getattr(dataset, "dataset", None)
+    held = getattr(dataset, "tensors", ())
+    for item, tensor in zip(state.batch, held if isinstance(held, tuple) else (), strict=False):
+        if item is data:
+            return tensor_columns(active, tensor)
+    return []
+
+
+def tensor_columns(capture: Capture, tensor: Any) -> list[str]:
+    """The columns a 2-D tensor holds: named (``from_numpy`` of a named array), else those of the one array of named
+    columns lately named it is a copy of (``torch.tensor(df.values, dtype=torch.float32)``, ``.float()`` or
+    ``.to(...)`` of it: ``columns.converted_columns``); found once a tensor (none found is remembered too)."""
+    if not isinstance(tensor, _TENSOR[0]) or tensor.ndim != 2 or not len(tensor):
+        return []
+    facts = capture.hooks.arrays.get(tensor)
+    if "columns" in facts:
+        return list(facts["columns"])
+    size = len(tensor)
+    try:
+        rows = [tensor[row].detach().cpu().numpy() for row in (0, size // 2, size - 1)]
+    except (TypeError, RuntimeError, NotImplementedError):  # a type NumPy has not (bfloat16), a sparse or meta tensor
+        return []
+    found = columns.converted_columns(capture, tuple(tensor.shape), rows)
+    capture.hooks.arrays.remember(tensor, {"columns": found})  # by itself: ``columns`` takes no tensor for an array
+    return found
 
 
 def cell_ended(capture: Capture) -> None:
@@ -583,9 +654,10 @@ def cell_ended(capture: Capture) -> None:
     reached = list(state.reached)
     state.reached.clear()
     if reached:
-        modules = {id(module): module for module, _ in reached if any(True for _ in module.parameters())}
+        modules = {id(module): module for module, *_ in reached if any(True for _ in module.parameters())}
         if modules:
-            _trained(capture, state, list(modules.values()), union(seen for _, seen in reached), None)
+            seen = union(seen for _, seen, _ in reached)
+            _trained(capture, state, list(modules.values()), seen, None, _names(reached))
     state.fast = None
     state.fast_reached.clear()  # trained on that data already: a backward without a step adds nothing
     state.known.clear()
@@ -612,10 +684,12 @@ _DATASET_INIT = intercept("torch Dataset.__init__", _dataset_init)
 
 
 def _derive_from_data(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
-    if args:
-        capture.derive(result, args[0])
-    elif "data" in kwargs:
-        capture.derive(result, kwargs["data"])
+    """``torch.from_numpy(array)``: the tensor derives from the array and holds its columns, if named."""
+    array = args[0] if args else kwargs.get("data", _MISSING)
+    if array is not _MISSING:
+        capture.derive(result, array)
+        if getattr(array, "ndim", 0) == 2 and (named := columns.array_columns(capture, array)):
+            capture.hooks.arrays.remember(result, {"columns": named})
 
 
 def _dataset_made(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
@@ -625,6 +699,8 @@ def _dataset_made(capture: Capture, result: Any, args: tuple, kwargs: dict) -> N
         provenance = flow.caller_reads(capture, sys._getframe(1))
         if provenance:
             capture.registry.tag(args[0], provenance.through(capture.cell_run_id))
+    for tensor in args[1:]:  # the columns each holds, found while the arrays they were made from are recent
+        tensor_columns(capture, tensor)
 
 
 def _iterating(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
