@@ -10,10 +10,12 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
 
 __all__ = [
     "DatasetName",
+    "LazyPattern",
     "dataset_from_uri",
     "duckdb_table_dataset",
     "file_dataset",
@@ -30,6 +32,22 @@ class DatasetName:
 
     namespace: str
     name: str
+
+
+class LazyPattern:
+    """A regular expression compiled when first used: most texts hold no URL or secret, so a kernel that never
+    meets one never compiles it (compiling them all was a good part of this module's import). The compiled
+    pattern's methods are then kept on the instance, so later calls cost what ``re.Pattern``'s own do."""
+
+    def __init__(self, pattern: str, flags: int = 0) -> None:
+        self._source = (pattern, flags)
+
+    def __getattr__(self, name: str) -> Any:  # only for what the instance does not hold yet: the first use
+        compiled = re.compile(*self._source)
+        for method in ("search", "sub", "finditer", "match", "fullmatch", "findall"):
+            setattr(self, method, getattr(compiled, method))
+        self.pattern = compiled.pattern
+        return getattr(compiled, name)
 
 
 # Query (and fragment) parameters whose lower-cased name contains one of these are dropped.
@@ -65,13 +83,13 @@ _MAX_DEPTH = 4  # nesting of URLs inside query values that redaction follows
 _SHOW_CHARS = 200  # how much of a bad input an error message quotes
 
 # Lenient on purpose: whatever precedes "://" counts as a scheme when stripping credentials.
-_LENIENT_SCHEME_RE = re.compile(r"([^\s/?#@]*)://")
-_STRICT_SCHEME_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*\Z")
-_PORT_RE = re.compile(r"[0-9]{1,5}\Z")
-_BAD_HOST_RE = re.compile(r"[\s\x00-\x1f\x7f<>\"'`{}|\\^;,:\[\]/?#@%]")
-_IPV6_RE = re.compile(r"\[[0-9A-Za-z:.%\-~_]+\]\Z")
-_WHITESPACE_RE = re.compile(r"\s")
-_AZURE_CONTAINER_RE = re.compile(r"\$?[A-Za-z0-9][A-Za-z0-9\-]*\Z")
+_LENIENT_SCHEME_RE = LazyPattern(r"([^\s/?#@]*)://")
+_STRICT_SCHEME_RE = LazyPattern(r"[A-Za-z][A-Za-z0-9+.\-]*\Z")
+_PORT_RE = LazyPattern(r"[0-9]{1,5}\Z")
+_BAD_HOST_RE = LazyPattern(r"[\s\x00-\x1f\x7f<>\"'`{}|\\^;,:\[\]/?#@%]")
+_IPV6_RE = LazyPattern(r"\[[0-9A-Za-z:.%\-~_]+\]\Z")
+_WHITESPACE_RE = LazyPattern(r"\s")
+_AZURE_CONTAINER_RE = LazyPattern(r"\$?[A-Za-z0-9][A-Za-z0-9\-]*\Z")
 
 # key=value pairs in free text (ODBC and libpq connection strings, environment dumps, SQL, reprs).
 _SECRET_KEY = (
@@ -79,15 +97,15 @@ _SECRET_KEY = (
     r"|credentials?|signature|sig)"
 )
 _VALUE = r"""(?:\{(?:[^}]|\}\})*\}|'(?:[^'\\]|\\[\s\S]|'')*'|"(?:[^"\\]|\\[\s\S])*"|[^\s;&,'"(){}<>]*)"""
-_KV_RE = re.compile(rf"(?<![\w.\-])(?P<key>{_SECRET_KEY})\s*=\s*{_VALUE}", re.IGNORECASE)
-_QUOTED_KV_RE = re.compile(rf"(?P<q>[\"'])(?P<key>{_SECRET_KEY})(?P=q)\s*:\s*{_VALUE}", re.IGNORECASE)
+_KV_RE = LazyPattern(rf"(?<![\w.\-])(?P<key>{_SECRET_KEY})\s*=\s*{_VALUE}", re.IGNORECASE)
+_QUOTED_KV_RE = LazyPattern(rf"(?P<q>[\"'])(?P<key>{_SECRET_KEY})(?P=q)\s*:\s*{_VALUE}", re.IGNORECASE)
 _KV_TRIGGERS = ("passw", "pwd", "secret", "token", "key", "credential", "sig")
-_SQL_PASSWORD_RE = re.compile(
+_SQL_PASSWORD_RE = LazyPattern(
     r"\b(?P<kw>identified\b[^;'\"]{0,100}?\bby|password)\s+(?:'(?:[^']|'')*'|\"[^\"]*\")", re.IGNORECASE
 )
-_BEARER_RE = re.compile(r"\b(?P<kw>bearer)\s+[A-Za-z0-9\-._~+/]+=*", re.IGNORECASE)
+_BEARER_RE = LazyPattern(r"\b(?P<kw>bearer)\s+[A-Za-z0-9\-._~+/]+=*", re.IGNORECASE)
 _SCHEME_CHARS = frozenset("+.-_:")
-_URL_END_RE = re.compile(r"[\s'\"<>`]")
+_URL_END_RE = LazyPattern(r"[\s'\"<>`]")
 _URL_TRAILING_PUNCTUATION = ".,;:!)]}"
 
 

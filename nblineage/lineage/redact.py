@@ -14,24 +14,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from nblineage.lineage.naming import LazyPattern as _Pattern
 from nblineage.lineage.naming import redact_secrets_in_text, strip_credentials
-
-
-class _Pattern:
-    """A regular expression compiled when first used: most texts hold no marker, so a kernel that never meets a
-    credential never compiles these (their compilation was a good part of ``%load_ext``). The compiled pattern's
-    methods are then kept on the instance, so later calls cost what ``re.Pattern``'s own do."""
-
-    def __init__(self, pattern: str, flags: int = 0) -> None:
-        self._source = (pattern, flags)
-
-    def __getattr__(self, name: str) -> Any:  # only for what the instance does not hold yet: the first use
-        compiled = re.compile(*self._source)
-        for method in ("search", "sub", "finditer", "match", "fullmatch", "findall"):
-            setattr(self, method, getattr(compiled, method))
-        self.pattern = compiled.pattern
-        return getattr(compiled, name)
-
 
 MASK = "***"
 _USERINFO = _Pattern(r"://[^\"\s]*@")

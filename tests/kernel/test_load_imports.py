@@ -42,21 +42,32 @@ HEAVY = (
     "nblineage.kernel_ext.hooks.pyarrow",
     "nblineage.kernel_ext.hooks.polars",
     "nblineage.kernel_ext.hooks.tensors",
+    # IPython imports sqlite3 at start, so the DB-API hook is loaded: it patches sqlite3.connect and no more, what
+    # recording a statement needs comes with the first statement
+    "nblineage.kernel_ext.hooks.sql.parsing",
+    "nblineage.kernel_ext.hooks.sql.engine",
+    "nblineage.kernel_ext.hooks.sql.rowversion",
+    "nblineage.kernel_ext.hooks.sql.tableversion",
+    "nblineage.kernel_ext.hooks.sql.rowloops",
 )
 
 PROBE = r"""
 import json, sys
 from IPython.core.interactiveshell import InteractiveShell
 
-InteractiveShell.instance().run_line_magic("load_ext", "nblineage")
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "nblineage")
 from nblineage.kernel_ext import _sessions
 
 settled = all(session.writer.flush(timeout=60) for session in _sessions.values())
+loaded = sorted(sys.modules)
+shell.run_cell("import sqlite3\nwith sqlite3.connect(':memory:') as db:\n    rows = db.execute('select 1').fetchall()")
+used = sorted(sys.modules)
 from nblineage.lineage import redact
 
 patterns = [name for name, value in vars(redact).items() if isinstance(value, redact._Pattern)]
 compiled = [name for name in patterns if "search" in vars(getattr(redact, name))]
-print(json.dumps({"sessions": len(_sessions), "settled": settled, "modules": sorted(sys.modules),
+print(json.dumps({"sessions": len(_sessions), "settled": settled, "modules": loaded, "used": used,
                   "patterns": patterns, "compiled": compiled}))
 """
 
@@ -76,5 +87,7 @@ def test_load_ext_imports_nothing_heavy_and_compiles_no_credential_pattern(tmp_p
     modules = set(found["modules"])
     assert "nblineage.kernel_ext.session" in modules  # the probe sees what loading imported
     assert sorted(name for name in HEAVY if name in modules) == []
+    assert "nblineage.kernel_ext.hooks.sql.dbapi" in modules  # sqlite3's hook is there, without what it defers
+    assert "nblineage.kernel_ext.hooks.sql.parsing" in found["used"]  # a statement run brings it
     assert len(found["patterns"]) >= 10  # redact's patterns are there, and none was compiled
     assert found["compiled"] == []

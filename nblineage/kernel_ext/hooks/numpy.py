@@ -10,11 +10,11 @@ dataset reads of the file's version (``hooks/files.py``), and the array returned
 or anything else that names no file records nothing (the call is untouched).
 
 ``ndarray`` is a C type whose methods cannot be patched, and nblineage never replaces a library's type. The
-notebook's own calls ``x.tofile(...)`` are seen instead: an IPython AST transformer (installed with the
-extension, so that it sees the very cell that imports numpy; it costs a substring test per cell) rewrites, in cells
-whose text says ``tofile``, each call ``x.tofile(...)`` into ``tofile(x, ...)`` of this module,
-which calls ``x.tofile`` exactly as written and records the write when ``x`` is an ndarray. Calls made by other
-modules (a library, a ``.py`` file the notebook imports) are not seen.
+notebook's own calls ``x.tofile(...)`` are seen instead: an IPython AST transformer (ready from the extension's
+load, so that it sees the very cell that imports numpy, and put among IPython's only while a cell whose text says
+``tofile`` runs: any other cell costs a substring test) rewrites each call ``x.tofile(...)`` into ``tofile(x, ...)``
+of this module, which calls ``x.tofile`` exactly as written and records the write when ``x`` is an ndarray. Calls
+made by other modules (a library, a ``.py`` file the notebook imports) are not seen.
 
 Nothing of numpy is patched before the user imports it, and importing it costs a handful of attribute replacements
 (no scanning).
@@ -23,6 +23,7 @@ Nothing of numpy is patched before the user imports it, and importing it costs a
 from __future__ import annotations
 
 import ast
+import contextlib
 import os
 import sys
 from collections.abc import Iterator
@@ -75,19 +76,43 @@ class NumpyInstrumentor(Instrumentor):
     def listeners(self, module: Any) -> Iterator[Listener]:
         shell = _shell() if module.__name__ == "IPython" else None
         if shell is not None:
-            transformer = TofileCalls()
-            yield (
-                lambda: shell.ast_transformers.append(transformer),
-                lambda: _remove(shell.ast_transformers, transformer),
-            )
+            placer = _Placer(shell, TofileCalls())
+            yield placer.subscribe, placer.unsubscribe
 
     def cell_ended(self, capture: Capture) -> None:
         settle(capture)
 
 
-def _remove(transformers: list[Any], transformer: Any) -> None:
-    if transformer in transformers:
-        transformers.remove(transformer)
+class _Placer:
+    """Keeps the ``tofile`` transformer in the shell's AST transformers only for a cell whose text says ``tofile``
+    (decided when the cell starts, ``pre_run_cell``): while any transformer is there, IPython runs
+    ``ast.fix_missing_locations`` over every cell's tree, tens of microseconds a small cell. A silent cell (no
+    ``pre_run_cell``) finds the transformer as the last cell left it, and the transformer looks at that cell's text,
+    as it always did."""
+
+    def __init__(self, shell: Any, transformer: TofileCalls) -> None:
+        self.shell, self.transformer = shell, transformer
+
+    def subscribe(self) -> None:
+        self.shell.events.register("pre_run_cell", self.pre_run_cell)
+
+    def unsubscribe(self) -> None:
+        with contextlib.suppress(ValueError):  # not registered
+            self.shell.events.unregister("pre_run_cell", self.pre_run_cell)
+        self._place(False)
+
+    def pre_run_cell(self, info: Any) -> None:
+        try:
+            self._place("tofile" in (getattr(info, "raw_cell", "") or ""))
+        except Exception as error:
+            report("numpy tofile calls", error)
+
+    def _place(self, wanted: bool) -> None:
+        transformers = self.shell.ast_transformers
+        if wanted and self.transformer not in transformers:
+            transformers.append(self.transformer)
+        elif not wanted and self.transformer in transformers:
+            transformers.remove(self.transformer)
 
 
 def _shell() -> Any:

@@ -6,7 +6,9 @@ from __future__ import annotations
 import ast
 import gzip
 import io
+import json
 import os
+import subprocess
 import sys
 from pathlib import Path
 
@@ -14,11 +16,13 @@ import numpy as np
 import pytest
 import xxhash
 from hooktools import RAW, only_output
+from sqlalchemy import text
 
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks import numpy as numpy_hooks
 from nblineage.kernel_ext.hooks.numpy import NumpyInstrumentor, TofileCalls
 from nblineage.kernel_ext.provenance import Source
+from nblineage.lineage.store import Store
 
 INSTRUMENTORS = (NumpyInstrumentor,)
 
@@ -248,3 +252,47 @@ def test_unpacked_columns_carry_the_file(capture: Capture, tmp_path: Path) -> No
     assert capture.of(x).sources == capture.of(y).sources == {source(path)}
     features = np.loadtxt(path, delimiter=",").reshape(2, 3)[:, :2]  # views of what was read
     assert capture.of(features).sources == {source(path)}
+
+
+KERNEL_PROBE = r"""
+import json, sys
+from IPython.core.interactiveshell import InteractiveShell
+
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "nblineage")
+seen = {}
+for name, code in (
+    ("plain", "import numpy as np\nsignal = np.arange(4.0)\n"),
+    ("tofile", "signal.tofile(sys.argv[1])\n"),
+    ("after", "total = signal.sum()\n"),
+):
+    shell.run_cell("import sys\n" + code, store_history=True)
+    seen[name] = [type(transformer).__name__ for transformer in shell.ast_transformers]
+shell.run_line_magic("unload_ext", "nblineage")
+seen["unloaded"] = [type(transformer).__name__ for transformer in shell.ast_transformers]
+print(json.dumps(seen))
+"""
+
+
+def test_the_transformer_is_in_ipython_only_for_cells_saying_tofile(tmp_path: Path) -> None:
+    """IPython runs ``ast.fix_missing_locations`` over every cell while any AST transformer is installed: the
+    ``tofile`` one is there only while a cell whose text says ``tofile`` runs, and that cell's write is recorded."""
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("NBLINEAGE_", "OPENLINEAGE"))}
+    env |= {"NBLINEAGE_URL": url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "IPYTHONDIR": str(tmp_path / "ip")}
+    env |= {"PYTHONPATH": os.pathsep.join(sys.path), "NBLINEAGE_STRICT": "1"}
+    target = tmp_path / "signal.bin"
+    done = subprocess.run(
+        [sys.executable, "-c", KERNEL_PROBE, str(target)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        check=True,
+    )
+    seen = json.loads(done.stdout.strip().splitlines()[-1])
+    assert seen == {"plain": [], "tofile": ["TofileCalls"], "after": [], "unloaded": []}
+    with Store(url) as store, store.read() as conn:
+        payloads = [json.loads(row[0]) for row in conn.execute(text("SELECT payload FROM events"))]
+    outputs = {output["name"] for payload in payloads for output in payload.get("outputs", [])}
+    assert str(target) in outputs

@@ -33,28 +33,50 @@ collects the statement instead), by nblineage or by the driver itself record not
 from __future__ import annotations
 
 import contextlib
+import functools
 import os
 import sqlite3
 import sys
-import sysconfig
 import threading
 import weakref
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
 
 import wrapt
 
 from nblineage.kernel_ext.capture import Capture, capturing, current
-from nblineage.kernel_ext.hooks.sql import rowloops, rowversion
-from nblineage.kernel_ext.hooks.sql.engine import collector
-from nblineage.kernel_ext.hooks.sql.parsing import Statement, statement_of
-from nblineage.kernel_ext.hooks.sql.rowversion import CHUNK, Result
-from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_path, sqlite_table_version
 from nblineage.kernel_ext.instrument import Instrumentor, Patch
 from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source
 from nblineage.kernel_ext.safety import report
+
+if TYPE_CHECKING:
+    from nblineage.kernel_ext.hooks.sql.parsing import Statement
+    from nblineage.kernel_ext.hooks.sql.rowversion import Repeated, Result
+
+_ROWVERSION = "nblineage.kernel_ext.hooks.sql.rowversion"
+_ENGINE = "nblineage.kernel_ext.hooks.sql.engine"
+
+
+def _load() -> None:
+    """Import what recording a statement needs (parsing it, versioning its rows and tables), at the first statement
+    the user's code runs: IPython imports sqlite3 at start, so ``%load_ext`` patches ``sqlite3.connect`` and pays
+    for nothing more. The names are this module's from then on."""
+    global CHUNK, Result, rowloops, rowversion, statement_of, sqlite_path, sqlite_table_version
+    if _loaded:
+        return
+    from nblineage.kernel_ext.hooks.sql import parsing, tableversion
+    from nblineage.kernel_ext.hooks.sql import rowloops as loops
+    from nblineage.kernel_ext.hooks.sql import rowversion as versions
+
+    rowloops, rowversion, CHUNK, Result = loops, versions, versions.CHUNK, versions.Result
+    statement_of = parsing.statement_of
+    sqlite_path, sqlite_table_version = tableversion.sqlite_path, tableversion.sqlite_table_version
+    _loaded.append(True)
+
+
+_loaded: list[bool] = []  # whatever ``_load`` imports is bound here
 
 _NO_PARAMETERS: Any = object()
 HELD = 64  # fetched results kept alive (and bound) until the cell ends, most recent first
@@ -177,14 +199,16 @@ def _user_call() -> bool:
     return module.partition(".")[0] not in (*_LIBRARIES, "sqlite3", "psycopg", "pymysql")
 
 
-_LIBRARY_DIRS = tuple(
-    {
-        os.path.join(path, "")
-        for key in ("stdlib", "platstdlib", "purelib", "platlib")
-        if (path := sysconfig.get_path(key))
-    }
-)
 _library_files: dict[str, bool] = {}
+
+
+@functools.cache
+def _library_dirs() -> tuple[str, ...]:
+    """The folders of the standard library and installed packages (the first connect from a module file asks)."""
+    import sysconfig
+
+    paths = {sysconfig.get_path(key) for key in ("stdlib", "platstdlib", "purelib", "platlib")}
+    return tuple({os.path.join(path, "") for path in paths if path})
 
 
 def _opened_by_user() -> bool:
@@ -198,13 +222,15 @@ def _opened_by_user() -> bool:
     filename = frame.f_code.co_filename
     library = _library_files.get(filename)
     if library is None:
-        library = _library_files[filename] = os.path.abspath(filename).startswith(_LIBRARY_DIRS)
+        library = _library_files[filename] = os.path.abspath(filename).startswith(_library_dirs())
     return not library
 
 
 def _pandas_collects() -> bool:
-    """A pandas SQL call is under way on this thread (it records the statements it ran)."""
-    return collector() is not None
+    """A pandas SQL call is under way on this thread (it records the statements it ran; none before the hook of
+    SQLAlchemy and pandas statements is imported)."""
+    engine = sys.modules.get(_ENGINE)
+    return engine is not None and engine.collector() is not None
 
 
 # --- statements --------------------------------------------------------------------------------------------------
@@ -225,9 +251,11 @@ def executed(cursor: Any, database: Database | None, query: Any, params: Any) ->
     """Record a statement ``cursor`` ran (after it succeeded), and remember what its rows derive from."""
     if database is None:
         return
+    _load()
     sql = _sql_text(query, getattr(cursor, "connection", None))
     statement = statement_of(database[0], sql, database[1], database[2]) if sql else None
-    collected = collector()
+    engine = sys.modules.get(_ENGINE)  # pandas collects its statements through it
+    collected = engine.collector() if engine is not None else None
     if collected is not None:  # inside pandas.read_sql: the statement is pandas's
         if statement is not None:
             collected.append(statement)
@@ -379,7 +407,7 @@ def _renew(cursor: Any, read: Result) -> Result:
     return renewed
 
 
-def _end_reads(capture: Capture, groups: list[rowversion.Repeated], now: bool) -> None:
+def _end_reads(capture: Capture, groups: list[Repeated], now: bool) -> None:
     """Reads of statements run again end (``rowversion.Repeated``): their runs still open are cut (as at the end of
     a cell), and every version they handed out gets the read's (``now``: at once, else with the cell's end)."""
     if not groups:
@@ -412,6 +440,9 @@ def cut(capture: Capture) -> None:
     """The cell ends: every result still open is versioned by the rows fetched in it (the next fetch starts anew),
     every statement run again is one read, and whatever still holds a pending version of the cell gets its final
     one."""
+    if _ROWVERSION not in sys.modules:
+        return  # no statement ran, no read was made final: nothing is open, repeated or pending
+    _load()
     for result in list(_open.values()):
         _end(result, False)
     _end_reads(capture, rowversion.take_repeats(), now=False)
@@ -896,7 +927,8 @@ class _DbapiInstrumentor(Instrumentor):
     def uninstrument(self) -> None:
         super().uninstrument()
         _open.clear()
-        rowversion.take_repeats()
+        if _ROWVERSION in sys.modules:
+            sys.modules[_ROWVERSION].take_repeats()
         _resolved.clear()
         _resolved_since[0] = sys.maxsize
         _held.release(None, None)
