@@ -282,15 +282,20 @@ class Repeated:
 repeats: dict[tuple[Any, ...], Repeated] = {}  # (kind, statement text, tables) -> its runs in the cell under way
 
 
+def _group(key: tuple[Any, ...], capture: Capture) -> tuple[Repeated | None, Repeated | None]:
+    """The read a statement's next run joins (None when there is none to join), and the read it would have joined
+    had the cell not written to its tables since, taken out as ended (None when there was none)."""
+    group = repeats.get(key)
+    if group is not None and not group.current(capture):
+        return None, repeats.pop(key)
+    return group, None
+
+
 def repeat(key: tuple[Any, ...], capture: Capture, result: Result) -> Repeated | None:
     """The read a statement run just made (``result``) belongs to: a new one for its first run, or the earlier runs'
     (the run joins them); the read it would have joined had the cell written to its tables since, ended, as second
     value (None when there was none)."""
-    group = repeats.get(key)
-    stale = None
-    if group is not None and not group.current(capture):
-        stale = repeats.pop(key)
-        group = None
+    group, stale = _group(key, capture)
     if group is None:
         if len(repeats) < MAX_REPEATS:
             group = repeats[key] = Repeated(capture, result.pending, result.since)
@@ -311,11 +316,7 @@ def whole_read(
         digest = int(version, 16)
     except ValueError:
         return sources, None
-    group = repeats.get(key)
-    stale = None
-    if group is not None and not group.current(capture):
-        stale = repeats.pop(key)
-        group = None
+    group, stale = _group(key, capture)
     if group is None:
         if len(repeats) < MAX_REPEATS:
             group = repeats[key] = Repeated(capture, tables, capture.registry.serial)
