@@ -33,8 +33,11 @@ def test_the_first_notebook_runs_and_the_widget_and_sidebar_show_its_models(tmp_
                 == 0
             )
 
-            graph = page.locator(".jp-Notebook .nbl-graph").first
-            graph.wait_for(state="attached", timeout=TIMEOUT)  # a busy machine renders the widget late
+            # JupyterLab may render a cell's widget only once the cell is in view: its cell is brought there first
+            shown = page.locator(".jp-Notebook .jp-CodeCell").filter(has_text="nblineage.show(").first
+            shown.scroll_into_view_if_needed()
+            graph = shown.locator(".nbl-graph").first
+            graph.wait_for(state="attached", timeout=TIMEOUT)
             graph.scroll_into_view_if_needed()
             labels = graph.locator(".nbl-node .nbl-label").all_text_contents()
             assert "titanic_forest.joblib" in labels and "titanic.csv" in labels, labels
