@@ -10,10 +10,12 @@ from pathlib import Path
 import pytest
 from lab import ARTIFACTS, chromium, jupyterlab, run_all_cells, screenshot, screenshot_on_failure
 
-pytestmark = pytest.mark.browser
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
 
 NOTEBOOK = Path(__file__).resolve().parents[2] / "notebooks" / "01-tabular-titanic.ipynb"
-TIMEOUT = 240_000  # ms, under pytest-timeout's 300 s: the notebook imports torch and MLflow, trains two models
+RUN_TIMEOUT = 420_000  # ms: the notebook imports torch and MLflow and trains two models (about 100 s on a machine
+# with a load of 6 on 2 cores, two thirds of it in MLflow's own store and model logging, with or without nblineage)
+TIMEOUT = 60_000  # ms, each other step (seconds each): a stuck one fails within the test's 600 s, screenshot kept
 
 
 def test_the_first_notebook_runs_and_the_widget_and_sidebar_show_its_models(tmp_path: Path) -> None:
@@ -25,7 +27,7 @@ def test_the_first_notebook_runs_and_the_widget_and_sidebar_show_its_models(tmp_
             page.goto(lab.open_url(f"/lab/tree/{NOTEBOOK.name}"))
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=TIMEOUT)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=TIMEOUT)
-            run_all_cells(page, ".jp-OutputArea-output:has-text('lineage checks passed')", TIMEOUT)
+            run_all_cells(page, ".jp-OutputArea-output:has-text('lineage checks passed')", RUN_TIMEOUT)
             assert (
                 page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']")
                 .filter(has_text="Traceback")
@@ -44,7 +46,7 @@ def test_the_first_notebook_runs_and_the_widget_and_sidebar_show_its_models(tmp_
             ARTIFACTS.mkdir(parents=True, exist_ok=True)
             graph.screenshot(path=str(ARTIFACTS / "quickstart-widget.png"))
             graph.locator(".nbl-node.nbl-model").filter(has_text="titanic_forest.joblib").first.click()
-            graph.locator(".nbl-details").get_by_text("3 · Performance").wait_for(timeout=60_000)
+            graph.locator(".nbl-details").get_by_text("3 · Performance").wait_for(timeout=TIMEOUT)
 
             page.keyboard.press("Alt+Shift+L")
             panel = page.locator("#nblineage-sidebar")

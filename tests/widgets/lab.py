@@ -29,6 +29,7 @@ CHROMIUM_ARGS = [
     "--disable-component-update",
 ]
 START_TIMEOUT = 120
+LOG_TAIL = 120  # lines of the server's log a failure prints (a kernel that died says why there)
 PORT_ATTEMPTS = 3  # a free port found may be taken by another program before JupyterLab binds it
 
 
@@ -82,6 +83,11 @@ def jupyterlab(root: Path, env: dict[str, str], theme: str | None = None) -> Ite
             raise
     try:
         yield lab
+    except BaseException:
+        log.flush()
+        sys.stderr.write(f"--- JupyterLab's log (kernels' output included), last {LOG_TAIL} lines ---\n")
+        sys.stderr.write("\n".join((root / "jupyterlab.log").read_text(errors="replace").splitlines()[-LOG_TAIL:]))
+        raise
     finally:
         _stop(server)
         log.close()
@@ -160,7 +166,8 @@ def run_all_cells(page: Any, until: str, timeout: float, quiet: float = 15_000) 
             return
         if dialog.first.is_visible():
             answered.append(_dialog_text(dialog))
-            _answer_dialog(page, dialog, choose)
+            # Once cells have started, their kernel runs them: a new one chosen now would leave them unfinished
+            _answer_dialog(page, dialog, choose if started.count() == 0 else None)
         elif requested is None or (started.count() == 0 and time.monotonic() - requested > quiet / 1000):
             page.get_by_role("menuitem", name="Run").click()
             page.locator("li[data-command='runmenu:run-all']").click()
@@ -181,16 +188,16 @@ def _dialog_text(dialog: Any) -> str:
         return f"({type(error).__name__})"
 
 
-def _answer_dialog(page: Any, dialog: Any, choose: Any, tries: int = 3) -> None:
-    """Take the proposed kernel if JupyterLab asks for one; close any other dialog that stands over the page. A
-    busy JupyterLab may miss the first click (or ask again): answered up to ``tries`` times, then left to the
-    caller's next try."""
+def _answer_dialog(page: Any, dialog: Any, choose: Any | None, tries: int = 3) -> None:
+    """Take the proposed kernel if JupyterLab asks for one (through ``choose``, the dialog's button, when given);
+    close any other dialog that stands over the page. A busy JupyterLab may miss the first click (or ask again):
+    answered up to ``tries`` times, then left to the caller's next try."""
     from playwright.sync_api import TimeoutError as StillThere
 
     for _ in range(tries):
         if not dialog.first.is_visible():
             return
-        if choose.is_visible():
+        if choose is not None and choose.is_visible():
             choose.click()
         else:
             page.keyboard.press("Escape")

@@ -30,6 +30,7 @@ export class LineagePanel extends Widget {
   private timer = 0;
   private searched = '';
   private checked = false;
+  /** The active cell whose lineage is shown; null once the user chose a node, until the active cell changes. */
   private followed: string | null = null;
   private refreshes: number[] = [];
 
@@ -74,12 +75,18 @@ export class LineagePanel extends Widget {
     });
   }
 
-  /** Centre the graph on a node: a search hit (its newest version), or a node drawn. */
+  /** Centre the graph on a node the user chose (a search hit): it stays until the user moves to another cell. */
   async showNode(node: NodeRef, depth = 1): Promise<void> {
+    this.followed = null;
+    await this.centre(node, depth);
+  }
+
+  private async centre(node: NodeRef, depth = 1): Promise<void> {
     try {
-      await this.graph.show(node, depth);
-      this.say('');
-      this.tabButton.hidden = !this.openTab;
+      if (await this.graph.show(node, depth)) {
+        this.say('');
+        this.tabButton.hidden = !this.openTab;
+      }
     } catch (error) {
       this.fail(error);
     }
@@ -94,7 +101,7 @@ export class LineagePanel extends Widget {
     try {
       const hits = await this.client.search(`#${cellId}`, 1, 'cell');
       if (hits.length && this.followed === cellId) {
-        await this.showNode({ kind: 'cell', namespace: hits[0].namespace, name: hits[0].name });
+        await this.centre({ kind: 'cell', namespace: hits[0].namespace, name: hits[0].name });
       }
     } catch (error) {
       this.fail(error);

@@ -17,6 +17,8 @@ export class ServerGraph {
   depth = 1;
   /** The nodes drawn, by their graph id: what the view's requests name. */
   private readonly known = new Map<string, GraphNode>();
+  /** How many times the graph was asked to move: an answer to an older request is dropped when it comes late. */
+  private moves = 0;
 
   constructor(
     container: HTMLElement,
@@ -27,19 +29,30 @@ export class ServerGraph {
     this.view = new GraphView(container, this.host);
   }
 
-  /** Centre the graph on a node: a search hit (its newest version), or a node drawn. */
-  async show(node: NodeRef, depth = 1): Promise<void> {
-    const graph = this.remember(await this.client.graph(node, depth));
+  /** Centre the graph on a node: a search hit (its newest version), or a node drawn. The latest request wins:
+   * false when a later one came first, and nothing is drawn. */
+  async show(node: NodeRef, depth = 1): Promise<boolean> {
+    const move = ++this.moves;
+    const answer = await this.client.graph(node, depth);
+    if (move !== this.moves) {
+      return false;
+    }
+    const graph = this.remember(answer);
     this.depth = depth;
     const center = this.known.get(graph.center);
     this.center = center ? refOf(center) : node;
     this.view.setGraph(graph);
+    return true;
   }
 
-  /** Ask for the graph around the same centre again (new records may have arrived). */
+  /** Ask for the graph around the same centre again (new records may have arrived); dropped if it moved since. */
   async refresh(): Promise<void> {
+    const move = this.moves;
     if (this.center) {
-      this.view.setGraph(this.remember(await this.client.graph(this.center, this.depth)));
+      const answer = await this.client.graph(this.center, this.depth);
+      if (move === this.moves) {
+        this.view.setGraph(this.remember(answer));
+      }
     }
   }
 
