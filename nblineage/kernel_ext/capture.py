@@ -75,6 +75,7 @@ class Capture:
         self.record = Record()
         self.cell_source: str | None = None  # the cell under way and the namespace it runs in, for the fallback
         self.user_ns: dict[str, Any] | None = None
+        self.script: str | None = None  # the file of the ``%run`` script under way, whose code the cell's then is
         self.cell_job: str | None = None  # the job name of the cell under way (which cell trained a model)
         self.cell_run_id: str | None = None  # the run id of the cell under way
         self.deferred: list[Callable[[], None]] = []  # work waiting for the outermost hooked call to end
@@ -200,14 +201,17 @@ def current() -> Capture | None:
 
 def cell_line(user_ns: dict[str, Any], source: str | None = None) -> int | None:
     """The line of the cell statement under way: of the outermost frame running module code in ``user_ns``,
-    counted in the cell's ``source`` as typed (IPython runs it without its leading blank lines)."""
+    counted in the cell's ``source`` as typed (IPython runs it without its leading blank lines). While a ``%run``
+    script runs (``Capture.script``), the line of its statement under way, in its file."""
     frame: Any = sys._getframe(1)
+    script = _current.script if _current is not None else None
     line = None
     while frame is not None:
-        if frame.f_globals is user_ns and frame.f_code.co_name == "<module>":
+        code = frame.f_code
+        if frame.f_globals is user_ns and code.co_name == "<module>" and (script is None or code.co_filename == script):
             line = frame.f_lineno
         frame = frame.f_back
-    return line + blank_lead(source) if line is not None and source else line
+    return line + blank_lead(source) if line is not None and source and script is None else line
 
 
 @functools.lru_cache(maxsize=8)

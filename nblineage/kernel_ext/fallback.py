@@ -89,6 +89,11 @@ def at_write(capture: Capture) -> Provenance:
 _caught_up: dict[str, Any] = {"run": None, "line": 0, "inputs": 0, "given": {}}
 
 
+def forget_catch_up() -> None:
+    """Start :func:`catch_up` afresh: the code under way changed (a ``%run`` script began or ended)."""
+    _caught_up.update(run=None, line=0, inputs=0, given={})
+
+
 def catch_up(capture: Capture) -> None:
     """Follow the cell's statements that ran before the one under way (``Capture.catch_up``), so that what they
     bound from the data read so far carries it before a hooked call uses it: once per statement reached further

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from nblineage import config
 from nblineage.kernel_ext import capture as capture_module
-from nblineage.kernel_ext import fallback, records, safety
+from nblineage.kernel_ext import fallback, records, safety, scripts
 from nblineage.kernel_ext.capture import Capture, Record
 from nblineage.kernel_ext.delivery import UNSENT, leftovers, outbox_folder
 from nblineage.kernel_ext.guard import Guard
@@ -89,6 +89,7 @@ class Session:
             instrumentor.instrument()
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
+        scripts.install(self.shell)
         self.writer.start()
         self.writer.submit([records.session_line("START", self.run_id, self.namespace, self.notebook, self.started)])
         atexit.register(self._exiting)
@@ -118,6 +119,7 @@ class Session:
         for name, handler in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
             with contextlib.suppress(ValueError):
                 self.shell.events.unregister(name, handler)
+        scripts.uninstall(self.shell)
         for instrumentor in self.instrumentors:
             if exiting:
                 instrumentor.detach()

@@ -355,6 +355,15 @@ def _bind_open(shell: Any) -> None:
 
 
 _active = [False]  # the notebook's open is in place (between subscribe and unsubscribe)
+
+
+def give_open(namespace: dict[str, Any], user_ns: dict[str, Any]) -> None:
+    """Give a namespace the user's code runs in (a ``%run`` script's) the notebook's ``open`` when the notebook
+    (``user_ns``) has it, unless the namespace has an ``open`` of its own."""
+    if _active[0] and "open" not in namespace and user_ns.get("open") is user_open:
+        namespace["open"] = user_open
+
+
 _modules_seen = [0]  # how many modules were loaded when they were last looked at
 _looked: set[str] = set()  # modules looked at
 _bound_modules: list[dict[str, Any]] = []  # namespaces of the user's modules given the notebook's open
