@@ -1,6 +1,6 @@
 """Defects the public pipelines of `test_public_pipelines.py` found, each in its smallest form, in one real kernel:
 
-- ``io.open`` (DVC's prepare.py) reads and writes files as ``open`` does;
+- ``io.open`` (DVC's prepare.py) and ``Path.open`` read and write files as ``open`` does;
 - rows fetched inside a user function and made an array there (``np.array(c.fetchmany(n))``), then given to
   ``partial_fit`` of a model loaded from a file in that function (Raschka's update.py), carry the table to it;
 - an estimator made with settings read from a params file (``CountVectorizer(max_features=params[...])``) and
@@ -39,6 +39,10 @@ with io.open("posts.csv", encoding="utf8") as fd_in:
     with io.open("train.csv", "w", encoding="utf8") as fd_train:
         with io.open("test.csv", "w", encoding="utf8") as fd_test:
             split_lines(fd_in, fd_train, fd_test)
+
+from pathlib import Path
+with Path("posts.csv").open() as source, Path("copy.csv").open("w") as copy:
+    copy.write(source.read())
 """
 IO_TRAIN = """
 train = pd.read_csv("train.csv", header=None, names=["a", "b", "label"])
@@ -150,6 +154,7 @@ def test_public_pipeline_defects_stay_fixed(tmp_path: Path, monkeypatch: pytest.
     run_notebook(tmp_path / "defects.ipynb", cells, env, timeout=180)
     with Store(url) as store:
         assert sources(store, tmp_path, "train.csv") == {"posts.csv"}  # io.open: read and written
+        assert sources(store, tmp_path, "copy.csv") == {"posts.csv"}  # Path.open
         assert sources(store, tmp_path, "io_model.joblib") == {"train.csv", "posts.csv"}
         trained_before = {"start.pkl", "train.csv", "posts.csv"}  # the model loaded, trained further on the table
         assert sources(store, tmp_path, "updated.pkl") == {"table:feedback", *trained_before}
