@@ -92,6 +92,8 @@ class Capture:
         # statements so far (``catch_up``, the fallback up to the statement under way): ``a = np.delete(a, 0, 0)``
         # then ``fit(a, b)`` in one cell. ``untracked_reads``: a read whose data only the cell's code carries on.
         self.catch_up: Callable[[Capture], None] | None = None
+        # The same inside a function of the user's own: its locals made from tracked data (``fallback``).
+        self.catch_up_in_function: Callable[[Capture], None] | None = None
         self.untracked_reads = False
         self.guard: Any = None  # the policy guard (kernel_ext/guard.py) when a policy applies, else None
 
@@ -165,12 +167,24 @@ class Capture:
         none and the cell read files whose data only its code carries on, the statements so far are followed first
         (``rows`` built from ``csv.reader(f)`` gets the file before ``pd.DataFrame(rows)`` derives from it)."""
         provenance = self.registry.derive(result, *inputs, run_id=self.cell_run_id)
-        if self.record.inputs and self.catch_up is not None and self._untracked(inputs):
+        if self.record.inputs and self.catch_up is not None and self.untracked(inputs):
             self.catch_up(self)
+            if self.catch_up_in_function is not None and self.untracked(inputs):
+                self.catch_up_in_function(self)
             provenance = self.registry.derive(result, *inputs, run_id=self.cell_run_id)
         return provenance
 
-    def _untracked(self, inputs: tuple) -> bool:
+    def follow_so_far(self) -> bool:
+        """When the cell read data, follow its code so far (``catch_up``, and in a function of the user's own its
+        statements too); whether it did."""
+        if not self.record.inputs or self.catch_up is None:
+            return False
+        self.catch_up(self)
+        if self.catch_up_in_function is not None:
+            self.catch_up_in_function(self)
+        return True
+
+    def untracked(self, inputs: tuple) -> bool:
         """Whether some input has no provenance (None and plain numbers or text do not count)."""
         return any(
             item is not None and not isinstance(item, (int, float, str, bytes)) and not self.registry.of(item)

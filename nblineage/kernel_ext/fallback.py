@@ -13,6 +13,7 @@ columns holds them too (``columns.carry``). A ``train_test_split`` part keeps wh
 from __future__ import annotations
 
 import ast
+import sys
 from typing import TYPE_CHECKING, Any
 
 from nblineage.kernel_ext import cellcode, columns, flow
@@ -115,3 +116,33 @@ def catch_up(capture: Capture) -> None:
         last["given"] = {}
     last.update(run=capture.cell_run_id, line=max(line, last["line"]) if same_run else line, inputs=inputs)
     last["given"][line] = apply(capture, capture.cell_source, capture.user_ns, before_line=line)
+
+
+# What ``flow.function_flow`` found at a call site of a user function (code, instruction, inputs read): per cell run.
+_function_flows: dict[str, Any] = {"run": None, "found": {}}
+
+
+def catch_up_in_function(capture: Capture) -> None:
+    """A hooked call made in a function of the user's own (the nearest user frame), given objects no hook tracked
+    (``Capture.derive``, a save): the function's locals made from tracked data before the call (``data =
+    np.array(rows)`` of rows a cursor fetched, ``X = vect.transform(data[:, 0])``, then ``model.partial_fit(X,
+    y)``) get what flowed into them, at cell precision; the statements followed once per call site and new read in
+    the cell."""
+    frame = flow.user_frame(sys._getframe(1))
+    if frame is None or frame.f_code.co_name == "<module>":
+        return
+    cache = _function_flows
+    if cache["run"] != capture.cell_run_id:
+        cache.update(run=capture.cell_run_id, found={})
+    key = (frame.f_code, frame.f_lasti, len(capture.record.inputs))
+    if key not in cache["found"]:
+        cache["found"][key] = flow.function_flow(capture, frame)
+    found = cache["found"][key]
+    if found is None:
+        return
+    env, _given = found
+    local = frame.f_locals
+    for name, provenance in env.items():
+        value = local.get(name)
+        if value is not None and not capture.of(value):
+            capture.registry.tag(value, provenance.through(capture.cell_run_id))

@@ -4,6 +4,11 @@ Values built from a file with plain Python are often objects no registry can hol
 filled by mutation, so provenance is followed by name over the cell's statements in order:
 
 - ``x = ...``, ``x += ...``: ``x`` gets what the value reads; ``x[k] = ...``, ``x.a = ...``: ``x`` adds it;
+- an estimator made with settings (``CountVectorizer(max_features=max_features)``, ``RandomForestClassifier(
+  **params["train"])``, the numbers read from a params file) reads none of them: hyper-parameters are no data
+  (an estimator or array given to it, ``CalibratedClassifierCV(fitted)``, is read); likewise a subscript by column
+  names or numbers (``df[cfg["features"]]``) reads the frame, not the names' source (a mask, ``df[df.id.isin(
+  other.id)]``, is read);
 - a constant subscript of a dict, list or tuple (``splits["train"]``, a ``DatasetDict``'s ``ds["train"]["text"]``)
   reads the item's provenance when the item is tracked, not the whole container's (its test split);
 - ``for row in reader:``: ``row`` gets what ``reader`` has (the loop body runs twice, for what a later statement
@@ -78,8 +83,16 @@ class _Flow:
             if item is not None:
                 items.append(item)
                 return
+            if _plain_value(node.slice, self.user_ns):  # ``df[features]``, ``df.loc[:, cfg["columns"]]``: names
+                self._gather(node.value, names, items)
+                return
         elif isinstance(node, ast.Name):
             names.add(node.id)
+            return
+        elif isinstance(node, ast.Call) and _estimator_class(node.func, self.user_ns):
+            for argument in (*node.args, *(keyword.value for keyword in node.keywords)):
+                if not _plain_value(argument, self.user_ns):  # a hyper-parameter is no data
+                    self._gather(argument, names, items)
             return
         for child in ast.iter_child_nodes(node):
             self._gather(child, names, items)
@@ -310,6 +323,71 @@ def _parameters(flow: _Flow, arguments: ast.arguments, call: ast.Call, bound: as
     for name in rest:
         given[name] = extra
     return given
+
+
+def _estimator_class(node: ast.AST, namespace: Any) -> bool:
+    """Whether a call's ``f`` names a class of the scikit-learn estimator API (``fit`` and ``get_params``:
+    scikit-learn's, XGBoost's, LightGBM's...), looked up without running any code."""
+    parts: list[str] = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if not isinstance(node, ast.Name) or node.id not in namespace:
+        return False
+    found = namespace[node.id]
+    try:
+        for part in reversed(parts):
+            found = inspect.getattr_static(found, part)
+    except AttributeError:
+        return False
+    return isinstance(found, type) and hasattr(found, "fit") and hasattr(found, "get_params")
+
+
+_PLAIN = (bool, int, float, complex, str, bytes, type(None))
+
+
+def _plain_value(node: ast.AST, namespace: Any) -> bool:
+    """Whether an argument or index is a plain setting: a constant; a name, a constant subscript of a dict or list
+    or an attribute held by an instance (looked up without running any code) holding a number or text, or a small
+    list or dict of them (``n_est``, ``params["ngrams"]``, ``args.max_depth``, ``cfg["features"]``, read from a
+    params file or the command line); a slice or a tuple or list of them (``ngram_range=(1, ngrams)``)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_plain_value(item, namespace) for item in node.elts)
+    if isinstance(node, ast.Slice):
+        return all(part is None or _plain_value(part, namespace) for part in (node.lower, node.upper, node.step))
+    return _plain(_static_value(node, namespace))
+
+
+def _plain(value: Any) -> bool:
+    """A number or text, or a small list, tuple or dict of them (column names, settings)."""
+    if isinstance(value, _PLAIN):
+        return True
+    if type(value) is dict:
+        value = list(value.values())
+    return type(value) in (list, tuple) and len(value) <= 1000 and all(isinstance(item, _PLAIN) for item in value)
+
+
+def _static_value(node: ast.AST, namespace: Any) -> Any:
+    """The value of a name, or of a chain of constant subscripts and attributes on one, found without running any
+    code; ``_NO_KEY`` when it cannot be."""
+    if isinstance(node, ast.Name):
+        return namespace.get(node.id, _NO_KEY)
+    if isinstance(node, ast.Subscript):
+        key = node.slice.value if isinstance(node.slice, ast.Constant) else _NO_KEY
+        held = _static_value(node.value, namespace)
+        return _NO_KEY if held is _NO_KEY else _lookup(held, key)
+    if isinstance(node, ast.Attribute):
+        held = _static_value(node.value, namespace)
+        if held is _NO_KEY or isinstance(held, (type, types.ModuleType)):
+            return _NO_KEY
+        try:  # an instance's own attribute (argparse's Namespace), no ``__getattr__`` run
+            own = object.__getattribute__(held, "__dict__")
+        except AttributeError:
+            return _NO_KEY
+        return own.get(node.attr, _NO_KEY) if isinstance(own, dict) else _NO_KEY
+    return _NO_KEY
 
 
 def _callee(node: ast.AST, namespace: dict[str, Any]) -> tuple[Any, ast.AST | None]:

@@ -83,6 +83,7 @@ class Session:
     def start(self) -> None:
         self.capture.write_fallback = fallback.at_write
         self.capture.catch_up = fallback.catch_up
+        self.capture.catch_up_in_function = fallback.catch_up_in_function
         capture_module.activate(self.capture)
         self._refresh_policy()
         for instrumentor in self.instrumentors:

@@ -76,6 +76,8 @@ def record_save(capture: Capture, obj: Any, target: Any) -> None:
     if model is not None:
         model.update(persisted_facts(name, version))
     provenance = capture.of(obj)
+    if provenance and isinstance(obj, tuple) and len(obj) <= 16 and capture.untracked(obj) and capture.follow_so_far():
+        provenance = capture.of(obj)  # ``(matrix, names)``: the matrix made where no hook saw, followed
     if model is not None and model.get("container"):  # a checkpoint: its model's inputs, not its validation losses
         provenance = union(capture.of(item) for item in models_in(obj)) or provenance
     outputs = capture.record.outputs

@@ -241,13 +241,14 @@ class PandasInstrumentor(Instrumentor):
                 if owner is not None and owner.__module__.startswith("pandas"):
                     where = f"pandas.{owner.__name__}.{name}"
                     yield owner, name, intercept(where, _writer(parameter), before=_check_write(parameter))
-        yield from _methods((module.DataFrame,), FRAME_METHODS, lambda _: _derive)
+        yield from _methods((module.DataFrame,), {name: name for name in FRAME_METHODS}, _frame_method)
         derived = {name: name for name in METHODS + OPERATORS + PROPERTIES}
         yield from _methods(frames, derived, lambda name: _converted if name in CONVERSIONS else _derive)
         yield from _methods((TextFileReader, JsonReader), ("read", "__next__"), lambda _: _derive)
         grouped = (DataFrameGroupBy, SeriesGroupBy, Rolling, Window, Expanding, ExponentialMovingWindow, Resampler)
         yield from _methods(grouped, GROUPED, lambda _: _derive)
-        yield from _methods((_LocIndexer, _iLocIndexer), ("__getitem__", "__setitem__"), lambda _: _derive_indexed)
+        indexers = {"__getitem__": "__getitem__", "__setitem__": "__setitem__"}
+        yield from _methods((_LocIndexer, _iLocIndexer), indexers, _indexed)
 
 
 def _methods(classes: tuple[type, ...], names: Any, make: Callable[[Any], After]) -> Iterator[Patch]:
@@ -324,6 +325,42 @@ def _derive_indexed(capture: Capture, result: Any, args: tuple, kwargs: dict) ->
     frame = getattr(args[0], "obj", None)
     target = frame if result is None else result
     _tag(capture, target, [frame, *inputs(args[1:], kwargs)])
+
+
+def _selected(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``frame[key]``: the result derives from the frame and from a key that holds data (a mask, ``frame[
+    other.id.isin(ids)]``), not from column names or positions (``frame[cfg["features"]]``: a list read from a
+    config file names columns; it is no data)."""
+    _derive(capture, result, (*args[:1], *_data_keys(args[1:2])), kwargs)
+
+
+def _selected_indexed(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``frame.loc[rows, columns]``: as :func:`_derive_indexed`, the keys that only name rows or columns left out."""
+    _derive_indexed(capture, result, (*args[:1], *_data_keys(args[1:2])), kwargs)
+
+
+def _frame_method(name: str) -> After:
+    return _selected if name == "__getitem__" else _derive
+
+
+def _indexed(name: str) -> After:
+    return _selected_indexed if name == "__getitem__" else _derive_indexed
+
+
+_NAMES = (str, int, float, bool, slice, type(None))
+
+
+def _data_keys(keys: tuple) -> tuple:
+    """The parts of indexing keys that hold data: not names, numbers, slices, or small lists of them."""
+    kept: list[Any] = []
+    for key in keys:
+        for part in key if type(key) is tuple else (key,):
+            names = (
+                type(part) in (list, tuple) and len(part) <= 10_000 and all(isinstance(item, _NAMES) for item in part)
+            )
+            if not isinstance(part, _NAMES) and not names:
+                kept.append(part)
+    return tuple(kept)
 
 
 def _tag(capture: Capture, target: Any, sources: list[Any]) -> None:

@@ -1,5 +1,5 @@
-"""Plain Python file I/O in the user's own code: ``open()`` and ``pathlib.Path``'s ``open``, ``read_text``,
-``read_bytes``, ``write_text`` and ``write_bytes``.
+"""Plain Python file I/O in the user's own code: ``open()`` (and ``io.open``, the same function reached through
+its module), and ``pathlib.Path``'s ``open``, ``read_text``, ``read_bytes``, ``write_text`` and ``write_bytes``.
 
 What counts: a regular file that the user's own code opens by path (a string, bytes or path-like; not
 a file descriptor), whatever it holds (CSV, JSON lines, text, a config file): opened for reading (``r``, ``r+``),
@@ -14,8 +14,8 @@ site-packages and the Python installation) imported in an earlier cell get it in
 each cell that imported new modules, and as they are imported (a ``sys.meta_path`` finder that asks the other
 finders and wraps only the loader of a user module: a module imported and used in the same cell reads through it;
 not a ``%run`` script).
-``Path`` methods are patched, but record only when their caller is the user's code (``capture.user_caller``); a
-library's call costs one frame look-up.
+``Path`` methods and ``io.open`` are patched, but record only when their caller is the user's code
+(``capture.user_caller``); a library's call costs one frame look-up.
 
 Provenance: the file object returned is tagged with the file read, so what a statement builds from it
 (``rows = list(csv.DictReader(f))``, ``data = json.load(f)``) carries it (the cell fallback); a read inside a
@@ -77,7 +77,7 @@ def user_open(file: Any, mode: str = "r", *args: Any, **kwargs: Any) -> Any:
         try:
             if new is not None:
                 _created[handle] = new
-            _opened(handle, file, mode)
+            _opened(handle, file, mode, current())
         except Exception as error:
             report("open", error)
     return handle
@@ -122,8 +122,8 @@ def remove_if_created_empty(handle: Any) -> str | None:
 user_open.__module__, user_open.__qualname__ = __name__, "user_open"
 
 
-def _opened(handle: Any, file: Any, mode: Any) -> None:
-    capture = current()
+def _opened(handle: Any, file: Any, mode: Any, capture: Capture | None) -> None:
+    """``file`` opened as ``handle``: a read, or a write remembered until the cell ends."""
     if capture is None or isinstance(file, int) or not isinstance(mode, str):
         return
     location = locate(file)
@@ -221,15 +221,18 @@ def _path_write(capture: Capture, result: Any, args: tuple, kwargs: dict) -> Non
 
 def _path_open(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     mode = args[1] if len(args) > 1 else kwargs.get("mode", "r")
-    _opened(result, args[0], mode)
+    _opened(result, args[0], mode, capture)
 
 
 class PyfilesInstrumentor(Instrumentor):
     """``open`` in the notebook's namespace and ``pathlib.Path``'s file methods (module docstring)."""
 
-    modules = ("pathlib",)
+    modules = ("pathlib", "io")
 
     def patches(self, module: Any) -> Iterator[Patch]:
+        if module.__name__ == "io":  # ``io.open`` (``open`` itself, reached through the module: io.open(path))
+            yield module, "open", _user_only("io.open", _path_open)
+            return
         path = module.Path
         yield path, "open", _user_only("pathlib.Path.open", _path_open)
         for name in ("read_text", "read_bytes"):

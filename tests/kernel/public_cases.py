@@ -1,0 +1,1135 @@
+"""Public notebooks and scripts reproduced as notebooks for `test_public_pipelines.py`: each case is one or more
+kernels (a multi-script pipeline runs each script in a kernel of its own), helper modules written beside them, the
+data synthesized in the schema the code expects (no downloads), and the truth read from the code: each saved model
+with exactly the datasets it came from (files by their path under the work folder, tables as ``table:NAME``).
+
+Each case is written anew after the code credited in its comment, keeping what matters for lineage: the calls that
+read, transform, train and save, the functions and classes they run in, the loops and the files; what differs is
+said where it does: paths instead of ``sys.argv`` or downloads, sizes scaled down, a model step or save where the
+original ends before one."""
+
+from __future__ import annotations
+
+import random
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+
+@dataclass(frozen=True)
+class Case:
+    """A public pipeline: its kernels (each a list of cells), helper files, data and the truth."""
+
+    name: str
+    kernels: tuple[tuple[str, ...], ...]
+    synthesize: Callable[[Path], None]
+    truth: dict[str, set[str]]
+    helpers: dict[str, str] = field(default_factory=dict)
+    postgres: bool = False
+
+
+# 1. DVC's get-started pipeline (https://github.com/iterative/example-get-started, src/prepare.py,
+#    src/featurization.py, src/train.py, src/evaluate.py): Stack Overflow posts read line by line with io.open and
+#    split at random into two TSV files written line by line; TF-IDF fit on the train split only, each split's
+#    sparse matrix pickled with its feature names; a forest fit on the train matrix and pickled; the test matrix
+#    scored. sys.argv replaced by the paths dvc.yaml passes; train.py's save is the pickle.dump of its DVC 2 version
+#    (later versions use mlem); evaluate.py's metrics written with json as its DVC 2 version did (no dvclive).
+DVC_PREPARE = r"""
+import io
+import os
+import random
+import re
+import sys
+import xml.etree.ElementTree
+
+SPLIT = 0.20
+random.seed(20170426)
+source = "data/data.xml"
+train_path = os.path.join("data", "prepared", "train.tsv")
+test_path = os.path.join("data", "prepared", "test.tsv")
+
+
+def write_posts(posts, train_out, test_out, tag):
+    number = 1
+    for line in posts:
+        try:
+            out = train_out if random.random() > SPLIT else test_out
+            attributes = xml.etree.ElementTree.fromstring(line).attrib
+            post_id = attributes.get("Id", "")
+            label = 1 if tag in attributes.get("Tags", "") else 0
+            title = re.sub(r"\s+", " ", attributes.get("Title", "")).strip()
+            body = re.sub(r"\s+", " ", attributes.get("Body", "")).strip()
+            out.write("{}\t{}\t{}\n".format(post_id, label, title + " " + body))
+            number += 1
+        except Exception as error:
+            sys.stderr.write("skipped line {}: {}\n".format(number, error))
+
+
+os.makedirs(os.path.join("data", "prepared"), exist_ok=True)
+with io.open(source, encoding="utf8") as posts:
+    with io.open(train_path, "w", encoding="utf8") as train_out:
+        with io.open(test_path, "w", encoding="utf8") as test_out:
+            write_posts(posts, train_out, test_out, "<python>")
+"""
+DVC_FEATURIZE = r"""
+import os
+import pickle
+import sys
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sparse
+import yaml
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+
+params = yaml.safe_load(open("params.yaml"))["featurize"]
+train_in = os.path.join("data/prepared", "train.tsv")
+test_in = os.path.join("data/prepared", "test.tsv")
+train_out = os.path.join("data/features", "train.pkl")
+test_out = os.path.join("data/features", "test.pkl")
+max_features = params["max_features"]
+ngrams = params["ngrams"]
+
+
+def read_split(path):
+    frame = pd.read_csv(path, encoding="utf-8", header=None, delimiter="\t", names=["id", "label", "text"])
+    sys.stderr.write(f"{path}: {frame.shape}\n")
+    return frame
+
+
+def save_matrix(frame, matrix, names, path):
+    ids = sparse.csr_matrix(frame.id.astype(np.int64)).T
+    labels = sparse.csr_matrix(frame.label.astype(np.int64)).T
+    stacked = sparse.hstack([ids, labels, matrix], format="csr")
+    with open(path, "wb") as handle:
+        pickle.dump((stacked, names), handle)
+
+
+os.makedirs("data/features", exist_ok=True)
+train_frame = read_split(train_in)
+train_text = np.array(train_frame.text.str.lower().values)
+counts = CountVectorizer(stop_words="english", max_features=max_features, ngram_range=(1, ngrams))
+counts.fit(train_text)
+train_counts = counts.transform(train_text)
+vocabulary = counts.get_feature_names_out()
+tfidf = TfidfTransformer(smooth_idf=False)
+tfidf.fit(train_counts)
+save_matrix(train_frame, tfidf.transform(train_counts), vocabulary, train_out)
+
+test_frame = read_split(test_in)
+test_text = np.array(test_frame.text.str.lower().values)
+save_matrix(test_frame, tfidf.transform(counts.transform(test_text)), vocabulary, test_out)
+"""
+DVC_TRAIN = r"""
+import os
+import pickle
+
+import numpy as np
+import yaml
+from sklearn.ensemble import RandomForestClassifier
+
+params = yaml.safe_load(open("params.yaml"))["train"]
+features_dir = "data/features"
+model_path = "model.pkl"
+seed, n_est, min_split = params["seed"], params["n_est"], params["min_split"]
+
+with open(os.path.join(features_dir, "train.pkl"), "rb") as handle:
+    matrix, _ = pickle.load(handle)
+
+labels = np.squeeze(matrix[:, 1].toarray())
+x = matrix[:, 2:]
+forest = RandomForestClassifier(n_estimators=n_est, min_samples_split=min_split, n_jobs=2, random_state=seed)
+forest.fit(x, labels)
+with open(model_path, "wb") as handle:
+    pickle.dump(forest, handle)
+"""
+DVC_EVALUATE = r"""
+import json
+import os
+import pickle
+
+from sklearn import metrics
+
+with open("model.pkl", "rb") as handle:
+    forest = pickle.load(handle)
+with open(os.path.join("data/features", "test.pkl"), "rb") as handle:
+    matrix, names = pickle.load(handle)
+
+labels = matrix[:, 1].toarray().astype(int)
+scores = forest.predict_proba(matrix[:, 2:])[:, 1]
+with open("scores.json", "w") as handle:
+    json.dump(
+        {"avg_prec": metrics.average_precision_score(labels, scores), "roc_auc": metrics.roc_auc_score(labels, scores)},
+        handle,
+        indent=4,
+    )
+"""
+
+
+def _dvc_data(root: Path) -> None:
+    rng = random.Random(20170426)
+    words = [
+        "pandas",
+        "numpy",
+        "loop",
+        "list",
+        "dict",
+        "string",
+        "error",
+        "install",
+        "java",
+        "class",
+        "thread",
+        "async",
+        "regex",
+        "file",
+    ]
+    tags = ["&lt;python&gt;&lt;pandas&gt;", "&lt;java&gt;", "&lt;python&gt;", "&lt;c#&gt;&lt;linq&gt;"]
+    lines = ['<?xml version="1.0" encoding="utf-8"?>', "<posts>"]
+    for i in range(1, 161):
+        title = " ".join(rng.choice(words) for _ in range(5))
+        body = "&lt;p&gt;" + " ".join(rng.choice(words) for _ in range(20)) + "&lt;/p&gt;"
+        lines.append(f'  <row Id="{i}" PostTypeId="1" Tags="{tags[i % 4]}" Title="{title}" Body="{body}" />')
+    lines.append("</posts>")
+    (root / "data").mkdir()
+    (root / "data/data.xml").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    (root / "params.yaml").write_text(
+        "prepare:\n  split: 0.20\n  seed: 20170426\nfeaturize:\n  max_features: 200\n  ngrams: 2\n"
+        "train:\n  seed: 20170428\n  n_est: 20\n  min_split: 2\n"
+    )
+
+
+DVC = Case(
+    "dvc-get-started",
+    ((DVC_PREPARE,), (DVC_FEATURIZE,), (DVC_TRAIN,), (DVC_EVALUATE,)),
+    _dvc_data,
+    {"model.pkl": {"data/features/train.pkl", "data/prepared/train.tsv", "data/data.xml"}},
+)
+
+
+# 2. Sebastian Raschka's "Python Machine Learning" (3rd ed., ch08 out-of-core learning and ch09
+#    movieclassifier_with_update/update.py, https://github.com/rasbt/python-machine-learning-book-3rd-edition): the
+#    IMDb reviews streamed from a CSV by a generator of the user's own, an SGDClassifier trained by partial_fit on
+#    minibatches (and at the end on the test batch too, as the book does), pickled with its stop words; a SQLite
+#    table of review feedback; update.py loads the classifier, fetches the reviews with fetchmany in a function
+#    and trains the classifier further, pickling it over the old file. nltk's stop words replaced by a short list;
+#    the stream's batch sizes scaled down 100 times; update.py's __file__ folder named.
+MOVIE_TRAIN = r"""
+import os
+import pickle
+import re
+
+import numpy as np
+from sklearn.feature_extraction.text import HashingVectorizer
+from sklearn.linear_model import SGDClassifier
+
+stop = ["i", "me", "my", "a", "an", "the", "and", "is", "was", "of", "to", "in", "it", "this", "that"]
+
+
+def tokens(text):
+    text = re.sub("<[^>]*>", "", text)
+    faces = re.findall(r"(?::|;|=)(?:-)?(?:\)|\(|D|P)", text.lower())
+    text = re.sub(r"[\W]+", " ", text.lower()) + " ".join(faces).replace("-", "")
+    return [word for word in text.split() if word not in stop]
+
+
+def stream_docs(path):
+    with open(path, "r", encoding="utf-8") as lines:
+        next(lines)
+        for line in lines:
+            yield line[:-3], int(line[-2])
+
+
+def get_minibatch(stream, size):
+    docs, y = [], []
+    try:
+        for _ in range(size):
+            text, label = next(stream)
+            docs.append(text)
+            y.append(label)
+    except StopIteration:
+        return None, None
+    return docs, y
+
+
+vect = HashingVectorizer(decode_error="ignore", n_features=2**21, preprocessor=None, tokenizer=tokens)
+clf = SGDClassifier(loss="log_loss", random_state=1)
+stream = stream_docs(path="movie_data.csv")
+classes = np.array([0, 1])
+for _ in range(45):
+    X_train, y_train = get_minibatch(stream, size=10)
+    if not X_train:
+        break
+    clf.partial_fit(vect.transform(X_train), y_train, classes=classes)
+
+X_test, y_test = get_minibatch(stream, size=50)
+X_test = vect.transform(X_test)
+print("accuracy %.3f" % clf.score(X_test, y_test))
+clf = clf.partial_fit(X_test, y_test)
+"""
+MOVIE_PICKLE = r"""
+dest = os.path.join("movieclassifier", "pkl_objects")
+os.makedirs(dest, exist_ok=True)
+pickle.dump(stop, open(os.path.join(dest, "stopwords.pkl"), "wb"), protocol=4)
+pickle.dump(clf, open(os.path.join(dest, "classifier.pkl"), "wb"), protocol=4)
+"""
+MOVIE_DB = r"""
+import sqlite3
+
+conn = sqlite3.connect("movieclassifier/reviews.sqlite")
+c = conn.cursor()
+c.execute("DROP TABLE IF EXISTS review_db")
+c.execute("CREATE TABLE review_db (review TEXT, sentiment INTEGER, date TEXT)")
+for text, label in (("I love this movie", 1), ("I disliked this movie", 0)):
+    c.execute("INSERT INTO review_db (review, sentiment, date) VALUES (?, ?, DATETIME('now'))", (text, label))
+conn.commit()
+conn.close()
+"""
+MOVIE_VECTORIZER = r"""
+import os
+import pickle
+import re
+
+from sklearn.feature_extraction.text import HashingVectorizer
+
+here = os.path.dirname(__file__)
+stop = pickle.load(open(os.path.join(here, "pkl_objects", "stopwords.pkl"), "rb"))
+
+
+def tokens(text):
+    text = re.sub("<[^>]*>", "", text)
+    faces = re.findall(r"(?::|;|=)(?:-)?(?:\)|\(|D|P)", text.lower())
+    text = re.sub(r"[\W]+", " ", text.lower()) + " ".join(faces).replace("-", "")
+    return [word for word in text.split() if word not in stop]
+
+
+vect = HashingVectorizer(decode_error="ignore", n_features=2**21, preprocessor=None, tokenizer=tokens)
+"""
+MOVIE_UPDATE = r"""
+import sys
+
+sys.path.insert(0, "movieclassifier")
+import os
+import pickle
+import sqlite3
+
+import numpy as np
+from vectorizer import vect
+
+
+def update_model(db_path, model, batch_size=10000):
+    conn = sqlite3.connect(db_path)
+    c = conn.cursor()
+    c.execute("SELECT * from review_db")
+    results = c.fetchmany(batch_size)
+    while results:
+        data = np.array(results)
+        X = data[:, 0]
+        y = data[:, 1].astype(int)
+        model.partial_fit(vect.transform(X), y, classes=np.array([0, 1]))
+        results = c.fetchmany(batch_size)
+    conn.close()
+    return model
+
+
+folder = "movieclassifier"
+clf = pickle.load(open(os.path.join(folder, "pkl_objects", "classifier.pkl"), "rb"))
+clf = update_model(db_path=os.path.join(folder, "reviews.sqlite"), model=clf, batch_size=10000)
+pickle.dump(clf, open(os.path.join(folder, "pkl_objects", "classifier.pkl"), "wb"), protocol=4)
+"""
+
+
+def _movie_data(root: Path) -> None:
+    rng = random.Random(8)
+    good = ["great", "wonderful", "loved", "brilliant", "moving", "superb"]
+    bad = ["awful", "boring", "hated", "dull", "terrible", "waste"]
+    neutral = ["movie", "film", "plot", "actor", "scene", "story", "the", "was"]
+    with open(root / "movie_data.csv", "w", encoding="utf-8") as handle:
+        handle.write("review,sentiment\n")
+        for i in range(500):
+            label = i % 2
+            words = [rng.choice(good if label else bad) for _ in range(3)] + rng.sample(neutral, 4)
+            rng.shuffle(words)
+            handle.write(f'"{" ".join(words)} <br />",{label}\n')
+    (root / "movieclassifier").mkdir()
+
+
+MOVIES = Case(
+    "raschka-sentiment-update",
+    ((MOVIE_TRAIN, MOVIE_PICKLE, MOVIE_DB), (MOVIE_UPDATE,)),
+    _movie_data,
+    {"movieclassifier/pkl_objects/classifier.pkl": {"movie_data.csv", "table:review_db"}},
+    helpers={"movieclassifier/vectorizer.py": MOVIE_VECTORIZER},
+)
+
+
+# 3. Raschka's "Python Machine Learning" (3rd ed., ch12 load_mnist): MNIST's idx files read with struct.unpack and
+#    np.fromfile on the open handles inside a function returning (images, labels), for the training and the t10k
+#    files; the scaled arrays saved with np.savez_compressed (as the book does). The book's NeuralNetMLP replaced
+#    by scikit-learn's MLPClassifier fit on the first 55,000 (here 150) training images, as the book splits them,
+#    the model saved with joblib (the model step added).
+MNIST = r"""
+import os
+import struct
+
+import numpy as np
+
+
+def load_mnist(path, kind="train"):
+    labels_path = os.path.join(path, "%s-labels-idx1-ubyte" % kind)
+    images_path = os.path.join(path, "%s-images-idx3-ubyte" % kind)
+    with open(labels_path, "rb") as label_file:
+        magic, count = struct.unpack(">II", label_file.read(8))
+        labels = np.fromfile(label_file, dtype=np.uint8)
+    with open(images_path, "rb") as image_file:
+        magic, count, rows, cols = struct.unpack(">IIII", image_file.read(16))
+        images = np.fromfile(image_file, dtype=np.uint8).reshape(len(labels), 784)
+        images = ((images / 255.0) - 0.5) * 2
+    return images, labels
+
+
+X_train, y_train = load_mnist("", kind="train")
+X_test, y_test = load_mnist("", kind="t10k")
+np.savez_compressed("mnist_scaled.npz", X_train=X_train, y_train=y_train, X_test=X_test, y_test=y_test)
+"""
+MNIST_FIT = r"""
+import joblib
+from sklearn.neural_network import MLPClassifier
+
+mlp = MLPClassifier(hidden_layer_sizes=(100,), alpha=0.01, max_iter=20, batch_size=100, random_state=1)
+mlp.fit(X_train[:150], y_train[:150])
+print("test accuracy %.2f" % (np.sum(y_test == mlp.predict(X_test)) / X_test.shape[0]))
+joblib.dump(mlp, "mnist_mlp.joblib")
+"""
+
+
+def _mnist_data(root: Path) -> None:
+    rng = np.random.default_rng(12)
+    for kind, count in (("train", 200), ("t10k", 60)):
+        labels = rng.integers(0, 10, count).astype(np.uint8)
+        images = rng.integers(0, 256, (count, 784)).astype(np.uint8)
+        (root / f"{kind}-labels-idx1-ubyte").write_bytes(struct.pack(">II", 2049, count) + labels.tobytes())
+        (root / f"{kind}-images-idx3-ubyte").write_bytes(struct.pack(">IIII", 2051, count, 28, 28) + images.tobytes())
+
+
+MNIST_CASE = Case(
+    "raschka-mnist-fromfile",
+    ((MNIST, MNIST_FIT),),
+    _mnist_data,
+    {"mnist_mlp.joblib": {"train-labels-idx1-ubyte", "train-images-idx3-ubyte"}},
+)
+
+
+# 4. A public PyTorch training utility (getDataLoader, train(train_loader, val_loader, test_loader, ...), val, test,
+#    and the early-stopping class copied from Bjarten's early-stopping-pytorch) over train, validation and test
+#    CSV files: every epoch scores the validation and the test loader, and EarlyStopping saves the state dict to
+#    model.pt from inside its __call__ when the validation loss improves; test() reloads model.pt and writes
+#    result.txt. The dataset class (the utility imports one of its own) reads a CSV with pandas here.
+EARLY = r"""
+import time
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+
+def getDataLoader(dataset, batch_size=32, flag="train"):
+    if flag == "train":
+        shuffle, drop_last = True, True
+    elif flag == "pred":
+        batch_size, shuffle, drop_last = 1, False, False
+    else:
+        batch_size, shuffle, drop_last = 1, False, True
+    return DataLoader(dataset, batch_size=batch_size, shuffle=shuffle, drop_last=drop_last)
+
+
+def train(train_loader, val_loader, test_loader, model, epochs, criterion, optimizer, device, patience=3):
+    model.train()
+    stopper = EarlyStopping(patience=patience, verbose=True)
+    for epoch in range(epochs):
+        losses = []
+        started = time.time()
+        for i, (data, label) in enumerate(train_loader):
+            data = data.to(torch.float32).to(device)
+            label = label.long().to(device)
+            loss = criterion(model(data), label)
+            losses.append(loss.item())
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+        val_loss = val(val_loader, model, criterion, device)
+        test_loss = val(test_loader, model, criterion, device)
+        print(f"epoch {epoch + 1} ({time.time() - started:.2f}s): {np.mean(losses)} {val_loss} {test_loss}")
+        stopper(val_loss, model, "./")
+        if stopper.early_stop:
+            break
+
+
+def val(loader, model, criterion, device):
+    model.eval()
+    losses = []
+    with torch.no_grad():
+        for data, label in loader:
+            data = data.to(torch.float32).to(device)
+            losses.append(criterion(model(data), label.long().to(device)).detach().cpu())
+    model.train()
+    return np.mean(losses)
+
+
+def test(test_set, loader, model, device):
+    results = []
+    model.load_state_dict(torch.load("model.pt"))
+    model.eval()
+    with torch.no_grad():
+        for data, label in loader:
+            output = torch.softmax(model(data.to(torch.float32).to(device)), dim=-1)
+            results.append(torch.argmax(output).item())
+    out = open("result.txt", "a")
+    out.write("\n".join(f"{test_set.data_names[i]}\t{r}" for i, r in enumerate(results)))
+    out.close()
+
+
+class EarlyStopping:
+    def __init__(self, patience=7, verbose=False, delta=0):
+        self.patience, self.verbose, self.delta = patience, verbose, delta
+        self.counter, self.best_score, self.early_stop = 0, None, False
+        self.val_loss_min = np.inf
+
+    def __call__(self, val_loss, model, path):
+        score = -val_loss
+        if self.best_score is None:
+            self.best_score = score
+            self.save_checkpoint(val_loss, model, path)
+        elif score < self.best_score + self.delta:
+            self.counter += 1
+            if self.counter >= self.patience:
+                self.early_stop = True
+        else:
+            self.best_score = score
+            self.save_checkpoint(val_loss, model, path)
+            self.counter = 0
+
+    def save_checkpoint(self, val_loss, model, path):
+        if self.verbose:
+            print(f"validation loss {self.val_loss_min:.6f} -> {val_loss:.6f}, saving")
+        torch.save(model.state_dict(), f"{path}/model.pt")
+        self.val_loss_min = val_loss
+"""
+EARLY_MAIN = r"""
+import pandas as pd
+from torch import nn
+from torch.utils.data import Dataset
+
+
+class SensorSet(Dataset):
+    def __init__(self, path):
+        df = pd.read_csv(path)
+        self.data_names = list(df["name"])
+        self.x = df.drop(columns=["name", "label"]).values.astype(np.float32)
+        self.y = df["label"].values
+
+    def __len__(self):
+        return len(self.y)
+
+    def __getitem__(self, idx):
+        return self.x[idx], self.y[idx]
+
+
+train_set = SensorSet("sensors/train.csv")
+val_set = SensorSet("sensors/val.csv")
+test_set = SensorSet("sensors/test.csv")
+train_loader = getDataLoader(train_set, batch_size=16, flag='train')
+val_loader = getDataLoader(val_set, flag='val')
+test_loader = getDataLoader(test_set, flag='val')
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(6, 16), nn.ReLU(), nn.Linear(16, 3))
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
+train(train_loader, val_loader, test_loader, model, 6, criterion, optimizer, 'cpu', patience=3)
+test(test_set, getDataLoader(test_set, flag='pred'), model, 'cpu')
+"""
+
+
+def _sensor_data(root: Path) -> None:
+    rng = np.random.default_rng(4)
+    (root / "sensors").mkdir()
+    for split, count in (("train", 96), ("val", 30), ("test", 30)):
+        label = rng.integers(0, 3, count)
+        frame = pd.DataFrame(rng.normal(size=(count, 6)) + label[:, None], columns=[f"s{i}" for i in range(6)])
+        frame.insert(0, "name", [f"{split}_{i}" for i in range(count)])
+        frame["label"] = label
+        frame.to_csv(root / f"sensors/{split}.csv", index=False)
+
+
+EARLY_CASE = Case(
+    "torch-early-stopping-train-val-test",
+    ((EARLY, EARLY_MAIN),),
+    _sensor_data,
+    {"model.pt": {"sensors/train.csv"}},
+)
+
+
+# 5. A public PyTorch helper module (make_loader: TensorDataset(torch.Tensor(input), torch.Tensor(target)); an
+#    EarlyStopping class saving the state dict to the path it is given), imported by a training notebook over .npy
+#    splits: a regression trained on the training arrays, the validation arrays deciding when to save, the test
+#    arrays scored once at the end after the best checkpoint is loaded back.
+TORCH_UTILS = r"""
+import numpy as np
+import torch
+from torch.utils.data import DataLoader, TensorDataset
+
+
+def make_loader(input, target, batch_size, shuffle=True):
+    return DataLoader(TensorDataset(torch.Tensor(input), torch.Tensor(target)), shuffle=shuffle, batch_size=batch_size)
+
+
+class EarlyStopping:
+    def __init__(self, patience, verbose=0, delta=0):
+        self.patience, self.verbose, self.delta = patience, verbose, delta
+        self.counter, self.best_score, self.early_stop = 0, None, False
+        self.val_loss_min = np.inf
+
+    def __call__(self, val_loss, model, path):
+        score = -val_loss
+        if self.best_score is None:
+            self.best_score = score
+            self.save_checkpoint(val_loss, model, path)
+        elif score < self.best_score + self.delta:
+            self.counter += 1
+            self.early_stop = self.counter >= self.patience
+        else:
+            self.best_score = score
+            self.save_checkpoint(val_loss, model, path)
+            self.counter = 0
+
+    def save_checkpoint(self, val_loss, model, path):
+        torch.save(model.state_dict(), path)
+        self.val_loss_min = val_loss
+"""
+TORCH_NPY = r"""
+import numpy as np
+import torch
+from torch import nn
+from torch_utils import make_loader, EarlyStopping
+
+X_train, y_train = np.load("power/X_train.npy"), np.load("power/y_train.npy")
+X_valid, y_valid = np.load("power/X_valid.npy"), np.load("power/y_valid.npy")
+X_test, y_test = np.load("power/X_test.npy"), np.load("power/y_test.npy")
+
+train_loader = make_loader(X_train, y_train[:, None], batch_size=32)
+valid_loader = make_loader(X_valid, y_valid[:, None], batch_size=64, shuffle=False)
+
+torch.manual_seed(1)
+model = nn.Sequential(nn.Linear(X_train.shape[1], 32), nn.Tanh(), nn.Linear(32, 1))
+optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+loss_fn = nn.MSELoss()
+stopper = EarlyStopping(patience=5)
+for epoch in range(30):
+    model.train()
+    for xb, yb in train_loader:
+        optimizer.zero_grad()
+        loss = loss_fn(model(xb), yb)
+        loss.backward()
+        optimizer.step()
+    model.eval()
+    with torch.no_grad():
+        valid_loss = np.mean([loss_fn(model(xb), yb).item() for xb, yb in valid_loader])
+    stopper(valid_loss, model, "power/checkpoint.pt")
+    if stopper.early_stop:
+        break
+
+model.load_state_dict(torch.load("power/checkpoint.pt"))
+with torch.no_grad():
+    test_mse = loss_fn(model(torch.Tensor(X_test)), torch.Tensor(y_test[:, None])).item()
+print(test_mse)
+"""
+
+
+def _power_data(root: Path) -> None:
+    rng = np.random.default_rng(5)
+    (root / "power").mkdir()
+    weights = rng.normal(size=4)
+    for split, count in (("train", 160), ("valid", 40), ("test", 40)):
+        x = rng.normal(size=(count, 4)).astype(np.float32)
+        np.save(root / f"power/X_{split}.npy", x)
+        np.save(root / f"power/y_{split}.npy", (x @ weights + rng.normal(0, 0.1, count)).astype(np.float32))
+
+
+TORCH_NPY_CASE = Case(
+    "torch-make-loader-npy-splits",
+    ((TORCH_NPY,),),
+    _power_data,
+    {"power/checkpoint.pt": {"power/X_train.npy", "power/y_train.npy"}},
+    helpers={"torch_utils.py": TORCH_UTILS},
+)
+
+
+# 6. A lakehouse Titanic with torch, Delta: the Kaggle CSVs written as Delta tables with deltalake's
+#    write_deltalake (delta-rs' pandas guide), read back with DeltaTable(...).to_pandas in another kernel, features
+#    made in a preprocess function of the user's own (map, fillna, a row mask, get_dummies), a full-batch logistic
+#    network in torch on .values tensors, the test table scored into a submission and the state dict saved.
+DELTA_PREPARE = r"""
+import pandas as pd
+from deltalake import write_deltalake
+
+train = pd.read_csv("titanic/train.csv")
+write_deltalake("lake/titanic_train", train, mode="overwrite")
+test = pd.read_csv("titanic/test.csv")
+write_deltalake("lake/titanic_test", test, mode="overwrite")
+"""
+DELTA_TRAIN = r"""
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn as nn
+from deltalake import DeltaTable
+
+dt = DeltaTable("lake/titanic_train")
+df = dt.to_pandas()
+test_df = DeltaTable("lake/titanic_test").to_pandas()
+
+
+def preprocess(df):
+    df = df.copy()
+    df["Sex"] = df["Sex"].map({"male": 0, "female": 1})
+    df["Age"] = df["Age"].fillna(df["Age"].median())
+    df["Embarked"] = df["Embarked"].fillna("S")
+    df.loc[df["Fare"].isnull(), "Fare"] = df["Fare"].median()
+    df = pd.get_dummies(df, columns=["Embarked"], dtype=float)
+    return df
+
+
+train_df = preprocess(df)
+test_p = preprocess(test_df)
+features = ["Pclass", "Sex", "Age", "SibSp", "Parch", "Fare", "Embarked_C", "Embarked_Q", "Embarked_S"]
+X = torch.tensor(train_df[features].values, dtype=torch.float32)
+y = torch.tensor(train_df["Survived"].values, dtype=torch.float32).unsqueeze(1)
+
+torch.manual_seed(42)
+model = nn.Sequential(nn.Linear(len(features), 16), nn.ReLU(), nn.Linear(16, 1), nn.Sigmoid())
+optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+loss_fn = nn.BCELoss()
+for epoch in range(50):
+    optimizer.zero_grad()
+    loss = loss_fn(model(X), y)
+    loss.backward()
+    optimizer.step()
+
+with torch.no_grad():
+    X_test = torch.tensor(test_p[features].values, dtype=torch.float32)
+    preds = (model(X_test) > 0.5).int().squeeze().numpy()
+pd.DataFrame({"PassengerId": test_df["PassengerId"], "Survived": preds}).to_csv("submission.csv", index=False)
+torch.save(model.state_dict(), "titanic_torch.pt")
+"""
+
+
+def titanic_frame(rng: np.random.Generator, first: int, count: int, survived: bool) -> pd.DataFrame:
+    """Rows in the schema of Kaggle's Titanic CSVs (test without Survived), with missing ages, fares, ports."""
+    frame = pd.DataFrame(
+        {
+            "PassengerId": range(first, first + count),
+            "Pclass": rng.integers(1, 4, count),
+            "Name": [f"Passenger {i}" for i in range(first, first + count)],
+            "Sex": rng.choice(["male", "female"], count),
+            "Age": np.where(rng.random(count) < 0.2, np.nan, rng.uniform(1, 80, count).round(1)),
+            "SibSp": rng.integers(0, 4, count),
+            "Parch": rng.integers(0, 3, count),
+            "Ticket": [f"T{i}" for i in range(count)],
+            "Fare": np.where(rng.random(count) < 0.05, np.nan, rng.gamma(2, 15, count).round(2)),
+            "Cabin": None,
+            "Embarked": rng.choice(["S", "C", "Q", None], count),
+        }
+    )
+    if survived:
+        frame.insert(1, "Survived", rng.integers(0, 2, count))
+    return frame
+
+
+def _titanic_data(root: Path) -> None:
+    rng = np.random.default_rng(1912)
+    (root / "titanic").mkdir()
+    titanic_frame(rng, 1, 120, True).to_csv(root / "titanic/train.csv", index=False)
+    titanic_frame(rng, 121, 40, False).to_csv(root / "titanic/test.csv", index=False)
+
+
+DELTA_CASE = Case(
+    "lakehouse-titanic-delta-torch",
+    ((DELTA_PREPARE,), (DELTA_TRAIN,)),
+    _titanic_data,
+    {"titanic_torch.pt": {"lake/titanic_train", "titanic/train.csv"}},
+)
+
+
+# 7. A lakehouse Titanic with torch, Iceberg: pyiceberg's SQL catalog on a local warehouse (as in
+#    https://github.com/elephantum/talks demo/main.py: load_catalog type sql, create_table with the frame's schema,
+#    append), the CSVs read with Polars and appended; another kernel loads the catalog, scans the train table into
+#    Polars (to_polars) and the test table into Arrow, features with Polars expressions, a torch MLP trained from a
+#    TensorDataset of from_numpy tensors through a DataLoader, the whole model saved.
+ICEBERG_PREPARE = r"""
+import os
+import polars as pl
+from pyiceberg.catalog import load_catalog
+
+warehouse_path = os.path.abspath("warehouse")
+os.makedirs(warehouse_path, exist_ok=True)
+catalog = load_catalog(
+    "default",
+    **{
+        "type": "sql",
+        "uri": f"sqlite:///{warehouse_path}/pyiceberg_catalog.db",
+        "warehouse": f"file://{warehouse_path}",
+    },
+)
+catalog.create_namespace("titanic")
+for split in ("train", "test"):
+    df = pl.read_csv(f"titanic/{split}.csv").to_arrow()
+    table = catalog.create_table(f"titanic.{split}", schema=df.schema)
+    table.append(df)
+"""
+ICEBERG_TRAIN = r"""
+import os
+import numpy as np
+import polars as pl
+import torch
+from torch import nn
+from torch.utils.data import DataLoader, TensorDataset
+from pyiceberg.catalog import load_catalog
+
+warehouse_path = os.path.abspath("warehouse")
+catalog = load_catalog(
+    "default",
+    **{
+        "type": "sql",
+        "uri": f"sqlite:///{warehouse_path}/pyiceberg_catalog.db",
+        "warehouse": f"file://{warehouse_path}",
+    },
+)
+train = catalog.load_table("titanic.train").scan().to_polars()
+test = pl.from_arrow(catalog.load_table("titanic.test").scan().to_arrow())
+
+
+def features(df: pl.DataFrame) -> pl.DataFrame:
+    return df.with_columns(
+        pl.col("Age").fill_null(pl.col("Age").median()),
+        pl.col("Fare").fill_null(0.0),
+        (pl.col("Sex") == "female").cast(pl.Float32).alias("is_female"),
+        (pl.col("SibSp") + pl.col("Parch") + 1).alias("family_size"),
+    )
+
+
+cols = ["Pclass", "Age", "Fare", "is_female", "family_size"]
+train_f = features(train)
+X_train = torch.from_numpy(train_f.select(cols).to_numpy().astype(np.float32))
+y_train = torch.from_numpy(train_f["Survived"].to_numpy().astype(np.float32)).unsqueeze(1)
+loader = DataLoader(TensorDataset(X_train, y_train), batch_size=32, shuffle=True)
+
+torch.manual_seed(0)
+model = nn.Sequential(nn.Linear(len(cols), 8), nn.ReLU(), nn.Linear(8, 1))
+optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+criterion = nn.BCEWithLogitsLoss()
+for epoch in range(10):
+    for xb, yb in loader:
+        optimizer.zero_grad()
+        criterion(model(xb), yb).backward()
+        optimizer.step()
+
+model.eval()
+with torch.no_grad():
+    X_test = torch.from_numpy(features(test).select(cols).to_numpy().astype(np.float32))
+    survived = (torch.sigmoid(model(X_test)) > 0.5).int().numpy().ravel()
+torch.save(model, "iceberg_titanic.pt")
+"""
+
+ICEBERG_CASE = Case(
+    "lakehouse-titanic-iceberg-polars-torch",
+    ((ICEBERG_PREPARE,), (ICEBERG_TRAIN,)),
+    _titanic_data,
+    {"iceberg_titanic.pt": {"warehouse/titanic/train", "titanic/train.csv"}},
+)
+
+
+# 8. DuckDB's "Basic Feature Engineering with DuckDB" (https://duckdb.org/2025/08/15/ml-data-preprocessing.html):
+#    the fraud data loaded with CREATE TABLE ... AS FROM read_csv, a train/test split in SQL, missing values imputed
+#    and amounts scaled with the train split's statistics, one-hot encoding with CASE expressions; the train split
+#    fetched into Polars (.pl()), features to numpy, a scikit-learn model saved (the model step added). New
+#    transactions from another file scored with the same SQL and their predictions written with Polars.
+FRAUD = r"""
+import duckdb
+import joblib
+import polars as pl
+from sklearn.linear_model import LogisticRegression
+
+duckdb_conn = duckdb.connect()
+duckdb_conn.sql("CREATE TABLE financial_trx AS FROM read_csv('financial_fraud_detection_dataset.csv')")
+duckdb_conn.sql(
+    "CREATE TABLE trx_train AS FROM financial_trx WHERE hash(transaction_id) % 10 < 8"
+)
+duckdb_conn.sql(
+    "CREATE TABLE trx_test AS FROM financial_trx WHERE hash(transaction_id) % 10 >= 8"
+)
+stats = duckdb_conn.sql(
+    "SELECT avg(amount) AS mean_amount, stddev_pop(amount) AS std_amount, "
+    "avg(time_since_last_transaction) AS mean_gap FROM trx_train"
+).pl()
+
+FEATURES = '''
+SELECT
+    (amount - {mean_amount}) / {std_amount} AS amount_scaled,
+    coalesce(time_since_last_transaction, {mean_gap}) AS gap_imputed,
+    CASE WHEN transaction_type = 'withdrawal' THEN 1 ELSE 0 END AS type_withdrawal,
+    CASE WHEN transaction_type = 'transfer' THEN 1 ELSE 0 END AS type_transfer,
+    CASE WHEN payment_channel = 'card' THEN 1 ELSE 0 END AS channel_card,
+    is_fraud::INTEGER AS is_fraud
+FROM {table}
+'''
+params = stats.row(0, named=True)
+train_df = duckdb_conn.sql(FEATURES.format(table="trx_train", **params)).pl()
+feature_cols = [c for c in train_df.columns if c != "is_fraud"]
+model = LogisticRegression(max_iter=500).fit(train_df.select(feature_cols).to_numpy(), train_df["is_fraud"].to_numpy())
+test_df = duckdb_conn.sql(FEATURES.format(table="trx_test", **params)).pl()
+print(model.score(test_df.select(feature_cols).to_numpy(), test_df["is_fraud"].to_numpy()))
+joblib.dump(model, "fraud_model.joblib")
+
+duckdb_conn.sql("CREATE TABLE new_trx AS FROM read_csv('new_transactions.csv')")
+new_df = duckdb_conn.sql(FEATURES.format(table="new_trx", **params)).pl()
+scores = model.predict_proba(new_df.select(feature_cols).to_numpy())[:, 1]
+new_df.with_columns(pl.Series("fraud_score", scores)).write_parquet("scored.parquet")
+"""
+
+
+def _fraud_rows(rng: np.random.Generator, first: int, count: int) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "transaction_id": [f"T{i}" for i in range(first, first + count)],
+            "amount": rng.gamma(2, 120, count).round(2),
+            "transaction_type": rng.choice(["deposit", "withdrawal", "transfer", "payment"], count),
+            "payment_channel": rng.choice(["card", "wire", "ACH", "UPI"], count),
+            "time_since_last_transaction": np.where(rng.random(count) < 0.1, np.nan, rng.uniform(0, 48, count)),
+            "is_fraud": rng.random(count) < 0.3,
+        }
+    )
+
+
+def _fraud_data(root: Path) -> None:
+    rng = np.random.default_rng(7)
+    _fraud_rows(rng, 0, 200).to_csv(root / "financial_fraud_detection_dataset.csv", index=False)
+    _fraud_rows(rng, 1000, 30).to_csv(root / "new_transactions.csv", index=False)
+
+
+FRAUD_CASE = Case(
+    "duckdb-feature-engineering-polars",
+    ((FRAUD,),),
+    _fraud_data,
+    {"fraud_model.joblib": {"financial_fraud_detection_dataset.csv"}},
+)
+
+
+# 9. psycopg 3's documented idioms (https://www.psycopg.org/psycopg3/docs/basic/usage.html, advanced/rows.html): a
+#    connection with row_factory=dict_row, conn.execute(...).fetchall() into a DataFrame of dicts, a training
+#    table and a holdout table read in the same cell, and a server-side cursor (conn.cursor(name=...)) iterated in
+#    a loop filling lists; a gradient-boosted model fit on np.array(df), scores written back with executemany.
+PG = r"""
+import os
+import joblib
+import numpy as np
+import pandas as pd
+import psycopg
+from psycopg.rows import dict_row
+from sklearn.ensemble import GradientBoostingClassifier
+
+with psycopg.connect(os.environ["PG_DSN"], row_factory=dict_row) as conn:
+    rows = conn.execute("SELECT tenure, monthly, support_calls, churned FROM customers_train").fetchall()
+    train = pd.DataFrame(rows)
+    with conn.cursor(name="holdout_cursor") as cur:
+        cur.execute("SELECT id, tenure, monthly, support_calls FROM customers_holdout")
+        ids, holdout = [], []
+        for record in cur:
+            ids.append(record["id"])
+            holdout.append([record["tenure"], record["monthly"], record["support_calls"]])
+
+X = np.array(train[["tenure", "monthly", "support_calls"]])
+y = np.array(train["churned"])
+gbc = GradientBoostingClassifier(n_estimators=20, random_state=0).fit(X, y)
+joblib.dump(gbc, "churn_gbc.joblib")
+scores = gbc.predict_proba(np.array(holdout, dtype=float))[:, 1]
+with psycopg.connect(os.environ["PG_DSN"]) as conn:
+    conn.execute("CREATE TABLE IF NOT EXISTS churn_scores (id int, score float)")
+    with conn.cursor() as cur:
+        cur.executemany("INSERT INTO churn_scores VALUES (%s, %s)", list(zip(ids, scores.tolist())))
+"""
+
+
+def pg_seed(dsn: str) -> None:
+    """The two tables the psycopg case reads."""
+    import psycopg
+
+    rng = np.random.default_rng(9)
+    with psycopg.connect(dsn) as conn:
+        for table, count in (("customers_train", 80), ("customers_holdout", 20)):
+            conn.execute(f"CREATE TABLE {table} (id int, tenure int, monthly float, support_calls int, churned int)")
+            rows = [
+                (i, int(rng.integers(1, 72)), float(rng.uniform(20, 120)), int(rng.integers(0, 8)), i % 2)
+                for i in range(count)
+            ]
+            with conn.cursor() as cur:
+                cur.executemany(f"INSERT INTO {table} VALUES (%s, %s, %s, %s, %s)", rows)
+
+
+PG_CASE = Case(
+    "psycopg-dict-row-named-cursor",
+    ((PG,),),
+    lambda root: None,
+    {"churn_gbc.joblib": {"table:customers_train"}},
+    postgres=True,
+)
+
+
+# 10. Andrew Ng's machine-learning course exercise 2 as ported to Python (dibgerge/ml-coursera-python-assignments,
+#     Exercise2: np.loadtxt of ex2data2.txt, a polynomial feature map): the features and labels saved with
+#     np.savetxt by one kernel, loaded with np.loadtxt by another and fit with scikit-learn's regularised logistic
+#     regression; a holdout file read with np.genfromtxt(names=True) and only scored. The feature map is written
+#     here; the model step stands for the exercise's own optimiser.
+EX2_PREPARE = r"""
+import os
+import numpy as np
+
+
+def map_feature(x1, x2, degree=6):
+    columns = [np.ones(x1.shape[0])]
+    for i in range(1, degree + 1):
+        for j in range(i + 1):
+            columns.append((x1 ** (i - j)) * (x2 ** j))
+    return np.stack(columns, axis=1)
+
+
+data = np.loadtxt(os.path.join("Data", "ex2data2.txt"), delimiter=",")
+X, y = data[:, :2], data[:, 2]
+X = map_feature(X[:, 0], X[:, 1])
+np.savetxt("features.csv", X, delimiter=",")
+np.savetxt("labels.csv", y)
+"""
+EX2_TRAIN = r"""
+import pickle
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+
+X = np.loadtxt("features.csv", delimiter=",")
+y = np.loadtxt("labels.csv")
+clf = LogisticRegression(C=1.0, max_iter=1000).fit(X[:, 1:], y)
+
+holdout = np.genfromtxt("Data/holdout.csv", delimiter=",", names=True)
+H = np.column_stack([holdout["test1"], holdout["test2"]])
+powers = [(i - j, j) for i in range(1, 7) for j in range(i + 1)]
+print(clf.predict(np.stack([(H[:, 0] ** a) * (H[:, 1] ** b) for a, b in powers], axis=1))[:5])
+with open("microchips.pkl", "wb") as f:
+    pickle.dump(clf, f)
+"""
+
+
+def _ex2_data(root: Path) -> None:
+    rng = np.random.default_rng(2)
+    (root / "Data").mkdir()
+    points = rng.uniform(-1, 1.2, (118, 2))
+    labels = (points[:, 0] ** 2 + points[:, 1] ** 2 < 0.6).astype(int)
+    np.savetxt(root / "Data/ex2data2.txt", np.column_stack([points, labels]), delimiter=",", fmt="%.6f")
+    holdout = rng.uniform(-1, 1.2, (20, 2))
+    np.savetxt(root / "Data/holdout.csv", holdout, delimiter=",", header="test1,test2", comments="", fmt="%.6f")
+
+
+EX2_CASE = Case(
+    "numpy-savetxt-loadtxt-two-kernels",
+    ((EX2_PREPARE,), (EX2_TRAIN,)),
+    _ex2_data,
+    {"microchips.pkl": {"features.csv", "labels.csv", "Data/ex2data2.txt"}},
+)
+
+
+# 11. The everyday Kaggle sales notebook: monthly CSVs concatenated by a generator of read_csv over a glob inside a
+#     loader function, rows of closed stores dropped with a mask built from another file, stores merged in, a
+#     missing promo flag set with a masked .loc assignment, a log target; the model fit on np.array(frame) and
+#     to_numpy(); a holdout file read in the same cell and only scored.
+SALES = r"""
+import glob
+import os
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.linear_model import Ridge
+
+
+def load_sales(folder):
+    return pd.concat((pd.read_csv(f) for f in sorted(glob.glob(os.path.join(folder, "*.csv")))), ignore_index=True)
+
+
+sales = load_sales("sales")
+stores = pd.read_csv("stores.csv")
+closed = pd.read_csv("closed_stores.csv")
+holdout = pd.read_csv("holdout.csv")
+
+sales = sales[~sales.store_id.isin(closed.store_id)]
+sales = sales.merge(stores, on="store_id", how="left")
+sales.loc[sales.promo.isnull(), "promo"] = 0
+sales["log_units"] = np.log1p(sales["units"])
+
+X = np.array(sales[["price", "promo", "size"]])
+y = sales["log_units"].to_numpy()
+ridge = Ridge(alpha=1.0).fit(X, y)
+holdout = holdout.merge(stores, on="store_id", how="left").fillna({"promo": 0})
+print(ridge.predict(np.array(holdout[["price", "promo", "size"]]))[:3])
+joblib.dump(ridge, "sales_ridge.joblib")
+"""
+
+
+def _sales_data(root: Path) -> None:
+    rng = np.random.default_rng(6)
+    (root / "sales").mkdir()
+    for month in range(1, 4):
+        count = 40
+        pd.DataFrame(
+            {
+                "store_id": rng.integers(1, 9, count),
+                "price": rng.uniform(1, 9, count).round(2),
+                "promo": np.where(rng.random(count) < 0.2, np.nan, rng.integers(0, 2, count)),
+                "units": rng.integers(1, 80, count),
+            }
+        ).to_csv(root / f"sales/2024-{month:02d}.csv", index=False)
+    pd.DataFrame({"store_id": range(1, 9), "size": rng.integers(100, 900, 8)}).to_csv(root / "stores.csv", index=False)
+    pd.DataFrame({"store_id": [3, 7]}).to_csv(root / "closed_stores.csv", index=False)
+    pd.DataFrame(
+        {"store_id": rng.integers(1, 9, 10), "price": rng.uniform(1, 9, 10).round(2), "promo": rng.integers(0, 2, 10)}
+    ).to_csv(root / "holdout.csv", index=False)
+
+
+SALES_CASE = Case(
+    "sales-glob-concat-row-masks",
+    ((SALES,),),
+    _sales_data,
+    {
+        "sales_ridge.joblib": {
+            "sales/2024-01.csv",
+            "sales/2024-02.csv",
+            "sales/2024-03.csv",
+            "stores.csv",
+            "closed_stores.csv",
+        }
+    },
+)
+
+CASES = (
+    DVC,
+    MOVIES,
+    MNIST_CASE,
+    EARLY_CASE,
+    TORCH_NPY_CASE,
+    DELTA_CASE,
+    ICEBERG_CASE,
+    FRAUD_CASE,
+    PG_CASE,
+    EX2_CASE,
+    SALES_CASE,
+)
