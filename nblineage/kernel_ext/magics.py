@@ -15,7 +15,7 @@ from typing import Any
 from IPython.core.error import UsageError
 from IPython.core.magic import Magics, line_cell_magic, magics_class
 
-from nblineage import commands
+# The command table (``nblineage.commands``) is imported by the first ``%lineage`` command, not at ``%load_ext``.
 
 
 class _Parser(argparse.ArgumentParser):
@@ -35,6 +35,8 @@ class _Done(Exception):
 
 
 def parser() -> argparse.ArgumentParser:
+    from nblineage import commands
+
     return commands.parser(commands.KERNEL, "%lineage", _Parser)
 
 
@@ -71,6 +73,8 @@ class LineageMagics(Magics):
         except _Done:
             return None
         if not args.command:
+            from nblineage import commands
+
             raise UsageError(f"name a command: {', '.join(commands.names(commands.KERNEL))}")
         return _answer(args, Kernel(self.shell, lineage_parser))
 
@@ -90,6 +94,8 @@ def _answer(args: argparse.Namespace, kernel: Any) -> Any:
     try:
         answer = args.run(kernel, args)
     except Exception as error:
+        from nblineage import commands
+
         said = commands.problem(error)
         if said is None:
             raise

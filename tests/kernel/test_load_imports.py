@@ -34,6 +34,7 @@ HEAVY = (
     "nblineage.lineage.schema",
     "nblineage.governance.policy",
     "nblineage.governance.answers",
+    "nblineage.commands",  # the command table, at the first %lineage command
     "nblineage.kernel_ext.surface",  # %lineage's answers, when a command runs
     "nblineage.kernel_ext.status",  # %lineage status
     "nblineage.kernel_ext.remote",  # a Jupyter server's endpoint as the store
@@ -51,6 +52,8 @@ HEAVY = (
     "nblineage.kernel_ext.hooks.sql.rowloops",
 )
 
+SQL = "nblineage.kernel_ext.hooks.sql."
+
 PROBE = r"""
 import json, sys
 from IPython.core.interactiveshell import InteractiveShell
@@ -61,6 +64,8 @@ from nblineage.kernel_ext import _sessions
 
 settled = all(session.writer.flush(timeout=60) for session in _sessions.values())
 loaded = sorted(sys.modules)
+shell.run_cell("import pandas")
+with_pandas = sorted(sys.modules)
 shell.run_cell("import sqlite3\nwith sqlite3.connect(':memory:') as db:\n    rows = db.execute('select 1').fetchall()")
 used = sorted(sys.modules)
 from nblineage.lineage import redact
@@ -68,7 +73,7 @@ from nblineage.lineage import redact
 patterns = [name for name, value in vars(redact).items() if isinstance(value, redact._Pattern)]
 compiled = [name for name in patterns if "search" in vars(getattr(redact, name))]
 print(json.dumps({"sessions": len(_sessions), "settled": settled, "modules": loaded, "used": used,
-                  "patterns": patterns, "compiled": compiled}))
+                  "with_pandas": with_pandas, "patterns": patterns, "compiled": compiled}))
 """
 
 
@@ -89,5 +94,9 @@ def test_load_ext_imports_nothing_heavy_and_compiles_no_credential_pattern(tmp_p
     assert sorted(name for name in HEAVY if name in modules) == []
     assert "nblineage.kernel_ext.hooks.sql.dbapi" in modules  # sqlite3's hook is there, without what it defers
     assert "nblineage.kernel_ext.hooks.sql.parsing" in found["used"]  # a statement run brings it
+    with_pandas = set(found["with_pandas"]) - modules
+    assert {"nblineage.kernel_ext.hooks.pandas", "nblineage.kernel_ext.hooks.sql.pandas"} <= with_pandas
+    # pandas' SQL hook patches read_sql and to_sql: the SQL machinery comes with the first SQL statement
+    assert sorted(name for name in with_pandas if name in HEAVY and name.startswith(SQL)) == []
     assert len(found["patterns"]) >= 10  # redact's patterns are there, and none was compiled
     assert found["compiled"] == []

@@ -31,15 +31,13 @@ from nblineage.kernel_ext.columns import learn
 from nblineage.kernel_ext.fingerprint import arrow_version
 from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.files import schema_facet
-from nblineage.kernel_ext.hooks.sql import rowversion
-from nblineage.kernel_ext.hooks.sql.engine import collecting, collector, engine_url, record_statement
-from nblineage.kernel_ext.hooks.sql.parsing import DIALECTS, identifier, statement_of
-from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_path, sqlite_table_columns, sqlite_table_version
 from nblineage.kernel_ext.instrument import Instrumentor, Patch, intercept
 from nblineage.kernel_ext.provenance import Source
 from nblineage.lineage.naming import table_dataset
 
 log = logging.getLogger("nblineage")
+# The SQL machinery (engine, parsing, rowversion, tableversion) is imported by the calls that use it: this module is
+# loaded with pandas, and most notebooks that import pandas never run SQL through it.
 
 
 def _sqlite3_url(con: sqlite3.Connection) -> str:
@@ -54,6 +52,8 @@ def _connection_url(con: Any) -> str | None:
     """The URL of what pandas was given: an Engine, a Connection, a URL string or a sqlite3 connection."""
     engine = getattr(con, "engine", None)  # an Engine's .engine is itself
     if engine is not None and hasattr(engine, "url"):
+        from nblineage.kernel_ext.hooks.sql.engine import engine_url
+
         return engine_url(engine)
     if isinstance(con, str) and "://" in con:
         return con  # table_dataset keeps no credentials of it
@@ -87,6 +87,8 @@ def _collecting(where: str, after: Callable[[Capture, Any, tuple, dict], None]) 
     def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
         if current() is None:
             return inner(wrapped, instance, args, kwargs)
+        from nblineage.kernel_ext.hooks.sql.engine import collecting
+
         with collecting():
             return inner(wrapped, instance, args, kwargs)
 
@@ -94,6 +96,10 @@ def _collecting(where: str, after: Callable[[Capture, Any, tuple, dict], None]) 
 
 
 def _after_read_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    from nblineage.kernel_ext.hooks.sql import rowversion
+    from nblineage.kernel_ext.hooks.sql.engine import collector, record_statement
+    from nblineage.kernel_ext.hooks.sql.parsing import statement_of
+
     executed = list(collector() or ())
     con = argument(args, kwargs, 1, "con", None)
     sql = argument(args, kwargs, 0, "sql", None)
@@ -132,13 +138,15 @@ def _after_read_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) ->
 def _resolved(capture: Capture, final: dict[Source, Source], since: int) -> None:
     """Pending versions of a read made final: everywhere now, and again when the cell ends (``dbapi.cut``)."""
     if final:
-        from nblineage.kernel_ext.hooks.sql import dbapi
+        from nblineage.kernel_ext.hooks.sql import dbapi, rowversion
 
         rowversion.resolve(capture, final, since)
         dbapi.settled(final, since)
 
 
 def _after_to_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    from nblineage.kernel_ext.hooks.sql.parsing import DIALECTS, identifier
+
     frame = args[0]
     name = argument(args, kwargs, 1, "name", None)
     url = _connection_url(argument(args, kwargs, 2, "con", None))
@@ -159,6 +167,8 @@ def _after_to_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) -> N
 def _table_schema(con: Any, source: Source) -> dict[str, Any]:
     """The ``schema`` facet of a table: its columns as the database declares them (a SQLite file's read directly,
     others' reflected through the SQLAlchemy engine pandas was given); {} when they cannot be known."""
+    from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_path, sqlite_table_columns
+
     path = sqlite_path(source.namespace)
     if path:
         columns = sqlite_table_columns(path, source.name)
@@ -186,6 +196,8 @@ def _reflected_columns(engine: Any, name: str) -> list[tuple[str, str]]:
 def _table_version(source: Source) -> str | None:
     """A SQLite table is versioned by its content (``tableversion``): the same version whoever reads or wrote it,
     pandas or a DB-API cursor, in any kernel."""
+    from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_path, sqlite_table_version
+
     path = sqlite_path(source.namespace)
     return sqlite_table_version(path, source.name) if path else None
 
