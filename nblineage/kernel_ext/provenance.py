@@ -27,6 +27,9 @@ from typing import Any, Literal
 Precision = Literal["exact", "cell"]
 MAX_BYTES = 64 << 20  # the registry's own memory: entries and the provenance they hold
 Binding = tuple[dict[str, Any], str]  # (namespace, name)
+# The version prefix a SQL read's tables carry while its rows may still come (``hooks/sql/rowversion.py``; never
+# stored), here so that what checks for it need not import the SQL machinery.
+PENDING = "nblineage-pending-"
 
 
 @dataclass(frozen=True, order=True)

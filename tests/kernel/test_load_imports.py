@@ -64,7 +64,8 @@ from nblineage.kernel_ext import _sessions
 
 settled = all(session.writer.flush(timeout=60) for session in _sessions.values())
 loaded = sorted(sys.modules)
-shell.run_cell("import pandas")
+shell.run_cell("import pandas\nimport sklearn.metrics")
+shell.run_cell("x = 1")
 with_pandas = sorted(sys.modules)
 shell.run_cell("import sqlite3\nwith sqlite3.connect(':memory:') as db:\n    rows = db.execute('select 1').fetchall()")
 used = sorted(sys.modules)
@@ -96,7 +97,8 @@ def test_load_ext_imports_nothing_heavy_and_compiles_no_credential_pattern(tmp_p
     assert "nblineage.kernel_ext.hooks.sql.parsing" in found["used"]  # a statement run brings it
     with_pandas = set(found["with_pandas"]) - modules
     assert {"nblineage.kernel_ext.hooks.pandas", "nblineage.kernel_ext.hooks.sql.pandas"} <= with_pandas
-    # pandas' SQL hook patches read_sql and to_sql: the SQL machinery comes with the first SQL statement
+    # pandas' SQL hook patches read_sql and to_sql, the metrics hook knows pending SQL versions: the SQL machinery
+    # comes with the first SQL statement, not with them or at the end of a cell that ran none
     assert sorted(name for name in with_pandas if name in HEAVY and name.startswith(SQL)) == []
     assert len(found["patterns"]) >= 10  # redact's patterns are there, and none was compiled
     assert found["compiled"] == []

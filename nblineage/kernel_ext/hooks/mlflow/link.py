@@ -21,8 +21,7 @@ from typing import Any
 
 from nblineage import config
 from nblineage.kernel_ext.capture import Capture
-from nblineage.kernel_ext.hooks.sql.rowversion import PENDING
-from nblineage.kernel_ext.provenance import Provenance, Source
+from nblineage.kernel_ext.provenance import PENDING, Provenance, Source
 
 __all__ = ["metric_computed", "model_logged", "note_active_run"]
 

@@ -34,13 +34,12 @@ from typing import TYPE_CHECKING, Any
 
 import xxhash
 
-from nblineage.kernel_ext.provenance import Source
+from nblineage.kernel_ext.provenance import PENDING, Source
 from nblineage.kernel_ext.safety import report
 
 if TYPE_CHECKING:
     from nblineage.kernel_ext.capture import Capture, Record
 
-PENDING = "nblineage-pending-"  # the version a result's tables carry while rows may still come (never stored)
 CHUNK = 4096  # rows marshalled at once
 MAX_REPEATS = 4096  # statements a cell keeps for their next run (past it, a new statement's runs are each a read)
 MAX_DISTINCT = 1 << 17  # distinct runs' fingerprints a read remembers (past it, a repeat is added again)
