@@ -6,7 +6,11 @@ plain urllib, as kernels deliver), and one event per POST through openlineage-py
 Spark, Airflow and dbt do). Baseline, in the same run: openlineage-python's ``FileTransport`` writing the same
 events. No timed assertions: the target is printed.
 
-    python benchmarks/bench_endpoint.py [--quick] [--events N]
+``--compare CHECKOUT`` adds interleaved pairs (``--pairs``, default 4): a server running this checkout's nblineage and
+one running CHECKOUT's (``PYTHONPATH``), alternately first, each warmed by 2,000 events and then timed on the same
+batches: the medians and ranges of events per wall second and of the server's CPU per event, and the load average.
+
+    python benchmarks/bench_endpoint.py [--quick] [--events N] [--compare CHECKOUT [--pairs N]]
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ import json
 import os
 import secrets
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -35,7 +40,7 @@ BATCH = 1000
 class Server:
     """``jupyter server`` with nblineage on a free port, its store a SQLite file in ``folder``."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, checkout: str | None = None) -> None:
         with socket.socket() as sock:
             sock.bind(("127.0.0.1", 0))
             self.port = sock.getsockname()[1]
@@ -43,6 +48,8 @@ class Server:
         self.url = f"http://127.0.0.1:{self.port}/"
         self.store = folder / "lineage.db"
         env = {**os.environ, "NBLINEAGE_URL": f"sqlite:///{self.store}"}
+        if checkout is not None:  # another checkout's nblineage in the server
+            env["PYTHONPATH"] = checkout
         command = [sys.executable, "-m", "jupyter_server", f"--port={self.port}", "--ip=127.0.0.1", "--no-browser"]
         command += ["--allow-root", "--ServerApp.port_retries=0", f"--IdentityProvider.token={self.token}"]
         command += [f"--ServerApp.root_dir={folder}", "--ServerApp.jpserver_extensions=nblineage=True"]
@@ -98,12 +105,66 @@ def one_per_post(server: Server, events: list) -> int:
     return len(events)
 
 
+WARM = 2000  # events each server of a --compare pair stores before it is timed (imports, store opened, caches)
+
+
+def one_server(checkout: str | None, warm: list[str], lines: list[str]) -> tuple[float, float | None]:
+    """Events per wall second and server CPU µs per event of one server (this checkout's or ``checkout``'s), warmed
+    first, then fed ``lines`` in batches."""
+    with tempfile.TemporaryDirectory(prefix="nbl-bench-endpoint-") as folder:
+        server = Server(Path(folder), checkout)
+        try:
+            through_batches(server, warm)
+            cpu_before, start = server.cpu_seconds(), time.perf_counter()
+            through_batches(server, lines)
+            seconds, cpu_after = time.perf_counter() - start, server.cpu_seconds()
+        finally:
+            server.stop()
+    cpu = (cpu_after - cpu_before) / len(lines) * 1e6 if cpu_before is not None and cpu_after is not None else None
+    return len(lines) / seconds, cpu
+
+
+def compare(checkout: str, lines: list[str], pairs: int) -> None:
+    """Interleaved pairs of servers, this checkout's and ``checkout``'s, alternately first; medians and ranges."""
+    warm, timed_lines = lines[:WARM], lines[WARM:]
+    here = str(Path(__file__).resolve().parent.parent)
+    checkouts = (here, checkout)
+    results: tuple[list[tuple[float, float | None]], ...] = ([], [])
+    loads = []
+    for pair in range(pairs):
+        for which in (0, 1) if pair % 2 == 0 else (1, 0):
+            results[which].append(one_server(checkouts[which], warm, timed_lines))
+        loads.append(os.getloadavg()[0])
+    print(f"\n--compare: {pairs} interleaved pairs, {len(timed_lines):,} events each after {WARM:,} to warm up")
+    print(f"{'checkout':<40} {'events/s (wall)':>24} {'server CPU µs/event':>24}")
+    medians = []
+    for which, rows in zip(checkouts, results, strict=True):
+        rates, cpus = [rate for rate, _ in rows], [cpu for _, cpu in rows if cpu is not None]
+        medians.append((statistics.median(rates), statistics.median(cpus) if cpus else None))
+        rate = f"{medians[-1][0]:,.0f} ({min(rates):,.0f}-{max(rates):,.0f})"
+        cpu = f"{medians[-1][1]:.0f} ({min(cpus):.0f}-{max(cpus):.0f})" if cpus else "n/a"
+        print(f"{which[-40:]:<40} {rate:>24} {cpu:>24}")
+    (rate_here, cpu_here), (rate_there, cpu_there) = medians
+    line = f"this checkout vs {checkout}: {rate_here / rate_there:.2f}x events per wall second"
+    if cpu_here and cpu_there:
+        per_cpu = f"{1e6 / cpu_here:,.0f} vs {1e6 / cpu_there:,.0f}"
+        line += f", {cpu_there / cpu_here:.2f}x events per server CPU second ({per_cpu})"
+    print(line)
+    print(f"load average (1 min) after each pair: {', '.join(f'{value:.2f}' for value in loads)}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="1,000 events (smoke run)")
     parser.add_argument("--events", type=int, help="number of events (default 20,000; 1,000 with --quick)")
+    parser.add_argument("--compare", metavar="CHECKOUT", help="interleaved pairs against another checkout's nblineage")
+    parser.add_argument("--pairs", type=int, default=4, help="--compare: pairs of servers (default 4)")
     args = parser.parse_args(argv)
     count = args.events or (1_000 if args.quick else 20_000)
+    if args.compare:
+        lines = [Serde.to_json(event) for event in notebook_events(count + WARM)]
+        compare(str(Path(args.compare).resolve()), lines, args.pairs)
+        return 0
     events = notebook_events(count)
     singles = notebook_events(max(100, count // 10), seed=11)  # one POST each is slow: fewer, other events
     lines = [Serde.to_json(event) for event in events]

@@ -128,6 +128,18 @@ def test_bench_endpoint_quick() -> None:
     assert re.search(r"^target: batch endpoint >= 10,000 events/s into SQLite: [\d,]+/s, (met|NOT met)$", output, re.M)
 
 
+def test_bench_endpoint_compare_quick() -> None:
+    """``--compare``: a pair of servers, this checkout's and another's (here the same), each line printed."""
+    checkout = str(BENCHMARKS.parent)
+    output = run_quick("bench_endpoint.py", "--compare", checkout, "--pairs", "1")
+    assert "--compare: 1 interleaved pairs, 1,000 events each after 2,000 to warm up" in output
+    assert len(re.findall(r"^\S+\s+[\d,]+ \([\d,]+-[\d,]+\)\s+\d+ \(\d+-\d+\)$", output, re.MULTILINE)) == 2
+    assert re.search(
+        r"^this checkout vs \S+: [\d.]+x events per wall second, [\d.]+x events per server CPU", output, re.M
+    )
+    assert re.search(r"^load average \(1 min\) after each pair: [\d.]+$", output, re.MULTILINE)
+
+
 def test_bench_search_quick() -> None:
     output = run_quick("bench_search.py")
     for label in ("exact name", "last part", "common substring", "rare substring", "no match", "every node"):

@@ -250,3 +250,13 @@ def test_the_prefilter_memory_is_bounded(monkeypatch: pytest.MonkeyPatch) -> Non
         assert not json_may_hold_secrets(canonical_json({"name": f"dataset-{number:04d}-" + "x" * 20}))
         assert module._clean_chars <= 200
     assert json_may_hold_secrets(canonical_json({"name": "dataset-0001-", "note": f"password={SECRET}"}))
+
+
+def test_every_marker_holds_an_anchor() -> None:
+    """``may_hold_secrets`` looks for the markers only in a text holding one of its anchors: each word and marker
+    must hold one, or a text with only that marker would pass unseen."""
+    from nblineage.lineage import redact as module
+
+    for marker in module._WORDS + module._SHAPE_MARKERS:
+        assert any(anchor in marker for anchor in module._ANCHORS), marker
+        assert may_hold_secrets(f"x {marker.upper()} y") and may_hold_secrets(f"x{marker}y"), marker

@@ -120,12 +120,44 @@ _PASSED = _Pattern(
 _QUOTED_MASK = "'***'"
 
 
+# Pieces (lower case) of the words and markers above, each word and marker holding at least one
+# (test_redact checks it): a text holding none of these 23 holds none of the 44, so most texts cost 23 scans.
+_ANCHORS = (
+    "pass",
+    "pwd",
+    "secret",
+    "token",
+    "credential",
+    "sig",  # sig=, signature
+    "auth",  # authorization, auth
+    "key",  # apikey, api_key, api-key, api key, private key, accountkey
+    "ia",  # akia, asia, abia
+    "acca",
+    "a3t",
+    "gh",  # ghp_, gho_, ghu_, ghs_, ghr_
+    "pat_",  # github_pat_
+    "gl",  # glpat-, gldt-, glrt-, glptt-, glft-, glcbt-, gloas-, glsoat-
+    "xox",
+    "sk-",
+    "k_",  # k_live_, k_test_
+    "aiza",
+    "hf_",
+    "eyj",
+    "slack",  # hooks.slack.com
+    "basic",
+    "login",
+)
+
+
 def may_hold_secrets(text: str) -> bool:
     """True when ``text`` (an event's JSON, a record, a cell's source) has anything that could be a credential."""
     if "@" in text and _USERINFO.search(text):
         return True
     lowered = text.lower()
-    return any(word in lowered for word in _WORDS) or any(marker in lowered for marker in _SHAPE_MARKERS)
+    for anchor in _ANCHORS:
+        if anchor in lowered:
+            return any(word in lowered for word in _WORDS) or any(marker in lowered for marker in _SHAPE_MARKERS)
+    return False
 
 
 def json_may_hold_secrets(text: str) -> bool:

@@ -42,9 +42,10 @@ class ServerStore:
         """The store, opened on first use; StoreError when it cannot be (asked again next time)."""
         with self._lock:
             if self._store is None:
-                from nblineage.lineage.store import Store
+                from nblineage.lineage.sqlite_writer import SqliteStore
 
-                self._store = Store(self.url, create=True)
+                # A plain SQLite file is written through sqlite3 (as the kernel writes it); other URLs: SQLAlchemy.
+                self._store = SqliteStore(self.url, create=True)
             return self._store
 
     async def run(self, work: Callable[..., T], *args: Any) -> T:
