@@ -8,14 +8,17 @@ is the median of the paired ratios of the thread's CPU time per batch. Installin
 each round would time the patching too, which a notebook does once: patching torch's classes (``nn.Module`` among
 them) invalidates what Python's specializing interpreter cached for every module class, respecialized only after
 many runs of that code. With no capture active the installed hooks' wrappers pass each call through (four Python
-calls a step), which that figure leaves out: the whole cost, on which the target is judged, comes from two more
-processes run in lockstep, one never installing the hooks, the other installing them once and capturing. Each round
+calls a step), which that figure leaves out: the whole cost, on which the target is judged, comes from more
+processes run in lockstep, one never installing the hooks, another installing them once and capturing, and a third
+without hooks for an A/A figure; the pairs are spread over several sets of fresh processes, because a process's
+memory layout (where its heap and torch's buffers landed) can make it steadily up to a percent or two faster or slower than
+another for its whole life, which one pair of processes would put into the verdict. Each round
 starts after a few untimed steps, and all after a warm-up. A validation pass under ``no_grad`` runs after each
 epoch; the run checks that the model derives from the training data only and that every captured step was counted.
 A fresh capture's first batches, with the hooks just installed, where the optimizer's first step finds the module
 it trains, are timed apart at the end. No timed assertions: the target is printed, met or NOT met.
 
-    .venv/bin/python benchmarks/bench_torch.py            # 8,192 rows, batches of 64, 120 pairs
+    .venv/bin/python benchmarks/bench_torch.py            # 8,192 rows, batches of 64, 120 pairs, 6 process sets
     .venv/bin/python benchmarks/bench_torch.py --quick    # 1,024 rows, 3 pairs
 """
 
