@@ -8,14 +8,17 @@ is the median of the paired ratios of the thread's CPU time per batch. Installin
 each round would time the patching too, which a notebook does once: patching torch's classes (``nn.Module`` among
 them) invalidates what Python's specializing interpreter cached for every module class, respecialized only after
 many runs of that code. With no capture active the installed hooks' wrappers pass each call through (four Python
-calls a step), which that figure leaves out: the whole cost, on which the target is judged, comes from two more
-processes run in lockstep, one never installing the hooks, the other installing them once and capturing. Each round
+calls a step), which that figure leaves out: the whole cost, on which the target is judged, comes from more
+processes run in lockstep, one never installing the hooks, another installing them once and capturing, and a third
+without hooks for an A/A figure; the pairs are spread over several sets of fresh processes, because a process's
+memory layout (where its heap and torch's buffers landed) can make it steadily up to a percent or two faster or
+slower than another for its whole life, which one pair of processes would put into the verdict. Each round
 starts after a few untimed steps, and all after a warm-up. A validation pass under ``no_grad`` runs after each
 epoch; the run checks that the model derives from the training data only and that every captured step was counted.
 A fresh capture's first batches, with the hooks just installed, where the optimizer's first step finds the module
 it trains, are timed apart at the end. No timed assertions: the target is printed, met or NOT met.
 
-    .venv/bin/python benchmarks/bench_torch.py            # 8,192 rows, batches of 64, 120 pairs
+    .venv/bin/python benchmarks/bench_torch.py            # 8,192 rows, batches of 64, 120 pairs, 6 process sets
     .venv/bin/python benchmarks/bench_torch.py --quick    # 1,024 rows, 3 pairs
 """
 
@@ -44,19 +47,22 @@ def main() -> None:
     parser.add_argument("--pairs", type=int, default=120)
     parser.add_argument("--round", type=int, default=8, help="timed batches a round")
     parser.add_argument("--threads", type=int, default=1, help="torch's intra-op threads (1: steadier timings)")
+    parser.add_argument("--sessions", type=int, default=6, help="sets of fresh worker processes the pairs spread over")
     parser.add_argument("--quick", action="store_true", help="1,024 rows, 3 pairs of rounds of 4 batches")
     parser.add_argument("--worker", choices=("plain", "captured"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.quick:
-        args.rows, args.pairs, args.round = 1024, 3, 4
+        args.rows, args.pairs, args.round, args.sessions = 1024, 3, 4, 1
     if args.worker:
         serve(args.worker == "captured", args.rows, args.batch, args.round, args.threads)
         return
-    whole = in_two_processes(args)
-    run(args.rows, args.batch, args.pairs, args.round, args.threads, whole)
+    whole, same = in_two_processes(args)
+    run(args.rows, args.batch, args.pairs, args.round, args.threads, whole, same, args.sessions)
 
 
-def run(rows: int, batch: int, pairs: int, size: int, threads: int, whole: list[float]) -> None:
+def run(
+    rows: int, batch: int, pairs: int, size: int, threads: int, whole: list[float], same: list[float], sessions: int
+) -> None:
     loop = Loop(rows, batch, threads)
     for _ in range(WARM_UP):
         loop.step(True)
@@ -85,20 +91,28 @@ def run(rows: int, batch: int, pairs: int, size: int, threads: int, whole: list[
     print(f"an epoch's first {WARM} batches (hooks just installed, the optimizer finds its module): {first_ms:+.2f} ms")
     print(f"model derives from the training data only: {'yes' if sources == {loop.train_source.name} else sources}")
     print(f"steps counted: {steps} of {taken} captured")
-    whole_overhead = (statistics.median(whole) - 1) * 100
-    whole_spread = [(q - 1) * 100 for q in statistics.quantiles(whole, n=4)] if len(whole) > 1 else [whole_overhead] * 3
+    whole_overhead, low, high = _median_interval(whole)
+    same_overhead, same_low, same_high = _median_interval(same)
     print(
-        f"whole cost, hooks never installed against installed and capturing (two processes in lockstep, "
-        f"{len(whole)} pairs): {whole_overhead:+.2f} % (quartiles {whole_spread[0]:+.2f} / {whole_spread[2]:+.2f} %)"
+        f"whole cost, hooks never installed against installed and capturing (processes in lockstep, {len(whole)} "
+        f"pairs over {sessions} sets of fresh processes): {whole_overhead:+.2f} % (95 % interval of the median "
+        f"{low:+.2f} / {high:+.2f} %)"
     )
+    print(f"A/A, two processes without hooks: {same_overhead:+.2f} % ({same_low:+.2f} / {same_high:+.2f} %)")
     verdict = "met" if whole_overhead < TARGET else "NOT met"
     print(f"target: per-batch overhead < {TARGET:.0f} % of a step: {whole_overhead:.2f} %, {verdict}")
 
 
-def in_two_processes(args: argparse.Namespace) -> list[float]:
+def in_two_processes(args: argparse.Namespace) -> tuple[list[float], list[float]]:
     """Paired ratios of CPU per batch: a process whose hooks are installed and capturing against one that never
     installs them, each running a round in turn (alternating which goes first), so nothing is patched or unpatched
-    between rounds and the hooks' pass-through and their work are both counted."""
+    between rounds and the hooks' pass-through and their work are both counted; and the same ratios of a second
+    process that never installs them either (A/A: what two processes differ by with no hooks at all).
+
+    The pairs are spread over ``--sessions`` sets of fresh processes: a process keeps its own memory layout (where
+    address-space randomization put its heap and torch's buffers) for its whole life, and two processes differ by
+    it steadily, by a percent or two either way; fresh processes each session average that out instead of letting
+    one draw decide the verdict."""
     import subprocess
 
     def start(mode: str) -> subprocess.Popen[str]:
@@ -112,19 +126,24 @@ def in_two_processes(args: argparse.Namespace) -> list[float]:
         worker.stdin.flush()
         return float(worker.stdout.readline())
 
-    plain, captured = start("plain"), start("captured")
-    try:
-        ratios = []
-        for index in range(args.pairs):
-            order = (plain, captured) if index % 2 == 0 else (captured, plain)
-            took = {worker.pid: round_of(worker) for worker in order}
-            ratios.append(took[captured.pid] / took[plain.pid])
-        return ratios
-    finally:
-        for worker in (plain, captured):
-            if worker.stdin is not None:
-                worker.stdin.close()
-            worker.wait(timeout=60)
+    ratios: list[float] = []
+    same: list[float] = []
+    sessions = max(1, min(args.sessions, args.pairs))
+    for session in range(sessions):
+        plain, captured, other = start("plain"), start("captured"), start("plain")
+        try:
+            for index in range(args.pairs * (session + 1) // sessions - args.pairs * session // sessions):
+                workers = (plain, captured, other)
+                order = workers[index % 3 :] + workers[: index % 3]
+                took = {worker.pid: round_of(worker) for worker in (order if index % 6 < 3 else order[::-1])}
+                ratios.append(took[captured.pid] / took[plain.pid])
+                same.append(took[other.pid] / took[plain.pid])
+        finally:
+            for worker in (plain, captured, other):
+                if worker.stdin is not None:
+                    worker.stdin.close()
+                worker.wait(timeout=60)
+    return ratios, same
 
 
 def serve(captured: bool, rows: int, batch: int, size: int, threads: int) -> None:
@@ -245,6 +264,16 @@ class Loop:
         for _ in range(WARM):
             self.step(captured)
         return time.thread_time() - started
+
+
+def _median_interval(ratios: list[float]) -> tuple[float, float, float]:
+    """The median of ``ratios`` as a percentage over 1, and a distribution-free 95 % interval of it (order
+    statistics)."""
+    ordered = sorted(ratios)
+    n = len(ordered)
+    half = 0.98 * n**0.5
+    low, high = ordered[max(0, int(n / 2 - half))], ordered[min(n - 1, int(n / 2 + half + 0.999))]
+    return tuple((value - 1) * 100 for value in (statistics.median(ordered), low, high))  # type: ignore[return-value]
 
 
 if __name__ == "__main__":

@@ -35,7 +35,18 @@ from nblineage.kernel_ext.provenance import EMPTY, Provenance, Registry, Source
 WriteFallback = Callable[["Capture"], Provenance]
 
 _current: Capture | None = None
-_local = threading.local()
+
+
+class _Local(threading.local):
+    """A thread's hooked calls under way. The class holds the defaults, so that reading an attribute a thread has
+    not set yet finds them rather than raising and catching an ``AttributeError`` (on every batch of a loop)."""
+
+    depth = 0  # hooked calls under way on this thread
+    muted = 0  # > 0: the hooked calls made now record nothing
+    calls: list[_Call] | None = None  # the recording calls under way, outermost first
+
+
+_local = _Local()
 
 
 @dataclass
@@ -201,9 +212,9 @@ def current() -> Capture | None:
     there (a SQLAlchemy statement) sees the capture."""
     if _current is None:
         return None
-    if not getattr(_local, "depth", 0):
+    if not _local.depth:
         return _current
-    if getattr(_local, "muted", 0):
+    if _local.muted:
         return None
     frame = sys._getframe(1)
     while frame is not None and frame.f_code not in _BOUNDARIES:
@@ -250,18 +261,18 @@ def enter(
     """Start an intercepted call of ``wrapped`` with ``args`` and ``kwargs``: (the capture if this call records, else
     None; the depth before). It records when it is the outermost hooked call, ``nested`` is set, or it is the
     user's own call (module docstring). Call from the hook's wrapper, so that the caller is the frame above it."""
-    depth = getattr(_local, "depth", 0)
+    depth = _local.depth
     _local.depth = depth + 1
     capture = _current
     if capture is None:
         return None, depth
     try:
         if depth and not nested:
-            if getattr(_local, "muted", 0):
+            if _local.muted:
                 return None, depth
             if not _user_caller(sys._getframe(1)) and not _handed(wrapped):
                 return None, depth
-        calls = getattr(_local, "calls", None)
+        calls = _local.calls
         if calls is None:
             calls = _local.calls = []
         calls.append(_Call(depth, args, kwargs or {}, len(capture.record.outputs)))
@@ -274,7 +285,7 @@ def enter(
 def leave(depth: int) -> None:
     """End the intercepted call that ``enter`` started at ``depth``; what it read counts for the call it ran in."""
     _local.depth = depth
-    calls = getattr(_local, "calls", None)
+    calls = _local.calls
     while calls and calls[-1].depth >= depth:
         done = calls.pop()
         if done.reads and calls:
@@ -286,7 +297,7 @@ def leave(depth: int) -> None:
 
 def reads_within(depth: int) -> frozenset[Source]:
     """The datasets read so far by the recording call entered at ``depth`` (by the calls nested in it)."""
-    calls = getattr(_local, "calls", None)
+    calls = _local.calls
     if calls and calls[-1].depth == depth and calls[-1].reads:
         return frozenset(calls[-1].reads)
     return frozenset()
@@ -294,13 +305,13 @@ def reads_within(depth: int) -> frozenset[Source]:
 
 def outputs_before(depth: int) -> int | None:
     """How many outputs the record had when the recording call entered at ``depth`` began (None: no such call)."""
-    calls = getattr(_local, "calls", None)
+    calls = _local.calls
     return calls[-1].outputs if calls and calls[-1].depth == depth else None
 
 
 def mute() -> None:
     """nblineage's own work begins (a hook's ``after``): the hooked calls it makes record nothing."""
-    _local.muted = getattr(_local, "muted", 0) + 1
+    _local.muted = _local.muted + 1
 
 
 def unmute() -> None:
@@ -309,7 +320,7 @@ def unmute() -> None:
 
 def depth() -> int:
     """How many hooked calls are under way on this thread (1 inside the outermost one)."""
-    return getattr(_local, "depth", 0)
+    return _local.depth
 
 
 def capturing() -> bool:
@@ -366,7 +377,7 @@ class _Call:
 
 
 def _note_read(source: Source) -> None:
-    calls = getattr(_local, "calls", None)
+    calls = _local.calls
     if calls:
         call = calls[-1]
         if call.reads is None:
@@ -390,7 +401,7 @@ def _handed(wrapped: Any) -> bool:
     the function of a ``map`` or a ``functools.partial``)."""
     if wrapped is None:
         return False
-    calls = getattr(_local, "calls", None)
+    calls = _local.calls
     if not calls:
         return False
     call = calls[-1]

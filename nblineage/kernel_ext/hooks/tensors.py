@@ -111,11 +111,14 @@ def patches(torch: Any) -> Iterator[Patch]:
         yield data.TensorDataset, "__init__", intercept("torch TensorDataset", _dataset_made)
     if loader_module is not None:
         yield loader_module.DataLoader, "__iter__", intercept("torch DataLoader.__iter__", _iterating)
-        yield loader_module._BaseDataLoaderIter, "__next__", _next_batch
 
 
 def listeners(torch: Any) -> Iterator[Listener]:
-    """torch's global optimizer step hook, and forward hooks on the modules optimizers train."""
+    """A loader's batches; torch's global optimizer step hook, and forward hooks on the modules optimizers train."""
+    loader_module = sys.modules.get("torch.utils.data.dataloader")
+    iterator_class = getattr(loader_module, "_BaseDataLoaderIter", None)
+    if isinstance(iterator_class, type) and callable(iterator_class.__dict__.get("__next__")):
+        yield _batches(iterator_class)
     optimizers = sys.modules.get("torch.optim.optimizer")
     on_step = getattr(optimizers, "register_optimizer_step_post_hook", None)
     if not callable(on_step):
@@ -137,7 +140,13 @@ def listeners(torch: Any) -> Iterator[Listener]:
         state = active.hooks.torch
         batch = state.batch if state is not None else ()
         if len(args) == 1 and batch and batch[0] is first:
-            pass  # the latest loader batch's inputs (the usual training step): tracked, through the batch held
+            # the latest loader batch's inputs (the usual training step): tracked, through the batch held
+            try:
+                if _on_known_batch(active, state, module, first, output, tensor, grad_enabled, compiling):
+                    return
+            except Exception as error:  # the forward pass returns what it computed
+                report("torch module call", error)
+                return
         elif len(args) == 1:
             if not tracks(first):
                 if not isinstance(first, tensor):
@@ -401,6 +410,26 @@ def _called(
         _predicted(active, state, module, args[0], output, seen)
 
 
+def _on_known_batch(
+    active: Capture, state: TorchState, module: Any, first: Any, output: Any, tensor: type, grad: Any, compiling: Any
+) -> bool:
+    """The step of a fit after its first ones, in one go: ``module``, in training mode and under grad mode, called
+    on the latest loader batch, whose data it was already trained on (:func:`_known`), returned a tensor gradients
+    flow back through: the backward after it and its optimizer's step count the step (what :func:`_called` would
+    decide, without its general checks). False: not that case, :func:`_called` decides."""
+    known = state.known.get(id(module))
+    if known is None or type(output) is not tensor or not output.requires_grad or not module.training:
+        return False
+    pending, sources = state.pending, state.last_batch.sources
+    if (pending is not None and pending[2] == id(first)) or not sources or not sources <= known[1]:
+        return False
+    if not grad() or compiling() or active.registry.of(module) is not known[0]:
+        return False
+    state.fast = module
+    state.trained_on = sources
+    return True
+
+
 def _known(active: Capture, state: TorchState, module: Any, seen: Provenance, key: int) -> bool:
     """Whether ``module``'s fit in this cell was already trained on all of ``seen`` (and nothing re-tagged the
     module since): its output on that data needs no gradient hook."""
@@ -426,8 +455,9 @@ def _backward(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
                 fast = state.fast
                 if fast is not None:
                     state.fast = None
-                    if not _holds(state.fast_reached, fast):
-                        state.fast_reached.append(fast)
+                    reached = state.fast_reached
+                    if not reached or not _holds(reached, fast):  # empty after each step: no call then
+                        reached.append(fast)
             except Exception as error:  # the gradients are computed as they would be
                 report("torch backward", error)
     return wrapped(*args, **kwargs)
@@ -442,16 +472,35 @@ def _arm(state: TorchState) -> None:
         pending[3].register_prehook(lambda _grads: reached.append(entry))
 
 
-def _next_batch(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
-    """``next(iterator)`` of a loader (a lean wrapper: it runs for every batch and calls nothing hooked)."""
-    result = wrapped(*args, **kwargs)
-    active = capture_module._current
-    if active is not None and capture_module.depth() == 0:
-        try:
-            _batch(active, result, (instance,), {})
-        except Exception as error:  # the batch is returned as it is
-            report("torch DataLoader batch", error)
-    return result
+def _batches(iterator_class: type) -> Listener:
+    """``next(iterator)`` of a loader: its batch noted. It runs for every batch, so the class's ``__next__`` is
+    replaced by a plain function calling the original, not wrapped with wrapt (whose descriptor makes a bound
+    wrapper object at each call); iterators are not pickled, and the original is put back on unsubscribe."""
+    original = iterator_class.__dict__["__next__"]
+    local = capture_module._local
+
+    def __next__(self: Any) -> Any:
+        result = original(self)
+        active = capture_module._current
+        if active is not None and not local.depth:
+            try:
+                _batch(active, result, self)
+            except Exception as error:  # the batch is returned as it is
+                report("torch DataLoader batch", error)
+        return result
+
+    __next__.__wrapped__ = original  # type: ignore[attr-defined]
+    __next__.__name__, __next__.__qualname__ = original.__name__, original.__qualname__
+    __next__.__doc__, __next__.__module__ = original.__doc__, original.__module__
+
+    def subscribe() -> None:
+        iterator_class.__next__ = __next__  # type: ignore[attr-defined]
+
+    def unsubscribe() -> None:
+        if iterator_class.__dict__.get("__next__") is __next__:
+            iterator_class.__next__ = original  # type: ignore[attr-defined]
+
+    return subscribe, unsubscribe
 
 
 def _grad_tensor(output: Any, tensor: type) -> Any:
@@ -536,7 +585,9 @@ def _fast_stepped(state: TorchState, optimizer: Any) -> None:
     reached = state.fast_reached
     kept = 0
     for module in reached:
-        if _owns(state, module, optimizer):
+        owns = state.owns.get(id(module))  # what _owns answers, without a call for each step once known
+        owns = owns.get(id(optimizer)) if owns is not None else None
+        if owns if owns is not None else _owns(state, module, optimizer):
             known = state.known.get(id(module))
             if known is not None:
                 facts = known[2]
@@ -730,20 +781,18 @@ def _held(capture: Capture, dataset: Any) -> Provenance:
     return union(capture.of(value) for value in attributes)
 
 
-def _batch(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+def _batch(capture: Capture, result: Any, iterator: Any) -> None:
     """``next(iterator)``: each tensor of the batch derives from what the loader iterates. The batch is held as it
     came rather than tagged (this runs for every batch: tagging costs more than a small model's step allows); its
     tensors are tagged at the end of the cell, and :func:`provenance_of` sees them meanwhile."""
-    if not args:
-        return
     state = capture.hooks.torch
-    if state is not None and state.iterator() is args[0]:
+    if state is not None and state.iterator() is iterator:
         provenance = state.iterated  # the same iterator's next batch
     else:
-        provenance = capture.of(args[0])
+        provenance = capture.of(iterator)
         if state is not None and provenance.sources:  # an untracked one is looked up again (the fallback may tag it)
             try:
-                state.iterator, state.iterated = weakref.ref(args[0]), provenance
+                state.iterator, state.iterated = weakref.ref(iterator), provenance
             except TypeError:  # no weak reference to it: looked up each batch
                 state.iterator = _NONE
     if not provenance.sources:
