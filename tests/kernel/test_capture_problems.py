@@ -10,7 +10,7 @@ import shutil
 import socket
 from pathlib import Path
 
-from kernels import Kernel, clean_env
+from driven_kernel import Kernel, clean_env
 from notebooks import run_notebook
 from sqlalchemy import text
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import time
 from pathlib import Path
 
-from kernels import Kernel, clean_env
+from driven_kernel import Kernel, clean_env
 
 from nblineage.lineage.store import Store
 

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 import pytest
-from kernels import Kernel, clean_env
+from driven_kernel import Kernel, clean_env
 from notebooks import run_notebook
 from sqlalchemy import create_engine, text
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import nbformat
 import pytest
-from kernels import Kernel, clean_env
+from driven_kernel import Kernel, clean_env
 from notebooks import make_notebook
 from sqlalchemy import text
 

@@ -7,7 +7,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from kernels import Kernel, clean_env
+from driven_kernel import Kernel, clean_env
 from serving import JupyterServer
 
 from nblineage.lineage.store import Store
