@@ -153,22 +153,27 @@ def screenshot_on_failure(page: Any, name: str) -> Iterator[None]:
 
 def run_all_cells(page: Any, until: str, timeout: float, quiet: float = 15_000) -> None:
     """Run every cell of the open notebook from the Run menu until ``until`` (a selector) shows. While its kernel
-    session starts, JupyterLab may ask for the kernel (the proposed one is chosen) and drop the run it was asked
-    for: the cells are run again when none has started ``quiet`` ms after the last request."""
+    session starts, JupyterLab may ask for the kernel (the proposed one is chosen) or start two kernels and shut one
+    down, dropping the cells sent to it: the cells are run again once none is running or waiting (``[*]``) for
+    ``quiet`` ms and ``until`` has not shown."""
     dialog = page.locator(".jp-Dialog")
     choose = dialog.get_by_role("button", name="Select")
     done = page.locator(until)
-    started = page.locator(".jp-Notebook .jp-InputPrompt").filter(has_text=re.compile(r"\[(\*|\d+)\]"))
+    prompts = page.locator(".jp-Notebook .jp-InputPrompt")
+    started = prompts.filter(has_text=re.compile(r"\[(\*|\d+)\]"))
+    pending = prompts.filter(has_text="[*]")
     deadline = time.monotonic() + timeout / 1000
-    requested, requests, answered = None, 0, []
+    requested, requests, answered, busy = None, 0, [], time.monotonic()
     while time.monotonic() < deadline:
         if done.first.is_visible():
             return
+        if pending.count():
+            busy = time.monotonic()
         if dialog.first.is_visible():
             answered.append(_dialog_text(dialog))
             # Once cells have started, their kernel runs them: a new one chosen now would leave them unfinished
             _answer_dialog(page, dialog, choose if started.count() == 0 else None)
-        elif requested is None or (started.count() == 0 and time.monotonic() - requested > quiet / 1000):
+        elif requested is None or time.monotonic() - max(requested, busy) > quiet / 1000:
             page.get_by_role("menuitem", name="Run").click()
             page.locator("li[data-command='runmenu:run-all']").click()
             requested, requests = time.monotonic(), requests + 1
