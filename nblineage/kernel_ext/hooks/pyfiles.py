@@ -12,8 +12,8 @@ never in ``builtins``, so the cells and the functions the notebook defines use i
 every library (whose modules see ``builtins.open``) pay nothing. The user's own modules (files outside
 site-packages and the Python installation) imported in an earlier cell get it in their namespace too, at the end of
 each cell that imported new modules, and as they are imported (a ``sys.meta_path`` finder that asks the other
-finders and wraps only the loader of a user module: a module imported and used in the same cell reads through it;
-not a ``%run`` script).
+finders and wraps only the loader of a user module: a module imported and used in the same cell reads through it);
+a ``%run`` script gets it while it runs (``give_open``, from ``scripts.py``).
 ``Path`` methods and ``io.open`` are patched, but record only when their caller is the user's code
 (``capture.user_caller``); a library's call costs one frame look-up.
 
