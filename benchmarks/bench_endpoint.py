@@ -9,6 +9,8 @@ events. No timed assertions: the target is printed.
 ``--compare CHECKOUT`` adds interleaved pairs (``--pairs``, default 4): a server running this checkout's nblineage and
 one running CHECKOUT's (``PYTHONPATH``), alternately first, each warmed by 2,000 events and then timed on the same
 batches: the medians and ranges of events per wall second and of the server's CPU per event, and the load average.
+Each server runs in its own temporary folder: ``python -m`` puts the working directory first on ``sys.path``, so a
+server started in a checkout would run that checkout's nblineage whatever ``PYTHONPATH`` says.
 
     python benchmarks/bench_endpoint.py [--quick] [--events N] [--compare CHECKOUT [--pairs N]]
 """
@@ -55,7 +57,8 @@ class Server:
         command += [f"--ServerApp.root_dir={folder}", "--ServerApp.jpserver_extensions=nblineage=True"]
         command += ["--ServerApp.log_level=WARN"]
         self.log = (folder / "server.log").open("wb")
-        self.process = subprocess.Popen(command, env=env, stdout=self.log, stderr=subprocess.STDOUT)
+        # cwd: the folder, not this checkout (``python -m`` puts the working directory first on sys.path)
+        self.process = subprocess.Popen(command, env=env, cwd=folder, stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
             try:
