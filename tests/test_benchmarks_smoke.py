@@ -8,6 +8,7 @@ from __future__ import annotations
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -202,6 +203,24 @@ def test_bench_torch_quick() -> None:
     whole = r"^whole cost, hooks never installed against installed and capturing .*: [+-][\d.]+ %"
     assert re.search(whole, output, re.M)
     assert re.search(r"^target: per-batch overhead < 2 % of a step: -?[\d.]+ %, (met|NOT met)$", output, re.M)
+
+
+def test_cachegrind_counts_one_step_of_a_program() -> None:
+    """bench_torch --simulate's measure, on a program whose step is sum(range(n)): three times the work a step is
+    about three times the instructions, and the start-up cancels out."""
+    sys.path.insert(0, str(BENCHMARKS))
+    try:
+        from cachegrind import per_step
+    finally:
+        sys.path.remove(str(BENCHMARKS))
+
+    def program(work: int) -> Callable[[int], list[str]]:
+        return lambda steps: [sys.executable, "-S", "-c", f"for _ in range({steps}): sum(range({work}))"]
+
+    small, large = per_step(program(1000), 10, 110), per_step(program(3000), 10, 110)
+    assert 2.5 < large.instructions / small.instructions < 3.5, (small, large)
+    assert small.instructions < 1_000_000  # a step, not the interpreter's start-up
+    assert small.cycles >= small.instructions
 
 
 @pytest.mark.postgres
