@@ -150,7 +150,7 @@ class Instrumentor:
         self._instrumented = False
         self._watched: set[str] = set()
         self._done: set[str] = set()  # modules patched
-        self._undo: list[Callable[[], None]] = []
+        self._undo: list[Callable[[], None] | tuple[Any, str, Any]] = []  # unsubscribes; (owner, attribute, previous)
         self._wrappers: dict[int, FunctionWrapper] = {}  # id(function) -> its one wrapper, shared by every alias
         self._supported: bool | None = None
         self._aliases: _Aliases | None = None  # public homes of functions, while one module is being patched
@@ -243,10 +243,7 @@ class Instrumentor:
         """Set ``owner.attribute`` to ``value``, and put back what was there (or nothing) on undo."""
         previous = owner.__dict__.get(attribute, _MISSING) if isinstance(owner, type) else getattr(owner, attribute)
         setattr(owner, attribute, value)
-        if previous is _MISSING:
-            self._undo.append(lambda: delattr(owner, attribute))
-        else:
-            self._undo.append(lambda: setattr(owner, attribute, previous))
+        self._undo.append((owner, attribute, previous))  # a tuple, not a closure: hundreds a library, kept all along
 
     def _patch_class_attribute(self, owner: type, attribute: str, wrapper: Callable[..., Any]) -> bool:
         original = owner.__dict__.get(attribute)
@@ -286,7 +283,15 @@ class Instrumentor:
 
     def _undo_to(self, length: int) -> None:
         while len(self._undo) > length:
-            self._undo.pop()()
+            step = self._undo.pop()
+            if not isinstance(step, tuple):
+                step()  # a listener's unsubscribe
+                continue
+            owner, attribute, previous = step
+            if previous is _MISSING:
+                delattr(owner, attribute)
+            else:
+                setattr(owner, attribute, previous)
 
     def _requirements_met(self) -> bool:
         if self._supported is None:

@@ -313,12 +313,24 @@ class _UserModules:
 
 def _in_library(name: str) -> bool:
     """Whether ``name`` is a submodule of a package loaded from outside the user's code (site-packages, the Python
-    installation): no user module, so the finder leaves it to the others at once (most imports are such)."""
+    installation): no user module, so the finder leaves it to the others at once (most imports are such). Answered
+    once per package (the module object it was for kept with the answer): a library's import asks it for each of
+    its submodules."""
     parent, dot, _ = name.rpartition(".")
     if not dot:
         return False
-    filename = getattr(sys.modules.get(parent), "__file__", None)
-    return isinstance(filename, str) and not is_user_file(filename)
+    module = sys.modules.get(parent)
+    known = _packages.get(parent)
+    if known is not None and known[0] is module:
+        return known[1]
+    filename = getattr(module, "__file__", None)
+    library = isinstance(filename, str) and not is_user_file(filename)
+    if module is not None:
+        _packages[parent] = (module, library)
+    return library
+
+
+_packages: dict[str, tuple[Any, bool]] = {}  # package name -> (its module, whether it is a library's)
 
 
 class _GivingOpen:
@@ -380,6 +392,8 @@ def _bind_user_modules() -> None:
         if name in _looked:
             continue
         _looked.add(name)
+        if _in_library(name):
+            continue  # a submodule of a library's package (most of them): no file of the user's
         filename = getattr(module, "__file__", None)
         namespace = getattr(module, "__dict__", None)
         if not isinstance(filename, str) or not isinstance(namespace, dict) or "open" in namespace:
@@ -398,6 +412,7 @@ def _unbind_open(shell: Any) -> None:
             del namespace["open"]
     _bound_modules.clear()
     _looked.clear()
+    _packages.clear()
     _modules_seen[0] = 0
     previous = _previous_open[0]
     for space in (shell.user_ns, shell.user_ns_hidden):
