@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from IPython.core.interactiveshell import _modified_open  # imported before any hook, as in a kernel
 
 from nblineage.kernel_ext import fallback
 from nblineage.kernel_ext.capture import Capture
@@ -170,8 +171,8 @@ def test_open_is_bound_in_the_notebook_namespace_and_put_back(capture: Capture) 
 
 
 def _ipython_like_open() -> Any:
-    from IPython.core.interactiveshell import _modified_open
-
+    """IPython's ``open`` (imported at the top: imported while the hooks are on, it would wrap the patched
+    ``io.open``, which no kernel sees, since IPython is there before nblineage loads)."""
     return _modified_open
 
 
