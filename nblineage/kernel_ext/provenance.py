@@ -68,7 +68,12 @@ class Provenance:
         """This provenance, having gone through the cell run ``run_id`` too."""
         if not run_id or run_id in self.runs:
             return self
-        return replace(self, runs=self.runs | {run_id})
+        passed = replace(self, runs=self.runs | {run_id})
+        known = self.__dict__.get("footprint")
+        if known is not None:  # one run more, counted from this one's: a frame changed in every cell has hundreds
+            grown = sys.getsizeof(passed.runs) - sys.getsizeof(self.runs)
+            passed.__dict__["footprint"] = known + grown + sys.getsizeof(run_id)
+        return passed
 
     def at_cell_precision(self) -> Provenance:
         return replace(self, precision="cell")
