@@ -22,11 +22,13 @@ it trains, are timed apart at the end. No timed assertions: the target is printe
     .venv/bin/python benchmarks/bench_torch.py --quick    # 1,024 rows, 3 pairs
     .venv/bin/python benchmarks/bench_torch.py --simulate # Valgrind's cachegrind: load-independent, ~10 min
 
-``--simulate`` settles the verdict on a loaded machine, where the timed ratios spread by more than the target: each
+``--simulate`` counts what a loaded machine cannot time steadily, to compare versions of the hooks: each
 worker (hooks never installed; installed and capturing; never installed again, with another hash seed, for an A/A)
 runs under Valgrind's cachegrind for a short and a long run of steps, and the difference between the two, divided by
 the steps between them, is one step's instructions and estimated cycles (cache simulated: L1 hits + 5 x last-level
-hits + 35 x memory accesses). Simulation counts the work the machine does, not how long a busy machine took.
+hits + 35 x memory accesses). Simulation counts the work the machine does, not how long a busy machine took; it
+gives no verdict, since it weighs the hooks' Python like torch's vectorized kernels, which run several instructions
+a cycle (see benchmarks/README.md).
 """
 
 from __future__ import annotations
@@ -206,10 +208,10 @@ def simulate(args: argparse.Namespace) -> None:
         more_ir, more_cycles = cost.instructions / base.instructions - 1, cost.cycles / base.cycles - 1
         print(f"{labels[label]:<36} {cost.instructions:>14,.0f} {more_ir * 100:>+8.2f}% {cost.cycles:>14,.0f} "
               f"{more_cycles * 100:>+8.2f}%")  # fmt: skip
-    overhead = (costs["captured"].cycles / base.cycles - 1) * 100
-    verdict = "met" if overhead < TARGET else "NOT met"
-    print(f"target (simulated): per-batch overhead < {TARGET:.0f} % of a step in estimated cycles: {overhead:.2f} %, "
-          f"{verdict}")  # fmt: skip
+    added = costs["captured"].instructions - base.instructions
+    print(f"added a step: {added:,.0f} instructions. No verdict: the model weighs every instruction alike, but torch's "
+          "vectorized kernels run several a cycle and the hooks' Python about one, so it understates the hooks' share "
+          "of a step; compare versions of the hooks with it, and judge the target on the timed whole cost")  # fmt: skip
 
 
 class Loop:
