@@ -83,7 +83,7 @@ class Provenance:
         """Bytes this provenance holds (its sets, sources and their text), counted once however many objects
         share it."""
         size = sys.getsizeof(self) + sys.getsizeof(self.sources) + sys.getsizeof(self.runs)
-        size += sum(sys.getsizeof(run) for run in self.runs)
+        size += sum(map(sys.getsizeof, self.runs))
         for source in self.sources:
             size += sys.getsizeof(source) + sys.getsizeof(source.namespace) + sys.getsizeof(source.name)
             size += sys.getsizeof(source.version) if source.version else 0
