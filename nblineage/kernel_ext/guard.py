@@ -23,12 +23,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import sys
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from nblineage.governance.policy_file import PolicyError, PolicyViolation, find, identity
-from nblineage.kernel_ext import quality, safety
+from nblineage.kernel_ext import quality, safety, warnsite
 from nblineage.lineage.events import utc_now
 
 if TYPE_CHECKING:
@@ -363,22 +364,10 @@ def _warn(message: str) -> None:
     if captured:
         warnings.showwarning = original
     try:
-        warnings.warn(message, PolicyWarning, stacklevel=_user_level())
+        warnings.warn(message, PolicyWarning, stacklevel=warnsite.user_level(sys._getframe()))  # the cell's line
     finally:
         if captured:
             warnings.showwarning = shown
-
-
-def _user_level() -> int:
-    """The ``stacklevel`` of ``_warn``'s caller nearest the user: the first frame outside nblineage and wrapt (the
-    cell's line that saves, not the guard's)."""
-    import sys
-
-    ours = (str(Path(__file__).resolve().parent.parent), f"{os.sep}wrapt{os.sep}")
-    frame, level = sys._getframe(1), 1  # _warn, whose warnings.warn is stacklevel 1
-    while frame is not None and any(part in frame.f_code.co_filename for part in ours):
-        frame, level = frame.f_back, level + 1
-    return level if frame is not None else 2
 
 
 def _policy_facet(policy: Policy, source: Source) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from nblineage import config
 from nblineage.kernel_ext import capture as capture_module
-from nblineage.kernel_ext import fallback, records, safety, scripts
+from nblineage.kernel_ext import fallback, records, safety, scripts, warnsite
 from nblineage.kernel_ext.capture import Capture, Record
 from nblineage.kernel_ext.delivery import UNSENT, leftovers, outbox_folder
 from nblineage.kernel_ext.guard import Guard
@@ -86,6 +86,7 @@ class Session:
         self.capture.catch_up_in_function = fallback.catch_up_in_function
         capture_module.activate(self.capture)
         self._refresh_policy()
+        warnsite.install()
         for instrumentor in self.instrumentors:
             instrumentor.instrument()
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
@@ -126,6 +127,7 @@ class Session:
                 instrumentor.detach()
             else:
                 instrumentor.uninstrument()
+        warnsite.uninstall()
         capture_module.activate(None)
         try:
             end = records.session_line("COMPLETE", self.run_id, self.namespace, self.notebook, _now())
