@@ -18,6 +18,7 @@ from types import FrameType
 from typing import Any
 
 _PACKAGE = str(Path(__file__).resolve().parent.parent) + os.sep  # nblineage's own files
+_SELF_NAMING = ("pandas", "polars")  # their warnings name the first frame outside their own files
 _original: Any = warnings.warn  # what ``warnings.warn`` was before install()
 
 
@@ -55,13 +56,30 @@ def user_level(frame: FrameType | None) -> int:
 def _frames_to_step(frame: FrameType | None, stacklevel: int) -> int:
     """How many frames past the one ``stacklevel`` names from ``frame`` the first one not nblineage's is (0 when it
     is not ours, or when only nblineage's frames are left). Frames are counted as ``warnings.warn`` counts them
-    from a caller of its own: importlib's bootstrap frames skipped."""
+    from a caller of its own: importlib's bootstrap frames skipped. A library that names the first frame outside its
+    own files (pandas) stopped at a hook nested in its own call (``assign`` setting items): its frames beyond the
+    hook are stepped over too."""
+    inner = None
     for _ in range(stacklevel - 1):
-        frame = _outer(frame)
+        inner, frame = frame, _outer(frame)
+    if frame is None or not frame.f_code.co_filename.startswith(_PACKAGE):
+        return 0
+    library = _self_naming_library(inner)
     steps = 0
-    while frame is not None and frame.f_code.co_filename.startswith(_PACKAGE):
+    while frame is not None and frame.f_code.co_filename.startswith((_PACKAGE, library or _PACKAGE)):
         frame, steps = _outer(frame), steps + 1
     return steps if frame is not None else 0
+
+
+def _self_naming_library(frame: FrameType | None) -> str | None:
+    """The folder of the library ``frame`` runs in, when that library's warnings name the first frame outside it."""
+    if frame is None:
+        return None
+    for name in _SELF_NAMING:
+        folder = getattr(sys.modules.get(name), "__file__", None)
+        if folder is not None and frame.f_code.co_filename.startswith(folder := os.path.dirname(folder) + os.sep):
+            return folder
+    return None
 
 
 def _outer(frame: FrameType | None) -> FrameType | None:

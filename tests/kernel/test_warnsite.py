@@ -103,12 +103,15 @@ def test_uninstall_gives_back_only_its_own_replacement() -> None:
 
 def test_pandas_deprecations_show_on_the_cells_line_in_a_kernel(tmp_path: Path) -> None:
     """pandas' ``Pandas4Warning`` is a ``DeprecationWarning``: shown only when it names ``__main__``'s line. Each
-    cell's call warns again (its own line), and unloading gives ``warnings.warn`` back."""
+    cell's call warns again (its own line), a warning from pandas' code called by a hooked call inside another names
+    the cell's line too, and unloading gives ``warnings.warn`` back."""
     assert issubclass(pd.errors.Pandas4Warning, DeprecationWarning)
     cells = [  # DataFrame.sum and .mean are wrapped by the pandas hooks
         "import pandas as pd\nimport warnings\ndf = pd.DataFrame({'a': [1, 2], 'b': [3.0, 4.0]})",
         "totals = df.sum(0)",
         "means = df.mean(0)",
+        "for i in range(120):\n    df[f'c{i}'] = i",
+        "wide = df.assign(z=1)",  # assign sets an item: a hooked call nested in pandas' own, where pandas warns
         "%unload_ext nblineage\nprint(type(warnings.warn).__name__)",
     ]
     env = {"NBLINEAGE_URL": f"sqlite:///{tmp_path / 'lineage.db'}", "JUPYTER_DATA_DIR": str(tmp_path / "jupyter")}
@@ -117,5 +120,8 @@ def test_pandas_deprecations_show_on_the_cells_line_in_a_kernel(tmp_path: Path) 
         stderr = "".join(o.get("text", "") for o in cell.outputs if o.get("name") == "stderr")
         assert f"all arguments of {name} will be keyword-only" in stderr, cell.outputs
         assert "nblineage" not in stderr
-    stdout = "".join(o.get("text", "") for o in notebook.cells[4].outputs if o.get("name") == "stdout")
+    fragmented = "".join(o.get("text", "") for o in notebook.cells[5].outputs if o.get("name") == "stderr")
+    assert "PerformanceWarning" in fragmented, notebook.cells[5].outputs
+    assert "wide = df.assign(z=1)" in fragmented  # the cell's line, not pandas' frame.py nor nblineage's
+    stdout = "".join(o.get("text", "") for o in notebook.cells[6].outputs if o.get("name") == "stdout")
     assert stdout.strip() == "builtin_function_or_method"  # the standard one back
