@@ -65,14 +65,19 @@ class Provenance:
         return Provenance(self.sources | other.sources, precision, self.runs | other.runs)
 
     def through(self, run_id: str | None) -> Provenance:
-        """This provenance, having gone through the cell run ``run_id`` too."""
+        """This provenance, having gone through the cell run ``run_id`` too: one object for all the results a cell
+        derives from the same inputs (the last one made is remembered)."""
         if not run_id or run_id in self.runs:
             return self
-        passed = replace(self, runs=self.runs | {run_id})
+        last = self.__dict__.get("_through")
+        if last is not None and last[0] == run_id:
+            return last[1]
+        passed = Provenance(self.sources, self.precision, self.runs | {run_id})
         known = self.__dict__.get("footprint")
         if known is not None:  # one run more, counted from this one's: a frame changed in every cell has hundreds
             grown = sys.getsizeof(passed.runs) - sys.getsizeof(self.runs)
             passed.__dict__["footprint"] = known + grown + sys.getsizeof(run_id)
+        self.__dict__["_through"] = (run_id, passed)
         return passed
 
     def at_cell_precision(self) -> Provenance:

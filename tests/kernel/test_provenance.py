@@ -144,6 +144,21 @@ def test_a_provenance_through_many_runs_counts_its_bytes_as_a_fresh_one_would() 
     assert provenance.through("run-0000-") is provenance  # a run it went through already: the same object
 
 
+def test_results_a_cell_derives_from_the_same_inputs_share_one_provenance() -> None:
+    """A frame read in an earlier cell and used many times in this one (``df['x1']``, ``df['x2']``...): every result
+    gets the same provenance object, counted once by the registry, not one copy a result."""
+    registry, frame = Registry(), Frame()
+    registry.tag(frame, SOURCE.through("cell-1"))
+    results = [Frame() for _ in range(50)]
+    provenances = {id(registry.derive(result, frame, run_id="cell-2")) for result in results}
+    assert len(provenances) == 1
+    assert registry.of(results[0]).runs == {"cell-1", "cell-2"}
+    before = registry.bytes
+    registry.derive(Frame(), frame, run_id="cell-3")  # a new cell: a new provenance, remembered instead
+    assert registry.of(results[-1]).runs == {"cell-1", "cell-2"}
+    assert registry.bytes == before  # the derived frame was collected at once; what the 50 share is unchanged
+
+
 def test_threads_tagging_and_objects_collected_meanwhile_leave_the_count_exact() -> None:
     registry = Registry(max_bytes=64 << 10)
 
