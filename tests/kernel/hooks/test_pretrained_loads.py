@@ -23,20 +23,9 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 
+from tiny_hf import tiny_bert, word_level  # noqa: E402
+
 INSTRUMENTORS = (TorchInstrumentor, TransformersInstrumentor, LightningInstrumentor, HfDatasetsInstrumentor)
-
-
-def tiny_bert() -> object:
-    config = transformers.BertConfig(
-        vocab_size=12, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8, num_labels=2
-    )
-    return transformers.BertForSequenceClassification(config)
-
-
-def word_level() -> object:
-    vocabulary = {word: index for index, word in enumerate(["[PAD]", "[UNK]", "good", "bad"])}
-    words = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocabulary, unk_token="[UNK]"))
-    return transformers.PreTrainedTokenizerFast(tokenizer_object=words, unk_token="[UNK]", pad_token="[PAD]")
 
 
 def test_from_pretrained_of_a_local_folder_reads_the_version_saved(capture: Capture, tmp_path: Path) -> None:

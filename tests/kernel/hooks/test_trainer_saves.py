@@ -24,25 +24,14 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 transformers = pytest.importorskip("transformers")
 tokenizers = pytest.importorskip("tokenizers")
 
+from tiny_hf import tiny_bert, word_level  # noqa: E402
+
 INSTRUMENTORS = (TorchInstrumentor, TransformersInstrumentor, LightningInstrumentor)
 MODEL = {"datasetType": {"datasetType": "MODEL"}}
 
 
-def tiny_bert() -> object:
-    config = transformers.BertConfig(
-        vocab_size=12, hidden_size=8, num_hidden_layers=1, num_attention_heads=2, intermediate_size=8, num_labels=2
-    )
-    return transformers.BertForSequenceClassification(config)
-
-
-def tokenizer() -> object:
-    vocabulary = {word: index for index, word in enumerate(["[PAD]", "[UNK]", "good", "bad"])}
-    words = tokenizers.Tokenizer(tokenizers.models.WordLevel(vocabulary, unk_token="[UNK]"))
-    return transformers.PreTrainedTokenizerFast(tokenizer_object=words, unk_token="[UNK]", pad_token="[PAD]")
-
-
 def test_a_model_and_its_tokenizer_saved_into_one_folder_are_one_model_output(capture: Capture, tmp_path: Path) -> None:
-    model, words = tiny_bert(), tokenizer()
+    model, words = tiny_bert(), word_level()
     capture.read(RAW, model)
     folder = tmp_path / "classifier"
     model.save_pretrained(folder)
@@ -60,7 +49,7 @@ def test_a_model_and_its_tokenizer_saved_into_one_folder_are_one_model_output(ca
 
 
 def test_a_tokenizer_saved_alone_is_a_dataset(capture: Capture, tmp_path: Path) -> None:
-    words = tokenizer()
+    words = word_level()
     capture.read(RAW, words)
     words.save_pretrained(tmp_path / "tokenizer")
     output = only_output(capture)
