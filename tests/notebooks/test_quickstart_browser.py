@@ -8,7 +8,7 @@ import shutil
 from pathlib import Path
 
 import pytest
-from lab import ARTIFACTS, chromium, jupyterlab, run_all_cells, screenshot, screenshot_on_failure
+from lab import ARTIFACTS, chromium, jupyterlab, open_sidebar, run_all_cells, screenshot, screenshot_on_failure
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
@@ -56,9 +56,7 @@ def test_the_first_notebook_runs_and_the_widget_and_sidebar_show_its_models(tmp_
             graph.locator(".nbl-node.nbl-model").filter(has_text="titanic_forest.joblib").first.click()
             graph.locator(".nbl-details").get_by_text("3 · Performance").wait_for(timeout=TIMEOUT)
 
-            page.keyboard.press("Alt+Shift+L")
-            panel = page.locator("#nblineage-sidebar")
-            panel.wait_for(state="visible", timeout=TIMEOUT)
+            panel = open_sidebar(page, TIMEOUT)
             panel.get_by_role("searchbox", name="search datasets, models and notebooks").fill("titanic_mlp")
             panel.locator(".nbl-hit").filter(has_text="titanic_mlp.pt").first.click()
             side = panel.locator(".nbl-graph")

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from events import run_event
-from lab import chromium, jupyterlab, screenshot, screenshot_on_failure
+from lab import chromium, jupyterlab, open_sidebar, screenshot, screenshot_on_failure
 from notebooks import run_notebook
 
 from nblineage.lineage.events import check
@@ -41,9 +41,7 @@ def filled_store(root: Path) -> str:
 
 def open_panel(page, lab) -> None:
     page.goto(lab.open_url("/lab"))
-    page.wait_for_selector(".jp-SideBar .lm-TabBar-tab", timeout=TIMEOUT)
-    page.keyboard.press("Alt+Shift+L")
-    page.locator("#nblineage-sidebar").wait_for(state="visible", timeout=TIMEOUT)
+    open_sidebar(page, TIMEOUT)
 
 
 @pytest.mark.parametrize("theme", ["JupyterLab Light", "JupyterLab Dark"])

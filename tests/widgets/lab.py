@@ -151,6 +151,25 @@ def screenshot_on_failure(page: Any, name: str) -> Iterator[None]:
         raise
 
 
+def open_sidebar(page: Any, timeout: float) -> Any:
+    """Open the lineage sidebar with its shortcut (Alt+Shift+L), as a user would: once nblineage's plugin is active
+    (its panel is in the page, so its key binding is too), and again if the key went unheard (JupyterLab still
+    restoring its layout); the panel."""
+    from playwright.sync_api import TimeoutError as NotYet
+
+    panel = page.locator("#nblineage-sidebar")
+    panel.wait_for(state="attached", timeout=timeout)
+    deadline = time.monotonic() + timeout / 1000
+    while True:
+        page.keyboard.press("Alt+Shift+L")
+        try:
+            panel.wait_for(state="visible", timeout=5_000)
+            return panel
+        except NotYet:
+            if time.monotonic() > deadline:
+                raise
+
+
 def run_all_cells(page: Any, until: str, timeout: float, quiet: float = 15_000) -> None:
     """Run every cell of the open notebook from the Run menu until ``until`` (a selector) shows. While its kernel
     session starts, JupyterLab may ask for the kernel (the proposed one is chosen) or start two kernels and shut one
