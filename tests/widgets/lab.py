@@ -58,6 +58,11 @@ def jupyterlab(root: Path, env: dict[str, str], theme: str | None = None) -> Ite
     news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
     news.parent.mkdir(parents=True)
     news.write_text('{"fetchNews": "false"}')
+    # the notebook's own kernel started without asking (under load JupyterLab asked again and again, each answer
+    # starting a new kernel and shutting down the one the cells had gone to)
+    tracker = settings / "@jupyterlab" / "notebook-extension" / "tracker.jupyterlab-settings"
+    tracker.parent.mkdir(parents=True)
+    tracker.write_text('{"autoStartDefaultKernel": true}')
     if theme:
         themes = settings / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
         themes.write_text(json.dumps({"theme": theme}))
