@@ -78,7 +78,10 @@ def instructions(env: dict[str, str], pythonpath: Path, capture: bool, last: str
     out_file = Path(env["IPYTHONDIR"]).parent / "cachegrind.out"
     command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out_file}"]
     python = [sys.executable, "-c", DRIVER, "on" if capture else "off", last, json.dumps(cells)]
-    subprocess.run([*command, *python], env=env | {"PYTHONPATH": str(pythonpath)}, capture_output=True, check=True)
+    folder = out_file.parent  # not this checkout's root, which ``-c`` would put first on the path
+    subprocess.run(
+        [*command, *python], env=env | {"PYTHONPATH": str(pythonpath)}, capture_output=True, check=True, cwd=folder
+    )
     return totals(out_file)["Ir"]
 
 
