@@ -6,6 +6,7 @@ No timing is asserted; only that the scripts work and that nblineage's answers a
 from __future__ import annotations
 
 import re
+import shutil
 import subprocess
 import sys
 from collections.abc import Callable
@@ -203,6 +204,13 @@ def test_bench_torch_quick() -> None:
     whole = r"^whole cost, hooks never installed against installed and capturing .*: [+-][\d.]+ %"
     assert re.search(whole, output, re.M)
     assert re.search(r"^target: per-batch overhead < 2 % of a step: -?[\d.]+ %, (met|NOT met)$", output, re.M)
+
+
+@pytest.mark.skipif(shutil.which("valgrind") is None, reason="needs Valgrind")
+def test_bench_capture_instructions_quick() -> None:
+    output = run_quick("bench_capture_instructions.py")
+    assert re.search(r"^%load_ext\s+0\.0\s+[\d.]+\s+\+[\d.]+$", output, re.M), output
+    assert re.search(r"^total\s+0\.0\s+[\d.]+\s+\+[\d.]+$", output, re.M), output
 
 
 def test_cachegrind_counts_one_step_of_a_program() -> None:

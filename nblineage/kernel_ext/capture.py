@@ -363,17 +363,19 @@ _kinds: dict[str, str] = {}
 _folder_kinds: dict[str, str] = {}
 
 
-@dataclass(slots=True)
 class _Call:
     """A recording hooked call under way: its depth, its arguments (for what the user handed it), what was read
     inside it, and the functions it was handed (found when first needed)."""
 
-    depth: int
-    args: tuple
-    kwargs: dict
-    outputs: int  # outputs the record had when the call began
-    reads: set[Source] | None = None
-    handed: frozenset[int] | None = None
+    __slots__ = ("args", "depth", "handed", "kwargs", "outputs", "reads")
+
+    def __init__(self, depth: int, args: tuple, kwargs: dict, outputs: int) -> None:
+        self.depth = depth
+        self.args = args
+        self.kwargs = kwargs
+        self.outputs = outputs  # outputs the record had when the call began
+        self.reads: set[Source] | None = None
+        self.handed: frozenset[int] | None = None
 
 
 def _note_read(source: Source) -> None:

@@ -53,13 +53,13 @@ class Binding:
     reads: frozenset[str]
 
 
-@dataclass(frozen=True)
 class Code:
     """What a cell's code says: its tree, its bindings (every statement, nested ones too) and its column rules."""
 
-    tree: ast.Module
-    bindings: tuple[Binding, ...]
-    rules: dict[str, frozenset[str]]
+    __slots__ = ("bindings", "rules", "tree")
+
+    def __init__(self, tree: ast.Module, bindings: tuple[Binding, ...], rules: dict[str, frozenset[str]]) -> None:
+        self.tree, self.bindings, self.rules = tree, bindings, rules
 
 
 def walk(node: ast.AST) -> list[ast.AST]:
@@ -161,13 +161,13 @@ def _constants(nodes: Iterable[ast.AST]) -> _Names:
     return _Names(found, values, frozenset(indexed))
 
 
-@dataclass(frozen=True)
 class _Names:
     """What the cell binds names to: literal lists of columns, values; and the names it indexes (frames)."""
 
-    lists: dict[str, tuple[str, ...]]
-    values: dict[str, ast.AST]
-    indexed: frozenset[str]
+    __slots__ = ("indexed", "lists", "values")
+
+    def __init__(self, lists: dict[str, tuple[str, ...]], values: dict[str, ast.AST], indexed: frozenset[str]) -> None:
+        self.lists, self.values, self.indexed = lists, values, indexed
 
 
 def _rules(nodes: Iterable[ast.AST], constants: _Names) -> dict[str, frozenset[str]]:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import weakref
-from dataclasses import dataclass, field
 from typing import Any
 
 from nblineage.kernel_ext.provenance import Provenance, Source
@@ -71,21 +70,21 @@ def _witness(obj: Any) -> tuple[Any, ...]:
     return (type(obj), len(items), id(items[0]) if items else 0, id(items[-1]) if items else 0)
 
 
-@dataclass
 class HookState:
     """What hooks remember per capture."""
 
-    training: ObjectFacts = field(default_factory=ObjectFacts)  # estimator -> what it was fit on, and the fit's id
-    splits: ObjectFacts = field(default_factory=ObjectFacts)  # data -> {"split": train|test|validation}
-    split_parts: SplitParts = field(default_factory=SplitParts)  # train_test_split parts of the cell under way
-    predictions: ObjectFacts = field(default_factory=ObjectFacts)  # predictions -> {"fitId", "estimator"}
-    arrays: ObjectFacts = field(default_factory=ObjectFacts)  # array -> {"columns": the frame's} (columns.py)
-    named_arrays: list[Any] = field(default_factory=list)  # the latest named arrays' probes, for copies (columns.py)
-    last_prediction: tuple[int, dict[str, Any]] | None = None  # (length, facts) of the latest predictions
-    fit_metrics: dict[str, list[dict[str, Any]]] = field(default_factory=dict)  # fitId -> metrics computed so far
-    fit_models: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # fitId -> MLflow (run, model id)
-    fit_files: dict[str, dict[tuple[str, str], Source]] = field(default_factory=dict)  # fitId -> files it is in
-    logged_models: dict[str, tuple[dict[str, Any], Source]] = field(default_factory=dict)  # model id -> (desc, Source)
-    run_models: dict[str, list[Source]] = field(default_factory=dict)  # MLflow run id -> the models linked to it
-    open_writes: dict[int, Any] = field(default_factory=dict)  # id(open file) -> what saves into it left (OpenWrite)
-    torch: Any = None  # PyTorch training under way (hooks/tensors.py TorchState)
+    def __init__(self) -> None:
+        self.training = ObjectFacts()  # estimator -> what it was fit on, and the fit's id
+        self.splits = ObjectFacts()  # data -> {"split": train|test|validation}
+        self.split_parts = SplitParts()  # train_test_split parts of the cell under way
+        self.predictions = ObjectFacts()  # predictions -> {"fitId", "estimator"}
+        self.arrays = ObjectFacts()  # array -> {"columns": the frame's} (columns.py)
+        self.named_arrays: list[Any] = []  # the latest named arrays' probes, for copies (columns.py)
+        self.last_prediction: tuple[int, dict[str, Any]] | None = None  # (length, facts) of the latest predictions
+        self.fit_metrics: dict[str, list[dict[str, Any]]] = {}  # fitId -> metrics computed so far
+        self.fit_models: dict[str, list[tuple[str, str]]] = {}  # fitId -> MLflow (run, model id)
+        self.fit_files: dict[str, dict[tuple[str, str], Source]] = {}  # fitId -> files it is in
+        self.logged_models: dict[str, tuple[dict[str, Any], Source]] = {}  # model id -> (description, Source)
+        self.run_models: dict[str, list[Source]] = {}  # MLflow run id -> the models linked to it
+        self.open_writes: dict[int, Any] = {}  # id(open file) -> what saves into it left (OpenWrite)
+        self.torch: Any = None  # PyTorch training under way (hooks/tensors.py TorchState)

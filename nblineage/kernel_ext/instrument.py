@@ -403,12 +403,14 @@ class _Aliases:
         merely import it are left alone."""
         if self._public is None:
             prefix = self.root + "."
+            # a package is a module with its own ``__path__``: ``hasattr`` would call the module ``__getattr__`` of
+            # the library's other modules, an AttributeError raised each (10 M instructions importing pandas, sklearn)
             self._public = [
                 candidate
                 for module_name, candidate in sys.modules.copy().items()
-                if candidate is not None
-                and (module_name == self.root or module_name.startswith(prefix))
-                and (hasattr(candidate, "__path__") or module_name.endswith(".api"))
+                if (module_name.startswith(prefix) or module_name == self.root)
+                and candidate is not None
+                and ("__path__" in getattr(candidate, "__dict__", ()) or module_name.endswith(".api"))
             ]
         defined_in = getattr(function, "__globals__", {}).get("__name__")
         claimed = getattr(function, "__module__", None)

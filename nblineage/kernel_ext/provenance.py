@@ -98,16 +98,23 @@ class Provenance:
 EMPTY = Provenance()
 
 
-@dataclass
 class _Entry:
     """What the registry knows of one object: a weak reference to it, or (when it cannot have one) its bindings
     and witness."""
 
-    provenance: Provenance
-    ref: weakref.ref | None = None
-    bindings: list[Binding] = field(default_factory=list)
-    witness: tuple[Any, ...] = ()
-    serial: int = 0  # the registry's number of the tag that made this entry
+    def __init__(
+        self,
+        provenance: Provenance,
+        ref: weakref.ref | None = None,
+        bindings: list[Binding] | None = None,
+        witness: tuple[Any, ...] = (),
+        serial: int = 0,  # the registry's number of the tag that made this entry
+    ) -> None:
+        self.provenance = provenance
+        self.ref = ref
+        self.bindings = [] if bindings is None else bindings
+        self.witness = witness
+        self.serial = serial
 
     def holds(self, obj: Any) -> bool:
         """Whether this entry is about ``obj`` itself (and not an object that reused its ``id``)."""

@@ -7,7 +7,6 @@ kernel is idle, so a cell pays only for a JSON dump
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -20,23 +19,30 @@ from nblineage.lineage.redact import may_hold_secrets, redact
 FORMAT = 1
 
 
-@dataclass
 class CellResult:
     """A finished cell run, as the extension collects it."""
 
-    run_id: str
-    cell_id: str
-    execution_count: int | None
-    source: str
-    started: datetime
-    ended: datetime
-    error: str | None = None
-    traceback: str | None = None
-    wall_seconds: float = 0.0
-    cpu_seconds: float = 0.0
-    peak_memory: int = 0
-    gpus: list[dict[str, Any]] = field(default_factory=list)
-    record: Record = field(default_factory=Record)
+    def __init__(
+        self,
+        run_id: str,
+        cell_id: str,
+        execution_count: int | None,
+        source: str,
+        started: datetime,
+        ended: datetime,
+        error: str | None = None,
+        traceback: str | None = None,
+        wall_seconds: float = 0.0,
+        cpu_seconds: float = 0.0,
+        peak_memory: int = 0,
+        gpus: list[dict[str, Any]] | None = None,
+        record: Record | None = None,
+    ) -> None:
+        self.run_id, self.cell_id, self.execution_count, self.source = run_id, cell_id, execution_count, source
+        self.started, self.ended, self.error, self.traceback = started, ended, error, traceback
+        self.wall_seconds, self.cpu_seconds, self.peak_memory = wall_seconds, cpu_seconds, peak_memory
+        self.gpus = [] if gpus is None else gpus
+        self.record = Record() if record is None else record
 
 
 def session_line(state: str, run_id: str, namespace: str, notebook: str, when: datetime) -> str:

@@ -11,7 +11,6 @@ import os
 import resource
 import sys
 import time
-from dataclasses import dataclass, field
 from typing import Any
 
 _CLEAR_REFS = "/proc/self/clear_refs"
@@ -20,12 +19,16 @@ _clear_refs: list[int] = [-1, -1]  # (pid, fd): the file kept open by the proces
 MEMORY_AFTER = 0.05  # seconds
 
 
-@dataclass
 class Usage:
-    wall_seconds: float
-    cpu_seconds: float
-    peak_memory: int
-    gpus: list[dict[str, Any]] = field(default_factory=list)
+    """What a cell took."""
+
+    def __init__(
+        self, wall_seconds: float, cpu_seconds: float, peak_memory: int, gpus: list[dict[str, Any]] | None = None
+    ) -> None:
+        self.wall_seconds = wall_seconds
+        self.cpu_seconds = cpu_seconds
+        self.peak_memory = peak_memory
+        self.gpus = [] if gpus is None else gpus
 
 
 class Meter:

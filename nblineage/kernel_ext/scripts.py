@@ -11,7 +11,6 @@ What the script read counts as read by the cell's ``%run`` statement.
 from __future__ import annotations
 
 import importlib.util
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -23,15 +22,19 @@ from nblineage.kernel_ext.safety import report
 MARK = "_nblineage_script"  # on the wrapper, so that it is installed once and removed only if it is ours
 
 
-@dataclass
 class _Outer:
     """The cell's code and namespace, put back when the script ends."""
 
-    source: str | None
-    user_ns: dict[str, Any] | None
-    script: str | None
-    statement_reads: dict[int, set[Source]]
-    line: int | None  # the cell's statement running the script
+    def __init__(
+        self,
+        source: str | None,
+        user_ns: dict[str, Any] | None,
+        script: str | None,
+        statement_reads: dict[int, set[Source]],
+        line: int | None,  # the cell's statement running the script
+    ) -> None:
+        self.source, self.user_ns, self.script = source, user_ns, script
+        self.statement_reads, self.line = statement_reads, line
 
 
 def install(shell: Any) -> None:

@@ -31,13 +31,11 @@ UNKNOWN_ACTOR = "unknown"
 BATCH = 2000
 
 
-@dataclass
 class Head:
     """The log's head, read under lock: its size, the frontier of its tree and its id."""
 
-    size: int
-    frontier: Frontier
-    log_id: str
+    def __init__(self, size: int, frontier: Frontier, log_id: str) -> None:
+        self.size, self.frontier, self.log_id = size, frontier, log_id
 
 
 @dataclass(frozen=True)

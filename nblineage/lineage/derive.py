@@ -9,7 +9,6 @@ walks each kind of fact once.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
 from typing import Any
 
 from nblineage.lineage.events import DATASET, JOB, RUN, Event
@@ -25,17 +24,23 @@ _RUN_ID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]
 _STATE_RANK = {"START": "0", "RUNNING": "1", "OTHER": "1", "COMPLETE": "2", "FAIL": "2", "ABORT": "2"}
 
 
-@dataclass
 class RunFacts:
     """What an event says about its run."""
 
-    run_id: str
-    job: JobKey
-    parent_run_id: str | None
-    state: str | None
-    state_key: str
-    time_key: str
-    ended: bool
+    __slots__ = ("ended", "job", "parent_run_id", "run_id", "state", "state_key", "time_key")
+
+    def __init__(
+        self,
+        run_id: str,
+        job: JobKey,
+        parent_run_id: str | None,
+        state: str | None,
+        state_key: str,
+        time_key: str,
+        ended: bool,
+    ) -> None:
+        self.run_id, self.job, self.parent_run_id, self.state = run_id, job, parent_run_id, state
+        self.state_key, self.time_key, self.ended = state_key, time_key, ended
 
 
 class Facts:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -352,16 +351,20 @@ def _merge_runs(sql: _Writer, facts: list[RunFacts], job_ids: dict) -> tuple[dic
     return ids, {added[row[0]]: row[1] for row in inserts if row[0] in added}
 
 
-@dataclass
 class _Known:
     """What this transaction wrote for the runs it inserted: their rows of ``run_io`` (with each version's dataset)
     and ``declared_inputs``, their jobs by run id, and the unversioned node of the datasets it touched."""
 
-    io: list[tuple[int, int, str, int]]
-    declared: list[tuple[int, int, int, str | None]]
-    declared_versions: list[tuple[int, int, int, int]]  # run, output, input version, its dataset
-    jobs: dict[int, int]
-    unversioned: dict[int, int]
+    def __init__(
+        self,
+        io: list[tuple[int, int, str, int]],
+        declared: list[tuple[int, int, int, str | None]],
+        declared_versions: list[tuple[int, int, int, int]],  # run, output, input version, its dataset
+        jobs: dict[int, int],
+        unversioned: dict[int, int],
+    ) -> None:
+        self.io, self.declared, self.declared_versions = io, declared, declared_versions
+        self.jobs, self.unversioned = jobs, unversioned
 
 
 def _recompute_run_edges(sql: Sql, run_pks: list[int], known: _Known | None = None) -> None:

@@ -109,17 +109,21 @@ _URL_END_RE = LazyPattern(r"[\s'\"<>`]")
 _URL_TRAILING_PUNCTUATION = ".,;:!)]}"
 
 
-@dataclass
 class _Url:
     """The parts of ``scheme://userinfo@host:port/path?query#fragment``, each as written."""
 
-    scheme: str
-    userinfo: str | None
-    host: str
-    port: str | None
-    path: str
-    query: str | None
-    fragment: str | None
+    def __init__(
+        self,
+        scheme: str,
+        userinfo: str | None,
+        host: str,
+        port: str | None,
+        path: str,
+        query: str | None,
+        fragment: str | None,
+    ) -> None:
+        self.scheme, self.userinfo, self.host, self.port = scheme, userinfo, host, port
+        self.path, self.query, self.fragment = path, query, fragment
 
 
 def _find_first(text: str, chars: str, start: int = 0) -> int:

@@ -35,7 +35,6 @@ import sys
 import threading
 import weakref
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from typing import Any
 
 from nblineage.kernel_ext import cellcode
@@ -49,14 +48,13 @@ _builtin_open = builtins.open
 WRITE_MODES = frozenset("wax+")
 
 
-@dataclass
 class _Writing:
     """A file the user opened for writing, recorded when the cell ends."""
 
-    handle: weakref.ref
-    location: Location
-    line: int | None  # the cell statement that opened it
-    source: str | None  # that cell's code
+    def __init__(self, handle: weakref.ref, location: Location, line: int | None, source: str | None) -> None:
+        self.handle, self.location = handle, location
+        self.line = line  # the cell statement that opened it
+        self.source = source  # that cell's code
 
 
 _writing: list[_Writing] = []

@@ -1,0 +1,134 @@
+"""Capture's cost in the cell-heavy notebook as instructions executed, phase by phase: what a loaded machine does
+not change, where kernel runs scatter by 20-40 ms a phase.
+
+The notebook of ``bench_capture.py --only cells`` runs in an IPython ``InteractiveShell`` with ipykernel, zmq,
+tornado and jupyter_client imported (a kernel's heap) under Valgrind's cachegrind, every thread counted, once per
+prefix of its phases (the shell; ``%load_ext``; the imports; the read; the feature cells; fit, save and exit), each
+phase's records delivered (``writer.flush``) before the next, so that a phase's instructions are the difference of
+two prefixes. Without capture, with it, and with another checkout's (``--compare``); two runs at a time.
+
+    python benchmarks/bench_capture_instructions.py [--quick] [--cells N] [--compare CHECKOUT]
+
+``--quick`` measures ``%load_ext`` only. The full run takes about ten minutes (two cores).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+from bench_capture import compile_nblineage, feature_cells, print_table, probe_env, write_training_csv
+from cachegrind import totals
+
+PHASES = ("load", "imports", "read", "cells", "fit")
+LABELS = {
+    "start": "interpreter, shell",
+    "load": "%load_ext",
+    "imports": "imports",
+    "read": "read",
+    "cells": "feature cells",
+    "fit": "fit, save, exit",
+}
+
+# Run in a fresh interpreter under cachegrind: argv = capture (on/off), the last phase to run, the notebook's cells
+# as JSON. The load, the imports and the read are cells 0-1 of ``feature_cells``; the last two are the fit and save.
+DRIVER = r"""
+import json, os, sys
+import ipykernel.ipkernel, ipykernel.kernelapp, jupyter_client, tornado.ioloop, zmq  # a kernel's heap
+from IPython.core.interactiveshell import InteractiveShell
+
+capture, last, cells = sys.argv[1] == "on", sys.argv[2], json.loads(sys.argv[3])
+phases = ["start", "load", "imports", "read", "cells", "fit"]
+steps = {"imports": cells[:1], "read": cells[1:2], "cells": cells[2:-2], "fit": cells[-2:]}
+shell = InteractiveShell.instance()
+sessions = {}
+for phase in phases[1 : phases.index(last) + 1]:
+    if phase == "load" and capture:
+        shell.run_line_magic("load_ext", "nblineage")
+        from nblineage.kernel_ext import _sessions as sessions
+    for cell in steps.get(phase, ()):
+        shell.run_cell(cell)
+    for session in list(sessions.values()):
+        session.writer.flush(60)
+        if phase == "fit":
+            session.close(exiting=True)
+os._exit(0)
+"""
+
+
+def fresh_store(folder: Path) -> dict[str, str]:
+    """A run's folder and environment, its store created beforehand (as a user's exists already; Alembic's
+    migration is not thread-safe, so stores are made one at a time)."""
+    from nblineage.lineage.store import Store
+
+    run = Path(tempfile.mkdtemp(dir=folder))
+    env = probe_env(run) | {"PYTHONHASHSEED": "0", "OMP_NUM_THREADS": "1"}
+    with Store(env["NBLINEAGE_URL"]):
+        pass
+    return env
+
+
+def instructions(env: dict[str, str], pythonpath: Path, capture: bool, last: str, cells: list[str]) -> int:
+    """Instructions executed by the notebook up to ``last`` in a fresh interpreter."""
+    out_file = Path(env["IPYTHONDIR"]).parent / "cachegrind.out"
+    command = ["valgrind", "--tool=cachegrind", "--cache-sim=no", f"--cachegrind-out-file={out_file}"]
+    python = [sys.executable, "-c", DRIVER, "on" if capture else "off", last, json.dumps(cells)]
+    folder = out_file.parent  # not this checkout's root, which ``-c`` would put first on the path
+    subprocess.run(
+        [*command, *python], env=env | {"PYTHONPATH": str(pythonpath)}, capture_output=True, check=True, cwd=folder
+    )
+    return totals(out_file)["Ir"]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="%%load_ext only")
+    parser.add_argument("--cells", type=int, default=40, help="one-line feature cells (40)")
+    parser.add_argument("--compare", type=Path, help="another checkout: its capture measured too")
+    args = parser.parse_args()
+    compile_nblineage()
+    here = Path(__file__).resolve().parents[1]
+    variants = {"off": (here, False), "on": (here, True)}
+    if args.compare is not None:
+        import compileall
+
+        compileall.compile_dir(args.compare / "nblineage", quiet=1)
+        variants["other"] = (args.compare.resolve(), True)
+    prefixes = ("start", *(PHASES[:1] if args.quick else PHASES))
+    with tempfile.TemporaryDirectory(prefix="nbl-instructions-") as name:
+        folder = Path(name)
+        write_training_csv(folder / "small.csv", 10**6)
+        cells = feature_cells(folder / "small.csv", folder / "ridge.joblib", args.cells)
+        jobs = [(kind, prefix) for kind in variants for prefix in prefixes if kind != "off" or prefix != "load"]
+        envs = [fresh_store(folder) for _ in jobs]
+        with ThreadPoolExecutor(2) as pool:
+            counts = pool.map(lambda job, env: instructions(env, *variants[job[0]], job[1], cells), jobs, envs)
+            found = dict(zip(jobs, counts, strict=True))
+    print(f"capture in the cell-heavy notebook ({args.cells} feature cells), instructions executed (cachegrind), M")
+    rows, before = [], {variant: found[(variant, "start")] for variant in variants}
+    for prefix in prefixes[1:]:
+        at = {variant: found.get((variant, prefix), before[variant]) for variant in variants}
+        spent = {variant: (at[variant] - before[variant]) / 1e6 for variant in variants}
+        row = [LABELS[prefix], f"{spent['off']:.1f}", f"{spent['on']:.1f}", f"{spent['on'] - spent['off']:+.1f}"]
+        if "other" in variants:
+            row += [f"{spent['other'] - spent['off']:+.1f}", f"{spent['on'] - spent['other']:+.1f}"]
+        rows.append(row)
+        before = at
+    whole = {variant: (before[variant] - found[(variant, "start")]) / 1e6 for variant in variants}
+    added = whole["on"] - whole["off"]
+    share = f" ({added / whole['off']:+.1%})" if whole["off"] else ""
+    row = ["total", f"{whole['off']:.1f}", f"{whole['on']:.1f}", f"{added:+.1f}{share}"]
+    if "other" in variants:
+        row += [f"{whole['other'] - whole['off']:+.1f}", f"{whole['on'] - whole['other']:+.1f}"]
+    rows.append(row)
+    headers = ["phase", "off", "on", "added"] + (["other's added", "on - other"] if "other" in variants else [])
+    print_table(headers, rows)
+
+
+if __name__ == "__main__":
+    main()
