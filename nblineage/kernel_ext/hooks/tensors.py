@@ -23,7 +23,8 @@
   optimizer updating the module count the step. A batch from data the module was not trained on takes the exact
   path again. Per batch, the hooks allocate nothing: the loader's batch is held as it came (until the next one or
   the end of the cell), not copied or weakly referenced, its iterator's provenance is looked up once an iterator,
-  and a module called on the latest batch's tensor knows it without a registry lookup.
+  and a module called on the latest batch's tensor knows it without a registry lookup. The batch before is held too
+  when another iterator drew it (two loaders zipped: the first one's batch is still its own data's).
 - A module trained gets training facts (cell, run, a ``fitId``, its optimizer, steps; ``featureNames`` when exactly
   one column list reached its first input: a tensor made from an array of a frame's columns, by
   ``torch.tensor(df.values)`` or ``from_numpy``, holds them, and so does a loader's batch drawn from a
@@ -71,6 +72,8 @@ class TorchState:
         self.batch: tuple | list = ()  # the latest loader batch's items (held until the next batch or the cell's end)
         self.train_last: Provenance = EMPTY  # the same for the latest batch drawn under grad mode (a validation
         self.train_batch: tuple | list = ()  # loop draws under ``no_grad``): what a forward under grad mode falls to
+        self.other_last: Provenance = EMPTY  # the same for the batch before, when another iterator drew it (two
+        self.other_batch: tuple | list = ()  # loaders zipped: ``for (xa, ya), (xb, yb) in zip(a, b)``)
         self.fits: dict[int, str | None] = {}  # id(module) -> the cell run its current fit began in
         self.owns: dict[int, dict[int, bool]] = {}  # id(module) -> id(optimizer) -> whether it updates it
         self.known: dict[int, tuple[Provenance, frozenset, dict]] = {}  # id(module) -> its provenance, sources and
@@ -322,7 +325,9 @@ def _holds(items: tuple | list, obj: Any) -> bool:
 
 def _in_batch(active: Capture, item: Any) -> bool:
     state = active.hooks.torch
-    return state is not None and (_holds(state.batch, item) or _holds(state.train_batch, item))
+    return state is not None and (
+        _holds(state.batch, item) or _holds(state.train_batch, item) or _holds(state.other_batch, item)
+    )
 
 
 def provenance_of(capture: Capture, obj: Any) -> Provenance:
@@ -334,6 +339,8 @@ def provenance_of(capture: Capture, obj: Any) -> Provenance:
             return state.last_batch
         if _holds(state.train_batch, obj):
             return state.train_last
+        if _holds(state.other_batch, obj):
+            return state.other_last
     return found
 
 
@@ -343,7 +350,7 @@ def _leaf_input(active: Capture, first: Any) -> bool:
     followed by the fallback); else, made from a batch (``xb.float()``), it stands for the latest batch a loader
     gave."""
     state = active.hooks.torch
-    if state is not None and (_holds(state.batch, first) or _holds(state.train_batch, first)):
+    if state is not None and _in_batch(active, first):
         return True
     if active.catch_up is not None:  # data read in this cell or an earlier one (``X = torch.tensor(splits["train"])``)
         active.catch_up(active)
@@ -561,6 +568,8 @@ def _stepped(active: Capture, state: TorchState, optimizer: Any) -> None:
             state.reached.extend(reached)
         return
     _trained(active, state, list(modules.values()), union(seen for _, seen, _ in reached), optimizer, _names(reached))
+    if state.fast_reached:  # called on data it knew as well (a batch of each of two zipped loaders): one step
+        state.fast_reached[:] = [module for module in state.fast_reached if id(module) not in modules]
 
 
 def _owns(state: TorchState, module: Any, optimizer: Any) -> bool:
@@ -695,12 +704,13 @@ def cell_ended(capture: Capture) -> None:
     if state is None:
         return
     _arm(state)
-    for items, provenance in ((state.batch, state.last_batch), (state.train_batch, state.train_last)):
+    held = (state.batch, state.last_batch), (state.train_batch, state.train_last), (state.other_batch, state.other_last)
+    for items, provenance in held:
         for item in items:  # the latest batches' tensors, for the cells after
             if isinstance(item, _TENSOR[0]) and not capture.of(item):
                 capture.registry.tag(item, provenance)
-    state.batch = state.train_batch = ()
-    state.last_batch = state.train_last = EMPTY  # a later cell's untracked tensor is no batch of this one's
+    state.batch = state.train_batch = state.other_batch = ()
+    state.last_batch = state.train_last = state.other_last = EMPTY  # a later cell's untracked tensor is no batch
     state.iterator, state.iterated = _NONE, EMPTY
     reached = list(state.reached)
     state.reached.clear()
@@ -790,6 +800,8 @@ def _batch(capture: Capture, result: Any, iterator: Any) -> None:
         provenance = state.iterated  # the same iterator's next batch
     else:
         provenance = capture.of(iterator)
+        if state is not None and state.batch:  # another iterator's batch (zipped loaders): still its own data's
+            state.other_batch, state.other_last = state.batch, state.last_batch
         if state is not None and provenance.sources:  # an untracked one is looked up again (the fallback may tag it)
             try:
                 state.iterator, state.iterated = weakref.ref(iterator), provenance
@@ -797,8 +809,8 @@ def _batch(capture: Capture, result: Any, iterator: Any) -> None:
                 state.iterator = _NONE
     if not provenance.sources:
         if state is not None and state.last_batch:  # a batch of data no hook knows: no earlier batch stands for it
-            state.last_batch = state.train_last = EMPTY
-            state.batch = state.train_batch = ()
+            state.last_batch = state.train_last = state.other_last = EMPTY
+            state.batch = state.train_batch = state.other_batch = ()
         return
     if state is None:
         state = state_of(capture)

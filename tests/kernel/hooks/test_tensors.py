@@ -275,3 +275,29 @@ def test_datasets_given_untracked_tensors_take_what_their_own_call_reads(capture
     assert capture.of(first).sources == {RAW}
     assert capture.of(second).sources == {LABELS}
     assert capture.of(first).precision == "cell"
+
+
+def test_two_loaders_zipped_train_on_both(capture: Capture) -> None:
+    """``for (xa, ya), (xb, yb) in zip(a, b)``: the first loader's batch was drawn before the second's, and a module
+    trained on both derives from both (the batch before, drawn by another iterator, is held too), a step counted
+    once though one forward was on data it knew and the other not; a validation loop after it trains nothing."""
+    first, second, val = features(capture), features(capture), features(capture)
+    for name, data in (("first", first), ("second", second), ("val", val)):
+        capture.read(Source("file", f"/data/{name}.npy", "v1"), data)
+    model = torch.nn.Sequential(torch.nn.Linear(4, 1))
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    a = DataLoader(TensorDataset(first, torch.zeros(10)), batch_size=5)
+    b = DataLoader(TensorDataset(second, torch.zeros(10)), batch_size=5)
+    for (xa, ya), (xb, yb) in zip(a, b, strict=True):
+        assert tensors.provenance_of(capture, xa).sources == capture.of(first).sources
+        optimizer.zero_grad()
+        loss = torch.nn.functional.mse_loss(model(xa).squeeze(1), ya)
+        (loss + torch.nn.functional.mse_loss(model(xb).squeeze(1), yb)).backward()
+        optimizer.step()
+    with torch.no_grad():
+        for vb, _ in DataLoader(TensorDataset(val, torch.zeros(10)), batch_size=5):
+            model(vb)
+    assert {source.name for source in capture.of(model).sources} == {"/data/first.npy", "/data/second.npy"}
+    assert capture.hooks.training.get(model)["steps"] == 2
+    tensors.cell_ended(capture)  # the batch before validation's (the second loader's last) is tagged, then let go
+    assert capture.hooks.torch.other_batch == () and capture.of(xb).sources == capture.of(second).sources
