@@ -17,7 +17,8 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
-_PACKAGE = str(Path(__file__).resolve().parent.parent) + os.sep  # nblineage's own files
+_HERE = Path(__file__).absolute().parent.parent  # nblineage's own files, as imported and with links resolved
+_PACKAGE = tuple({str(_HERE) + os.sep, str(_HERE.resolve()) + os.sep})
 _SELF_NAMING = ("pandas", "polars")  # their warnings name the first frame outside their own files
 _original: Any = warnings.warn  # what ``warnings.warn`` was before install()
 
@@ -66,7 +67,7 @@ def _frames_to_step(frame: FrameType | None, stacklevel: int) -> int:
         return 0
     library = _self_naming_library(inner)
     steps = 0
-    while frame is not None and frame.f_code.co_filename.startswith((_PACKAGE, library or _PACKAGE)):
+    while frame is not None and frame.f_code.co_filename.startswith((*_PACKAGE, library or _PACKAGE[0])):
         frame, steps = _outer(frame), steps + 1
     return steps if frame is not None else 0
 

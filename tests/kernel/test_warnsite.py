@@ -3,6 +3,7 @@ instrumentor's wrapper, and in a real kernel where pandas' deprecations would ot
 
 from __future__ import annotations
 
+import os
 import sys
 import warnings
 from collections.abc import Iterator
@@ -125,3 +126,32 @@ def test_pandas_deprecations_show_on_the_cells_line_in_a_kernel(tmp_path: Path) 
     assert "wide = df.assign(z=1)" in fragmented  # the cell's line, not pandas' frame.py nor nblineage's
     stdout = "".join(o.get("text", "") for o in notebook.cells[6].outputs if o.get("name") == "stdout")
     assert stdout.strip() == "builtin_function_or_method"  # the standard one back
+
+
+def test_nblineage_imported_through_a_link_is_still_stepped_over(tmp_path: Path) -> None:
+    """A package found through a symbolic link (a linked home or environment folder): its frames' file names are
+    the link's, not the resolved ones."""
+    import subprocess
+    import sysconfig
+
+    root = Path(warnsite.__file__).resolve().parents[2]
+    (tmp_path / "linked").symlink_to(root, target_is_directory=True)
+    script = (
+        "import sys, warnings, wrapt\n"
+        "from nblineage.kernel_ext import warnsite\n"
+        "from nblineage.kernel_ext.instrument import intercept\n"
+        "def library():\n"
+        "    warnings.warn('old', FutureWarning, stacklevel=2)\n"
+        "hooked = wrapt.FunctionWrapper(library, intercept('t', lambda *_: None))\n"
+        "warnsite.install()\n"
+        "with warnings.catch_warnings(record=True) as seen:\n"
+        "    warnings.simplefilter('always')\n"
+        "    hooked()\n"
+        "print(seen[0].filename)\n"
+    )
+    script = f"import nblineage\nassert nblineage.__file__.startswith({str(tmp_path)!r}), nblineage.__file__\n" + script
+    packages = sysconfig.get_paths()["purelib"]  # without site's editable-install finder, which names the checkout
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(tmp_path / "linked"), packages])}
+    command = [sys.executable, "-S", "-c", script]  # run in tmp_path: -c puts the working folder first
+    done = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, check=False)
+    assert done.stdout.strip() == "<string>", done
