@@ -66,8 +66,9 @@ def _frames_to_step(frame: FrameType | None, stacklevel: int) -> int:
     if frame is None or not frame.f_code.co_filename.startswith(_PACKAGE):
         return 0
     library = _self_naming_library(inner)
+    stepped = (*_PACKAGE, library) if library else _PACKAGE
     steps = 0
-    while frame is not None and frame.f_code.co_filename.startswith((*_PACKAGE, library or _PACKAGE[0])):
+    while frame is not None and frame.f_code.co_filename.startswith(stepped):
         frame, steps = _outer(frame), steps + 1
     return steps if frame is not None else 0
 

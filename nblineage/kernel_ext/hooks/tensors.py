@@ -349,8 +349,7 @@ def _leaf_input(active: Capture, first: Any) -> bool:
     far may make it from tracked data, read in this cell or an earlier one (``X_t = torch.tensor(X_test.values)``,
     followed by the fallback); else, made from a batch (``xb.float()``), it stands for the latest batch a loader
     gave."""
-    state = active.hooks.torch
-    if state is not None and _in_batch(active, first):
+    if _in_batch(active, first):
         return True
     if active.catch_up is not None:  # data read in this cell or an earlier one (``X = torch.tensor(splits["train"])``)
         active.catch_up(active)
@@ -358,6 +357,7 @@ def _leaf_input(active: Capture, first: Any) -> bool:
             return True
     if _made_in_function(active, first):
         return True
+    state = active.hooks.torch
     return state is not None and bool(state.last_batch or state.train_last)
 
 
