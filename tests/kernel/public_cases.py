@@ -10,7 +10,9 @@ original ends before one."""
 
 from __future__ import annotations
 
+import json
 import random
+import sqlite3
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1120,6 +1122,536 @@ SALES_CASE = Case(
     },
 )
 
+
+# 12. A course project's soccer-player regression (https://github.com/myamout/596GroupProject, main.py): the Kaggle
+#     European Soccer database opened with sqlite3, one cursor executing SELECT * FROM Player and then FROM
+#     Player_Attributes, each fetchall() made a DataFrame with the columns named by hand; only the attributes are
+#     used (dropna, columns dropped in a loop with inplace=True, iloc), an MLP and a k-NN regressor fit on a split.
+#     The plots left out; the two models saved with joblib (the model step added); the rows scaled down.
+PLAYER_COLUMNS = ["id", "player_api_id", "player_name", "player_fifa_api_id", "birthday", "height", "weight"]
+ATTRIBUTE_SKILLS = [
+    "crossing", "finishing", "heading_accuracy", "short_passing", "volleys", "dribbling", "curve",
+    "free_kick_accuracy", "long_passing", "ball_control", "acceleration", "sprint_speed", "agility", "reactions",
+    "balance", "shot_power", "jumping", "stamina", "strength", "long_shots", "aggression", "interceptions",
+    "positioning", "vision", "penalties", "marking", "standing_tackle", "sliding_tackle", "gk_diving",
+    "gk_handling", "gk_kicking", "gk_positioning", "gk_reflexes",
+]  # fmt: skip
+ATTRIBUTE_COLUMNS = [
+    "id", "player_fifa_api_id", "player_api_id", "date", "overall_rating", "potential", "preferred_foot",
+    "attacking_work_rate", "defensive_work_rate", *ATTRIBUTE_SKILLS,
+]  # fmt: skip
+PLAYERS = (
+    r"""import sqlite3
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sklearn.metrics import mean_absolute_error, r2_score
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.neural_network import MLPRegressor
+"""
+    + f"\nPLAYER_COLUMNS = {PLAYER_COLUMNS!r}\nATTRIBUTE_COLUMNS = {ATTRIBUTE_COLUMNS!r}\n"
+    + r"""
+
+
+def main():
+    connection = sqlite3.connect("database.sqlite")
+    cursor = connection.cursor()
+
+    cursor.execute("SELECT * FROM Player")
+    players = pd.DataFrame(cursor.fetchall(), columns=PLAYER_COLUMNS)
+
+    cursor.execute("SELECT * FROM Player_Attributes")
+    players_attributes = pd.DataFrame(cursor.fetchall(), columns=ATTRIBUTE_COLUMNS)
+
+    players_attributes = players_attributes.dropna()
+    labels = players_attributes["overall_rating"].values
+    drop_list = ["id", "player_fifa_api_id", "player_api_id", "date", "overall_rating", "preferred_foot",
+                 "attacking_work_rate", "defensive_work_rate"]
+    for attribute in drop_list:
+        players_attributes.drop(attribute, axis=1, inplace=True)
+
+    features = players_attributes.iloc[:, :players_attributes.shape[0] - 1]
+    x_train, x_test, y_train, y_test = train_test_split(features, labels, test_size=0.33, random_state=5)
+
+    mlpr = MLPRegressor(hidden_layer_sizes=100, activation="relu", solver="adam", learning_rate_init=0.0001)
+    fnn_model = mlpr.fit(x_train, y_train)
+    print("FFN - MLPRegressor", fnn_model.score(x_test, y_test))
+    print("Error:", mean_absolute_error(fnn_model.predict(x_test), y_test))
+
+    kn = KNeighborsRegressor(n_neighbors=12, weights="distance", n_jobs=-1)
+    kn_model = kn.fit(x_train, y_train)
+    y_pred = kn_model.predict(x_test)
+    print("K Nearest Neighbors Regression", r2_score(y_test, y_pred), mean_absolute_error(y_test, y_pred))
+    print(len(players), "players")
+
+    joblib.dump(fnn_model, "players_mlp.joblib")
+    joblib.dump(kn_model, "players_knn.joblib")
+
+
+main()
+"""
+)
+
+
+def _players_data(root: Path) -> None:
+    rng = np.random.default_rng(12)
+    count = 120
+    with sqlite3.connect(root / "database.sqlite") as connection:
+        connection.execute(f"CREATE TABLE Player ({', '.join(PLAYER_COLUMNS)})")
+        connection.executemany(
+            "INSERT INTO Player VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (i, 1000 + i, f"player {i}", 2000 + i, "1990-01-01", 170.0 + i % 20, 150 + i % 40)
+                for i in range(count // 3)
+            ],
+        )
+        connection.execute(f"CREATE TABLE Player_Attributes ({', '.join(ATTRIBUTE_COLUMNS)})")
+        rows = []
+        for i in range(count):
+            skills = rng.integers(20, 95, len(ATTRIBUTE_SKILLS)).astype(float)
+            if i % 17 == 0:
+                skills[3] = np.nan
+            rating = float(skills[:10].mean())
+            head = (i, 2000 + i % 40, 1000 + i % 40, "2015-09-21", rating, rating + 3, "right", "medium", "high")
+            rows.append((*head, *(None if np.isnan(v) else v for v in skills)))
+        marks = ", ".join("?" * len(ATTRIBUTE_COLUMNS))
+        connection.executemany(f"INSERT INTO Player_Attributes VALUES ({marks})", rows)
+
+
+PLAYERS_CASE = Case(
+    "sqlite-cursor-fetchall-players",
+    ((PLAYERS,),),
+    _players_data,
+    {"players_mlp.joblib": {"table:player_attributes"}, "players_knn.joblib": {"table:player_attributes"}},
+)
+
+
+# 13. A Kubeflow pipeline's Boston housing steps (https://github.com/gnovack/kubeflow-pipelines, boston_housing/
+#     preprocess_data/preprocess.py, train/train.py, test/test.py), each step a kernel of its own: the split saved
+#     as four .npy files with np.save, the regressor trained from np.load of the train pair and saved with joblib,
+#     then loaded back with joblib and scored on the test pair. load_boston (gone from scikit-learn) replaced by a
+#     CSV of the same columns read with pandas; argparse replaced by the paths the pipeline passes.
+BOSTON_PREPROCESS = r"""
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+
+def _preprocess_data():
+    frame = pd.read_csv("housing.csv")
+    X, y = frame.drop(columns="MEDV").values, frame["MEDV"].values
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.33)
+    np.save("x_train.npy", X_train)
+    np.save("x_test.npy", X_test)
+    np.save("y_train.npy", y_train)
+    np.save("y_test.npy", y_test)
+
+
+print("Preprocessing data...")
+_preprocess_data()
+"""
+BOSTON_TRAIN = r"""
+import joblib
+import numpy as np
+from sklearn.linear_model import SGDRegressor
+
+
+def train_model(x_train, y_train):
+    x_train_data = np.load(x_train)
+    y_train_data = np.load(y_train)
+
+    model = SGDRegressor(verbose=1)
+    model.fit(x_train_data, y_train_data)
+
+    joblib.dump(model, "model.pkl")
+
+
+train_model("x_train.npy", "y_train.npy")
+"""
+BOSTON_TEST = r"""
+import joblib
+import numpy as np
+
+
+def test_model(x_test, y_test, model_path):
+    x_test_data = np.load(x_test)
+    y_test_data = np.load(y_test)
+
+    model = joblib.load(model_path)
+    score = model.score(x_test_data, y_test_data)
+    print(f"R^2 score: {score}")
+
+
+test_model("x_test.npy", "y_test.npy", "model.pkl")
+"""
+
+
+def _boston_data(root: Path) -> None:
+    rng = np.random.default_rng(13)
+    names = ["CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT"]
+    features = rng.normal(size=(90, len(names)))
+    frame = pd.DataFrame(features.round(4), columns=names)
+    frame["MEDV"] = (22 + features @ rng.normal(size=len(names))).round(2)
+    frame.to_csv(root / "housing.csv", index=False)
+
+
+BOSTON_CASE = Case(
+    "kubeflow-npy-steps",
+    ((BOSTON_PREPROCESS,), (BOSTON_TRAIN,), (BOSTON_TEST,)),
+    _boston_data,
+    {"model.pkl": {"x_train.npy", "y_train.npy", "housing.csv"}},
+)
+
+
+# 14. A course's news-category SVM (https://github.com/wodemaster-NJUSE/NJUSE-BigDataAnalysis,
+#     newsCategories_homework05/svm/main_svm.py and src/preprocess_svm.py): the JSON-lines file read with
+#     json.loads line by line in a helper module, a class whose __init__ loads it and whose run() makes a DataFrame,
+#     drops missing rows, splits the headline and category Series, fits TF-IDF on the train half and an SVC. The
+#     Windows path made POSIX; the classifier saved with joblib at the end of run() (the model step added).
+NEWS_PREPROCESS = r"""
+import json
+
+
+def load_data(file_path):
+    with open(file_path, "r", encoding="utf-8") as file:
+        data = [json.loads(line) for line in file]
+    return data
+"""
+NEWS = r"""
+import joblib
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import train_test_split
+from sklearn.svm import SVC
+from src.preprocess_svm import load_data
+
+
+class MyTextSVM:
+    def __init__(self):
+        self.data = load_data("data/News_Category.json")
+
+    def preprocess_data(self, data):
+        df = pd.DataFrame(data)
+        df = df.dropna()
+        return df
+
+    def split_data(self, df):
+        return train_test_split(df["headline"], df["category"], test_size=0.2, random_state=42)
+
+    def tfidf_transform(self, X_train, X_test):
+        tfidf_vectorizer = TfidfVectorizer(max_features=5000)
+        X_train_tfidf = tfidf_vectorizer.fit_transform(X_train)
+        X_test_tfidf = tfidf_vectorizer.transform(X_test)
+        return X_train_tfidf, X_test_tfidf
+
+    def train_svm(self, X_train_tfidf, y_train, kernel="linear", C=1.0):
+        svm_classifier = SVC(C=C, kernel=kernel, decision_function_shape="ovr")
+        svm_classifier.fit(X_train_tfidf, y_train)
+        return svm_classifier
+
+    def run(self, kernel="linear", C=1.0):
+        df = self.preprocess_data(self.data)
+        X_train, X_test, y_train, y_test = self.split_data(df)
+        X_train_tfidf, X_test_tfidf = self.tfidf_transform(X_train, X_test)
+        svm_classifier = self.train_svm(X_train_tfidf, y_train, kernel, C)
+        print("kernel:" + kernel + ", C:" + str(C))
+        print("train accuracy:", svm_classifier.score(X_train_tfidf, y_train))
+        print("test accuracy:", svm_classifier.score(X_test_tfidf, y_test))
+        joblib.dump(svm_classifier, "news_svm.joblib")
+
+
+my_text_svm = MyTextSVM()
+my_text_svm.run()
+"""
+
+
+def _news_data(root: Path) -> None:
+    rng = random.Random(14)
+    topics = {
+        "POLITICS": ["senate", "vote", "bill", "president", "campaign"],
+        "SPORTS": ["match", "goal", "league", "coach", "season"],
+        "TECH": ["startup", "phone", "software", "chip", "cloud"],
+    }
+    lines = []
+    for i in range(90):
+        category = list(topics)[i % 3]
+        words = [rng.choice(topics[category]) for _ in range(4)] + [rng.choice(["the", "new", "big", "today"])]
+        record = {"category": category, "headline": " ".join(words), "authors": "staff", "date": "2018-05-26"}
+        if i % 29 == 0:
+            record["headline"] = None
+        lines.append(json.dumps(record))
+    (root / "data").mkdir()
+    (root / "data/News_Category.json").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+NEWS_CASE = Case(
+    "json-lines-class-helper",
+    ((NEWS,),),
+    _news_data,
+    {"news_svm.joblib": {"data/News_Category.json"}},
+    helpers={"src/preprocess_svm.py": NEWS_PREPROCESS},
+)
+
+
+# 15. A hackathon's OASIS dementia classifier (https://github.com/zzj0402/hack-aotearoa, svm.py): the CSV read
+#     whole with open().read().splitlines() in a function, each line cut by hand into values (empty ones made -9)
+#     and its last character as the label, an SVC fit on the lists and pickled by a save_model function, as a
+#     later version of the script does; a new patient predicted.
+OASIS = r"""
+import pickle
+
+
+def read_csv(filename):
+    with open(filename) as f:
+        return f.read().splitlines()
+
+
+oasis_input_list = read_csv("oasis+_dev.csv")
+print(oasis_input_list[0])
+
+
+def num(s):
+    if s == "":
+        return -9
+    try:
+        return int(s)
+    except ValueError:
+        return float(s)
+
+
+data = [o[0:-2].split(",") for o in oasis_input_list]
+labels = [o[-1] for o in oasis_input_list]
+converted_data = []
+for d in data:
+    num_arrray = []
+    for each_num in d:
+        n = num(each_num)
+        num_arrray.append(n)
+    converted_data.append(num_arrray)
+print(converted_data[0])
+print(labels[0])
+from sklearn import svm
+
+X = converted_data
+y = labels
+clf = svm.SVC()
+clf.fit(X, y)
+
+
+def save_model(model, filename):
+    with open(filename, "wb") as f:
+        pickle.dump(model, f)
+
+
+save_model(clf, "svm_model_9.pkl")
+print(clf.predict([[19, 0, 15, 176, 49, 30.5, 39.28, 5535, 1, 0]]))
+"""
+
+
+def _oasis_data(root: Path) -> None:
+    rng = random.Random(15)
+    lines = []
+    for i in range(60):
+        values = [
+            rng.randint(60, 95), i % 2, rng.randint(8, 20), rng.randint(1, 5) if i % 7 else "",
+            rng.randint(20, 30), round(rng.uniform(0, 2), 1), round(rng.uniform(1100, 1900), 2),
+            round(rng.uniform(0.6, 0.85), 3), round(rng.uniform(0.9, 1.6), 3), rng.randint(0, 1),
+        ]  # fmt: skip
+        lines.append(",".join(str(v) for v in values) + f",{i % 2}")
+    (root / "oasis+_dev.csv").write_text("\n".join(lines) + "\n")
+
+
+OASIS_CASE = Case(
+    "open-read-splitlines-svm",
+    ((OASIS,),),
+    _oasis_data,
+    {"svm_model_9.pkl": {"oasis+_dev.csv"}},
+)
+
+
+# 16. An IMDb reader (https://github.com/cold122/winter_train, work1/R_T_IMDB.py): read_imdb walks the pos and neg
+#     folders of a split with os.listdir and reads each .txt file whole into a list with its label; build_vocab
+#     counts the words of the training texts (a global). The script stops at the vocabulary; here a bag of words
+#     over that vocabulary and a logistic regression are fit on the training split, scored on the test split and
+#     saved with joblib (the model step added). Three reviews a folder instead of 12,500.
+IMDB = r"""
+import os
+import string
+from collections import Counter
+
+import joblib
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+
+
+def read_imdb(data_dir):
+    texts = []
+    labels = []
+    for label_type in ["pos", "neg"]:
+        label = 1 if label_type == "pos" else 0
+        dir_path = os.path.join(data_dir, label_type)
+        for filename in os.listdir(dir_path):
+            if filename.endswith(".txt"):
+                with open(os.path.join(dir_path, filename), "r", encoding="utf-8") as file:
+                    text = file.read()
+                    texts.append(text)
+                    labels.append(label)
+    return texts, labels
+
+
+def build_vocab(max_vocab_size=None):
+    counter = Counter()
+    for text in train_text:
+        text = text.lower()
+        text = text.translate(str.maketrans("", "", string.punctuation))
+        token = text.split()
+        counter.update(token)
+    voc = [word for word, _ in counter.most_common(max_vocab_size)]
+    return voc
+
+
+train_text, train_label = read_imdb("aclImdb/train")
+test_text, test_label = read_imdb("aclImdb/test")
+vocab = build_vocab(max_vocab_size=10000)
+"""
+IMDB_MODEL = r"""
+bag = CountVectorizer(vocabulary=vocab)
+classifier = LogisticRegression(max_iter=500).fit(bag.transform(train_text), train_label)
+print(classifier.score(bag.transform(test_text), test_label))
+joblib.dump((bag, classifier), "imdb_bow.joblib")
+"""
+IMDB_TRAIN_FILES = {
+    f"aclImdb/train/{label}/{i}_{9 if label == 'pos' else 2}.txt" for label in ("pos", "neg") for i in range(3)
+}
+
+
+def _imdb_data(root: Path) -> None:
+    rng = random.Random(16)
+    good, bad, plain = ["superb", "moving", "loved"], ["dull", "awful", "hated"], ["film", "plot", "the", "cast"]
+    for split in ("train", "test"):
+        for label in ("pos", "neg"):
+            folder = root / "aclImdb" / split / label
+            folder.mkdir(parents=True)
+            for i in range(3):
+                words = [rng.choice(good if label == "pos" else bad) for _ in range(3)] + rng.sample(plain, 3)
+                rng.shuffle(words)
+                rating = 9 if label == "pos" else 2
+                (folder / f"{i}_{rating}.txt").write_text(" ".join(words).capitalize() + ".", encoding="utf-8")
+            (folder / "urls.lst").write_text("http://www.imdb.com/title/tt0000000/usercomments\n")
+
+
+IMDB_CASE = Case(
+    "listdir-folder-of-texts",
+    ((IMDB, IMDB_MODEL),),
+    _imdb_data,
+    {"imdb_bow.joblib": IMDB_TRAIN_FILES},
+)
+
+
+# 17. An MLOps course project's retraining step (https://github.com/veereshju/mlops_project, model/model_func.py,
+#     retrain.py and evaluate.py at commit c8a49eb): helpers in a module of their own read a CSV with pandas into
+#     .values, split and scale it; a model pickled by model_save is loaded by model_load, trained further with
+#     partial_fit on another CSV and pickled over the same file; evaluate loads it and scores it. The first
+#     training is written from the project's later app/train.py (preprocess, train, model_save); retrain() returns
+#     the model (the original returns None and so pickles None).
+MLOPS_FUNCS = r"""
+import pickle
+
+import pandas as pd
+from sklearn.linear_model import SGDRegressor
+from sklearn.metrics import mean_squared_error
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+
+def preprocess(path):
+    dataset = pd.read_csv(path)
+    X = dataset.iloc[:, :-1].values
+    y = dataset.iloc[:, -1].values
+    X_train, X_test, y_train, y_test = train_test_split(X, y)
+    scaler = StandardScaler()
+    X_train = scaler.fit_transform(X_train)
+    X_test = scaler.transform(X_test)
+    return X_train, X_test, y_train, y_test
+
+
+def train(X_train, y_train):
+    model = SGDRegressor(max_iter=1000, tol=1e-3, random_state=42)
+    model.fit(X_train, y_train)
+    return model
+
+
+def evaluate(model, X_test, y_test):
+    return mean_squared_error(y_test, model.predict(X_test))
+
+
+def retrain(model, X_train, y_train):
+    model.partial_fit(X_train, y_train)
+    return model
+
+
+def model_save(model, path):
+    with open(path, "wb") as f:
+        pickle.dump(model, f)
+
+
+def model_load(path):
+    with open(path, "rb") as f:
+        model = pickle.load(f)
+    return model
+"""
+MLOPS_TRAIN = r"""
+import os
+
+from model_func import model_save, preprocess, train
+
+os.makedirs("trained_model", exist_ok=True)
+X_train, X_test, y_train, y_test = preprocess("data/trigo.csv")
+model = train(X_train, y_train)
+model_save(model, "trained_model/model.pkl")
+"""
+MLOPS_RETRAIN = r"""
+from model_func import preprocess, retrain, model_save, model_load
+
+model = model_load("trained_model/model.pkl")
+X_train, X_test, y_train, y_test = preprocess("data/elementary.csv")
+model = retrain(model, X_train, y_train)
+model_save(model, "trained_model/model.pkl")
+"""
+MLOPS_EVALUATE = r"""
+from model_func import preprocess, model_load, evaluate
+
+
+def test_performace():
+    model = model_load("trained_model/model.pkl")
+    X_train, X_test, y_train, y_test = preprocess("data/trigo.csv")
+    mse = evaluate(model, X_test, y_test)
+    print("Mean Square Error of the model is {}".format(mse))
+
+
+test_performace()
+"""
+
+
+def _mlops_data(root: Path) -> None:
+    rng = np.random.default_rng(17)
+    (root / "data").mkdir()
+    for name in ("trigo", "elementary"):
+        x = rng.normal(size=(80, 5))
+        target = x @ np.array([1.5, -2.0, 0.5, 0.0, 1.0]) + rng.normal(scale=0.1, size=80)
+        np.savetxt(root / f"data/{name}.csv", np.column_stack([x, target]), delimiter=",", fmt="%.6f")
+
+
+MLOPS_CASE = Case(
+    "pickle-load-partial-fit-resave",
+    ((MLOPS_TRAIN,), (MLOPS_RETRAIN,), (MLOPS_EVALUATE,)),
+    _mlops_data,
+    {"trained_model/model.pkl": {"data/trigo.csv", "data/elementary.csv"}},
+    helpers={"model_func.py": MLOPS_FUNCS},
+)
+
 CASES = (
     DVC,
     MOVIES,
@@ -1132,4 +1664,10 @@ CASES = (
     PG_CASE,
     EX2_CASE,
     SALES_CASE,
+    PLAYERS_CASE,
+    BOSTON_CASE,
+    NEWS_CASE,
+    OASIS_CASE,
+    IMDB_CASE,
+    MLOPS_CASE,
 )
