@@ -58,7 +58,7 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("transformers", "TransformersInstrumentor", _TRANSFORMERS),
     ("lightning", "LightningInstrumentor", _LIGHTNING),
     ("mlflow.models", "MlflowInstrumentor", _MLFLOW),
-    ("pyfiles", "PyfilesInstrumentor", ("pathlib", "io")),
+    ("pyfiles", "PyfilesInstrumentor", ("pathlib", "io", "gzip", "bz2", "lzma")),
     (
         "gx",
         "GreatExpectationsInstrumentor",
