@@ -37,7 +37,7 @@ import itertools
 import linecache
 import textwrap
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from nblineage.kernel_ext import cellcode
@@ -89,6 +89,9 @@ class _Flow:
         elif isinstance(node, ast.Name):
             names.add(node.id)
             return
+        elif isinstance(node, ast.Attribute) and (held := self.attribute(node)) is not None:
+            items.append(held)
+            return
         elif isinstance(node, ast.Call) and _estimator_class(node.func, self.user_ns):
             for argument in (*node.args, *(keyword.value for keyword in node.keywords)):
                 if not _plain_value(argument, self.user_ns):  # a hyper-parameter is no data
@@ -125,6 +128,23 @@ class _Flow:
             return None
         if any(key is _NO_KEY for key in keys):  # ``ds["train"][i:j]``: the names its other subscripts read too
             provenance = provenance | self.reads(*_subscript_keys(node))
+        return provenance
+
+    def attribute(self, node: ast.Attribute) -> Provenance | None:
+        """``self.X``: the provenance of the object a chain of attributes of a name reaches (found in instance
+        dictionaries, no code run), when tracked and within what the name has; None (the name's, then) otherwise."""
+        path: list[str] = []
+        base: ast.AST = node
+        while isinstance(base, ast.Attribute):
+            path.append(base.attr)
+            base = base.value
+        if not isinstance(base, ast.Name):
+            return None
+        obj = attribute_of(self.user_ns.get(base.id), reversed(path))
+        provenance = self.capture.of(obj) if obj is not None else EMPTY
+        whole = self.value(base.id)
+        if not provenance or (whole and not provenance.sources <= whole.sources):
+            return None
         return provenance
 
     def seeded(self, first: int, last: int) -> Provenance:
@@ -254,11 +274,14 @@ class _Returns(_Flow):
 
 class _Locals(_Flow):
     """A function's body followed up to the statement under way, in its call's locals: a name bound keeps what a hook
-    gave the object it holds now (``data = pd.read_parquet(path)``: the file), as the cell's reads by line would."""
+    gave the object it holds now (``data = pd.read_parquet(path)``: the file), as the cell's reads by line would;
+    ``seeds``: what this call read by line (``X_tr, y_tr = load("train.csv")``, a function of the user's own)."""
 
-    def __init__(self, capture: Capture, namespace: dict[str, Any], before_line: int) -> None:
+    def __init__(
+        self, capture: Capture, namespace: dict[str, Any], before_line: int, seeds: dict[int, set[Source]]
+    ) -> None:
         super().__init__(capture, namespace, before_line)
-        self.seeds = {}  # the cell's reads by line are not this function's
+        self.seeds = seeds  # this call's reads by line, not the cell's
 
     def bind(self, target: ast.AST, provenance: Provenance, replace: bool = True) -> None:
         if isinstance(target, ast.Name):
@@ -266,6 +289,11 @@ class _Locals(_Flow):
             own = self.capture.of(held) if held is not None else EMPTY
             if own.precision == "exact":
                 provenance = provenance | own
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and provenance:
+            # ``self.y = ...``: the object the attribute holds gets it too (``catch_up_in_function``)
+            name = f"{target.value.id}.{target.attr}"
+            self.env[name] = provenance if replace else self.env.get(name, EMPTY) | provenance
+            self.changed.add(name)
         super().bind(target, provenance, replace)
 
 
@@ -453,6 +481,22 @@ def _lookup(obj: Any, key: Any) -> Any:
     return _NO_KEY
 
 
+def attribute_of(obj: Any, path: Iterable[str]) -> Any:
+    """The object reached from ``obj`` by the attribute names of ``path``, each found in an instance dictionary (no
+    property or ``__getattr__`` run); None when one is not there, or ``obj`` is a module, class or function."""
+    if isinstance(obj, _NOT_CHANGED):
+        return None
+    for name in path:
+        try:
+            attributes = object.__getattribute__(obj, "__dict__")
+        except AttributeError:
+            return None
+        if not isinstance(attributes, dict) or name not in attributes:
+            return None
+        obj = attributes[name]
+    return obj
+
+
 def _subscript_keys(node: ast.AST) -> list[ast.AST]:
     """The subscripts of a chain (``i``, ``j`` of ``ds["train"][i:j]``)."""
     keys = []
@@ -603,7 +647,8 @@ def function_flow(capture: Capture, frame: Any) -> tuple[dict[str, Provenance], 
         return None
     tree, offset = parsed
     line = frame.f_lineno - offset
-    flow = _Locals(capture, collections.ChainMap(frame.f_locals, frame.f_globals), line)  # type: ignore[arg-type]
+    seeds = {number - offset: sources for number, sources in capture.call_reads.get(frame, {}).items()}
+    flow = _Locals(capture, collections.ChainMap(frame.f_locals, frame.f_globals), line, seeds)  # type: ignore[arg-type]
     flow.block(tree.body)
     env = {name: found.at_cell_precision() for name, found in flow.env.items() if found and name in flow.changed}
     statement = _innermost(tree, line)

@@ -1652,6 +1652,226 @@ MLOPS_CASE = Case(
     helpers={"model_func.py": MLOPS_FUNCS},
 )
 
+
+# 18. The lazily reading IMDb dataset of a PyTorch sentiment tutorial (https://github.com/jyqyc/PythonProject,
+#     文本情感分类/dataset.py and word_sequence.py): ImdbDataset lists the review files of a split with os.listdir
+#     in __init__ and opens and tokenizes one in __getitem__, so the files are read while a DataLoader draws its
+#     batches; a Word2Sequence vocabulary fit on the training loader's tokens. The Windows paths made relative and
+#     the label taken with os.sep; Word2Sequence's unfinished transform and build_vocab completed; the tutorial's
+#     later steps written here: a collate_fn making index tensors, an embedding model trained two epochs on the
+#     training loader, the test loader scored under no_grad, the state dict saved with torch.save.
+LAZY_IMDB = r"""
+import os
+import re
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+
+def tokenlize(content):
+    content = re.sub("<.*?>", " ", content)
+    filters = ["\\.", ":", "\t", "\n", "\x97", "\x96", "#", "$", "%", "&"]
+    content = re.sub("|".join(filters), " ", content)
+    return [i.strip().lower() for i in content.split()]
+
+
+class ImdbDataset(Dataset):
+    def __init__(self, train=True):
+        data_path = os.path.join("aclImdb", "train" if train else "test")
+        temp_data_path = [os.path.join(data_path, "pos"), os.path.join(data_path, "neg")]
+        self.total_file_path = []
+        for path in temp_data_path:
+            file_name_list = os.listdir(path)
+            file_path_list = [os.path.join(path, i) for i in file_name_list if i.endswith(".txt")]
+            self.total_file_path.extend(file_path_list)
+
+    def __getitem__(self, index):
+        file_path = self.total_file_path[index]
+        label_str = file_path.split(os.sep)[-2]
+        label = 0 if label_str == "neg" else 1
+        tokens = tokenlize(open(file_path).read())
+        return tokens, label
+
+    def __len__(self):
+        return len(self.total_file_path)
+
+
+def collate_fn(batch):
+    content, label = list(zip(*batch))
+    return content, label
+
+
+def get_dataloader(train=True):
+    imdb_dataset = ImdbDataset(train)
+    return DataLoader(imdb_dataset, batch_size=2, shuffle=True, collate_fn=collate_fn)
+"""
+LAZY_VOCAB = r"""
+class Word2Sequence:
+    UNK_TAG, PAD_TAG = "UNK", "PAD"
+    UNK, PAD = 0, 1
+
+    def __init__(self):
+        self.dict = {self.UNK_TAG: self.UNK, self.PAD_TAG: self.PAD}
+        self.count = {}
+
+    def fit(self, sentence):
+        for word in sentence:
+            self.count[word] = self.count.get(word, 0) + 1
+
+    def build_vocab(self, min=0, max=None, max_features=None):
+        if min is not None:
+            self.count = {word: value for word, value in self.count.items() if value > min}
+        if max is not None:
+            self.count = {word: value for word, value in self.count.items() if value < max}
+        if max_features is not None:
+            self.count = dict(sorted(self.count.items(), key=lambda x: x[-1], reverse=True)[:max_features])
+        for word in self.count:
+            self.dict[word] = len(self.dict)
+
+    def transform(self, sentence, max_len=None):
+        if max_len is not None:
+            sentence = (sentence + [self.PAD_TAG] * max_len)[:max_len]
+        return [self.dict.get(word, self.UNK) for word in sentence]
+
+
+ws = Word2Sequence()
+for tokens, _ in get_dataloader(train=True):
+    for sentence in tokens:
+        ws.fit(sentence)
+ws.build_vocab(min=0)
+print(len(ws.dict))
+"""
+LAZY_TRAIN = r"""
+MAX_LEN = 8
+
+
+def index_collate(batch):
+    content, label = list(zip(*batch))
+    return torch.LongTensor([ws.transform(i, max_len=MAX_LEN) for i in content]), torch.LongTensor(label)
+
+
+class ImdbModel(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(len(ws.dict), 16, padding_idx=ws.PAD)
+        self.fc = torch.nn.Linear(MAX_LEN * 16, 2)
+
+    def forward(self, input):
+        x = self.embedding(input)
+        return torch.nn.functional.log_softmax(self.fc(x.view(-1, MAX_LEN * 16)), dim=-1)
+
+
+model = ImdbModel()
+optimizer = torch.optim.Adam(model.parameters(), 0.01)
+train_loader = DataLoader(ImdbDataset(train=True), batch_size=2, shuffle=True, collate_fn=index_collate)
+for epoch in range(2):
+    for idx, (input, target) in enumerate(train_loader):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.nll_loss(model(input), target)
+        loss.backward()
+        optimizer.step()
+
+test_loader = DataLoader(ImdbDataset(train=False), batch_size=2, collate_fn=index_collate)
+correct = 0
+with torch.no_grad():
+    for input, target in test_loader:
+        correct += (model(input).argmax(-1) == target).sum().item()
+print("test accuracy", correct / len(test_loader.dataset))
+torch.save(model.state_dict(), "imdb_model.pkl")
+"""
+
+LAZY_IMDB_CASE = Case(
+    "torch-dataset-reading-lazily",
+    ((LAZY_IMDB, LAZY_VOCAB, LAZY_TRAIN),),
+    _imdb_data,
+    {"imdb_model.pkl": IMDB_TRAIN_FILES},
+)
+
+
+# 19. Fashion-MNIST's reader and benchmark (https://github.com/zalandoresearch/fashion-mnist, utils/mnist_reader.py
+#     and benchmark/runner.py): load_mnist opens the gzipped idx files with gzip.open inside the function and
+#     makes arrays with np.frombuffer of what it read; the benchmark's worker scales the training images with a
+#     StandardScaler fit on them, makes each classifier from its name in globals() with its parameters, fits it on
+#     a shuffle of the training set and scores it on the t10k set. The process queue replaced by a loop over two
+#     classifiers; each fit saved with joblib (the model step added); 60 training and 20 test images.
+MNIST_READER = r"""
+def load_mnist(path, kind="train"):
+    import os
+    import gzip
+    import numpy as np
+
+    labels_path = os.path.join(path, "%s-labels-idx1-ubyte.gz" % kind)
+    images_path = os.path.join(path, "%s-images-idx3-ubyte.gz" % kind)
+
+    with gzip.open(labels_path, "rb") as lbpath:
+        labels = np.frombuffer(lbpath.read(), dtype=np.uint8, offset=8)
+
+    with gzip.open(images_path, "rb") as imgpath:
+        images = np.frombuffer(imgpath.read(), dtype=np.uint8, offset=16).reshape(len(labels), 784)
+
+    return images, labels
+"""
+FASHION = r"""
+import joblib
+import numpy as np
+from sklearn import preprocessing
+from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils import shuffle
+
+from utils import mnist_reader
+
+DATA_DIR = "data/fashion"
+
+
+class JobWorker:
+    def __init__(self):
+        X, self.Y = mnist_reader.load_mnist(path=DATA_DIR, kind="train")
+        Xt, self.Yt = mnist_reader.load_mnist(path=DATA_DIR, kind="t10k")
+        scaler = preprocessing.StandardScaler().fit(X)
+        self.X = scaler.transform(X)
+        self.Xt = scaler.transform(Xt)
+
+    def get_accuracy(self, clf_name, clf_par, id):
+        clf = globals()[clf_name](**clf_par)
+        Xs, Ys = shuffle(self.X, self.Y)
+        cur_score = clf.fit(Xs, Ys).score(self.Xt, self.Yt)
+        print("#test: %d acc: %0.3f classifier: %s parameter: %s" % (id, cur_score, clf_name, clf_par))
+        joblib.dump(clf, "%s.joblib" % clf_name)
+        return cur_score
+
+
+worker = JobWorker()
+for number, (name, parameters) in enumerate(
+    [("LogisticRegression", {"C": 1.0, "max_iter": 200}), ("DecisionTreeClassifier", {"max_depth": 5})]
+):
+    worker.get_accuracy(name, parameters, number)
+"""
+
+
+def _fashion_data(root: Path) -> None:
+    import gzip
+
+    rng = np.random.default_rng(19)
+    (root / "data/fashion").mkdir(parents=True)
+    for kind, count in (("train", 60), ("t10k", 20)):
+        labels = rng.integers(0, 10, count).astype(np.uint8)
+        images = (rng.random((count, 784)) * 255).astype(np.uint8)
+        header = struct.pack(">II", 2049, count)
+        (root / f"data/fashion/{kind}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(header + labels.tobytes()))
+        header = struct.pack(">IIII", 2051, count, 28, 28)
+        (root / f"data/fashion/{kind}-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + images.tobytes()))
+
+
+FASHION_TRAIN = {"data/fashion/train-labels-idx1-ubyte.gz", "data/fashion/train-images-idx3-ubyte.gz"}
+FASHION_CASE = Case(
+    "gzip-idx-frombuffer-fashion",
+    ((FASHION,),),
+    _fashion_data,
+    {"LogisticRegression.joblib": FASHION_TRAIN, "DecisionTreeClassifier.joblib": FASHION_TRAIN},
+    helpers={"utils/mnist_reader.py": MNIST_READER},
+)
+
 CASES = (
     DVC,
     MOVIES,
@@ -1670,4 +1890,6 @@ CASES = (
     OASIS_CASE,
     IMDB_CASE,
     MLOPS_CASE,
+    LAZY_IMDB_CASE,
+    FASHION_CASE,
 )
