@@ -10,6 +10,7 @@ original ends before one."""
 
 from __future__ import annotations
 
+import csv
 import json
 import random
 import sqlite3
@@ -1872,6 +1873,138 @@ FASHION_CASE = Case(
     helpers={"utils/mnist_reader.py": MNIST_READER},
 )
 
+
+# 20. A weather-tweets classifier for Kaggle's "Partly Sunny with a Chance of Hashtags"
+#     (https://github.com/jramcast/ml_weather, example9/train.py, classifier.py and test.py): train.py's main() opens
+#     the CSV without closing it, reads it whole with csv.DictReader and hands the rows to classifier.train, which
+#     fits one pipeline per class (cross_val_score, then fit) and saves each with joblib in a loop; test.py loads
+#     the models back with joblib and predicts two sentences. The FeatureUnion's own extractors (sentiment,
+#     temperature, wind, from the project's preprocessing module) left out, the CountVectorizer kept with
+#     scikit-learn's tokenizer and min_df lowered for the small data; three of the 22 classes; sklearn.externals'
+#     joblib is joblib.
+WEATHER_CLASSIFIER = r"""
+import math
+import time
+
+import joblib
+import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+
+CLASSES = ["k1", "s2", "w1"]
+MODELS = {}
+
+vectorizer = CountVectorizer(min_df=2, max_df=0.5, ngram_range=(1, 3), max_features=10000, lowercase=True)
+
+
+def train(data):
+    x_train = [row["tweet"] for row in data]
+    for classname in CLASSES:
+        print("--------------------------> Training " + classname)
+        start_time = time.time()
+        y_train = filter_class(data, classname)
+        classifier = train_class(x_train, y_train)
+        joblib.dump(classifier, "models/{}.pkl".format(classname))
+        print("Time elapsed:", time.time() - start_time)
+
+
+def load():
+    for classname in CLASSES:
+        MODELS[classname] = joblib.load("models/{}.pkl".format(classname))
+
+
+def predict(data):
+    if MODELS == {}:
+        load()
+    return {classname: MODELS[classname].predict(data) for classname in CLASSES}
+
+
+def train_class(x_train, y_train):
+    svm = LinearSVC(C=0.3, max_iter=300, loss="hinge")
+    pipeline = Pipeline([("union", FeatureUnion([("vect", vectorizer)])), ("cls", svm)])
+    accuracy = cross_val_score(pipeline, x_train, y_train, scoring="accuracy", cv=3)
+    print("=== Accuracy ===", np.mean(accuracy))
+    pipeline.fit(x_train, y_train)
+    return pipeline
+
+
+def filter_class(data, classname):
+    classes = []
+    for row in data:
+        value = float(row[classname])
+        classes.append(math.ceil(value))
+    return classes
+"""
+WEATHER_TRAIN = r"""
+import csv
+import os
+
+import classifier
+
+
+def main():
+    print("Reading CSV...")
+    csvfile = open("data/train.csv", newline="")
+    datareader = csv.DictReader(csvfile)
+    data = list(datareader)
+    print("Training...")
+    classifier.train(data)
+
+
+os.makedirs("models", exist_ok=True)
+main()
+"""
+WEATHER_TEST = r"""
+import pprint
+
+import classifier
+
+
+def main():
+    result = classifier.predict(
+        [
+            "Another warm day inland with increasing sunshine after early morning clouds",
+            "Canceled a doctors appointment because it is too cold outside",
+        ]
+    )
+    pprint.pprint(result)
+
+
+main()
+"""
+
+
+def _weather_data(root: Path) -> None:
+    rng = random.Random(20)
+    kinds = {
+        "k1": ["clouds", "cloudy", "overcast", "grey"],
+        "s2": ["sunny", "warm", "sunshine", "hot"],
+        "w1": ["wind", "windy", "gusts", "breeze"],
+    }
+    filler = ["today", "the", "outside", "morning", "again", "so", "really", "weather"]
+    columns = ["id", "tweet", "state", "location", "k1", "s2", "w1"]
+    (root / "data").mkdir()
+    with open(root / "data/train.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for i in range(60):
+            topic = list(kinds)[i % 3]
+            words = [rng.choice(kinds[topic]) for _ in range(2)] + rng.sample(filler, 4)
+            rng.shuffle(words)
+            scores = [f"{rng.uniform(0.6, 1.0):.3f}" if name == topic else "0" for name in kinds]
+            writer.writerow([i, " ".join(words), "oklahoma", "tulsa", *scores])
+
+
+WEATHER_CASE = Case(
+    "csv-dictreader-main-per-class-models",
+    ((WEATHER_TRAIN,), (WEATHER_TEST,)),
+    _weather_data,
+    {f"models/{name}.pkl": {"data/train.csv"} for name in ("k1", "s2", "w1")},
+    helpers={"classifier.py": WEATHER_CLASSIFIER},
+)
+
 CASES = (
     DVC,
     MOVIES,
@@ -1892,4 +2025,5 @@ CASES = (
     MLOPS_CASE,
     LAZY_IMDB_CASE,
     FASHION_CASE,
+    WEATHER_CASE,
 )
