@@ -386,6 +386,11 @@ def is_user_file(filename: str) -> bool:
     return _kind(filename) is _USER
 
 
+def in_installation(path: str) -> bool:
+    """Whether the file at ``path`` lies in the Python installation or a site-packages (a library's own data)."""
+    return _classify_in_folder(path) is not _USER
+
+
 # --- which code is the user's ---------------------------------------------------------------------------------------
 
 _USER, _LIBRARY, _TRANSPARENT = "user", "library", "transparent"

@@ -41,6 +41,8 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("polars", "PolarsInstrumentor", ("polars",)),
     ("duckdb", "DuckdbInstrumentor", ("duckdb",)),
     ("numpy", "NumpyInstrumentor", ("numpy", "IPython")),
+    ("scipy", "ScipyInstrumentor", ("scipy.io",)),
+    ("pillow", "PillowInstrumentor", ("PIL.Image",)),
     ("sql.engine", "SqlAlchemyInstrumentor", ("sqlalchemy",)),
     ("sql.pandas", "PandasSqlInstrumentor", ("pandas",)),
     ("sql.dbapi", "SqliteInstrumentor", ("sqlite3",)),
