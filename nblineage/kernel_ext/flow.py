@@ -237,6 +237,9 @@ class _Flow:
 
     def _call(self, expression: ast.AST, seeded: Provenance) -> None:
         """``rows.append(x)``, ``clf.fit(X, y)``: the object adds what the arguments read (and the statement's)."""
+        if isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name):
+            self._fills(expression, expression.func.id, seeded)
+            return
         if not isinstance(expression, ast.Call) or not isinstance(expression.func, ast.Attribute):
             return
         base = _base_name(expression.func.value)
@@ -245,6 +248,21 @@ class _Flow:
         provenance = self.reads(*expression.args, *(k.value for k in expression.keywords)) | seeded
         if provenance:
             self.bind(ast.Name(id=base), provenance, replace=False)
+
+    def _fills(self, call: ast.Call, name: str, seeded: Provenance) -> None:
+        """``resizer(non)``: a function of the user's own called for its effect; the module-level names its body
+        fills (``images.append(...)``, ``counts[k] = ...``, a ``global`` assigned) add what the call read (its
+        arguments, and the datasets read while it ran)."""
+        function = self.user_ns.get(name)
+        if not isinstance(function, types.FunctionType):
+            return
+        filled = _filled_globals(function.__code__)
+        provenance = self.reads(*call.args, *(k.value for k in call.keywords)) | seeded if filled else EMPTY
+        if not provenance:
+            return
+        for target in filled:
+            if target in self.user_ns and not isinstance(self.user_ns[target], _NOT_CHANGED):
+                self.bind(ast.Name(id=target), provenance, replace=False)
 
 
 class _Returns(_Flow):
@@ -461,6 +479,30 @@ def _function_tree(code: types.CodeType) -> tuple[ast.FunctionDef | ast.AsyncFun
         if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
             return node, code.co_firstlineno - 1
     return None
+
+
+@functools.lru_cache(maxsize=256)
+def _filled_globals(code: types.CodeType) -> frozenset[str]:
+    """The module-level names a user function's body fills: a method called for its effect on one
+    (``images.append(x)``), an item or attribute of one assigned, a name declared ``global`` assigned."""
+    parsed = _function_tree(code)
+    if parsed is None:
+        return frozenset()
+    tree = parsed[0]
+    declared = {name for node in ast.walk(tree) if isinstance(node, ast.Global) for name in node.names}
+    own = (set(code.co_varnames) | set(code.co_cellvars)) - declared
+    filled: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            if isinstance(node.value.func, ast.Attribute):
+                filled.add(_base_name(node.value.func.value) or "")
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, (ast.Subscript, ast.Attribute)):
+                    filled.add(_base_name(target) or "")
+                elif isinstance(target, ast.Name) and target.id in declared:
+                    filled.add(target.id)
+    return frozenset(name for name in filled if name and name not in own)
 
 
 _NO_KEY: Any = object()

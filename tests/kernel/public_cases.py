@@ -2005,6 +2005,165 @@ WEATHER_CASE = Case(
     helpers={"classifier.py": WEATHER_CLASSIFIER},
 )
 
+
+# 21. Andrew Ng's exercise 6 in a notebook of Jordi Warmenhoven's (https://github.com/JWarmenhoven/Coursera-Machine-
+#     Learning, notebooks/Programming Exercise 6 - Support Vector Machines.ipynb): three MATLAB files read with
+#     scipy's loadmat, X and y taken from each dict, an SVC fit on each (the first twice, with C=1 then C=100 by
+#     set_params), the vocabulary read with pd.read_table and only looked at. The plots and seaborn left out; each
+#     classifier saved with joblib (the model step added); the datasets scaled down.
+EX6 = r"""
+import joblib
+import numpy as np
+import pandas as pd
+from scipy.io import loadmat
+from sklearn.svm import SVC
+
+data1 = loadmat("data/ex6data1.mat")
+print(data1.keys())
+y1 = data1["y"]
+X1 = data1["X"]
+print("X1:", X1.shape, "y1:", y1.shape)
+clf = SVC(C=1.0, kernel="linear")
+clf.fit(X1, y1.ravel())
+clf.set_params(C=100)
+clf.fit(X1, y1.ravel())
+joblib.dump(clf, "svc_linear.joblib")
+"""
+EX6_MORE = r"""
+data2 = loadmat("data/ex6data2.mat")
+y2 = data2["y"]
+X2 = data2["X"]
+clf2 = SVC(C=50, kernel="rbf", gamma=6)
+clf2.fit(X2, y2.ravel())
+joblib.dump(clf2, "svc_rbf.joblib")
+
+data3 = loadmat("data/ex6data3.mat")
+y3 = data3["y"]
+X3 = data3["X"]
+clf3 = SVC(C=1.0, kernel="poly", degree=3, gamma=10)
+clf3.fit(X3, y3.ravel())
+joblib.dump(clf3, "svc_poly.joblib")
+
+data4 = pd.read_table("data/vocab.txt", header=None)
+print(data4.head())
+"""
+
+
+def _ex6_data(root: Path) -> None:
+    import scipy.io
+
+    rng = np.random.default_rng(21)
+    (root / "data").mkdir()
+    for number in (1, 2, 3):
+        X = rng.uniform(0, 1, (40, 2))
+        y = (X[:, 0] + X[:, 1] ** number > 0.8).astype(np.uint8).reshape(-1, 1)
+        mdict = {"X": X, "y": y}
+        if number == 3:
+            mdict.update(Xval=rng.uniform(0, 1, (20, 2)), yval=rng.integers(0, 2, (20, 1)).astype(np.uint8))
+        scipy.io.savemat(root / f"data/ex6data{number}.mat", mdict)
+    (root / "data/vocab.txt").write_text("".join(f"{i}\tword{i}\n" for i in range(1, 30)))
+
+
+EX6_CASE = Case(
+    "loadmat-svc-exercise6",
+    ((EX6, EX6_MORE),),
+    _ex6_data,
+    {
+        "svc_linear.joblib": {"data/ex6data1.mat"},
+        "svc_rbf.joblib": {"data/ex6data2.mat"},
+        "svc_poly.joblib": {"data/ex6data3.mat"},
+    },
+)
+
+
+# 22. An Alzheimer's MRI classifier (https://github.com/spangy22/MEREDITH, classifier.py): resizer() opens each image
+#     of a class's file list with PIL's Image.open, resizes it, flattens np.array(img) into a global list and appends
+#     the class's label by comparing the list it was given with each class's; the four classes' images split with
+#     train_test_split and a linear SVC fit on the training part. The file lists (defined elsewhere in the project)
+#     made with glob over the Kaggle dataset's folders; 16x16 instead of 256x256, three images a class; the
+#     classifier saved with joblib (the model step added).
+ALZHEIMER = r"""
+import glob
+
+import joblib
+import numpy as np
+from PIL import Image
+from sklearn import metrics, svm
+from sklearn.model_selection import train_test_split
+
+folder = "Alzheimer_s Dataset/train"
+non = sorted(glob.glob(folder + "/NonDemented/*.jpg"))
+very_mild = sorted(glob.glob(folder + "/VeryMildDemented/*.jpg"))
+mild = sorted(glob.glob(folder + "/MildDemented/*.jpg"))
+moderate = sorted(glob.glob(folder + "/ModerateDemented/*.jpg"))
+
+resized_image_array = []
+resized_image_array_label = []
+
+width = 16
+height = 16
+new_size = (width, height)
+
+
+def resizer(image_directory):
+    for file in image_directory:
+        img = Image.open(file)
+        img = img.resize(new_size)
+        array_temp = np.array(img)
+        shape_new = width * height
+        img_wide = array_temp.reshape(1, shape_new)
+        resized_image_array.append(img_wide[0])
+        if image_directory == non:
+            resized_image_array_label.append(0)
+        elif image_directory == very_mild:
+            resized_image_array_label.append(1)
+        elif image_directory == mild:
+            resized_image_array_label.append(2)
+        else:
+            resized_image_array_label.append(3)
+
+
+resizer(non)
+resizer(very_mild)
+resizer(mild)
+resizer(moderate)
+"""
+ALZHEIMER_TRAIN = r"""
+train_x, test_x, train_y, test_y = train_test_split(resized_image_array, resized_image_array_label, test_size=0.2)
+clf = svm.SVC(kernel="linear")
+clf.fit(train_x, train_y)
+y_pred = clf.predict(train_x)
+print("Accuracy : ", metrics.accuracy_score(train_y, y_pred))
+y_pred = clf.predict(test_x)
+print("Accuracy : ", metrics.accuracy_score(test_y, y_pred))
+joblib.dump(clf, "alzheimer_svc.joblib")
+"""
+ALZHEIMER_CLASSES = ("NonDemented", "VeryMildDemented", "MildDemented", "ModerateDemented")
+ALZHEIMER_IMAGES = {
+    f"Alzheimer_s Dataset/train/{name}/{name.lower()}_{i}.jpg" for name in ALZHEIMER_CLASSES for i in range(3)
+}
+
+
+def _alzheimer_data(root: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(22)
+    for level, name in enumerate(ALZHEIMER_CLASSES):
+        (root / f"Alzheimer_s Dataset/train/{name}").mkdir(parents=True)
+        (root / f"Alzheimer_s Dataset/test/{name}").mkdir(parents=True)
+        for i in range(3):
+            pixels = np.clip(rng.normal(60 + 40 * level, 20, (32, 32)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels, mode="L").save(root / f"Alzheimer_s Dataset/train/{name}/{name.lower()}_{i}.jpg")
+            Image.fromarray(pixels[::-1], mode="L").save(root / f"Alzheimer_s Dataset/test/{name}/{i}.jpg")
+
+
+ALZHEIMER_CASE = Case(
+    "pil-images-from-class-folders",
+    ((ALZHEIMER, ALZHEIMER_TRAIN),),
+    _alzheimer_data,
+    {"alzheimer_svc.joblib": ALZHEIMER_IMAGES},
+)
+
 CASES = (
     DVC,
     MOVIES,
@@ -2026,4 +2185,6 @@ CASES = (
     LAZY_IMDB_CASE,
     FASHION_CASE,
     WEATHER_CASE,
+    EX6_CASE,
+    ALZHEIMER_CASE,
 )
