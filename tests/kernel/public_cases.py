@@ -2164,6 +2164,74 @@ ALZHEIMER_CASE = Case(
     {"alzheimer_svc.joblib": ALZHEIMER_IMAGES},
 )
 
+
+# 23. The review-polarity text classifier of a well-copied tutorial (https://github.com/mattmoore/ai-ml-examples,
+#     supervised/text-sentiment/scikit-learn/train.py, after stackabuse.com's "Text Classification with Python and
+#     Scikit-Learn"): the txt_sentoken folder read with scikit-learn's load_files, each document cleaned with
+#     regular expressions in a loop appending to a list, CountVectorizer then TfidfTransformer, a split, a random
+#     forest fit and pickled with pickle.dump(model, open(...)); the test part scored. nltk's lemmatizer and stop
+#     words (not installed) replaced by no lemmatizing and a short list; 1,000 trees made 20, min_df 5 made 1; two
+#     dozen reviews.
+POLARITY = r"""
+import pickle
+import re
+
+import numpy as np
+from sklearn.datasets import load_files
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.model_selection import train_test_split
+
+stop_words = ["the", "a", "and", "is", "it", "this", "of", "to", "was"]
+
+movie_data = load_files(r"txt_sentoken")
+X, y = movie_data.data, movie_data.target
+
+documents = []
+
+for sen in range(0, len(X)):
+    document = re.sub(r"\W", " ", str(X[sen]))
+    document = re.sub(r"\s+[a-zA-Z]\s+", " ", document)
+    document = re.sub(r"\^[a-zA-Z]\s+", " ", document)
+    document = re.sub(r"\s+", " ", document, flags=re.I)
+    document = re.sub(r"^b\s+", "", document)
+    document = document.lower()
+    document = document.split()
+    document = " ".join(document)
+    documents.append(document)
+
+vectorizer = CountVectorizer(max_features=1500, min_df=1, max_df=0.7, stop_words=stop_words)
+X = vectorizer.fit_transform(documents).toarray()
+
+tfidfconverter = TfidfTransformer()
+X = tfidfconverter.fit_transform(X).toarray()
+
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
+
+model = RandomForestClassifier(n_estimators=20, random_state=0)
+model.fit(X_train, y_train)
+
+pickle.dump(model, open("model.pkl", "wb"))
+
+y_pred = model.predict(X_test)
+print("Prediction: ", y_pred)
+"""
+POLARITY_FILES = {f"txt_sentoken/{label}/cv{i:03d}_{label}.txt" for label in ("neg", "pos") for i in range(12)}
+
+
+def _polarity_data(root: Path) -> None:
+    rng = random.Random(23)
+    words = {"pos": ["wonderful", "gripping", "superb"], "neg": ["tedious", "awful", "bland"]}
+    plain = ["the", "plot", "film", "cast", "a", "ending", "script", "music"]
+    for label in ("neg", "pos"):
+        (root / "txt_sentoken" / label).mkdir(parents=True)
+        for i in range(12):
+            text = " ".join([rng.choice(words[label]) for _ in range(3)] + rng.sample(plain, 5))
+            (root / f"txt_sentoken/{label}/cv{i:03d}_{label}.txt").write_text(text + " .\n")
+
+
+POLARITY_CASE = Case("sklearn-load-files-folder", ((POLARITY,),), _polarity_data, {"model.pkl": POLARITY_FILES})
+
 CASES = (
     DVC,
     MOVIES,
@@ -2187,4 +2255,5 @@ CASES = (
     WEATHER_CASE,
     EX6_CASE,
     ALZHEIMER_CASE,
+    POLARITY_CASE,
 )

@@ -48,7 +48,7 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("sql.dbapi", "SqliteInstrumentor", ("sqlite3",)),
     ("sql.dbapi", "PsycopgInstrumentor", ("psycopg",)),
     ("sql.dbapi", "PymysqlInstrumentor", ("pymysql",)),
-    ("sklearn", "SklearnInstrumentor", ("sklearn", "sklearn.model_selection")),
+    ("sklearn", "SklearnInstrumentor", ("sklearn", "sklearn.model_selection", "sklearn.datasets")),
     ("metrics", "MetricsInstrumentor", ("sklearn.metrics",)),
     ("models", "JoblibInstrumentor", ("joblib",)),
     ("models", "PickleInstrumentor", ("pickle",)),
