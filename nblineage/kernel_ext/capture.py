@@ -96,7 +96,7 @@ class Capture:
         # line of the cell statement under way -> datasets read while it ran (the fallback gives them to what the
         # statement binds: ``rows = load_rows("train.csv")`` reads the file inside a function)
         self.statement_reads: dict[int, set[Source]] = {}
-        # (file, line) of the innermost user function running -> datasets read there: which of a function's
+        # (file, line) of each user function running -> datasets read while that line ran: which of a function's
         # statements read what (``flow``: what each item of ``train, test = loader.split()`` got)
         self.code_reads: dict[tuple[str, int], set[Source]] = {}
         # each call of a user function under way (its frame; let go once off the stack) -> line -> datasets read while
@@ -143,10 +143,7 @@ class Capture:
             line = cell_line(self.user_ns, self.cell_source)
             if line is not None:
                 self.statement_reads.setdefault(line, set()).add(source)
-                where = _function_line(sys._getframe(1))
-                if where is not None:
-                    self.code_reads.setdefault(where, set()).add(source)
-                    _note_call_reads(self.call_reads, sys._getframe(1), source)
+                _note_function_reads(self, sys._getframe(1), source)
         provenance = self.exact({source})
         self.registry.tag(result, provenance)
         if self.guard is not None:
@@ -355,24 +352,17 @@ def user_caller(frame: Any) -> bool:
     return _user_caller(frame)
 
 
-def _function_line(frame: Any) -> tuple[str, int] | None:
-    """The file and line of the innermost user function (not a cell's module code) on the stack from ``frame``."""
-    while frame is not None:
-        code = frame.f_code
-        if code.co_name != "<module>" and _kind(code.co_filename) is _USER:
-            return code.co_filename, frame.f_lineno
-        frame = frame.f_back
-    return None
-
-
-def _note_call_reads(calls: dict[Any, dict[int, set[Source]]], frame: Any, source: Source) -> None:
-    """``source`` was read now: by each call of a user function on the stack from ``frame``, at the line it runs;
-    the calls no longer on the stack are let go (their frames hold their locals)."""
+def _note_function_reads(capture: Capture, frame: Any, source: Source) -> None:
+    """``source`` was read now: by each function of the user's own on the stack from ``frame``, at the line it
+    runs (``code_reads``), and by each of those calls (``call_reads``); the calls no longer on the stack are let go
+    (their frames hold their locals)."""
+    calls = capture.call_reads
     live: list[Any] = []
     while frame is not None:
         code = frame.f_code
         if code.co_name != "<module>" and _kind(code.co_filename) is _USER:
             live.append(frame)
+            capture.code_reads.setdefault((code.co_filename, frame.f_lineno), set()).add(source)
             calls.setdefault(frame, {}).setdefault(frame.f_lineno, set()).add(source)
         frame = frame.f_back
     if len(calls) > len(live):

@@ -140,8 +140,11 @@ class _Flow:
             base = base.value
         if not isinstance(base, ast.Name):
             return None
-        obj = attribute_of(self.user_ns.get(base.id), reversed(path))
+        holder = self.user_ns.get(base.id)
+        obj = attribute_of(holder, reversed(path))
         provenance = self.capture.of(obj) if obj is not None else EMPTY
+        if not provenance and obj is not None and len(path) == 1:
+            provenance = _assigned_reads(self.capture, holder, path[0])
         whole = self.value(base.id)
         if not provenance or (whole and not provenance.sources <= whole.sources):
             return None
@@ -202,6 +205,11 @@ class _Flow:
                 else:
                     for item, given in zip(target.elts, items, strict=True):  # type: ignore[attr-defined]
                         self.bind(item, given)
+            made = node.targets[0]
+            if len(seeded.sources) > 1 and isinstance(node.value, ast.Call) and isinstance(made, ast.Name):
+                instance = self.user_ns.get(made.id)
+                if instance is not None and not isinstance(instance, _NOT_CHANGED):
+                    _tag_attributes(self.capture, instance, seeded)
 
     def _AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None and self.done(node):
@@ -521,6 +529,80 @@ def _lookup(obj: Any, key: Any) -> Any:
     if type(obj) in (list, tuple) and isinstance(key, int) and -len(obj) <= key < len(obj):
         return obj[key]
     return _NO_KEY
+
+
+def _assigned_reads(capture: Capture, instance: Any, name: str) -> Provenance:
+    """``self.X`` that no hook tracked, of an instance of a class of the user's own: what the statements of its
+    class's methods assigning it read while they ran (``self.X, self.y = load("train.csv")`` in ``__init__``), of
+    what the cell statement under way read; at cell precision."""
+    found = _assigning_reads(capture, instance, name)
+    if found and capture.user_ns is not None:
+        line = cell_line(capture.user_ns, capture.cell_source)
+        found &= capture.statement_reads.get(line, set()) if line is not None else set()
+    return capture.exact(found).at_cell_precision() if found else EMPTY
+
+
+def _assigning_reads(capture: Capture, instance: Any, name: str) -> set[Source]:
+    """What the statements of ``instance``'s class's methods (classes of the user's own) that assign ``name`` on
+    ``self`` read while they ran, in this cell."""
+    found: set[Source] = set()
+    for code in _user_methods(type(instance)):
+        for line in _assigning_lines(code, name):
+            found.update(capture.code_reads.get((code.co_filename, line), ()))
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _user_methods(klass: type) -> tuple[types.CodeType, ...]:
+    """The code of the methods that the classes of the user's own in ``klass``'s MRO define."""
+    found = []
+    for owner in klass.__mro__[:-1]:
+        for method in list(vars(owner).values()):
+            code = getattr(method, "__code__", None)
+            if isinstance(code, types.CodeType) and is_user_file(code.co_filename):
+                found.append(code)
+    return tuple(found)
+
+
+def _tag_attributes(capture: Capture, instance: Any, seeded: Provenance) -> None:
+    """``worker = Worker()``: each attribute no hook tracked gets what the statements of its class's methods that
+    assigned it read while this statement ran (``self.X, self.y = load("train.csv")``: the training file)."""
+    try:
+        attributes = object.__getattribute__(instance, "__dict__")
+    except AttributeError:
+        return
+    if not isinstance(attributes, dict) or not _user_methods(type(instance)):
+        return
+    for name, value in list(attributes.items())[:64]:
+        if value is None or isinstance(value, (bool, int, float, str, bytes)) or capture.of(value):
+            continue
+        found = _assigning_reads(capture, instance, name) & seeded.sources
+        if found:
+            capture.registry.tag(value, capture.exact(found).at_cell_precision().through(capture.cell_run_id))
+
+
+@functools.lru_cache(maxsize=256)
+def _assigning_lines(code: types.CodeType, name: str) -> tuple[int, ...]:
+    """The lines (in its file) of a method's statements that assign ``name`` on its first parameter (``self``)."""
+    parsed = _function_tree(code)
+    if parsed is None or not parsed[0].args.args:
+        return ()
+    tree, offset = parsed
+    owner = tree.args.args[0].arg
+    lines: list[int] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for item in ast.walk(target):
+                    if (
+                        isinstance(item, ast.Attribute)
+                        and item.attr == name
+                        and isinstance(item.value, ast.Name)
+                        and item.value.id == owner
+                    ):
+                        lines.extend(range(node.lineno + offset, (node.end_lineno or node.lineno) + offset + 1))
+    return tuple(lines)
 
 
 def attribute_of(obj: Any, path: Iterable[str]) -> Any:

@@ -1,6 +1,7 @@
 """Loaders of the user's own called from another function of the user's own, in a real kernel: a script's
 ``main()`` reading its train and test files through ``load(path)`` (lists built from ``open``), a ``fit_one(name)``
-called in a loop, and a class whose ``__init__`` loads both splits into attributes that another method fits on.
+called in a loop, and classes whose ``__init__`` loads both splits into attributes that another method fits on
+(in the same statement, or in a later cell).
 Each call's reads go to what that call binds (not to the other split's, nor to an earlier call's), so every model
 derives from its training file only, never from the file it is scored on."""
 
@@ -74,6 +75,23 @@ class Worker:
 
 Worker().run()
 """
+RUNNER = """
+class Runner:
+    def __init__(self):
+        self.X, self.y = load_arrays("first.csv")
+        self.Xt, self.yt = load_arrays("test.csv")
+
+    def run(self):
+        clf = LogisticRegression().fit(self.X, self.y)
+        print(clf.score(self.Xt, self.yt))
+        joblib.dump(clf, "runner.joblib")
+
+
+runner = Runner()
+"""
+RUN = """
+runner.run()
+"""
 
 
 def sources_of(store_url: str, model: Path) -> set[str]:
@@ -91,8 +109,9 @@ def test_each_call_of_a_loader_gives_its_own_file_to_what_it_binds(tmp_path: Pat
         (tmp_path / f"{name}.csv").write_text("a,b,c,label\n" + "\n".join(lines) + "\n")
     store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
     env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
-    run_notebook(tmp_path / "calls.ipynb", [LOADERS, MAIN, LOOP, CLASS], env, timeout=180)
+    run_notebook(tmp_path / "calls.ipynb", [LOADERS, MAIN, LOOP, CLASS, RUNNER, RUN], env, timeout=180)
     assert sources_of(store_url, tmp_path / "main.joblib") == {"train.csv"}
     assert sources_of(store_url, tmp_path / "first.joblib") == {"first.csv"}
     assert sources_of(store_url, tmp_path / "second.joblib") == {"second.csv"}
     assert sources_of(store_url, tmp_path / "worker.joblib") == {"train.csv"}
+    assert sources_of(store_url, tmp_path / "runner.joblib") == {"first.csv"}
