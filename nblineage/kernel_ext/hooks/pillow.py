@@ -1,7 +1,9 @@
-"""Pillow: images read and written by path. ``Image.open(path)`` is a dataset read of the file's version and the
-image returned carries it (``np.asarray(img)``, ``img.convert("L")`` in the statement that opened it: the cell's
-fallback); ``Image.save(path)`` is an output with the image's provenance. Images a library reads from its own
-installation (an icon, a sample shipped with it) are no dataset; a buffer or stream names no file."""
+"""Pillow: images the user's own code reads and writes by path. ``Image.open(path)`` is a dataset read of the file's
+version and the image returned carries it (``np.asarray(img)``, ``img.convert("L")`` in the statement that opened
+it: the cell's fallback); ``Image.save(path)`` is an output with the image's provenance. A library's calls are
+left alone (Hugging Face ``datasets`` decoding the images of a folder it read, which is the dataset), and so are
+images under the Python installation (an icon, a sample shipped with a library); a buffer or stream names no
+file."""
 
 from __future__ import annotations
 
@@ -11,7 +13,8 @@ from typing import Any
 from nblineage.kernel_ext.capture import Capture, in_installation
 from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.files import Location, locate
-from nblineage.kernel_ext.instrument import Instrumentor, Patch, intercept
+from nblineage.kernel_ext.hooks.pyfiles import user_only
+from nblineage.kernel_ext.instrument import Instrumentor, Patch
 
 
 class PillowInstrumentor(Instrumentor):
@@ -20,8 +23,8 @@ class PillowInstrumentor(Instrumentor):
     modules = ("PIL.Image",)
 
     def patches(self, module: Any) -> Iterator[Patch]:
-        yield module, "open", intercept("PIL.Image.open", _opened)
-        yield module.Image, "save", intercept("PIL Image.save", _saved)
+        yield module, "open", user_only("PIL.Image.open", _opened)
+        yield module.Image, "save", user_only("PIL Image.save", _saved)
 
 
 def _data_file(target: Any) -> Location | None:

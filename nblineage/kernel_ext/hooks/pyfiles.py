@@ -194,7 +194,7 @@ def _is_writing(value: Any) -> bool:
     return any(writing.handle() is value for writing in _writing)
 
 
-def _user_only(where: str, after: After) -> Any:
+def user_only(where: str, after: After) -> Any:
     """``intercept`` for calls made by the user's code; a library's call is left alone."""
     inner = intercept(where, after)
 
@@ -231,17 +231,17 @@ class PyfilesInstrumentor(Instrumentor):
 
     def patches(self, module: Any) -> Iterator[Patch]:
         if module.__name__ == "io":  # ``io.open`` (``open`` itself, reached through the module: io.open(path))
-            yield module, "open", _user_only("io.open", _path_open)
+            yield module, "open", user_only("io.open", _path_open)
             return
         if module.__name__ in COMPRESSED:  # ``gzip.open(path, "rb")``: the compressed file, read or written
-            yield module, "open", _user_only(f"{module.__name__}.open", _path_open)
+            yield module, "open", user_only(f"{module.__name__}.open", _path_open)
             return
         path = module.Path
-        yield path, "open", _user_only("pathlib.Path.open", _path_open)
+        yield path, "open", user_only("pathlib.Path.open", _path_open)
         for name in ("read_text", "read_bytes"):
-            yield path, name, _user_only(f"pathlib.Path.{name}", _path_read)
+            yield path, name, user_only(f"pathlib.Path.{name}", _path_read)
         for name in ("write_text", "write_bytes"):
-            yield path, name, _user_only(f"pathlib.Path.{name}", _path_write)
+            yield path, name, user_only(f"pathlib.Path.{name}", _path_write)
 
     def listeners(self, module: Any) -> Iterable[Listener]:
         shell = _shell()

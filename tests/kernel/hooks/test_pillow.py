@@ -1,5 +1,5 @@
-"""Pillow: ``Image.open`` of a user's file is a read the image carries; ``Image.save`` a write with the image's
-provenance; an image a library ships (under the Python installation) is no dataset."""
+"""Pillow: ``Image.open`` of a user's file by the user's code is a read the image carries; ``Image.save`` a write
+with the image's provenance; a library's own calls, and an image a library ships, are left alone."""
 
 from __future__ import annotations
 
@@ -38,7 +38,7 @@ def test_an_image_opened_by_path_is_read_and_saved_with_its_provenance(capture: 
     assert output.provenance.sources == {source(path)}
 
 
-def test_an_image_a_library_ships_is_no_dataset(capture: Capture) -> None:
+def test_a_librarys_calls_and_the_images_a_library_ships_are_left_alone(capture: Capture, tmp_path: Path) -> None:
     shipped = [
         os.path.join(folder, name)
         for folder, _, names in os.walk(os.path.join(sysconfig.get_paths()["purelib"], "matplotlib"))
@@ -47,4 +47,10 @@ def test_an_image_a_library_ships_is_no_dataset(capture: Capture) -> None:
     ]
     assert shipped
     Image.open(shipped[0]).load()
+    assert not capture.record.inputs
+    path = tmp_path / "dog.png"
+    Image.fromarray(np.zeros((2, 2), dtype=np.uint8)).save(path)
+    capture.take_record()
+    library = os.path.join(sysconfig.get_paths()["purelib"], "nbl_fake_decoder.py")
+    exec(compile("from PIL import Image\nImage.open(path).load()\n", library, "exec"), {"path": str(path)})
     assert not capture.record.inputs
