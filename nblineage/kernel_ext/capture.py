@@ -96,15 +96,21 @@ class Capture:
         # line of the cell statement under way -> datasets read while it ran (the fallback gives them to what the
         # statement binds: ``rows = load_rows("train.csv")`` reads the file inside a function)
         self.statement_reads: dict[int, set[Source]] = {}
-        # (file, line) of the innermost user function running -> datasets read there: which of a function's
+        # (file, line) of each user function running -> datasets read while that line ran: which of a function's
         # statements read what (``flow``: what each item of ``train, test = loader.split()`` got)
         self.code_reads: dict[tuple[str, int], set[Source]] = {}
+        # each call of a user function under way (its frame; let go once off the stack) -> line -> datasets read while
+        # that line ran in this call (``X_tr, y_tr = load("train.csv")`` in ``def main()``: not another call's)
+        self.call_reads: dict[Any, dict[int, set[Source]]] = {}
+        # every read of the cell in order, repeats kept: what a call read is what it added (a loader's batch, whose
+        # dataset reads its files as it is indexed)
+        self.reads_log: list[Source] = []
         # Once the cell has read data, a hooked call given objects with no provenance first follows the cell's
         # statements so far (``catch_up``, the fallback up to the statement under way): ``a = np.delete(a, 0, 0)``
         # then ``fit(a, b)`` in one cell. ``untracked_reads``: a read whose data only the cell's code carries on.
         self.catch_up: Callable[[Capture], None] | None = None
         # The same inside a function of the user's own: its locals made from tracked data (``fallback``).
-        self.catch_up_in_function: Callable[[Capture], None] | None = None
+        self.catch_up_in_function: Callable[[Capture], Provenance] | None = None
         self.untracked_reads = False
         self.guard: Any = None  # the policy guard (kernel_ext/guard.py) when a policy applies, else None
 
@@ -123,20 +129,21 @@ class Capture:
         record, self.record = self.record, Record()
         self.statement_reads = {}
         self.code_reads = {}
+        self.call_reads = {}
+        self.reads_log = []
         self.untracked_reads = False
         return record
 
     def read(self, source: Source, result: Any, facets: dict[str, Any] | None = None) -> Provenance:
         """A hook read ``source``: it is an input of the run, and ``result`` derives from it (exactly)."""
         self.record.add_input(source, facets)
+        self.reads_log.append(source)
         _note_read(source)
         if self.user_ns is not None:
             line = cell_line(self.user_ns, self.cell_source)
             if line is not None:
                 self.statement_reads.setdefault(line, set()).add(source)
-                where = _function_line(sys._getframe(1))
-                if where is not None:
-                    self.code_reads.setdefault(where, set()).add(source)
+                _note_function_reads(self, sys._getframe(1), source)
         provenance = self.exact({source})
         self.registry.tag(result, provenance)
         if self.guard is not None:
@@ -147,6 +154,7 @@ class Capture:
         """A read no object carries yet, or one the hook tags itself (a SQL statement run, rows fetched): an input
         of the run, which the policy guard checks like any read."""
         self.record.add_input(source)
+        self.reads_log.append(source)
         if self.guard is not None:
             self.guard.on_read(self, source, result)  # may raise PolicyViolation (a readers rule's block)
 
@@ -180,9 +188,14 @@ class Capture:
         provenance = self.registry.derive(result, *inputs, run_id=self.cell_run_id)
         if self.record.inputs and self.catch_up is not None and self.untracked(inputs):
             self.catch_up(self)
+            given = EMPTY
             if self.catch_up_in_function is not None and self.untracked(inputs):
-                self.catch_up_in_function(self)
+                given = self.catch_up_in_function(self)
             provenance = self.registry.derive(result, *inputs, run_id=self.cell_run_id)
+            if given and self.untracked(inputs):  # a list a function of the user's own built, which no registry
+                # holds: what the call's arguments read there
+                provenance = (provenance | given).through(self.cell_run_id)
+                self.registry.tag(result, provenance)
         return provenance
 
     def follow_so_far(self) -> bool:
@@ -339,20 +352,33 @@ def user_caller(frame: Any) -> bool:
     return _user_caller(frame)
 
 
-def _function_line(frame: Any) -> tuple[str, int] | None:
-    """The file and line of the innermost user function (not a cell's module code) on the stack from ``frame``."""
+def _note_function_reads(capture: Capture, frame: Any, source: Source) -> None:
+    """``source`` was read now: by each function of the user's own on the stack from ``frame``, at the line it
+    runs (``code_reads``), and by each of those calls (``call_reads``); the calls no longer on the stack are let go
+    (their frames hold their locals)."""
+    calls = capture.call_reads
+    live: list[Any] = []
     while frame is not None:
         code = frame.f_code
         if code.co_name != "<module>" and _kind(code.co_filename) is _USER:
-            return code.co_filename, frame.f_lineno
+            live.append(frame)
+            capture.code_reads.setdefault((code.co_filename, frame.f_lineno), set()).add(source)
+            calls.setdefault(frame, {}).setdefault(frame.f_lineno, set()).add(source)
         frame = frame.f_back
-    return None
+    if len(calls) > len(live):
+        for gone in [known for known in calls if not any(known is frame for frame in live)]:
+            del calls[gone]
 
 
 def is_user_file(filename: str) -> bool:
     """Whether code in ``filename`` is the user's (a cell, or a file outside the Python installation, site-packages
     and nblineage)."""
     return _kind(filename) is _USER
+
+
+def in_installation(path: str) -> bool:
+    """Whether the file at ``path`` lies in the Python installation or a site-packages (a library's own data)."""
+    return _classify_in_folder(path) is not _USER
 
 
 # --- which code is the user's ---------------------------------------------------------------------------------------

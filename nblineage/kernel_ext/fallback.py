@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from nblineage.kernel_ext import cellcode, columns, flow
 from nblineage.kernel_ext.capture import cell_line
-from nblineage.kernel_ext.provenance import Provenance, union
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, union
 
 if TYPE_CHECKING:
     from nblineage.kernel_ext.capture import Capture
@@ -118,31 +118,33 @@ def catch_up(capture: Capture) -> None:
     last["given"][line] = apply(capture, capture.cell_source, capture.user_ns, before_line=line)
 
 
-# What ``flow.function_flow`` found at a call site of a user function (code, instruction, inputs read): per cell run.
+# What ``flow.function_flow`` found at a call site of a user function (code, instruction, reads so far): per cell run.
 _function_flows: dict[str, Any] = {"run": None, "found": {}}
 
 
-def catch_up_in_function(capture: Capture) -> None:
+def catch_up_in_function(capture: Capture) -> Provenance:
     """A hooked call made in a function of the user's own (the nearest user frame), given objects no hook tracked
     (``Capture.derive``, a save): the function's locals made from tracked data before the call (``data =
     np.array(rows)`` of rows a cursor fetched, ``X = vect.transform(data[:, 0])``, then ``model.partial_fit(X,
     y)``) get what flowed into them, at cell precision; the statements followed once per call site and new read in
-    the cell."""
+    the cell. Returns what the arguments of the call under way read there (a list no registry holds has it)."""
     frame = flow.user_frame(sys._getframe(1))
     if frame is None or frame.f_code.co_name == "<module>":
-        return
+        return EMPTY
     cache = _function_flows
     if cache["run"] != capture.cell_run_id:
         cache.update(run=capture.cell_run_id, found={})
-    key = (frame.f_code, frame.f_lasti, len(capture.record.inputs))
+    key = (frame.f_code, frame.f_lasti, len(capture.reads_log))  # anew after any read: the seeds are per call
     if key not in cache["found"]:
         cache["found"][key] = flow.function_flow(capture, frame)
     found = cache["found"][key]
     if found is None:
-        return
-    env, _given = found
+        return EMPTY
+    env, given = found
     local = frame.f_locals
     for name, provenance in env.items():
-        value = local.get(name)
+        base, _, attribute = name.partition(".")  # ``self.y``: the object the attribute holds
+        value = local.get(base) if not attribute else flow.attribute_of(local.get(base), (attribute,))
         if value is not None and not capture.of(value):
             capture.registry.tag(value, provenance.through(capture.cell_run_id))
+    return given

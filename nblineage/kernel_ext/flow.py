@@ -37,7 +37,7 @@ import itertools
 import linecache
 import textwrap
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from nblineage.kernel_ext import cellcode
@@ -89,6 +89,9 @@ class _Flow:
         elif isinstance(node, ast.Name):
             names.add(node.id)
             return
+        elif isinstance(node, ast.Attribute) and (held := self.attribute(node)) is not None:
+            items.append(held)
+            return
         elif isinstance(node, ast.Call) and _estimator_class(node.func, self.user_ns):
             for argument in (*node.args, *(keyword.value for keyword in node.keywords)):
                 if not _plain_value(argument, self.user_ns):  # a hyper-parameter is no data
@@ -125,6 +128,26 @@ class _Flow:
             return None
         if any(key is _NO_KEY for key in keys):  # ``ds["train"][i:j]``: the names its other subscripts read too
             provenance = provenance | self.reads(*_subscript_keys(node))
+        return provenance
+
+    def attribute(self, node: ast.Attribute) -> Provenance | None:
+        """``self.X``: the provenance of the object a chain of attributes of a name reaches (found in instance
+        dictionaries, no code run), when tracked and within what the name has; None (the name's, then) otherwise."""
+        path: list[str] = []
+        base: ast.AST = node
+        while isinstance(base, ast.Attribute):
+            path.append(base.attr)
+            base = base.value
+        if not isinstance(base, ast.Name):
+            return None
+        holder = self.user_ns.get(base.id)
+        obj = attribute_of(holder, reversed(path))
+        provenance = self.capture.of(obj) if obj is not None else EMPTY
+        if not provenance and obj is not None and len(path) == 1:
+            provenance = _assigned_reads(self.capture, holder, path[0])
+        whole = self.value(base.id)
+        if not provenance or (whole and not provenance.sources <= whole.sources):
+            return None
         return provenance
 
     def seeded(self, first: int, last: int) -> Provenance:
@@ -182,6 +205,11 @@ class _Flow:
                 else:
                     for item, given in zip(target.elts, items, strict=True):  # type: ignore[attr-defined]
                         self.bind(item, given)
+            made = node.targets[0]
+            if len(seeded.sources) > 1 and isinstance(node.value, ast.Call) and isinstance(made, ast.Name):
+                instance = self.user_ns.get(made.id)
+                if instance is not None and not isinstance(instance, _NOT_CHANGED):
+                    _tag_attributes(self.capture, instance, seeded)
 
     def _AnnAssign(self, node: ast.AnnAssign) -> None:
         if node.value is not None and self.done(node):
@@ -217,6 +245,9 @@ class _Flow:
 
     def _call(self, expression: ast.AST, seeded: Provenance) -> None:
         """``rows.append(x)``, ``clf.fit(X, y)``: the object adds what the arguments read (and the statement's)."""
+        if isinstance(expression, ast.Call) and isinstance(expression.func, ast.Name):
+            self._fills(expression, expression.func.id, seeded)
+            return
         if not isinstance(expression, ast.Call) or not isinstance(expression.func, ast.Attribute):
             return
         base = _base_name(expression.func.value)
@@ -225,6 +256,21 @@ class _Flow:
         provenance = self.reads(*expression.args, *(k.value for k in expression.keywords)) | seeded
         if provenance:
             self.bind(ast.Name(id=base), provenance, replace=False)
+
+    def _fills(self, call: ast.Call, name: str, seeded: Provenance) -> None:
+        """``resizer(non)``: a function of the user's own called for its effect; the module-level names its body
+        fills (``images.append(...)``, ``counts[k] = ...``, a ``global`` assigned) add what the call read (its
+        arguments, and the datasets read while it ran)."""
+        function = self.user_ns.get(name)
+        if not isinstance(function, types.FunctionType):
+            return
+        filled = _filled_globals(function.__code__)
+        provenance = self.reads(*call.args, *(k.value for k in call.keywords)) | seeded if filled else EMPTY
+        if not provenance:
+            return
+        for target in filled:
+            if target in self.user_ns and not isinstance(self.user_ns[target], _NOT_CHANGED):
+                self.bind(ast.Name(id=target), provenance, replace=False)
 
 
 class _Returns(_Flow):
@@ -254,11 +300,14 @@ class _Returns(_Flow):
 
 class _Locals(_Flow):
     """A function's body followed up to the statement under way, in its call's locals: a name bound keeps what a hook
-    gave the object it holds now (``data = pd.read_parquet(path)``: the file), as the cell's reads by line would."""
+    gave the object it holds now (``data = pd.read_parquet(path)``: the file), as the cell's reads by line would;
+    ``seeds``: what this call read by line (``X_tr, y_tr = load("train.csv")``, a function of the user's own)."""
 
-    def __init__(self, capture: Capture, namespace: dict[str, Any], before_line: int) -> None:
+    def __init__(
+        self, capture: Capture, namespace: dict[str, Any], before_line: int, seeds: dict[int, set[Source]]
+    ) -> None:
         super().__init__(capture, namespace, before_line)
-        self.seeds = {}  # the cell's reads by line are not this function's
+        self.seeds = seeds  # this call's reads by line, not the cell's
 
     def bind(self, target: ast.AST, provenance: Provenance, replace: bool = True) -> None:
         if isinstance(target, ast.Name):
@@ -266,6 +315,11 @@ class _Locals(_Flow):
             own = self.capture.of(held) if held is not None else EMPTY
             if own.precision == "exact":
                 provenance = provenance | own
+        elif isinstance(target, ast.Attribute) and isinstance(target.value, ast.Name) and provenance:
+            # ``self.y = ...``: the object the attribute holds gets it too (``catch_up_in_function``)
+            name = f"{target.value.id}.{target.attr}"
+            self.env[name] = provenance if replace else self.env.get(name, EMPTY) | provenance
+            self.changed.add(name)
         super().bind(target, provenance, replace)
 
 
@@ -435,6 +489,30 @@ def _function_tree(code: types.CodeType) -> tuple[ast.FunctionDef | ast.AsyncFun
     return None
 
 
+@functools.lru_cache(maxsize=256)
+def _filled_globals(code: types.CodeType) -> frozenset[str]:
+    """The module-level names a user function's body fills: a method called for its effect on one
+    (``images.append(x)``), an item or attribute of one assigned, a name declared ``global`` assigned."""
+    parsed = _function_tree(code)
+    if parsed is None:
+        return frozenset()
+    tree = parsed[0]
+    declared = {name for node in ast.walk(tree) if isinstance(node, ast.Global) for name in node.names}
+    own = (set(code.co_varnames) | set(code.co_cellvars)) - declared
+    filled: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Expr) and isinstance(node.value, ast.Call):
+            if isinstance(node.value.func, ast.Attribute):
+                filled.add(_base_name(node.value.func.value) or "")
+        elif isinstance(node, (ast.Assign, ast.AugAssign, ast.AnnAssign)):
+            for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+                if isinstance(target, (ast.Subscript, ast.Attribute)):
+                    filled.add(_base_name(target) or "")
+                elif isinstance(target, ast.Name) and target.id in declared:
+                    filled.add(target.id)
+    return frozenset(name for name in filled if name and name not in own)
+
+
 _NO_KEY: Any = object()
 
 
@@ -451,6 +529,96 @@ def _lookup(obj: Any, key: Any) -> Any:
     if type(obj) in (list, tuple) and isinstance(key, int) and -len(obj) <= key < len(obj):
         return obj[key]
     return _NO_KEY
+
+
+def _assigned_reads(capture: Capture, instance: Any, name: str) -> Provenance:
+    """``self.X`` that no hook tracked, of an instance of a class of the user's own: what the statements of its
+    class's methods assigning it read while they ran (``self.X, self.y = load("train.csv")`` in ``__init__``), of
+    what the cell statement under way read; at cell precision."""
+    found = _assigning_reads(capture, instance, name)
+    if found and capture.user_ns is not None:
+        line = cell_line(capture.user_ns, capture.cell_source)
+        found &= capture.statement_reads.get(line, set()) if line is not None else set()
+    return capture.exact(found).at_cell_precision() if found else EMPTY
+
+
+def _assigning_reads(capture: Capture, instance: Any, name: str) -> set[Source]:
+    """What the statements of ``instance``'s class's methods (classes of the user's own) that assign ``name`` on
+    ``self`` read while they ran, in this cell."""
+    found: set[Source] = set()
+    for code in _user_methods(type(instance)):
+        for line in _assigning_lines(code, name):
+            found.update(capture.code_reads.get((code.co_filename, line), ()))
+    return found
+
+
+@functools.lru_cache(maxsize=256)
+def _user_methods(klass: type) -> tuple[types.CodeType, ...]:
+    """The code of the methods that the classes of the user's own in ``klass``'s MRO define."""
+    found = []
+    for owner in klass.__mro__[:-1]:
+        for method in list(vars(owner).values()):
+            code = getattr(method, "__code__", None)
+            if isinstance(code, types.CodeType) and is_user_file(code.co_filename):
+                found.append(code)
+    return tuple(found)
+
+
+def _tag_attributes(capture: Capture, instance: Any, seeded: Provenance) -> None:
+    """``worker = Worker()``: each attribute no hook tracked gets what the statements of its class's methods that
+    assigned it read while this statement ran (``self.X, self.y = load("train.csv")``: the training file)."""
+    try:
+        attributes = object.__getattribute__(instance, "__dict__")
+    except AttributeError:
+        return
+    if not isinstance(attributes, dict) or not _user_methods(type(instance)):
+        return
+    for name, value in list(attributes.items())[:64]:
+        if value is None or isinstance(value, (bool, int, float, str, bytes)) or capture.of(value):
+            continue
+        found = _assigning_reads(capture, instance, name) & seeded.sources
+        if found:
+            capture.registry.tag(value, capture.exact(found).at_cell_precision().through(capture.cell_run_id))
+
+
+@functools.lru_cache(maxsize=256)
+def _assigning_lines(code: types.CodeType, name: str) -> tuple[int, ...]:
+    """The lines (in its file) of a method's statements that assign ``name`` on its first parameter (``self``)."""
+    parsed = _function_tree(code)
+    if parsed is None or not parsed[0].args.args:
+        return ()
+    tree, offset = parsed
+    owner = tree.args.args[0].arg
+    lines: list[int] = []
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            for target in targets:
+                for item in ast.walk(target):
+                    if (
+                        isinstance(item, ast.Attribute)
+                        and item.attr == name
+                        and isinstance(item.value, ast.Name)
+                        and item.value.id == owner
+                    ):
+                        lines.extend(range(node.lineno + offset, (node.end_lineno or node.lineno) + offset + 1))
+    return tuple(lines)
+
+
+def attribute_of(obj: Any, path: Iterable[str]) -> Any:
+    """The object reached from ``obj`` by the attribute names of ``path``, each found in an instance dictionary (no
+    property or ``__getattr__`` run); None when one is not there, or ``obj`` is a module, class or function."""
+    if isinstance(obj, _NOT_CHANGED):
+        return None
+    for name in path:
+        try:
+            attributes = object.__getattribute__(obj, "__dict__")
+        except AttributeError:
+            return None
+        if not isinstance(attributes, dict) or name not in attributes:
+            return None
+        obj = attributes[name]
+    return obj
 
 
 def _subscript_keys(node: ast.AST) -> list[ast.AST]:
@@ -603,7 +771,8 @@ def function_flow(capture: Capture, frame: Any) -> tuple[dict[str, Provenance], 
         return None
     tree, offset = parsed
     line = frame.f_lineno - offset
-    flow = _Locals(capture, collections.ChainMap(frame.f_locals, frame.f_globals), line)  # type: ignore[arg-type]
+    seeds = {number - offset: sources for number, sources in capture.call_reads.get(frame, {}).items()}
+    flow = _Locals(capture, collections.ChainMap(frame.f_locals, frame.f_globals), line, seeds)  # type: ignore[arg-type]
     flow.block(tree.body)
     env = {name: found.at_cell_precision() for name, found in flow.env.items() if found and name in flow.changed}
     statement = _innermost(tree, line)

@@ -10,7 +10,10 @@ original ends before one."""
 
 from __future__ import annotations
 
+import csv
+import json
 import random
+import sqlite3
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -1120,6 +1123,1115 @@ SALES_CASE = Case(
     },
 )
 
+
+# 12. A course project's soccer-player regression (https://github.com/myamout/596GroupProject, main.py): the Kaggle
+#     European Soccer database opened with sqlite3, one cursor executing SELECT * FROM Player and then FROM
+#     Player_Attributes, each fetchall() made a DataFrame with the columns named by hand; only the attributes are
+#     used (dropna, columns dropped in a loop with inplace=True, iloc), an MLP and a k-NN regressor fit on a split.
+#     The plots left out; the two models saved with joblib (the model step added); the rows scaled down.
+PLAYER_COLUMNS = ["id", "player_api_id", "player_name", "player_fifa_api_id", "birthday", "height", "weight"]
+ATTRIBUTE_SKILLS = [
+    "crossing", "finishing", "heading_accuracy", "short_passing", "volleys", "dribbling", "curve",
+    "free_kick_accuracy", "long_passing", "ball_control", "acceleration", "sprint_speed", "agility", "reactions",
+    "balance", "shot_power", "jumping", "stamina", "strength", "long_shots", "aggression", "interceptions",
+    "positioning", "vision", "penalties", "marking", "standing_tackle", "sliding_tackle", "gk_diving",
+    "gk_handling", "gk_kicking", "gk_positioning", "gk_reflexes",
+]  # fmt: skip
+ATTRIBUTE_COLUMNS = [
+    "id", "player_fifa_api_id", "player_api_id", "date", "overall_rating", "potential", "preferred_foot",
+    "attacking_work_rate", "defensive_work_rate", *ATTRIBUTE_SKILLS,
+]  # fmt: skip
+PLAYERS = (
+    r"""import sqlite3
+
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+from sklearn.metrics import mean_absolute_error, r2_score
+from sklearn.neighbors import KNeighborsRegressor
+from sklearn.neural_network import MLPRegressor
+"""
+    + f"\nPLAYER_COLUMNS = {PLAYER_COLUMNS!r}\nATTRIBUTE_COLUMNS = {ATTRIBUTE_COLUMNS!r}\n"
+    + r"""
+
+
+def main():
+    connection = sqlite3.connect("database.sqlite")
+    cursor = connection.cursor()
+
+    cursor.execute("SELECT * FROM Player")
+    players = pd.DataFrame(cursor.fetchall(), columns=PLAYER_COLUMNS)
+
+    cursor.execute("SELECT * FROM Player_Attributes")
+    players_attributes = pd.DataFrame(cursor.fetchall(), columns=ATTRIBUTE_COLUMNS)
+
+    players_attributes = players_attributes.dropna()
+    labels = players_attributes["overall_rating"].values
+    drop_list = ["id", "player_fifa_api_id", "player_api_id", "date", "overall_rating", "preferred_foot",
+                 "attacking_work_rate", "defensive_work_rate"]
+    for attribute in drop_list:
+        players_attributes.drop(attribute, axis=1, inplace=True)
+
+    features = players_attributes.iloc[:, :players_attributes.shape[0] - 1]
+    x_train, x_test, y_train, y_test = train_test_split(features, labels, test_size=0.33, random_state=5)
+
+    mlpr = MLPRegressor(hidden_layer_sizes=100, activation="relu", solver="adam", learning_rate_init=0.0001)
+    fnn_model = mlpr.fit(x_train, y_train)
+    print("FFN - MLPRegressor", fnn_model.score(x_test, y_test))
+    print("Error:", mean_absolute_error(fnn_model.predict(x_test), y_test))
+
+    kn = KNeighborsRegressor(n_neighbors=12, weights="distance", n_jobs=-1)
+    kn_model = kn.fit(x_train, y_train)
+    y_pred = kn_model.predict(x_test)
+    print("K Nearest Neighbors Regression", r2_score(y_test, y_pred), mean_absolute_error(y_test, y_pred))
+    print(len(players), "players")
+
+    joblib.dump(fnn_model, "players_mlp.joblib")
+    joblib.dump(kn_model, "players_knn.joblib")
+
+
+main()
+"""
+)
+
+
+def _players_data(root: Path) -> None:
+    rng = np.random.default_rng(12)
+    count = 120
+    with sqlite3.connect(root / "database.sqlite") as connection:
+        connection.execute(f"CREATE TABLE Player ({', '.join(PLAYER_COLUMNS)})")
+        connection.executemany(
+            "INSERT INTO Player VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                (i, 1000 + i, f"player {i}", 2000 + i, "1990-01-01", 170.0 + i % 20, 150 + i % 40)
+                for i in range(count // 3)
+            ],
+        )
+        connection.execute(f"CREATE TABLE Player_Attributes ({', '.join(ATTRIBUTE_COLUMNS)})")
+        rows = []
+        for i in range(count):
+            skills = rng.integers(20, 95, len(ATTRIBUTE_SKILLS)).astype(float)
+            if i % 17 == 0:
+                skills[3] = np.nan
+            rating = float(skills[:10].mean())
+            head = (i, 2000 + i % 40, 1000 + i % 40, "2015-09-21", rating, rating + 3, "right", "medium", "high")
+            rows.append((*head, *(None if np.isnan(v) else v for v in skills)))
+        marks = ", ".join("?" * len(ATTRIBUTE_COLUMNS))
+        connection.executemany(f"INSERT INTO Player_Attributes VALUES ({marks})", rows)
+
+
+PLAYERS_CASE = Case(
+    "sqlite-cursor-fetchall-players",
+    ((PLAYERS,),),
+    _players_data,
+    {"players_mlp.joblib": {"table:player_attributes"}, "players_knn.joblib": {"table:player_attributes"}},
+)
+
+
+# 13. A Kubeflow pipeline's Boston housing steps (https://github.com/gnovack/kubeflow-pipelines, boston_housing/
+#     preprocess_data/preprocess.py, train/train.py, test/test.py), each step a kernel of its own: the split saved
+#     as four .npy files with np.save, the regressor trained from np.load of the train pair and saved with joblib,
+#     then loaded back with joblib and scored on the test pair. load_boston (gone from scikit-learn) replaced by a
+#     CSV of the same columns read with pandas; argparse replaced by the paths the pipeline passes.
+BOSTON_PREPROCESS = r"""
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import train_test_split
+
+
+def _preprocess_data():
+    frame = pd.read_csv("housing.csv")
+    X, y = frame.drop(columns="MEDV").values, frame["MEDV"].values
+    X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.33)
+    np.save("x_train.npy", X_train)
+    np.save("x_test.npy", X_test)
+    np.save("y_train.npy", y_train)
+    np.save("y_test.npy", y_test)
+
+
+print("Preprocessing data...")
+_preprocess_data()
+"""
+BOSTON_TRAIN = r"""
+import joblib
+import numpy as np
+from sklearn.linear_model import SGDRegressor
+
+
+def train_model(x_train, y_train):
+    x_train_data = np.load(x_train)
+    y_train_data = np.load(y_train)
+
+    model = SGDRegressor(verbose=1)
+    model.fit(x_train_data, y_train_data)
+
+    joblib.dump(model, "model.pkl")
+
+
+train_model("x_train.npy", "y_train.npy")
+"""
+BOSTON_TEST = r"""
+import joblib
+import numpy as np
+
+
+def test_model(x_test, y_test, model_path):
+    x_test_data = np.load(x_test)
+    y_test_data = np.load(y_test)
+
+    model = joblib.load(model_path)
+    score = model.score(x_test_data, y_test_data)
+    print(f"R^2 score: {score}")
+
+
+test_model("x_test.npy", "y_test.npy", "model.pkl")
+"""
+
+
+def _boston_data(root: Path) -> None:
+    rng = np.random.default_rng(13)
+    names = ["CRIM", "ZN", "INDUS", "CHAS", "NOX", "RM", "AGE", "DIS", "RAD", "TAX", "PTRATIO", "B", "LSTAT"]
+    features = rng.normal(size=(90, len(names)))
+    frame = pd.DataFrame(features.round(4), columns=names)
+    frame["MEDV"] = (22 + features @ rng.normal(size=len(names))).round(2)
+    frame.to_csv(root / "housing.csv", index=False)
+
+
+BOSTON_CASE = Case(
+    "kubeflow-npy-steps",
+    ((BOSTON_PREPROCESS,), (BOSTON_TRAIN,), (BOSTON_TEST,)),
+    _boston_data,
+    {"model.pkl": {"x_train.npy", "y_train.npy", "housing.csv"}},
+)
+
+
+# 14. A course's news-category SVM (https://github.com/wodemaster-NJUSE/NJUSE-BigDataAnalysis,
+#     newsCategories_homework05/svm/main_svm.py and src/preprocess_svm.py): the JSON-lines file read with
+#     json.loads line by line in a helper module, a class whose __init__ loads it and whose run() makes a DataFrame,
+#     drops missing rows, splits the headline and category Series, fits TF-IDF on the train half and an SVC. The
+#     Windows path made POSIX; the classifier saved with joblib at the end of run() (the model step added).
+NEWS_PREPROCESS = r"""
+import json
+
+
+def load_data(file_path):
+    with open(file_path, "r", encoding="utf-8") as file:
+        data = [json.loads(line) for line in file]
+    return data
+"""
+NEWS = r"""
+import joblib
+import pandas as pd
+from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.model_selection import train_test_split
+from sklearn.svm import SVC
+from src.preprocess_svm import load_data
+
+
+class MyTextSVM:
+    def __init__(self):
+        self.data = load_data("data/News_Category.json")
+
+    def preprocess_data(self, data):
+        df = pd.DataFrame(data)
+        df = df.dropna()
+        return df
+
+    def split_data(self, df):
+        return train_test_split(df["headline"], df["category"], test_size=0.2, random_state=42)
+
+    def tfidf_transform(self, X_train, X_test):
+        tfidf_vectorizer = TfidfVectorizer(max_features=5000)
+        X_train_tfidf = tfidf_vectorizer.fit_transform(X_train)
+        X_test_tfidf = tfidf_vectorizer.transform(X_test)
+        return X_train_tfidf, X_test_tfidf
+
+    def train_svm(self, X_train_tfidf, y_train, kernel="linear", C=1.0):
+        svm_classifier = SVC(C=C, kernel=kernel, decision_function_shape="ovr")
+        svm_classifier.fit(X_train_tfidf, y_train)
+        return svm_classifier
+
+    def run(self, kernel="linear", C=1.0):
+        df = self.preprocess_data(self.data)
+        X_train, X_test, y_train, y_test = self.split_data(df)
+        X_train_tfidf, X_test_tfidf = self.tfidf_transform(X_train, X_test)
+        svm_classifier = self.train_svm(X_train_tfidf, y_train, kernel, C)
+        print("kernel:" + kernel + ", C:" + str(C))
+        print("train accuracy:", svm_classifier.score(X_train_tfidf, y_train))
+        print("test accuracy:", svm_classifier.score(X_test_tfidf, y_test))
+        joblib.dump(svm_classifier, "news_svm.joblib")
+
+
+my_text_svm = MyTextSVM()
+my_text_svm.run()
+"""
+
+
+def _news_data(root: Path) -> None:
+    rng = random.Random(14)
+    topics = {
+        "POLITICS": ["senate", "vote", "bill", "president", "campaign"],
+        "SPORTS": ["match", "goal", "league", "coach", "season"],
+        "TECH": ["startup", "phone", "software", "chip", "cloud"],
+    }
+    lines = []
+    for i in range(90):
+        category = list(topics)[i % 3]
+        words = [rng.choice(topics[category]) for _ in range(4)] + [rng.choice(["the", "new", "big", "today"])]
+        record = {"category": category, "headline": " ".join(words), "authors": "staff", "date": "2018-05-26"}
+        if i % 29 == 0:
+            record["headline"] = None
+        lines.append(json.dumps(record))
+    (root / "data").mkdir()
+    (root / "data/News_Category.json").write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
+NEWS_CASE = Case(
+    "json-lines-class-helper",
+    ((NEWS,),),
+    _news_data,
+    {"news_svm.joblib": {"data/News_Category.json"}},
+    helpers={"src/preprocess_svm.py": NEWS_PREPROCESS},
+)
+
+
+# 15. A hackathon's OASIS dementia classifier (https://github.com/zzj0402/hack-aotearoa, svm.py): the CSV read
+#     whole with open().read().splitlines() in a function, each line cut by hand into values (empty ones made -9)
+#     and its last character as the label, an SVC fit on the lists and pickled by a save_model function, as a
+#     later version of the script does; a new patient predicted.
+OASIS = r"""
+import pickle
+
+
+def read_csv(filename):
+    with open(filename) as f:
+        return f.read().splitlines()
+
+
+oasis_input_list = read_csv("oasis+_dev.csv")
+print(oasis_input_list[0])
+
+
+def num(s):
+    if s == "":
+        return -9
+    try:
+        return int(s)
+    except ValueError:
+        return float(s)
+
+
+data = [o[0:-2].split(",") for o in oasis_input_list]
+labels = [o[-1] for o in oasis_input_list]
+converted_data = []
+for d in data:
+    num_arrray = []
+    for each_num in d:
+        n = num(each_num)
+        num_arrray.append(n)
+    converted_data.append(num_arrray)
+print(converted_data[0])
+print(labels[0])
+from sklearn import svm
+
+X = converted_data
+y = labels
+clf = svm.SVC()
+clf.fit(X, y)
+
+
+def save_model(model, filename):
+    with open(filename, "wb") as f:
+        pickle.dump(model, f)
+
+
+save_model(clf, "svm_model_9.pkl")
+print(clf.predict([[19, 0, 15, 176, 49, 30.5, 39.28, 5535, 1, 0]]))
+"""
+
+
+def _oasis_data(root: Path) -> None:
+    rng = random.Random(15)
+    lines = []
+    for i in range(60):
+        values = [
+            rng.randint(60, 95), i % 2, rng.randint(8, 20), rng.randint(1, 5) if i % 7 else "",
+            rng.randint(20, 30), round(rng.uniform(0, 2), 1), round(rng.uniform(1100, 1900), 2),
+            round(rng.uniform(0.6, 0.85), 3), round(rng.uniform(0.9, 1.6), 3), rng.randint(0, 1),
+        ]  # fmt: skip
+        lines.append(",".join(str(v) for v in values) + f",{i % 2}")
+    (root / "oasis+_dev.csv").write_text("\n".join(lines) + "\n")
+
+
+OASIS_CASE = Case(
+    "open-read-splitlines-svm",
+    ((OASIS,),),
+    _oasis_data,
+    {"svm_model_9.pkl": {"oasis+_dev.csv"}},
+)
+
+
+# 16. An IMDb reader (https://github.com/cold122/winter_train, work1/R_T_IMDB.py): read_imdb walks the pos and neg
+#     folders of a split with os.listdir and reads each .txt file whole into a list with its label; build_vocab
+#     counts the words of the training texts (a global). The script stops at the vocabulary; here a bag of words
+#     over that vocabulary and a logistic regression are fit on the training split, scored on the test split and
+#     saved with joblib (the model step added). Three reviews a folder instead of 12,500.
+IMDB = r"""
+import os
+import string
+from collections import Counter
+
+import joblib
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.linear_model import LogisticRegression
+
+
+def read_imdb(data_dir):
+    texts = []
+    labels = []
+    for label_type in ["pos", "neg"]:
+        label = 1 if label_type == "pos" else 0
+        dir_path = os.path.join(data_dir, label_type)
+        for filename in os.listdir(dir_path):
+            if filename.endswith(".txt"):
+                with open(os.path.join(dir_path, filename), "r", encoding="utf-8") as file:
+                    text = file.read()
+                    texts.append(text)
+                    labels.append(label)
+    return texts, labels
+
+
+def build_vocab(max_vocab_size=None):
+    counter = Counter()
+    for text in train_text:
+        text = text.lower()
+        text = text.translate(str.maketrans("", "", string.punctuation))
+        token = text.split()
+        counter.update(token)
+    voc = [word for word, _ in counter.most_common(max_vocab_size)]
+    return voc
+
+
+train_text, train_label = read_imdb("aclImdb/train")
+test_text, test_label = read_imdb("aclImdb/test")
+vocab = build_vocab(max_vocab_size=10000)
+"""
+IMDB_MODEL = r"""
+bag = CountVectorizer(vocabulary=vocab)
+classifier = LogisticRegression(max_iter=500).fit(bag.transform(train_text), train_label)
+print(classifier.score(bag.transform(test_text), test_label))
+joblib.dump((bag, classifier), "imdb_bow.joblib")
+"""
+IMDB_TRAIN_FILES = {
+    f"aclImdb/train/{label}/{i}_{9 if label == 'pos' else 2}.txt" for label in ("pos", "neg") for i in range(3)
+}
+
+
+def _imdb_data(root: Path) -> None:
+    rng = random.Random(16)
+    good, bad, plain = ["superb", "moving", "loved"], ["dull", "awful", "hated"], ["film", "plot", "the", "cast"]
+    for split in ("train", "test"):
+        for label in ("pos", "neg"):
+            folder = root / "aclImdb" / split / label
+            folder.mkdir(parents=True)
+            for i in range(3):
+                words = [rng.choice(good if label == "pos" else bad) for _ in range(3)] + rng.sample(plain, 3)
+                rng.shuffle(words)
+                rating = 9 if label == "pos" else 2
+                (folder / f"{i}_{rating}.txt").write_text(" ".join(words).capitalize() + ".", encoding="utf-8")
+            (folder / "urls.lst").write_text("http://www.imdb.com/title/tt0000000/usercomments\n")
+
+
+IMDB_CASE = Case(
+    "listdir-folder-of-texts",
+    ((IMDB, IMDB_MODEL),),
+    _imdb_data,
+    {"imdb_bow.joblib": IMDB_TRAIN_FILES},
+)
+
+
+# 17. An MLOps course project's retraining step (https://github.com/veereshju/mlops_project, model/model_func.py,
+#     retrain.py and evaluate.py at commit c8a49eb): helpers in a module of their own read a CSV with pandas into
+#     .values, split and scale it; a model pickled by model_save is loaded by model_load, trained further with
+#     partial_fit on another CSV and pickled over the same file; evaluate loads it and scores it. The first
+#     training is written from the project's later app/train.py (preprocess, train, model_save); retrain() returns
+#     the model (the original returns None and so pickles None).
+MLOPS_FUNCS = r"""
+import pickle
+
+import pandas as pd
+from sklearn.linear_model import SGDRegressor
+from sklearn.metrics import mean_squared_error
+from sklearn.model_selection import train_test_split
+from sklearn.preprocessing import StandardScaler
+
+
+def preprocess(path):
+    dataset = pd.read_csv(path)
+    X = dataset.iloc[:, :-1].values
+    y = dataset.iloc[:, -1].values
+    X_train, X_test, y_train, y_test = train_test_split(X, y)
+    scaler = StandardScaler()
+    X_train = scaler.fit_transform(X_train)
+    X_test = scaler.transform(X_test)
+    return X_train, X_test, y_train, y_test
+
+
+def train(X_train, y_train):
+    model = SGDRegressor(max_iter=1000, tol=1e-3, random_state=42)
+    model.fit(X_train, y_train)
+    return model
+
+
+def evaluate(model, X_test, y_test):
+    return mean_squared_error(y_test, model.predict(X_test))
+
+
+def retrain(model, X_train, y_train):
+    model.partial_fit(X_train, y_train)
+    return model
+
+
+def model_save(model, path):
+    with open(path, "wb") as f:
+        pickle.dump(model, f)
+
+
+def model_load(path):
+    with open(path, "rb") as f:
+        model = pickle.load(f)
+    return model
+"""
+MLOPS_TRAIN = r"""
+import os
+
+from model_func import model_save, preprocess, train
+
+os.makedirs("trained_model", exist_ok=True)
+X_train, X_test, y_train, y_test = preprocess("data/trigo.csv")
+model = train(X_train, y_train)
+model_save(model, "trained_model/model.pkl")
+"""
+MLOPS_RETRAIN = r"""
+from model_func import preprocess, retrain, model_save, model_load
+
+model = model_load("trained_model/model.pkl")
+X_train, X_test, y_train, y_test = preprocess("data/elementary.csv")
+model = retrain(model, X_train, y_train)
+model_save(model, "trained_model/model.pkl")
+"""
+MLOPS_EVALUATE = r"""
+from model_func import preprocess, model_load, evaluate
+
+
+def test_performace():
+    model = model_load("trained_model/model.pkl")
+    X_train, X_test, y_train, y_test = preprocess("data/trigo.csv")
+    mse = evaluate(model, X_test, y_test)
+    print("Mean Square Error of the model is {}".format(mse))
+
+
+test_performace()
+"""
+
+
+def _mlops_data(root: Path) -> None:
+    rng = np.random.default_rng(17)
+    (root / "data").mkdir()
+    for name in ("trigo", "elementary"):
+        x = rng.normal(size=(80, 5))
+        target = x @ np.array([1.5, -2.0, 0.5, 0.0, 1.0]) + rng.normal(scale=0.1, size=80)
+        np.savetxt(root / f"data/{name}.csv", np.column_stack([x, target]), delimiter=",", fmt="%.6f")
+
+
+MLOPS_CASE = Case(
+    "pickle-load-partial-fit-resave",
+    ((MLOPS_TRAIN,), (MLOPS_RETRAIN,), (MLOPS_EVALUATE,)),
+    _mlops_data,
+    {"trained_model/model.pkl": {"data/trigo.csv", "data/elementary.csv"}},
+    helpers={"model_func.py": MLOPS_FUNCS},
+)
+
+
+# 18. The lazily reading IMDb dataset of a PyTorch sentiment tutorial (https://github.com/jyqyc/PythonProject,
+#     文本情感分类/dataset.py and word_sequence.py): ImdbDataset lists the review files of a split with os.listdir
+#     in __init__ and opens and tokenizes one in __getitem__, so the files are read while a DataLoader draws its
+#     batches; a Word2Sequence vocabulary fit on the training loader's tokens. The Windows paths made relative and
+#     the label taken with os.sep; Word2Sequence's unfinished transform and build_vocab completed; the tutorial's
+#     later steps written here: a collate_fn making index tensors, an embedding model trained two epochs on the
+#     training loader, the test loader scored under no_grad, the state dict saved with torch.save.
+LAZY_IMDB = r"""
+import os
+import re
+
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+
+def tokenlize(content):
+    content = re.sub("<.*?>", " ", content)
+    filters = ["\\.", ":", "\t", "\n", "\x97", "\x96", "#", "$", "%", "&"]
+    content = re.sub("|".join(filters), " ", content)
+    return [i.strip().lower() for i in content.split()]
+
+
+class ImdbDataset(Dataset):
+    def __init__(self, train=True):
+        data_path = os.path.join("aclImdb", "train" if train else "test")
+        temp_data_path = [os.path.join(data_path, "pos"), os.path.join(data_path, "neg")]
+        self.total_file_path = []
+        for path in temp_data_path:
+            file_name_list = os.listdir(path)
+            file_path_list = [os.path.join(path, i) for i in file_name_list if i.endswith(".txt")]
+            self.total_file_path.extend(file_path_list)
+
+    def __getitem__(self, index):
+        file_path = self.total_file_path[index]
+        label_str = file_path.split(os.sep)[-2]
+        label = 0 if label_str == "neg" else 1
+        tokens = tokenlize(open(file_path).read())
+        return tokens, label
+
+    def __len__(self):
+        return len(self.total_file_path)
+
+
+def collate_fn(batch):
+    content, label = list(zip(*batch))
+    return content, label
+
+
+def get_dataloader(train=True):
+    imdb_dataset = ImdbDataset(train)
+    return DataLoader(imdb_dataset, batch_size=2, shuffle=True, collate_fn=collate_fn)
+"""
+LAZY_VOCAB = r"""
+class Word2Sequence:
+    UNK_TAG, PAD_TAG = "UNK", "PAD"
+    UNK, PAD = 0, 1
+
+    def __init__(self):
+        self.dict = {self.UNK_TAG: self.UNK, self.PAD_TAG: self.PAD}
+        self.count = {}
+
+    def fit(self, sentence):
+        for word in sentence:
+            self.count[word] = self.count.get(word, 0) + 1
+
+    def build_vocab(self, min=0, max=None, max_features=None):
+        if min is not None:
+            self.count = {word: value for word, value in self.count.items() if value > min}
+        if max is not None:
+            self.count = {word: value for word, value in self.count.items() if value < max}
+        if max_features is not None:
+            self.count = dict(sorted(self.count.items(), key=lambda x: x[-1], reverse=True)[:max_features])
+        for word in self.count:
+            self.dict[word] = len(self.dict)
+
+    def transform(self, sentence, max_len=None):
+        if max_len is not None:
+            sentence = (sentence + [self.PAD_TAG] * max_len)[:max_len]
+        return [self.dict.get(word, self.UNK) for word in sentence]
+
+
+ws = Word2Sequence()
+for tokens, _ in get_dataloader(train=True):
+    for sentence in tokens:
+        ws.fit(sentence)
+ws.build_vocab(min=0)
+print(len(ws.dict))
+"""
+LAZY_TRAIN = r"""
+MAX_LEN = 8
+
+
+def index_collate(batch):
+    content, label = list(zip(*batch))
+    return torch.LongTensor([ws.transform(i, max_len=MAX_LEN) for i in content]), torch.LongTensor(label)
+
+
+class ImdbModel(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embedding = torch.nn.Embedding(len(ws.dict), 16, padding_idx=ws.PAD)
+        self.fc = torch.nn.Linear(MAX_LEN * 16, 2)
+
+    def forward(self, input):
+        x = self.embedding(input)
+        return torch.nn.functional.log_softmax(self.fc(x.view(-1, MAX_LEN * 16)), dim=-1)
+
+
+model = ImdbModel()
+optimizer = torch.optim.Adam(model.parameters(), 0.01)
+train_loader = DataLoader(ImdbDataset(train=True), batch_size=2, shuffle=True, collate_fn=index_collate)
+for epoch in range(2):
+    for idx, (input, target) in enumerate(train_loader):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.nll_loss(model(input), target)
+        loss.backward()
+        optimizer.step()
+
+test_loader = DataLoader(ImdbDataset(train=False), batch_size=2, collate_fn=index_collate)
+correct = 0
+with torch.no_grad():
+    for input, target in test_loader:
+        correct += (model(input).argmax(-1) == target).sum().item()
+print("test accuracy", correct / len(test_loader.dataset))
+torch.save(model.state_dict(), "imdb_model.pkl")
+"""
+
+LAZY_IMDB_CASE = Case(
+    "torch-dataset-reading-lazily",
+    ((LAZY_IMDB, LAZY_VOCAB, LAZY_TRAIN),),
+    _imdb_data,
+    {"imdb_model.pkl": IMDB_TRAIN_FILES},
+)
+
+
+# 19. Fashion-MNIST's reader and benchmark (https://github.com/zalandoresearch/fashion-mnist, utils/mnist_reader.py
+#     and benchmark/runner.py): load_mnist opens the gzipped idx files with gzip.open inside the function and
+#     makes arrays with np.frombuffer of what it read; the benchmark's worker scales the training images with a
+#     StandardScaler fit on them, makes each classifier from its name in globals() with its parameters, fits it on
+#     a shuffle of the training set and scores it on the t10k set. The process queue replaced by a loop over two
+#     classifiers; each fit saved with joblib (the model step added); 60 training and 20 test images.
+MNIST_READER = r"""
+def load_mnist(path, kind="train"):
+    import os
+    import gzip
+    import numpy as np
+
+    labels_path = os.path.join(path, "%s-labels-idx1-ubyte.gz" % kind)
+    images_path = os.path.join(path, "%s-images-idx3-ubyte.gz" % kind)
+
+    with gzip.open(labels_path, "rb") as lbpath:
+        labels = np.frombuffer(lbpath.read(), dtype=np.uint8, offset=8)
+
+    with gzip.open(images_path, "rb") as imgpath:
+        images = np.frombuffer(imgpath.read(), dtype=np.uint8, offset=16).reshape(len(labels), 784)
+
+    return images, labels
+"""
+FASHION = r"""
+import joblib
+import numpy as np
+from sklearn import preprocessing
+from sklearn.linear_model import LogisticRegression
+from sklearn.tree import DecisionTreeClassifier
+from sklearn.utils import shuffle
+
+from utils import mnist_reader
+
+DATA_DIR = "data/fashion"
+
+
+class JobWorker:
+    def __init__(self):
+        X, self.Y = mnist_reader.load_mnist(path=DATA_DIR, kind="train")
+        Xt, self.Yt = mnist_reader.load_mnist(path=DATA_DIR, kind="t10k")
+        scaler = preprocessing.StandardScaler().fit(X)
+        self.X = scaler.transform(X)
+        self.Xt = scaler.transform(Xt)
+
+    def get_accuracy(self, clf_name, clf_par, id):
+        clf = globals()[clf_name](**clf_par)
+        Xs, Ys = shuffle(self.X, self.Y)
+        cur_score = clf.fit(Xs, Ys).score(self.Xt, self.Yt)
+        print("#test: %d acc: %0.3f classifier: %s parameter: %s" % (id, cur_score, clf_name, clf_par))
+        joblib.dump(clf, "%s.joblib" % clf_name)
+        return cur_score
+
+
+worker = JobWorker()
+for number, (name, parameters) in enumerate(
+    [("LogisticRegression", {"C": 1.0, "max_iter": 200}), ("DecisionTreeClassifier", {"max_depth": 5})]
+):
+    worker.get_accuracy(name, parameters, number)
+"""
+
+
+def _fashion_data(root: Path) -> None:
+    import gzip
+
+    rng = np.random.default_rng(19)
+    (root / "data/fashion").mkdir(parents=True)
+    for kind, count in (("train", 60), ("t10k", 20)):
+        labels = rng.integers(0, 10, count).astype(np.uint8)
+        images = (rng.random((count, 784)) * 255).astype(np.uint8)
+        header = struct.pack(">II", 2049, count)
+        (root / f"data/fashion/{kind}-labels-idx1-ubyte.gz").write_bytes(gzip.compress(header + labels.tobytes()))
+        header = struct.pack(">IIII", 2051, count, 28, 28)
+        (root / f"data/fashion/{kind}-images-idx3-ubyte.gz").write_bytes(gzip.compress(header + images.tobytes()))
+
+
+FASHION_TRAIN = {"data/fashion/train-labels-idx1-ubyte.gz", "data/fashion/train-images-idx3-ubyte.gz"}
+FASHION_CASE = Case(
+    "gzip-idx-frombuffer-fashion",
+    ((FASHION,),),
+    _fashion_data,
+    {"LogisticRegression.joblib": FASHION_TRAIN, "DecisionTreeClassifier.joblib": FASHION_TRAIN},
+    helpers={"utils/mnist_reader.py": MNIST_READER},
+)
+
+
+# 20. A weather-tweets classifier for Kaggle's "Partly Sunny with a Chance of Hashtags"
+#     (https://github.com/jramcast/ml_weather, example9/train.py, classifier.py and test.py): train.py's main() opens
+#     the CSV without closing it, reads it whole with csv.DictReader and hands the rows to classifier.train, which
+#     fits one pipeline per class (cross_val_score, then fit) and saves each with joblib in a loop; test.py loads
+#     the models back with joblib and predicts two sentences. The FeatureUnion's own extractors (sentiment,
+#     temperature, wind, from the project's preprocessing module) left out, the CountVectorizer kept with
+#     scikit-learn's tokenizer and min_df lowered for the small data; three of the 22 classes; sklearn.externals'
+#     joblib is joblib.
+WEATHER_CLASSIFIER = r"""
+import math
+import time
+
+import joblib
+import numpy as np
+from sklearn.feature_extraction.text import CountVectorizer
+from sklearn.model_selection import cross_val_score
+from sklearn.pipeline import FeatureUnion, Pipeline
+from sklearn.svm import LinearSVC
+
+CLASSES = ["k1", "s2", "w1"]
+MODELS = {}
+
+vectorizer = CountVectorizer(min_df=2, max_df=0.5, ngram_range=(1, 3), max_features=10000, lowercase=True)
+
+
+def train(data):
+    x_train = [row["tweet"] for row in data]
+    for classname in CLASSES:
+        print("--------------------------> Training " + classname)
+        start_time = time.time()
+        y_train = filter_class(data, classname)
+        classifier = train_class(x_train, y_train)
+        joblib.dump(classifier, "models/{}.pkl".format(classname))
+        print("Time elapsed:", time.time() - start_time)
+
+
+def load():
+    for classname in CLASSES:
+        MODELS[classname] = joblib.load("models/{}.pkl".format(classname))
+
+
+def predict(data):
+    if MODELS == {}:
+        load()
+    return {classname: MODELS[classname].predict(data) for classname in CLASSES}
+
+
+def train_class(x_train, y_train):
+    svm = LinearSVC(C=0.3, max_iter=300, loss="hinge")
+    pipeline = Pipeline([("union", FeatureUnion([("vect", vectorizer)])), ("cls", svm)])
+    accuracy = cross_val_score(pipeline, x_train, y_train, scoring="accuracy", cv=3)
+    print("=== Accuracy ===", np.mean(accuracy))
+    pipeline.fit(x_train, y_train)
+    return pipeline
+
+
+def filter_class(data, classname):
+    classes = []
+    for row in data:
+        value = float(row[classname])
+        classes.append(math.ceil(value))
+    return classes
+"""
+WEATHER_TRAIN = r"""
+import csv
+import os
+
+import classifier
+
+
+def main():
+    print("Reading CSV...")
+    csvfile = open("data/train.csv", newline="")
+    datareader = csv.DictReader(csvfile)
+    data = list(datareader)
+    print("Training...")
+    classifier.train(data)
+
+
+os.makedirs("models", exist_ok=True)
+main()
+"""
+WEATHER_TEST = r"""
+import pprint
+
+import classifier
+
+
+def main():
+    result = classifier.predict(
+        [
+            "Another warm day inland with increasing sunshine after early morning clouds",
+            "Canceled a doctors appointment because it is too cold outside",
+        ]
+    )
+    pprint.pprint(result)
+
+
+main()
+"""
+
+
+def _weather_data(root: Path) -> None:
+    rng = random.Random(20)
+    kinds = {
+        "k1": ["clouds", "cloudy", "overcast", "grey"],
+        "s2": ["sunny", "warm", "sunshine", "hot"],
+        "w1": ["wind", "windy", "gusts", "breeze"],
+    }
+    filler = ["today", "the", "outside", "morning", "again", "so", "really", "weather"]
+    columns = ["id", "tweet", "state", "location", "k1", "s2", "w1"]
+    (root / "data").mkdir()
+    with open(root / "data/train.csv", "w", newline="") as handle:
+        writer = csv.writer(handle)
+        writer.writerow(columns)
+        for i in range(60):
+            topic = list(kinds)[i % 3]
+            words = [rng.choice(kinds[topic]) for _ in range(2)] + rng.sample(filler, 4)
+            rng.shuffle(words)
+            scores = [f"{rng.uniform(0.6, 1.0):.3f}" if name == topic else "0" for name in kinds]
+            writer.writerow([i, " ".join(words), "oklahoma", "tulsa", *scores])
+
+
+WEATHER_CASE = Case(
+    "csv-dictreader-main-per-class-models",
+    ((WEATHER_TRAIN,), (WEATHER_TEST,)),
+    _weather_data,
+    {f"models/{name}.pkl": {"data/train.csv"} for name in ("k1", "s2", "w1")},
+    helpers={"classifier.py": WEATHER_CLASSIFIER},
+)
+
+
+# 21. Andrew Ng's exercise 6 in a notebook of Jordi Warmenhoven's (https://github.com/JWarmenhoven/Coursera-Machine-
+#     Learning, notebooks/Programming Exercise 6 - Support Vector Machines.ipynb): three MATLAB files read with
+#     scipy's loadmat, X and y taken from each dict, an SVC fit on each (the first twice, with C=1 then C=100 by
+#     set_params), the vocabulary read with pd.read_table and only looked at. The plots and seaborn left out; each
+#     classifier saved with joblib (the model step added); the datasets scaled down.
+EX6 = r"""
+import joblib
+import numpy as np
+import pandas as pd
+from scipy.io import loadmat
+from sklearn.svm import SVC
+
+data1 = loadmat("data/ex6data1.mat")
+print(data1.keys())
+y1 = data1["y"]
+X1 = data1["X"]
+print("X1:", X1.shape, "y1:", y1.shape)
+clf = SVC(C=1.0, kernel="linear")
+clf.fit(X1, y1.ravel())
+clf.set_params(C=100)
+clf.fit(X1, y1.ravel())
+joblib.dump(clf, "svc_linear.joblib")
+"""
+EX6_MORE = r"""
+data2 = loadmat("data/ex6data2.mat")
+y2 = data2["y"]
+X2 = data2["X"]
+clf2 = SVC(C=50, kernel="rbf", gamma=6)
+clf2.fit(X2, y2.ravel())
+joblib.dump(clf2, "svc_rbf.joblib")
+
+data3 = loadmat("data/ex6data3.mat")
+y3 = data3["y"]
+X3 = data3["X"]
+clf3 = SVC(C=1.0, kernel="poly", degree=3, gamma=10)
+clf3.fit(X3, y3.ravel())
+joblib.dump(clf3, "svc_poly.joblib")
+
+data4 = pd.read_table("data/vocab.txt", header=None)
+print(data4.head())
+"""
+
+
+def _ex6_data(root: Path) -> None:
+    import scipy.io
+
+    rng = np.random.default_rng(21)
+    (root / "data").mkdir()
+    for number in (1, 2, 3):
+        X = rng.uniform(0, 1, (40, 2))
+        y = (X[:, 0] + X[:, 1] ** number > 0.8).astype(np.uint8).reshape(-1, 1)
+        mdict = {"X": X, "y": y}
+        if number == 3:
+            mdict.update(Xval=rng.uniform(0, 1, (20, 2)), yval=rng.integers(0, 2, (20, 1)).astype(np.uint8))
+        scipy.io.savemat(root / f"data/ex6data{number}.mat", mdict)
+    (root / "data/vocab.txt").write_text("".join(f"{i}\tword{i}\n" for i in range(1, 30)))
+
+
+EX6_CASE = Case(
+    "loadmat-svc-exercise6",
+    ((EX6, EX6_MORE),),
+    _ex6_data,
+    {
+        "svc_linear.joblib": {"data/ex6data1.mat"},
+        "svc_rbf.joblib": {"data/ex6data2.mat"},
+        "svc_poly.joblib": {"data/ex6data3.mat"},
+    },
+)
+
+
+# 22. An Alzheimer's MRI classifier (https://github.com/spangy22/MEREDITH, classifier.py): resizer() opens each image
+#     of a class's file list with PIL's Image.open, resizes it, flattens np.array(img) into a global list and appends
+#     the class's label by comparing the list it was given with each class's; the four classes' images split with
+#     train_test_split and a linear SVC fit on the training part. The file lists (defined elsewhere in the project)
+#     made with glob over the Kaggle dataset's folders; 16x16 instead of 256x256, three images a class; the
+#     classifier saved with joblib (the model step added).
+ALZHEIMER = r"""
+import glob
+
+import joblib
+import numpy as np
+from PIL import Image
+from sklearn import metrics, svm
+from sklearn.model_selection import train_test_split
+
+folder = "Alzheimer_s Dataset/train"
+non = sorted(glob.glob(folder + "/NonDemented/*.jpg"))
+very_mild = sorted(glob.glob(folder + "/VeryMildDemented/*.jpg"))
+mild = sorted(glob.glob(folder + "/MildDemented/*.jpg"))
+moderate = sorted(glob.glob(folder + "/ModerateDemented/*.jpg"))
+
+resized_image_array = []
+resized_image_array_label = []
+
+width = 16
+height = 16
+new_size = (width, height)
+
+
+def resizer(image_directory):
+    for file in image_directory:
+        img = Image.open(file)
+        img = img.resize(new_size)
+        array_temp = np.array(img)
+        shape_new = width * height
+        img_wide = array_temp.reshape(1, shape_new)
+        resized_image_array.append(img_wide[0])
+        if image_directory == non:
+            resized_image_array_label.append(0)
+        elif image_directory == very_mild:
+            resized_image_array_label.append(1)
+        elif image_directory == mild:
+            resized_image_array_label.append(2)
+        else:
+            resized_image_array_label.append(3)
+
+
+resizer(non)
+resizer(very_mild)
+resizer(mild)
+resizer(moderate)
+"""
+ALZHEIMER_TRAIN = r"""
+train_x, test_x, train_y, test_y = train_test_split(resized_image_array, resized_image_array_label, test_size=0.2)
+clf = svm.SVC(kernel="linear")
+clf.fit(train_x, train_y)
+y_pred = clf.predict(train_x)
+print("Accuracy : ", metrics.accuracy_score(train_y, y_pred))
+y_pred = clf.predict(test_x)
+print("Accuracy : ", metrics.accuracy_score(test_y, y_pred))
+joblib.dump(clf, "alzheimer_svc.joblib")
+"""
+ALZHEIMER_CLASSES = ("NonDemented", "VeryMildDemented", "MildDemented", "ModerateDemented")
+ALZHEIMER_IMAGES = {
+    f"Alzheimer_s Dataset/train/{name}/{name.lower()}_{i}.jpg" for name in ALZHEIMER_CLASSES for i in range(3)
+}
+
+
+def _alzheimer_data(root: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(22)
+    for level, name in enumerate(ALZHEIMER_CLASSES):
+        (root / f"Alzheimer_s Dataset/train/{name}").mkdir(parents=True)
+        (root / f"Alzheimer_s Dataset/test/{name}").mkdir(parents=True)
+        for i in range(3):
+            pixels = np.clip(rng.normal(60 + 40 * level, 20, (32, 32)), 0, 255).astype(np.uint8)
+            Image.fromarray(pixels, mode="L").save(root / f"Alzheimer_s Dataset/train/{name}/{name.lower()}_{i}.jpg")
+            Image.fromarray(pixels[::-1], mode="L").save(root / f"Alzheimer_s Dataset/test/{name}/{i}.jpg")
+
+
+ALZHEIMER_CASE = Case(
+    "pil-images-from-class-folders",
+    ((ALZHEIMER, ALZHEIMER_TRAIN),),
+    _alzheimer_data,
+    {"alzheimer_svc.joblib": ALZHEIMER_IMAGES},
+)
+
+
+# 23. The review-polarity text classifier of a well-copied tutorial (https://github.com/mattmoore/ai-ml-examples,
+#     supervised/text-sentiment/scikit-learn/train.py, after stackabuse.com's "Text Classification with Python and
+#     Scikit-Learn"): the txt_sentoken folder read with scikit-learn's load_files, each document cleaned with
+#     regular expressions in a loop appending to a list, CountVectorizer then TfidfTransformer, a split, a random
+#     forest fit and pickled with pickle.dump(model, open(...)); the test part scored. nltk's lemmatizer and stop
+#     words (not installed) replaced by no lemmatizing and a short list; 1,000 trees made 20, min_df 5 made 1; two
+#     dozen reviews.
+POLARITY = r"""
+import pickle
+import re
+
+import numpy as np
+from sklearn.datasets import load_files
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.feature_extraction.text import CountVectorizer, TfidfTransformer
+from sklearn.model_selection import train_test_split
+
+stop_words = ["the", "a", "and", "is", "it", "this", "of", "to", "was"]
+
+movie_data = load_files(r"txt_sentoken")
+X, y = movie_data.data, movie_data.target
+
+documents = []
+
+for sen in range(0, len(X)):
+    document = re.sub(r"\W", " ", str(X[sen]))
+    document = re.sub(r"\s+[a-zA-Z]\s+", " ", document)
+    document = re.sub(r"\^[a-zA-Z]\s+", " ", document)
+    document = re.sub(r"\s+", " ", document, flags=re.I)
+    document = re.sub(r"^b\s+", "", document)
+    document = document.lower()
+    document = document.split()
+    document = " ".join(document)
+    documents.append(document)
+
+vectorizer = CountVectorizer(max_features=1500, min_df=1, max_df=0.7, stop_words=stop_words)
+X = vectorizer.fit_transform(documents).toarray()
+
+tfidfconverter = TfidfTransformer()
+X = tfidfconverter.fit_transform(X).toarray()
+
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=0)
+
+model = RandomForestClassifier(n_estimators=20, random_state=0)
+model.fit(X_train, y_train)
+
+pickle.dump(model, open("model.pkl", "wb"))
+
+y_pred = model.predict(X_test)
+print("Prediction: ", y_pred)
+"""
+POLARITY_FILES = {f"txt_sentoken/{label}/cv{i:03d}_{label}.txt" for label in ("neg", "pos") for i in range(12)}
+
+
+def _polarity_data(root: Path) -> None:
+    rng = random.Random(23)
+    words = {"pos": ["wonderful", "gripping", "superb"], "neg": ["tedious", "awful", "bland"]}
+    plain = ["the", "plot", "film", "cast", "a", "ending", "script", "music"]
+    for label in ("neg", "pos"):
+        (root / "txt_sentoken" / label).mkdir(parents=True)
+        for i in range(12):
+            text = " ".join([rng.choice(words[label]) for _ in range(3)] + rng.sample(plain, 5))
+            (root / f"txt_sentoken/{label}/cv{i:03d}_{label}.txt").write_text(text + " .\n")
+
+
+POLARITY_CASE = Case("sklearn-load-files-folder", ((POLARITY,),), _polarity_data, {"model.pkl": POLARITY_FILES})
+
 CASES = (
     DVC,
     MOVIES,
@@ -1132,4 +2244,16 @@ CASES = (
     PG_CASE,
     EX2_CASE,
     SALES_CASE,
+    PLAYERS_CASE,
+    BOSTON_CASE,
+    NEWS_CASE,
+    OASIS_CASE,
+    IMDB_CASE,
+    MLOPS_CASE,
+    LAZY_IMDB_CASE,
+    FASHION_CASE,
+    WEATHER_CASE,
+    EX6_CASE,
+    ALZHEIMER_CASE,
+    POLARITY_CASE,
 )

@@ -49,6 +49,29 @@ def test_reads_during_a_statement_go_to_what_it_binds() -> None:
     assert capture.of(namespace["rest"]).sources == {OTHER}
 
 
+images: list[Any] = []
+labels: list[Any] = []
+
+
+def resize_into_globals(paths: list[str], label: int) -> None:
+    """A notebook's loader filling module-level lists (``resizer(non)`` of a public image classifier)."""
+    local: list[str] = []
+    for path in paths:
+        local.append(path)
+        images.append(path)
+    labels.extend([label] * len(paths))
+
+
+def test_a_function_called_for_its_effect_fills_the_globals_its_body_fills() -> None:
+    capture = Capture()
+    capture.statement_reads = {1: {FILE}, 2: {OTHER}}
+    namespace = {"resize": resize_into_globals, "images": [1], "labels": [2], "unrelated": [3]}
+    _follow(capture, "resize(['a.png'], 0)\nresize(['b.png'], 1)\nunrelated.sort()\n", namespace)
+    assert capture.of(namespace["images"]).sources == {FILE, OTHER}
+    assert capture.of(namespace["labels"]).sources == {FILE, OTHER}
+    assert not capture.of(namespace["unrelated"])
+
+
 def test_a_method_called_for_its_effect_and_exact_provenance_kept() -> None:
     capture = Capture()
     data, model, exact, module_like = np.ones(3), Handle(), np.ones(2), np

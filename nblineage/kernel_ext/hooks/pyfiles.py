@@ -1,5 +1,6 @@
 """Plain Python file I/O in the user's own code: ``open()`` (and ``io.open``, the same function reached through
-its module), and ``pathlib.Path``'s ``open``, ``read_text``, ``read_bytes``, ``write_text`` and ``write_bytes``.
+its module), ``gzip.open``, ``bz2.open`` and ``lzma.open`` (a compressed file, the dataset being that file), and
+``pathlib.Path``'s ``open``, ``read_text``, ``read_bytes``, ``write_text`` and ``write_bytes``.
 
 What counts: a regular file that the user's own code opens by path (a string, bytes or path-like; not
 a file descriptor), whatever it holds (CSV, JSON lines, text, a config file): opened for reading (``r``, ``r+``),
@@ -14,8 +15,8 @@ site-packages and the Python installation) imported in an earlier cell get it in
 each cell that imported new modules, and as they are imported (a ``sys.meta_path`` finder that asks the other
 finders and wraps only the loader of a user module: a module imported and used in the same cell reads through it);
 a ``%run`` script gets it while it runs (``give_open``, from ``scripts.py``).
-``Path`` methods and ``io.open`` are patched, but record only when their caller is the user's code
-(``capture.user_caller``); a library's call costs one frame look-up.
+``Path`` methods, ``io.open`` and the compressed files' ``open`` are patched, but record only when their caller is
+the user's code (``capture.user_caller``); a library's call costs one frame look-up.
 
 Provenance: the file object returned is tagged with the file read, so what a statement builds from it
 (``rows = list(csv.DictReader(f))``, ``data = json.load(f)``) carries it (the cell fallback); a read inside a
@@ -46,6 +47,7 @@ from nblineage.kernel_ext.safety import report
 
 _builtin_open = builtins.open
 WRITE_MODES = frozenset("wax+")
+COMPRESSED = ("gzip", "bz2", "lzma")  # modules whose ``open`` opens a compressed file by path
 
 
 class _Writing:
@@ -192,7 +194,7 @@ def _is_writing(value: Any) -> bool:
     return any(writing.handle() is value for writing in _writing)
 
 
-def _user_only(where: str, after: After) -> Any:
+def user_only(where: str, after: After) -> Any:
     """``intercept`` for calls made by the user's code; a library's call is left alone."""
     inner = intercept(where, after)
 
@@ -225,18 +227,21 @@ def _path_open(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None
 class PyfilesInstrumentor(Instrumentor):
     """``open`` in the notebook's namespace and ``pathlib.Path``'s file methods (module docstring)."""
 
-    modules = ("pathlib", "io")
+    modules = ("pathlib", "io", *COMPRESSED)
 
     def patches(self, module: Any) -> Iterator[Patch]:
         if module.__name__ == "io":  # ``io.open`` (``open`` itself, reached through the module: io.open(path))
-            yield module, "open", _user_only("io.open", _path_open)
+            yield module, "open", user_only("io.open", _path_open)
+            return
+        if module.__name__ in COMPRESSED:  # ``gzip.open(path, "rb")``: the compressed file, read or written
+            yield module, "open", user_only(f"{module.__name__}.open", _path_open)
             return
         path = module.Path
-        yield path, "open", _user_only("pathlib.Path.open", _path_open)
+        yield path, "open", user_only("pathlib.Path.open", _path_open)
         for name in ("read_text", "read_bytes"):
-            yield path, name, _user_only(f"pathlib.Path.{name}", _path_read)
+            yield path, name, user_only(f"pathlib.Path.{name}", _path_read)
         for name in ("write_text", "write_bytes"):
-            yield path, name, _user_only(f"pathlib.Path.{name}", _path_write)
+            yield path, name, user_only(f"pathlib.Path.{name}", _path_write)
 
     def listeners(self, module: Any) -> Iterable[Listener]:
         shell = _shell()

@@ -20,6 +20,8 @@ What is patched (each method on the class that defines it, so it is wrapped once
   ``ColumnTransformer``'s ``cat__region_east`` and ``num__age``) are traced to its input columns (``columns.py``).
 - Arrays without column names (``df.values``, ``np.asarray(df)``, a transformer's output) are named by the columns
   they hold (``columns.name_array``): a model fitted on one has those features; ``train_test_split`` parts keep them.
+- ``sklearn.datasets.load_files``: each file of the folder it read is a dataset read, and the Bunch, its ``data``
+  and ``target`` carry them all.
 - ``sklearn.model_selection.train_test_split``: each part derives from the array it was cut from (and ``stratify``)
   and is marked train, test or validation; the parts are remembered for the cell (``HookState.split_parts``), so
   that the fallback keeps each its own provenance when it comes back through a user function's ``return``.
@@ -47,7 +49,8 @@ from nblineage.kernel_ext import columns
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.describe import feature_list, forget_files, json_safe, model_files, qualified_name
-from nblineage.kernel_ext.hooks.loads import loaded_from
+from nblineage.kernel_ext.hooks.files import locate
+from nblineage.kernel_ext.hooks.loads import loaded_from, tag_loaded
 from nblineage.kernel_ext.hooks.metrics import (
     mark_split,
     mark_split_parts,
@@ -208,6 +211,24 @@ METHODS: dict[str, Callable[..., Any]] = {
     "score": intercept("sklearn score", _scoring),
 }
 SPLIT = intercept("sklearn train_test_split", _splitting)
+MAX_FILES = 100_000  # files of one load_files recorded
+
+
+def _files_loaded(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``load_files(folder)``: each file it read (its ``filenames``) is a dataset read; the Bunch and what it holds
+    (``data``, ``target``) carry them all."""
+    sources = []
+    for name in list(getattr(result, "filenames", ()))[:MAX_FILES]:
+        location = locate(str(name))
+        if location is not None and location.local is not None:
+            source = location.source()
+            capture.read(source, None)
+            sources.append(source)
+    if sources:
+        tag_loaded(capture, result, capture.exact(sources))
+
+
+LOAD_FILES = intercept("sklearn load_files", _files_loaded)
 
 
 def training_facts(estimator: Any, X: Any, y: Any) -> dict[str, Any]:
@@ -346,7 +367,7 @@ def _subclasses(cls: type) -> Iterator[type]:
 class SklearnInstrumentor(Instrumentor):
     """Provenance through scikit-learn estimators and ``train_test_split`` (see the module docstring)."""
 
-    modules = ("sklearn", "sklearn.model_selection")
+    modules = ("sklearn", "sklearn.model_selection", "sklearn.datasets")
 
     def __init__(self) -> None:
         super().__init__()
@@ -356,6 +377,9 @@ class SklearnInstrumentor(Instrumentor):
     def patches(self, module: Any) -> Iterable[Patch]:
         if module.__name__ == "sklearn.model_selection":
             yield module, "train_test_split", SPLIT  # and its home, model_selection._split
+            return
+        if module.__name__ == "sklearn.datasets":
+            yield module, "load_files", LOAD_FILES
             return
         base = importlib.import_module("sklearn.base").BaseEstimator  # sklearn/__init__ imported it already
         self._base, self._classes = base, set()

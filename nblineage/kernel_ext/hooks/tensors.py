@@ -487,13 +487,18 @@ def _batches(iterator_class: type) -> Listener:
     local = capture_module._local
 
     def __next__(self: Any) -> Any:
-        result = original(self)
         active = capture_module._current
-        if active is not None and not local.depth:
-            try:
-                _batch(active, result, self)
-            except Exception as error:  # the batch is returned as it is
-                report("torch DataLoader batch", error)
+        if active is None or local.depth:
+            return original(self)
+        log = active.reads_log
+        before = len(log)
+        result = original(self)
+        try:
+            if len(log) != before:  # the dataset read files for this batch (its ``__getitem__`` opens them)
+                _read_for_batch(active, self, log[before:])
+            _batch(active, result, self)
+        except Exception as error:  # the batch is returned as it is
+            report("torch DataLoader batch", error)
         return result
 
     __next__.__wrapped__ = original  # type: ignore[attr-defined]
@@ -789,6 +794,20 @@ def _held(capture: Capture, dataset: Any) -> Provenance:
             return found
     attributes = list(getattr(dataset, "__dict__", {}).values())[:MAX_ATTRIBUTES]
     return union(capture.of(value) for value in attributes)
+
+
+def _read_for_batch(capture: Capture, iterator: Any, sources: list) -> None:
+    """Files a dataset of the user's own read while a batch was drawn (lazily, in ``__getitem__``): the loader's
+    data from then on, for this iterator and the ones drawn from the dataset later (the next epoch's)."""
+    read = capture.exact(sources)
+    dataset = getattr(iterator, "_dataset", None)
+    if dataset is not None:
+        capture.registry.tag(dataset, (capture.of(dataset) or _held(capture, dataset)) | read)
+    provenance = capture.of(iterator) | read
+    capture.registry.tag(iterator, provenance)
+    state = capture.hooks.torch
+    if state is not None and state.iterator() is iterator:
+        state.iterated = provenance
 
 
 def _batch(capture: Capture, result: Any, iterator: Any) -> None:

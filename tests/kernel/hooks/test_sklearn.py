@@ -10,6 +10,7 @@ import sys
 import warnings
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 
 import joblib
 import numpy as np
@@ -348,3 +349,23 @@ def test_patches_apply_when_sklearn_is_imported_later() -> None:
     result = subprocess.run([sys.executable, "-c", LATE_IMPORT], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+def test_load_files_reads_each_file_of_the_folder(capture: Capture, tmp_path: Path) -> None:
+    """``load_files(folder)`` (the review_polarity tutorials): every file is an input; the texts and targets carry
+    them all."""
+    import sklearn.datasets
+    import xxhash
+
+    for label in ("neg", "pos"):
+        (tmp_path / label).mkdir()
+        for i in range(2):
+            (tmp_path / label / f"cv{i}.txt").write_text(f"{label} review {i}")
+    reviews = sklearn.datasets.load_files(str(tmp_path), encoding="utf-8")
+    expected = {
+        Source("file", str(path), xxhash.xxh3_128(path.read_bytes()).hexdigest()) for path in tmp_path.glob("*/*.txt")
+    }
+    assert set(capture.record.inputs) == expected
+    assert capture.of(reviews).sources == expected
+    assert capture.of(reviews.target).sources == expected
+    assert capture.of(reviews.data).sources == expected

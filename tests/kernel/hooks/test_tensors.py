@@ -301,3 +301,37 @@ def test_two_loaders_zipped_train_on_both(capture: Capture) -> None:
     assert capture.hooks.training.get(model)["steps"] == 2
     tensors.cell_ended(capture)  # the batch before validation's (the second loader's last) is tagged, then let go
     assert capture.hooks.torch.other_batch == () and capture.of(xb).sources == capture.of(second).sources
+
+
+class Files(Dataset):
+    """A dataset of the user's own reading each item's file when indexed (``__getitem__`` opens it)."""
+
+    def __init__(self, capture: Capture, folder: str, count: int) -> None:
+        self.capture, self.folder, self.count = capture, folder, count
+
+    def __len__(self) -> int:
+        return self.count
+
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, torch.Tensor]:
+        item = torch.full((4,), float(index))
+        self.capture.read(Source("file", f"/{self.folder}/{index}.txt", "v1"), item)  # a hook saw the file read
+        return item, torch.tensor(float(index % 2))
+
+
+def test_files_a_dataset_reads_as_it_is_indexed_are_what_its_batches_hold(capture: Capture) -> None:
+    """A loader over a dataset that reads its files lazily: each batch derives from the files read to make it, the
+    next epoch's iterator from all read so far; files a validation loader reads are no source of the model."""
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    train = DataLoader(Files(capture, "train", 6), batch_size=3)
+    for epoch in range(2):
+        for number, (xb, yb) in enumerate(train):
+            if epoch == 0 and number == 0:
+                assert {source.name for source in tensors.provenance_of(capture, xb).sources} == {
+                    f"/train/{index}.txt" for index in range(3)
+                }
+            train_step(model, optimizer, xb, yb)
+    with torch.no_grad():
+        for vb, _ in DataLoader(Files(capture, "val", 3), batch_size=3):
+            model(vb)
+    assert {source.name for source in capture.of(model).sources} == {f"/train/{index}.txt" for index in range(6)}

@@ -1,0 +1,117 @@
+"""Loaders of the user's own called from another function of the user's own, in a real kernel: a script's
+``main()`` reading its train and test files through ``load(path)`` (lists built from ``open``), a ``fit_one(name)``
+called in a loop, and classes whose ``__init__`` loads both splits into attributes that another method fits on
+(in the same statement, or in a later cell).
+Each call's reads go to what that call binds (not to the other split's, nor to an earlier call's), so every model
+derives from its training file only, never from the file it is scored on."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from notebooks import run_notebook
+
+from nblineage.lineage.graph import DatasetRef, upstream
+from nblineage.lineage.store import Store
+
+LOADERS = """
+import csv
+import joblib
+import numpy as np
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import StandardScaler
+
+
+def load(path):
+    X, y = [], []
+    with open(path) as f:
+        next(f)
+        for line in f:
+            *features, label = line.strip().split(",")
+            X.append([float(v) for v in features])
+            y.append(int(label))
+    return X, y
+
+
+def load_arrays(path):
+    rows = list(csv.reader(open(path)))[1:]
+    return np.array([[float(v) for v in r[:-1]] for r in rows]), np.array([int(r[-1]) for r in rows])
+"""
+MAIN = """
+def main():
+    X_tr, y_tr = load("train.csv")
+    X_te, y_te = load("test.csv")
+    clf = LogisticRegression().fit(X_tr, y_tr)
+    print(clf.score(X_te, y_te))
+    joblib.dump(clf, "main.joblib")
+
+
+main()
+"""
+LOOP = """
+def fit_one(name):
+    X, y = load_arrays(name + ".csv")
+    joblib.dump(LogisticRegression().fit(X, y), name + ".joblib")
+
+
+for name in ["first", "second"]:
+    fit_one(name)
+"""
+CLASS = """
+class Worker:
+    def __init__(self):
+        X, self.y = load_arrays("train.csv")
+        Xt, self.yt = load_arrays("test.csv")
+        scaler = StandardScaler().fit(X)
+        self.X, self.Xt = scaler.transform(X), scaler.transform(Xt)
+
+    def run(self):
+        clf = LogisticRegression().fit(self.X[::-1], self.y[::-1])
+        print(clf.score(self.Xt, self.yt))
+        joblib.dump(clf, "worker.joblib")
+
+
+Worker().run()
+"""
+RUNNER = """
+class Runner:
+    def __init__(self):
+        self.X, self.y = load_arrays("first.csv")
+        self.Xt, self.yt = load_arrays("test.csv")
+
+    def run(self):
+        clf = LogisticRegression().fit(self.X, self.y)
+        print(clf.score(self.Xt, self.yt))
+        joblib.dump(clf, "runner.joblib")
+
+
+runner = Runner()
+"""
+RUN = """
+runner.run()
+"""
+
+
+def sources_of(store_url: str, model: Path) -> set[str]:
+    with Store(store_url) as store:
+        nodes = upstream(store, DatasetRef("file", str(model)))
+    return {Path(node.name).name for node in nodes if node.type in ("dataset", "model")}
+
+
+@pytest.mark.timeout(300)
+def test_each_call_of_a_loader_gives_its_own_file_to_what_it_binds(tmp_path: Path) -> None:
+    rng = np.random.default_rng(5)
+    for name in ("train", "test", "first", "second"):
+        X = rng.normal(size=(30, 3)).round(3)
+        lines = [",".join(map(str, row)) + f",{int(row[0] > 0)}" for row in X]
+        (tmp_path / f"{name}.csv").write_text("a,b,c,label\n" + "\n".join(lines) + "\n")
+    store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
+    run_notebook(tmp_path / "calls.ipynb", [LOADERS, MAIN, LOOP, CLASS, RUNNER, RUN], env, timeout=180)
+    assert sources_of(store_url, tmp_path / "main.joblib") == {"train.csv"}
+    assert sources_of(store_url, tmp_path / "first.joblib") == {"first.csv"}
+    assert sources_of(store_url, tmp_path / "second.joblib") == {"second.csv"}
+    assert sources_of(store_url, tmp_path / "worker.joblib") == {"train.csv"}
+    assert sources_of(store_url, tmp_path / "runner.joblib") == {"first.csv"}
