@@ -43,3 +43,13 @@ def run_notebook(
         if not allow_errors:
             raise
     return notebook
+
+
+def model_source_names(store_url: str, model: Path) -> set[str]:
+    """The file names of the datasets and models upstream of the saved model file ``model``."""
+    from nblineage.lineage.graph import DatasetRef, upstream
+    from nblineage.lineage.store import Store
+
+    with Store(store_url) as store:
+        nodes = upstream(store, DatasetRef("file", str(model)))
+    return {Path(node.name).name for node in nodes if node.type in ("dataset", "model")}

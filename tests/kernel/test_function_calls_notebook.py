@@ -11,10 +11,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from notebooks import model_source_names as sources_of
 from notebooks import run_notebook
-
-from nblineage.lineage.graph import DatasetRef, upstream
-from nblineage.lineage.store import Store
 
 LOADERS = """
 import csv
@@ -92,12 +90,6 @@ runner = Runner()
 RUN = """
 runner.run()
 """
-
-
-def sources_of(store_url: str, model: Path) -> set[str]:
-    with Store(store_url) as store:
-        nodes = upstream(store, DatasetRef("file", str(model)))
-    return {Path(node.name).name for node in nodes if node.type in ("dataset", "model")}
 
 
 @pytest.mark.timeout(300)

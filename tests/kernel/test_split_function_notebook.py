@@ -12,10 +12,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from notebooks import model_source_names as sources_of
 from notebooks import run_notebook
-
-from nblineage.lineage.graph import DatasetRef, upstream
-from nblineage.lineage.store import Store
 
 LOAD = """
 import csv
@@ -74,12 +72,6 @@ joblib.dump(te_scaler, "te_scaler.joblib")
 def _write(path: Path, header: str, rows: np.ndarray) -> None:
     lines = [header, *(",".join(f"{value:.3f}" for value in row) for row in rows)]
     path.write_text("\n".join(lines) + "\n")
-
-
-def sources_of(store_url: str, model: Path) -> set[str]:
-    with Store(store_url) as store:
-        nodes = upstream(store, DatasetRef("file", str(model)))
-    return {Path(node.name).name for node in nodes if node.type in ("dataset", "model")}
 
 
 @pytest.mark.timeout(300)
