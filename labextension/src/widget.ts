@@ -26,7 +26,7 @@ interface Reply {
   details?: NodeDetails;
 }
 
-export function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
+function render({ model, el }: { model: Model; el: HTMLElement }): () => void {
   if (model.get('_view') === 'answers') {
     return renderAnswers(model, el);
   }

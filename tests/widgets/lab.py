@@ -50,9 +50,9 @@ def free_port() -> int:
 
 
 @contextmanager
-def jupyterlab(root: Path, env: dict[str, str], theme: str | None = None) -> Iterator[Lab]:
+def jupyterlab(root: Path, env: dict[str, str], theme: str | None = None, args: tuple[str, ...] = ()) -> Iterator[Lab]:
     """JupyterLab serving ``root`` on a random port with a random token, stopped afterwards; ``theme`` names a
-    JupyterLab theme to start in ("JupyterLab Dark")."""
+    JupyterLab theme to start in ("JupyterLab Dark"), ``args`` are more command-line options."""
     token = secrets.token_hex(16)
     settings = root / ".lab-settings"  # the user's JupyterLab settings stay out; no news pop-up over the notebook
     news = settings / "@jupyterlab" / "apputils-extension" / "notification.jupyterlab-settings"
@@ -72,7 +72,7 @@ def jupyterlab(root: Path, env: dict[str, str], theme: str | None = None) -> Ite
         port = free_port()
         command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
         command += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
-        command += ["--ServerApp.open_browser=False", "--ServerApp.port_retries=0"]
+        command += ["--ServerApp.open_browser=False", "--ServerApp.port_retries=0", *args]
         if hasattr(os, "getuid") and os.getuid() == 0:
             command.append("--allow-root")
         log.flush()

@@ -1,6 +1,7 @@
 """The widget in a real browser: JupyterLab started by the test runs a notebook that reads a CSV, trains
 scikit-learn and saves with joblib, then ``nblineage.show(model)``; headless Chromium must draw the
-graph and open the details pane on a click. The saved page (``to_html``) must draw without a server."""
+graph and open the details pane on a click, also after JupyterLab replaced the notebook's session (as it does on a
+busy machine while the kernel starts). The saved page (``to_html``) must draw without a server."""
 
 from __future__ import annotations
 
@@ -26,6 +27,19 @@ CELLS = [
     "import joblib\njoblib.dump(model, 'model.joblib')",
     "import nblineage\ngraph = nblineage.show(model, depth=2)\ngraph",
 ]
+# What JupyterLab does on a busy machine while a notebook's kernel starts: a new session connection to the same kernel,
+# made while the old one (which handles the kernel's comms) is still open, then the old one disposed. Without
+# nblineage's hand-over the notebook is left on a connection that drops comms, and widgets show "model not found".
+KERNEL_CONNECTED = "() => window.jupyterapp?.shell.currentWidget?.sessionContext?.session?.kernel?.connectionStatus"
+KERNEL_CONNECTED += " === 'connected'"
+REPLACE_SESSION = """() => {
+  const context = window.jupyterapp.shell.currentWidget.sessionContext;
+  const old = context.session.kernel;
+  const session = window.jupyterapp.serviceManager.sessions.connectTo({ model: context.session.model });
+  const made = session.kernel.handleComms;
+  context._handleNewSession(session);
+  return { made, now: context.session.kernel.handleComms, oldGone: old.isDisposed, same: old.id === session.kernel.id };
+}"""
 NOTEBOOK_TIMEOUT = (
     240_000  # ms: the kernel starts and imports pandas and scikit-learn on a busy machine (pytest-timeout: 300 s)
 )
@@ -41,12 +55,16 @@ def notebook_dir(tmp_path: Path) -> Path:
 
 def test_notebook_shows_the_graph_and_its_details(notebook_dir: Path) -> None:
     url = f"sqlite:///{notebook_dir / 'lineage.db'}"
-    with jupyterlab(notebook_dir, {"NBLINEAGE_URL": url}) as lab, chromium() as browser:
+    expose = ("--LabApp.expose_app_in_browser=True",)  # window.jupyterapp, to replace the session as JupyterLab does
+    with jupyterlab(notebook_dir, {"NBLINEAGE_URL": url}, args=expose) as lab, chromium() as browser:
         page = browser.new_page(viewport={"width": 1280, "height": 1000})
         with screenshot_on_failure(page, "widget-jupyterlab-failed.png"):
             page.goto(lab.open_url("/lab/tree/churn.ipynb"))
             page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=NOTEBOOK_TIMEOUT)
             page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']", timeout=NOTEBOOK_TIMEOUT)
+            page.wait_for_function(KERNEL_CONNECTED, timeout=NOTEBOOK_TIMEOUT)
+            replaced = page.evaluate(REPLACE_SESSION)
+            assert replaced == {"made": False, "now": True, "oldGone": True, "same": True}, replaced
             run_all_cells(page, ".jp-Notebook .nbl-graph .nbl-node", NOTEBOOK_TIMEOUT)
             kinds = [
                 node.get_attribute("class") or "" for node in page.locator(".jp-Notebook .nbl-graph .nbl-node").all()

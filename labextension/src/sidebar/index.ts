@@ -1,6 +1,7 @@
 /**
- * The JupyterLab plugin of nblineage: the lineage sidebar in the left area, a palette command to open it and a
- * keyboard shortcut (Alt Shift L); the panel follows the active notebook cell.
+ * The JupyterLab plugins of nblineage: the lineage sidebar in the left area, a palette command to open it and a
+ * keyboard shortcut (Alt Shift L), the panel following the active notebook cell; and comm handling handed over to a
+ * kernel's remaining connection, so the notebook's widgets show after JupyterLab replaced its session (comms.ts).
  */
 
 import { ILabShell, JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
@@ -8,6 +9,7 @@ import { ICommandPalette } from '@jupyterlab/apputils';
 import { INotebookTracker, NotebookActions } from '@jupyterlab/notebook';
 
 import { LineageClient } from './client';
+import { handOverComms } from './comms';
 import { lineageIcon } from './icon';
 import { cellOpener } from './open';
 import { graphTab } from './tab';
@@ -53,4 +55,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
   }
 };
 
-export default plugin;
+const comms: JupyterFrontEndPlugin<void> = {
+  id: 'nblineage:comms-handover',
+  description: "Comm handling handed to a kernel's remaining connection (widgets show after a session is replaced).",
+  autoStart: true,
+  activate: (app: JupyterFrontEnd) => handOverComms(app.serviceManager.kernels)
+};
+
+export default [plugin, comms];
