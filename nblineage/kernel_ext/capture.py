@@ -35,6 +35,8 @@ from nblineage.kernel_ext.provenance import EMPTY, Provenance, Registry, Source
 WriteFallback = Callable[["Capture"], Provenance]
 
 _current: Capture | None = None
+# The packages whose arrays, frames, tensors and matrices are data (``Capture.untracked_data``).
+_DATA_MODULES = frozenset({"numpy", "pandas", "torch", "scipy", "polars", "pyarrow", "tensorflow", "jax", "jaxlib"})
 
 
 class _Local(threading.local):
@@ -111,6 +113,13 @@ class Capture:
         self.catch_up: Callable[[Capture], None] | None = None
         # The same inside a function of the user's own: its locals made from tracked data (``fallback``).
         self.catch_up_in_function: Callable[[Capture], Provenance] | None = None
+        # A hooked call given tracked data and data no hook tracked (``fit(X / 255., y)``: numpy's ops are not
+        # followed): what the arguments of the user's call under way read by name (``fallback.argument_reads``).
+        self.argument_reads: Callable[[Capture], Provenance] | None = None
+        # line of the cell statement under way -> (cell code, instruction, blank lines IPython dropped) of the call
+        # the statement was making -> datasets read while it ran: which call of ``a, b = load("a"), load("b")`` read
+        # what (``flow``)
+        self.call_sites: dict[int, dict[tuple[Any, int, int], set[Source]]] = {}
         self.untracked_reads = False
         self.guard: Any = None  # the policy guard (kernel_ext/guard.py) when a policy applies, else None
 
@@ -130,6 +139,7 @@ class Capture:
         self.statement_reads = {}
         self.code_reads = {}
         self.call_reads = {}
+        self.call_sites = {}
         self.reads_log = []
         self.untracked_reads = False
         return record
@@ -140,9 +150,13 @@ class Capture:
         self.reads_log.append(source)
         _note_read(source)
         if self.user_ns is not None:
-            line = cell_line(self.user_ns, self.cell_source)
-            if line is not None:
+            frame = _cell_frame(self.user_ns)
+            if frame is not None:
+                lead = blank_lead(self.cell_source) if self.cell_source and self.script is None else 0
+                line = frame.f_lineno + lead
                 self.statement_reads.setdefault(line, set()).add(source)
+                site = (frame.f_code, frame.f_lasti, lead)
+                self.call_sites.setdefault(line, {}).setdefault(site, set()).add(source)
                 _note_function_reads(self, sys._getframe(1), source)
         provenance = self.exact({source})
         self.registry.tag(result, provenance)
@@ -186,7 +200,8 @@ class Capture:
         none and the cell read files whose data only its code carries on, the statements so far are followed first
         (``rows`` built from ``csv.reader(f)`` gets the file before ``pd.DataFrame(rows)`` derives from it)."""
         provenance = self.registry.derive(result, *inputs, run_id=self.cell_run_id)
-        if self.record.inputs and self.catch_up is not None and self.untracked(inputs):
+        mixed = bool(provenance) and self.argument_reads is not None and self.untracked_data(inputs)
+        if (self.record.inputs or mixed) and self.catch_up is not None and self.untracked(inputs):
             self.catch_up(self)
             given = EMPTY
             if self.catch_up_in_function is not None and self.untracked(inputs):
@@ -195,6 +210,13 @@ class Capture:
             if given and self.untracked(inputs):  # a list a function of the user's own built, which no registry
                 # holds: what the call's arguments read there
                 provenance = (provenance | given).through(self.cell_run_id)
+                self.registry.tag(result, provenance)
+        if mixed and self.argument_reads is not None and self.untracked_data(inputs):
+            # ``fit(X / 255., y)``: ``y``'s exact provenance alone would hide ``X``'s; what the call's arguments read
+            # by name joins it, at cell precision
+            found = self.argument_reads(self)
+            if not found.sources <= provenance.sources:
+                provenance = (provenance | found).through(self.cell_run_id)
                 self.registry.tag(result, provenance)
         return provenance
 
@@ -213,6 +235,12 @@ class Capture:
         return any(
             item is not None and not isinstance(item, (int, float, str, bytes)) and not self.registry.of(item)
             for item in inputs
+        )
+
+    def untracked_data(self, inputs: tuple) -> bool:
+        """Whether some input is an array, frame, tensor or sparse matrix with no provenance."""
+        return any(
+            type(item).__module__.partition(".")[0] in _DATA_MODULES and not self.registry.of(item) for item in inputs
         )
 
     def of(self, obj: Any) -> Provenance:
@@ -241,15 +269,24 @@ def cell_line(user_ns: dict[str, Any], source: str | None = None) -> int | None:
     """The line of the cell statement under way: of the outermost frame running module code in ``user_ns``,
     counted in the cell's ``source`` as typed (IPython runs it without its leading blank lines). While a ``%run``
     script runs (``Capture.script``), the line of its statement under way, in its file."""
+    frame = _cell_frame(user_ns)
+    if frame is None:
+        return None
+    script = _current.script if _current is not None else None
+    return frame.f_lineno + blank_lead(source) if source and script is None else frame.f_lineno
+
+
+def _cell_frame(user_ns: dict[str, Any]) -> Any:
+    """The outermost frame running module code in ``user_ns`` (the cell's, or the ``%run`` script's), or None."""
     frame: Any = sys._getframe(1)
     script = _current.script if _current is not None else None
-    line = None
+    found = None
     while frame is not None:
         code = frame.f_code
         if frame.f_globals is user_ns and code.co_name == "<module>" and (script is None or code.co_filename == script):
-            line = frame.f_lineno
+            found = frame
         frame = frame.f_back
-    return line + blank_lead(source) if line is not None and source and script is None else line
+    return found
 
 
 @functools.lru_cache(maxsize=8)

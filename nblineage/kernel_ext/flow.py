@@ -150,6 +150,30 @@ class _Flow:
             return None
         return provenance
 
+    def located(self, node: ast.AST) -> Provenance:
+        """The datasets read by the calls of the cell made within ``node`` (``load("a.csv")`` of ``load("a.csv"),
+        load("b.csv")``), found by where each call the cell statement was making when it read one is
+        (``Capture.call_sites``)."""
+        first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        if first is None or last is None or self.seeds is not self.capture.statement_reads:
+            return EMPTY
+        span = (first, node.col_offset, last, node.end_col_offset)  # type: ignore[attr-defined]
+        sources: set[Source] = set()
+        for line in range(first, last + 1):
+            for (code, instruction, lead), read in self.capture.call_sites.get(line, {}).items():
+                found = _instruction_span(code, instruction, lead)
+                if found is not None and span[:2] <= found[:2] and found[2:] <= span[2:]:
+                    sources.update(read)
+        return self.capture.exact(sources) if sources else EMPTY
+
+    def elements(self, values: list[ast.expr], seeded: Provenance) -> list[Provenance]:
+        """What each item of a tuple or list written out reads (``load("a.csv"), load("b.csv")``): its names and the
+        datasets its calls read; what the statement read that no item's calls account for goes to each."""
+        located = [self.located(value) for value in values]
+        rest = seeded.sources - frozenset().union(*(found.sources for found in located))
+        extra = self.capture.exact(rest) if rest else EMPTY
+        return [self.reads(value) | found | extra for value, found in zip(values, located, strict=True)]
+
     def seeded(self, first: int, last: int) -> Provenance:
         sources: set[Source] = set()
         for line in range(first, last + 1):
@@ -221,13 +245,33 @@ class _Flow:
             self.bind(node.target, provenance, replace=False)
 
     def _For(self, node: ast.For) -> None:
-        header = self.reads(node.iter) | self.seeded(node.lineno, node.iter.end_lineno or node.lineno)
+        seeded = self.seeded(node.lineno, node.iter.end_lineno or node.lineno)
+        if _written_out(node.iter) and isinstance(node.target, ast.Name):
+            self._for_each(node, node.target, node.iter.elts, seeded)  # type: ignore[attr-defined]
+            return
+        header = self.reads(node.iter) | seeded
         for _ in range(2):
             self.bind(node.target, header, replace=False)
             self.block(node.body)
         self.block(node.orelse)
 
     _AsyncFor = _For
+
+    def _for_each(self, node: ast.For, target: ast.Name, values: list[ast.expr], seeded: Provenance) -> None:
+        """``for ds in (train, valid, test): ds["x2"] = ds["x"] * 2``: the body followed once per item, the loop's
+        name holding that item's alone; what the body fills it with goes to the item's name (the same object, unless
+        the body rebinds the loop's name)."""
+        rebinds = any(
+            isinstance(item, ast.Name) and item.id == target.id and isinstance(item.ctx, ast.Store)
+            for statement in node.body
+            for item in ast.walk(statement)
+        )
+        for value, given in zip(values, self.elements(values, seeded), strict=True):
+            self.bind(target, given)
+            self.block(node.body)
+            if isinstance(value, ast.Name) and not rebinds:
+                self.bind(value, self.value(target.id), replace=False)
+        self.block(node.orelse)
 
     def _While(self, node: ast.While) -> None:
         for _ in range(2):
@@ -327,7 +371,11 @@ def _unpacked(flow: _Flow, target: ast.AST, value: ast.AST, seeded: Provenance) 
     """``train, test = loader.split()``: what each target got, where the user function called is known and returns
     tuples of as many items (its own reads by line: ``Capture.code_reads``); what the statement read that the
     function's items do not account for goes to every target. None when that is not knowable."""
-    if not isinstance(target, (ast.Tuple, ast.List)) or not isinstance(value, ast.Call):
+    if not isinstance(target, (ast.Tuple, ast.List)):
+        return None
+    if _written_out(value) and len(value.elts) == len(target.elts):  # type: ignore[attr-defined]
+        return flow.elements(value.elts, seeded)  # type: ignore[attr-defined]
+    if not isinstance(value, ast.Call):
         return None
     if any(not isinstance(item, (ast.Name, ast.Attribute, ast.Subscript)) for item in target.elts):
         return None
@@ -377,6 +425,24 @@ def _parameters(flow: _Flow, arguments: ast.arguments, call: ast.Call, bound: as
     for name in rest:
         given[name] = extra
     return given
+
+
+def _written_out(node: ast.AST) -> bool:
+    """A tuple or list written out item by item (none starred)."""
+    return isinstance(node, (ast.Tuple, ast.List)) and not any(isinstance(item, ast.Starred) for item in node.elts)
+
+
+@functools.lru_cache(maxsize=1024)
+def _instruction_span(code: types.CodeType, instruction: int, lead: int) -> tuple[int, int, int, int] | None:
+    """Where the instruction at ``instruction`` of a cell's ``code`` is in the cell as typed (``lead`` blank lines
+    first): line, column, end line, end column."""
+    try:
+        line, end, column, end_column = next(itertools.islice(code.co_positions(), instruction // 2, None))
+    except (AttributeError, StopIteration, ValueError):
+        return None
+    if line is None or end is None or column is None or end_column is None:
+        return None
+    return line + lead, column, end + lead, end_column
 
 
 def _estimator_class(node: ast.AST, namespace: Any) -> bool:
@@ -748,6 +814,47 @@ def caller_reads(capture: Capture, frame: Any) -> Provenance:
     node = _call_at(statement, _position(frame), -offset, len(first) - len(first.lstrip()))
     flow = _Flow(capture, collections.ChainMap(frame.f_locals, frame.f_globals), None)  # type: ignore[arg-type]
     found = flow.reads(node if node is not None else statement)
+    return found.at_cell_precision() if found else found
+
+
+def argument_reads(capture: Capture, frame: Any) -> Provenance:
+    """What the arguments of the call the user's code is making, from ``frame`` up, read (``X`` of ``fit(X / 255.,
+    y)``, ``np.log1p(X)``, ``X.values``): their names (a plain setting not) as the registry has them, and in a cell
+    the datasets the calls within them read; at cell precision. Empty when that call is not found. For a hooked call
+    given tracked data and data no hook tracked, made from a cell or a function of the user's own."""
+    frame = user_frame(frame)
+    if frame is None:
+        return EMPTY
+    code = frame.f_code
+    if code.co_name == "<module>":
+        source, user_ns = capture.cell_source, capture.user_ns
+        parsed = cellcode.parse(source) if source and frame.f_globals is user_ns else None
+        if parsed is None or user_ns is None:
+            return EMPTY
+        lead = blank_lead(source) if capture.script is None else 0  # type: ignore[arg-type]
+        line = frame.f_lineno + lead
+        statement = next(
+            (item for item in parsed.tree.body if item.lineno <= line <= (item.end_lineno or item.lineno)), None
+        )
+        flow = _Flow(capture, user_ns, None)
+        call = _call_at(statement, _position(frame), lead, 0) if statement is not None else None
+    else:
+        parsed_function = _function_tree(code)
+        if parsed_function is None or parsed_function[0].name != code.co_name:
+            return EMPTY
+        tree, offset = parsed_function
+        statement = _innermost(tree, frame.f_lineno - offset)
+        if statement is None:
+            return EMPTY
+        first = linecache.getline(code.co_filename, code.co_firstlineno)
+        call = _call_at(statement, _position(frame), -offset, len(first) - len(first.lstrip()))
+        flow = _Flow(capture, collections.ChainMap(frame.f_locals, frame.f_globals), None)  # type: ignore[arg-type]
+    if not isinstance(call, ast.Call):
+        return EMPTY
+    arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
+    found = flow.reads(*(item for item in arguments if not _plain_value(item, flow.user_ns)))
+    if code.co_name == "<module>":
+        found = found | union(flow.located(item) for item in arguments)
     return found.at_cell_precision() if found else found
 
 
