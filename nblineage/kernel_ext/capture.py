@@ -37,6 +37,7 @@ WriteFallback = Callable[["Capture"], Provenance]
 _current: Capture | None = None
 # The packages whose arrays, frames, tensors and matrices are data (``Capture.untracked_data``).
 _DATA_MODULES = frozenset({"numpy", "pandas", "torch", "scipy", "polars", "pyarrow", "tensorflow", "jax", "jaxlib"})
+_data_types: dict[type, bool] = {}  # whether a type's instances are data, by its package
 
 
 class _Local(threading.local):
@@ -239,9 +240,14 @@ class Capture:
 
     def untracked_data(self, inputs: tuple) -> bool:
         """Whether some input is an array, frame, tensor or sparse matrix with no provenance."""
-        return any(
-            type(item).__module__.partition(".")[0] in _DATA_MODULES and not self.registry.of(item) for item in inputs
-        )
+        registry = self.registry
+        for item in inputs:
+            data = _data_types.get(type(item))
+            if data is None:
+                data = _data_types[type(item)] = type(item).__module__.partition(".")[0] in _DATA_MODULES
+            if data and not registry.tracks(item) and not registry.of(item):
+                return True
+        return False
 
     def of(self, obj: Any) -> Provenance:
         return self.registry.of(obj) if obj is not None else EMPTY

@@ -819,8 +819,9 @@ def caller_reads(capture: Capture, frame: Any) -> Provenance:
 
 def argument_reads(capture: Capture, frame: Any) -> Provenance:
     """What the arguments of the call the user's code is making, from ``frame`` up, read (``X`` of ``fit(X / 255.,
-    y)``, ``np.log1p(X)``, ``X.values``): their names (a plain setting not) as the registry has them, and in a cell
-    the datasets the calls within them read; at cell precision. Empty when that call is not found. For a hooked call
+    y)``, ``np.log1p(X)``, ``X.values``; of an item set, ``df["z"] = np.log1p(X)``, the value): their names (a plain
+    setting not) as the registry has them, and in a cell the datasets the calls within them read; at cell precision.
+    Empty when that call is not found. For a hooked call
     given tracked data and data no hook tracked, made from a cell or a function of the user's own."""
     frame = user_frame(frame)
     if frame is None:
@@ -832,10 +833,7 @@ def argument_reads(capture: Capture, frame: Any) -> Provenance:
         if parsed is None or user_ns is None:
             return EMPTY
         lead = blank_lead(source) if capture.script is None else 0  # type: ignore[arg-type]
-        line = frame.f_lineno + lead
-        statement = next(
-            (item for item in parsed.tree.body if item.lineno <= line <= (item.end_lineno or item.lineno)), None
-        )
+        statement = _innermost(parsed.tree, frame.f_lineno + lead)
         flow = _Flow(capture, user_ns, None)
         call = _call_at(statement, _position(frame), lead, 0) if statement is not None else None
     else:
@@ -849,9 +847,15 @@ def argument_reads(capture: Capture, frame: Any) -> Provenance:
         first = linecache.getline(code.co_filename, code.co_firstlineno)
         call = _call_at(statement, _position(frame), -offset, len(first) - len(first.lstrip()))
         flow = _Flow(capture, collections.ChainMap(frame.f_locals, frame.f_globals), None)  # type: ignore[arg-type]
-    if not isinstance(call, ast.Call):
+    if isinstance(call, ast.Call):
+        arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
+    elif isinstance(statement, (ast.Assign, ast.AugAssign)) and any(
+        isinstance(target, ast.Subscript)
+        for target in (statement.targets if isinstance(statement, ast.Assign) else [statement.target])
+    ):
+        arguments = [statement.value]  # ``df["z"] = np.log1p(X)``: the value set
+    else:
         return EMPTY
-    arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
     found = flow.reads(*(item for item in arguments if not _plain_value(item, flow.user_ns)))
     if code.co_name == "<module>":
         found = found | union(flow.located(item) for item in arguments)

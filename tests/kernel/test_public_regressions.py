@@ -13,7 +13,8 @@
 - a model fit on an array numpy made from tracked data, beside tracked labels (``fit(X / 255., y)``, ``X.values /
   255.``, ``np.log1p(X)``, arrays of ``np.load``), saved in the same cell, derives from the features' file too, not
   only the labels' (scikit-learn's MNIST examples); in a function of the user's own called twice, each model from
-  its own arrays; an estimator fit anew keeps nothing of its earlier fit.
+  its own arrays; an estimator fit anew keeps nothing of its earlier fit; a column set from such an array
+  (``frame["z"] = np.log1p(X)``) adds its file to the frame's.
 """
 
 from __future__ import annotations
@@ -141,6 +142,10 @@ joblib.dump(LogisticRegression().fit(X_np / 255., y_np), "npy.joblib")
 refit = LogisticRegression().fit(X, labels)
 refit.fit(X_np / 255., y_np)
 joblib.dump(refit, "refit.joblib")
+extended = pixels.copy()
+extended["npy_log"] = np.log1p(X_np[:, 0])
+extended["noise"] = np.random.default_rng(0).random(len(extended))
+extended.to_csv("extended.csv")
 """
 SCALED_IN_FUNCTION = """
 def train(X, y):
@@ -206,3 +211,4 @@ def test_public_pipeline_defects_stay_fixed(tmp_path: Path, monkeypatch: pytest.
             assert sources(store, tmp_path, f"{model}.joblib") == scaled, model
         for model in ("npy", "refit", "second"):  # not the arrays of an earlier fit or call
             assert sources(store, tmp_path, f"{model}.joblib") == {"pixels.npy", "labels.npy"}, model
+        assert sources(store, tmp_path, "extended.csv") == {"pixels.csv", "pixels.npy"}  # a column set from an array
