@@ -12,13 +12,17 @@ filled by mutation, so provenance is followed by name over the cell's statements
 - a constant subscript of a dict, list or tuple (``splits["train"]``, a ``DatasetDict``'s ``ds["train"]["text"]``)
   reads the item's provenance when the item is tracked, not the whole container's (its test split);
 - ``for row in reader:``: ``row`` gets what ``reader`` has (the loop body runs twice, for what a later statement
-  of the body gives an earlier one); ``with open(p) as f``: ``f`` gets what the expression reads;
+  of the body gives an earlier one); over a tuple written out (``for ds in (train, test):``) or a small list of
+  tracked objects (``combine = [train, test]``), the body is followed once per item, the name holding that item's
+  alone, and what the body fills it with goes to that item; ``with open(p) as f``: ``f`` gets what the expression
+  reads;
 - a method called for its effect, as a statement (``rows.append(x)``, ``writer.writerow(r)``, ``clf.fit(X, y)``):
   the object (not a module, class or function) adds what the arguments read;
 - a statement during which a dataset was read (``Capture.statement_reads``: ``rows = load_rows("a.csv")`` reads
   inside a function) gives it to what the statement binds or fills; ``train, test = loader.split()`` where the
   user function returns tuples gives each name what its item got in the function's body (followed the same way,
-  its reads by line from ``Capture.code_reads``).
+  its reads by line from ``Capture.code_reads``); ``a, b = load("a.csv"), load("b.csv")`` gives each name what
+  its item reads, the datasets read by the calls made within it (``Capture.call_sites``).
 
 A name starts with the provenance of the object it holds when the flow looks (``capture.of``). At the end, each
 name the cell bound or filled whose object no hook tracked exactly gets what flowed into it, at cell precision (a
@@ -58,6 +62,7 @@ class _Flow:
         self.env: dict[str, Provenance] = {}
         self.changed: set[str] = set()
         self.rebound: set[str] = set()  # names bound to a new object (not only filled)
+        self.filled: list[tuple[Any, Provenance]] = []  # objects a loop over them filled, with what they got
         self.seeds = capture.statement_reads
 
     def value(self, name: str) -> Provenance:
@@ -249,6 +254,10 @@ class _Flow:
         if _written_out(node.iter) and isinstance(node.target, ast.Name):
             self._for_each(node, node.target, node.iter.elts, seeded)  # type: ignore[attr-defined]
             return
+        items = self.tracked_items(node.iter) if isinstance(node.target, ast.Name) else None
+        if items is not None:
+            self._for_items(node, node.target, items, seeded)  # type: ignore[arg-type]
+            return
         header = self.reads(node.iter) | seeded
         for _ in range(2):
             self.bind(node.target, header, replace=False)
@@ -261,16 +270,35 @@ class _Flow:
         """``for ds in (train, valid, test): ds["x2"] = ds["x"] * 2``: the body followed once per item, the loop's
         name holding that item's alone; what the body fills it with goes to the item's name (the same object, unless
         the body rebinds the loop's name)."""
-        rebinds = any(
-            isinstance(item, ast.Name) and item.id == target.id and isinstance(item.ctx, ast.Store)
-            for statement in node.body
-            for item in ast.walk(statement)
-        )
+        rebinds = _rebinds(node, target.id)
         for value, given in zip(values, self.elements(values, seeded), strict=True):
             self.bind(target, given)
             self.block(node.body)
             if isinstance(value, ast.Name) and not rebinds:
                 self.bind(value, self.value(target.id), replace=False)
+        self.block(node.orelse)
+
+    def tracked_items(self, node: ast.AST) -> list[tuple[Any, Provenance]] | None:
+        """The items of a small list or tuple a name holds (``combine = [train, test]``), each with the provenance a
+        hook or the fallback gave it, when every item has some; else None."""
+        held = self.user_ns.get(node.id) if isinstance(node, ast.Name) else None
+        if type(held) not in (list, tuple) or not 0 < len(held) <= _MAX_ITEMS:  # type: ignore[arg-type]
+            return None
+        items = [(item, self.capture.of(item)) for item in held]  # type: ignore[union-attr]
+        return items if all(own for _, own in items) else None
+
+    def _for_items(
+        self, node: ast.For, target: ast.Name, items: list[tuple[Any, Provenance]], seeded: Provenance
+    ) -> None:
+        """``for ds in combine: ds["Title"] = ...`` over tracked items: the body followed once per item, the loop's
+        name holding that item's provenance alone; what the body fills it with goes to that object (``filled``)."""
+        rebinds = _rebinds(node, target.id)
+        for item, own in items:
+            self.bind(target, own | seeded)
+            self.block(node.body)
+            found = self.value(target.id)
+            if not rebinds and not found.sources <= own.sources:
+                self.filled.append((item, found))
         self.block(node.orelse)
 
     def _While(self, node: ast.While) -> None:
@@ -425,6 +453,18 @@ def _parameters(flow: _Flow, arguments: ast.arguments, call: ast.Call, bound: as
     for name in rest:
         given[name] = extra
     return given
+
+
+_MAX_ITEMS = 16  # items of a list a loop goes over followed one by one (the loop's body followed for each)
+
+
+def _rebinds(loop: ast.For, name: str) -> bool:
+    """Whether the body of ``loop`` binds ``name`` anew."""
+    return any(
+        isinstance(item, ast.Name) and item.id == name and isinstance(item.ctx, ast.Store)
+        for statement in loop.body
+        for item in ast.walk(statement)
+    )
 
 
 def _written_out(node: ast.AST) -> bool:
@@ -729,6 +769,10 @@ def follow(
             if provenance.sources <= known.sources and capture.registry.tracks(obj):
                 continue  # a hook gave it more since (a model loaded, then trained): kept
         capture.registry.tag(obj, tagged, binding=(user_ns, name))
+    for obj, provenance in flow.filled:
+        known = capture.of(obj)
+        if not (known and known.precision == "exact") and not provenance.sources <= known.sources:
+            capture.registry.tag(obj, (known | provenance).at_cell_precision().through(capture.cell_run_id))
     return given
 
 
