@@ -865,45 +865,67 @@ def argument_reads(capture: Capture, frame: Any) -> Provenance:
     """What the arguments of the call the user's code is making, from ``frame`` up, read (``X`` of ``fit(X / 255.,
     y)``, ``np.log1p(X)``, ``X.values``; of an item set, ``df["z"] = np.log1p(X)``, the value): their names (a plain
     setting not) as the registry has them, and in a cell the datasets the calls within them read; at cell precision.
-    Empty when that call is not found. For a hooked call
-    given tracked data and data no hook tracked, made from a cell or a function of the user's own."""
+    Empty when that call is not found. For a hooked call given tracked data and data no hook tracked, made from a
+    cell or a function of the user's own."""
     frame = user_frame(frame)
     if frame is None:
         return EMPTY
     code = frame.f_code
-    if code.co_name == "<module>":
+    in_cell = code.co_name == "<module>"
+    if in_cell:
         source, user_ns = capture.cell_source, capture.user_ns
-        parsed = cellcode.parse(source) if source and frame.f_globals is user_ns else None
-        if parsed is None or user_ns is None:
+        if not source or user_ns is None or frame.f_globals is not user_ns:
             return EMPTY
-        lead = blank_lead(source) if capture.script is None else 0  # type: ignore[arg-type]
-        statement = _innermost(parsed.tree, frame.f_lineno + lead)
+        lead = blank_lead(source) if capture.script is None else 0
+        arguments = _cell_arguments(source, code, frame.f_lasti, lead)
         flow = _Flow(capture, user_ns, None)
-        call = _call_at(statement, _position(frame), lead, 0) if statement is not None else None
     else:
-        parsed_function = _function_tree(code)
-        if parsed_function is None or parsed_function[0].name != code.co_name:
-            return EMPTY
-        tree, offset = parsed_function
-        statement = _innermost(tree, frame.f_lineno - offset)
-        if statement is None:
-            return EMPTY
-        first = linecache.getline(code.co_filename, code.co_firstlineno)
-        call = _call_at(statement, _position(frame), -offset, len(first) - len(first.lstrip()))
+        arguments = _function_arguments(code, frame.f_lasti)
         flow = _Flow(capture, collections.ChainMap(frame.f_locals, frame.f_globals), None)  # type: ignore[arg-type]
-    if isinstance(call, ast.Call):
-        arguments = [*call.args, *(keyword.value for keyword in call.keywords)]
-    elif isinstance(statement, (ast.Assign, ast.AugAssign)) and any(
-        isinstance(target, ast.Subscript)
-        for target in (statement.targets if isinstance(statement, ast.Assign) else [statement.target])
-    ):
-        arguments = [statement.value]  # ``df["z"] = np.log1p(X)``: the value set
-    else:
+    if not arguments:
         return EMPTY
     found = flow.reads(*(item for item in arguments if not _plain_value(item, flow.user_ns)))
-    if code.co_name == "<module>":
+    if in_cell:
         found = found | union(flow.located(item) for item in arguments)
     return found.at_cell_precision() if found else found
+
+
+@functools.lru_cache(maxsize=256)
+def _cell_arguments(source: str, code: types.CodeType, instruction: int, lead: int) -> tuple[ast.expr, ...]:
+    """The arguments of the call a cell's ``code`` makes at ``instruction`` (``lead``: the blank lines IPython
+    dropped), or the value of the item it sets there; () when not found."""
+    parsed = cellcode.parse(source)
+    if parsed is None:
+        return ()
+    position = _instruction_span(code, instruction, 0)
+    statement = _innermost(parsed.tree, position[0] + lead) if position is not None else None
+    return _arguments_at(statement, position, lead, 0)
+
+
+@functools.lru_cache(maxsize=256)
+def _function_arguments(code: types.CodeType, instruction: int) -> tuple[ast.expr, ...]:
+    """The same in a function of the user's own."""
+    parsed = _function_tree(code)
+    position = _instruction_span(code, instruction, 0)
+    if parsed is None or parsed[0].name != code.co_name or position is None:
+        return ()
+    tree, offset = parsed
+    first = linecache.getline(code.co_filename, code.co_firstlineno)
+    return _arguments_at(_innermost(tree, position[0] - offset), position, -offset, len(first) - len(first.lstrip()))
+
+
+def _arguments_at(
+    statement: ast.stmt | None, position: tuple[int, int, int, int] | None, shift: int, indent: int
+) -> tuple[ast.expr, ...]:
+    if statement is None:
+        return ()
+    call = _call_at(statement, position, shift, indent)
+    if isinstance(call, ast.Call):
+        return (*call.args, *(keyword.value for keyword in call.keywords))
+    targets = statement.targets if isinstance(statement, ast.Assign) else [getattr(statement, "target", None)]
+    if isinstance(statement, (ast.Assign, ast.AugAssign)) and any(isinstance(t, ast.Subscript) for t in targets):
+        return (statement.value,)  # ``df["z"] = np.log1p(X)``: the value set
+    return ()
 
 
 def user_frame(frame: Any) -> Any:
