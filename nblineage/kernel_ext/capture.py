@@ -115,7 +115,8 @@ class Capture:
         # The same inside a function of the user's own: its locals made from tracked data (``fallback``).
         self.catch_up_in_function: Callable[[Capture], Provenance] | None = None
         # A hooked call given tracked data and data no hook tracked (``fit(X / 255., y)``: numpy's ops are not
-        # followed): what the arguments of the user's call under way read by name (``fallback.argument_reads``).
+        # followed): what the arguments of the user's call under way read by name (``fallback.argument_reads``,
+        # which follows the code so far first when a name they read holds data no hook tracked: ``Xs = X / 255.``).
         self.argument_reads: Callable[[Capture], Provenance] | None = None
         # line of the cell statement under way -> (cell code, instruction, blank lines IPython dropped) of the call
         # the statement was making -> datasets read while it ran: which call of ``a, b = load("a"), load("b")`` read
@@ -201,8 +202,7 @@ class Capture:
         none and the cell read files whose data only its code carries on, the statements so far are followed first
         (``rows`` built from ``csv.reader(f)`` gets the file before ``pd.DataFrame(rows)`` derives from it)."""
         provenance = self.registry.derive(result, *inputs, run_id=self.cell_run_id)
-        mixed = bool(provenance) and self.argument_reads is not None and self.untracked_data(inputs)
-        if (self.record.inputs or mixed) and self.catch_up is not None and self.untracked(inputs):
+        if self.record.inputs and self.catch_up is not None and self.untracked(inputs):
             self.catch_up(self)
             given = EMPTY
             if self.catch_up_in_function is not None and self.untracked(inputs):
@@ -212,7 +212,7 @@ class Capture:
                 # holds: what the call's arguments read there
                 provenance = (provenance | given).through(self.cell_run_id)
                 self.registry.tag(result, provenance)
-        if mixed and self.argument_reads is not None and self.untracked_data(inputs):
+        if provenance and self.argument_reads is not None and self.untracked_data(inputs):
             # ``fit(X / 255., y)``: ``y``'s exact provenance alone would hide ``X``'s; what the call's arguments read
             # by name joins it, at cell precision
             found = self.argument_reads(self)
@@ -239,18 +239,26 @@ class Capture:
         )
 
     def untracked_data(self, inputs: tuple) -> bool:
-        """Whether some input is an array, frame, tensor or sparse matrix with no provenance."""
+        """Whether some input is an array, frame, tensor or sparse matrix (not a number) with no provenance."""
         registry = self.registry
         for item in inputs:
             data = _data_types.get(type(item))
             if data is None:
-                data = _data_types[type(item)] = type(item).__module__.partition(".")[0] in _DATA_MODULES
+                data = _data_types[type(item)] = _is_data(type(item))
             if data and not registry.tracks(item) and not registry.of(item):
                 return True
         return False
 
     def of(self, obj: Any) -> Provenance:
         return self.registry.of(obj) if obj is not None else EMPTY
+
+
+def _is_data(kind: type) -> bool:
+    """Whether instances of ``kind`` are data: of a data package, not numpy's numbers (``guess[i, j]``)."""
+    if kind.__module__.partition(".")[0] not in _DATA_MODULES:
+        return False
+    numpy = sys.modules.get("numpy")
+    return numpy is None or not issubclass(kind, numpy.generic)
 
 
 def current() -> Capture | None:

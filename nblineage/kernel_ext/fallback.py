@@ -87,8 +87,16 @@ def at_write(capture: Capture) -> Provenance:
 
 
 def argument_reads(capture: Capture) -> Provenance:
-    """What the arguments of the user's call under way read (``Capture.argument_reads``: ``flow.argument_reads``)."""
-    return flow.argument_reads(capture, sys._getframe(1))
+    """What the arguments of the user's call under way read (``Capture.argument_reads``: ``flow.argument_reads``);
+    when a name they read holds data no hook tracked (``Xs = X / 255.`` then ``fit(Xs, y)``), the code so far is
+    followed first (:func:`catch_up`, in a function of the user's own :func:`catch_up_in_function`)."""
+    frame = sys._getframe(1)
+    found, unknown = flow.argument_reads(capture, frame)
+    if unknown:
+        catch_up(capture)
+        catch_up_in_function(capture)
+        found, _ = flow.argument_reads(capture, frame)
+    return found
 
 
 # The last catch-up: cell run, line, inputs, and what the flow gave each name rebound (by line reached).

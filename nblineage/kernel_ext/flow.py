@@ -861,57 +861,97 @@ def caller_reads(capture: Capture, frame: Any) -> Provenance:
     return found.at_cell_precision() if found else found
 
 
-def argument_reads(capture: Capture, frame: Any) -> Provenance:
+def argument_reads(capture: Capture, frame: Any) -> tuple[Provenance, bool]:
     """What the arguments of the call the user's code is making, from ``frame`` up, read (``X`` of ``fit(X / 255.,
     y)``, ``np.log1p(X)``, ``X.values``; of an item set, ``df["z"] = np.log1p(X)``, the value): their names (a plain
     setting not) as the registry has them, and in a cell the datasets the calls within them read; at cell precision.
     Empty when that call is not found. For a hooked call given tracked data and data no hook tracked, made from a
-    cell or a function of the user's own."""
+    cell or a function of the user's own. Also whether a name they read holds data no hook tracked, outside a loop
+    (the code so far is worth following then)."""
     frame = user_frame(frame)
     if frame is None:
-        return EMPTY
+        return EMPTY, False
     code = frame.f_code
     in_cell = code.co_name == "<module>"
     if in_cell:
         source, user_ns = capture.cell_source, capture.user_ns
         if not source or user_ns is None or frame.f_globals is not user_ns:
-            return EMPTY
+            return EMPTY, False
         lead = blank_lead(source) if capture.script is None else 0
-        arguments = _cell_arguments(source, code, frame.f_lasti, lead)
+        arguments, looped = _cell_arguments(source, code, frame.f_lasti, lead)
         flow = _Flow(capture, user_ns, None)
     else:
-        arguments = _function_arguments(code, frame.f_lasti)
+        arguments, looped = _function_arguments(code, frame.f_lasti)
         flow = _Flow(capture, collections.ChainMap(frame.f_locals, frame.f_globals), None)  # type: ignore[arg-type]
     if not arguments:
-        return EMPTY
-    found = flow.reads(*(item for item in arguments if not _plain_value(item, flow.user_ns)))
-    if in_cell:
-        found = found | union(flow.located(item) for item in arguments)
-    return found.at_cell_precision() if found else found
+        return EMPTY, False
+    # the same call again with the same objects and their provenance (a loop's turns): what it read the first time
+    held = tuple(item for name in _names_in(arguments) if not isinstance(item := flow.user_ns.get(name), _PLAIN))
+    key = (
+        capture.cell_run_id,
+        code,
+        frame.f_lasti,
+        len(capture.reads_log),
+        tuple((id(item), id(capture.of(item))) for item in held),
+    )
+    known = _argument_reads.get(key)
+    if known is None:
+        found = flow.reads(*(item for item in arguments if not _plain_value(item, flow.user_ns)))
+        if in_cell:
+            found = found | union(flow.located(item) for item in arguments)
+        # in a loop the flow cannot tell its turns apart (``guess[i] = ...`` of each dataset in turn): not followed
+        known = (found.at_cell_precision() if found else found, not looped and capture.untracked_data(held))
+        if len(_argument_reads) >= 256:
+            _argument_reads.clear()
+        _argument_reads[key] = known
+    return known
+
+
+# what argument_reads found, by call site and the objects the call's arguments name
+_argument_reads: dict[tuple, tuple[Provenance, bool]] = {}
 
 
 @functools.lru_cache(maxsize=256)
-def _cell_arguments(source: str, code: types.CodeType, instruction: int, lead: int) -> tuple[ast.expr, ...]:
+def _names_in(arguments: tuple[ast.expr, ...]) -> tuple[str, ...]:
+    """The names the arguments of a call read."""
+    return tuple(sorted({node.id for item in arguments for node in ast.walk(item) if isinstance(node, ast.Name)}))
+
+
+_Arguments = tuple[ast.expr, ...]
+
+
+@functools.lru_cache(maxsize=256)
+def _cell_arguments(source: str, code: types.CodeType, instruction: int, lead: int) -> tuple[_Arguments, bool]:
     """The arguments of the call a cell's ``code`` makes at ``instruction`` (``lead``: the blank lines IPython
-    dropped), or the value of the item it sets there; () when not found."""
+    dropped), or the value of the item it sets there (() when not found); whether that is in a loop's body."""
     parsed = cellcode.parse(source)
-    if parsed is None:
-        return ()
     position = _instruction_span(code, instruction, 0)
-    statement = _innermost(parsed.tree, position[0] + lead) if position is not None else None
-    return _arguments_at(statement, position, lead, 0)
+    if parsed is None or position is None:
+        return (), False
+    line = position[0] + lead
+    return _arguments_at(_innermost(parsed.tree, line), position, lead, 0), _in_loop(parsed.tree, line)
 
 
 @functools.lru_cache(maxsize=256)
-def _function_arguments(code: types.CodeType, instruction: int) -> tuple[ast.expr, ...]:
+def _function_arguments(code: types.CodeType, instruction: int) -> tuple[_Arguments, bool]:
     """The same in a function of the user's own."""
     parsed = _function_tree(code)
     position = _instruction_span(code, instruction, 0)
     if parsed is None or parsed[0].name != code.co_name or position is None:
-        return ()
+        return (), False
     tree, offset = parsed
     first = linecache.getline(code.co_filename, code.co_firstlineno)
-    return _arguments_at(_innermost(tree, position[0] - offset), position, -offset, len(first) - len(first.lstrip()))
+    line = position[0] - offset
+    found = _arguments_at(_innermost(tree, line), position, -offset, len(first) - len(first.lstrip()))
+    return found, _in_loop(tree, line)
+
+
+def _in_loop(tree: ast.AST, line: int) -> bool:
+    """Whether ``line`` is in the body of a loop of ``tree``."""
+    return any(
+        isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and node.body[0].lineno <= line <= (node.end_lineno or 0)
+        for node in ast.walk(tree)
+    )
 
 
 def _arguments_at(

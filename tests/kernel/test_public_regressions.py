@@ -139,6 +139,8 @@ joblib.dump(LogisticRegression().fit(np.log1p(X), labels), "log1p.joblib")
 joblib.dump(LogisticRegression().fit(X[:, :3], labels), "sliced.joblib")
 joblib.dump(LogisticRegression().fit(StandardScaler().fit(X).transform(X), labels), "standard.joblib")
 joblib.dump(LogisticRegression().fit(X_np / 255., y_np), "npy.joblib")
+X_scaled = X_np / 255.
+joblib.dump(LogisticRegression().fit(X_scaled, y_np), "named.joblib")
 refit = LogisticRegression().fit(X, labels)
 refit.fit(X_np / 255., y_np)
 joblib.dump(refit, "refit.joblib")
@@ -209,6 +211,6 @@ def test_public_pipeline_defects_stay_fixed(tmp_path: Path, monkeypatch: pytest.
         scaled = {"pixels.csv", "labels.csv"}  # the features' file too, not only the labels'
         for model in ("scaled", "values", "log1p", "sliced", "standard", "first"):
             assert sources(store, tmp_path, f"{model}.joblib") == scaled, model
-        for model in ("npy", "refit", "second"):  # not the arrays of an earlier fit or call
+        for model in ("npy", "named", "refit", "second"):  # not the arrays of an earlier fit or call
             assert sources(store, tmp_path, f"{model}.joblib") == {"pixels.npy", "labels.npy"}, model
         assert sources(store, tmp_path, "extended.csv") == {"pixels.csv", "pixels.npy"}  # a column set from an array
