@@ -35,6 +35,9 @@ from nblineage.kernel_ext.provenance import EMPTY, Provenance, Registry, Source
 WriteFallback = Callable[["Capture"], Provenance]
 
 _current: Capture | None = None
+# The packages whose arrays, frames, tensors and matrices are data (``Capture.untracked_data``).
+_DATA_MODULES = frozenset({"numpy", "pandas", "torch", "scipy", "polars", "pyarrow", "tensorflow", "jax", "jaxlib"})
+_data_types: dict[type, bool] = {}  # whether a type's instances are data, by its package
 
 
 class _Local(threading.local):
@@ -111,6 +114,14 @@ class Capture:
         self.catch_up: Callable[[Capture], None] | None = None
         # The same inside a function of the user's own: its locals made from tracked data (``fallback``).
         self.catch_up_in_function: Callable[[Capture], Provenance] | None = None
+        # A hooked call given tracked data and data no hook tracked (``fit(X / 255., y)``: numpy's ops are not
+        # followed): what the arguments of the user's call under way read by name (``fallback.argument_reads``,
+        # which follows the code so far first when a name they read holds data no hook tracked: ``Xs = X / 255.``).
+        self.argument_reads: Callable[[Capture], Provenance] | None = None
+        # line of the cell statement under way -> (cell code, instruction, blank lines IPython dropped) of the call
+        # the statement was making -> datasets read while it ran: which call of ``a, b = load("a"), load("b")`` read
+        # what (``flow``)
+        self.call_sites: dict[int, dict[tuple[Any, int, int], set[Source]]] = {}
         self.untracked_reads = False
         self.guard: Any = None  # the policy guard (kernel_ext/guard.py) when a policy applies, else None
 
@@ -130,6 +141,7 @@ class Capture:
         self.statement_reads = {}
         self.code_reads = {}
         self.call_reads = {}
+        self.call_sites = {}
         self.reads_log = []
         self.untracked_reads = False
         return record
@@ -140,9 +152,13 @@ class Capture:
         self.reads_log.append(source)
         _note_read(source)
         if self.user_ns is not None:
-            line = cell_line(self.user_ns, self.cell_source)
-            if line is not None:
+            frame = _cell_frame(self.user_ns)
+            if frame is not None:
+                lead = blank_lead(self.cell_source) if self.cell_source and self.script is None else 0
+                line = frame.f_lineno + lead
                 self.statement_reads.setdefault(line, set()).add(source)
+                site = (frame.f_code, frame.f_lasti, lead)
+                self.call_sites.setdefault(line, {}).setdefault(site, set()).add(source)
                 _note_function_reads(self, sys._getframe(1), source)
         provenance = self.exact({source})
         self.registry.tag(result, provenance)
@@ -196,6 +212,13 @@ class Capture:
                 # holds: what the call's arguments read there
                 provenance = (provenance | given).through(self.cell_run_id)
                 self.registry.tag(result, provenance)
+        if provenance and self.argument_reads is not None and self.untracked_data(inputs):
+            # ``fit(X / 255., y)``: ``y``'s exact provenance alone would hide ``X``'s; what the call's arguments read
+            # by name joins it, at cell precision
+            found = self.argument_reads(self)
+            if not found.sources <= provenance.sources:
+                provenance = (provenance | found).through(self.cell_run_id)
+                self.registry.tag(result, provenance)
         return provenance
 
     def follow_so_far(self) -> bool:
@@ -215,8 +238,27 @@ class Capture:
             for item in inputs
         )
 
+    def untracked_data(self, inputs: tuple) -> bool:
+        """Whether some input is an array, frame, tensor or sparse matrix (not a number) with no provenance."""
+        registry = self.registry
+        for item in inputs:
+            data = _data_types.get(type(item))
+            if data is None:
+                data = _data_types[type(item)] = _is_data(type(item))
+            if data and not registry.tracks(item) and not registry.of(item):
+                return True
+        return False
+
     def of(self, obj: Any) -> Provenance:
         return self.registry.of(obj) if obj is not None else EMPTY
+
+
+def _is_data(kind: type) -> bool:
+    """Whether instances of ``kind`` are data: of a data package, not numpy's numbers (``guess[i, j]``)."""
+    if kind.__module__.partition(".")[0] not in _DATA_MODULES:
+        return False
+    numpy = sys.modules.get("numpy")
+    return numpy is None or not issubclass(kind, numpy.generic)
 
 
 def current() -> Capture | None:
@@ -241,15 +283,24 @@ def cell_line(user_ns: dict[str, Any], source: str | None = None) -> int | None:
     """The line of the cell statement under way: of the outermost frame running module code in ``user_ns``,
     counted in the cell's ``source`` as typed (IPython runs it without its leading blank lines). While a ``%run``
     script runs (``Capture.script``), the line of its statement under way, in its file."""
+    frame = _cell_frame(user_ns)
+    if frame is None:
+        return None
+    script = _current.script if _current is not None else None
+    return frame.f_lineno + blank_lead(source) if source and script is None else frame.f_lineno
+
+
+def _cell_frame(user_ns: dict[str, Any]) -> Any:
+    """The outermost frame running module code in ``user_ns`` (the cell's, or the ``%run`` script's), or None."""
     frame: Any = sys._getframe(1)
     script = _current.script if _current is not None else None
-    line = None
+    found = None
     while frame is not None:
         code = frame.f_code
         if frame.f_globals is user_ns and code.co_name == "<module>" and (script is None or code.co_filename == script):
-            line = frame.f_lineno
+            found = frame
         frame = frame.f_back
-    return line + blank_lead(source) if line is not None and source and script is None else line
+    return found
 
 
 @functools.lru_cache(maxsize=8)

@@ -86,6 +86,19 @@ def at_write(capture: Capture) -> Provenance:
     return Provenance()
 
 
+def argument_reads(capture: Capture) -> Provenance:
+    """What the arguments of the user's call under way read (``Capture.argument_reads``: ``flow.argument_reads``);
+    when a name they read holds data no hook tracked (``Xs = X / 255.`` then ``fit(Xs, y)``), the code so far is
+    followed first (:func:`catch_up`, in a function of the user's own :func:`catch_up_in_function`)."""
+    frame = sys._getframe(1)
+    found, unknown = flow.argument_reads(capture, frame)
+    if unknown:
+        catch_up(capture)
+        catch_up_in_function(capture)
+        found, _ = flow.argument_reads(capture, frame)
+    return found
+
+
 # The last catch-up: cell run, line, inputs, and what the flow gave each name rebound (by line reached).
 _caught_up: dict[str, Any] = {"run": None, "line": 0, "inputs": 0, "given": {}}
 
@@ -134,14 +147,18 @@ def catch_up_in_function(capture: Capture) -> Provenance:
     cache = _function_flows
     if cache["run"] != capture.cell_run_id:
         cache.update(run=capture.cell_run_id, found={})
-    key = (frame.f_code, frame.f_lasti, len(capture.reads_log))  # anew after any read: the seeds are per call
+    # anew after any read (the seeds are per call) and for each call (``train(Xa, ya)`` then ``train(Xb, yb)``: its
+    # parameters), not for each turn of a loop in one call
+    code = frame.f_code
+    local = frame.f_locals
+    given_to = tuple(id(local.get(name)) for name in code.co_varnames[: code.co_argcount + code.co_kwonlyargcount])
+    key = (code, frame.f_lasti, len(capture.reads_log), id(frame), given_to)
     if key not in cache["found"]:
         cache["found"][key] = flow.function_flow(capture, frame)
     found = cache["found"][key]
     if found is None:
         return EMPTY
     env, given = found
-    local = frame.f_locals
     for name, provenance in env.items():
         base, _, attribute = name.partition(".")  # ``self.y``: the object the attribute holds
         value = local.get(base) if not attribute else flow.attribute_of(local.get(base), (attribute,))

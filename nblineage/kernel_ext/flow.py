@@ -12,13 +12,17 @@ filled by mutation, so provenance is followed by name over the cell's statements
 - a constant subscript of a dict, list or tuple (``splits["train"]``, a ``DatasetDict``'s ``ds["train"]["text"]``)
   reads the item's provenance when the item is tracked, not the whole container's (its test split);
 - ``for row in reader:``: ``row`` gets what ``reader`` has (the loop body runs twice, for what a later statement
-  of the body gives an earlier one); ``with open(p) as f``: ``f`` gets what the expression reads;
+  of the body gives an earlier one); over a tuple written out (``for ds in (train, test):``) or a small list of
+  tracked objects (``combine = [train, test]``), the body is followed once per item, the name holding that item's
+  alone, and what the body fills it with goes to that item; ``with open(p) as f``: ``f`` gets what the expression
+  reads;
 - a method called for its effect, as a statement (``rows.append(x)``, ``writer.writerow(r)``, ``clf.fit(X, y)``):
   the object (not a module, class or function) adds what the arguments read;
 - a statement during which a dataset was read (``Capture.statement_reads``: ``rows = load_rows("a.csv")`` reads
   inside a function) gives it to what the statement binds or fills; ``train, test = loader.split()`` where the
   user function returns tuples gives each name what its item got in the function's body (followed the same way,
-  its reads by line from ``Capture.code_reads``).
+  its reads by line from ``Capture.code_reads``); ``a, b = load("a.csv"), load("b.csv")`` gives each name what
+  its item reads, the datasets read by the calls made within it (``Capture.call_sites``).
 
 A name starts with the provenance of the object it holds when the flow looks (``capture.of``). At the end, each
 name the cell bound or filled whose object no hook tracked exactly gets what flowed into it, at cell precision (a
@@ -58,6 +62,7 @@ class _Flow:
         self.env: dict[str, Provenance] = {}
         self.changed: set[str] = set()
         self.rebound: set[str] = set()  # names bound to a new object (not only filled)
+        self.filled: list[tuple[Any, Provenance]] = []  # objects a loop over them filled, with what they got
         self.seeds = capture.statement_reads
 
     def value(self, name: str) -> Provenance:
@@ -150,6 +155,30 @@ class _Flow:
             return None
         return provenance
 
+    def located(self, node: ast.AST) -> Provenance:
+        """The datasets read by the calls of the cell made within ``node`` (``load("a.csv")`` of ``load("a.csv"),
+        load("b.csv")``), found by where each call the cell statement was making when it read one is
+        (``Capture.call_sites``)."""
+        first, last = getattr(node, "lineno", None), getattr(node, "end_lineno", None)
+        if first is None or last is None or self.seeds is not self.capture.statement_reads:
+            return EMPTY
+        span = (first, node.col_offset, last, node.end_col_offset)  # type: ignore[attr-defined]
+        sources: set[Source] = set()
+        for line in range(first, last + 1):
+            for (code, instruction, lead), read in self.capture.call_sites.get(line, {}).items():
+                found = _instruction_span(code, instruction, lead)
+                if found is not None and span[:2] <= found[:2] and found[2:] <= span[2:]:
+                    sources.update(read)
+        return self.capture.exact(sources) if sources else EMPTY
+
+    def elements(self, values: list[ast.expr], seeded: Provenance) -> list[Provenance]:
+        """What each item of a tuple or list written out reads (``load("a.csv"), load("b.csv")``): its names and the
+        datasets its calls read; what the statement read that no item's calls account for goes to each."""
+        located = [self.located(value) for value in values]
+        rest = seeded.sources - frozenset().union(*(found.sources for found in located))
+        extra = self.capture.exact(rest) if rest else EMPTY
+        return [self.reads(value) | found | extra for value, found in zip(values, located, strict=True)]
+
     def seeded(self, first: int, last: int) -> Provenance:
         sources: set[Source] = set()
         for line in range(first, last + 1):
@@ -221,13 +250,56 @@ class _Flow:
             self.bind(node.target, provenance, replace=False)
 
     def _For(self, node: ast.For) -> None:
-        header = self.reads(node.iter) | self.seeded(node.lineno, node.iter.end_lineno or node.lineno)
+        seeded = self.seeded(node.lineno, node.iter.end_lineno or node.lineno)
+        if _written_out(node.iter) and isinstance(node.target, ast.Name):
+            self._for_each(node, node.target, node.iter.elts, seeded)  # type: ignore[attr-defined]
+            return
+        items = self.tracked_items(node.iter) if isinstance(node.target, ast.Name) else None
+        if items is not None:
+            self._for_items(node, node.target, items, seeded)  # type: ignore[arg-type]
+            return
+        header = self.reads(node.iter) | seeded
         for _ in range(2):
             self.bind(node.target, header, replace=False)
             self.block(node.body)
         self.block(node.orelse)
 
     _AsyncFor = _For
+
+    def _for_each(self, node: ast.For, target: ast.Name, values: list[ast.expr], seeded: Provenance) -> None:
+        """``for ds in (train, valid, test): ds["x2"] = ds["x"] * 2``: the body followed once per item, the loop's
+        name holding that item's alone; what the body fills it with goes to the item's name (the same object, unless
+        the body rebinds the loop's name)."""
+        rebinds = _rebinds(node, target.id)
+        for value, given in zip(values, self.elements(values, seeded), strict=True):
+            self.bind(target, given)
+            self.block(node.body)
+            if isinstance(value, ast.Name) and not rebinds:
+                self.bind(value, self.value(target.id), replace=False)
+        self.block(node.orelse)
+
+    def tracked_items(self, node: ast.AST) -> list[tuple[Any, Provenance]] | None:
+        """The items of a small list or tuple a name holds (``combine = [train, test]``), each with the provenance a
+        hook or the fallback gave it, when every item has some; else None."""
+        held = self.user_ns.get(node.id) if isinstance(node, ast.Name) else None
+        if type(held) not in (list, tuple) or not 0 < len(held) <= _MAX_ITEMS:  # type: ignore[arg-type]
+            return None
+        items = [(item, self.capture.of(item)) for item in held]  # type: ignore[union-attr]
+        return items if all(own for _, own in items) else None
+
+    def _for_items(
+        self, node: ast.For, target: ast.Name, items: list[tuple[Any, Provenance]], seeded: Provenance
+    ) -> None:
+        """``for ds in combine: ds["Title"] = ...`` over tracked items: the body followed once per item, the loop's
+        name holding that item's provenance alone; what the body fills it with goes to that object (``filled``)."""
+        rebinds = _rebinds(node, target.id)
+        for item, own in items:
+            self.bind(target, own | seeded)
+            self.block(node.body)
+            found = self.value(target.id)
+            if not rebinds and not found.sources <= own.sources:
+                self.filled.append((item, found))
+        self.block(node.orelse)
 
     def _While(self, node: ast.While) -> None:
         for _ in range(2):
@@ -327,7 +399,11 @@ def _unpacked(flow: _Flow, target: ast.AST, value: ast.AST, seeded: Provenance) 
     """``train, test = loader.split()``: what each target got, where the user function called is known and returns
     tuples of as many items (its own reads by line: ``Capture.code_reads``); what the statement read that the
     function's items do not account for goes to every target. None when that is not knowable."""
-    if not isinstance(target, (ast.Tuple, ast.List)) or not isinstance(value, ast.Call):
+    if not isinstance(target, (ast.Tuple, ast.List)):
+        return None
+    if _written_out(value) and len(value.elts) == len(target.elts):  # type: ignore[attr-defined]
+        return flow.elements(value.elts, seeded)  # type: ignore[attr-defined]
+    if not isinstance(value, ast.Call):
         return None
     if any(not isinstance(item, (ast.Name, ast.Attribute, ast.Subscript)) for item in target.elts):
         return None
@@ -377,6 +453,36 @@ def _parameters(flow: _Flow, arguments: ast.arguments, call: ast.Call, bound: as
     for name in rest:
         given[name] = extra
     return given
+
+
+_MAX_ITEMS = 16  # items of a list a loop goes over followed one by one (the loop's body followed for each)
+
+
+def _rebinds(loop: ast.For, name: str) -> bool:
+    """Whether the body of ``loop`` binds ``name`` anew."""
+    return any(
+        isinstance(item, ast.Name) and item.id == name and isinstance(item.ctx, ast.Store)
+        for statement in loop.body
+        for item in ast.walk(statement)
+    )
+
+
+def _written_out(node: ast.AST) -> bool:
+    """A tuple or list written out item by item (none starred)."""
+    return isinstance(node, (ast.Tuple, ast.List)) and not any(isinstance(item, ast.Starred) for item in node.elts)
+
+
+@functools.lru_cache(maxsize=1024)
+def _instruction_span(code: types.CodeType, instruction: int, lead: int) -> tuple[int, int, int, int] | None:
+    """Where the instruction at ``instruction`` of a cell's ``code`` is in the cell as typed (``lead`` blank lines
+    first): line, column, end line, end column."""
+    try:
+        line, end, column, end_column = next(itertools.islice(code.co_positions(), instruction // 2, None))
+    except (AttributeError, StopIteration, ValueError):
+        return None
+    if line is None or end is None or column is None or end_column is None:
+        return None
+    return line + lead, column, end + lead, end_column
 
 
 def _estimator_class(node: ast.AST, namespace: Any) -> bool:
@@ -663,6 +769,10 @@ def follow(
             if provenance.sources <= known.sources and capture.registry.tracks(obj):
                 continue  # a hook gave it more since (a model loaded, then trained): kept
         capture.registry.tag(obj, tagged, binding=(user_ns, name))
+    for obj, provenance in flow.filled:
+        known = capture.of(obj)
+        if not (known and known.precision == "exact") and not provenance.sources <= known.sources:
+            capture.registry.tag(obj, (known | provenance).at_cell_precision().through(capture.cell_run_id))
     return given
 
 
@@ -749,6 +859,113 @@ def caller_reads(capture: Capture, frame: Any) -> Provenance:
     flow = _Flow(capture, collections.ChainMap(frame.f_locals, frame.f_globals), None)  # type: ignore[arg-type]
     found = flow.reads(node if node is not None else statement)
     return found.at_cell_precision() if found else found
+
+
+def argument_reads(capture: Capture, frame: Any) -> tuple[Provenance, bool]:
+    """What the arguments of the call the user's code is making, from ``frame`` up, read (``X`` of ``fit(X / 255.,
+    y)``, ``np.log1p(X)``, ``X.values``; of an item set, ``df["z"] = np.log1p(X)``, the value): their names (a plain
+    setting not) as the registry has them, and in a cell the datasets the calls within them read; at cell precision.
+    Empty when that call is not found. For a hooked call given tracked data and data no hook tracked, made from a
+    cell or a function of the user's own. Also whether a name they read holds data no hook tracked, outside a loop
+    (the code so far is worth following then)."""
+    frame = user_frame(frame)
+    if frame is None:
+        return EMPTY, False
+    code = frame.f_code
+    in_cell = code.co_name == "<module>"
+    if in_cell:
+        source, user_ns = capture.cell_source, capture.user_ns
+        if not source or user_ns is None or frame.f_globals is not user_ns:
+            return EMPTY, False
+        lead = blank_lead(source) if capture.script is None else 0
+        arguments, looped = _cell_arguments(source, code, frame.f_lasti, lead)
+        flow = _Flow(capture, user_ns, None)
+    else:
+        arguments, looped = _function_arguments(code, frame.f_lasti)
+        flow = _Flow(capture, collections.ChainMap(frame.f_locals, frame.f_globals), None)  # type: ignore[arg-type]
+    if not arguments:
+        return EMPTY, False
+    # the same call again with the same objects and their provenance (a loop's turns): what it read the first time
+    held = tuple(item for name in _names_in(arguments) if not isinstance(item := flow.user_ns.get(name), _PLAIN))
+    key = (
+        capture.cell_run_id,
+        code,
+        frame.f_lasti,
+        len(capture.reads_log),
+        tuple((id(item), id(capture.of(item))) for item in held),
+    )
+    known = _argument_reads.get(key)
+    if known is None:
+        found = flow.reads(*(item for item in arguments if not _plain_value(item, flow.user_ns)))
+        if in_cell:
+            found = found | union(flow.located(item) for item in arguments)
+        # in a loop the flow cannot tell its turns apart (``guess[i] = ...`` of each dataset in turn): not followed
+        known = (found.at_cell_precision() if found else found, not looped and capture.untracked_data(held))
+        if len(_argument_reads) >= 256:
+            _argument_reads.clear()
+        _argument_reads[key] = known
+    return known
+
+
+# what argument_reads found, by call site and the objects the call's arguments name
+_argument_reads: dict[tuple, tuple[Provenance, bool]] = {}
+
+
+@functools.lru_cache(maxsize=256)
+def _names_in(arguments: tuple[ast.expr, ...]) -> tuple[str, ...]:
+    """The names the arguments of a call read."""
+    return tuple(sorted({node.id for item in arguments for node in ast.walk(item) if isinstance(node, ast.Name)}))
+
+
+_Arguments = tuple[ast.expr, ...]
+
+
+@functools.lru_cache(maxsize=256)
+def _cell_arguments(source: str, code: types.CodeType, instruction: int, lead: int) -> tuple[_Arguments, bool]:
+    """The arguments of the call a cell's ``code`` makes at ``instruction`` (``lead``: the blank lines IPython
+    dropped), or the value of the item it sets there (() when not found); whether that is in a loop's body."""
+    parsed = cellcode.parse(source)
+    position = _instruction_span(code, instruction, 0)
+    if parsed is None or position is None:
+        return (), False
+    line = position[0] + lead
+    return _arguments_at(_innermost(parsed.tree, line), position, lead, 0), _in_loop(parsed.tree, line)
+
+
+@functools.lru_cache(maxsize=256)
+def _function_arguments(code: types.CodeType, instruction: int) -> tuple[_Arguments, bool]:
+    """The same in a function of the user's own."""
+    parsed = _function_tree(code)
+    position = _instruction_span(code, instruction, 0)
+    if parsed is None or parsed[0].name != code.co_name or position is None:
+        return (), False
+    tree, offset = parsed
+    first = linecache.getline(code.co_filename, code.co_firstlineno)
+    line = position[0] - offset
+    found = _arguments_at(_innermost(tree, line), position, -offset, len(first) - len(first.lstrip()))
+    return found, _in_loop(tree, line)
+
+
+def _in_loop(tree: ast.AST, line: int) -> bool:
+    """Whether ``line`` is in the body of a loop of ``tree``."""
+    return any(
+        isinstance(node, (ast.For, ast.AsyncFor, ast.While)) and node.body[0].lineno <= line <= (node.end_lineno or 0)
+        for node in ast.walk(tree)
+    )
+
+
+def _arguments_at(
+    statement: ast.stmt | None, position: tuple[int, int, int, int] | None, shift: int, indent: int
+) -> tuple[ast.expr, ...]:
+    if statement is None:
+        return ()
+    call = _call_at(statement, position, shift, indent)
+    if isinstance(call, ast.Call):
+        return (*call.args, *(keyword.value for keyword in call.keywords))
+    targets = statement.targets if isinstance(statement, ast.Assign) else [getattr(statement, "target", None)]
+    if isinstance(statement, (ast.Assign, ast.AugAssign)) and any(isinstance(t, ast.Subscript) for t in targets):
+        return (statement.value,)  # ``df["z"] = np.log1p(X)``: the value set
+    return ()
 
 
 def user_frame(frame: Any) -> Any:

@@ -84,6 +84,7 @@ class Session:
         self.capture.write_fallback = fallback.at_write
         self.capture.catch_up = fallback.catch_up
         self.capture.catch_up_in_function = fallback.catch_up_in_function
+        self.capture.argument_reads = fallback.argument_reads
         capture_module.activate(self.capture)
         self._refresh_policy()
         warnsite.install()

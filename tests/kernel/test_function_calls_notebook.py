@@ -1,7 +1,9 @@
 """Loaders of the user's own called from another function of the user's own, in a real kernel: a script's
 ``main()`` reading its train and test files through ``load(path)`` (lists built from ``open``), a ``fit_one(name)``
 called in a loop, and classes whose ``__init__`` loads both splits into attributes that another method fits on
-(in the same statement, or in a later cell).
+(in the same statement, or in a later cell); three splits loaded on one line (``train, valid, test = load("a"),
+load("b"), load("c")``), then changed in loops over the three (``for ds in (tr, va, te): ds["a2"] = ...``, ``for
+dataset in combine:``).
 Each call's reads go to what that call binds (not to the other split's, nor to an earlier call's), so every model
 derives from its training file only, never from the file it is scored on."""
 
@@ -91,6 +93,32 @@ RUN = """
 runner.run()
 """
 
+SPLITS = """
+import pandas as pd
+
+def load_frame(path):
+    with open(path) as f:
+        return pd.DataFrame(list(csv.DictReader(f))).astype(float)
+
+train, valid, test = load("train.csv"), load("first.csv"), load("test.csv")
+joblib.dump(LogisticRegression().fit(*train), "split_train.joblib")
+tr, va, te = load_frame("train.csv"), load_frame("first.csv"), load_frame("test.csv")
+"""
+LOOPS = """
+for ds in (tr, va, te):
+    ds["a2"] = ds["a"] * 2
+for ds in [tr, va, te]:
+    ds.dropna(inplace=True)
+joblib.dump(LogisticRegression().fit(te[["a", "a2"]], te["label"]), "split_frame.joblib")
+joblib.dump(LogisticRegression().fit(*test), "split_test.joblib")
+combine = [tr, va, te]
+for dataset in combine:
+    dataset["a3"] = dataset["a"] * 3
+"""
+COMBINED = """
+joblib.dump(LogisticRegression().fit(te[["a", "a3"]], te["label"]), "combined.joblib")
+"""
+
 
 @pytest.mark.timeout(300)
 def test_each_call_of_a_loader_gives_its_own_file_to_what_it_binds(tmp_path: Path) -> None:
@@ -101,9 +129,15 @@ def test_each_call_of_a_loader_gives_its_own_file_to_what_it_binds(tmp_path: Pat
         (tmp_path / f"{name}.csv").write_text("a,b,c,label\n" + "\n".join(lines) + "\n")
     store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
     env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
-    run_notebook(tmp_path / "calls.ipynb", [LOADERS, MAIN, LOOP, CLASS, RUNNER, RUN], env, timeout=180)
+    run_notebook(
+        tmp_path / "calls.ipynb", [LOADERS, MAIN, LOOP, CLASS, RUNNER, RUN, SPLITS, LOOPS, COMBINED], env, timeout=180
+    )
     assert sources_of(store_url, tmp_path / "main.joblib") == {"train.csv"}
     assert sources_of(store_url, tmp_path / "first.joblib") == {"first.csv"}
     assert sources_of(store_url, tmp_path / "second.joblib") == {"second.csv"}
     assert sources_of(store_url, tmp_path / "worker.joblib") == {"train.csv"}
     assert sources_of(store_url, tmp_path / "runner.joblib") == {"first.csv"}
+    assert sources_of(store_url, tmp_path / "split_train.joblib") == {"train.csv"}  # not valid's and test's
+    assert sources_of(store_url, tmp_path / "split_frame.joblib") == {"test.csv"}  # nor the other frames' of a loop
+    assert sources_of(store_url, tmp_path / "split_test.joblib") == {"test.csv"}
+    assert sources_of(store_url, tmp_path / "combined.joblib") == {"test.csv"}  # a loop over a list of the three

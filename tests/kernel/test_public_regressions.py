@@ -9,7 +9,12 @@
 - column names read from a config file select columns (``frame[cfg["features"]]``, ``frame.loc[:, feats]``) and
   settings made estimator arguments (``Ridge(**cfg["model"])``): the config file is no source of the model;
 - a tuple pickled from inside a function (``pickle.dump((matrix, names), fd)``), its matrix made there where no
-  hook saw, derives from the matrix's data, not only from the names' (DVC's save_matrix).
+  hook saw, derives from the matrix's data, not only from the names' (DVC's save_matrix);
+- a model fit on an array numpy made from tracked data, beside tracked labels (``fit(X / 255., y)``, ``X.values /
+  255.``, ``np.log1p(X)``, arrays of ``np.load``), saved in the same cell, derives from the features' file too, not
+  only the labels' (scikit-learn's MNIST examples); in a function of the user's own called twice, each model from
+  its own arrays; an estimator fit anew keeps nothing of its earlier fit; a column set from such an array
+  (``frame["z"] = np.log1p(X)``) adds its file to the frame's.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import json
 import sqlite3
 from pathlib import Path
 
+import numpy as np
 import pytest
 from notebooks import run_notebook
 
@@ -118,6 +124,40 @@ X2 = frame.loc[:, feats].to_numpy()
 joblib.dump(LogisticRegression(max_iter=cfg["model"]["max_iter"]).fit(X2, frame[cfg["target"]]), "cfg_logit.joblib")
 """
 
+PIXELS = """
+pixels = pd.read_csv("pixels.csv")
+labels = pd.read_csv("labels.csv")["label"].values
+X_np, y_np = np.load("pixels.npy"), np.load("labels.npy")
+"""
+SCALED = """
+from sklearn.preprocessing import StandardScaler
+X = pixels.values
+clf = LogisticRegression().fit(X / 255., labels)
+joblib.dump(clf, "scaled.joblib")
+joblib.dump(LogisticRegression().fit(pixels.values / 255., labels), "values.joblib")
+joblib.dump(LogisticRegression().fit(np.log1p(X), labels), "log1p.joblib")
+joblib.dump(LogisticRegression().fit(X[:, :3], labels), "sliced.joblib")
+joblib.dump(LogisticRegression().fit(StandardScaler().fit(X).transform(X), labels), "standard.joblib")
+joblib.dump(LogisticRegression().fit(X_np / 255., y_np), "npy.joblib")
+X_scaled = X_np / 255.
+joblib.dump(LogisticRegression().fit(X_scaled, y_np), "named.joblib")
+refit = LogisticRegression().fit(X, labels)
+refit.fit(X_np / 255., y_np)
+joblib.dump(refit, "refit.joblib")
+extended = pixels.copy()
+extended["npy_log"] = np.log1p(X_np[:, 0])
+extended["noise"] = np.random.default_rng(0).random(len(extended))
+extended.to_csv("extended.csv")
+"""
+SCALED_IN_FUNCTION = """
+def train(X, y):
+    return LogisticRegression().fit(X / 255., y)
+
+first, second = train(X, labels), train(X_np, y_np)
+joblib.dump(first, "first.joblib")
+joblib.dump(second, "second.joblib")
+"""
+
 
 def write_data(folder: Path) -> None:
     (folder / "posts.csv").write_text("".join(f"{i % 7},{i % 5},{i % 2}\n" for i in range(40)))
@@ -134,6 +174,12 @@ def write_data(folder: Path) -> None:
     )
     (folder / "measures.csv").write_text("a,b,c,y\n" + "".join(f"{i},{i % 3},{i % 5},{i % 2}\n" for i in range(30)))
     (folder / "other_docs.csv").write_text("text,label\n" + "\n".join(rows[:10]) + "\n")
+    (folder / "pixels.csv").write_text(
+        "p0,p1,p2,p3\n" + "".join(f"{i * 7 % 256},{i % 9},{i * 3},{i % 4}\n" for i in range(30))
+    )
+    (folder / "labels.csv").write_text("label\n" + "".join(f"{i % 2}\n" for i in range(30)))
+    np.save(folder / "pixels.npy", np.arange(120, dtype=float).reshape(30, 4) % 17)
+    np.save(folder / "labels.npy", np.arange(30) % 3 % 2)
 
 
 def sources(store: Store, folder: Path, output: str) -> set[str]:
@@ -150,7 +196,7 @@ def test_public_pipeline_defects_stay_fixed(tmp_path: Path, monkeypatch: pytest.
     write_data(tmp_path)
     url = f"sqlite:///{tmp_path / 'lineage.db'}"
     env = {"NBLINEAGE_URL": url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
-    cells = [IO_OPEN, IO_TRAIN, START, FETCHMANY, PARAMS, NB, TUPLE, CONFIG]
+    cells = [IO_OPEN, IO_TRAIN, START, FETCHMANY, PARAMS, NB, TUPLE, CONFIG, PIXELS, SCALED, SCALED_IN_FUNCTION]
     run_notebook(tmp_path / "defects.ipynb", cells, env, timeout=180)
     with Store(url) as store:
         assert sources(store, tmp_path, "train.csv") == {"posts.csv"}  # io.open: read and written
@@ -162,3 +208,9 @@ def test_public_pipeline_defects_stay_fixed(tmp_path: Path, monkeypatch: pytest.
         assert sources(store, tmp_path, "other.pkl") == {"other_docs.csv", "docs.csv"}  # the matrix's data too
         assert sources(store, tmp_path, "cfg_ridge.joblib") == {"measures.csv"}  # not config.json
         assert sources(store, tmp_path, "cfg_logit.joblib") == {"measures.csv"}
+        scaled = {"pixels.csv", "labels.csv"}  # the features' file too, not only the labels'
+        for model in ("scaled", "values", "log1p", "sliced", "standard", "first"):
+            assert sources(store, tmp_path, f"{model}.joblib") == scaled, model
+        for model in ("npy", "named", "refit", "second"):  # not the arrays of an earlier fit or call
+            assert sources(store, tmp_path, f"{model}.joblib") == {"pixels.npy", "labels.npy"}, model
+        assert sources(store, tmp_path, "extended.csv") == {"pixels.csv", "pixels.npy"}  # a column set from an array
