@@ -36,7 +36,7 @@ WRITERS = ("write_csv", "write_parquet", "write_ipc", "write_ipc_stream", "write
 WRITERS += ("write_excel", "write_avro")
 SINKS = ("sink_csv", "sink_parquet", "sink_ipc", "sink_ndjson")
 FUNCTIONS = ("concat", "from_pandas", "from_arrow", "from_numpy", "from_dict", "from_dicts", "from_records")
-FUNCTIONS += ("from_torch", "align_frames")
+FUNCTIONS += ("from_torch", "align_frames", "scan_pyarrow_dataset")
 COLLECTS = ("collect", "collect_async", "fetch", "profile")
 # DataFrame / LazyFrame methods left alone: writes (hooked apart), display, and answers that hold no data.
 SKIPPED = frozenset(

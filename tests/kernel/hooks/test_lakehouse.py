@@ -133,3 +133,30 @@ def test_polars_frames_derive_from_the_delta_version_read(
     first, second = pl.collect_all([pl.scan_delta("lake/t", version=1), pl.scan_delta("lake/t")])
     assert capture.of(first).sources == {v1} and capture.of(second).sources == {v2}
     assert set(capture.record.inputs) == {v0, v1, v2}
+
+
+def test_polars_iceberg_and_arrow_dataset_scans_carry_the_snapshot_read(
+    capture: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pl.scan_iceberg(table)`` (resolved on Polars' threads too) and ``pl.scan_pyarrow_dataset`` of a Delta
+    version: the collected frame derives from the snapshot or version read."""
+    pl = pytest.importorskip("polars")
+    monkeypatch.setenv("POLARS_ICEBERG_PLANNER", "pyiceberg")  # no polars_iceberg plugin here: no warning
+    catalog = SqlCatalog("t", uri=f"sqlite:///{tmp_path / 'c.db'}", warehouse=f"file://{tmp_path / 'wh'}")
+    catalog.create_namespace("db")
+    arrow = pa.table({"a": pa.array([1, 2], pa.int64())})
+    table = catalog.create_table("db.t", schema=arrow.schema)
+    table.append(arrow)
+    first = table.current_snapshot().snapshot_id
+    table.append(arrow)
+    second = table.current_snapshot().snapshot_id
+    name = str(tmp_path / "wh" / "db" / "t")
+    capture.take_record()
+    old = pl.scan_iceberg(table, snapshot_id=first).filter(pl.col("a") > 0).collect()
+    assert len(old) == 2 and capture.of(old).sources == {Source("file", name, str(first))}
+    assert capture.of(pl.scan_iceberg(table).collect()).sources == {Source("file", name, str(second))}
+    assert set(capture.record.inputs) == {Source("file", name, str(first)), Source("file", name, str(second))}
+    deltalake.write_deltalake(tmp_path / "d", pd.DataFrame({"a": [1]}))
+    dataset = DeltaTable(tmp_path / "d").to_pyarrow_dataset()
+    frame = pl.scan_pyarrow_dataset(dataset).select("a").collect()
+    assert capture.of(frame).sources == {Source("file", str(tmp_path / "d"), "0")}
