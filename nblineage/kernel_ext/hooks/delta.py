@@ -19,7 +19,6 @@ import os
 from collections.abc import Iterator
 from typing import Any
 
-from nblineage.kernel_ext import capture as capturing
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks import scans
 from nblineage.kernel_ext.hooks.calls import argument
@@ -75,21 +74,22 @@ def _polars_scan(capture: Capture, result: Any, args: tuple, kwargs: dict) -> No
     table = args[0].table()
     source = table_source(table.table_uri, table.version())
     capture.read(source, result)
-    if capturing.depth() == 1:  # on a thread of Polars' own
-        scans.engine_read(source)
+    scans.engine_read(source)  # for the collect under way
 
 
 def _asked(args: tuple, kwargs: dict) -> Source | None:
-    """The table a Polars Delta reader was given, at the version asked (an integer; else unknown yet)."""
+    """The table a Polars Delta reader was given, at the version asked (a number; a timestamp or none: unknown until
+    Polars reads it)."""
     target = argument(args, kwargs, 0, "source", None)
     version = kwargs.get("version")
     if target is None:
         return None
-    if hasattr(target, "table_uri") and hasattr(target, "version"):  # a DeltaTable
-        return table_source(target.table_uri, version if version is not None else target.version())
+    number = version if isinstance(version, int) and not isinstance(version, bool) else None
+    if hasattr(target, "table_uri") and hasattr(target, "version"):  # a DeltaTable: read at its own version
+        return table_source(target.table_uri, number if version is not None else target.version())
     if not isinstance(target, (str, os.PathLike)):
         return None
-    return table_source(target, version if isinstance(version, int) and not isinstance(version, bool) else None)
+    return table_source(target, number)
 
 
 def _polars_lazy(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:

@@ -16,7 +16,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from nblineage.kernel_ext import capture as capturing
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks import scans
 from nblineage.kernel_ext.hooks.calls import argument
@@ -82,8 +81,7 @@ def _polars_scan(capture: Capture, result: Any, args: tuple, kwargs: dict) -> No
         snapshot = current.snapshot_id if current is not None else None
     source = table_source(table.metadata.location, snapshot)
     capture.read(source, result)
-    if capturing.depth() == 1:
-        scans.engine_read(source)
+    scans.engine_read(source)  # for the collect under way
 
 
 def _write(append: bool) -> After:

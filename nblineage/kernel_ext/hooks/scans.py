@@ -6,9 +6,9 @@ A glob (``data/*.csv``, ``**/*.parquet``) is expanded to the files it matches no
 scan tags its frame with the files' versions at scan time and remembers them here; ``resolve`` re-versions them
 when the frame is collected or sunk (a cached ``stat`` when nothing changed), and records them as inputs then.
 
-A library's engine may read on threads of its own while a collect runs (Polars resolves a Delta scan on its thread
-pool): what it read there (``engine_read``) is the version the collect read of that dataset, which ``resolve``
-puts in place of the version the frame was tagged with at scan time.
+A library's engine may read on threads of its own while a collect runs (Polars resolves a Delta or Iceberg scan on
+its thread pool): what it read there (``engine_read``) is the version the collect read of that table, which
+``resolve`` gives a table the frame was tagged with at no version (a scan that asked for none).
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@ version before, time travel, user errors unchanged, and a fault in a hook raisin
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import deltalake
@@ -127,7 +129,11 @@ def test_polars_frames_derive_from_the_delta_version_read(
     pinned = pl.scan_delta(tmp_path / "lake" / "t", version=0).select(pl.col("a") * 10)
     assert capture.of(pinned.collect()).sources == {v0}
     fresh = pl.scan_delta("lake/t")  # scanned before the write, collected after: the version then
+    time.sleep(0.01)
+    moment = datetime.now(timezone.utc)
+    time.sleep(0.01)
     deltalake.write_deltalake("lake/t", pd.DataFrame({"a": [3]}), mode="append")
+    assert capture.of(pl.read_delta("lake/t", version=moment)).sources == {v1}  # time travel by timestamp
     both = fresh.join(pinned, how="cross").collect()
     assert len(both) == 3 and capture.of(both).sources == {v0, v2}
     first, second = pl.collect_all([pl.scan_delta("lake/t", version=1), pl.scan_delta("lake/t")])
