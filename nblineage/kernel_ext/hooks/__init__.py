@@ -68,8 +68,12 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ),
     ("hf_datasets", "HfDatasetsInstrumentor", ("datasets",)),
     ("spark", "SparkInstrumentor", ("pyspark.sql", "pyspark.sql.classic.dataframe", "pyspark.ml")),
-    ("delta", "DeltaInstrumentor", ("deltalake", "polars.io.delta._dataset")),
-    ("iceberg", "IcebergInstrumentor", ("pyiceberg.table",)),
+    ("delta", "DeltaInstrumentor", ("deltalake", "polars.io.delta._dataset", "polars.io.delta.functions")),
+    (
+        "iceberg",
+        "IcebergInstrumentor",
+        ("pyiceberg.table", "polars.io.iceberg._dataset", "polars.io.iceberg.functions"),
+    ),
 )
 
 

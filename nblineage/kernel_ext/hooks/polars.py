@@ -11,7 +11,9 @@ Transforms: every public method of ``DataFrame``, ``LazyFrame`` and their group-
 ones, give their result the union of the provenance of the object they were called on and of the frames they were
 given (``join``, ``concat``, ``with_columns``, ``filter``, ``group_by().agg``); conversions (``to_numpy``,
 ``to_pandas``, ``to_arrow``, ``to_torch``, ``pl.from_pandas``...) carry it across libraries. Delta and Iceberg
-readers belong to the lakehouse hooks. Nothing is imported before the user imports polars.
+readers (``read_delta``, ``scan_delta``) belong to the lakehouse hooks; a collect puts the table versions Polars
+read on its own threads in the frame's provenance (``scans.resolve``). Nothing is imported before the user imports
+polars.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ WRITERS = ("write_csv", "write_parquet", "write_ipc", "write_ipc_stream", "write
 WRITERS += ("write_excel", "write_avro")
 SINKS = ("sink_csv", "sink_parquet", "sink_ipc", "sink_ndjson")
 FUNCTIONS = ("concat", "from_pandas", "from_arrow", "from_numpy", "from_dict", "from_dicts", "from_records")
-FUNCTIONS += ("from_torch", "align_frames")
+FUNCTIONS += ("from_torch", "align_frames", "scan_pyarrow_dataset")
 COLLECTS = ("collect", "collect_async", "fetch", "profile")
 # DataFrame / LazyFrame methods left alone: writes (hooked apart), display, and answers that hold no data.
 SKIPPED = frozenset(
@@ -167,9 +169,10 @@ def _scan(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     scans.scanned(capture, result, scans.locations(argument(args, kwargs, 0, "source", None)))
 
 
-def _collect(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
-    """``LazyFrame.collect()``: the lazily scanned files are read now; the frame derives from the lazy one."""
-    provenance = scans.resolve(capture, capture.of(args[0]), result)
+def _collect(capture: Capture, result: Any, args: tuple, kwargs: dict, engine: Any = None) -> None:
+    """``LazyFrame.collect()``: the lazily scanned files (and Delta tables, at the versions Polars' threads read)
+    are read now; the frame derives from the lazy one."""
+    provenance = scans.resolve(capture, capture.of(args[0]), result, engine)
     if provenance:
         capture.registry.tag(result, provenance.through(capture.cell_run_id))
 
@@ -178,8 +181,9 @@ def _collected_all(capture: Capture, result: Any, args: tuple, kwargs: dict) -> 
     """``pl.collect_all([lf, ...])``: each frame from its lazy one."""
     frames = argument(args, kwargs, 0, "lazy_frames", ())
     if isinstance(result, list) and isinstance(frames, (list, tuple)) and len(frames) == len(result):
+        engine = scans.unclaimed(scans.engine_reads(), [capture.of(lazy) for lazy in frames])  # read for all of them
         for lazy, frame in zip(frames, result, strict=True):
-            _collect(capture, frame, (lazy,), {})
+            _collect(capture, frame, (lazy,), {}, engine)
 
 
 def _write(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:

@@ -19,6 +19,23 @@ The cells follow public code, the data synthesized with the same columns (no dow
   (https://github.com/Duke-GCB/biostat-823): iris sepals and petals kept in two Parquet files, joined with DuckDB
   SQL (``FROM 'sepals.parquet' JOIN 'petals.parquet'``), a model on the result; plus DuckDB querying a Polars
   frame by its variable name (replacement scan) and ``COPY ... TO``.
+- HOME_CREDIT: the Kaggle "Home Credit - Credit Risk Model Stability" starter notebook's Polars pattern
+  (https://www.kaggle.com/code/jetakow/home-credit-2024-starter-notebook): a base table and static, person and
+  credit-bureau tables read with ``pl.read_csv``/``read_parquet`` (static in parts, ``pl.concat``), ``group_by
+  ("case_id").agg`` features, left joins on ``case_id``, the split by ``case_id`` ``is_in``, ``to_pandas()`` with
+  strings made categories, a model fit and saved with joblib; a table read there and never joined (a deposit
+  table) must not be a source of the model.
+- CREDIT_CLASS: the same competition done with a processing class (https://github.com/okiverny/CreditRisk,
+  ``CreditRiskProcessing``): dtypes set per column in a loop of ``with_columns``, each table's parts found by glob
+  and concatenated, depth-1 tables aggregated by ``case_id``, the frames kept in a dict on the instance and only
+  some joined onto the base; ``to_numpy()`` into scikit-learn. A table the class loads and keeps but never joins
+  must not be a source.
+- TAXI: Dagster University's "Dagster Essentials" project (https://github.com/dagster-io/project-dagster-university):
+  each asset opens ``duckdb.connect`` on one database file (as ``DuckDBResource.get_connection`` does),
+  ``create or replace table trips as (select ... from read_csv_auto('raw/*.csv'))``, a second table aggregated
+  from the first, ``execute(...).fetch_df()`` of it and a model trained on that; a zones table beside them, unused.
+- LAKEHOUSE: a Delta table written from a CSV and appended to, read back with Polars at a version
+  (``pl.read_delta(..., version=0)``) and at its latest (``pl.scan_delta(...).collect()``), a model on each.
 """
 
 from __future__ import annotations
@@ -114,6 +131,142 @@ iris_model = LogisticRegression(max_iter=500).fit(by_name.drop(columns="is_setos
 joblib.dump(iris_model, "iris.joblib")
 duckdb.sql("COPY (SELECT * FROM 'sepals.parquet' WHERE sepal_length > 5) TO 'long_sepals.csv' (HEADER)")
 """
+HOME_CREDIT = """
+# Kaggle Home Credit 2024 starter pattern, data synthesized
+from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.metrics import roc_auc_score
+
+train_basetable = pl.read_csv("credit/train_base.csv")
+train_static = pl.concat([pl.read_parquet("credit/train_static_0_0.parquet"),
+                          pl.read_parquet("credit/train_static_0_1.parquet")], how="vertical_relaxed")
+train_person_1 = pl.read_csv("credit/train_person_1.csv")
+train_credit_bureau_b_2 = pl.scan_csv("credit/train_credit_bureau_b_2.csv").collect()
+train_deposit_1 = pl.read_csv("credit/train_deposit_1.csv")
+print(train_deposit_1.shape)
+
+person_feats = train_person_1.group_by("case_id").agg(
+    pl.col("mainoccupationinc_384A").max().alias("income_max"),
+    (pl.col("incometype_1044T") == "SELFEMPLOYED").max().alias("any_selfemployed"),
+)
+bureau_feats = train_credit_bureau_b_2.group_by("case_id").agg(
+    pl.col("pmts_pmtsoverdue_635A").max().alias("overdue_max"),
+    (pl.col("pmts_dpdvalue_108P") > 31).max().alias("dpd_over31"),
+)
+data = (
+    train_basetable.join(train_static.select("case_id", "credamount_770A", "annuity_780A"), how="left", on="case_id")
+    .join(person_feats, how="left", on="case_id")
+    .join(bureau_feats, how="left", on="case_id")
+)
+case_ids = data["case_id"].unique().shuffle(seed=1)
+case_ids_train, case_ids_test = case_ids[:70], case_ids[70:]
+cols_pred = [c for c in data.columns if c not in ("case_id", "WEEK_NUM", "target")]
+
+def from_polars_to_pandas(ids):
+    part = data.filter(pl.col("case_id").is_in(ids.to_list()))
+    X = part[cols_pred].to_pandas()
+    for col in X.columns:
+        if X[col].dtype.name in ("object", "string"):
+            X[col] = X[col].astype("string").astype("category")
+    return X, part["target"].to_numpy()
+
+X_train, y_train = from_polars_to_pandas(case_ids_train)
+X_test, y_test = from_polars_to_pandas(case_ids_test)
+credit_model = HistGradientBoostingClassifier(max_iter=20, categorical_features="from_dtype").fit(X_train, y_train)
+print(roc_auc_score(y_test, credit_model.predict_proba(X_test)[:, 1]))
+joblib.dump(credit_model, "credit.joblib")
+"""
+CREDIT_CLASS = """
+# a processing class as in okiverny/CreditRisk, data synthesized
+from glob import glob
+from sklearn.linear_model import LogisticRegression as Logistic
+
+class CreditData:
+    def __init__(self, data_path):
+        self.data_path = data_path
+        self.tables = {}
+
+    def set_table_dtypes(self, df):
+        for col in df.columns:
+            if col == "case_id":
+                df = df.with_columns(pl.col(col).cast(pl.Int64))
+            elif col[-1] in ("A", "P"):
+                df = df.with_columns(pl.col(col).cast(pl.Float64))
+        return df
+
+    def load(self, name, depth=0):
+        parts = [pl.read_parquet(path) for path in sorted(glob(f"{self.data_path}/train_{name}_*.parquet"))]
+        parts += [pl.read_csv(path) for path in sorted(glob(f"{self.data_path}/train_{name}.csv"))]
+        df = self.set_table_dtypes(pl.concat(parts, how="vertical_relaxed"))
+        if depth == 1:
+            numeric = [c for c in df.columns if c[-1] in ("A", "P")]
+            df = df.group_by("case_id").agg([pl.col(c).max().alias(f"max_{c}") for c in numeric])
+        self.tables[name] = df
+        return df
+
+    def base_dataset(self, names):
+        base = self.tables["base"]
+        for name in names:
+            base = base.join(self.tables[name], on="case_id", how="left")
+        return base.fill_null(0)
+
+proc = CreditData("credit")
+proc.load("base")
+proc.load("static_0")
+proc.load("credit_bureau_b_2", depth=1)
+deposits = proc.load("deposit_1", depth=1)
+print(deposits.height)
+train = proc.base_dataset(["static_0", "credit_bureau_b_2"])
+features = [c for c in train.columns if c not in ("case_id", "WEEK_NUM", "target")]
+class_model = Logistic(max_iter=1000).fit(train.select(features).to_numpy(), train["target"].to_numpy())
+joblib.dump(class_model, "credit_class.joblib")
+"""
+TAXI_TRIPS = """
+# Dagster University "Dagster Essentials" assets as notebook cells, data synthesized
+from contextlib import contextmanager
+
+@contextmanager
+def get_connection():
+    conn = duckdb.connect("data.duckdb")
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+with get_connection() as conn:
+    conn.execute(\"\"\"
+        create or replace table trips as (
+          select VendorID as vendor_id, PULocationID as pickup_zone_id, trip_distance, passenger_count, total_amount
+          from read_csv_auto('raw/*.csv')
+        );
+    \"\"\")
+with get_connection() as conn:
+    conn.execute("create or replace table zones as (select LocationID as zone_id, zone, borough from 'zones.csv')")
+"""
+TAXI_MODEL = """
+conn = duckdb.connect("data.duckdb")
+conn.sql(
+    "CREATE TABLE trip_stats AS SELECT pickup_zone_id, avg(trip_distance) AS distance, avg(passenger_count) "
+    "AS passengers, avg(total_amount) AS fare FROM trips GROUP BY pickup_zone_id"
+)
+stats = conn.execute("select * from trip_stats order by pickup_zone_id").fetch_df()
+zone_names = conn.sql("select * from zones").df()
+fare_model = LinearRegression().fit(stats[["distance", "passengers"]], stats["fare"])
+joblib.dump(fare_model, "fares.joblib")
+conn.close()
+"""
+LAKEHOUSE = """
+import deltalake
+deltalake.write_deltalake("lake/homes", pl.read_csv("houses.csv").to_pandas())
+deltalake.write_deltalake("lake/homes", pl.read_csv("more_houses.csv").to_pandas(), mode="append")
+"""
+LAKEHOUSE_MODELS = """
+first = pl.read_delta("lake/homes", version=0)
+first_model = LinearRegression().fit(first.select("area", "rooms").to_numpy(), first["price"].to_numpy())
+joblib.dump(first_model, "homes_v0.joblib")
+latest = pl.scan_delta("lake/homes").filter(pl.col("rooms") > 0).collect()
+latest_model = LinearRegression().fit(latest.select("area", "rooms").to_pandas(), latest["price"].to_pandas())
+joblib.dump(latest_model, "homes_latest.joblib")
+"""
 # Our own cases beside them: a scan collected in a later cell, rows fetched from an in-memory table, a model fit on
 # a Polars frame directly.
 SCAN = """
@@ -128,7 +281,8 @@ ev = events.collect().sort("customer_id")
 rows_model = LogisticRegression().fit(ev.select("age", "visits"), y)
 joblib.dump(rows_model, "rows.joblib")
 """
-CELLS = [PENGUINS, POLARS_LAZY, POLARS_NUMPY, VITALS, VITALS_TRAIN, IRIS_PARTS, SCAN, ROWS]
+CELLS = [PENGUINS, POLARS_LAZY, POLARS_NUMPY, VITALS, VITALS_TRAIN, IRIS_PARTS, SCAN, ROWS, HOME_CREDIT]
+CELLS += [CREDIT_CLASS, TAXI_TRIPS, TAXI_MODEL, LAKEHOUSE, LAKEHOUSE_MODELS]
 
 
 def _synthesize(folder: Path) -> None:
@@ -188,6 +342,62 @@ def _synthesize(folder: Path) -> None:
             "petal_width": [0.2 + (i % 3) + rng.random() for i in range(n)],
         }
     ).write_parquet(folder / "petals.parquet")
+    _synthesize_more(folder, rng)
+
+
+def _synthesize_more(folder: Path, rng: random.Random) -> None:
+    """Home Credit tables, taxi trips in parts and zones, and a second batch of houses."""
+    import polars as pl
+
+    credit, n = folder / "credit", 100
+    credit.mkdir()
+    pl.DataFrame(
+        {"case_id": list(range(n)), "WEEK_NUM": [i % 10 for i in range(n)], "target": [i % 3 == 0 for i in range(n)]}
+    ).with_columns(pl.col("target").cast(pl.Int64)).write_csv(credit / "train_base.csv")
+    for part in range(2):
+        ids = list(range(part * n // 2, (part + 1) * n // 2))
+        pl.DataFrame(
+            {
+                "case_id": ids,
+                "credamount_770A": [rng.uniform(1e3, 5e4) for _ in ids],
+                "annuity_780A": [rng.uniform(100, 3000) for _ in ids],
+            }
+        ).write_parquet(credit / f"train_static_0_{part}.parquet")
+    people = [i // 2 for i in range(2 * n)]
+    pl.DataFrame(
+        {
+            "case_id": people,
+            "mainoccupationinc_384A": [rng.uniform(1e4, 1e5) for _ in people],
+            "incometype_1044T": [rng.choice(["EMPLOYED", "SELFEMPLOYED", "RETIRED"]) for _ in people],
+        }
+    ).write_csv(credit / "train_person_1.csv")
+    pl.DataFrame(
+        {
+            "case_id": people,
+            "pmts_pmtsoverdue_635A": [rng.uniform(0, 500) for _ in people],
+            "pmts_dpdvalue_108P": [rng.randint(0, 60) for _ in people],
+        }
+    ).write_csv(credit / "train_credit_bureau_b_2.csv")
+    pl.DataFrame({"case_id": people, "amount_416A": [rng.uniform(0, 9e3) for _ in people]}).write_csv(
+        credit / "train_deposit_1.csv"
+    )
+    (folder / "raw").mkdir()
+    for month in ("2023-03", "2023-04"):
+        pl.DataFrame(
+            {
+                "VendorID": [1 + i % 2 for i in range(40)],
+                "PULocationID": [i % 8 for i in range(40)],
+                "trip_distance": [rng.uniform(0.5, 20) for _ in range(40)],
+                "passenger_count": [rng.randint(1, 4) for _ in range(40)],
+                "total_amount": [rng.uniform(5, 90) for _ in range(40)],
+            }
+        ).write_csv(folder / "raw" / f"taxi_trips_{month}.csv")
+    pl.DataFrame(
+        {"LocationID": list(range(8)), "zone": [f"z{i}" for i in range(8)], "borough": ["Manhattan"] * 8}
+    ).write_csv(folder / "zones.csv")
+    pl.DataFrame(
+        {"area": [rng.randint(40, 200) for _ in range(20)], "rooms": [rng.randint(1, 6) for _ in range(20)]}
+    ).with_columns(price=pl.col("area") * 3000.0).write_csv(folder / "more_houses.csv")
 
 
 @pytest.fixture
@@ -220,6 +430,22 @@ def test_every_model_links_to_exactly_its_files(workdir: Path) -> None:
         assert _files(store, workdir / "iris.joblib") == {"sepals.parquet", "petals.parquet"}
         assert _files(store, workdir / "long_sepals.csv") == {"sepals.parquet"}
         assert _files(store, workdir / "rows.joblib") == {"customers.parquet", "segments.csv"}
+        credit = {"train_base.csv", "train_static_0_0.parquet", "train_static_0_1.parquet", "train_person_1.csv"}
+        credit |= {"train_credit_bureau_b_2.csv"}  # not train_deposit_1.csv: read, never joined
+        assert _files(store, workdir / "credit.joblib") == {f"credit/{name}" for name in credit}
+        classed = {"train_base.csv", "train_static_0_0.parquet", "train_static_0_1.parquet"}
+        classed |= {"train_credit_bureau_b_2.csv"}
+        assert _files(store, workdir / "credit_class.joblib") == {f"credit/{name}" for name in classed}
+        assert _files(store, workdir / "fares.joblib") == {"raw/taxi_trips_2023-03.csv", "raw/taxi_trips_2023-04.csv"}
+        taxi = f"duckdb://{workdir / 'data.duckdb'}"
+        fares = {(n.namespace, n.name) for n in upstream(store, DatasetRef("file", str(workdir / "fares.joblib")))}
+        assert {(taxi, "trip_stats"), (taxi, "trips")} <= fares and (taxi, "zones") not in fares
+        lake = str(workdir / "lake" / "homes")
+        assert _files(store, workdir / "homes_v0.joblib") == {"houses.csv", "lake/homes"}
+        assert _files(store, workdir / "homes_latest.joblib") == {"houses.csv", "more_houses.csv", "lake/homes"}
+        for model, versions in (("homes_v0.joblib", {"0"}), ("homes_latest.joblib", {"0", "1"})):
+            nodes = upstream(store, DatasetRef("file", str(workdir / model)))
+            assert {n.version for n in nodes if n.name == lake and n.version} == versions
 
 
 POLICY = """

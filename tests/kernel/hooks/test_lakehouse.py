@@ -3,6 +3,8 @@ version before, time travel, user errors unchanged, and a fault in a hook raisin
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timezone
 from pathlib import Path
 
 import deltalake
@@ -17,10 +19,11 @@ from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks import delta
 from nblineage.kernel_ext.hooks.delta import DeltaInstrumentor
 from nblineage.kernel_ext.hooks.iceberg import IcebergInstrumentor
+from nblineage.kernel_ext.hooks.polars import PolarsInstrumentor
 from nblineage.kernel_ext.provenance import Source
 from nblineage.kernel_ext.safety import HookError
 
-INSTRUMENTORS = (DeltaInstrumentor, IcebergInstrumentor)
+INSTRUMENTORS = (DeltaInstrumentor, IcebergInstrumentor, PolarsInstrumentor)
 RAW, EXTRA = Source("file", "/data/raw.csv", "r1"), Source("file", "/data/extra.csv", "e1")
 pytestmark = pytest.mark.usefixtures("fresh_error_counts")
 
@@ -105,3 +108,61 @@ def test_polars_delta_readers_record_the_version_they_read(capture: Capture, tmp
     assert set(capture.record.inputs) == {Source("file", str(tmp_path / "t"), "0")}
     assert len(pl.scan_delta(str(tmp_path / "t")).collect()) == 2
     assert set(capture.record.inputs) == {Source("file", str(tmp_path / "t"), version) for version in ("0", "1")}
+
+
+def test_polars_frames_derive_from_the_delta_version_read(
+    capture: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Polars resolves a Delta scan on its own threads: the collected frame (and ``read_delta``'s, which collects
+    inside) still derives from the table at the version read, time travel from the version asked."""
+    pl = pytest.importorskip("polars")
+    monkeypatch.chdir(tmp_path)
+    deltalake.write_deltalake("lake/t", pd.DataFrame({"a": [1]}))
+    deltalake.write_deltalake("lake/t", pd.DataFrame({"a": [2]}), mode="append")
+    v0, v1, v2 = (Source("file", str(tmp_path / "lake" / "t"), version) for version in "012")
+    capture.take_record()
+    old = pl.read_delta("lake/t", version=0)
+    assert old["a"].to_list() == [1] and capture.of(old).sources == {v0}
+    assert capture.of(pl.read_delta(DeltaTable("lake/t"))).sources == {v1}
+    latest = pl.scan_delta("lake/t")
+    assert capture.of(latest.filter(pl.col("a") > 0).collect()).sources == {v1}
+    pinned = pl.scan_delta(tmp_path / "lake" / "t", version=0).select(pl.col("a") * 10)
+    assert capture.of(pinned.collect()).sources == {v0}
+    fresh = pl.scan_delta("lake/t")  # scanned before the write, collected after: the version then
+    time.sleep(0.01)
+    moment = datetime.now(timezone.utc)
+    time.sleep(0.01)
+    deltalake.write_deltalake("lake/t", pd.DataFrame({"a": [3]}), mode="append")
+    assert capture.of(pl.read_delta("lake/t", version=moment)).sources == {v1}  # time travel by timestamp
+    both = fresh.join(pinned, how="cross").collect()
+    assert len(both) == 3 and capture.of(both).sources == {v0, v2}
+    first, second = pl.collect_all([pl.scan_delta("lake/t", version=1), pl.scan_delta("lake/t")])
+    assert capture.of(first).sources == {v1} and capture.of(second).sources == {v2}
+    assert set(capture.record.inputs) == {v0, v1, v2}
+
+
+def test_polars_iceberg_and_arrow_dataset_scans_carry_the_snapshot_read(
+    capture: Capture, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``pl.scan_iceberg(table)`` (resolved on Polars' threads too) and ``pl.scan_pyarrow_dataset`` of a Delta
+    version: the collected frame derives from the snapshot or version read."""
+    pl = pytest.importorskip("polars")
+    monkeypatch.setenv("POLARS_ICEBERG_PLANNER", "pyiceberg")  # no polars_iceberg plugin here: no warning
+    catalog = SqlCatalog("t", uri=f"sqlite:///{tmp_path / 'c.db'}", warehouse=f"file://{tmp_path / 'wh'}")
+    catalog.create_namespace("db")
+    arrow = pa.table({"a": pa.array([1, 2], pa.int64())})
+    table = catalog.create_table("db.t", schema=arrow.schema)
+    table.append(arrow)
+    first = table.current_snapshot().snapshot_id
+    table.append(arrow)
+    second = table.current_snapshot().snapshot_id
+    name = str(tmp_path / "wh" / "db" / "t")
+    capture.take_record()
+    old = pl.scan_iceberg(table, snapshot_id=first).filter(pl.col("a") > 0).collect()
+    assert len(old) == 2 and capture.of(old).sources == {Source("file", name, str(first))}
+    assert capture.of(pl.scan_iceberg(table).collect()).sources == {Source("file", name, str(second))}
+    assert set(capture.record.inputs) == {Source("file", name, str(first)), Source("file", name, str(second))}
+    deltalake.write_deltalake(tmp_path / "d", pd.DataFrame({"a": [1]}))
+    dataset = DeltaTable(tmp_path / "d").to_pyarrow_dataset()
+    frame = pl.scan_pyarrow_dataset(dataset).select("a").collect()
+    assert capture.of(frame).sources == {Source("file", str(tmp_path / "d"), "0")}
