@@ -964,10 +964,13 @@ def _paths_held(dataset: Any) -> list[str]:
 
 def _read_for_batch(capture: Capture, iterator: Any, sources: list) -> None:
     """Files a dataset of the user's own read while a batch was drawn (lazily, in ``__getitem__``): the loader's
-    data from then on, for this iterator and the ones drawn from the dataset later (the next epoch's)."""
+    data from then on, for this iterator and the ones drawn from the dataset later (the next epoch's), unless its
+    sampler draws a subset of the dataset's items (then another loader's sampler may draw the rest)."""
     read = capture.exact(sources)
     dataset = getattr(iterator, "_dataset", None)
-    if dataset is not None:
+    sampler = getattr(getattr(iterator, "_index_sampler", None), "sampler", None)
+    if dataset is not None and not hasattr(sampler, "indices"):  # a ``SubsetRandomSampler`` draws part of a dataset
+        # other loaders share (train and validation samplers): only this iterator read it
         capture.registry.tag(dataset, (capture.of(dataset) or _held(capture, dataset)) | read)
     provenance = capture.of(iterator) | read
     capture.registry.tag(iterator, provenance)

@@ -353,3 +353,20 @@ def test_a_tensor_an_op_makes_in_the_dataset_call_keeps_its_columns(capture: Cap
     assert tensors.tensor_columns(capture, scaled.tensors[0]) == ["age", "fare", "sibsp", "parch"]
     assert tensors.tensor_columns(capture, mixed.tensors[0]) == []
     assert tensors.tensor_columns(capture, two.tensors[0]) == []
+
+
+def test_loaders_sampling_parts_of_one_dataset_read_their_own_files(capture: Capture) -> None:
+    """Train and validation loaders over one dataset with ``SubsetRandomSampler``s (a common split): the files the
+    validation loader read are no source of the model, in any epoch."""
+    data = Files(capture, "all", 8)
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    train = DataLoader(data, batch_size=2, sampler=torch.utils.data.SubsetRandomSampler(range(6)))
+    val = DataLoader(data, batch_size=2, sampler=torch.utils.data.SubsetRandomSampler([6, 7]))
+    for _ in range(2):
+        for xb, yb in train:
+            train_step(model, optimizer, xb, yb)
+        with torch.no_grad():
+            for xb, _ in val:
+                model(xb)
+    assert {source.name for source in capture.of(model).sources} == {f"/all/{index}.txt" for index in range(6)}
