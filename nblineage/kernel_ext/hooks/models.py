@@ -367,8 +367,10 @@ def _state_dict_copies() -> Listener:
     import copyreg
     from collections import OrderedDict
 
-    table: dict[type, Any] = copy._deepcopy_dispatch  # type: ignore[attr-defined]
-    reconstruct = copy._reconstruct  # type: ignore[attr-defined]
+    table: dict[type, Any] | None = getattr(copy, "_deepcopy_dispatch", None)
+    reconstruct = getattr(copy, "_reconstruct", None)
+    if not isinstance(table, dict) or not callable(reconstruct):  # another Python's copy module: left alone
+        return lambda: None, lambda: None
 
     def copier(x: Any, memo: dict[int, Any]) -> Any:
         own = getattr(x, "__deepcopy__", None)
