@@ -968,6 +968,32 @@ def _arguments_at(
     return ()
 
 
+def call_under_way(capture: Capture, frame: Any) -> tuple[ast.Call, Any] | None:
+    """The call the user's code nearest ``frame`` is making (its AST node, as :func:`caller_reads` finds it) and the
+    names it sees there (a cell's namespace, a function's locals and globals); None when it is not found."""
+    frame = user_frame(frame)
+    if frame is None:
+        return None
+    code = frame.f_code
+    if code.co_name == "<module>":
+        source, user_ns = capture.cell_source, capture.user_ns
+        parsed_cell = cellcode.parse(source) if source and frame.f_globals is user_ns else None
+        line = cell_line(user_ns, source) if parsed_cell is not None and user_ns is not None else None
+        statements = [s for s in parsed_cell.tree.body if s.lineno <= (line or 0) <= (s.end_lineno or s.lineno)]
+        node = _call_at(statements[0], _position(frame), blank_lead(source or ""), 0) if statements else None
+        return (node, user_ns) if isinstance(node, ast.Call) else None
+    parsed = _function_tree(code)
+    if parsed is None or parsed[0].name != code.co_name:
+        return None
+    tree, offset = parsed
+    statement = _innermost(tree, frame.f_lineno - offset)
+    if statement is None:
+        return None
+    first = linecache.getline(code.co_filename, code.co_firstlineno)
+    node = _call_at(statement, _position(frame), -offset, len(first) - len(first.lstrip()))
+    return (node, collections.ChainMap(frame.f_locals, frame.f_globals)) if isinstance(node, ast.Call) else None
+
+
 def user_frame(frame: Any) -> Any:
     """The nearest frame of the user's code from ``frame`` up (a cell's or a function's of the user's own), or None."""
     while frame is not None and not is_user_file(frame.f_code.co_filename):

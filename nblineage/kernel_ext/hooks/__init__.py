@@ -53,6 +53,7 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("models", "JoblibInstrumentor", ("joblib",)),
     ("models", "PickleInstrumentor", ("pickle",)),
     ("models", "TorchInstrumentor", ("torch",)),
+    ("models", "SafetensorsInstrumentor", ("safetensors.torch",)),
     ("models", "SkopsInstrumentor", ("skops.io",)),
     ("models", "KerasInstrumentor", ("keras",)),
     ("models", "XGBoostInstrumentor", ("xgboost",)),

@@ -38,6 +38,7 @@ MAX_FILES = 16  # model files remembered per fit (a loop of checkpoints keeps th
 # (top-level module, class name) of the base classes that make an object a model, and its framework
 _MODEL_BASES = {
     ("torch", "Module"): "pytorch",
+    ("torch", "ExportedProgram"): "pytorch",  # torch.export
     ("keras", "Model"): "keras",
     ("tf_keras", "Model"): "keras",
     ("tensorflow", "Model"): "keras",

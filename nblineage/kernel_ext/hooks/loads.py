@@ -35,7 +35,7 @@ from nblineage.kernel_ext.hooks.files import Location, locate
 from nblineage.kernel_ext.hookstate import ObjectFacts
 from nblineage.kernel_ext.provenance import EMPTY, Provenance
 
-__all__ = ["loaded_from", "record_load", "record_loads", "settle", "tag_loaded"]
+__all__ = ["load_into", "loaded_from", "record_load", "record_loads", "settle", "tag_loaded"]
 
 MAX_PARTS = 4096  # items of a loaded tuple, list or dict tagged
 MAX_PENDING = 256  # loaded lists and dicts held until the cell ends
@@ -58,6 +58,18 @@ def record_load(capture: Capture, target: Any, result: Any, facets: dict[str, An
     provenance = capture.read(source, result, facets)
     tag_loaded(capture, result, provenance)
     return True
+
+
+def load_into(capture: Capture, model: Any, target: Any) -> None:
+    """Weights loaded into ``model`` from the file ``target`` (``safetensors.torch.load_model``): a read, which the
+    model derives from besides what it had (as after ``load_state_dict`` of a load)."""
+    location = target if isinstance(target, Location) else locate(target)
+    if location is None:
+        return
+    had = capture.of(model)
+    read = capture.read(location.source(), None)
+    capture.registry.tag(model, (had | read).through(capture.cell_run_id))
+    _loaded.remember(model, {"provenance": loaded_from(model) | read})
 
 
 def tag_loaded(capture: Capture, result: Any, provenance: Provenance) -> None:

@@ -25,6 +25,7 @@ from typing import Any
 
 import xxhash
 
+from nblineage.kernel_ext import capture as capture_module
 from nblineage.kernel_ext import guard
 from nblineage.kernel_ext.capture import Capture, Output
 from nblineage.kernel_ext.fingerprint import CHUNK, file_version, forget
@@ -35,6 +36,7 @@ from nblineage.kernel_ext.hooks.mlflow import runs
 from nblineage.kernel_ext.hookstate import HookState
 from nblineage.kernel_ext.instrument import Instrumentor, Listener, Patch, defining_class, intercept
 from nblineage.kernel_ext.provenance import Source, union
+from nblineage.kernel_ext.safety import report
 from nblineage.lineage.naming import DatasetName, dataset_from_uri, file_dataset
 
 __all__ = [
@@ -42,6 +44,7 @@ __all__ = [
     "KerasInstrumentor",
     "LightGBMInstrumentor",
     "PickleInstrumentor",
+    "SafetensorsInstrumentor",
     "SkopsInstrumentor",
     "TorchInstrumentor",
     "XGBoostInstrumentor",
@@ -54,8 +57,9 @@ _PLAIN_FILES = (io.FileIO, io.BufferedWriter, io.BufferedRandom)
 # --- recording a save --------------------------------------------------------------------------------------------
 
 
-def record_save(capture: Capture, obj: Any, target: Any) -> None:
-    """Record that ``obj`` was saved to ``target``: a path, a path-like, or an open binary file with a real path.
+def record_save(capture: Capture, obj: Any, target: Any, file_format: str | None = None) -> None:
+    """Record that ``obj`` was saved to ``target``: a path, a path-like, or an open binary file with a real path;
+    ``file_format`` names the model file's format (``torchscript``, ``safetensors``...) when the call tells it.
 
     Targets that name no file (an in-memory buffer, a socket) are not recorded.
     """
@@ -75,6 +79,8 @@ def record_save(capture: Capture, obj: Any, target: Any) -> None:
     facets = dict(MODEL_FACETS) if model is not None else {}
     if model is not None:
         model.update(persisted_facts(name, version))
+        if file_format:
+            model["format"] = file_format
     provenance = capture.of(obj)
     if provenance and isinstance(obj, tuple) and len(obj) <= 16 and capture.untracked(obj) and capture.follow_so_far():
         provenance = capture.of(obj)  # ``(matrix, names)``: the matrix made where no hook saw, followed
@@ -215,14 +221,17 @@ def flush_plain_file(file: Any) -> bool:
 # --- instrumentors -----------------------------------------------------------------------------------------------
 
 
-def saves(where: str, obj_at: tuple[int, str], target_at: tuple[int, str]) -> Callable[..., Any]:
-    """A wrapper recording a save of the argument at ``obj_at`` to the one at ``target_at`` (position, keyword)."""
+def saves(
+    where: str, obj_at: tuple[int, str], target_at: tuple[int, str], file_format: str | None = None
+) -> Callable[..., Any]:
+    """A wrapper recording a save of the argument at ``obj_at`` to the one at ``target_at`` (position, keyword), in
+    ``file_format`` when the function tells it."""
 
     def after(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
         obj = argument(args, kwargs, *obj_at)
         target = argument(args, kwargs, *target_at)
         if obj is not MISSING and target is not MISSING:
-            record_save(capture, obj, target)
+            record_save(capture, obj, target, file_format)
 
     def before(capture: Capture, args: tuple, kwargs: dict) -> None:
         obj = argument(args, kwargs, *obj_at)
@@ -269,9 +278,11 @@ class PickleInstrumentor(Instrumentor):
 
 
 class TorchInstrumentor(Instrumentor):
-    """``torch.save(obj, f)`` and ``torch.load(f)``; ``Module.state_dict()`` carries the module's provenance to the
-    dict it returns, ``Module.load_state_dict(state)`` the state's to the module; training data into the module
-    (``hooks/tensors.py``)."""
+    """``torch.save(obj, f)`` and ``torch.load(f)``; TorchScript (``torch.jit.save``, ``ScriptModule.save``,
+    ``torch.jit.load``) and ``torch.export`` (``save``, ``load``) files the same way, a module scripted, traced or
+    exported carrying its module's provenance and description; ``Module.state_dict()`` carries the module's
+    provenance to the dict it returns (and ``copy.deepcopy`` of it, the best-weights pattern), ``load_state_dict``
+    the state's to the module; training data into the module (``hooks/tensors.py``)."""
 
     modules = ("torch",)
 
@@ -284,14 +295,48 @@ class TorchInstrumentor(Instrumentor):
         owner = defining_class(module.nn.Module, "load_state_dict")
         if owner is not None:
             yield owner, "load_state_dict", intercept("torch Module.load_state_dict", loads.load_state_dict)
+        yield from _compiled_saves(module)
         yield from _tensors().patches(module)
 
     def listeners(self, module: Any) -> Iterable[Listener]:
+        yield _state_dict_copies()
         yield from _tensors().listeners(module)
 
     def cell_ended(self, capture: Capture) -> None:
         _tensors().cell_ended(capture)
         loads.settle(capture)
+
+
+def _compiled_saves(torch: Any) -> Iterable[Patch]:
+    """TorchScript and ``torch.export``: their saves and loads, and the modules they convert."""
+    jit = getattr(torch, "jit", None)
+    if jit is not None:
+        yield jit, "save", saves("torch.jit.save", (0, "m"), (1, "f"), "torchscript")
+        yield jit, "load", intercept("torch.jit.load", loads.loads_from(0, "f"))
+        for name in ("script", "trace"):
+            yield jit, name, intercept(f"torch.jit.{name}", _converted)
+        for class_name in ("ScriptModule", "RecursiveScriptModule"):  # ``torch.jit.save`` calls it: one output
+            cls = getattr(jit, class_name, None)
+            if isinstance(cls, type) and "save" in cls.__dict__:
+                yield cls, "save", saves(f"torch {class_name}.save", (0, "self"), (1, "f"), "torchscript")
+    export = sys.modules.get("torch.export")
+    if export is not None:
+        yield export, "export", intercept("torch.export.export", _converted)
+        yield export, "save", saves("torch.export.save", (0, "ep"), (1, "f"), "torch.export")
+        yield export, "load", intercept("torch.export.load", loads.loads_from(0, "f"))
+
+
+def _converted(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``torch.jit.script(module)``, ``torch.jit.trace(module, ...)``, ``torch.export.export(module, ...)``: what it
+    returns derives from the module and is described as the module (its class, training facts)."""
+    module = args[0] if args else next(iter(kwargs.values()), None)
+    torch = sys.modules.get("torch")
+    if torch is None or result is None or not isinstance(module, torch.nn.Module):
+        return
+    capture.derive(result, module)
+    facts = dict(capture.hooks.training.get(module))
+    facts.setdefault("moduleClass", qualified_name(type(module)))
+    capture.hooks.training.remember(result, facts)
 
 
 def _tensors() -> Any:
@@ -311,6 +356,74 @@ def _state_dict(capture: Capture, result: Any, args: tuple, kwargs: dict) -> Non
     facts = dict(capture.hooks.training.get(args[0]))
     facts["moduleClass"] = qualified_name(type(args[0]))
     capture.hooks.training.remember(result, facts)
+
+
+def _state_dict_copies() -> Listener:
+    """``copy.deepcopy(module.state_dict())`` (the best-weights pattern, saved once training has gone on): the copy
+    derives from the state dict and is described as it. ``deepcopy`` of an ``OrderedDict`` gets an entry in
+    ``copy``'s dispatch table (only that exact type, never anything ``deepcopy`` copies inside it) doing what
+    ``deepcopy`` does without one, then noting the copy when the original is a state dict."""
+    import copy
+    import copyreg
+    from collections import OrderedDict
+
+    table: dict[type, Any] | None = getattr(copy, "_deepcopy_dispatch", None)
+    reconstruct = getattr(copy, "_reconstruct", None)
+    if not isinstance(table, dict) or not callable(reconstruct):  # another Python's copy module: left alone
+        return lambda: None, lambda: None
+
+    def copier(x: Any, memo: dict[int, Any]) -> Any:
+        own = getattr(x, "__deepcopy__", None)
+        if own is not None:
+            y = own(memo)
+        else:
+            reductor = copyreg.dispatch_table.get(type(x))
+            reduced = reductor(x) if reductor is not None else x.__reduce_ex__(4)
+            y = x if isinstance(reduced, str) else reconstruct(x, memo, *reduced)
+        active = capture_module._current
+        if active is not None and y is not x:
+            try:
+                facts = active.hooks.training.get(x)
+                if facts.get("moduleClass"):
+                    active.derive(y, x)
+                    active.hooks.training.remember(y, dict(facts))
+            except Exception as error:  # the copy is made all the same
+                report("copy.deepcopy of a state dict", error)
+        return y
+
+    def subscribe() -> None:
+        if OrderedDict not in table:
+            table[OrderedDict] = copier
+
+    def unsubscribe() -> None:
+        if table.get(OrderedDict) is copier:
+            del table[OrderedDict]
+
+    return subscribe, unsubscribe
+
+
+class SafetensorsInstrumentor(Instrumentor):
+    """``safetensors.torch``: ``save_file(state_dict, filename)`` and ``save_model(model, filename)`` are model saves
+    (format ``safetensors``), ``load_file(filename)`` a load whose dict carries the file, ``load_model(model,
+    filename)`` a load into the module (as ``load_state_dict`` of a ``torch.load``)."""
+
+    modules = ("safetensors.torch",)
+
+    def patches(self, module: Any) -> Iterable[Patch]:
+        yield module, "save_file", saves("safetensors save_file", (0, "tensors"), (1, "filename"), "safetensors")
+        yield module, "save_model", saves("safetensors save_model", (0, "model"), (1, "filename"), "safetensors")
+        yield module, "load_file", intercept("safetensors load_file", loads.loads_from(0, "filename"))
+        yield module, "load_model", intercept("safetensors load_model", _loaded_into)
+
+    def cell_ended(self, capture: Capture) -> None:
+        loads.settle(capture)
+
+
+def _loaded_into(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``load_model(model, filename)``: the module now derives from the file too."""
+    model, target = argument(args, kwargs, 0, "model", None), argument(args, kwargs, 1, "filename", None)
+    if model is not None and target is not None:
+        loads.load_into(capture, model, target)
 
 
 class SkopsInstrumentor(Instrumentor):

@@ -35,6 +35,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import sys
 import uuid
@@ -49,6 +50,7 @@ from nblineage.kernel_ext import capture as capture_module
 from nblineage.kernel_ext import columns, flow
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks.describe import qualified_name
+from nblineage.kernel_ext.hooks.files import locate
 from nblineage.kernel_ext.instrument import Listener, Patch, intercept
 from nblineage.kernel_ext.provenance import EMPTY, Provenance, union
 from nblineage.kernel_ext.safety import report
@@ -131,6 +133,7 @@ def listeners(torch: Any) -> Iterator[Listener]:
     classes: dict[type, Any] = {}  # the classes whose __call__ is wrapped -> what their own __call__ was
     optimizers: dict[int, Any] = {}  # id(optimizer) -> a weak reference: those whose modules are hooked
     compiling = getattr(getattr(torch, "compiler", None), "is_compiling", lambda: False)
+    tracing = getattr(torch._C, "_get_tracing_state", lambda: None)  # torch.jit.trace running the module
     grad_enabled = torch.is_grad_enabled
     tensor = torch.Tensor
 
@@ -162,7 +165,7 @@ def listeners(torch: Any) -> Iterator[Listener]:
             for item in args
         ):
             return
-        if compiling():
+        if compiling() or tracing() is not None:
             return
         try:
             _called(active, state or state_of(active), module, args, output, tensor, grad_enabled())
@@ -765,8 +768,104 @@ def _dataset_made(capture: Capture, result: Any, args: tuple, kwargs: dict) -> N
         provenance = flow.caller_reads(capture, sys._getframe(1))
         if provenance:
             capture.registry.tag(args[0], provenance.through(capture.cell_run_id))
-    for tensor in args[1:]:  # the columns each holds, found while the arrays they were made from are recent
-        tensor_columns(capture, tensor)
+    unnamed = [  # the columns each holds, found while the arrays they were made from are recent
+        index
+        for index, tensor in enumerate(args[1:])
+        if getattr(tensor, "ndim", 0) == 2 and not tensor_columns(capture, tensor)
+    ]
+    if unnamed:
+        _columns_by_code(capture, args[1:], unnamed)
+
+
+def _columns_by_code(capture: Capture, tensors: tuple, unnamed: list[int]) -> None:
+    """Tensors a ``TensorDataset(...)`` call made from a tensor of named columns by operations that keep each column
+    where it is (``TensorDataset((X - mean) / std, y)``: arithmetic with numbers and row vectors, casts, elementwise
+    functions): that tensor's columns, as the call's code says."""
+    found = flow.call_under_way(capture, sys._getframe(2))
+    if found is None:
+        return
+    call, names = found
+    if any(isinstance(node, ast.Starred) for node in call.args):
+        return
+    for index in unnamed:
+        if index < len(call.args):
+            tensor = tensors[index]
+            bases = _column_bases(call.args[index], names, tuple(tensor.shape))
+            base = bases[0] if bases and all(other is bases[0] for other in bases) else None
+            if base is not None and (named := _named_columns(capture, base)):
+                capture.hooks.arrays.remember(tensor, {"columns": named})
+
+
+_ELEMENTWISE = frozenset(
+    [
+        "abs",
+        "clamp",
+        "clip",
+        "clone",
+        "contiguous",
+        "cpu",
+        "detach",
+        "double",
+        "exp",
+        "float",
+        "half",
+        "log",
+        "log1p",
+        "nan_to_num",
+        "neg",
+        "round",
+        "sigmoid",
+        "sqrt",
+        "tanh",
+        "to",
+        "type",
+    ]
+)
+_REDUCTIONS = frozenset(["amax", "amin", "max", "mean", "median", "min", "norm", "std", "sum", "var"])
+_NOT_ONE = [object(), object()]  # two objects: what makes _column_bases give no one base
+
+
+def _column_bases(node: ast.AST, names: Any, shape: tuple[int, ...]) -> list[Any]:
+    """The objects of ``shape`` an expression keeping columns in place computes from (one, maybe named several
+    times), or more than one when it is not such an expression: numbers and row vectors (a reduction of a tensor, a
+    1-D name) only broadcast; ``@`` or any other operation mixes columns."""
+    if isinstance(node, ast.BinOp) and not isinstance(node.op, ast.MatMult):
+        return _column_bases(node.left, names, shape) + _column_bases(node.right, names, shape)
+    if isinstance(node, ast.UnaryOp):
+        return _column_bases(node.operand, names, shape)
+    if isinstance(node, ast.Constant):
+        return []
+    if isinstance(node, ast.Attribute) and node.attr == "values" and isinstance(node.value, ast.Call):
+        node = node.value  # ``X.min(0).values``
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute):
+        method, owner = node.func.attr, node.func.value
+        if method in _REDUCTIONS:
+            return []
+        if (
+            method in _ELEMENTWISE
+            and isinstance(owner, ast.Name)
+            and owner.id in ("torch", "np", "numpy")
+            and node.args
+        ):
+            return _column_bases(node.args[0], names, shape)  # torch.log1p(X)
+        if method in _ELEMENTWISE:
+            return _column_bases(owner, names, shape)
+        return _NOT_ONE
+    if isinstance(node, ast.Name):
+        value = names.get(node.id, _MISSING)
+        value_shape = tuple(getattr(value, "shape", ()) or ())
+        if value_shape == shape:
+            return [value]
+        if isinstance(value, (int, float)) or (value_shape and (len(value_shape) == 1 or value_shape[0] == 1)):
+            return []  # broadcast along the rows
+    return _NOT_ONE
+
+
+def _named_columns(capture: Capture, data: Any) -> list[str]:
+    """The columns a tensor or an array holds, when known."""
+    if isinstance(data, _TENSOR[0]):
+        return tensor_columns(capture, data)
+    return columns.fitted_columns(capture, data) if getattr(data, "ndim", 0) == 2 else []
 
 
 def _iterating(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
@@ -781,6 +880,10 @@ def _iterating(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None
     provenance = capture.of(dataset) or (_held(capture, dataset) if dataset is not None else EMPTY)
     if not provenance:
         provenance = capture.of(args[0])
+    workers = getattr(args[0], "num_workers", 0)
+    if isinstance(workers, int) and workers > 0 and dataset is not None:
+        # its items are made in worker processes, where no read is seen: the files its items name are its data
+        provenance = provenance | _item_files_read(capture, dataset)
     if provenance:
         capture.registry.tag(result, provenance.through(capture.cell_run_id))
 
@@ -796,12 +899,78 @@ def _held(capture: Capture, dataset: Any) -> Provenance:
     return union(capture.of(value) for value in attributes)
 
 
+def _item_files_read(capture: Capture, dataset: Any) -> Provenance:
+    """The files the items of ``dataset`` name (:func:`item_files`), each a read of the cell."""
+    paths = item_files(dataset)
+    if not paths:
+        return EMPTY
+    sources = []
+    for path in dict.fromkeys(paths):
+        location = locate(path)
+        if location is not None:
+            source = location.source()
+            capture.read_input(source)
+            sources.append(source)
+    return capture.exact(sources) if sources else EMPTY
+
+
+def item_files(dataset: Any, picks: list[int] | None = None) -> list[str]:
+    """The files the items ``picks`` (all when None) of a dataset name: a ``Dataset`` class of the user's own holding
+    one path per item (a list of paths, or of names in a folder it holds, or of ``(path, label)`` pairs), through
+    ``Subset`` (``random_split``) and ``ConcatDataset``; [] where a dataset names none."""
+    data = sys.modules.get("torch.utils.data")
+    subset, concat = getattr(data, "Subset", None), getattr(data, "ConcatDataset", None)
+    if isinstance(subset, type) and isinstance(dataset, subset):
+        indices = list(dataset.indices)
+        return item_files(dataset.dataset, indices if picks is None else [indices[i] for i in picks])
+    if isinstance(concat, type) and isinstance(dataset, concat):
+        found: list[str] = []
+        start = 0
+        for part, end in zip(dataset.datasets, dataset.cumulative_sizes, strict=False):
+            local = None if picks is None else [i - start for i in picks if start <= i < end]
+            if local is None or local:
+                found += item_files(part, local)
+            start = end
+        return found
+    paths = _paths_held(dataset)
+    if not paths:
+        return []
+    return paths if picks is None else [paths[i] for i in picks if 0 <= i < len(paths)]
+
+
+def _paths_held(dataset: Any) -> list[str]:
+    """The path of each item of a dataset of the user's own class: an attribute holding one file per item."""
+    getitem = getattr(type(dataset), "__getitem__", None)
+    if not capture_module.is_user_file(getattr(getattr(getitem, "__code__", None), "co_filename", "<library>")):
+        return []
+    try:
+        size = len(dataset)
+    except Exception:  # a dataset without a length names no files per item
+        return []
+    attributes = list(getattr(dataset, "__dict__", {}).values())[:MAX_ATTRIBUTES]
+    folders = [""] + [value for value in attributes if isinstance(value, (str, os.PathLike)) and os.path.isdir(value)]
+    for value in attributes:
+        if not isinstance(value, (list, tuple)) or len(value) != size or not size:
+            continue
+        names = [item[0] if isinstance(item, (tuple, list)) and item else item for item in value]
+        if not all(isinstance(name, (str, os.PathLike)) for name in names):
+            continue
+        for folder in folders:
+            paths = [os.path.join(folder, name) for name in names]
+            if os.path.isfile(paths[0]) and all(os.path.isfile(path) for path in paths):
+                return [os.path.abspath(path) for path in paths]
+    return []
+
+
 def _read_for_batch(capture: Capture, iterator: Any, sources: list) -> None:
     """Files a dataset of the user's own read while a batch was drawn (lazily, in ``__getitem__``): the loader's
-    data from then on, for this iterator and the ones drawn from the dataset later (the next epoch's)."""
+    data from then on, for this iterator and the ones drawn from the dataset later (the next epoch's), unless its
+    sampler draws a subset of the dataset's items (then another loader's sampler may draw the rest)."""
     read = capture.exact(sources)
     dataset = getattr(iterator, "_dataset", None)
-    if dataset is not None:
+    sampler = getattr(getattr(iterator, "_index_sampler", None), "sampler", None)
+    if dataset is not None and not hasattr(sampler, "indices"):  # a ``SubsetRandomSampler`` draws part of a dataset
+        # other loaders share (train and validation samplers): only this iterator read it
         capture.registry.tag(dataset, (capture.of(dataset) or _held(capture, dataset)) | read)
     provenance = capture.of(iterator) | read
     capture.registry.tag(iterator, provenance)

@@ -12,6 +12,7 @@ import torch
 from hooktools import RAW
 from torch.utils.data import DataLoader, Dataset, TensorDataset
 
+from nblineage.kernel_ext import columns
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks import tensors
 from nblineage.kernel_ext.hooks.models import TorchInstrumentor
@@ -335,3 +336,37 @@ def test_files_a_dataset_reads_as_it_is_indexed_are_what_its_batches_hold(captur
         for vb, _ in DataLoader(Files(capture, "val", 3), batch_size=3):
             model(vb)
     assert {source.name for source in capture.of(model).sources} == {f"/train/{index}.txt" for index in range(6)}
+
+
+def test_a_tensor_an_op_makes_in_the_dataset_call_keeps_its_columns(capture: Capture) -> None:
+    """``TensorDataset((X - mean) / std, y)``: arithmetic with numbers and row vectors, casts and elementwise
+    functions keep each column where it was; ``@`` (or two tensors of the same shape) does not say which."""
+    array = np.arange(40, dtype=np.float64).reshape(10, 4) ** 1.5
+    columns.name_array(capture, array, ["age", "fare", "sibsp", "parch"])
+    X = torch.tensor(array, dtype=torch.float32)
+    mean, std, W = X.mean(0), X.std(0), torch.eye(4)
+    normalized = TensorDataset((X - mean) / std, torch.zeros(10))
+    scaled = TensorDataset(torch.log1p(X.abs()).float() * 2 - X.min(0).values, torch.zeros(10))
+    mixed = TensorDataset((X - mean) @ W, torch.zeros(10))
+    two = TensorDataset(X - X.flip(0), torch.zeros(10))
+    assert tensors.tensor_columns(capture, normalized.tensors[0]) == ["age", "fare", "sibsp", "parch"]
+    assert tensors.tensor_columns(capture, scaled.tensors[0]) == ["age", "fare", "sibsp", "parch"]
+    assert tensors.tensor_columns(capture, mixed.tensors[0]) == []
+    assert tensors.tensor_columns(capture, two.tensors[0]) == []
+
+
+def test_loaders_sampling_parts_of_one_dataset_read_their_own_files(capture: Capture) -> None:
+    """Train and validation loaders over one dataset with ``SubsetRandomSampler``s (a common split): the files the
+    validation loader read are no source of the model, in any epoch."""
+    data = Files(capture, "all", 8)
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    train = DataLoader(data, batch_size=2, sampler=torch.utils.data.SubsetRandomSampler(range(6)))
+    val = DataLoader(data, batch_size=2, sampler=torch.utils.data.SubsetRandomSampler([6, 7]))
+    for _ in range(2):
+        for xb, yb in train:
+            train_step(model, optimizer, xb, yb)
+        with torch.no_grad():
+            for xb, _ in val:
+                model(xb)
+    assert {source.name for source in capture.of(model).sources} == {f"/all/{index}.txt" for index in range(6)}

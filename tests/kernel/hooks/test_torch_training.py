@@ -18,18 +18,27 @@ the splits in files of their own, so that a source wrongly linked to a model sho
    test loader; a Titanic-shaped table (train, test) split by ``train_test_split`` read from two CSV files, and the
    model saved whole.
 
+4. The data pipeline of Kaggle's "Dogs vs. Cats" PyTorch notebooks (a ``CatDogDataset`` class given a list of file
+   names and their folder, opening each image with PIL in ``__getitem__``; cats and dogs joined with
+   ``ConcatDataset``; loaders with ``num_workers``): here a validation part redrawn each epoch with ``random_split``
+   and evaluated under ``model.eval()`` and ``torch.no_grad()`` (the loaders' worker processes read the images: the
+   kernel never sees those reads), and a test folder scored after training. The model derives from exactly the
+   images its training parts held over the epochs, none of the test folder's.
+
 Recall and precision of source -> model links are both 100 %: every model's upstream files are exactly its
 training files. Test metrics computed with scikit-learn on the models' predictions are labelled ``test``.
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 from notebooks import run_notebook
+from PIL import Image
 
 from nblineage.governance import questions
 from nblineage.lineage.graph import DatasetRef, upstream
@@ -255,6 +264,70 @@ test_accuracy = accuracy_score(y_test, torch.cat(predicted).numpy())
 torch.save(model, 'titanic/mlp.pt')
 """
 
+DOGS_VS_CATS = """
+import json
+import os
+import numpy as np
+import torch
+from torch import nn
+from PIL import Image
+from torch.utils.data import ConcatDataset, DataLoader, Dataset, random_split
+
+train_dir, test_dir = 'dogcat/train', 'dogcat/test'
+
+class CatDogDataset(Dataset):
+    def __init__(self, file_list, dir, mode='train'):
+        self.file_list = file_list
+        self.dir = dir
+        self.mode = mode
+        if self.mode == 'train':
+            self.label = 1 if 'dog' in self.file_list[0] else 0
+
+    def __len__(self):
+        return len(self.file_list)
+
+    def __getitem__(self, idx):
+        img = Image.open(os.path.join(self.dir, self.file_list[idx]))
+        img = np.asarray(img.convert('RGB'), dtype=np.float32).transpose(2, 0, 1) / 255
+        if self.mode == 'train':
+            return img, self.label
+        return img, self.file_list[idx]
+
+train_files = sorted(os.listdir(train_dir))
+cats = CatDogDataset([f for f in train_files if 'cat' in f], train_dir)
+dogs = CatDogDataset([f for f in train_files if 'dog' in f], train_dir)
+catdogs = ConcatDataset([cats, dogs])
+files = [os.path.join(part.dir, name) for part in catdogs.datasets for name in part.file_list]
+
+torch.manual_seed(0)
+net = nn.Sequential(nn.Flatten(), nn.Linear(3 * 8 * 8, 2))
+optimizer = torch.optim.Adam(net.parameters(), lr=1e-3)
+criterion = nn.CrossEntropyLoss()
+trained_on = set()
+for epoch in range(2):
+    train_part, val_part = random_split(catdogs, [12, 4])
+    trained_on.update(files[i] for i in train_part.indices)
+    net.train()
+    for x, y in DataLoader(train_part, batch_size=4, shuffle=True, num_workers=2):
+        optimizer.zero_grad()
+        loss = criterion(net(x), y)
+        loss.backward()
+        optimizer.step()
+    net.eval()
+    with torch.no_grad():
+        for x, y in DataLoader(val_part, batch_size=4, num_workers=2):
+            correct = (net(x).argmax(1) == y).sum().item()
+
+testset = CatDogDataset(sorted(os.listdir(test_dir)), test_dir, mode='test')
+net.eval()
+predictions = {}
+with torch.no_grad():
+    for x, names in DataLoader(testset, batch_size=4):
+        predictions.update(zip(names, net(x).argmax(1).tolist()))
+torch.save(net.state_dict(), 'dogcat/catdog.pt')
+print(json.dumps(sorted(trained_on)))
+"""
+
 
 def write_data(folder: Path) -> None:
     """Each case's files, in the schema its code reads."""
@@ -283,13 +356,18 @@ def write_data(folder: Path) -> None:
                 "Fare": rng.uniform(5, 250, rows).round(2),
             }
         ).to_csv(folder / "titanic" / f"{split}.csv", index=False)
+    for split, names in (("train", [f"{kind}.{i}.png" for kind in ("cat", "dog") for i in range(8)]), ("test", "0123")):
+        (folder / "dogcat" / split).mkdir(parents=True)
+        for name in names:
+            pixels = rng.integers(0, 256, (8, 8, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(folder / "dogcat" / split / (name if "." in name else f"{name}.png"))
 
 
 def upstream_files(store: Store, path: Path) -> set[str]:
     return {
         str(Path(node.name).relative_to(path.parent.parent))
         for node in upstream(store, DatasetRef("file", str(path)))
-        if node.type != "job" and node.name.endswith(".csv")
+        if node.type != "job" and node.name.endswith((".csv", ".png"))
     }
 
 
@@ -297,12 +375,17 @@ def test_third_party_training_code_links_each_model_to_its_training_data_only(tm
     write_data(tmp_path)
     env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
     shown = "print(repr(acc), repr(test_accuracy))"
-    notebook = run_notebook(tmp_path / "training.ipynb", [IONOSPHERE, STEP_BY_STEP, TITANIC, shown], env, timeout=300)
+    cells = [IONOSPHERE, STEP_BY_STEP, TITANIC, DOGS_VS_CATS, shown]
+    notebook = run_notebook(tmp_path / "training.ipynb", cells, env, timeout=300)
     ionosphere_accuracy, titanic_accuracy = map(float, notebook.cells[-1].outputs[0]["text"].split())
+    printed = [output for output in notebook.cells[-2].outputs if output.get("name") == "stdout"]
+    trained_on = {str(Path(name)) for name in json.loads(printed[-1]["text"])}
+    assert 8 <= len(trained_on) < 16  # the training parts held some of the 16 images, not all
     expected = {
         "ionosphere/mlp.pt": {"ionosphere/train.csv"},
         "godoy/model_checkpoint.pth": {"godoy/train.csv"},
         "titanic/mlp.pt": {"titanic/train.csv"},
+        "dogcat/catdog.pt": trained_on,
     }
     with Store(store_url) as store:
         found = {model: upstream_files(store, tmp_path / model) for model in expected}
