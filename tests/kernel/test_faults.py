@@ -10,13 +10,15 @@ import os
 import random
 import signal
 import sqlite3
+import subprocess
+import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
 from driven_kernel import Kernel, clean_env
-from notebooks import run_notebook
+from notebooks import make_notebook, run_notebook
 from sqlalchemy import create_engine, text
 
 from nblineage.kernel_ext.outbox import DEAD_LETTERS
@@ -282,21 +284,34 @@ def test_a_store_that_never_answers_is_said_once_and_the_kernel_stops_at_once(tm
 
 
 def test_eight_notebooks_at_once_store_every_event_once(tmp_path: Path, env: dict, store_url: str) -> None:
+    # Each notebook runs in its own process, as eight users' notebooks do: jupyter_client is not safe to drive from
+    # eight threads of one process (a kernel's start could hang the whole test).
     notebooks = [tmp_path / f"batch-{index}.ipynb" for index in range(8)]
-    errors: list[BaseException] = []
-
-    def run(notebook: Path) -> None:
-        try:
-            run_notebook(notebook, ["a = 1", "b = sum(range(10**5))", "c = [0] * 1000"], env, timeout=300)
-        except BaseException as error:
-            errors.append(error)
-
-    threads = [threading.Thread(target=run, args=(notebook,)) for notebook in notebooks]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert not errors, errors
+    runs = []
+    for notebook in notebooks:
+        make_notebook(notebook, ["%load_ext nblineage", "a = 1", "b = sum(range(10**5))", "c = [0] * 1000"])
+        runs.append(
+            subprocess.Popen(
+                [
+                    sys.executable,
+                    "-c",
+                    "from nbclient.cli import main; main()",
+                    "--timeout=300",
+                    "--startup_timeout=240",
+                    notebook.name,
+                ],
+                cwd=tmp_path,
+                env={**os.environ, "NBLINEAGE_NOTEBOOK": str(notebook), **env},
+                stdout=subprocess.PIPE,
+                stderr=subprocess.STDOUT,
+            )
+        )
+    try:
+        outputs = [run.communicate(timeout=280)[0].decode(errors="replace") for run in runs]
+    finally:
+        for run in runs:
+            run.kill()
+    assert [run.returncode for run in runs] == [0] * 8, outputs
     command(store_url, tmp_path / "jupyter")  # the run ends with any command: it delivers what is left, if any
     for notebook in notebooks:
         assert cells_of(store_url, notebook) == ["c1", "c2", "c3"]
