@@ -81,6 +81,48 @@ class Record:
             self.mlflow_runs.append(run_id)
 
 
+class StatementReads(dict[int, set[Source]]):
+    """Line of the cell statement under way -> the datasets read while it ran; ``log``: each (line, dataset, turn)
+    in the order read, repeats kept, so that a loop's turn can be told from the turns before it (:meth:`since`), and
+    a comprehension's turns apart (``turn``: what its variables held, :func:`_turn`)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.log: list[tuple[int, Source, Any]] = []
+
+    def add(self, line: int, sources: Iterable[Source], turn: Any = None) -> None:
+        found = self.get(line)
+        if found is None:
+            found = self[line] = set()
+        for source in sources:
+            found.add(source)
+            self.log.append((line, source, turn))
+
+    def since(self, mark: int, first: int, last: int) -> dict[int, set[Source]]:
+        """These reads, but for the lines ``first`` to ``last`` (a loop's body) only those read from ``log[mark]`` on
+        (the loop's turn under way, ``mark`` taken in the turn before)."""
+        seeds = {line: sources for line, sources in self.items() if not first <= line <= last}
+        for line, source, _ in self.log[mark:]:
+            if first <= line <= last:
+                seeds.setdefault(line, set()).add(source)
+        return seeds
+
+    def turns(self, first: int, last: int) -> list[set[Source]] | None:
+        """What each turn of the comprehension on lines ``first`` to ``last`` read, in order (``[load(p) for p in
+        paths]``); None when a read there was made outside one."""
+        found: list[set[Source]] = []
+        previous: Any = None
+        for line, source, turn in self.log:
+            if first <= line <= last:
+                if turn is None:
+                    return None
+                if turn != previous:
+                    found.append(set())
+                    previous = turn
+                found[-1].add(source)
+        return found
+
+
 class Capture:
     """One kernel's capture: the provenance registry and the record of the cell run under way."""
 
@@ -98,7 +140,7 @@ class Capture:
         self.write_fallback: WriteFallback | None = None
         # line of the cell statement under way -> datasets read while it ran (the fallback gives them to what the
         # statement binds: ``rows = load_rows("train.csv")`` reads the file inside a function)
-        self.statement_reads: dict[int, set[Source]] = {}
+        self.statement_reads = StatementReads()
         # (file, line) of each user function running -> datasets read while that line ran: which of a function's
         # statements read what (``flow``: what each item of ``train, test = loader.split()`` got)
         self.code_reads: dict[tuple[str, int], set[Source]] = {}
@@ -138,7 +180,7 @@ class Capture:
     def take_record(self) -> Record:
         """The record so far, replaced by an empty one (called when a cell ends)."""
         record, self.record = self.record, Record()
-        self.statement_reads = {}
+        self.statement_reads = StatementReads()
         self.code_reads = {}
         self.call_reads = {}
         self.call_sites = {}
@@ -156,7 +198,7 @@ class Capture:
             if frame is not None:
                 lead = blank_lead(self.cell_source) if self.cell_source and self.script is None else 0
                 line = frame.f_lineno + lead
-                self.statement_reads.setdefault(line, set()).add(source)
+                self.statement_reads.add(line, (source,), _turn(frame))
                 site = (frame.f_code, frame.f_lasti, lead)
                 self.call_sites.setdefault(line, {}).setdefault(site, set()).add(source)
                 _note_function_reads(self, sys._getframe(1), source)
@@ -301,6 +343,20 @@ def _cell_frame(user_ns: dict[str, Any]) -> Any:
             found = frame
         frame = frame.f_back
     return found
+
+
+_COMPREHENSIONS = frozenset({"<listcomp>", "<genexpr>", "<dictcomp>", "<setcomp>"})
+
+
+def _turn(cell: Any) -> tuple[int, ...] | None:
+    """When the cell's frame ``cell`` reads through a comprehension of its own (``[load(p) for p in paths]``), which
+    turn of it: the identities of what its variables hold (two turns in a row never hold the same objects)."""
+    frame: Any = sys._getframe(2)
+    while frame is not None and frame.f_back is not cell:
+        frame = frame.f_back
+    if frame is None or frame.f_code.co_name not in _COMPREHENSIONS:
+        return None
+    return tuple(id(value) for name, value in sorted(frame.f_locals.items()) if name != ".0")
 
 
 @functools.lru_cache(maxsize=8)

@@ -17,8 +17,8 @@ import sys
 from typing import TYPE_CHECKING, Any
 
 from nblineage.kernel_ext import cellcode, columns, flow
-from nblineage.kernel_ext.capture import cell_line
-from nblineage.kernel_ext.provenance import EMPTY, Provenance, union
+from nblineage.kernel_ext.capture import StatementReads, cell_line
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source, union
 
 if TYPE_CHECKING:
     from nblineage.kernel_ext.capture import Capture
@@ -35,11 +35,15 @@ def cell_ended(capture: Capture, source: str, user_ns: dict[str, Any]) -> None:
 
 
 def apply(
-    capture: Capture, source: str, user_ns: dict[str, Any], before_line: int | None = None
+    capture: Capture,
+    source: str,
+    user_ns: dict[str, Any],
+    before_line: int | None = None,
+    seeds: dict[int, set[Source]] | None = None,
 ) -> dict[str, Provenance]:
     """Tag the objects the cell's statements bound (or filled) with the provenance of the names those statements
-    read, in order (``flow.py``; only the statements that end before ``before_line``, when given); what each name
-    rebound got."""
+    read, in order (``flow.py``; only the statements that end before ``before_line``, when given; ``seeds``: what
+    each line read, when not all the cell's reads so far); what each name rebound got."""
     capture.registry.sweep()
     code = cellcode.parse(source)
     if code is None:
@@ -47,7 +51,7 @@ def apply(
     for binding in code.bindings:
         if before_line is None or binding.end_line < before_line:
             columns.carry(capture, binding.targets, binding.reads, user_ns)
-    given = flow.follow(capture, code.tree, user_ns, before_line)
+    given = flow.follow(capture, code.tree, user_ns, before_line, seeds)
     if capture.hooks.split_parts:
         _keep_split_parts(capture, user_ns, given)
     return given
@@ -99,36 +103,53 @@ def argument_reads(capture: Capture) -> Provenance:
     return found
 
 
-# The last catch-up: cell run, line, inputs, and what the flow gave each name rebound (by line reached).
-_caught_up: dict[str, Any] = {"run": None, "line": 0, "inputs": 0, "given": {}}
+# The last catch-up: cell run, line, inputs, what the flow gave each name rebound (by line reached), and where the
+# log of the cell's reads stood at the last catch-up at each line (``marks``).
+_caught_up: dict[str, Any] = {"run": None, "line": 0, "inputs": 0, "given": {}, "marks": {}}
 
 
 def forget_catch_up() -> None:
     """Start :func:`catch_up` afresh: the code under way changed (a ``%run`` script began or ended)."""
-    _caught_up.update(run=None, line=0, inputs=0, given={})
+    _caught_up.update(run=None, line=0, inputs=0, given={}, marks={})
 
 
 def catch_up(capture: Capture) -> None:
     """Follow the cell's statements that ran before the one under way (``Capture.catch_up``), so that what they
     bound from the data read so far carries it before a hooked call uses it: once per statement reached further
     down the cell, or after a new read. Inside a loop, a statement reached again gets the new objects the names hold
-    tagged as the first time (``X_sel = X[:, idx]`` made anew by each turn), without following the cell again."""
+    tagged as the first time (``X_sel = X[:, idx]`` made anew by each turn), without following the cell again; after
+    a new read, the loop's body is followed with what this turn read alone (``X, y = load(f"{name}.csv")``: not
+    the files of the turns before)."""
     if not capture.cell_source or capture.user_ns is None:
         return
     line = cell_line(capture.user_ns, capture.cell_source)
     if line is None:
         return
-    last, inputs = _caught_up, len(capture.record.inputs)
+    last, inputs, reads = _caught_up, len(capture.record.inputs), capture.statement_reads
     same_run = last["run"] == capture.cell_run_id
-    if same_run and line <= last["line"] and inputs == last["inputs"]:
+    marks = last["marks"] if same_run else {}
+    mark, marks[line] = marks.get(line), len(getattr(reads, "log", ()))
+    read_since = mark is not None and marks[line] > mark  # this turn of a loop read data (the same files perhaps)
+    if same_run and line <= last["line"] and inputs == last["inputs"] and not read_since:
         given = last["given"].get(line)
         if given:
             flow.retag(capture, given, capture.user_ns)
         return
-    if not same_run or inputs != last["inputs"]:
+    if not same_run or inputs != last["inputs"] or read_since:
         last["given"] = {}
-    last.update(run=capture.cell_run_id, line=max(line, last["line"]) if same_run else line, inputs=inputs)
-    last["given"][line] = apply(capture, capture.cell_source, capture.user_ns, before_line=line)
+    last.update(run=capture.cell_run_id, line=max(line, last["line"]) if same_run else line, inputs=inputs, marks=marks)
+    seeds = _this_turn(capture, reads, line, mark) if mark is not None else None
+    last["given"][line] = apply(capture, capture.cell_source, capture.user_ns, before_line=line, seeds=seeds)
+
+
+def _this_turn(capture: Capture, reads: dict[int, set[Source]], line: int, mark: int) -> dict[int, set[Source]] | None:
+    """What each line of the cell read, the body of the loop ``line`` is in having only what it read since ``mark``
+    (the catch-up at ``line`` in the loop's turn before); None when ``line`` is in no loop."""
+    code = cellcode.parse(capture.cell_source or "")
+    around = flow.loop_body_around(code.tree, line) if code is not None else None
+    if around is None or not isinstance(reads, StatementReads):
+        return None
+    return reads.since(mark, *around)
 
 
 # What ``flow.function_flow`` found at a call site of a user function (code, instruction, reads so far): per cell run.

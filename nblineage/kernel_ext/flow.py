@@ -22,12 +22,16 @@ filled by mutation, so provenance is followed by name over the cell's statements
   inside a function) gives it to what the statement binds or fills; ``train, test = loader.split()`` where the
   user function returns tuples gives each name what its item got in the function's body (followed the same way,
   its reads by line from ``Capture.code_reads``); ``a, b = load("a.csv"), load("b.csv")`` gives each name what
-  its item reads, the datasets read by the calls made within it (``Capture.call_sites``).
+  its item reads, the datasets read by the calls made within it (``Capture.call_sites``); ``a, b = [load(p) for p in
+  paths]`` what its turn of the comprehension read (``StatementReads.turns``);
+- ``for name, (X, y) in [("a", a), ("b", b)]``, ``for X, y in (a, b)``, ``{"a": a, "b": b}.items()``: items written
+  out are followed one by one as above, a tuple target unpacked item by item; in the middle of the loop (a catch-up
+  before a hooked call in its body) up to the item the loop's names hold now;
 
 A name starts with the provenance of the object it holds when the flow looks (``capture.of``). At the end, each
 name the cell bound or filled whose object no hook tracked exactly gets what flowed into it, at cell precision (a
 name bound anew gets just that, unless its object has all of it and more already; a name only filled adds it to what
-it had).
+it had); the untracked arrays of a tuple bound (``tr = load("train.csv")`` returning ``X, y``) get what it got.
 Function and class bodies are not followed (they run when called; their reads count for the calling statement).
 """
 
@@ -45,7 +49,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from nblineage.kernel_ext import cellcode
-from nblineage.kernel_ext.capture import blank_lead, cell_line, is_user_file
+from nblineage.kernel_ext.capture import StatementReads, blank_lead, cell_line, is_user_file
 from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source, union
 
 if TYPE_CHECKING:
@@ -55,7 +59,13 @@ _NOT_CHANGED = (type(ast), type, type(len), type(lambda: None))  # modules, clas
 
 
 class _Flow:
-    def __init__(self, capture: Capture, user_ns: dict[str, Any], before_line: int | None) -> None:
+    def __init__(
+        self,
+        capture: Capture,
+        user_ns: dict[str, Any],
+        before_line: int | None,
+        seeds: dict[int, set[Source]] | None = None,
+    ) -> None:
         self.capture = capture
         self.user_ns = user_ns
         self.before_line = before_line
@@ -63,7 +73,7 @@ class _Flow:
         self.changed: set[str] = set()
         self.rebound: set[str] = set()  # names bound to a new object (not only filled)
         self.filled: list[tuple[Any, Provenance]] = []  # objects a loop over them filled, with what they got
-        self.seeds = capture.statement_reads
+        self.seeds = capture.statement_reads if seeds is None else seeds  # what each line of the cell read
 
     def value(self, name: str) -> Provenance:
         found = self.env.get(name)
@@ -179,6 +189,18 @@ class _Flow:
         extra = self.capture.exact(rest) if rest else EMPTY
         return [self.reads(value) | found | extra for value, found in zip(values, located, strict=True)]
 
+    def turns(self, value: ast.ListComp | ast.GeneratorExp, count: int, seeded: Provenance) -> list[Provenance] | None:
+        """``a, b = [load(p) for p in paths]``: what each of the ``count`` turns of the comprehension read (the
+        datasets read in it, ``StatementReads.turns``) with the names it reads; None unless it ran ``count`` turns
+        that each read data, once."""
+        log = self.seeds if self.seeds is self.capture.statement_reads else None
+        found = log.turns(value.lineno, value.end_lineno or value.lineno) if isinstance(log, StatementReads) else None
+        if found is None or len(found) != count:
+            return None
+        rest = seeded.sources - frozenset().union(*found)
+        shared = self.reads(value) | (self.capture.exact(rest) if rest else EMPTY)
+        return [self.capture.exact(turn) | shared for turn in found]
+
     def seeded(self, first: int, last: int) -> Provenance:
         sources: set[Source] = set()
         for line in range(first, last + 1):
@@ -251,8 +273,9 @@ class _Flow:
 
     def _For(self, node: ast.For) -> None:
         seeded = self.seeded(node.lineno, node.iter.end_lineno or node.lineno)
-        if _written_out(node.iter) and isinstance(node.target, ast.Name):
-            self._for_each(node, node.target, node.iter.elts, seeded)  # type: ignore[attr-defined]
+        values = _items_written_out(node.iter)
+        if values is not None:
+            self._for_each(node, node.target, values, seeded)
             return
         items = self.tracked_items(node.iter) if isinstance(node.target, ast.Name) else None
         if items is not None:
@@ -266,17 +289,53 @@ class _Flow:
 
     _AsyncFor = _For
 
-    def _for_each(self, node: ast.For, target: ast.Name, values: list[ast.expr], seeded: Provenance) -> None:
-        """``for ds in (train, valid, test): ds["x2"] = ds["x"] * 2``: the body followed once per item, the loop's
-        name holding that item's alone; what the body fills it with goes to the item's name (the same object, unless
-        the body rebinds the loop's name)."""
-        rebinds = _rebinds(node, target.id)
-        for value, given in zip(values, self.elements(values, seeded), strict=True):
-            self.bind(target, given)
+    def _for_each(self, node: ast.For, target: ast.expr, values: list[ast.expr], seeded: Provenance) -> None:
+        """``for ds in (train, valid, test): ds["x2"] = ds["x"] * 2``, ``for name, (X, y) in [("a", a), ("b", b)]``:
+        the body followed once per item, the loop's names holding that item's alone (a tuple written out unpacked
+        item by item); what the body fills a name with goes to the item's name (the same object, unless the body
+        rebinds it). In the middle of the loop (a hooked call in its body), the items up to the one its names hold
+        now, that one last."""
+        rebinds = isinstance(target, ast.Name) and _rebinds(node, target.id)
+        turns = list(zip(values, self.elements(values, seeded), strict=True))
+        if not self.done(node):
+            under_way = [index for index, (value, _) in enumerate(turns) if self._holds(target, value)]
+            if len(under_way) == 1:
+                turns = turns[: under_way[0] + 1]
+        for value, given in turns:
+            self._bind_item(target, value, given)
             self.block(node.body)
-            if isinstance(value, ast.Name) and not rebinds:
+            if isinstance(target, ast.Name) and isinstance(value, ast.Name) and not rebinds:
                 self.bind(value, self.value(target.id), replace=False)
         self.block(node.orelse)
+
+    def _bind_item(self, target: ast.expr, value: ast.expr, given: Provenance) -> None:
+        """A loop's names given one item (``given``: what it reads): a tuple written out to a tuple of names item
+        by item, else every name all of it."""
+        if isinstance(target, (ast.Tuple, ast.List)) and _written_out(value) and len(value.elts) == len(target.elts):  # type: ignore[attr-defined]
+            for part, item in zip(target.elts, value.elts, strict=True):  # type: ignore[attr-defined]
+                self._bind_item(part, item, self.reads(item) | self.located(item))
+        else:
+            self.bind(target, given)
+
+    def _holds(self, target: ast.expr, value: ast.expr) -> bool:
+        """Whether the loop's names hold what ``value`` (an item written out) holds now: the item under way."""
+        if isinstance(target, (ast.Tuple, ast.List)):
+            parts = value.elts if _written_out(value) else None  # type: ignore[attr-defined]
+            if parts is None:
+                held = _static_value(value, self.user_ns)
+                if type(held) is not tuple or len(held) != len(target.elts):
+                    return False
+                return all(
+                    isinstance(name, ast.Name) and _same(self.user_ns.get(name.id, _NO_KEY), item)
+                    for name, item in zip(target.elts, held, strict=True)
+                )
+            return len(parts) == len(target.elts) and all(
+                self._holds(name, part) for name, part in zip(target.elts, parts, strict=True)
+            )
+        if not isinstance(target, ast.Name):
+            return False
+        held = ast.literal_eval(value) if isinstance(value, ast.Constant) else _static_value(value, self.user_ns)
+        return held is not _NO_KEY and _same(self.user_ns.get(target.id, _NO_KEY), held)
 
     def tracked_items(self, node: ast.AST) -> list[tuple[Any, Provenance]] | None:
         """The items of a small list or tuple a name holds (``combine = [train, test]``), each with the provenance a
@@ -403,6 +462,8 @@ def _unpacked(flow: _Flow, target: ast.AST, value: ast.AST, seeded: Provenance) 
         return None
     if _written_out(value) and len(value.elts) == len(target.elts):  # type: ignore[attr-defined]
         return flow.elements(value.elts, seeded)  # type: ignore[attr-defined]
+    if isinstance(value, (ast.ListComp, ast.GeneratorExp)):
+        return flow.turns(value, len(target.elts), seeded)  # type: ignore[attr-defined]
     if not isinstance(value, ast.Call):
         return None
     if any(not isinstance(item, (ast.Name, ast.Attribute, ast.Subscript)) for item in target.elts):
@@ -465,6 +526,32 @@ def _rebinds(loop: ast.For, name: str) -> bool:
         for statement in loop.body
         for item in ast.walk(statement)
     )
+
+
+def _items_written_out(node: ast.AST) -> list[ast.expr] | None:
+    """The items a loop's header writes out: a tuple or list (``(train, test)``), the pairs of a dict's ``items()``
+    (``{"a": a, "b": b}.items()``) or of ``enumerate`` over one; None for any other."""
+    if _written_out(node):
+        return list(node.elts)  # type: ignore[attr-defined]
+    if not isinstance(node, ast.Call) or node.keywords:
+        return None
+    func = node.func
+    if isinstance(func, ast.Attribute) and isinstance(func.value, ast.Dict) and not node.args:
+        keys, values = func.value.keys, func.value.values
+        if any(key is None for key in keys):
+            return None
+        if func.attr == "items":
+            return [ast.Tuple(elts=[key, value], ctx=ast.Load()) for key, value in zip(keys, values, strict=True)]  # type: ignore[list-item]
+        return list(values) if func.attr == "values" else None
+    if isinstance(func, ast.Name) and func.id == "enumerate" and len(node.args) == 1 and _written_out(node.args[0]):
+        items = node.args[0].elts  # type: ignore[attr-defined]
+        return [ast.Tuple(elts=[ast.Constant(index), item], ctx=ast.Load()) for index, item in enumerate(items)]
+    return None
+
+
+def _same(held: Any, value: Any) -> bool:
+    """Whether a name holds ``value``: the same object, or an equal number or text."""
+    return held is value or (isinstance(value, _PLAIN) and type(held) is type(value) and held == value)
 
 
 def _written_out(node: ast.AST) -> bool:
@@ -744,11 +831,16 @@ def _base_name(node: ast.AST) -> str | None:
 
 
 def follow(
-    capture: Capture, tree: ast.Module, user_ns: dict[str, Any], before_line: int | None = None
+    capture: Capture,
+    tree: ast.Module,
+    user_ns: dict[str, Any],
+    before_line: int | None = None,
+    seeds: dict[int, set[Source]] | None = None,
 ) -> dict[str, Provenance]:
     """Give the objects the cell bound or filled what flowed into their names (module docstring); what each name
-    rebound anew got (for :func:`retag`)."""
-    flow = _Flow(capture, user_ns, before_line)
+    rebound anew got (for :func:`retag`). ``seeds``: what each line read, when not all the cell's reads so far (a
+    loop's turn under way)."""
+    flow = _Flow(capture, user_ns, before_line, seeds)
     flow.block(tree.body)
     given: dict[str, Provenance] = {}
     for name in flow.changed:
@@ -769,6 +861,10 @@ def follow(
             if provenance.sources <= known.sources and capture.registry.tracks(obj):
                 continue  # a hook gave it more since (a model loaded, then trained): kept
         capture.registry.tag(obj, tagged, binding=(user_ns, name))
+        if type(obj) is tuple and len(obj) <= _MAX_ITEMS:  # ``tr = load("train.csv")`` returning ``X, y``: each
+            for item in obj:  # array of it gets what the tuple got (``for X, y in (tr, te): fit(X, y)``)
+                if capture.untracked_data((item,)):
+                    capture.registry.tag(item, tagged)
     for obj, provenance in flow.filled:
         known = capture.of(obj)
         if not (known and known.precision == "exact") and not provenance.sources <= known.sources:
@@ -944,6 +1040,17 @@ def _function_arguments(code: types.CodeType, instruction: int) -> tuple[_Argume
     line = position[0] - offset
     found = _arguments_at(_innermost(tree, line), position, -offset, len(first) - len(first.lstrip()))
     return found, _in_loop(tree, line)
+
+
+def loop_body_around(tree: ast.AST, line: int) -> tuple[int, int] | None:
+    """The first and last lines of the body of the innermost loop of ``tree`` that ``line`` is in, or None."""
+    found: tuple[int, int] | None = None
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.For, ast.AsyncFor, ast.While)):
+            first, last = node.body[0].lineno, node.end_lineno or node.lineno
+            if first <= line <= last and (found is None or first >= found[0]):
+                found = (first, last)
+    return found
 
 
 def _in_loop(tree: ast.AST, line: int) -> bool:

@@ -15,8 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from nblineage.kernel_ext import fallback
-from nblineage.kernel_ext.capture import Capture, cell_line, current
-from nblineage.kernel_ext.provenance import Source
+from nblineage.kernel_ext.capture import Capture, StatementReads, cell_line, current
 from nblineage.kernel_ext.safety import report
 
 MARK = "_nblineage_script"  # on the wrapper, so that it is installed once and removed only if it is ours
@@ -30,7 +29,7 @@ class _Outer:
         source: str | None,
         user_ns: dict[str, Any] | None,
         script: str | None,
-        statement_reads: dict[int, set[Source]],
+        statement_reads: StatementReads,
         line: int | None,  # the cell's statement running the script
     ) -> None:
         self.source, self.user_ns, self.script = source, user_ns, script
@@ -78,7 +77,7 @@ def _enter(capture: Capture, fname: Any, namespace: dict[str, Any], user_ns: dic
     line = cell_line(capture.user_ns, capture.cell_source) if capture.user_ns is not None else None
     outer = _Outer(capture.cell_source, capture.user_ns, capture.script, capture.statement_reads, line)
     capture.cell_source, capture.user_ns, capture.script = source, namespace, str(path)
-    capture.statement_reads = {}
+    capture.statement_reads = StatementReads()
     fallback.forget_catch_up()
     pyfiles.give_open(namespace, user_ns)
     return outer
@@ -96,4 +95,4 @@ def _leave(capture: Capture, outer: _Outer) -> None:
         capture.statement_reads = outer.statement_reads
         fallback.forget_catch_up()
         if outer.line is not None and read:
-            capture.statement_reads.setdefault(outer.line, set()).update(read)
+            capture.statement_reads.add(outer.line, read)

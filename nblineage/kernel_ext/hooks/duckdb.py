@@ -551,7 +551,7 @@ def _statement_read(capture: Capture, provenance: Provenance) -> None:
         return
     line = cell_line(capture.user_ns, capture.cell_source)
     if line is not None:
-        capture.statement_reads.setdefault(line, set()).update(provenance.sources)
+        capture.statement_reads.add(line, provenance.sources)
 
 
 def release_rows(capture: Capture) -> None:
