@@ -59,6 +59,7 @@ _MISSING = object()
 _NONE: Any = lambda: None  # noqa: E731 (what a dead weak reference returns)
 MAX_NESTING = 32  # levels of modules walked up from a parameter to the outermost one
 MAX_ATTRIBUTES = 64  # attributes of a dataset of the user's own class looked at for provenance
+_MAX_NAME_COLUMNS = 8  # text columns of a frame a dataset holds looked at for the files its items name
 MAX_OUTPUTS = 8  # items of a module's tuple or dict output looked at for the tensor gradients flow back through
 
 
@@ -939,7 +940,9 @@ def item_files(dataset: Any, picks: list[int] | None = None) -> list[str]:
 
 
 def _paths_held(dataset: Any) -> list[str]:
-    """The path of each item of a dataset of the user's own class: an attribute holding one file per item."""
+    """The path of each item of a dataset of the user's own class: an attribute holding one file per item (a list
+    or tuple, of paths or of ``(path, label)`` pairs; a numpy array or pandas Series of names; a column of a frame
+    held, the PyTorch tutorial's ``self.img_labels = pd.read_csv(annotations_file)``), in a folder it holds or not."""
     getitem = getattr(type(dataset), "__getitem__", None)
     if not capture_module.is_user_file(getattr(getattr(getitem, "__code__", None), "co_filename", "<library>")):
         return []
@@ -947,19 +950,34 @@ def _paths_held(dataset: Any) -> list[str]:
         size = len(dataset)
     except Exception:  # a dataset without a length names no files per item
         return []
+    if not size:
+        return []
     attributes = list(getattr(dataset, "__dict__", {}).values())[:MAX_ATTRIBUTES]
     folders = [""] + [value for value in attributes if isinstance(value, (str, os.PathLike)) and os.path.isdir(value)]
-    for value in attributes:
-        if not isinstance(value, (list, tuple)) or len(value) != size or not size:
-            continue
-        names = [item[0] if isinstance(item, (tuple, list)) and item else item for item in value]
-        if not all(isinstance(name, (str, os.PathLike)) for name in names):
-            continue
+    for names in _name_lists(attributes, size):
         for folder in folders:
             paths = [os.path.join(folder, name) for name in names]
             if os.path.isfile(paths[0]) and all(os.path.isfile(path) for path in paths):
                 return [os.path.abspath(path) for path in paths]
     return []
+
+
+def _name_lists(attributes: list[Any], size: int) -> Iterator[list[Any]]:
+    """The lists of ``size`` names (text or paths) the attributes hold: one item each."""
+    for value in attributes:
+        kind = type(value)
+        if kind is list or kind is tuple:
+            candidates = [[item[0] if isinstance(item, (tuple, list)) and item else item for item in value]]
+        elif kind.__name__ == "DataFrame" and kind.__module__.startswith("pandas"):
+            text = [name for name, dtype in value.dtypes.items() if dtype.kind in "OUT"][:_MAX_NAME_COLUMNS]
+            candidates = [value[name].tolist() for name in text] if len(value) == size else []
+        elif kind.__name__ in ("Series", "ndarray") and getattr(value, "ndim", 0) == 1 and value.dtype.kind in "OUT":
+            candidates = [value.tolist()] if len(value) == size else []
+        else:
+            continue
+        for names in candidates:
+            if len(names) == size and all(isinstance(name, (str, os.PathLike)) for name in names):
+                yield names
 
 
 def _read_for_batch(capture: Capture, iterator: Any, sources: list) -> None:

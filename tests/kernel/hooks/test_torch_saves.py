@@ -157,3 +157,29 @@ def test_a_loader_over_files_named_per_item_trains_on_them(capture: Capture, tmp
             model(xb)
     files = [path for folder in folders for path in sorted(folder.iterdir())]
     assert {source.name for source in capture.of(model).sources} == {str(files[i]) for i in part.indices}
+
+
+@pytest.mark.parametrize("as_array", [False, True])
+def test_a_loader_with_workers_over_an_annotations_file_trains_on_the_files_it_names(
+    capture: Capture, tmp_path: Path, as_array: bool
+) -> None:
+    """The PyTorch tutorial's custom dataset (an annotations frame naming each item's file in a folder), read in
+    worker processes: the model derives from the annotations file and from its training part's files alone."""
+    from tensor_files import AnnotatedRows, write_annotations, write_rows
+
+    folder = write_rows(tmp_path / "items", 6)
+    annotations = write_annotations(folder, tmp_path / "annotations.csv")
+    dataset = AnnotatedRows(annotations, folder, as_array)
+    part, held_out = torch.utils.data.random_split(dataset, [4, 2], generator=torch.Generator().manual_seed(2))
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for xb in DataLoader(part, batch_size=2, num_workers=2):
+        optimizer.zero_grad()
+        model(xb).pow(2).mean().backward()
+        optimizer.step()
+    with torch.no_grad():
+        for xb in DataLoader(held_out, batch_size=2, num_workers=2):
+            model(xb)
+    files = sorted(folder.iterdir())
+    expected = {str(annotations), *(str(files[i]) for i in part.indices)}
+    assert {source.name for source in capture.of(model).sources} == expected
