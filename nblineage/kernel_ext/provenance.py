@@ -57,10 +57,16 @@ class Provenance:
         return bool(self.sources)
 
     def __or__(self, other: Provenance) -> Provenance:
-        if not other.sources:
+        if not other.sources or other is self:
             return self
         if not self.sources:
             return other
+        if (
+            (self.precision == "cell" or other.precision == "exact")
+            and other.sources <= self.sources
+            and other.runs <= self.runs
+        ):
+            return self  # it holds all of the other (a column of a frame and the frame): no new object to count
         precision: Precision = "exact" if self.precision == other.precision == "exact" else "cell"
         return Provenance(self.sources | other.sources, precision, self.runs | other.runs)
 
@@ -265,6 +271,9 @@ class Registry:
         """Forget the entries by bindings whose names no longer hold their object: called after each cell, and
         whenever their number has doubled since the last sweep."""
         with self._lock:
+            if not self._bound:  # no entry by bindings: nothing to look at
+                self._sweep_at = 64
+                return
             entries = self._entries.copy()  # a callback may drop entries meanwhile
             for key, entry in entries.items():
                 if entry.ref is None and not entry.alive():
