@@ -67,6 +67,12 @@ class Provenance:
             and other.runs <= self.runs
         ):
             return self  # it holds all of the other (a column of a frame and the frame): no new object to count
+        if (
+            (other.precision == "cell" or self.precision == "exact")
+            and self.sources <= other.sources
+            and self.runs <= other.runs
+        ):
+            return other  # the other holds all of it (a frame and its column that went through one more run)
         precision: Precision = "exact" if self.precision == other.precision == "exact" else "cell"
         return Provenance(self.sources | other.sources, precision, self.runs | other.runs)
 
@@ -162,6 +168,21 @@ class Registry:
         if obj is None or not provenance or isinstance(obj, (bool, int, float, str, bytes)):
             return
         key = id(obj)
+        old = self._entries.get(key)
+        if old is not None and old.provenance is provenance and old.ref is not None and old.ref() is obj:
+            with self._lock:  # tagged again with what it has (a frame changed in place): only the newest tag now
+                if self._entries.get(key) is old:
+                    del self._entries[key]
+                    old.serial = self._serial
+                    self._serial += 1
+                    self._entries[key] = old
+        else:
+            self._tag_anew(obj, key, provenance, binding)
+        base = _array_base(obj)
+        if base is not None and id(base) not in self._entries:  # the array it looks into, that no hook saw
+            self.tag(base, provenance)
+
+    def _tag_anew(self, obj: Any, key: int, provenance: Provenance, binding: Binding | None) -> None:
         try:
             entry = _Entry(provenance, ref=weakref.ref(obj, lambda ref, key=key: self._collected(key, ref)))
         except TypeError:
@@ -174,9 +195,6 @@ class Registry:
         with self._lock:
             self._drop(key)
             self._add(key, entry)
-        base = _array_base(obj)
-        if base is not None and id(base) not in self._entries:  # the array it looks into, that no hook saw
-            self.tag(base, provenance)
 
     def tracks(self, obj: Any) -> bool:
         """Whether ``obj`` itself has an entry: a cheap test before :meth:`of` on a hot path."""
