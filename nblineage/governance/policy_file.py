@@ -55,11 +55,13 @@ def find(notebook: str | None = None) -> Path | None:
         folder = _folder_of(notebook, start)
         if os.path.isdir(folder):
             start = folder
-    for candidate in _upward(start):  # the kernel looks at each cell start: plain strings, no Path objects
-        if os.path.isfile(candidate):
+    # The kernel looks at each cell start: plain strings, no Path objects, and ``os.access`` first (a missing file
+    # costs no exception, as ``isfile``'s failed ``stat`` does); ``isfile`` only for what exists.
+    for candidate in _upward(start):
+        if os.access(candidate, os.F_OK) and os.path.isfile(candidate):
             return Path(candidate)
-    candidate = _in_config_dir(*(os.environ.get(name) for name in _CONFIG_DIR_VARIABLES))
-    return Path(candidate) if candidate and os.path.isfile(candidate) else None
+    candidate = _in_config_dir(*map(os.environ.get, _CONFIG_DIR_VARIABLES))
+    return Path(candidate) if candidate and os.access(candidate, os.F_OK) and os.path.isfile(candidate) else None
 
 
 _CONFIG_DIR_VARIABLES = (

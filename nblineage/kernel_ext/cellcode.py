@@ -64,20 +64,44 @@ class Code:
 
 def walk(node: ast.AST) -> list[ast.AST]:
     """``ast.walk(node)`` as a list, in the same order, without its two generators per node (a cell's code is
-    walked several times at the end of every cell: this made that walking three times faster)."""
+    walked several times at the end of every cell: this made that walking three times faster). Only the fields
+    that can hold nodes are looked at (:func:`_child_fields`)."""
     nodes = [node]
-    kind, many = ast.AST, list
+    kind, many, fields_of = ast.AST, list, _CHILD_FIELDS
     for current in nodes:  # the list grows as it is read: breadth first, as ast.walk
-        for name in current._fields:
-            try:
-                value = getattr(current, name)
-            except AttributeError:
+        fields = fields_of.get(type(current))
+        if fields is None:
+            fields = _child_fields(type(current))
+        for name in fields:
+            value = getattr(current, name, None)
+            if value is None:
                 continue
-            if isinstance(value, kind):
-                nodes.append(value)
-            elif isinstance(value, many):
+            if type(value) is many:
                 nodes.extend([item for item in value if isinstance(item, kind)])
+            elif isinstance(value, kind):
+                nodes.append(value)
     return nodes
+
+
+# Fields of the grammar that never hold a node (names, numbers, flags, text): ``walk`` skips them.
+_SCALAR_FIELDS = frozenset(
+    {"id", "attr", "arg", "module", "level", "kind", "conversion", "is_async", "simple", "type_comment", "tag"}
+    | {"lineno", "n", "s"}
+)
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(node_type: type) -> tuple[str, ...]:
+    """The fields of ``node_type`` that may hold a node or a list of them, in ``_fields`` order: ``name`` is text
+    except in ``TypeAlias``, ``value`` a node except in ``Constant`` and ``MatchSingleton``."""
+    scalar = set(_SCALAR_FIELDS)
+    if node_type.__name__ != "TypeAlias":
+        scalar.add("name")
+    if node_type.__name__ in ("Constant", "MatchSingleton"):
+        scalar.add("value")
+    fields = tuple(name for name in getattr(node_type, "_fields", ()) if name not in scalar)
+    _CHILD_FIELDS[node_type] = fields
+    return fields
 
 
 @functools.lru_cache(maxsize=4)

@@ -57,10 +57,22 @@ class Provenance:
         return bool(self.sources)
 
     def __or__(self, other: Provenance) -> Provenance:
-        if not other.sources:
+        if not other.sources or other is self:
             return self
         if not self.sources:
             return other
+        if (
+            (self.precision == "cell" or other.precision == "exact")
+            and other.sources <= self.sources
+            and other.runs <= self.runs
+        ):
+            return self  # it holds all of the other (a column of a frame and the frame): no new object to count
+        if (
+            (other.precision == "cell" or self.precision == "exact")
+            and self.sources <= other.sources
+            and self.runs <= other.runs
+        ):
+            return other  # the other holds all of it (a frame and its column that went through one more run)
         precision: Precision = "exact" if self.precision == other.precision == "exact" else "cell"
         return Provenance(self.sources | other.sources, precision, self.runs | other.runs)
 
@@ -156,6 +168,21 @@ class Registry:
         if obj is None or not provenance or isinstance(obj, (bool, int, float, str, bytes)):
             return
         key = id(obj)
+        old = self._entries.get(key)
+        if old is not None and old.provenance is provenance and old.ref is not None and old.ref() is obj:
+            with self._lock:  # tagged again with what it has (a frame changed in place): only the newest tag now
+                if self._entries.get(key) is old:
+                    del self._entries[key]
+                    old.serial = self._serial
+                    self._serial += 1
+                    self._entries[key] = old
+        else:
+            self._tag_anew(obj, key, provenance, binding)
+        base = _array_base(obj)
+        if base is not None and id(base) not in self._entries:  # the array it looks into, that no hook saw
+            self.tag(base, provenance)
+
+    def _tag_anew(self, obj: Any, key: int, provenance: Provenance, binding: Binding | None) -> None:
         try:
             entry = _Entry(provenance, ref=weakref.ref(obj, lambda ref, key=key: self._collected(key, ref)))
         except TypeError:
@@ -168,9 +195,6 @@ class Registry:
         with self._lock:
             self._drop(key)
             self._add(key, entry)
-        base = _array_base(obj)
-        if base is not None and id(base) not in self._entries:  # the array it looks into, that no hook saw
-            self.tag(base, provenance)
 
     def tracks(self, obj: Any) -> bool:
         """Whether ``obj`` itself has an entry: a cheap test before :meth:`of` on a hot path."""
@@ -265,6 +289,9 @@ class Registry:
         """Forget the entries by bindings whose names no longer hold their object: called after each cell, and
         whenever their number has doubled since the last sweep."""
         with self._lock:
+            if not self._bound:  # no entry by bindings: nothing to look at
+                self._sweep_at = 64
+                return
             entries = self._entries.copy()  # a callback may drop entries meanwhile
             for key, entry in entries.items():
                 if entry.ref is None and not entry.alive():

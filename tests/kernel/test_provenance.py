@@ -236,3 +236,39 @@ def test_replace_sources_changes_exactly_the_tags_made_since() -> None:
     fresh.tag(b, made)
     fresh.tag(namespace["rows"], Provenance(frozenset({final})), binding=(namespace, "rows"))
     assert registry.bytes == fresh.bytes and len(registry) == len(fresh) == 5
+
+
+def test_a_retag_with_the_same_provenance_counts_as_the_newest_tag() -> None:
+    """An object tagged again with the provenance it has (a frame changed in place, cell after cell) keeps its
+    entry, but as the newest tag: ``replace_sources`` since a later serial still finds it, and the byte count is
+    unchanged."""
+    pending, final = Source("postgres://h:5432", "db.public.t", "pending-1"), Source("postgres://h:5432", "db.public.t")
+    registry, frame = Registry(), Frame()
+    provenance = Provenance(frozenset({pending}))
+    registry.tag(frame, provenance)
+    held = registry.bytes
+    since = registry.serial
+    registry.tag(frame, provenance)
+    assert registry.bytes == held and len(registry) == 1
+    registry.replace_sources({pending: final}, since)
+    assert registry.of(frame).sources == {final}
+    del frame
+    gc.collect()
+    assert len(registry) == 0 and registry.bytes == 0  # the entry kept its reference's callback
+
+
+def test_a_union_where_one_side_holds_the_other_is_that_side() -> None:
+    """``frame | column`` where the column went through no run the frame did not: the frame's object itself (no new
+    object whose runs are counted again); otherwise a new one, and exact only when both are."""
+    other = Source("file", "/data/other.csv", "v1")
+    frame = SOURCE.through("run-1").through("run-2")
+    column = SOURCE.through("run-1")
+    assert frame | column is frame and column | frame is frame and frame | frame is frame
+    cell = frame.at_cell_precision()
+    assert frame | cell is cell and cell | frame is cell  # exact with cell is cell
+    assert (cell | frame).precision == "cell" and (frame | column).precision == "exact"
+    wider = Provenance(frozenset({other}), "exact", frozenset({"run-3"})) | column
+    assert wider.sources == {other, *SOURCE.sources} and wider.runs == {"run-1", "run-3"}
+    assert wider is not column and not (column | wider).runs ^ wider.runs
+    fresh = Provenance(column.sources, "exact", column.runs | {"run-9"})
+    assert column | fresh is fresh and (column | fresh).runs == {"run-1", "run-9"}
