@@ -4,8 +4,10 @@ not change, where kernel runs scatter by 20-40 ms a phase.
 The notebook of ``bench_capture.py --only cells`` runs in an IPython ``InteractiveShell`` with ipykernel, zmq,
 tornado and jupyter_client imported (a kernel's heap) under Valgrind's cachegrind, every thread counted, once per
 prefix of its phases (the shell; ``%load_ext``; the imports; the read; the feature cells; fit, save and exit), each
-phase's records delivered (``writer.flush``) before the next, so that a phase's instructions are the difference of
-two prefixes. Without capture, with it, and with another checkout's (``--compare``); two runs at a time.
+phase's records delivered (``writer.flush``) before the next and never during one (the writer's pauses made
+endless: how many deliveries a phase saw depended on how slowly Valgrind ran), so that a phase's instructions are
+the difference of two prefixes. Without capture, with it, and with another checkout's (``--compare``); two runs at a
+time.
 
     python benchmarks/bench_capture_instructions.py [--quick] [--cells N] [--compare CHECKOUT]
 
@@ -49,6 +51,9 @@ shell = InteractiveShell.instance()
 sessions = {}
 for phase in phases[1 : phases.index(last) + 1]:
     if phase == "load" and capture:
+        from nblineage.kernel_ext import writer
+
+        writer.QUIET = writer.KEEP_UP = 1e9  # delivery at each phase's flush only, however slowly Valgrind runs
         shell.run_line_magic("load_ext", "nblineage")
         from nblineage.kernel_ext import _sessions as sessions
     for cell in steps.get(phase, ()):
