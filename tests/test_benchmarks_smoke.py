@@ -121,13 +121,17 @@ def test_bench_endpoint_quick() -> None:
     output = run_quick("bench_endpoint.py")
     for label in (
         "baseline: FileTransport.emit, append",
-        "batch endpoint, SQLite (Serde JSON, 1,000/POST)",
+        "batch endpoint, 1 sender",
+        "batch endpoint, 4 senders at once",
         "one event per POST, HttpTransport",
     ):
         assert re.search(rf"^{re.escape(label)}\s+[\d.]+\s+[\d,]+\s+[\d.]+x$", output, re.MULTILINE), label
-    assert "stored 1,000 of 1,000" in output
+    for senders in ("1 sender", "4 senders at once"):
+        assert f"batch endpoint, {senders}: stored 1,000 of 1,000" in output
+        assert re.search(rf"^batch endpoint, {senders}: [\d,]+ events per CPU second of the server", output, re.M)
     assert re.search(r"^batch endpoint vs one event per POST: [\d.]+x$", output, re.MULTILINE)
-    assert re.search(r"^target: batch endpoint >= 10,000 events/s into SQLite: [\d,]+/s, (met|NOT met)$", output, re.M)
+    target = r"^target: batch endpoint >= 10,000 events/s into SQLite, 4 senders at once: [\d,]+/s, (met|NOT met)$"
+    assert re.search(target, output, re.M)
 
 
 def test_bench_endpoint_compare_quick() -> None:

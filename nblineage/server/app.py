@@ -11,8 +11,10 @@ from typing import Any, TypeVar
 
 from jupyter_server.extension.application import ExtensionApp
 from jupyter_server.utils import url_path_join
+from traitlets import Int, default
 
 from nblineage.server import openlineage, rest
+from nblineage.server.ingest import Answer, Ingesters, default_processes
 
 SETTINGS_KEY = "nblineage_store"  # ExtensionApp keeps the app itself under "nblineage"
 WORKERS = 4  # threads answering from the store at once (each holds one of its connections)
@@ -23,14 +25,17 @@ T = TypeVar("T")
 class ServerStore:
     """The store a server answers from and ingests into: ``NBLINEAGE_URL``, else the default file, opened once
     (created when it does not exist yet: the server is a writer) and closed with the server. Store work runs in
-    its own threads (:meth:`run`), so a long query never blocks the server's event loop."""
+    its own threads (:meth:`run`), so a long query never blocks the server's event loop; posted events are stored
+    by ingest processes (:meth:`ingest`)."""
 
-    def __init__(self, url: str | None = None, workers: int = WORKERS) -> None:
+    def __init__(self, url: str | None = None, workers: int = WORKERS, ingest_processes: int | None = None) -> None:
         self._url = url
         self._store: Any = None
         self._lock = threading.Lock()
         self._workers = workers
         self._executor: ThreadPoolExecutor | None = None
+        processes = default_processes() if ingest_processes is None else ingest_processes
+        self._ingesters = Ingesters(self.url, processes, self.get)
 
     @property
     def url(self) -> str:
@@ -56,8 +61,13 @@ class ServerStore:
             executor = self._executor
         return await asyncio.get_running_loop().run_in_executor(executor, lambda: work(self.get(), *args))
 
+    async def ingest(self, body: bytes, encoding: str | None, many: bool) -> Answer:
+        """A request body of the OpenLineage endpoint stored by an ingest process: its status and JSON answer."""
+        return await self._ingesters.run(body, encoding, many)
+
     def close(self) -> None:
-        """Close the store and its threads (work under way finishes first)."""
+        """Close the store, its threads and its ingest processes (work under way finishes first)."""
+        self._ingesters.close()
         with self._lock:
             executor, self._executor = self._executor, None
         if executor is not None:
@@ -79,8 +89,17 @@ class NblineageApp(ExtensionApp):
     name = "nblineage"
     load_other_extensions = True
 
+    ingest_processes = Int(
+        help="Processes that parse, check and store the events posted to the OpenLineage endpoint, started as "
+        "bodies come (one a core, at most 4, by default); 0 stores them on one thread of the server.",
+    ).tag(config=True)
+
+    @default("ingest_processes")
+    def _default_ingest_processes(self) -> int:
+        return default_processes()
+
     def initialize_settings(self) -> None:
-        self.settings[SETTINGS_KEY] = ServerStore()
+        self.settings[SETTINGS_KEY] = ServerStore(ingest_processes=max(0, self.ingest_processes))
 
     def initialize_handlers(self) -> None:
         self.handlers.extend(routes())

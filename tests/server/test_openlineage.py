@@ -210,13 +210,20 @@ async def test_a_secret_in_one_event_of_a_large_batch_is_cut(jp_fetch, store_url
     assert all(json.loads(event.text) == events[index + (index >= 617)] for index, event in enumerate(others))
 
 
-async def test_the_collector_runs_again_once_a_batch_is_answered(jp_fetch, store_url: str) -> None:
-    """The batch handler pauses the cycle collector from parsing until the batch's objects are freed, after the
-    answer: it runs again afterwards, whether the batch was stored or refused."""
-    from nblineage.server.openlineage import _WORKER
+def test_ingest_pauses_the_collector_only_while_it_works(store_url: str) -> None:
+    """An ingest pauses the cycle collector while it parses, checks and stores (it would walk every parsed
+    object), and it runs again afterwards, whether the body was stored or refused."""
+    from nblineage.server.ingest import ingest
 
+    bodies = [
+        (json.dumps([EVENT]), True, 201),
+        ("[not json", True, 400),
+        (json.dumps({"not": "a list"}), True, 400),
+        (json.dumps(EVENT), False, 201),
+        (json.dumps({"eventTime": "x"}), False, 422),
+    ]
     assert gc.isenabled()
-    for body in (json.dumps([EVENT]), "[not json", json.dumps({"not": "a list"})):
-        await post(jp_fetch, body, "api", "v1", "lineage", "batch")
-        _WORKER.submit(lambda: None).result(timeout=30)  # the freeing queued after the answer has run
-        assert gc.isenabled()
+    with Store(store_url) as store:
+        for body, many, status in bodies:
+            assert ingest(store, body.encode(), None, many, 1 << 20)[0] == status
+            assert gc.isenabled()
