@@ -203,7 +203,11 @@ def check(payload: Any, canonical: bytes | None = None) -> Event:
         failure: BaseException | None = None
     except Exception as error:  # reported below, after the structural checks
         raw, failure = None, error
-    nul = raw is None or (b"\\u0000" in raw if isinstance(raw, bytes) else "\\u0000" in raw)
+    nul = raw is None or (
+        b"\\" in raw and b"\\u0000" in raw  # a byte looked for first: at memchr's speed
+        if isinstance(raw, bytes)
+        else "\\u0000" in raw
+    )
     if payload.get("eventTime") is None:
         raise InvalidEvent("eventTime is missing")
     time = parse_time(payload["eventTime"])
