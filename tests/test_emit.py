@@ -13,6 +13,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 from graphdump import snapshot
 from spec import event_errors, facet_errors
@@ -143,3 +144,55 @@ def test_building_events_imports_no_openlineage_python() -> None:
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
     assert done.stdout.split(" ", 1) == ["3", "[]\n"]
+
+
+def variants(line: str) -> list[str]:
+    """A record as the kernel wrote it, and the same with what makes ``events.cleaned`` take its general way (nulls
+    and empty objects in lists, left out; their look-alikes inside strings), huge numbers, and a credential (the
+    event is redacted)."""
+    record = json.loads(line)
+    found = [record]
+    if record["kind"] != "cell":
+        return [json.dumps(item) for item in found]
+    texts = "x = 'null' + '[{}' + ',{}'"
+    found.append(record | {"source": texts, "executionCount": None})
+    found.append(record | {"metrics": [{"name": "m", "value": None, "extra": [None, {}, [{}], {"a": None}]}]})
+    found.append(record | {"metrics": [{"name": "m", "value": 2**70, "big": 1e300, "small": -0.0}]})
+    found.append(record | {"source": "engine = create_engine('postgresql://alice:s3cret@db/prod')"})
+    found.append(record | {"gpus": [{}, None, {"name": None}]})
+    return [json.dumps(item) for item in found]
+
+
+def checked_both_ways(line: str) -> tuple[Any, Any]:
+    """The checked events of an outbox line as delivery makes them, and as ``check`` of ``events_of`` makes them."""
+
+    def fields(make: Any) -> Any:
+        try:
+            return [(e.payload, e.kind, e.time, e.hash, e.text) for e in make()]
+        except Exception as error:
+            return type(error).__name__, str(error)
+
+    new = fields(lambda: delivery.checked_events(orjson.loads(line)))
+    old = fields(lambda: [check(event) for event in delivery.events_of(line)])
+    return new, old
+
+
+def test_delivery_checks_the_same_events_it_serialises_once() -> None:
+    lines = [row["line"] for row in GOLDEN] + [rich_line()]
+    checked = 0
+    for line in lines:
+        for variant in variants(line):
+            new, old = checked_both_ways(variant)
+            assert new == old, variant
+            checked += len(new) if isinstance(new, list) else 0
+    assert checked > 100
+
+
+def test_an_event_without_nulls_keeps_its_canonical_text() -> None:
+    from nblineage.lineage.events import canonical_json, cleaned
+
+    for event in all_events():
+        kept, text = cleaned(event)
+        assert kept is event and text is not None and text.decode() == canonical_json(event)
+    with_null = {"a": None, "b": [None, {}, 1], "c": {}}
+    assert cleaned(with_null) == ({"b": [1], "c": {}}, None)

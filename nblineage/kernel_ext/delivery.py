@@ -44,33 +44,33 @@ def reason(error: BaseException) -> str:
     )
 
 
-def split_lines(data: bytes) -> tuple[list[str], list[str]]:
-    """The records in outbox bytes, and the torn pieces among them. A write cut short by a full disk or a kill
-    leaves a piece without its newline, which the next record's line then starts with: the record after the tear is
-    recovered (the first ``{"`` from which the rest of the line is one JSON document), the piece before it is torn.
-    Bytes that are not UTF-8 are torn too."""
-    records: list[str] = []
+def parse_lines(data: bytes) -> tuple[list[tuple[str, Any]], list[str]]:
+    """The records in outbox bytes, each with its JSON document, and the torn pieces among them. A write cut short
+    by a full disk or a kill leaves a piece without its newline, which the next record's line then starts with: the
+    record after the tear is recovered (the first ``{"`` from which the rest of the line is one JSON document), the
+    piece before it is torn. Bytes that are not UTF-8 are torn too."""
+    records: list[tuple[str, Any]] = []
     torn: list[str] = []
     for raw in data.split(b"\n"):
         if not raw.strip():
             continue
-        start = _document_start(raw)
-        if start is None:
+        found = _document(raw)
+        if found is None:
             torn.append(raw.decode(errors="backslashreplace"))
             continue
+        start, document = found
         if start:
             torn.append(raw[:start].decode(errors="backslashreplace"))
-        records.append(raw[start:].decode())
+        records.append((raw[start:].decode(), document))
     return records, torn
 
 
-def _document_start(raw: bytes, tries: int = TRIES) -> int | None:
-    """Where the JSON document that ends ``raw`` starts (0 for a whole line), or None."""
+def _document(raw: bytes, tries: int = TRIES) -> tuple[int, Any] | None:
+    """Where the JSON document that ends ``raw`` starts (0 for a whole line), and that document; or None."""
     start = 0
     while start >= 0 and tries > 0:
         try:
-            orjson.loads(raw[start:])
-            return start
+            return start, orjson.loads(raw[start:])
         except orjson.JSONDecodeError:
             start = raw.find(b'{"', start + 1)
             tries -= 1
@@ -80,15 +80,13 @@ def _document_start(raw: bytes, tries: int = TRIES) -> int | None:
 def deliver(store: Any, lines: list[str], set_aside: SetAside) -> int:
     """Store the events of ``lines`` (outbox records or events); return how many lines were delivered. Raises
     :class:`Unreachable` when the store cannot be reached; then nothing is set aside."""
-    from nblineage.lineage.events import check
-
     aside: list[tuple[str, str]] = []
     items: list[tuple[str, list[Any]]] = []
-    records, torn = split_lines("\n".join(lines).encode(errors="surrogateescape"))
+    records, torn = parse_lines("\n".join(lines).encode(errors="surrogateescape"))
     aside += [(piece, "a line cut short (the disk was full, or the kernel was killed while writing)") for piece in torn]
-    for line in records:
+    for line, document in records:
         try:
-            items.append((line, [check(event) for event in events_of(line)]))
+            items.append((line, checked_events(document)))
         except Exception as error:
             aside.append((line, f"cannot be turned into a valid event: {reason(error)}"))
     try:
@@ -140,11 +138,28 @@ def _raise_if_unreachable(store: Any, error: Exception) -> None:
 def events_of(line: str) -> list[dict[str, Any]]:
     """The OpenLineage events (as JSON objects) of one outbox line: a record of ours, or an event as it is."""
     item = orjson.loads(line)
-    if not (isinstance(item, dict) and item.get("nblineage") and "kind" in item):
+    if not _is_record(item):
         return [item]
     from nblineage.kernel_ext import emit
 
     return emit.events_of(item)
+
+
+def checked_events(document: Any) -> list[Any]:
+    """The checked events (``events.Event``) of one outbox line's JSON document: a record of ours, or an event as it
+    is. A record's events are serialised once, for the check (``events.cleaned``)."""
+    from nblineage.lineage.events import check, cleaned
+
+    if not _is_record(document):
+        return [check(document)]
+    from nblineage.kernel_ext import emit
+
+    return [check(*cleaned(event)) for event in emit.built_events(document)]
+
+
+def _is_record(item: Any) -> bool:
+    """Whether an outbox line's document is a record of ours (not an event)."""
+    return isinstance(item, dict) and bool(item.get("nblineage")) and "kind" in item
 
 
 def store_id(store: Any) -> str:

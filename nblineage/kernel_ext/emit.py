@@ -2,7 +2,9 @@
 
 The background writer turns the outbox's records (``records.py``) into events with ``events_of``. Events are plain
 dicts following the OpenLineage spec (checked against its schemas in the tests), not openlineage-python's
-classes: importing those takes half a second of the kernel's CPU at its first delivery.
+classes: importing those takes half a second of the kernel's CPU at its first delivery. ``built_events`` gives
+them before their nulls are left out: delivery leaves them out only where there are any, as it checks them
+(``events.cleaned``).
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def _run_event(
 ) -> Event:
     event = {"eventType": state, "eventTime": _time(when), "run": run, "job": job}
     event |= {"inputs": inputs or [], "outputs": outputs or [], "producer": PRODUCER}
-    return facets.without_nulls(event | {"schemaURL": facets.RUN_EVENT_SCHEMA})
+    return event | {"schemaURL": facets.RUN_EVENT_SCHEMA}
 
 
 def session_event(state: str, run_id: str, namespace: str, notebook: str, when: datetime) -> Event:
@@ -44,7 +46,8 @@ def session_event(state: str, run_id: str, namespace: str, notebook: str, when: 
 
 
 def cell_events(result: CellResult, namespace: str, notebook: str, session_run_id: str) -> list[Event]:
-    """START and COMPLETE (or FAIL) of one cell run, with its inputs, outputs and resources."""
+    """START and COMPLETE (or FAIL) of one cell run, with its inputs, outputs and resources (nulls left in; they
+    share their job and facets)."""
     job_name = f"{notebook}#{result.cell_id}"
     job = {
         "namespace": namespace,
@@ -225,7 +228,8 @@ def _audit_facet(records: list[dict[str, Any]]) -> dict[str, Any]:
 
 
 def mlflow_events(snapshots: list[dict[str, Any]], when: datetime) -> list[Event]:
-    """One DatasetEvent per model linked to an MLflow run, carrying the run as MLflow saw it at the cell's end."""
+    """One DatasetEvent per model linked to an MLflow run, carrying the run as MLflow saw it at the cell's end (nulls
+    left in)."""
     built = []
     for snapshot in snapshots:
         facet = facets.ours(facets.MLFLOW, {k: v for k, v in snapshot["facet"].items() if k in facets.MLFLOW_FIELDS})
@@ -239,12 +243,18 @@ def mlflow_events(snapshots: list[dict[str, Any]], when: datetime) -> list[Event
                 "schemaURL": facets.DATASET_EVENT_SCHEMA,
                 "dataset": {"namespace": model["namespace"], "name": model["name"], "facets": found},
             }
-            built.append(facets.without_nulls(event))
+            built.append(event)
     return built
 
 
 def events_of(record: dict[str, Any]) -> list[Event]:
     """The OpenLineage events of one outbox record (a session's start or end, or a cell run), as JSON objects."""
+    return [facets.without_nulls(event) for event in built_events(record)]
+
+
+def built_events(record: dict[str, Any]) -> list[Event]:
+    """``events_of`` before their nulls are left out (``facets.without_nulls``): they may hold nulls, and share
+    objects with one another (a cell's START and COMPLETE, their job and facets), so they are read, never changed."""
     if record["kind"] == quality.KEY:  # data quality results finished after their cell's record went out
         return quality.events_of(record)
     if record["kind"] == "session":

@@ -54,8 +54,12 @@ class Result:
     def __init__(self, cursor: sqlite3.Cursor) -> None:
         self.cursor = cursor
         self.returns_rows = cursor.description is not None
-        names = tuple(column[0] for column in cursor.description or ())
-        self._make = _row_class(names)._make if names else tuple
+
+    @property
+    def _make(self) -> Any:
+        """What makes a row of this result's columns (made when rows are read: most writes read none)."""
+        names = tuple(column[0] for column in self.cursor.description or ())
+        return _row_class(names)._make if names else tuple
 
     def __iter__(self) -> Iterator[Any]:
         make = self._make

@@ -40,8 +40,10 @@ class SqliteStore(stores.Store):
             with super().write() as conn:
                 yield conn
             return
-        stores._refuse_damaged_sqlite(path)
-        raw = self._writer or self._connect(path)
+        raw = self._writer
+        if raw is None:  # the file a kept connection writes to was found intact when it connected
+            stores._refuse_damaged_sqlite(path)
+            raw = self._connect(path)
         self._writer = None  # kept again once this transaction has ended
         try:
             raw.execute("BEGIN IMMEDIATE")
