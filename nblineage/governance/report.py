@@ -9,7 +9,7 @@ results, no audit log in this store) the content says so plainly, and the Annex 
 from __future__ import annotations
 
 import base64
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,7 +18,7 @@ from nblineage import __version__
 from nblineage.governance import audit, quality
 from nblineage.governance import policy as policy_module
 from nblineage.governance.answers import Answer, Explanation, ModelSummary
-from nblineage.governance.neighbourhood import Neighbourhood, neighbourhood, node_details
+from nblineage.governance.neighbourhood import GraphNodeAnswer, Neighbourhood, neighbourhood, node_details
 from nblineage.governance.owners import owners
 from nblineage.governance.questions import explain, models_derived_from
 from nblineage.governance.read import Reader, as_dict, as_list, as_str, load_json
@@ -177,27 +177,19 @@ def gather(
     """The report's content about ``node`` (a dataset or model, at its version or its newest). ``evidence`` adds
     the OpenLineage events behind it and the inclusion proofs of its audit records (JSON reports); ``step`` is told
     each stage as it starts (a progress bar)."""
-    if not isinstance(node, DatasetRef):
-        raise ValueError(f"{node.name!r} is a job; a report is about a model or a dataset")
+    _check_subject(node)
     step("lineage graph")
     graph = neighbourhood(store, node, GRAPH_DEPTH, GRAPH_LIMIT)
-    center = graph.node(graph.center)
-    ref = DatasetRef(center.namespace, center.name, center.version or "")
-    is_model = center.kind == "model"
-    step("answers")
-    explanation = explain(store, ref, depth) if is_model else None
+    about = subject(store, node, depth, center=graph.node(graph.center), step=step)
+    ref, explanation = about.ref, about.explanation
+    is_model = explanation is not None
     derived = () if is_model else tuple(models_derived_from(store, ref, depth))
     details = node_details(store, ref) if not is_model else {"versions": [], "schema": None}
-    inputs = [ref] + (
-        [DatasetRef(d.namespace, d.name, d.version or "") for d in explanation.inputs.datasets] if explanation else []
-    )
-    step("quality")
-    quality = _quality(store, inputs)
-    step("policy")
-    policy = _policy(policy_file, inputs, explanation, quality)
+    quality = about.quality
     step("audit log")
     audit = _audit(store, ref, key_path, evidence)
-    policy = _with_decisions(policy, audit)
+    step("policy")
+    policy = policy_section(store, about, policy_file=policy_file, records=[e.record for e in audit.records])
     events: tuple[dict[str, Any], ...] = ()
     if evidence:
         step("events")
@@ -226,6 +218,61 @@ def gather(
     from nblineage.governance.report_annex import annex_iv
 
     return _replace_annex(content, annex_iv(content))
+
+
+@dataclass(frozen=True)
+class Subject:
+    """What a report or a policy answer is about, resolved once: the version (a dataset's newest when none was
+    given), a model's five answers (None for a dataset), the versions it derives from (itself first) and their
+    quality results."""
+
+    ref: DatasetRef
+    explanation: Explanation | None
+    inputs: tuple[DatasetRef, ...]
+    quality: QualitySection
+
+
+def subject(
+    store: Store, node: Ref, depth: int = DEFAULT_DEPTH, *, center: GraphNodeAnswer | None = None, step: Step = _no_step
+) -> Subject:
+    """The :class:`Subject` of ``node`` (``center``: the node as a neighbourhood already resolved it)."""
+    _check_subject(node)
+    center = center or neighbourhood(store, node, 1, 1).nodes[0]
+    ref = DatasetRef(center.namespace, center.name, center.version or "")
+    step("answers")
+    explanation = explain(store, ref, depth) if center.kind == "model" else None
+    inputs = (ref,) + (
+        tuple(DatasetRef(d.namespace, d.name, d.version or "") for d in explanation.inputs.datasets)
+        if explanation
+        else ()
+    )
+    step("quality")
+    return Subject(ref, explanation, inputs, _quality(store, list(inputs)))
+
+
+def policy_section(
+    store: Store,
+    node: Ref | Subject,
+    *,
+    depth: int = DEFAULT_DEPTH,
+    policy_file: str | Path | None = None,
+    records: Iterable[dict[str, Any]] | None = None,
+) -> PolicySection:
+    """The policy findings about a dataset or model (at its version, or its newest): the policy in force (its file,
+    ``policy_file`` or the one :func:`policy.current` finds) with what it says of the subject and the versions it
+    derives from, its rules applied to this lineage now, classified columns behind features, and the decisions the
+    kernel's guard recorded in the audit log about the subject. ``node`` may be a :class:`Subject` resolved
+    already and ``records`` the audit records about it read already (a report's); nothing is signed."""
+    about = node if isinstance(node, Subject) else subject(store, node, depth)
+    policy = _policy(policy_file, list(about.inputs), about.explanation, about.quality)
+    if records is None:
+        records = [record for _, record in _records_about(store, about.ref)]
+    return _with_decisions(policy, records)
+
+
+def _check_subject(node: Ref | Subject) -> None:
+    if not isinstance(node, (DatasetRef, Subject)):
+        raise ValueError(f"{node.name!r} is a job; reports and policy findings are about a model or a dataset")
 
 
 def _owners(store: Store, ref: DatasetRef, policy: PolicySection) -> tuple[str, ...]:
@@ -328,20 +375,20 @@ def _feature_findings(facts: list[DatasetPolicy], answer: Explanation | None) ->
     return found
 
 
-def _with_decisions(policy: PolicySection, audit: AuditSection) -> PolicySection:
-    """The policy decisions the guard recorded in the audit log about the subject, as findings."""
+def _with_decisions(policy: PolicySection, records: Iterable[dict[str, Any]]) -> PolicySection:
+    """The policy decisions the guard recorded in the audit log about the subject (``records``), as findings."""
     from dataclasses import replace
 
     decisions = [
         Finding(
-            rule=str(entry.record.get("rule") or "-"),
-            decision=str(entry.record.get("decision") or "-"),
-            text=str(entry.record.get("detail") or entry.record.get("action")),
-            time=entry.record.get("time"),
+            rule=str(record.get("rule") or "-"),
+            decision=str(record.get("decision") or "-"),
+            text=str(record.get("detail") or record.get("action")),
+            time=record.get("time"),
             source="audit log",
         )
-        for entry in audit.records
-        if entry.record.get("action") in ("policy.decision", "override")
+        for record in records
+        if record.get("action") in ("policy.decision", "override")
     ]
     return replace(policy, findings=policy.findings + tuple(decisions)) if decisions else policy
 
@@ -350,8 +397,7 @@ def _with_decisions(policy: PolicySection, audit: AuditSection) -> PolicySection
 
 
 def _audit(store: Store, ref: DatasetRef, key_path: str | Path | None, evidence: bool) -> AuditSection:
-    writers = _writers(store, ref)
-    about = [(i, r) for i, r in audit.records_about(store, ref.namespace, ref.name, None) if _about(r, ref, writers)]
+    about = _records_about(store, ref)
     try:
         checkpoint = audit.checkpoint(store, key_path=key_path)
     except audit.AuditError as error:  # a damaged log is never signed: said plainly, its records still listed
@@ -363,6 +409,12 @@ def _audit(store: Store, ref: DatasetRef, key_path: str | Path | None, evidence:
     entries = tuple(AuditEntry(index, record, proofs.get(index)) for index, record in about)
     note = None if entries else f"the audit log holds no records about this version ({size or 0} records in all)"
     return AuditSection(note, checkpoint, size, root, entries)
+
+
+def _records_about(store: Store, ref: DatasetRef) -> list[tuple[int, dict[str, Any]]]:
+    """The audit records about this version (:func:`_about`) with their leaf indexes, oldest first."""
+    writers = _writers(store, ref)
+    return [(i, r) for i, r in audit.records_about(store, ref.namespace, ref.name, None) if _about(r, ref, writers)]
 
 
 def _writers(store: Store, ref: DatasetRef) -> set[str]:

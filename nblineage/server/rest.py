@@ -8,6 +8,7 @@ and answers its ``to_json()``. ``docs/rest.md`` lists the routes, their paramete
 from __future__ import annotations
 
 import argparse
+import base64
 import logging
 import os
 from collections.abc import Iterator
@@ -276,6 +277,56 @@ class ReportHandler(AnswerHandler):
         return data, filename
 
 
+class PolicyHandler(AnswerHandler):
+    """``GET /nblineage/api/policy?node=&depth=``: the policy findings about a dataset or model, the policy section
+    of its audit report (``governance.report.policy_section``); nothing is signed."""
+
+    def params(self) -> dict[str, Any]:
+        return self.node_params(DEFAULT_DEPTH)
+
+    @staticmethod
+    def compute(store: Any, params: dict[str, Any]) -> Any:
+        from nblineage.governance.report import policy_section
+
+        args = params["args"]
+        ref = ServerSurface(store, params["kind"]).node(store, args.node, args.namespace, args.version)
+        return policy_section(store, ref, depth=args.depth).to_json()
+
+
+class AuditVerifyHandler(AnswerHandler):
+    """``GET /nblineage/api/audit/verify``: every record of the audit log checked (``governance.audit.verify``); a
+    log that fails is answered too (``ok`` false, its problems), not an error."""
+
+    @staticmethod
+    def compute(store: Any, params: dict[str, Any]) -> Any:
+        from nblineage.governance import audit
+
+        return audit.verify(store).to_json()
+
+
+class AuditCheckpointHandler(AnswerHandler):
+    """``GET /nblineage/api/audit/checkpoint``: a checkpoint of the audit log as it stands, signed with the server's
+    audit key, with its size, root and the public key that checks it; 409 when the log does not verify (a damaged
+    log is never signed), 503 when the key cannot be used."""
+
+    @staticmethod
+    def compute(store: Any, params: dict[str, Any]) -> Any:
+        from nblineage.governance import audit
+        from nblineage.governance.note import NoteError
+        from nblineage.governance.text import printable
+
+        try:
+            note = audit.checkpoint(store)
+            vkey = audit.public_key()
+        except NoteError as error:
+            raise web.HTTPError(503, f"the audit signing key cannot be used: {printable(error)}") from None
+        except audit.AuditError as error:
+            raise web.HTTPError(409, printable(error)) from None
+        point = audit.parse_checkpoint(note)
+        root = base64.b64encode(point.root).decode()
+        return {"checkpoint": note, "origin": point.origin, "size": point.size, "root": root, "publicKey": vkey}
+
+
 def _named(handler: type[AnswerHandler], name: str) -> type[AnswerHandler]:
     """The handler class named after what it answers (``models-from``: ``ModelsFromHandler``), for logs."""
     words = name.removeprefix("model_").replace("-", "_").split("_")
@@ -298,5 +349,9 @@ ROUTES: list[tuple[str, type]] = [
     (f"{PREFIX}/resources", question_route("model_resources", depth=True)),
     (f"{PREFIX}/location", question_route("model_location", depth=False)),
     (f"{PREFIX}/impact", command_route("impact", commands.impact)),
+    (f"{PREFIX}/quality", command_route("quality", commands.quality, depth=False)),
+    (f"{PREFIX}/policy", PolicyHandler),
+    (f"{PREFIX}/audit/verify", AuditVerifyHandler),
+    (f"{PREFIX}/audit/checkpoint", AuditCheckpointHandler),
     (f"{PREFIX}/report", ReportHandler),
 ]

@@ -90,6 +90,10 @@ def samples(lineage: Scenario) -> dict[str, dict[str, tuple[str, dict[str, str],
         "resources": node,
         "location": node,
         "impact": {"node": lineage.raw},
+        "quality": {"node": lineage.raw},
+        "policy": node,
+        "audit/verify": {},
+        "audit/checkpoint": {},
         "report": node,
     }
     return {
