@@ -237,7 +237,9 @@ def subject(
 ) -> Subject:
     """The :class:`Subject` of ``node`` (``center``: the node as a neighbourhood already resolved it)."""
     _check_subject(node)
-    center = center or neighbourhood(store, node, 1, 1).nodes[0]
+    if center is None:
+        graph = neighbourhood(store, node, 1, 1)
+        center = graph.node(graph.center)
     ref = DatasetRef(center.namespace, center.name, center.version or "")
     step("answers")
     explanation = explain(store, ref, depth) if center.kind == "model" else None
