@@ -71,3 +71,23 @@ def _as_text(graph: dict[str, set[tuple]]) -> dict[str, set[tuple]]:
         table: {tuple(v.isoformat(" ", "microseconds") if isinstance(v, datetime) else v for v in row) for row in rows}
         for table, rows in graph.items()
     }
+
+
+def test_a_cache_past_its_limit_starts_afresh_and_the_graph_is_the_same(store_url: str) -> None:
+    """A writer whose cache outgrows its limit drops it and looks ids up again: the graph is what a rebuild from
+    the events gives, and the cache stays within its limit."""
+    from nblineage.lineage.merge import IdCache
+
+    events = _events(random.Random(9), 200)
+    with Store(store_url) as small:
+        small._ids = IdCache(limit=45)
+        largest = dropped = 0
+        for start in range(0, len(events), 7):
+            before = sum(len(ids) for ids in small._ids.known.values())
+            small.append(events[start : start + 7])
+            after = sum(len(ids) for ids in small._ids.known.values())
+            largest, dropped = max(largest, after), dropped + (after < before)
+        assert dropped and 0 < largest <= 45  # kept ids between transactions, and dropped them past 45
+        appended = snapshot(small)
+        small.rebuild()
+        assert snapshot(small) == appended

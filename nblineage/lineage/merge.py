@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from sqlalchemy import Connection
 
 CHUNK = 500
+MAX_CACHED_IDS = 250_000  # ids and times an IdCache holds before it starts afresh (some 40 MB)
 
 
 class Sql:
@@ -101,12 +102,14 @@ class IdCache:
     across transactions of one process.
 
     What a transaction learns counts only once it commits; the whole cache is dropped when the graph's generation
-    changes (a rebuild, by this or another process, gives new ids). A cached ``first_seen`` is never earlier than
-    the stored one, which only ever moves earlier.
+    changes (a rebuild, by this or another process, gives new ids), and when it holds more than ``limit`` entries
+    (a long-lived writer, such as each of a server's ingest processes, would otherwise keep an id of everything it
+    ever stored). A cached ``first_seen`` is never earlier than the stored one, which only ever moves earlier.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, limit: int = MAX_CACHED_IDS) -> None:
         self.generation: int | None = None
+        self.limit = limit
         self.known: dict[str, dict[Any, Any]] = defaultdict(dict)
         self.pending: dict[str, dict[Any, Any]] = defaultdict(dict)
 
@@ -122,6 +125,8 @@ class IdCache:
         for table, ids in self.pending.items():
             self.known[table].update(ids)
         self.pending.clear()
+        if sum(len(ids) for ids in self.known.values()) > self.limit:
+            self.known.clear()  # looked up again as transactions need them
 
     def rollback(self) -> None:
         self.pending.clear()
