@@ -13,6 +13,7 @@ With no processes (``NblineageApp.ingest_processes = 0``) the same work runs on 
 from __future__ import annotations
 
 import asyncio
+import logging
 import multiprocessing
 import os
 import threading
@@ -26,6 +27,7 @@ from nblineage.server.bodies import BodyError, decoded, max_bytes, parse_json, t
 MAX_SHOWN_ERRORS = 1000  # refusals a batch answer names one by one (the counts cover all)
 DEFAULT_PROCESSES = 4  # at most; never more than the machine's cores
 Answer = tuple[int, dict[str, Any]]  # an HTTP status and its JSON body
+log = logging.getLogger(__name__)
 
 
 class Refused(ValueError):
@@ -138,7 +140,9 @@ class Ingesters:
     """The pool of ingest processes of a server's store (started when the first body comes, up to ``processes``;
     ``0``: one thread of the server, on ``open_store()``'s store). When a process dies, the pool is started afresh
     and the bodies it held are stored again (their events are stored once however often they come); a body whose
-    second process dies too is answered 503, for its producer to send again."""
+    second process dies too is answered 503, for its producer to send again. When no process has ever stored a
+    body here (the server's main script, run again by each new process, fails there, or processes cannot start),
+    the pool gives way to the thread, with a warning in the server's log."""
 
     def __init__(self, url: str, processes: int, open_store: Any) -> None:
         self.url = url
@@ -146,6 +150,7 @@ class Ingesters:
         self._open_store = open_store
         self._lock = threading.Lock()
         self._executor: Executor | None = None
+        self._worked = False  # a process has stored a body
 
     async def run(self, body: bytes, encoding: str | None, many: bool) -> Answer:
         """Store a request's body in a process (or the ingest thread) and return the answer, awaited."""
@@ -162,26 +167,40 @@ class Ingesters:
         for _ in range(2):  # a process that died (before or while it stored this body): once more, in a fresh one
             executor = self._started()
             try:
-                return await loop.run_in_executor(executor, _ingest_here, body, encoding, many, limit)
+                answer = await loop.run_in_executor(executor, _ingest_here, body, encoding, many, limit)
             except BrokenProcessPool as error:
                 self._discard(executor)
                 broken = error
+                continue
+            self._worked = True
+            return answer
+        if not self._worked:  # processes cannot run here at all: the server's own thread stores, as with 0
+            if self.processes > 0:
+                log.warning("nblineage: ingest processes cannot run (%s); events are stored on a thread", broken)
+                self.processes = 0
+            return await self.run(body, encoding, many)
         message = f"the ingest process stopped ({broken}): nothing of this request is known stored, send it again"
         return 503, {"code": 503, "message": message}
 
     def _started(self) -> Executor:
+        """The pool (or the thread) that takes the next body, started if need be."""
         with self._lock:
-            if self._executor is None:
-                if self.processes <= 0:
-                    self._executor = ThreadPoolExecutor(1, thread_name_prefix="nblineage-ingest")
-                else:
-                    self._executor = ProcessPoolExecutor(
-                        self.processes,
-                        mp_context=multiprocessing.get_context("spawn"),  # a server's threads make fork unsafe
-                        initializer=_start_process,
-                        initargs=(self.url,),
-                    )
+            wanted = ProcessPoolExecutor if self.processes > 0 else ThreadPoolExecutor
+            if not isinstance(self._executor, wanted):
+                stale, self._executor = self._executor, self._new_executor()
+                if stale is not None:
+                    stale.shutdown(wait=False, cancel_futures=True)
             return self._executor
+
+    def _new_executor(self) -> Executor:
+        if self.processes <= 0:
+            return ThreadPoolExecutor(1, thread_name_prefix="nblineage-ingest")
+        return ProcessPoolExecutor(
+            self.processes,
+            mp_context=multiprocessing.get_context("spawn"),  # a server's threads make fork unsafe
+            initializer=_start_process,
+            initargs=(self.url,),
+        )
 
     def _discard(self, executor: Executor) -> None:
         with self._lock:

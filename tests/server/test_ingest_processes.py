@@ -119,6 +119,27 @@ async def test_a_process_that_dies_loses_nothing(store_url: str) -> None:
     assert stored(store_url) == 20_510
 
 
+async def test_where_processes_cannot_run_a_thread_stores(store_url: str, caplog: pytest.LogCaptureFixture) -> None:
+    """Processes that never store a body (here each is killed as it starts; in life, a server's main script that
+    fails when each new process runs it again) give way to a thread of the server, with a warning: nothing is
+    refused for it."""
+    before = children()
+    holder = ServerStore(store_url, ingest_processes=2)
+    killing = asyncio.ensure_future(kill_every_process(before))
+    try:
+        status, answer = await holder.ingest(bodies(1, 300)[0], None, True)
+        assert (status, answer["stored"]) == (201, 300)
+        killing.cancel()
+        status, answer = await holder.ingest(bodies(1, 10, "next")[0], None, True)
+        assert (status, answer["stored"]) == (201, 10)
+        assert children() - before == set()  # no process started again
+    finally:
+        killing.cancel()
+        holder.close()
+    assert "ingest processes cannot run" in caplog.text
+    assert stored(store_url) == 310
+
+
 async def kill_every_process(but: set[int]) -> None:
     """SIGKILL every ingest process of this process (but ``but``) as soon as it appears, until cancelled."""
     while True:
