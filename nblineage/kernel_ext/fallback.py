@@ -128,7 +128,7 @@ def catch_up(capture: Capture) -> None:
     last, inputs, reads = _caught_up, len(capture.record.inputs), capture.statement_reads
     same_run = last["run"] == capture.cell_run_id
     marks = last["marks"] if same_run else {}
-    mark, marks[line] = marks.get(line), len(getattr(reads, "log", ()))
+    mark, marks[line] = marks.get(line), len(reads.log)
     read_since = mark is not None and marks[line] > mark  # this turn of a loop read data (the same files perhaps)
     if same_run and line <= last["line"] and inputs == last["inputs"] and not read_since:
         given = last["given"].get(line)
@@ -142,12 +142,12 @@ def catch_up(capture: Capture) -> None:
     last["given"][line] = apply(capture, capture.cell_source, capture.user_ns, before_line=line, seeds=seeds)
 
 
-def _this_turn(capture: Capture, reads: dict[int, set[Source]], line: int, mark: int) -> dict[int, set[Source]] | None:
+def _this_turn(capture: Capture, reads: StatementReads, line: int, mark: int) -> dict[int, set[Source]] | None:
     """What each line of the cell read, the body of the loop ``line`` is in having only what it read since ``mark``
     (the catch-up at ``line`` in the loop's turn before); None when ``line`` is in no loop."""
     code = cellcode.parse(capture.cell_source or "")
     around = flow.loop_body_around(code.tree, line) if code is not None else None
-    if around is None or not isinstance(reads, StatementReads):
+    if around is None:
         return None
     return reads.since(mark, *around)
 

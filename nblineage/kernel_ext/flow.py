@@ -49,7 +49,7 @@ from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
 from nblineage.kernel_ext import cellcode
-from nblineage.kernel_ext.capture import StatementReads, blank_lead, cell_line, is_user_file
+from nblineage.kernel_ext.capture import blank_lead, cell_line, is_user_file
 from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source, union
 
 if TYPE_CHECKING:
@@ -193,8 +193,8 @@ class _Flow:
         """``a, b = [load(p) for p in paths]``: what each of the ``count`` turns of the comprehension read (the
         datasets read in it, ``StatementReads.turns``) with the names it reads; None unless it ran ``count`` turns
         that each read data, once."""
-        log = self.seeds if self.seeds is self.capture.statement_reads else None
-        found = log.turns(value.lineno, value.end_lineno or value.lineno) if isinstance(log, StatementReads) else None
+        log = self.capture.statement_reads  # not when following a loop's turn with its own reads
+        found = log.turns(value.lineno, value.end_lineno or value.lineno) if self.seeds is log else None
         if found is None or len(found) != count:
             return None
         rest = seeded.sources - frozenset().union(*found)

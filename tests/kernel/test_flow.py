@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from nblineage.kernel_ext import flow
-from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.capture import Capture, StatementReads
 from nblineage.kernel_ext.provenance import Source
 
 FILE = Source("file", "/data/train.csv", "v1")
@@ -39,9 +39,17 @@ def test_a_loop_over_a_file_fills_lists_and_arrays() -> None:
     assert not capture.of(namespace["unrelated"])
 
 
+def _reads(by_line: dict[int, set]) -> StatementReads:
+    """What each line of a cell read, as the capture logs it while the cell runs."""
+    reads = StatementReads()
+    for line, sources in by_line.items():
+        reads.add(line, sources)
+    return reads
+
+
 def test_reads_during_a_statement_go_to_what_it_binds() -> None:
     capture = Capture()
-    capture.statement_reads = {2: {FILE}, 4: {OTHER}}
+    capture.statement_reads = _reads({2: {FILE}, 4: {OTHER}})
     namespace = {"rows": [1], "n": 3, "copy": [1], "rest": [2]}
     _follow(capture, "import x\nrows = load('train.csv')\ncopy = list(rows)\nrest = load('other.csv')\n", namespace)
     assert capture.of(namespace["rows"]).sources == {FILE}
@@ -64,7 +72,7 @@ def resize_into_globals(paths: list[str], label: int) -> None:
 
 def test_a_function_called_for_its_effect_fills_the_globals_its_body_fills() -> None:
     capture = Capture()
-    capture.statement_reads = {1: {FILE}, 2: {OTHER}}
+    capture.statement_reads = _reads({1: {FILE}, 2: {OTHER}})
     namespace = {"resize": resize_into_globals, "images": [1], "labels": [2], "unrelated": [3]}
     _follow(capture, "resize(['a.png'], 0)\nresize(['b.png'], 1)\nunrelated.sort()\n", namespace)
     assert capture.of(namespace["images"]).sources == {FILE, OTHER}
@@ -86,7 +94,7 @@ def test_a_method_called_for_its_effect_and_exact_provenance_kept() -> None:
 
 def test_only_statements_before_a_line_and_with_targets() -> None:
     capture = Capture()
-    capture.statement_reads = {1: {FILE}}
+    capture.statement_reads = _reads({1: {FILE}})
     namespace = {"f": Handle(), "rows": [1], "later": [2]}
     _follow(capture, "with opener('a') as f:\n    rows = list(f)\nlater = list(f)\n", namespace, before_line=3)
     assert capture.of(namespace["f"]).sources == {FILE}
