@@ -43,6 +43,7 @@ import functools
 import inspect
 import itertools
 import linecache
+import os
 import textwrap
 import types
 from collections.abc import Callable, Iterable
@@ -110,6 +111,11 @@ class _Flow:
         elif isinstance(node, ast.Call) and _estimator_class(node.func, self.user_ns):
             for argument in (*node.args, *(keyword.value for keyword in node.keywords)):
                 if not _plain_value(argument, self.user_ns):  # a hyper-parameter is no data
+                    self._gather(argument, names, items)
+            return
+        elif isinstance(node, ast.Call) and _opens(node.func):
+            for argument in (*node.args, *(keyword.value for keyword in node.keywords)):
+                if not _path_value(argument, self.user_ns):  # the path names what is read: the line's reads
                     self._gather(argument, names, items)
             return
         for child in ast.iter_child_nodes(node):
@@ -591,6 +597,55 @@ def _estimator_class(node: ast.AST, namespace: Any) -> bool:
 
 
 _PLAIN = (bool, int, float, complex, str, bytes, type(None))
+_OPENER_PREFIXES = ("read_", "load_", "scan_")  # ``pd.read_csv``, ``load_dataset``, ``pl.scan_parquet``
+_OPENERS = frozenset({"open", "load", "loadtxt", "genfromtxt", "fromfile", "loadmat", "imread"})  # not ``loads``
+_PATH_BUILDERS = frozenset({"join", "Path", "PurePath", "str", "fspath", "abspath", "expanduser", "joinpath"})
+
+
+def _opens(function: ast.AST) -> bool:
+    """Whether a call's ``f`` is named as a function that reads what a path names (``open``, ``gzip.open``,
+    ``np.load``, ``read_*``, ``load_*``, ``scan_*``): its path arguments are no data, the line's reads are."""
+    name = (
+        function.id if isinstance(function, ast.Name) else function.attr if isinstance(function, ast.Attribute) else ""
+    )
+    return name in _OPENERS or name.startswith(_OPENER_PREFIXES)
+
+
+def _path_value(node: ast.AST, namespace: Any) -> bool:
+    """Whether an argument is a path or a setting, looked up without running any code: a constant; a name (or
+    constant subscript or attribute of one) holding a path, a one-line text, a number or a small collection of
+    them; an f-string, ``+``, ``/``, ``os.path.join(...)`` or ``Path(...)`` of those (``open(f"{city}.csv")``
+    in a loop over names read from a file reads the file, not the list of names)."""
+    if isinstance(node, ast.Constant):
+        return True
+    if isinstance(node, ast.JoinedStr):
+        return all(
+            _path_value(part.value if isinstance(part, ast.FormattedValue) else part, namespace) for part in node.values
+        )
+    if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Div)):
+        return _path_value(node.left, namespace) and _path_value(node.right, namespace)
+    if isinstance(node, (ast.Tuple, ast.List)):
+        return all(_path_value(item, namespace) for item in node.elts)
+    if isinstance(node, ast.Dict):
+        return all(_path_value(item, namespace) for item in (*node.keys, *node.values) if item is not None)
+    if isinstance(node, ast.Call):
+        function = node.func
+        name = function.id if isinstance(function, ast.Name) else getattr(function, "attr", "")
+        arguments = (*node.args, *(keyword.value for keyword in node.keywords))
+        return name in _PATH_BUILDERS and all(_path_value(item, namespace) for item in arguments)
+    value = _static_value(node, namespace)
+    if isinstance(value, os.PathLike):
+        return True
+    return _plain(value) and not _holds_lines(value)
+
+
+def _holds_lines(value: Any) -> bool:
+    """Whether text (or a collection's text) runs over several lines: data, not a path."""
+    if isinstance(value, (str, bytes)):
+        return b"\n" in value if isinstance(value, bytes) else "\n" in value
+    if type(value) is dict:
+        value = list(value.values())
+    return type(value) in (list, tuple) and any(_holds_lines(item) for item in value)
 
 
 def _plain_value(node: ast.AST, namespace: Any) -> bool:

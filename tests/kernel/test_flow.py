@@ -139,3 +139,29 @@ def test_a_constant_subscript_reads_the_item_not_the_whole_mapping() -> None:
     assert capture.of(namespace["raw"]).sources == {FILE, OTHER}  # an untracked item: the container's
     assert capture.of(namespace["both"]).sources == {FILE, OTHER}
     assert capture.of(namespace["rows"]).sources == {OTHER}
+
+
+def test_a_path_made_from_tracked_names_is_no_data_of_what_the_file_holds() -> None:
+    capture = Capture()
+    capture.statement_reads = _reads({1: {OTHER}, 4: {FILE}, 6: {OTHER}, 8: {FILE}})
+    namespace: dict[str, Any] = {
+        "cities": ["paris", "rome"], "city": "rome", "folder": "/data", "f": Handle(), "rows": [1], "frame": [2],
+        "text": "a,b\n1,2", "parsed": [3], "names": [4],
+    }  # fmt: skip
+    source = (
+        "cities = load_names()\n"  # the names come from a file
+        "for city in cities:\n"
+        "    rows = []\n"
+        "    with open(f'{folder}/{city}.csv') as f:\n"
+        "        rows.extend(f)\n"
+        "text = download()\n"
+        "parsed = read_csv(text)\n"
+        "frame = read_csv(folder + '/' + city + '.csv', sep=',')\n"
+        "names = list(cities)\n"
+    )
+    _follow(capture, source, namespace)
+    assert capture.of(namespace["f"]).sources == {FILE}
+    assert capture.of(namespace["rows"]).sources == {FILE}
+    assert capture.of(namespace["frame"]).sources == {FILE}
+    assert capture.of(namespace["names"]).sources == {OTHER}  # the names are data where they are used as data
+    assert capture.of(namespace["parsed"]).sources == {OTHER}  # text of several lines is data, not a path
