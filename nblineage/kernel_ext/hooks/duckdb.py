@@ -33,12 +33,12 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from nblineage.kernel_ext import guard
+from nblineage.kernel_ext import columns, guard
 from nblineage.kernel_ext.capture import Capture, cell_line
 from nblineage.kernel_ext.hooks import scans
 from nblineage.kernel_ext.hooks.calls import argument, inputs
 from nblineage.kernel_ext.hooks.files import Location, locate
-from nblineage.kernel_ext.hooks.sql.parsing import MAX_CACHED_SQL, PARSE_CACHE_SIZE, Tables, tables
+from nblineage.kernel_ext.hooks.sql.parsing import MAX_CACHED_SQL, PARSE_CACHE_SIZE, ColumnRules, Tables, tables
 from nblineage.kernel_ext.instrument import Instrumentor, Patch, defining_class, intercept
 from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source, union
 from nblineage.lineage.naming import duckdb_table_dataset
@@ -83,6 +83,7 @@ class _Read:
     files: list[Source]  # inputs the cell records
     tables: list[Source]
     writes: list[tuple[str, Any]]  # ("file", Location) or ("table", name)
+    columns: ColumnRules = ()  # the result's columns computed from others (``sum(o.amount) AS spend``: spend <- amount)
 
 
 _databases: weakref.WeakKeyDictionary[Any, _Database] = weakref.WeakKeyDictionary()
@@ -300,6 +301,7 @@ def _query(capture: Capture, database: _Database, sql: str, result: Any) -> Prov
     read = analyse(capture, database, sql)
     for source in (*read.files, *read.tables):
         capture.record.add_input(source)
+    columns.learn(capture, dict(read.columns))  # a model's features traced through the query to its inputs' columns
     for kind, target in read.writes:
         if kind == "file":
             capture.write(target.source(written=True), None, provenance=read.provenance)
@@ -355,7 +357,7 @@ def analyse(capture: Capture, database: _Database, sql: str) -> _Read:
             provenance = provenance | database.tables[name]
     if table_sources:
         provenance = provenance | capture.exact(table_sources)
-    return _Read(provenance, files, table_sources, writes)
+    return _Read(provenance, files, table_sources, writes, parsed.columns)
 
 
 @functools.lru_cache(maxsize=PARSE_CACHE_SIZE)

@@ -194,3 +194,11 @@ def test_a_lazy_polars_frame_queried_by_name_reads_its_files_then(capture: Captu
     assert frame["y"].tolist() == [5, 6]
     assert names(capture, frame) == {"b.parquet"}
     assert set(capture.record.inputs) == {source(files["b"])}
+
+
+def test_a_query_teaches_its_computed_columns(capture: Capture, files: dict[str, Path]) -> None:
+    frame = duckdb.sql("SELECT k, sum(x) AS total, max(x) - min(x) AS spread FROM 'a.csv' GROUP BY k").df()
+    assert list(frame.columns) == ["k", "total", "spread"]
+    assert capture.column_rules["total"] == frozenset({"x"})
+    assert capture.column_rules["spread"] == frozenset({"x"})
+    assert "k" not in capture.column_rules  # passed through: the column itself
