@@ -212,6 +212,26 @@ def test_the_outbox_record_of_a_cell_holds_no_secret() -> None:
     assert record["source"].startswith('os.environ["AWS_ACCESS_KEY_ID"] = "***"')
 
 
+def test_a_cell_record_after_clean_ones_still_holds_no_secret() -> None:
+    """The outbox record is looked at with the JSON pre-filter: records of clean cells fill its memory first (the
+    same keys, notebook and session), and a cell that then sets a credential is redacted all the same."""
+    from datetime import datetime
+
+    from nblineage.kernel_ext.records import CellResult, cell_line
+
+    now = datetime(2026, 1, 1)
+
+    def line(number: int, source: str) -> str:
+        result = CellResult(str(number), f"c{number}", number, source, now, now, wall_seconds=0.5, cpu_seconds=0.5)
+        return cell_line(result, "jupyter", "/n.ipynb", "s")
+
+    for number in range(5):
+        assert json.loads(line(number, f"df['f{number}'] = df.x * {number}"))["source"].startswith("df[")
+    leaked = line(5, f'os.environ["AWS_SECRET_ACCESS_KEY"] = "{AWS_SECRET}"')
+    assert AWS_SECRET not in leaked
+    assert json.loads(leaked)["source"].startswith('os.environ["AWS_SECRET_ACCESS_KEY"] = ')
+
+
 def test_the_json_prefilter_answers_as_the_full_scan() -> None:
     """``json_may_hold_secrets`` skips the parts of a JSON text it has seen clean: it must still answer exactly as
     ``may_hold_secrets`` of the whole text, for the corpus, leaky and clean events, and texts that only hold a

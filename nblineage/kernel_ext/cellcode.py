@@ -104,13 +104,35 @@ def _child_fields(node_type: type) -> tuple[str, ...]:
     return fields
 
 
+# The tree IPython parsed of the cell under way and the text it parsed (``offer``): the same tree ``ast.parse``
+# makes of that text, taken by ``parse`` instead of parsing the cell a second time.
+_offered: list[tuple[str, ast.Module]] = []
+
+
+def offer(text: str, tree: ast.Module) -> None:
+    """The tree of ``text`` parsed as ``ast.parse`` parses it, which IPython will not change (session.py checks
+    that), for :func:`parse` of the cell whose text this is (IPython's text ends in a newline the cell's may not
+    have)."""
+    _offered[:] = [(text, tree)]
+
+
+def _offered_tree(source: str) -> ast.Module | None:
+    if _offered:
+        text, tree = _offered[0]
+        if text == source or (len(text) == len(source) + 1 and text.endswith("\n") and text.startswith(source)):
+            return tree
+    return None
+
+
 @functools.lru_cache(maxsize=4)
 def parse(source: str) -> Code | None:
     """The cell's code (shared, never changed), or None for IPython syntax."""
-    try:
-        tree = ast.parse(source)
-    except SyntaxError:
-        return None  # IPython syntax (magics, !shell) that was transformed before running
+    tree = _offered_tree(source)
+    if tree is None:
+        try:
+            tree = ast.parse(source)
+        except SyntaxError:
+            return None  # IPython syntax (magics, !shell) that was transformed before running
     bindings: list[Binding] = []
     rule_nodes: list[ast.AST] = []
     constant_nodes: list[ast.AST] = []

@@ -14,7 +14,7 @@ import orjson
 
 from nblineage.kernel_ext.capture import Output, Record
 from nblineage.kernel_ext.provenance import Provenance, Source
-from nblineage.lineage.redact import may_hold_secrets, redact
+from nblineage.lineage.redact import json_may_hold_secrets, redact
 
 FORMAT = 1
 
@@ -130,13 +130,15 @@ def _from_source(item: dict[str, Any]) -> Source:
 
 def _dump(record: dict[str, Any]) -> str:
     """The record as one JSON line, credentials cut out first: the outbox on disk never holds a secret. A value
-    JSON cannot hold (a huge integer, text that is not UTF-8) is made safe and marked, and the record kept."""
+    JSON cannot hold (a huge integer, text that is not UTF-8) is made safe and marked, and the record kept. The
+    look for credentials is ``json_may_hold_secrets``: the parts of a record that the cell records before had
+    (keys, the notebook, the session) are not scanned again."""
     try:
         text = orjson.dumps(record, option=orjson.OPT_NON_STR_KEYS, default=str).decode()
     except orjson.JSONEncodeError:
         from nblineage.kernel_ext.jsonsafe import made_safe, text_of
 
         text = orjson.dumps(made_safe(record), option=orjson.OPT_NON_STR_KEYS, default=text_of).decode()
-    if not may_hold_secrets(text):
+    if not json_may_hold_secrets(text):
         return text
     return orjson.dumps(redact(orjson.loads(text)), option=orjson.OPT_NON_STR_KEYS).decode()

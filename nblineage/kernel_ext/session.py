@@ -1,7 +1,9 @@
 """The capture session of one kernel: hooks in, cell runs out, events to the background writer."""
 
 from __future__ import annotations
+import __future__
 
+import ast
 import atexit
 import contextlib
 import os
@@ -16,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from nblineage import config
 from nblineage.kernel_ext import capture as capture_module
-from nblineage.kernel_ext import fallback, records, safety, scripts, warnsite
+from nblineage.kernel_ext import cellcode, fallback, records, safety, scripts, warnsite
 from nblineage.kernel_ext.capture import Capture, Record
 from nblineage.kernel_ext.delivery import UNSENT, leftovers, outbox_folder
 from nblineage.kernel_ext.guard import Guard
@@ -92,6 +94,7 @@ class Session:
             instrumentor.instrument()
         self.shell.events.register("pre_run_cell", self.pre_run_cell)
         self.shell.events.register("post_run_cell", self.post_run_cell)
+        self._trees_kept = _keep_cell_trees(self.shell)
         scripts.install(self.shell)
         self.writer.start()
         self.writer.submit([records.session_line("START", self.run_id, self.namespace, self.notebook, self.started)])
@@ -122,6 +125,8 @@ class Session:
         for name, handler in (("pre_run_cell", self.pre_run_cell), ("post_run_cell", self.post_run_cell)):
             with contextlib.suppress(ValueError):
                 self.shell.events.unregister(name, handler)
+        if getattr(self, "_trees_kept", False):
+            _stop_keeping_cell_trees(self.shell)
         scripts.uninstall(self.shell)
         for instrumentor in self.instrumentors:
             if exiting:
@@ -359,6 +364,56 @@ def _open_outbox(folder: str) -> tuple[Outbox | MemoryOutbox, str | None]:
         return Outbox(config.private_temp_dir() / "outbox" / folder), problem
     except OSError:
         return MemoryOutbox(), problem
+
+
+# Compiler flags under which IPython's parse of a cell gives the tree ``ast.parse`` gives: incomplete input
+# allowed, no implied dedent, top-level ``await``, and every ``__future__`` feature but the one that changes the
+# grammar (``barry_as_FLUFL``).
+_SAME_TREE_FLAGS = (
+    0x200  # PyCF_DONT_IMPLY_DEDENT
+    | 0x4000  # PyCF_ALLOW_INCOMPLETE_INPUT
+    | ast.PyCF_ALLOW_TOP_LEVEL_AWAIT
+    | sum(
+        {getattr(__future__, name).compiler_flag for name in __future__.all_feature_names if name != "barry_as_FLUFL"}
+    )
+)
+
+
+def _keep_cell_trees(shell: Any) -> bool:
+    """Hand the tree IPython parses of each cell to ``cellcode`` (``cellcode.offer``), so the cell is not parsed a
+    second time for what its code says, when IPython runs that tree as it is: no AST transformer (which may change
+    it), interactivity not ``last_expr_or_assign`` (which adds a statement to it), the compiler's flags those of
+    ``ast.parse``. True when the shell's compiler is wrapped (undone by ``_stop_keeping_cell_trees``)."""
+    compiler = getattr(shell, "compile", None)
+    parse = getattr(compiler, "ast_parse", None)
+    if parse is None or "ast_parse" in getattr(compiler, "__dict__", {}):
+        return False
+
+    def ast_parse(source: str, filename: str = "<unknown>", symbol: str = "exec") -> Any:
+        tree = parse(source, filename, symbol)
+        try:
+            if (
+                symbol == "exec"
+                and type(source) is str
+                and not shell.ast_transformers
+                and shell.ast_node_interactivity != "last_expr_or_assign"
+                and not (compiler.flags & ~_SAME_TREE_FLAGS)
+            ):
+                cellcode.offer(source, tree)
+        except Exception as error:
+            report("cell code reading", error)
+        return tree
+
+    ast_parse.nblineage_keeps_trees = True  # type: ignore[attr-defined]
+    compiler.ast_parse = ast_parse
+    return True
+
+
+def _stop_keeping_cell_trees(shell: Any) -> None:
+    compiler = getattr(shell, "compile", None)
+    if getattr(getattr(compiler, "__dict__", {}).get("ast_parse"), "nblineage_keeps_trees", False):
+        del compiler.ast_parse
+    cellcode.offer("", ast.Module(body=[], type_ignores=[]))  # the last cell's tree is not kept
 
 
 def _now() -> datetime:

@@ -63,3 +63,58 @@ def test_walk_is_ast_walk() -> None:
         found = walk(tree)
         assert len(found) == len(expected)
         assert all(a is b for a, b in zip(found, expected, strict=True))
+
+
+# Run in a fresh interpreter: a shell with nblineage loaded, ``ast.parse`` counted. Prints, per case, whether the
+# session parsed the cell again and whether the code it read equals what ``ast.parse`` of the cell gives.
+_TREES_PROBE = r"""
+import ast, json, sys
+from IPython.core.interactiveshell import InteractiveShell
+shell = InteractiveShell.instance()
+shell.run_line_magic("load_ext", "nblineage")
+from nblineage.kernel_ext import cellcode
+parsed, real = [], ast.parse
+ast.parse = lambda source, *a, **k: (parsed.append(source), real(source, *a, **k))[1]
+
+def case(source):
+    parsed.clear()
+    shell.run_cell(source)
+    again = source in parsed
+    code = cellcode.parse(source)
+    cellcode._offered.clear()
+    fresh = cellcode.parse.__wrapped__(source)
+    same = ast.dump(code.tree, include_attributes=True) == ast.dump(fresh.tree, include_attributes=True)
+    return {"again": again, "same": same and code.bindings == fresh.bindings and code.rules == fresh.rules}
+
+found = {"plain": case("df = {'a': 1, 'b': 2}\nratio = df['a'] / df['b']")}
+shell.ast_transformers.append(ast.NodeTransformer())
+found["transformer"] = case("df2 = dict(df)\ndf2['c'] = df['a'] * 2")
+shell.ast_transformers.clear()
+shell.ast_node_interactivity = "last_expr_or_assign"
+found["last_expr_or_assign"] = case("n = len(df)")
+shell.ast_node_interactivity = "last_expr"
+found["trailing newline"] = case("m = len(df)\n")
+shell.run_line_magic("unload_ext", "nblineage")
+found["unloaded"] = "ast_parse" not in vars(shell.compile)
+print(json.dumps(found))
+"""
+
+
+def test_the_session_reads_the_tree_ipython_parsed(tmp_path) -> None:
+    """A cell is parsed once: the session takes IPython's tree of it for what its code says (``cellcode.offer``),
+    the same tree and the same bindings and rules as ``ast.parse`` gives, except where IPython changes the tree it
+    runs (an AST transformer, ``last_expr_or_assign``); unloading gives IPython its compiler back."""
+    import json
+    import os
+    import subprocess
+
+    env = {"NBLINEAGE_URL": f"sqlite:///{tmp_path / 'x.db'}", "JUPYTER_DATA_DIR": str(tmp_path / "jupyter")}
+    done = subprocess.run(
+        [sys.executable, "-c", _TREES_PROBE], capture_output=True, text=True, env={**os.environ, **env}, check=True
+    )
+    found = json.loads(done.stdout.strip().splitlines()[-1])
+    assert found["plain"] == {"again": False, "same": True}
+    assert found["trailing newline"] == {"again": False, "same": True}
+    assert found["transformer"] == {"again": True, "same": True}
+    assert found["last_expr_or_assign"] == {"again": True, "same": True}
+    assert found["unloaded"] is True
