@@ -151,7 +151,9 @@ class Registry:
         self.max_bytes = max_bytes
         self._entries: dict[int, _Entry] = {}  # by id, oldest first
         self._shared: dict[int, list[Any]] = {}  # id(provenance) -> [provenance, entries holding it]
-        self._serial = 0  # the next tag's number (entries are in the order of their numbers)
+        # the number the next tag gets (entries are in the order of their numbers): :meth:`replace_sources` looks at
+        # the tags made since one; an object's provenance is what it was when the number was last read, if unchanged
+        self.serial = 0
         self._bound = 0  # entries by bindings
         self._sweep_at = 64  # entries by bindings at which dead ones are next looked for
         self.bytes = 0
@@ -173,8 +175,8 @@ class Registry:
             with self._lock:  # tagged again with what it has (a frame changed in place): only the newest tag now
                 if self._entries.get(key) is old:
                     del self._entries[key]
-                    old.serial = self._serial
-                    self._serial += 1
+                    old.serial = self.serial
+                    self.serial += 1
                     self._entries[key] = old
         else:
             self._tag_anew(obj, key, provenance, binding)
@@ -221,11 +223,6 @@ class Registry:
             self.tag(result, provenance)
         return provenance
 
-    @property
-    def serial(self) -> int:
-        """The serial number the next tag gets: :meth:`replace_sources` looks at the tags made since one."""
-        return self._serial
-
     def replace_sources(self, final: dict[Source, Source], since: int = 0) -> None:
         """Every object tagged since the tag numbered ``since`` whose provenance holds a key of ``final`` gets its
         value instead (a version known only once the rows an object came from were all fetched): the newest tags
@@ -250,8 +247,8 @@ class Registry:
                 self._add(key, entry, sweep=False)
 
     def _add(self, key: int, entry: _Entry, sweep: bool = True) -> None:
-        entry.serial = self._serial
-        self._serial += 1
+        entry.serial = self.serial
+        self.serial += 1
         self._entries[key] = entry
         shared = self._shared.setdefault(id(entry.provenance), [entry.provenance, 0])
         if not shared[1]:

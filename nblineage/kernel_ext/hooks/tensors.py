@@ -36,6 +36,7 @@
 from __future__ import annotations
 
 import ast
+import functools
 import os
 import sys
 import uuid
@@ -89,6 +90,18 @@ class TorchState:
         self.functions: dict[tuple, Any] = {}  # (code, instruction, reads) -> ``flow.function_flow`` there (this cell)
         self.iterator: Any = _NONE  # a weak reference to the loader iterator of the latest batch, and its provenance
         self.iterated: Provenance = EMPTY  # (looked up once an iterator, not once a batch)
+        # A fit's steady state: the module :func:`_on_known_batch` last found called on the latest batch of data it
+        # was trained on, that batch's provenance (the same object for every batch of one iterator), its sources and
+        # the registry's serial then (no tag since: the module's provenance is unchanged); the next call on the
+        # latest batch while these hold is decided by identity checks (:func:`listeners`' ``__call__``).
+        self.steady: Any = None
+        self.steady_seen: Provenance = EMPTY
+        self.steady_sources: frozenset = frozenset()
+        self.steady_serial = -1
+        # The optimizer whose step last counted a step of the steady module (:func:`_fast_stepped`), and the fit's
+        # training facts: its next step after a backward from that module only adds one to their steps.
+        self.steady_optimizer: Any = None
+        self.steady_facts: dict[str, Any] = {}
 
 
 def state_of(capture: Capture) -> TorchState:
@@ -103,14 +116,10 @@ _GRAD: list[Any] = [lambda: True]  # torch.is_grad_enabled once torch is importe
 
 
 def patches(torch: Any) -> Iterator[Patch]:
-    """``from_numpy``, ``TensorDataset``, the loader's iteration and ``torch.autograd.backward`` (which
-    ``Tensor.backward`` calls)."""
+    """``from_numpy``, ``TensorDataset`` and the loader's iteration."""
     _TENSOR[0] = torch.Tensor
     _GRAD[0] = torch.is_grad_enabled
     yield torch, "from_numpy", intercept("torch.from_numpy", _derive_from_data)
-    autograd = getattr(torch, "autograd", None)
-    if callable(getattr(autograd, "backward", None)):
-        yield autograd, "backward", _backward
     data = sys.modules.get("torch.utils.data")
     loader_module = sys.modules.get("torch.utils.data.dataloader")
     if data is not None and isinstance(getattr(data, "TensorDataset", None), type):
@@ -120,11 +129,15 @@ def patches(torch: Any) -> Iterator[Patch]:
 
 
 def listeners(torch: Any) -> Iterator[Listener]:
-    """A loader's batches; torch's global optimizer step hook, and forward hooks on the modules optimizers train."""
+    """A loader's batches; ``torch.autograd.backward`` (which ``Tensor.backward`` calls); torch's global optimizer
+    step hook, and forward hooks on the modules optimizers train."""
     loader_module = sys.modules.get("torch.utils.data.dataloader")
     iterator_class = getattr(loader_module, "_BaseDataLoaderIter", None)
     if isinstance(iterator_class, type) and callable(iterator_class.__dict__.get("__next__")):
-        yield _batches(iterator_class)
+        yield _batches(iterator_class, torch.is_grad_enabled)
+    autograd = getattr(torch, "autograd", None)
+    if callable(getattr(autograd, "backward", None)):
+        yield _backwards(autograd)
     optimizers = sys.modules.get("torch.optim.optimizer")
     on_step = getattr(optimizers, "register_optimizer_step_post_hook", None)
     if not callable(on_step):
@@ -189,7 +202,31 @@ def listeners(torch: Any) -> Iterator[Listener]:
 
         def __call__(self: Any, *args: Any, **kwargs: Any) -> Any:
             result = original(self, *args, **kwargs)
-            if capture_module._current is not None and id(self) in hooked:
+            active = capture_module._current
+            if active is not None and id(self) in hooked:
+                try:
+                    state = active.hooks.torch
+                    if (  # the steady state of a fit: what _on_known_batch found for this module still holds
+                        state is not None
+                        and state.steady is self
+                        and len(args) == 1
+                        and state.last_batch is state.steady_seen
+                        and state.pending is None
+                        and state.batch
+                        and state.batch[0] is args[0]
+                        and type(result) is tensor
+                        and result.requires_grad
+                        and self.training
+                        and active.registry.serial == state.steady_serial
+                        and grad_enabled()
+                        and not compiling()
+                    ):
+                        state.fast = self
+                        state.trained_on = state.steady_sources
+                        return result
+                except Exception as error:  # the forward pass returns what it computed
+                    report("torch module call", error)
+                    return result
                 forward_hook(self, args or _keyword_tensors(kwargs, tensor), result)
             return result
 
@@ -202,6 +239,15 @@ def listeners(torch: Any) -> Iterator[Listener]:
             return
         try:
             state = active.hooks.torch
+            if state is not None and optimizer is state.steady_optimizer:
+                reached = state.fast_reached
+                if len(reached) == 1 and reached[0] is state.steady and not state.reached:
+                    # the steady state of a fit: a backward from its module, and the optimizer that counted its
+                    # last step (found by _fast_stepped, which this is the case of)
+                    reached.clear()
+                    facts = state.steady_facts
+                    facts["steps"] = facts.get("steps", 0) + 1
+                    return
             if state is None:
                 state = state_of(active)
             known = optimizers.get(id(optimizer))
@@ -438,6 +484,9 @@ def _on_known_batch(
         return False
     state.fast = module
     state.trained_on = sources
+    if state.steady is not module:
+        state.steady, state.steady_optimizer, state.steady_facts = module, None, {}  # its optimizer: the next step's
+    state.steady_seen, state.steady_sources, state.steady_serial = state.last_batch, sources, active.registry.serial
     return True
 
 
@@ -453,25 +502,54 @@ def _known(active: Capture, state: TorchState, module: Any, seen: Provenance, ke
     return active.registry.of(module) is known[0]
 
 
-def _backward(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> Any:
+def _backwards(autograd: Any) -> Listener:
     """``torch.autograd.backward``: the latest output on tracked data gets its gradient hook before it runs; a
-    module called on data it was already trained on waits for its optimizer's step."""
-    active = capture_module._current
-    if active is not None:
-        state = active.hooks.torch
-        if state is not None:
-            try:
-                if state.pending is not None:
-                    _arm(state)
-                fast = state.fast
-                if fast is not None:
-                    state.fast = None
+    module called on data it was already trained on waits for its optimizer's step. It runs for every batch, so the
+    function is replaced by a plain function calling it (with its name, module and ``__wrapped__``: it pickles by
+    reference), not wrapped with wrapt; the original is put back on unsubscribe."""
+    original = autograd.backward
+    if getattr(original, "__nblineage__", False):  # another instrumentor's, installed already: once is enough
+        return (lambda: None), (lambda: None)
+
+    def backward(*args: Any, **kwargs: Any) -> Any:
+        active = capture_module._current
+        if active is not None:
+            state = active.hooks.torch
+            if state is not None and (state.pending is not None or state.fast is not None):
+                try:
                     reached = state.fast_reached
-                    if not reached or not _holds(reached, fast):  # empty after each step: no call then
-                        reached.append(fast)
-            except Exception as error:  # the gradients are computed as they would be
-                report("torch backward", error)
-    return wrapped(*args, **kwargs)
+                    if state.pending is None and not reached:  # the usual step: no call
+                        reached.append(state.fast)
+                        state.fast = None
+                    else:
+                        _backward(state)
+                except Exception as error:  # the gradients are computed as they would be
+                    report("torch backward", error)
+        return original(*args, **kwargs)
+
+    functools.update_wrapper(backward, original)
+    backward.__nblineage__ = True  # type: ignore[attr-defined]
+
+    def subscribe() -> None:
+        autograd.backward = backward
+
+    def unsubscribe() -> None:
+        if autograd.__dict__.get("backward") is backward:
+            autograd.backward = original
+
+    return subscribe, unsubscribe
+
+
+def _backward(state: TorchState) -> None:
+    """A backward: the pending output's gradient hook armed, the module called on data it knew reached."""
+    if state.pending is not None:
+        _arm(state)
+    fast = state.fast
+    if fast is not None:
+        state.fast = None
+        reached = state.fast_reached
+        if not reached or not _holds(reached, fast):  # empty after each step: no call then
+            reached.append(fast)
 
 
 def _arm(state: TorchState) -> None:
@@ -483,7 +561,7 @@ def _arm(state: TorchState) -> None:
         pending[3].register_prehook(lambda _grads: reached.append(entry))
 
 
-def _batches(iterator_class: type) -> Listener:
+def _batches(iterator_class: type, grad: Any) -> Listener:
     """``next(iterator)`` of a loader: its batch noted. It runs for every batch, so the class's ``__next__`` is
     replaced by a plain function calling the original, not wrapped with wrapt (whose descriptor makes a bound
     wrapper object at each call); iterators are not pickled, and the original is put back on unsubscribe."""
@@ -498,6 +576,18 @@ def _batches(iterator_class: type) -> Listener:
         before = len(log)
         result = original(self)
         try:
+            state = active.hooks.torch
+            if (
+                state is not None
+                and state.iterator() is self
+                and len(log) == before
+                and ((kind := type(result)) is tuple or kind is list)
+            ):  # the same iterator's next batch (what _batch does then, without a call)
+                provenance = state.iterated
+                state.batch, state.last_batch = result, provenance
+                if grad():
+                    state.train_batch, state.train_last = result, provenance
+                return result
             if len(log) != before:  # the dataset read files for this batch (its ``__getitem__`` opens them)
                 _read_for_batch(active, self, log[before:])
             _batch(active, result, self)
@@ -610,6 +700,8 @@ def _fast_stepped(state: TorchState, optimizer: Any) -> None:
             if known is not None:
                 facts = known[2]
                 facts["steps"] = facts.get("steps", 0) + 1
+                if module is state.steady:  # the next such step is counted by the step hook directly
+                    state.steady_optimizer, state.steady_facts = optimizer, facts
         else:
             reached[kept] = module
             kept += 1
@@ -633,6 +725,7 @@ def _trained(
         inner = {id(sub) for module in modules for sub in module.modules() if sub is not module}
         modules = [module for module in modules if id(module) not in inner]
     state.trained_on = seen.sources
+    _unsteady(state)  # what the modules know and their facts change: found again
     for module in modules:
         own = active.of(module)
         if seen and not seen.sources <= own.sources:
@@ -658,6 +751,12 @@ def _trained(
         facts["steps"] = facts.get("steps", 0) + (optimizer is not None)
         provenance = active.of(module)
         state.known[id(module)] = (provenance, provenance.sources, facts)
+
+
+def _unsteady(state: TorchState) -> None:
+    """No fit in its steady state: the next call and step take the general path."""
+    state.steady, state.steady_seen, state.steady_sources, state.steady_serial = None, EMPTY, frozenset(), -1
+    state.steady_optimizer, state.steady_facts = None, {}
 
 
 def _names(reached: list[tuple[Any, Provenance, Any]]) -> dict[int, list[str] | None]:
@@ -730,6 +829,7 @@ def cell_ended(capture: Capture) -> None:
             _trained(capture, state, list(modules.values()), seen, None, _names(reached))
     state.fast = None
     state.fast_reached.clear()  # trained on that data already: a backward without a step adds nothing
+    _unsteady(state)
     state.known.clear()
     state.owns.clear()
     state.params.clear()
