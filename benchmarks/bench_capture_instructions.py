@@ -17,6 +17,7 @@ time.
 from __future__ import annotations
 
 import argparse
+import compileall
 import json
 import subprocess
 import sys
@@ -24,7 +25,7 @@ import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-from bench_capture import compile_nblineage, feature_cells, print_table, probe_env, write_training_csv
+from bench_capture import feature_cells, print_table, probe_env, write_training_csv
 from cachegrind import totals
 
 PHASES = ("load", "imports", "read", "cells", "fit")
@@ -96,12 +97,10 @@ def main() -> None:
     parser.add_argument("--cells", type=int, default=40, help="one-line feature cells (40)")
     parser.add_argument("--compare", type=Path, help="another checkout: its capture measured too")
     args = parser.parse_args()
-    compile_nblineage()
     here = Path(__file__).resolve().parents[1]
+    compileall.compile_dir(here / "nblineage", quiet=1)  # this checkout's, which ``import nblineage`` may not find
     variants = {"off": (here, False), "on": (here, True)}
     if args.compare is not None:
-        import compileall
-
         compileall.compile_dir(args.compare / "nblineage", quiet=1)
         variants["other"] = (args.compare.resolve(), True)
     prefixes = ("start", *(PHASES[:1] if args.quick else PHASES))

@@ -25,7 +25,6 @@ import sys
 import sysconfig
 import threading
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
 from typing import Any
 
 from nblineage.kernel_ext.hookstate import HookState
@@ -52,26 +51,60 @@ class _Local(threading.local):
 _local = _Local()
 
 
-@dataclass
 class Output:
-    """A dataset or model the cell wrote, with the inputs of exactly the object written."""
+    """A dataset or model the cell wrote, with the inputs of exactly the object written; ``model``: framework,
+    class, hyperParameters, featureNames. (Hand-written, as the other small classes loaded with capture: a
+    dataclass runs some 2-3.5 M instructions of generated code at import.)"""
 
-    source: Source
-    provenance: Provenance
-    facets: dict[str, Any] = field(default_factory=dict)
-    model: dict[str, Any] | None = None  # framework, class, hyperParameters, featureNames
+    __slots__ = ("facets", "model", "provenance", "source")
+    __hash__ = None  # type: ignore[assignment]  # compared by value, and changed in place
+
+    def __init__(
+        self,
+        source: Source,
+        provenance: Provenance,
+        facets: dict[str, Any] | None = None,
+        model: dict[str, Any] | None = None,
+    ) -> None:
+        self.source, self.provenance, self.model = source, provenance, model
+        self.facets: dict[str, Any] = {} if facets is None else facets
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.source, self.provenance, self.facets, self.model)
+
+    def __eq__(self, other: object) -> bool:
+        return self._fields() == other._fields() if type(other) is Output else NotImplemented
+
+    def __repr__(self) -> str:
+        return "Output(source={!r}, provenance={!r}, facets={!r}, model={!r})".format(*self._fields())
 
 
-@dataclass
 class Record:
-    """Inputs and outputs of one run (a cell execution)."""
+    """Inputs and outputs of one run (a cell execution): ``metrics``, the model metrics computed
+    (docs/facets.md#metrics); ``mlflow_runs``, the MLflow runs the cell logged to or ran in, and ``mlflow`` those
+    runs read back (hooks/mlflow/runs.py); ``audit``, governance records (kernel_ext/guard.py)."""
 
-    inputs: dict[Source, dict[str, Any]] = field(default_factory=dict)
-    outputs: list[Output] = field(default_factory=list)
-    metrics: list[dict[str, Any]] = field(default_factory=list)  # model metrics computed (docs/facets.md#metrics)
-    mlflow_runs: list[str] = field(default_factory=list)  # MLflow runs the cell logged to or ran in
-    mlflow: list[dict[str, Any]] = field(default_factory=list)  # those runs read back (hooks/mlflow/runs.py)
-    audit: list[dict[str, Any]] = field(default_factory=list)  # governance records (kernel_ext/guard.py)
+    __slots__ = ("audit", "inputs", "metrics", "mlflow", "mlflow_runs", "outputs")
+    __hash__ = None  # type: ignore[assignment]  # compared by value, and changed in place
+
+    def __init__(self) -> None:
+        self.inputs: dict[Source, dict[str, Any]] = {}
+        self.outputs: list[Output] = []
+        self.metrics: list[dict[str, Any]] = []
+        self.mlflow_runs: list[str] = []
+        self.mlflow: list[dict[str, Any]] = []
+        self.audit: list[dict[str, Any]] = []
+
+    def _fields(self) -> tuple[Any, ...]:
+        return (self.inputs, self.outputs, self.metrics, self.mlflow_runs, self.mlflow, self.audit)
+
+    def __eq__(self, other: object) -> bool:
+        return self._fields() == other._fields() if type(other) is Record else NotImplemented
+
+    def __repr__(self) -> str:
+        return "Record(inputs={!r}, outputs={!r}, metrics={!r}, mlflow_runs={!r}, mlflow={!r}, audit={!r})".format(
+            *self._fields()
+        )
 
     def add_input(self, source: Source, facets: dict[str, Any] | None = None) -> None:
         self.inputs.setdefault(source, {}).update(facets or {})

@@ -390,8 +390,8 @@ def _is_delegating_descriptor(obj: Any) -> bool:
 
 
 class _Aliases:
-    """The public modules of one library loaded now (its packages and ``api`` modules), from one look at
-    ``sys.modules`` (a copy: other threads import meanwhile) for all the functions a module's hooks patch."""
+    """The public modules of one library loaded now (its packages and ``api`` modules), looked up once for all the
+    functions a module's hooks patch."""
 
     def __init__(self, module_name: str) -> None:
         self.root = module_name.partition(".")[0]
@@ -402,16 +402,7 @@ class _Aliases:
         module it claims (``__module__``) and any package or ``api`` module of the library. Internal modules that
         merely import it are left alone."""
         if self._public is None:
-            prefix = self.root + "."
-            # a package is a module with its own ``__path__``: ``hasattr`` would call the module ``__getattr__`` of
-            # the library's other modules, an AttributeError raised each (10 M instructions importing pandas, sklearn)
-            self._public = [
-                candidate
-                for module_name, candidate in sys.modules.copy().items()
-                if (module_name.startswith(prefix) or module_name == self.root)
-                and candidate is not None
-                and ("__path__" in getattr(candidate, "__dict__", ()) or module_name.endswith(".api"))
-            ]
+            self._public = public_modules(self.root)
         defined_in = getattr(function, "__globals__", {}).get("__name__")
         claimed = getattr(function, "__module__", None)
         named = [
@@ -425,3 +416,25 @@ class _Aliases:
             if holds and candidate is not module and candidate not in found:
                 found.append(candidate)
         return found
+
+
+_looked_at: set[str] = set()  # the names in ``sys.modules`` that ``public_modules`` has looked at
+_public_names: dict[str, list[str]] = {}  # library -> the names of its public modules seen so far
+
+
+def public_modules(library: str) -> list[Any]:
+    """The public modules of ``library`` loaded now: its packages and ``api`` modules. Each module is looked at
+    once, when first seen in ``sys.modules`` (a copy: other threads import meanwhile): a library's import patches
+    several of its modules, each of them once another thousand modules are loaded, and a look at all of them
+    each time was half the cost of finding aliases."""
+    modules = sys.modules.copy()
+    for name in sorted(modules.keys() - _looked_at):
+        candidate = modules[name]
+        if candidate is None:  # an import blocked (``sys.modules[name] = None``), for now
+            continue
+        _looked_at.add(name)
+        # a package is a module with its own ``__path__``: ``hasattr`` would call the module ``__getattr__`` of
+        # the library's other modules, an AttributeError raised each (10 M instructions importing pandas, sklearn)
+        if "__path__" in getattr(candidate, "__dict__", ()) or name.endswith(".api"):
+            _public_names.setdefault(name.partition(".")[0], []).append(name)
+    return [module for name in _public_names.get(library, ()) if (module := modules.get(name)) is not None]

@@ -13,7 +13,6 @@ events already stored, so an event two processes store at once appends its recor
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -38,14 +37,25 @@ class Head:
         self.size, self.frontier, self.log_id = size, frontier, log_id
 
 
-@dataclass(frozen=True)
 class Row:
     """One stored record: index, canonical JSON, leaf hash and tree root after it (hex), as stored."""
 
-    index: int
-    record: str
-    leaf_hash: str
-    tree_root: str
+    __slots__ = ("index", "leaf_hash", "record", "tree_root")
+
+    def __init__(self, index: int, record: str, leaf_hash: str, tree_root: str) -> None:
+        self.index, self.record, self.leaf_hash, self.tree_root = index, record, leaf_hash, tree_root
+
+    def _fields(self) -> tuple[int, str, str, str]:
+        return (self.index, self.record, self.leaf_hash, self.tree_root)
+
+    def __eq__(self, other: object) -> bool:
+        return self._fields() == other._fields() if type(other) is Row else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        return "Row(index={!r}, record={!r}, leaf_hash={!r}, tree_root={!r})".format(*self._fields())
 
 
 def iso_time(moment: datetime) -> str:

@@ -11,7 +11,6 @@ import hashlib
 import json
 import math
 import re
-from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -48,15 +47,25 @@ class InvalidEvent(ValueError):
     """An event the store cannot take; the message says which field and why."""
 
 
-@dataclass(frozen=True)
 class Event:
     """A checked event: its payload, its kind, UTC time, canonical JSON text and the hash of that text."""
 
-    payload: dict[str, Any]
-    kind: str
-    time: datetime
-    hash: str
-    text: str
+    __slots__ = ("hash", "kind", "payload", "text", "time")
+
+    def __init__(self, payload: dict[str, Any], kind: str, time: datetime, hash: str, text: str) -> None:
+        self.payload, self.kind, self.time, self.hash, self.text = payload, kind, time, hash, text
+
+    def _fields(self) -> tuple[dict[str, Any], str, datetime, str, str]:
+        return (self.payload, self.kind, self.time, self.hash, self.text)
+
+    def __eq__(self, other: object) -> bool:
+        return self._fields() == other._fields() if type(other) is Event else NotImplemented
+
+    def __hash__(self) -> int:
+        return hash(self._fields())  # a TypeError, as for the frozen dataclass it was: the payload is a dict
+
+    def __repr__(self) -> str:
+        return "Event(payload={!r}, kind={!r}, time={!r}, hash={!r}, text={!r})".format(*self._fields())
 
     @property
     def event_type(self) -> str | None:

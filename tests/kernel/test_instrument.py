@@ -191,3 +191,21 @@ def test_a_requirement_is_checked_as_packaging_checks_it(specifier: str, version
         assert fast is None
     else:
         assert fast == expected
+
+
+def test_public_modules_sees_modules_loaded_since_it_last_looked(library: Any) -> None:
+    """Each module is looked at once (public_modules is asked once per module a library's hooks patch): a package
+    loaded later is found, a module's new object after a re-import too, and internal modules never."""
+    from nblineage.kernel_ext.instrument import public_modules
+
+    assert public_modules(LIBRARY) == [library]
+    package = Path(library.__file__).parent / "io"
+    package.mkdir()
+    (package / "__init__.py").write_text("from .._impl import load\n")
+    import nbl_instr_lib.io  # noqa: F401
+
+    found = public_modules(LIBRARY)
+    assert found == [library, sys.modules[f"{LIBRARY}.io"]]  # nbl_instr_lib._impl is no public home
+    del sys.modules[f"{LIBRARY}.io"]
+    again = __import__(f"{LIBRARY}.io", fromlist=["load"])
+    assert public_modules(LIBRARY) == [library, again] and again is not found[1]
