@@ -29,6 +29,7 @@ from typing import Any
 
 from nblineage.kernel_ext.hookstate import HookState
 from nblineage.kernel_ext.provenance import EMPTY, Provenance, Registry, Source
+from nblineage.value import Value
 
 # The inputs of an output written mid-cell whose object no hook tracked (``fallback.at_write``, set by the session).
 WriteFallback = Callable[["Capture"], Provenance]
@@ -51,12 +52,12 @@ class _Local(threading.local):
 _local = _Local()
 
 
-class Output:
+class Output(Value):
     """A dataset or model the cell wrote, with the inputs of exactly the object written; ``model``: framework,
-    class, hyperParameters, featureNames. (Hand-written, as the other small classes loaded with capture: a
-    dataclass runs some 2-3.5 M instructions of generated code at import.)"""
+    class, hyperParameters, featureNames."""
 
-    __slots__ = ("facets", "model", "provenance", "source")
+    FIELDS = ("source", "provenance", "facets", "model")
+    __slots__ = FIELDS
     __hash__ = None  # type: ignore[assignment]  # compared by value, and changed in place
 
     def __init__(
@@ -69,22 +70,14 @@ class Output:
         self.source, self.provenance, self.model = source, provenance, model
         self.facets: dict[str, Any] = {} if facets is None else facets
 
-    def _fields(self) -> tuple[Any, ...]:
-        return (self.source, self.provenance, self.facets, self.model)
 
-    def __eq__(self, other: object) -> bool:
-        return self._fields() == other._fields() if type(other) is Output else NotImplemented
-
-    def __repr__(self) -> str:
-        return "Output(source={!r}, provenance={!r}, facets={!r}, model={!r})".format(*self._fields())
-
-
-class Record:
+class Record(Value):
     """Inputs and outputs of one run (a cell execution): ``metrics``, the model metrics computed
     (docs/facets.md#metrics); ``mlflow_runs``, the MLflow runs the cell logged to or ran in, and ``mlflow`` those
     runs read back (hooks/mlflow/runs.py); ``audit``, governance records (kernel_ext/guard.py)."""
 
-    __slots__ = ("audit", "inputs", "metrics", "mlflow", "mlflow_runs", "outputs")
+    FIELDS = ("inputs", "outputs", "metrics", "mlflow_runs", "mlflow", "audit")
+    __slots__ = FIELDS
     __hash__ = None  # type: ignore[assignment]  # compared by value, and changed in place
 
     def __init__(self) -> None:
@@ -94,17 +87,6 @@ class Record:
         self.mlflow_runs: list[str] = []
         self.mlflow: list[dict[str, Any]] = []
         self.audit: list[dict[str, Any]] = []
-
-    def _fields(self) -> tuple[Any, ...]:
-        return (self.inputs, self.outputs, self.metrics, self.mlflow_runs, self.mlflow, self.audit)
-
-    def __eq__(self, other: object) -> bool:
-        return self._fields() == other._fields() if type(other) is Record else NotImplemented
-
-    def __repr__(self) -> str:
-        return "Record(inputs={!r}, outputs={!r}, metrics={!r}, mlflow_runs={!r}, mlflow={!r}, audit={!r})".format(
-            *self._fields()
-        )
 
     def add_input(self, source: Source, facets: dict[str, Any] | None = None) -> None:
         self.inputs.setdefault(source, {}).update(facets or {})

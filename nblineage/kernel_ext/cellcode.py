@@ -28,6 +28,8 @@ import ast
 import functools
 from collections.abc import Iterable, Iterator
 
+from nblineage.value import Value
+
 # attributes of frames and series that are not columns
 _NOT_COLUMNS = frozenset(
     {"loc", "iloc", "at", "iat", "values", "array", "str", "dt", "cat", "sparse", "T", "shape", "index", "columns"}
@@ -43,25 +45,14 @@ VALUE = NOT_COLUMN + "value "  # VALUE + a name bound to a mask or series (``alo
 _MASK_CALLS = frozenset({"isnull", "isna", "notnull", "notna", "isin", "between", "duplicated"})
 
 
-class Binding:
+class Binding(Value):
     """A statement that (re)binds names: where it ends, the names it binds and the names its value reads."""
 
-    __slots__ = ("end_line", "reads", "targets")
+    FIELDS = ("end_line", "targets", "reads")
+    __slots__ = FIELDS
 
     def __init__(self, end_line: int, targets: frozenset[str], reads: frozenset[str]) -> None:
         self.end_line, self.targets, self.reads = end_line, targets, reads
-
-    def _fields(self) -> tuple[int, frozenset[str], frozenset[str]]:
-        return (self.end_line, self.targets, self.reads)
-
-    def __eq__(self, other: object) -> bool:
-        return self._fields() == other._fields() if type(other) is Binding else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return "Binding(end_line={!r}, targets={!r}, reads={!r})".format(*self._fields())
 
 
 class Code:

@@ -24,6 +24,8 @@ from itertools import pairwise
 from pathlib import Path
 from typing import Any
 
+from nblineage.value import Value
+
 RUNNERS = {"jupyter-nbconvert": "nbconvert", "jupyter-execute": "nbclient", "papermill": "papermill"}
 _MODULES = {"nbconvert": "nbconvert", "nbclient": "nbclient", "papermill": "papermill"}
 _JUPYTER_SUBCOMMANDS = {"nbconvert": "nbconvert", "execute": "nbclient"}
@@ -31,25 +33,14 @@ _OUTPUT_OPTIONS = {"--output", "--output-dir", "-o"}  # nbconvert's: what follow
 ANCESTORS = 3  # a kernelspec may start the kernel through a wrapper (a shell script, conda run)
 
 
-class Found:
+class Found(Value):
     """The notebook of this kernel, how it was found, and the notebook files its cell ids are read from."""
 
-    __slots__ = ("cell_files", "how", "path")
+    FIELDS = ("path", "how", "cell_files")
+    __slots__ = FIELDS
 
     def __init__(self, path: str, how: str, cell_files: tuple[str, ...] = ()) -> None:
         self.path, self.how, self.cell_files = path, how, cell_files
-
-    def _fields(self) -> tuple[str, str, tuple[str, ...]]:
-        return (self.path, self.how, self.cell_files)
-
-    def __eq__(self, other: object) -> bool:
-        return self._fields() == other._fields() if type(other) is Found else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return "Found(path={!r}, how={!r}, cell_files={!r})".format(*self._fields())
 
 
 def find_notebook(user_ns: dict[str, Any]) -> Found:

@@ -21,6 +21,7 @@ from nblineage.lineage.derive import dataset_version, is_model
 from nblineage.lineage.events import RUN, Event, canonical_json
 from nblineage.lineage.merge import Sql
 from nblineage.lineage.merkle import Frontier, leaf_hash
+from nblineage.value import Value
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection
@@ -37,25 +38,14 @@ class Head:
         self.size, self.frontier, self.log_id = size, frontier, log_id
 
 
-class Row:
+class Row(Value):
     """One stored record: index, canonical JSON, leaf hash and tree root after it (hex), as stored."""
 
-    __slots__ = ("index", "leaf_hash", "record", "tree_root")
+    FIELDS = ("index", "record", "leaf_hash", "tree_root")
+    __slots__ = FIELDS
 
     def __init__(self, index: int, record: str, leaf_hash: str, tree_root: str) -> None:
         self.index, self.record, self.leaf_hash, self.tree_root = index, record, leaf_hash, tree_root
-
-    def _fields(self) -> tuple[int, str, str, str]:
-        return (self.index, self.record, self.leaf_hash, self.tree_root)
-
-    def __eq__(self, other: object) -> bool:
-        return self._fields() == other._fields() if type(other) is Row else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return "Row(index={!r}, record={!r}, leaf_hash={!r}, tree_root={!r})".format(*self._fields())
 
 
 def iso_time(moment: datetime) -> str:

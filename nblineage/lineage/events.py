@@ -18,6 +18,7 @@ import orjson
 
 from nblineage.lineage.facets import without_nulls
 from nblineage.lineage.redact import json_may_hold_secrets, redact
+from nblineage.value import Value
 
 RUN, DATASET, JOB = "RunEvent", "DatasetEvent", "JobEvent"
 # Limits of what the store's indexed text columns take on PostgreSQL (a B-tree entry holds at most ~2700 bytes).
@@ -47,25 +48,14 @@ class InvalidEvent(ValueError):
     """An event the store cannot take; the message says which field and why."""
 
 
-class Event:
+class Event(Value):
     """A checked event: its payload, its kind, UTC time, canonical JSON text and the hash of that text."""
 
-    __slots__ = ("hash", "kind", "payload", "text", "time")
+    FIELDS = ("payload", "kind", "time", "hash", "text")
+    __slots__ = FIELDS
 
     def __init__(self, payload: dict[str, Any], kind: str, time: datetime, hash: str, text: str) -> None:
         self.payload, self.kind, self.time, self.hash, self.text = payload, kind, time, hash, text
-
-    def _fields(self) -> tuple[dict[str, Any], str, datetime, str, str]:
-        return (self.payload, self.kind, self.time, self.hash, self.text)
-
-    def __eq__(self, other: object) -> bool:
-        return self._fields() == other._fields() if type(other) is Event else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._fields())  # a TypeError, as for the frozen dataclass it was: the payload is a dict
-
-    def __repr__(self) -> str:
-        return "Event(payload={!r}, kind={!r}, time={!r}, hash={!r}, text={!r})".format(*self._fields())
 
     @property
     def event_type(self) -> str | None:

@@ -13,6 +13,8 @@ from dataclasses import FrozenInstanceError
 from typing import Any
 from urllib.parse import quote, unquote, unquote_plus
 
+from nblineage.value import Value
+
 __all__ = [
     "DatasetName",
     "LazyPattern",
@@ -26,10 +28,10 @@ __all__ = [
 ]
 
 
-class DatasetName:
-    """An OpenLineage dataset identity: a namespace and a name unique within it. Immutable, compared and hashed by
-    value, as the frozen dataclass it was (written out: making that one ran some 3.5 M instructions at import)."""
+class DatasetName(Value):
+    """An OpenLineage dataset identity: a namespace and a name unique within it; immutable."""
 
+    FIELDS = ("namespace", "name")
     namespace: str
     name: str
 
@@ -42,17 +44,6 @@ class DatasetName:
 
     def __delattr__(self, name: str) -> None:
         raise FrozenInstanceError(f"cannot delete field {name!r}")
-
-    def __eq__(self, other: object) -> bool:
-        if type(other) is not DatasetName:
-            return NotImplemented
-        return (self.namespace, self.name) == (other.namespace, other.name)
-
-    def __hash__(self) -> int:
-        return hash((self.namespace, self.name))
-
-    def __repr__(self) -> str:
-        return f"DatasetName(namespace={self.namespace!r}, name={self.name!r})"
 
 
 class LazyPattern:

@@ -28,6 +28,7 @@ from nblineage.lineage.private import private_file
 from nblineage.lineage.sqlite_reader import ReadConnection, Readers
 from nblineage.lineage.tables import HEAD, VERSION_TABLE
 from nblineage.lineage.urls import ACCEPTED_URLS, shown_url, url_problem
+from nblineage.value import Value
 
 if TYPE_CHECKING:
     from sqlalchemy import Connection, Engine
@@ -53,26 +54,14 @@ class StoreError(RuntimeError):
     """The store cannot be opened or used; the message says why and what to do."""
 
 
-class AppendResult:
-    """How many events an append stored, and how many were already there. (Hand-written, as the other small
-    classes loaded with capture: a frozen dataclass runs some 3.5 M instructions of generated code at import.)"""
+class AppendResult(Value):
+    """How many events an append stored, and how many were already there."""
 
-    __slots__ = ("duplicates", "stored")
+    FIELDS = ("stored", "duplicates")
+    __slots__ = FIELDS
 
     def __init__(self, stored: int, duplicates: int) -> None:
         self.stored, self.duplicates = stored, duplicates
-
-    def _fields(self) -> tuple[int, int]:
-        return (self.stored, self.duplicates)
-
-    def __eq__(self, other: object) -> bool:
-        return self._fields() == other._fields() if type(other) is AppendResult else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return "AppendResult(stored={!r}, duplicates={!r})".format(*self._fields())
 
 
 class Store:

@@ -21,6 +21,7 @@ from nblineage.kernel_ext import fingerprint
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.provenance import Source
 from nblineage.lineage.naming import DatasetName, dataset_from_uri, file_dataset
+from nblineage.value import Value
 
 # Filesystem type names (pyarrow ``type_name``, fsspec ``protocol``) -> URI scheme; "file" is local.
 _SCHEMES = {
@@ -37,26 +38,15 @@ _SCHEMES = {
 _URI_RE = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]*://")
 
 
-class Location:
+class Location(Value):
     """Where a hook read or wrote: a dataset name, and the local path to fingerprint (None when remote), and
     whether it was given as an open file object (``through_handle``)."""
 
-    __slots__ = ("local", "name", "namespace", "through_handle")
+    FIELDS = ("namespace", "name", "local", "through_handle")
+    __slots__ = FIELDS
 
     def __init__(self, namespace: str, name: str, local: str | None = None, through_handle: bool = False) -> None:
         self.namespace, self.name, self.local, self.through_handle = namespace, name, local, through_handle
-
-    def _fields(self) -> tuple[str, str, str | None, bool]:
-        return (self.namespace, self.name, self.local, self.through_handle)
-
-    def __eq__(self, other: object) -> bool:
-        return self._fields() == other._fields() if type(other) is Location else NotImplemented
-
-    def __hash__(self) -> int:
-        return hash(self._fields())
-
-    def __repr__(self) -> str:
-        return "Location(namespace={!r}, name={!r}, local={!r}, through_handle={!r})".format(*self._fields())
 
     def source(self, written: bool = False) -> Source:
         """The dataset version at this location now; after a write, fingerprinted afresh.
