@@ -55,6 +55,7 @@ for phase in phases[1 : phases.index(last) + 1]:
         from nblineage.kernel_ext import writer
 
         writer.QUIET = writer.KEEP_UP = 1e9  # delivery at each phase's flush only, however slowly Valgrind runs
+        writer.IDLE = writer.LEFTOVERS_EVERY = 1e9  # and no timed looks at the store: runs repeat to the M
         shell.run_line_magic("load_ext", "nblineage")
         from nblineage.kernel_ext import _sessions as sessions
     for cell in steps.get(phase, ()):
