@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from nblineage.lineage.store import Store
 
@@ -78,17 +79,23 @@ print(json.dumps({"sessions": len(_sessions), "settled": settled, "modules": loa
 """
 
 
-def test_load_ext_imports_nothing_heavy_and_compiles_no_credential_pattern(tmp_path: Path) -> None:
+def _probe(tmp_path: Path, probe: str) -> Any:
+    """What ``probe`` prints last (JSON), run in a fresh process on a store that exists, as a user's does (the
+    writer opens it at load)."""
     url = f"sqlite:///{tmp_path / 'lineage.db'}"
-    with Store(url):  # the store exists, as a user's does: the writer opens it at load
+    with Store(url):
         pass
     env = {key: value for key, value in os.environ.items() if not key.startswith(("NBLINEAGE_", "OPENLINEAGE"))}
     env |= {"NBLINEAGE_URL": url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "IPYTHONDIR": str(tmp_path / "ip")}
     env["PYTHONPATH"] = os.pathsep.join(sys.path)
     done = subprocess.run(
-        [sys.executable, "-c", PROBE], capture_output=True, text=True, env=env, timeout=300, check=True
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=300, check=True
     )
-    found = json.loads(done.stdout.strip().splitlines()[-1])
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def test_load_ext_imports_nothing_heavy_and_compiles_no_credential_pattern(tmp_path: Path) -> None:
+    found = _probe(tmp_path, PROBE)
     assert found["sessions"] == 1 and found["settled"]  # capture is on and its START reached the store
     modules = set(found["modules"])
     assert "nblineage.kernel_ext.session" in modules  # the probe sees what loading imported
@@ -129,16 +136,8 @@ GENERATED_AT_LOAD = {"nblineage.kernel_ext.provenance.Source", "nblineage.kernel
 
 def test_load_ext_makes_no_other_dataclass_or_typeddict(tmp_path: Path) -> None:
     """A dataclass runs 2-3.5 M instructions of generated code when its module is imported (about 0.5 ms), a
-    TypedDict about 0.1 M a field: the classes that loading imports are written out (benchmarks/README.md)."""
-    url = f"sqlite:///{tmp_path / 'lineage.db'}"
-    with Store(url):
-        pass
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("NBLINEAGE_", "OPENLINEAGE"))}
-    env |= {"NBLINEAGE_URL": url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "IPYTHONDIR": str(tmp_path / "ip")}
-    env["PYTHONPATH"] = os.pathsep.join(sys.path)
-    done = subprocess.run(
-        [sys.executable, "-c", CLASSES_PROBE], capture_output=True, text=True, env=env, timeout=300, check=True
-    )
-    made = set(json.loads(done.stdout.strip().splitlines()[-1]))
+    TypedDict about 0.1 M a field: the records that loading imports are ``value.Value`` classes (see
+    benchmarks/README.md)."""
+    made = set(_probe(tmp_path, CLASSES_PROBE))
     assert made >= GENERATED_AT_LOAD  # the probe sees them
     assert sorted(made - GENERATED_AT_LOAD) == []
