@@ -4,7 +4,7 @@ A hook module subclasses :class:`Instrumentor` and says only what it patches (``
 (``listeners``) when each of its ``modules`` is imported; the base does the rest, as OpenTelemetry's
 ``BaseInstrumentor`` does: ``instrument()``/``uninstrument()`` guarded against doing either twice, the library's
 declared ``requires`` checked with ``packaging`` (against the version the imported library reports), patches
-applied when the user imports a module (never before: wrapt's post-import hooks) and again after a
+applied when the user imports a module (never before: :func:`imports.when_imported`) and again after a
 re-``instrument()``, and everything undone, last first, by ``uninstrument()`` or when patching a module fails.
 
 :meth:`Instrumentor.patch` covers module functions (with every public alias of the function in the same library,
@@ -28,6 +28,7 @@ from typing import Any
 
 import wrapt
 
+from nblineage.kernel_ext import imports
 from nblineage.kernel_ext.capture import (
     Capture,
     boundary,
@@ -191,9 +192,9 @@ class Instrumentor:
         for name in self.modules:
             if name not in self._watched:
                 self._watched.add(name)
-                wrapt.register_post_import_hook(self._on_import, name)  # runs now if imported already
+                imports.when_imported(name, self._on_import)  # runs now if imported already
                 continue
-            module = sys.modules.get(name)  # instrumented again: wrapt's hook has fired already
+            module = sys.modules.get(name)  # instrumented again: the import's hook has fired already
             if module is not None and not getattr(getattr(module, "__spec__", None), "_initializing", False):
                 self._on_import(module)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from nblineage import config
 from nblineage.kernel_ext import capture as capture_module
-from nblineage.kernel_ext import cellcode, fallback, records, safety, scripts, warnsite
+from nblineage.kernel_ext import cellcode, fallback, imports, records, safety, scripts, warnsite
 from nblineage.kernel_ext.capture import Capture, Record
 from nblineage.kernel_ext.delivery import UNSENT, leftovers, outbox_folder
 from nblineage.kernel_ext.guard import Guard
@@ -242,6 +242,10 @@ class Session:
             fallback.cell_ended(self.capture, cell["source"], self.shell.user_ns)
         except Exception as error:
             report("cell code reading", error)
+        try:
+            imports.fire_pending()  # a watched module that came in past the import hooks
+        except Exception as error:
+            report("patching at import", error)
         for instrumentor in self.instrumentors:
             ending = instrumentor.at_cell_end()
             if ending is None:
