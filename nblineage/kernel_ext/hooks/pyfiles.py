@@ -12,8 +12,9 @@ Only the user's calls: ``open`` is bound in the notebook's namespace (``shell.us
 never in ``builtins``, so the cells and the functions the notebook defines use it while the import system and
 every library (whose modules see ``builtins.open``) pay nothing. The user's own modules (files outside
 site-packages and the Python installation) imported in an earlier cell get it in their namespace too, at the end of
-each cell that imported new modules, and as they are imported (a ``sys.meta_path`` finder that asks the other
-finders and wraps only the loader of a user module: a module imported and used in the same cell reads through it);
+each cell that imported new modules, and as they are imported (a ``sys.path_hooks`` entry for the folders of the
+user's code, whose loaders put it in the module first: a module imported and used in the same cell reads through
+it; the import system asks the hook once per folder, so the imports of libraries cost nothing);
 a ``%run`` script gets it while it runs (``give_open``, from ``scripts.py``).
 ``Path`` methods, ``io.open`` and the compressed files' ``open`` are patched, but record only when their caller is
 the user's code (``capture.user_caller``); a library's call costs one frame look-up.
@@ -33,9 +34,17 @@ import builtins
 import functools
 import os
 import sys
-import threading
 import weakref
 from collections.abc import Iterable, Iterator
+from importlib.machinery import (
+    BYTECODE_SUFFIXES,
+    EXTENSION_SUFFIXES,
+    SOURCE_SUFFIXES,
+    ExtensionFileLoader,
+    FileFinder,
+    SourceFileLoader,
+    SourcelessFileLoader,
+)
 from typing import Any
 
 from nblineage.kernel_ext import cellcode
@@ -274,51 +283,10 @@ def _replaceable(value: Any) -> bool:
     )
 
 
-class _UserModules:
-    """A ``sys.meta_path`` finder that finds nothing itself: it asks the finders after it, and a spec of the user's
-    own module (``is_user_file``) gets a loader that gives the module the notebook's ``open`` before its code runs,
-    so a module imported and used in the same cell reads through it. Every other spec is returned as found."""
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def find_spec(self, name: str, path: Any = None, target: Any = None) -> Any:
-        if getattr(self._local, "busy", False) or not _active[0] or _in_library(name):
-            return None
-        self._local.busy = True
-        try:
-            spec = None
-            for finder in list(sys.meta_path):
-                find = getattr(finder, "find_spec", None)
-                if finder is self or find is None:
-                    continue
-                spec = find(name, path, target)
-                if spec is not None:
-                    break
-        finally:
-            self._local.busy = False
-        if spec is None:
-            return None
-        try:
-            loader, origin = spec.loader, spec.origin
-            if (
-                spec.has_location
-                and isinstance(origin, str)
-                and origin.endswith((".py", ".pyc"))  # Python code, not an extension module
-                and hasattr(loader, "exec_module")
-                and is_user_file(origin)
-            ):
-                spec.loader = _GivingOpen(loader)
-        except Exception as error:
-            report("open", error)
-        return spec
-
-
 def _in_library(name: str) -> bool:
     """Whether ``name`` is a submodule of a package loaded from outside the user's code (site-packages, the Python
-    installation): no user module, so the finder leaves it to the others at once (most imports are such). Answered
-    once per package (the module object it was for kept with the answer): a library's import asks it for each of
-    its submodules."""
+    installation): no user module, so the end-of-cell look passes it by (most modules are such). Answered once per
+    package (the module object it was for kept with the answer)."""
     parent, dot, _ = name.rpartition(".")
     if not dot:
         return False
@@ -337,16 +305,7 @@ _packages: dict[str, tuple[Any, bool]] = {}  # package name -> (its module, whet
 
 
 class _GivingOpen:
-    """A user module's loader, with the notebook's ``open`` put in the module's namespace first."""
-
-    def __init__(self, loader: Any) -> None:
-        self._loader = loader
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._loader, name)
-
-    def create_module(self, spec: Any) -> Any:
-        return self._loader.create_module(spec)
+    """Loaders of the user's own modules: the module gets the notebook's ``open`` before its code runs."""
 
     def exec_module(self, module: Any) -> None:
         namespace = getattr(module, "__dict__", None)
@@ -354,16 +313,62 @@ class _GivingOpen:
             namespace["open"] = user_open
             _bound_modules.append(namespace)
             _looked.add(module.__name__)
-        self._loader.exec_module(module)
+        super().exec_module(module)  # type: ignore[misc]
 
 
-_finder = _UserModules()
+class _SourceGivingOpen(_GivingOpen, SourceFileLoader):
+    pass
+
+
+class _SourcelessGivingOpen(_GivingOpen, SourcelessFileLoader):
+    pass
+
+
+def _user_folder_finder(path: str) -> FileFinder:
+    """A ``sys.path_hooks`` entry: the finder of a folder of the user's own code (outside site-packages and the
+    Python installation), whose Python modules load with the notebook's ``open`` (a module imported and used in
+    the same cell reads through it). Any other folder is the next hook's: the import system asks this once per
+    folder, so a library's imports cost nothing."""
+    folder = path or os.getcwd()
+    if not _active[0] or not os.path.isdir(folder) or not is_user_file(os.path.join(folder, "__init__.py")):
+        raise ImportError("not a folder of the user's own code")
+    finder = FileFinder(
+        path,
+        (ExtensionFileLoader, EXTENSION_SUFFIXES),
+        (_SourceGivingOpen, SOURCE_SUFFIXES),
+        (_SourcelessGivingOpen, BYTECODE_SUFFIXES),
+    )
+    _user_finders.add(finder)
+    return finder
+
+
+_user_finders: weakref.WeakSet[FileFinder] = weakref.WeakSet()
+
+
+def _drop_cached_finders(user_folders: bool) -> None:
+    """Make the import system find its finders again: with ``user_folders``, the standard finders it made for the
+    user's folders (the hook then makes ours); without, ours (made again without the hook)."""
+    for entry, finder in list(sys.path_importer_cache.items()):
+        if user_folders:
+            drop = type(finder) is FileFinder and finder not in _user_finders and _is_user_folder(entry)
+        else:
+            drop = finder in _user_finders
+        if drop:
+            sys.path_importer_cache.pop(entry, None)
+
+
+def _is_user_folder(entry: Any) -> bool:
+    if not isinstance(entry, str):
+        return False
+    folder = entry or os.getcwd()
+    return os.path.isdir(folder) and is_user_file(os.path.join(folder, "__init__.py"))
 
 
 def _bind_open(shell: Any) -> None:
     _active[0] = True
-    if _finder not in sys.meta_path:
-        sys.meta_path.insert(0, _finder)
+    if _user_folder_finder not in sys.path_hooks:
+        sys.path_hooks.insert(0, _user_folder_finder)
+        _drop_cached_finders(user_folders=True)
     previous = shell.user_ns.get("open")
     if previous is user_open or not _replaceable(previous):
         return  # the user's own ``open`` (``from gzip import open``) stays
@@ -408,8 +413,9 @@ def _bind_user_modules() -> None:
 
 def _unbind_open(shell: Any) -> None:
     _active[0] = False
-    if _finder in sys.meta_path:
-        sys.meta_path.remove(_finder)
+    if _user_folder_finder in sys.path_hooks:
+        sys.path_hooks.remove(_user_folder_finder)
+        _drop_cached_finders(user_folders=False)
     for namespace in _bound_modules:
         if namespace.get("open") is user_open:
             del namespace["open"]

@@ -234,3 +234,34 @@ def test_the_finder_leaves_library_submodules_to_the_import_system(tmp_path: Pat
         assert not pyfiles._in_library("json")  # top level: looked at
     finally:
         sys.modules.pop("mine_pkg", None)
+
+
+def test_a_user_module_imported_later_runs_with_the_notebook_open(tmp_path: Path, monkeypatch) -> None:
+    """A module of the user's own, imported once ``open`` is bound, has it before its code runs; a library module
+    imported then does not; unbinding takes the hook, its finders and the name away."""
+
+    class Shell:
+        def __init__(self) -> None:
+            self.user_ns: dict[str, Any] = {}
+            self.user_ns_hidden: dict[str, Any] = {}
+
+    (tmp_path / "mine_helpers.py").write_text("SEEN_AT_IMPORT = open\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    shell = Shell()
+    pyfiles._bind_open(shell)
+    try:
+        import mine_helpers
+
+        assert mine_helpers.SEEN_AT_IMPORT is user_open
+        assert sys.path_importer_cache[str(tmp_path)] in pyfiles._user_finders
+        import csv as library_module  # imported already: nothing to give
+
+        assert "open" not in vars(library_module)
+        assert sys.path_importer_cache.get(sysconfig.get_paths()["stdlib"]) not in pyfiles._user_finders
+    finally:
+        pyfiles._unbind_open(shell)
+        sys.modules.pop("mine_helpers", None)
+    assert "open" not in vars(mine_helpers)
+    assert pyfiles._user_folder_finder not in sys.path_hooks
+    assert not [finder for finder in sys.path_importer_cache.values() if finder in pyfiles._user_finders]
+    pyfiles._previous_open[0] = pyfiles._builtin_open
