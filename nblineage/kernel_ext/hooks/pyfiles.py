@@ -329,8 +329,7 @@ def _user_folder_finder(path: str) -> FileFinder:
     Python installation), whose Python modules load with the notebook's ``open`` (a module imported and used in
     the same cell reads through it). Any other folder is the next hook's: the import system asks this once per
     folder, so a library's imports cost nothing."""
-    folder = path or os.getcwd()
-    if not _active[0] or not os.path.isdir(folder) or not is_user_file(os.path.join(folder, "__init__.py")):
+    if not _active[0] or not _is_user_folder(path):
         raise ImportError("not a folder of the user's own code")
     finder = FileFinder(
         path,
@@ -361,7 +360,7 @@ def _is_user_folder(entry: Any) -> bool:
     if not isinstance(entry, str):
         return False
     folder = entry or os.getcwd()
-    return os.path.isdir(folder) and is_user_file(os.path.join(folder, "__init__.py"))
+    return is_user_file(os.path.join(folder, "__init__.py")) and os.path.isdir(folder)  # a library's: no stat
 
 
 def _bind_open(shell: Any) -> None:
