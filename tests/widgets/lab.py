@@ -158,8 +158,8 @@ def screenshot_on_failure(page: Any, name: str) -> Iterator[None]:
 
 def open_sidebar(page: Any, timeout: float) -> Any:
     """Open the lineage sidebar with its shortcut (Alt+Shift+L), as a user would: once nblineage's plugin is active
-    (its panel is in the page, so its key binding is too), and again if the key went unheard (JupyterLab still
-    restoring its layout); the panel."""
+    (its panel is in the page, so its key binding is too), and again if the key went unheard; the panel. (The
+    command waits for JupyterLab's layout restore, which would otherwise put the left area back as it was saved.)"""
     from playwright.sync_api import TimeoutError as NotYet
 
     panel = page.locator("#nblineage-sidebar")

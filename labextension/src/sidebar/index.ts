@@ -41,7 +41,11 @@ const plugin: JupyterFrontEndPlugin<void> = {
     app.commands.addCommand(OPEN, {
       label: 'Show Lineage',
       caption: 'Open the lineage sidebar',
-      execute: () => shell.activateById(panel.id)
+      // After the saved layout is restored: activated before, the restore would put the left area back as it was
+      execute: async () => {
+        await app.restored;
+        shell.activateById(panel.id);
+      }
     });
     app.commands.addKeyBinding({ command: OPEN, keys: ['Alt Shift L'], selector: 'body' });
     palette?.addItem({ command: OPEN, category: 'Lineage' });
