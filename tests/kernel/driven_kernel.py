@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jupyter_client.manager import start_new_kernel
+from notebooks import start_kernel
 
 HIDDEN = ("NBLINEAGE_NOTEBOOK", "JPY_SESSION_NAME")  # what would name the notebook for the kernel
 
@@ -22,7 +22,7 @@ class Kernel:
     """A kernel started in ``cwd`` with exactly ``env``; ``run`` executes one cell and returns its output."""
 
     def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.manager, self.client = start_new_kernel(kernel_name="python3", env=env, cwd=str(cwd))
+        self.manager, self.client = start_kernel(env, cwd)
 
     def run(self, code: str, store_history: bool = True, cell_id: str | None = None) -> dict[str, Any]:
         """Execute ``code`` like a front end (with ``cellId`` in the metadata when given); the reply's status and

@@ -3,11 +3,53 @@
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from pathlib import Path
+from typing import Any
 
 import nbformat
+from jupyter_client.blocking import BlockingKernelClient
+from jupyter_client.manager import AsyncKernelManager, KernelManager
 from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError
+
+
+class _OverUnixSockets:
+    """A kernel manager whose kernel talks over Unix sockets in a folder of its own, not TCP ports: the test
+    workers starting kernels at once cannot race for a port another just picked ("Address already in use")."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self._sockets = tempfile.mkdtemp(prefix="nbl-kernel-")  # short: a socket's path has at most 107 bytes
+        super().__init__(transport="ipc", ip=f"{self._sockets}/k", **kwargs)
+
+    async def _async_cleanup_resources(self, restart: bool = False) -> None:
+        await super()._async_cleanup_resources(restart=restart)
+        if not restart:
+            shutil.rmtree(self._sockets, ignore_errors=True)
+
+
+class SocketKernelManager(_OverUnixSockets, KernelManager):
+    """A blocking kernel manager over Unix sockets."""
+
+
+class AsyncSocketKernelManager(_OverUnixSockets, AsyncKernelManager):
+    """nbclient's kernel manager over Unix sockets."""
+
+
+def start_kernel(env: dict[str, str], cwd: Path | None = None) -> tuple[KernelManager, BlockingKernelClient]:
+    """A python3 kernel started with exactly ``env`` (in ``cwd``), and a client whose channels are ready."""
+    manager = SocketKernelManager(kernel_name="python3")
+    manager.start_kernel(env=env, **({"cwd": str(cwd)} if cwd is not None else {}))
+    client = manager.client()
+    client.start_channels()
+    try:
+        client.wait_for_ready(timeout=60)
+    except RuntimeError:
+        client.stop_channels()
+        manager.shutdown_kernel(now=True)
+        raise
+    return manager, client
 
 
 def make_notebook(path: Path, cells: list[str]) -> nbformat.NotebookNode:
@@ -34,6 +76,7 @@ def run_notebook(
         notebook,
         timeout=timeout,
         kernel_name="python3",
+        kernel_manager_class=AsyncSocketKernelManager,
         allow_errors=allow_errors,
         resources={"metadata": {"path": str(path.parent)}},
     )

@@ -7,7 +7,7 @@ import uuid
 from pathlib import Path
 
 import pytest
-from notebooks import run_notebook
+from notebooks import run_notebook, start_kernel
 from sqlalchemy import text
 
 from nblineage.lineage.store import Store
@@ -101,12 +101,8 @@ def test_a_killed_kernel_loses_nothing(tmp_path: Path, kernel_env: dict, store_u
     import os
     import signal
 
-    from jupyter_client.manager import start_new_kernel
-
     killed = tmp_path / "killed.ipynb"
-    manager, client = start_new_kernel(
-        kernel_name="python3", env={**os.environ, **kernel_env, "NBLINEAGE_NOTEBOOK": str(killed)}
-    )
+    manager, client = start_kernel({**os.environ, **kernel_env, "NBLINEAGE_NOTEBOOK": str(killed)})
     try:
         for code in ("%load_ext nblineage", "a = 1", "b = 2"):
             reply = client.execute_interactive(code, timeout=60)

@@ -12,6 +12,7 @@ from pathlib import Path
 import nbformat
 import pytest
 from nbclient import NotebookClient
+from notebooks import AsyncSocketKernelManager
 from postgres_db import postgres_database
 
 FOLDER = Path(__file__).resolve().parents[2] / "notebooks"
@@ -38,7 +39,11 @@ def test_example_notebook_runs_and_checks_its_lineage(
         if database is not None:
             monkeypatch.setenv(DATABASES[source.stem], database)
         client = NotebookClient(
-            notebook, timeout=300, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}}
+            notebook,
+            timeout=300,
+            kernel_name="python3",
+            kernel_manager_class=AsyncSocketKernelManager,
+            resources={"metadata": {"path": str(tmp_path)}},
         )
         client.execute()
 

@@ -7,9 +7,11 @@ import json
 import os
 import re
 import secrets
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
@@ -66,13 +68,23 @@ def jupyterlab(root: Path, env: dict[str, str], theme: str | None = None, args: 
     if theme:
         themes = settings / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
         themes.write_text(json.dumps({"theme": theme}))
-    env = {**os.environ, "JUPYTERLAB_SETTINGS_DIR": str(settings), "JUPYTERLAB_WORKSPACES_DIR": str(settings), **env}
+    # kernels talk over Unix sockets, in a short runtime folder (a socket's path has at most 107 bytes): no kernel
+    # port for a test running beside this one to take first ("Address already in use")
+    runtime = tempfile.mkdtemp(prefix="nbl-runtime-")
+    env = {
+        **os.environ,
+        "JUPYTERLAB_SETTINGS_DIR": str(settings),
+        "JUPYTERLAB_WORKSPACES_DIR": str(settings),
+        "JUPYTER_RUNTIME_DIR": runtime,
+        **env,
+    }
     log = (root / "jupyterlab.log").open("w")
     for attempt in range(PORT_ATTEMPTS):
         port = free_port()
         command = [sys.executable, "-m", "jupyterlab", "--no-browser", f"--port={port}", "--ip=127.0.0.1"]
         command += [f"--IdentityProvider.token={token}", f"--ServerApp.root_dir={root}"]
-        command += ["--ServerApp.open_browser=False", "--ServerApp.port_retries=0", *args]
+        command += ["--ServerApp.open_browser=False", "--ServerApp.port_retries=0", "--KernelManager.transport=ipc"]
+        command += args
         if hasattr(os, "getuid") and os.getuid() == 0:
             command.append("--allow-root")
         log.flush()
@@ -85,6 +97,7 @@ def jupyterlab(root: Path, env: dict[str, str], theme: str | None = None, args: 
         except BaseException:
             _stop(server)
             log.close()
+            shutil.rmtree(runtime, ignore_errors=True)
             raise
     try:
         yield lab
@@ -96,6 +109,7 @@ def jupyterlab(root: Path, env: dict[str, str], theme: str | None = None, args: 
     finally:
         _stop(server)
         log.close()
+        shutil.rmtree(runtime, ignore_errors=True)
 
 
 def _stop(server: subprocess.Popen) -> None:
