@@ -234,7 +234,7 @@ class PandasInstrumentor(Instrumentor):
         for name, parameter in READERS.items():
             yield module, name, intercept(f"pandas.{name}", _reader(parameter))
         for name in FUNCTIONS:
-            yield module, name, intercept(f"pandas.{name}", _dummies if name == "get_dummies" else _derive)
+            yield module, name, intercept(f"pandas.{name}", _FUNCTION_AFTERS.get(name, _derive))
         for cls in frames:  # writes: the policy guard decides before the file is written
             for name, parameter in WRITERS.items():
                 owner = defining_class(cls, name)
@@ -243,7 +243,7 @@ class PandasInstrumentor(Instrumentor):
                     yield owner, name, intercept(where, _writer(parameter), before=_check_write(parameter))
         yield from _methods((module.DataFrame,), {name: name for name in FRAME_METHODS}, _frame_method)
         derived = {name: name for name in METHODS + OPERATORS + PROPERTIES}
-        yield from _methods(frames, derived, lambda name: _converted if name in CONVERSIONS else _derive)
+        yield from _methods(frames, derived, _method_after)
         yield from _methods((TextFileReader, JsonReader), ("read", "__next__"), lambda _: _derive)
         grouped = (DataFrameGroupBy, SeriesGroupBy, Rolling, Window, Expanding, ExponentialMovingWindow, Resampler)
         yield from _methods(grouped, GROUPED, lambda _: _derive)
@@ -339,6 +339,72 @@ def _selected_indexed(capture: Capture, result: Any, args: tuple, kwargs: dict) 
     _derive_indexed(capture, result, (*args[:1], *_data_keys(args[1:2])), kwargs)
 
 
+def _aligned(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``left.align(right, axis=1)``: each side keeps its own data, the other only decides which column names it
+    has (names are no data: each side derives from its own frame alone). Along the rows the other's index picks the
+    rows kept: both sides derive from both, as any other transform's result."""
+    axis = argument(args, kwargs, 3, "axis", None)
+    other = argument(args, kwargs, 1, "other", None)
+    if axis not in (1, "columns") or type(result) is not tuple or len(result) != 2:
+        _derive(capture, result, args, kwargs)
+        return
+    _tag(capture, result[0], [args[0]])
+    _tag(capture, result[1], [other])
+
+
+def _merge(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``merge(left, right, ...)``, ``left.merge(right, ...)`` (suffixes are the tenth argument of both)."""
+    _derive(capture, result, args, kwargs)
+    suffixes = argument(args, kwargs, 9, "suffixes", ("_x", "_y"))
+    right = argument(args, kwargs, 1, "right", None)
+    _learn_suffixed(capture, result, args[0] if args else None, right, suffixes)
+
+
+def _join(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``left.join(other, on, how, lsuffix, rsuffix)``, or ``suffixes=(left, right)`` (pandas 3)."""
+    _derive(capture, result, args, kwargs)
+    suffixes = kwargs.get("suffixes") or (
+        argument(args, kwargs, 4, "lsuffix", ""),
+        argument(args, kwargs, 5, "rsuffix", ""),
+    )
+    _learn_suffixed(capture, result, args[0] if args else None, argument(args, kwargs, 1, "other", None), suffixes)
+
+
+def _learn_suffixed(capture: Capture, result: Any, left: Any, right: Any, suffixes: Any) -> None:
+    """A column both sides of a join had comes out twice, renamed with the join's suffixes (``A_x``, ``A_y``): each
+    holds that column (column lineage, ``columns.py``)."""
+    if not isinstance(suffixes, (list, tuple)):
+        return
+    shared = _column_names(left) & _column_names(right)
+    if not shared:
+        return
+    made = _column_names(result) - _column_names(left) - _column_names(right)
+    rules = {
+        column: frozenset({column.removesuffix(suffix)})
+        for column in made
+        for suffix in suffixes
+        if isinstance(suffix, str) and suffix and column.endswith(suffix) and column.removesuffix(suffix) in shared
+    }
+    columns.learn(capture, rules)
+
+
+def _column_names(frame: Any) -> set[str]:
+    names = getattr(frame, "columns", None)
+    if names is None or isinstance(names, (str, bytes)) or len(names) > columns.MAX_FEATURES:
+        return set()
+    return {name for name in names if isinstance(name, str)}
+
+
+_FUNCTION_AFTERS: dict[str, After] = {"get_dummies": _dummies, "merge": _merge}
+_METHOD_AFTERS: dict[str, After] = {"align": _aligned, "merge": _merge, "join": _join}
+
+
+def _method_after(name: str) -> After:
+    if name in _METHOD_AFTERS:
+        return _METHOD_AFTERS[name]
+    return _converted if name in CONVERSIONS else _derive
+
+
 def _frame_method(name: str) -> After:
     return _selected if name == "__getitem__" else _derive
 
@@ -366,7 +432,7 @@ def _data_keys(keys: tuple) -> tuple:
 def _tag(capture: Capture, target: Any, sources: list[Any]) -> None:
     if isinstance(target, _tracked):
         capture.derive(target, *sources)
-    elif type(target) is tuple:  # divmod, align, cut(retbins=True)
+    elif type(target) is tuple:  # divmod, align along the rows, cut(retbins=True)
         for item in target:
             if isinstance(item, _tracked):
                 capture.derive(item, *sources)

@@ -294,6 +294,12 @@ def _output_sources(part: Any, inputs: list[str], depth: int) -> dict[str, set[s
     one_to_one = one_to_one or any(klass.__name__ == "OneToOneFeatureMixin" for klass in type(part).__mro__)
     if one_to_one and len(outputs) == len(inputs):
         return {out: {source} for out, source in zip(outputs, inputs, strict=True)}
+    powers = getattr(part, "powers_", None)  # PolynomialFeatures: each output's exponent of each input
+    if getattr(powers, "shape", None) == (len(outputs), len(inputs)):
+        return {
+            out: {source for source, power in zip(inputs, row, strict=True) if power}
+            for out, row in zip(outputs, powers, strict=True)
+        }
     counts = getattr(part, "_compute_n_features_outs", None)  # OneHotEncoder: how many columns each input made
     sizes = counts() if callable(counts) else None
     if isinstance(sizes, list) and len(sizes) == len(inputs) and sum(sizes) == len(outputs):
@@ -302,7 +308,19 @@ def _output_sources(part: Any, inputs: list[str], depth: int) -> dict[str, set[s
             found.update({out: {source} for out in outputs[start : start + size]})
             start += size
         return found
-    return {out: set(inputs) for out in outputs}  # PCA, polynomial features...: each output reads every input
+    return {out: _named_sources(out, inputs) for out in outputs}
+
+
+def _named_sources(output: str, inputs: list[str]) -> set[str]:
+    """The inputs an output of a transformer that mixes columns comes from. One named as an input is that input (a
+    ``SimpleImputer``'s columns, a ``KBinsDiscretizer``'s ordinal bins): a transformer never writes into the frame
+    it was given, and a rule naming the input itself would change that column for every later use in the session
+    (the frame's own column, never imputed, then read every column). An imputer's ``missingindicator_<input>`` says
+    where that input is missing. Any other (PCA's components) reads every input."""
+    if output in inputs:
+        return {output}
+    indicated = output.removeprefix("missingindicator_")
+    return {indicated} if indicated != output and indicated in inputs else set(inputs)
 
 
 def _column_transformer_sources(

@@ -234,6 +234,9 @@ TRANSFORMS: list[tuple[str, Callable[[pd.DataFrame, pd.DataFrame], Any], set[str
     ("merge", lambda a, b: a.merge(b, on="k"), AB),
     ("pd.merge", lambda a, b: pd.merge(a, b, on="k"), AB),
     ("join", lambda a, b: a.join(b.set_index("k"), on="k"), AB),
+    ("align-columns", lambda a, b: a.align(b, join="inner", axis=1)[0], A),  # b names the columns kept: no data
+    ("align-columns-other", lambda a, b: a.align(other=b, axis="columns")[1], {"b.csv"}),
+    ("align-rows", lambda a, b: a.align(b, join="inner", axis=0)[0], AB),  # b's index picks the rows
     ("concat", lambda a, b: pd.concat([a, b]), AB),
     ("concat-many", lambda a, b: pd.concat([a] * 100 + [b]), AB),
     ("concat-dict", lambda a, b: pd.concat({"a": a, "b": b}), AB),
@@ -517,6 +520,21 @@ def test_user_errors_propagate_unchanged_and_record_nothing(capture: Capture, a_
     with pytest.raises(OSError):
         frame.to_csv(tmp_path / "no" / "such" / "dir.csv")
     assert capture.record.inputs == {} and capture.record.outputs == []
+
+
+def test_columns_a_join_renames_trace_to_the_column_both_sides_had(capture: Capture) -> None:
+    left = pd.DataFrame({"k": [1, 2], "a": [1.0, 2.0], "b": [3, 4]})
+    right = pd.DataFrame({"k": [1, 2], "a": [5.0, 6.0], "c": [7, 8]})
+    assert list(left.merge(right, on="k").columns) == ["k", "a_x", "b", "a_y", "c"]
+    assert capture.column_rules == {"a_x": {"a"}, "a_y": {"a"}}
+    pd.merge(left, right, on="k", suffixes=("", "_right"))
+    assert capture.column_rules["a_right"] == {"a"} and "a" not in capture.column_rules
+    left.set_index("k").join(right.set_index("k"), suffixes=("_l", "_r"))
+    assert capture.column_rules["a_l"] == capture.column_rules["a_r"] == {"a"}
+    with pytest.warns(Warning, match="lsuffix"):  # deprecated in pandas 3
+        left.set_index("k").join(right.set_index("k"), rsuffix="_other")
+    assert capture.column_rules["a_other"] == {"a"}
+    assert not {"b", "c", "k"} & set(capture.column_rules)
 
 
 def test_get_dummies_columns_trace_to_the_column_they_encode(capture: Capture) -> None:

@@ -19,10 +19,11 @@ import pytest
 import sklearn.model_selection
 from sklearn.base import BaseEstimator, OneToOneFeatureMixin, TransformerMixin
 from sklearn.compose import ColumnTransformer
+from sklearn.impute import SimpleImputer
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 from sklearn.model_selection import GridSearchCV
 from sklearn.pipeline import Pipeline
-from sklearn.preprocessing import OneHotEncoder, StandardScaler
+from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
 from sklearn.utils.validation import validate_data
 
 from nblineage.kernel_ext import safety
@@ -182,6 +183,25 @@ def test_encoder_outputs_trace_to_the_columns_they_encode(capture: Capture) -> N
     lineage = capture.hooks.training.get(model)["featureLineage"]
     assert lineage == {"num__age": ["age"], "num__income": ["income"], **{f"cat__city_{c}": ["city"] for c in "abc"}}
     assert encoder.get_feature_names_out().tolist() == ["city_a", "city_b", "city_c"]  # unchanged by the hook
+
+
+def test_outputs_named_as_their_inputs_learn_no_rule_over_them(capture: Capture) -> None:
+    """An imputer's columns are its inputs (its missing-value indicators say where one is missing), as are a
+    polynomial's degree-one terms (its powers say which columns each term multiplies): no rule names an input
+    itself, which would change the frame's own column for the rest of the session (a Home Credit notebook: every
+    feature of a later model then read every column)."""
+    df = pd.DataFrame({"age": [30, np.nan, 50, 41], "income": [1.0, 2.0, np.nan, 3.0], "label": [0, 1, 0, 1]})
+    X = df[["age", "income"]]
+    imputed = SimpleImputer(strategy="median", add_indicator=True).fit(X).transform(X)
+    assert capture.column_rules == {"missingindicator_age": {"age"}, "missingindicator_income": {"income"}}
+    PolynomialFeatures(2).fit(X.fillna(0))  # each term reads the columns it multiplies; the bias none
+    assert capture.column_rules["age income"] == {"age", "income"} and capture.column_rules["age^2"] == {"age"}
+    assert not {"age", "income", "1"} & set(capture.column_rules)
+    model = LogisticRegression().fit(imputed, df["label"])
+    assert capture.hooks.training.get(model)["featureLineage"] == {
+        "missingindicator_age": ["age"],
+        "missingindicator_income": ["income"],
+    }
 
 
 def test_a_predictor_or_unnamed_input_learns_no_column_rules(capture: Capture) -> None:
