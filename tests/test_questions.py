@@ -468,7 +468,9 @@ def test_resolve_model_in_several_tracking_stores(store: Store, lineage: Scenari
 
 
 def test_resolve_a_run_that_logged_two_models(store: Store, lineage: Scenario) -> None:
-    second = rf_model(mlflow={"runId": MLFLOW_RUN, "modelId": "m-second"})
+    """``runs:/<run>/<name>`` is the model the run logged under that name (MLflow 3); a run's models logged before
+    their names were recorded are ambiguous, and say so."""
+    second = rf_model(mlflow={"runId": MLFLOW_RUN, "modelId": "m-second", "modelName": "other"})
     ingest(
         store,
         cell(
@@ -485,6 +487,7 @@ def test_resolve_a_run_that_logged_two_models(store: Store, lineage: Scenario) -
         q.resolve_model(store, f"runs:/{MLFLOW_RUN}/model")
     assert LOGGED.name in str(raised.value) and "models:/m-second" in str(raised.value)
     assert q.resolve_model(store, "models:/m-second") == DatasetRef(TRACKING, "models:/m-second", "m-second")
+    assert q.resolve_model(store, f"runs:/{MLFLOW_RUN}/other") == DatasetRef(TRACKING, "models:/m-second", "m-second")
 
 
 # untrusted payloads

@@ -192,19 +192,21 @@ def _logged_by_run(reader: Reader, uri: str, namespace: str | None) -> tuple[str
         named = [ns for ns, is_model in reader.mlflow_datasets(uri) if is_model]
         if len(named) == 1:
             return named[0], uri
-    run_id = uri[len("runs:/") :].split("/", 1)[0]
+    run_id, _, path = uri[len("runs:/") :].partition("/")
     if not run_id:
         raise NotFound(f"{uri!r} names no MLflow run (expected runs:/<run_id>/<path>)")
-    candidates = sorted(
-        {
-            (ns, name)
-            for ns, name, facet_name, facet in reader.models_mentioning(run_id, (MODEL_FACET, MLFLOW_FACET))
-            if _run_of(facet_name, as_dict(facet)) == run_id and namespace in (None, ns)
-        }
-    )
+    names: dict[tuple[str, str], str | None] = {}  # each model the run logged -> the name it was logged as
+    for ns, name, facet_name, facet in reader.models_mentioning(run_id, (MODEL_FACET, MLFLOW_FACET)):
+        if _run_of(facet_name, as_dict(facet)) == run_id and namespace in (None, ns):
+            logged_as = as_str(as_dict(as_dict(facet).get("mlflow")).get("modelName"))
+            names[(ns, name)] = logged_as or names.get((ns, name))
+    candidates = sorted(names)
     logged = [pair for pair in candidates if pair[1].startswith("models:/m-")] or candidates
     if not logged:
         raise NotFound(f"no model logged by MLflow run {run_id!r} is in the lineage store")
+    named = [pair for pair in logged if path and names[pair] == path.strip("/")]
+    if named:  # MLflow 3: runs:/<run_id>/<name> is the model logged under that name
+        logged = named
     if len(logged) > 1:
         places = ", ".join(f"{name} ({ns})" for ns, name in logged)
         raise AmbiguousModel(

@@ -147,6 +147,9 @@ class Capture:
         self.cell_source: str | None = None  # the cell under way and the namespace it runs in, for the fallback
         self.user_ns: dict[str, Any] | None = None
         self.script: str | None = None  # the file of the ``%run`` script under way, whose code the cell's then is
+        # name the cell mentions -> (id, provenance) of the object it held when the cell began: a statement reading
+        # a name the cell binds anew later (``X = X / 255.``) read the object it held then (``flow``)
+        self.names_at_start: dict[str, tuple[int, Provenance]] = {}
         self.cell_job: str | None = None  # the job name of the cell under way (which cell trained a model)
         self.cell_run_id: str | None = None  # the run id of the cell under way
         self.deferred: list[Callable[[], None]] = []  # work waiting for the outermost hooked call to end
@@ -195,6 +198,7 @@ class Capture:
     def take_record(self) -> Record:
         """The record so far, replaced by an empty one (called when a cell ends)."""
         record, self.record = self.record, Record()
+        self.names_at_start = {}
         self.statement_reads = StatementReads()
         self.code_reads = {}
         self.call_reads = {}

@@ -180,6 +180,7 @@ _MLFLOW_KEYS = {
     "mlflowRunId": "runId",
     "mlflowExperimentId": "experimentId",
     "mlflowModelId": "modelId",
+    "mlflowModelName": "modelName",
     "mlflowFlavor": "flavor",
     "mlflowArtifactUri": "artifactUri",
     "registeredModel": "registeredModel",

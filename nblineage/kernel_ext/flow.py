@@ -44,6 +44,7 @@ import inspect
 import itertools
 import linecache
 import os
+import re
 import textwrap
 import types
 from collections.abc import Callable, Iterable
@@ -66,9 +67,11 @@ class _Flow:
         user_ns: dict[str, Any],
         before_line: int | None,
         seeds: dict[int, set[Source]] | None = None,
+        at_start: dict[str, tuple[int, Provenance]] | None = None,
     ) -> None:
         self.capture = capture
         self.user_ns = user_ns
+        self.at_start = at_start or {}  # what the names held when the cell began (a cell's statements followed)
         self.before_line = before_line
         self.env: dict[str, Provenance] = {}
         self.changed: set[str] = set()
@@ -77,10 +80,16 @@ class _Flow:
         self.seeds = capture.statement_reads if seeds is None else seeds  # what each line of the cell read
 
     def value(self, name: str) -> Provenance:
+        """What ``name`` holds where the flow is: what flowed into it, else its object's provenance, or, when the
+        cell has bound it to another object since it began, what the object it held then had."""
         found = self.env.get(name)
         if found is None:
             obj = self.user_ns.get(name)
-            found = self.env[name] = self.capture.of(obj) if obj is not None else EMPTY
+            found = self.capture.of(obj) if obj is not None else EMPTY
+            held = self.at_start.get(name)
+            if held is not None and held[0] != id(obj):
+                found = held[1]
+            self.env[name] = found
         return found
 
     def reads(self, *nodes: ast.AST | None) -> Provenance:
@@ -895,7 +904,7 @@ def follow(
     """Give the objects the cell bound or filled what flowed into their names (module docstring); what each name
     rebound anew got (for :func:`retag`). ``seeds``: what each line read, when not all the cell's reads so far (a
     loop's turn under way)."""
-    flow = _Flow(capture, user_ns, before_line, seeds)
+    flow = _Flow(capture, user_ns, before_line, seeds, capture.names_at_start)
     flow.block(tree.body)
     given: dict[str, Provenance] = {}
     for name in flow.changed:
@@ -927,6 +936,23 @@ def follow(
     return given
 
 
+_IDENTIFIER = re.compile(r"[^\W\d]\w*")
+
+
+def names_at_start(capture: Capture, source: str, user_ns: dict[str, Any]) -> dict[str, tuple[int, Provenance]]:
+    """What each name the cell's ``source`` mentions holds as the cell begins, when it has provenance (its object's
+    id and provenance): for the statements that read it before the cell binds it anew."""
+    found: dict[str, tuple[int, Provenance]] = {}
+    for name in set(_IDENTIFIER.findall(source)):
+        obj = user_ns.get(name)
+        if obj is None or isinstance(obj, _NOT_CHANGED):
+            continue
+        provenance = capture.of(obj)
+        if provenance:
+            found[name] = (id(obj), provenance)
+    return found
+
+
 def retag(capture: Capture, given: dict[str, Provenance], user_ns: dict[str, Any]) -> None:
     """The same statements ran again (a loop's body): the new objects their names hold get what the flow gave
     those names the first time, unless a hook tracks them."""
@@ -948,7 +974,7 @@ def under_way(capture: Capture, frame: Any = None) -> Provenance:
     code = cellcode.parse(source)
     if line is None or code is None:
         return EMPTY
-    flow = _Flow(capture, user_ns, line)
+    flow = _Flow(capture, user_ns, line, at_start=capture.names_at_start)
     flow.block(code.tree.body)
     for statement in code.tree.body:
         end = statement.end_lineno or statement.lineno

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from nblineage import config
 from nblineage.kernel_ext import capture as capture_module
-from nblineage.kernel_ext import cellcode, fallback, imports, records, safety, scripts, warnsite
+from nblineage.kernel_ext import cellcode, fallback, flow, imports, records, safety, scripts, warnsite
 from nblineage.kernel_ext.capture import Capture, Record
 from nblineage.kernel_ext.delivery import UNSENT, leftovers, outbox_folder
 from nblineage.kernel_ext.guard import Guard
@@ -177,6 +177,7 @@ class Session:
             cell_id = getattr(info, "cell_id", None) or self.cell_ids.find(source)
             cell_id = str(cell_id or fallback_id)
             self.capture.cell_source, self.capture.user_ns = source, self.shell.user_ns
+            self.capture.names_at_start = flow.names_at_start(self.capture, source, self.shell.user_ns)
             self.capture.cell_job = f"{self.notebook}#{cell_id}"
             self.capture.cell_run_id = _run_id()
             self._refresh_policy()

@@ -92,7 +92,7 @@ if TYPE_CHECKING:
         frameworkVersion: str
         sizeBytes: int
         contentHash: str  # a fingerprint of what was persisted, where the dataset version is none
-        mlflow: dict[str, Any]  # runId, experimentId, modelId, flavor, artifactUri, registeredModel
+        mlflow: dict[str, Any]  # runId, experimentId, modelId, modelName, flavor, artifactUri, registeredModel
         details: dict[str, Any]  # anything else the save hook knew
 
     class Mlflow(TypedDict, total=False):

@@ -96,6 +96,8 @@ def describe_model(obj: Any, capture: Capture | None = None) -> dict[str, Any] |
         description["featureNames"] = names
         if lineage and not description.get("featureLineage"):
             description["featureLineage"] = lineage
+    if not description["featureNames"] and _duck_typed(obj):
+        description |= _held_training(obj, capture)
     parameters = _parameter_count(obj, framework)
     if parameters is not None:
         description["nParameters"] = parameters
@@ -149,6 +151,12 @@ def _framework(obj: Any) -> str | None:
     return "python" if top in ("__main__", "builtins") else top
 
 
+def _duck_typed(obj: Any) -> bool:
+    """A model of a class of the user's own (one with a ``fit`` or ``predict`` method), not of a framework's."""
+    known = any((cls.__module__.partition(".")[0], cls.__name__) in _MODEL_BASES for cls in type(obj).__mro__)
+    return not known and not _is_state_dict(obj)
+
+
 def _is_routine(obj: Any) -> bool:
     return inspect.isroutine(obj) or inspect.ismodule(obj)
 
@@ -165,6 +173,18 @@ def _model_in_container(obj: Any) -> Any:
     pickled ``(vectorizer, model)`` pair): the first that predicts, else the first model."""
     models = models_in(obj)
     return next((m for m in models if callable(getattr(m, "predict", None))), models[0] if models else None)
+
+
+_HELD_FACTS = ("featureNames", "featureLineage", "trainingJob", "trainingRunId", "fitId")
+
+
+def _held_training(wrapper: Any, capture: Capture | None) -> dict[str, Any]:
+    """What the one model of a known framework that a class of the user's own holds as an attribute was trained on
+    (``SklearnModelWrapper(model)``, an MLflow ``PythonModel`` keeping the fitted forest as ``self.model``)."""
+    attributes = getattr(wrapper, "__dict__", None)
+    found = [item for item in models_in(attributes) if not _duck_typed(item)] if attributes else []
+    held = describe_model(found[0], capture) if len(found) == 1 else None
+    return {key: held[key] for key in _HELD_FACTS if held and held.get(key)}
 
 
 def models_in(obj: Any) -> list[Any]:

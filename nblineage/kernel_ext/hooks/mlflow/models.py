@@ -15,8 +15,8 @@ patched when it is imported; nothing here imports MLflow or a flavor.
 
 All are MODEL outputs described by :func:`~nblineage.kernel_ext.hooks.describe.describe_model` (the framework of
 the model object itself, plus ``mlflowFlavor``; a logged model adds ``mlflowRunId``, ``mlflowModelId``,
-``mlflowArtifactUri``, ``contentHash`` (a fingerprint of its local artifacts) and ``registeredModel`` when known);
-the inputs of a save or log are the model object's provenance.
+``mlflowModelName``, ``mlflowArtifactUri``, ``contentHash`` (a fingerprint of its local artifacts) and
+``registeredModel`` when known); the inputs of a save or log are the model object's provenance.
 ``log_model`` calls ``save_model`` and the flavor's serializer (``skops.io.dump``, ``torch.save``...) inside: only
 the outermost hooked call records (``instrument.intercept``).
 """
@@ -160,6 +160,9 @@ class MlflowInstrumentor(Instrumentor):
             description["mlflowRunId"] = str(run_id)
         if model_id:
             description["mlflowModelId"] = str(model_id)
+        logged_name = getattr(result, "name", None)  # MLflow 3: the name runs:/<run_id>/<name> finds it by
+        if isinstance(logged_name, str) and logged_name:
+            description["mlflowModelName"] = logged_name
         artifact_uri = getattr(result, "artifact_path", None)  # MLflow 3: where the artifacts are
         if isinstance(artifact_uri, str) and ("://" in artifact_uri or os.path.isabs(artifact_uri)):
             description["mlflowArtifactUri"] = strip_credentials(artifact_uri)

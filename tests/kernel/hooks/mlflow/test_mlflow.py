@@ -82,7 +82,7 @@ def assert_sklearn_model(output: Output) -> None:
     assert output.model["framework"] == "sklearn" and output.model["mlflowFlavor"] == "sklearn"
     assert output.model["class"] == "sklearn.linear_model._logistic.LogisticRegression"
     assert output.model["hyperParameters"]["C"] == 0.5
-    assert output.model["featureNames"] == ["age", "income"]
+    assert output.model["featureNames"] == ["age", "income"], output.model
     assert output.model["training"]["nSamples"] == 50
 
 
@@ -219,6 +219,28 @@ def test_log_model_to_a_file_store(capture: Capture, tmp_path: Path, monkeypatch
 class Doubler(mlflow.pyfunc.PythonModel):
     def predict(self, context: Any, model_input: list[float], params: dict | None = None) -> list[float]:
         return [2 * value for value in model_input]
+
+
+class ModelWrapper(mlflow.pyfunc.PythonModel):
+    """The Databricks wine example's ``SklearnModelWrapper``: a fitted model's probabilities as a pyfunc."""
+
+    def __init__(self, model: Any) -> None:
+        self.model = model
+
+    def predict(self, context: Any, model_input: pd.DataFrame, params: dict | None = None) -> np.ndarray:
+        return self.model.predict_proba(model_input)[:, 1]
+
+
+def test_a_python_model_wrapping_a_fitted_model_has_its_features(capture: Capture, store: Store) -> None:
+    model, _ = trained(capture)
+    with mlflow.start_run(experiment_id=store.experiment_id):
+        info = mlflow.pyfunc.log_model(name="wrapped", python_model=ModelWrapper(model), pip_requirements=[])
+    output = only_output(capture)
+    assert output.model is not None and output.model["class"] == f"{ModelWrapper.__module__}.ModelWrapper"
+    assert output.model["featureNames"] == ["age", "income"], output.model
+    assert output.model["fitId"] == capture.hooks.training.get(model)["fitId"]
+    assert output.model["mlflowModelName"] == "wrapped" == info.name
+    assert "hyperParameters" not in output.model or output.model["hyperParameters"] == {}  # the wrapper's own
 
 
 def test_other_flavors_keep_their_own_framework(capture: Capture, store: Store, tmp_path: Path) -> None:
