@@ -147,9 +147,9 @@ class Capture:
         self.cell_source: str | None = None  # the cell under way and the namespace it runs in, for the fallback
         self.user_ns: dict[str, Any] | None = None
         self.script: str | None = None  # the file of the ``%run`` script under way, whose code the cell's then is
-        # name the cell mentions -> (id, provenance) of the object it held when the cell began: a statement reading
-        # a name the cell binds anew later (``X = X / 255.``) read the object it held then (``flow``)
-        self.names_at_start: dict[str, tuple[int, Provenance]] = {}
+        # name the cell mentions -> (the object it held when the cell began, weakly; its provenance): a statement
+        # reading a name the cell binds anew later (``X = X / 255.``) read the object it held then (``flow``)
+        self.names_at_start: dict[str, tuple[Any, Provenance]] = {}
         self.cell_job: str | None = None  # the job name of the cell under way (which cell trained a model)
         self.cell_run_id: str | None = None  # the run id of the cell under way
         self.deferred: list[Callable[[], None]] = []  # work waiting for the outermost hooked call to end
@@ -212,20 +212,32 @@ class Capture:
         self.record.add_input(source, facets)
         self.reads_log.append(source)
         _note_read(source)
-        if self.user_ns is not None:
-            frame = _cell_frame(self.user_ns)
-            if frame is not None:
-                lead = blank_lead(self.cell_source) if self.cell_source and self.script is None else 0
-                line = frame.f_lineno + lead
-                self.statement_reads.add(line, (source,), _turn(frame))
-                site = (frame.f_code, frame.f_lasti, lead)
-                self.call_sites.setdefault(line, {}).setdefault(site, set()).add(source)
-                _note_function_reads(self, sys._getframe(1), source)
+        self._note_statement((source,), sys._getframe(1))
         provenance = self.exact({source})
         self.registry.tag(result, provenance)
         if self.guard is not None:
             self.guard.on_read(self, source, result)  # may raise PolicyViolation (a readers rule's block)
         return provenance
+
+    def rows_read(self, sources: Iterable[Source]) -> None:
+        """Rows of ``sources`` came to the cell statement under way (a DB-API fetch): what it binds or fills holds
+        them (``flow``), though no hook tags what it makes of them (``arr = np.array(cur.fetchall())``)."""
+        self._note_statement(tuple(sources), sys._getframe(1))
+
+    def _note_statement(self, sources: tuple[Source, ...], caller: Any) -> None:
+        """``sources`` were read while the cell statement under way (and the user function lines under way) ran."""
+        if self.user_ns is None or not sources:
+            return
+        frame = _cell_frame(self.user_ns)
+        if frame is None:
+            return
+        lead = blank_lead(self.cell_source) if self.cell_source and self.script is None else 0
+        line = frame.f_lineno + lead
+        self.statement_reads.add(line, sources, _turn(frame))
+        site = (frame.f_code, frame.f_lasti, lead)
+        for source in sources:
+            self.call_sites.setdefault(line, {}).setdefault(site, set()).add(source)
+            _note_function_reads(self, caller, source)
 
     def read_input(self, source: Source, result: Any = None) -> None:
         """A read no object carries yet, or one the hook tags itself (a SQL statement run, rows fetched): an input

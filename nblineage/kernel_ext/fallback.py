@@ -12,13 +12,12 @@ columns holds them too (``columns.carry``). A ``train_test_split`` part keeps wh
 
 from __future__ import annotations
 
-import ast
 import sys
 from typing import TYPE_CHECKING, Any
 
 from nblineage.kernel_ext import cellcode, columns, flow
 from nblineage.kernel_ext.capture import StatementReads, cell_line
-from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source, union
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source
 
 if TYPE_CHECKING:
     from nblineage.kernel_ext.capture import Capture
@@ -78,16 +77,11 @@ def at_write(capture: Capture) -> Provenance:
     if not source or user_ns is None:
         return Provenance()
     line = cell_line(user_ns, source)
-    code = cellcode.parse(source)
-    if line is None or code is None:
+    if line is None or cellcode.parse(source) is None:
         return Provenance()
     apply(capture, source, user_ns, before_line=line)
-    for statement in code.tree.body:
-        if statement.lineno <= line <= (statement.end_lineno or statement.lineno):
-            read = {node.id for node in ast.walk(statement) if isinstance(node, ast.Name)}
-            found = union(capture.of(user_ns[name]) for name in read if name in user_ns)
-            return found.at_cell_precision().through(capture.cell_run_id) if found else found
-    return Provenance()
+    found = flow.under_way(capture)  # by name as the flow reads them: ``arrs[0]`` is the item, not the whole list
+    return found.through(capture.cell_run_id) if found else found
 
 
 def argument_reads(capture: Capture) -> Provenance:

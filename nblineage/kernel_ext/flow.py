@@ -47,6 +47,7 @@ import os
 import re
 import textwrap
 import types
+import weakref
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any
 
@@ -67,7 +68,7 @@ class _Flow:
         user_ns: dict[str, Any],
         before_line: int | None,
         seeds: dict[int, set[Source]] | None = None,
-        at_start: dict[str, tuple[int, Provenance]] | None = None,
+        at_start: dict[str, tuple[Held, Provenance]] | None = None,
     ) -> None:
         self.capture = capture
         self.user_ns = user_ns
@@ -87,7 +88,7 @@ class _Flow:
             obj = self.user_ns.get(name)
             found = self.capture.of(obj) if obj is not None else EMPTY
             held = self.at_start.get(name)
-            if held is not None and held[0] != id(obj):
+            if held is not None and not held[0].holds(obj):
                 found = held[1]
             self.env[name] = found
         return found
@@ -939,17 +940,36 @@ def follow(
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
 
 
-def names_at_start(capture: Capture, source: str, user_ns: dict[str, Any]) -> dict[str, tuple[int, Provenance]]:
-    """What each name the cell's ``source`` mentions holds as the cell begins, when it has provenance (its object's
-    id and provenance): for the statements that read it before the cell binds it anew."""
-    found: dict[str, tuple[int, Provenance]] = {}
+class Held:
+    """Which object a name held (never keeping it alive): a weak reference, or its identity and type for an object
+    that takes none (a list), whose address a new list may take once it is gone."""
+
+    __slots__ = ("_key", "_ref")
+
+    def __init__(self, obj: Any) -> None:
+        try:
+            self._ref: Any = weakref.ref(obj)
+        except TypeError:
+            self._ref = None
+        self._key = (id(obj), type(obj))
+
+    def holds(self, obj: Any) -> bool:
+        if self._ref is not None:
+            return self._ref() is obj
+        return self._key == (id(obj), type(obj))
+
+
+def names_at_start(capture: Capture, source: str, user_ns: dict[str, Any]) -> dict[str, tuple[Held, Provenance]]:
+    """What each name the cell's ``source`` mentions holds as the cell begins, when it has provenance (the object,
+    weakly, and its provenance): for the statements that read it before the cell binds it anew."""
+    found: dict[str, tuple[Held, Provenance]] = {}
     for name in set(_IDENTIFIER.findall(source)):
         obj = user_ns.get(name)
         if obj is None or isinstance(obj, _NOT_CHANGED):
             continue
         provenance = capture.of(obj)
         if provenance:
-            found[name] = (id(obj), provenance)
+            found[name] = (Held(obj), provenance)
     return found
 
 

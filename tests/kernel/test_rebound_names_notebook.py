@@ -66,3 +66,19 @@ EXPECTED = {
     "from_z": {"x.npy"},  # Z was made from the X the cell began with, before X named other.npy's array
     "from_other": {"other.npy"},
 }
+
+
+def test_a_write_of_one_item_of_a_list_reads_that_item_only(tmp_path: Path) -> None:
+    """``np.save(path, np.array(arrs[0]) / 255.0)``: what no hook tracked is written, and the statement reads the
+    list's first item, not the test arrays the list holds too."""
+    rng = np.random.default_rng(1)
+    for name in ("x_train", "x_test"):
+        np.save(tmp_path / f"{name}.npy", rng.random((20, 3)) * 255)
+    cells = [
+        "import numpy as np\narrs = []\nfor f in ['x_train.npy', 'x_test.npy']:\n    arrs.append(np.load(f))",
+        "np.save('scaled.npy', np.array(arrs[0]) / 255.0)",
+    ]
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    env = {"NBLINEAGE_URL": url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
+    run_notebook(tmp_path / "scale.ipynb", cells, env)
+    assert model_source_names(url, tmp_path / "scaled.npy") == {"x_train.npy"}

@@ -526,6 +526,7 @@ def fetched(cursor: Any, result: Any) -> None:
         return
     _read(capture, read, result)
     _held.hold(capture, result, read)
+    capture.rows_read(read.sources)
 
 
 def later_row(cursor: Any) -> bool:

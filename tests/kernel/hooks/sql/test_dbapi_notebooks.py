@@ -447,3 +447,50 @@ def test_models_from_tells_apart_the_versions_of_a_changed_postgres_table(
     assert models_from(*first) == {"tree_first.joblib", "tree_same_data.joblib"}
     assert models_from(*second) == {"tree_second.joblib"}
     assert b"nblineage-pending" not in (workdir / "lineage.db").read_bytes()
+
+
+# --- rows made into arrays as they are fetched (hualichenxi/ijcar2016 py/samples.py) ---------------------------------
+
+FETCH_INTO_ARRAYS = """
+import sqlite3
+import joblib
+import numpy
+from sklearn.linear_model import LinearRegression
+conn = sqlite3.connect("samples.db")
+cur = conn.cursor()
+parts = []
+for table in ["tr_a", "tr_b"]:
+    cur.execute(f"SELECT x, y FROM {table}")
+    parts.append(numpy.array(cur.fetchall()))
+cur.execute("SELECT x, y FROM holdout")
+held_out = numpy.array(cur.fetchall())
+rows = []
+cur.execute("SELECT x, y FROM extra")
+while True:
+    batch = cur.fetchmany(7)
+    if not batch:
+        break
+    rows.extend(batch)
+"""
+TRAIN_ON_ARRAYS = """
+train = numpy.concatenate(parts)
+joblib.dump(LinearRegression().fit(train[:, :1], train[:, 1]), "from_parts.joblib")
+extra = numpy.array(rows)
+joblib.dump(LinearRegression().fit(extra[:, :1], extra[:, 1]), "from_extra.joblib")
+"""
+
+
+def test_rows_made_into_arrays_as_they_are_fetched_keep_their_tables(workdir: Path) -> None:
+    """``numpy.array(cur.fetchall())`` per table in a loop, and rows gathered by ``fetchmany`` batches: no hook tags
+    the arrays, and the results are let go when the cell ends; the statement that fetched the rows gives them the
+    tables (the next cell trains on them)."""
+    database = workdir / "samples.db"
+    with sqlite3.connect(database) as conn:
+        for table in ("tr_a", "tr_b", "holdout", "extra"):
+            conn.execute(f"CREATE TABLE {table} (x REAL, y REAL)")
+            conn.executemany(f"INSERT INTO {table} VALUES (?, ?)", [(i, 2.0 * i + len(table)) for i in range(30)])
+    conn.close()
+    store_url = run(workdir, "samples.ipynb", [FETCH_INTO_ARRAYS, TRAIN_ON_ARRAYS])
+    namespace = f"sqlite://{database}"
+    assert sources_of(store_url, workdir / "from_parts.joblib") == {(namespace, "tr_a"), (namespace, "tr_b")}
+    assert sources_of(store_url, workdir / "from_extra.joblib") == {(namespace, "extra")}
