@@ -2232,6 +2232,215 @@ def _polarity_data(root: Path) -> None:
 
 POLARITY_CASE = Case("sklearn-load-files-folder", ((POLARITY,),), _polarity_data, {"model.pkl": POLARITY_FILES})
 
+# 24. Will Koehrsen's "Start Here: A Gentle Introduction" (Kaggle, Home Credit Default Risk): label encoding of the
+#     two-valued columns in a loop, get_dummies of both files, train and test aligned on their columns with
+#     align(join="inner", axis=1) (twice), the DAYS_EMPLOYED anomaly flag, polynomial features of four columns made
+#     from a median SimpleImputer's output and merged back on the id (the shared columns renamed with merge's
+#     suffixes), domain ratios; each model fit on the imputed and scaled training frame and scored on the test
+#     file. The submissions are written as the notebook does; the models saved with joblib (the model step added),
+#     the LightGBM part left out; the rows scaled down.
+HOME_CREDIT = r"""
+import joblib
+import numpy as np
+import pandas as pd
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.impute import SimpleImputer
+from sklearn.linear_model import LogisticRegression
+from sklearn.preprocessing import LabelEncoder, MinMaxScaler, PolynomialFeatures
+
+app_train = pd.read_csv("application_train.csv")
+app_test = pd.read_csv("application_test.csv")
+le = LabelEncoder()
+for col in app_train:
+    if app_train[col].dtype == "object" and len(list(app_train[col].unique())) <= 2:
+        le.fit(app_train[col])
+        app_train[col] = le.transform(app_train[col])
+        app_test[col] = le.transform(app_test[col])
+app_train = pd.get_dummies(app_train)
+app_test = pd.get_dummies(app_test)
+train_labels = app_train["TARGET"]
+app_train, app_test = app_train.align(app_test, join="inner", axis=1)
+app_train["TARGET"] = train_labels
+app_train["DAYS_EMPLOYED_ANOM"] = app_train["DAYS_EMPLOYED"] == 365243
+app_train["DAYS_EMPLOYED"] = app_train["DAYS_EMPLOYED"].replace({365243: np.nan})
+app_test["DAYS_EMPLOYED_ANOM"] = app_test["DAYS_EMPLOYED"] == 365243
+app_test["DAYS_EMPLOYED"] = app_test["DAYS_EMPLOYED"].replace({365243: np.nan})
+"""
+HOME_CREDIT_POLY = r"""
+poly_features = app_train[["EXT_SOURCE_1", "EXT_SOURCE_2", "DAYS_BIRTH", "TARGET"]]
+poly_features_test = app_test[["EXT_SOURCE_1", "EXT_SOURCE_2", "DAYS_BIRTH"]]
+imputer = SimpleImputer(strategy="median")
+poly_target = poly_features["TARGET"]
+poly_features = poly_features.drop(columns=["TARGET"])
+poly_features = imputer.fit_transform(poly_features)
+poly_features_test = imputer.transform(poly_features_test)
+poly_transformer = PolynomialFeatures(degree=3)
+poly_transformer.fit(poly_features)
+poly_features = poly_transformer.transform(poly_features)
+poly_features_test = poly_transformer.transform(poly_features_test)
+names = poly_transformer.get_feature_names_out(["EXT_SOURCE_1", "EXT_SOURCE_2", "DAYS_BIRTH"])
+poly_features = pd.DataFrame(poly_features, columns=names)
+poly_features_test = pd.DataFrame(poly_features_test, columns=names)
+poly_features["SK_ID_CURR"] = app_train["SK_ID_CURR"]
+app_train_poly = app_train.merge(poly_features, on="SK_ID_CURR", how="left")
+poly_features_test["SK_ID_CURR"] = app_test["SK_ID_CURR"]
+app_test_poly = app_test.merge(poly_features_test, on="SK_ID_CURR", how="left")
+app_train_poly, app_test_poly = app_train_poly.align(app_test_poly, join="inner", axis=1)
+"""
+HOME_CREDIT_MODELS = r"""
+train = app_train.drop(columns=["TARGET"])
+imputer = SimpleImputer(strategy="median")
+scaler = MinMaxScaler(feature_range=(0, 1))
+imputer.fit(train)
+train = imputer.transform(train)
+test = imputer.transform(app_test)
+scaler.fit(train)
+train = scaler.transform(train)
+test = scaler.transform(test)
+log_reg = LogisticRegression(C=0.0001)
+log_reg.fit(train, train_labels)
+submit = app_test[["SK_ID_CURR"]].copy()
+submit["TARGET"] = log_reg.predict_proba(test)[:, 1]
+submit.to_csv("log_reg_baseline.csv", index=False)
+
+poly_features = scaler.fit_transform(imputer.fit_transform(app_train_poly))
+poly_features_test = scaler.transform(imputer.transform(app_test_poly))
+random_forest_poly = RandomForestClassifier(n_estimators=10, random_state=50)
+random_forest_poly.fit(poly_features, train_labels)
+submit = app_test[["SK_ID_CURR"]].copy()
+submit["TARGET"] = random_forest_poly.predict_proba(poly_features_test)[:, 1]
+submit.to_csv("random_forest_baseline_engineered.csv", index=False)
+joblib.dump(log_reg, "log_reg.joblib")
+joblib.dump(random_forest_poly, "random_forest_poly.joblib")
+"""
+
+
+def _home_credit_data(root: Path) -> None:
+    rng = np.random.default_rng(24)
+    for name, rows, start in (("application_train.csv", 120, 100_000), ("application_test.csv", 40, 500_000)):
+        frame = pd.DataFrame(
+            {
+                "SK_ID_CURR": np.arange(start, start + rows),
+                "NAME_CONTRACT_TYPE": rng.choice(["Cash loans", "Revolving loans"], rows),
+                "FLAG_OWN_CAR": rng.choice(["Y", "N"], rows),
+                "NAME_INCOME_TYPE": rng.choice(["Working", "Pensioner", "Commercial associate"], rows),
+                "AMT_INCOME_TOTAL": rng.uniform(3e4, 3e5, rows).round(),
+                "AMT_CREDIT": rng.uniform(5e4, 1e6, rows).round(),
+                "DAYS_BIRTH": -rng.integers(7000, 25000, rows),
+                "DAYS_EMPLOYED": np.where(rng.random(rows) < 0.15, 365243, -rng.integers(0, 15000, rows)),
+                "EXT_SOURCE_1": np.where(rng.random(rows) < 0.4, np.nan, rng.random(rows)),
+                "EXT_SOURCE_2": rng.random(rows),
+            }
+        )
+        if name == "application_train.csv":
+            frame.insert(1, "TARGET", (rng.random(rows) < 0.2).astype(int))
+        frame.to_csv(root / name, index=False)
+
+
+HOME_CREDIT_CASE = Case(
+    "home-credit-align-imputer-poly",
+    ((HOME_CREDIT, HOME_CREDIT_POLY, HOME_CREDIT_MODELS),),
+    _home_credit_data,
+    {"log_reg.joblib": {"application_train.csv"}, "random_forest_poly.joblib": {"application_train.csv"}},
+)
+
+
+# 25. A cats-vs-dogs SVM notebook (public, in the code index without its repository's name): images read in a loop
+#     over os.listdir of each class folder (cv2.imread in grayscale, cv2.resize, flatten, append), X = np.array(X)
+#     in the next cell, X = X / 255.0 in the one after, a train/test split, a linear SVC saved with joblib, then a
+#     PCA and RBF SVC pipeline saved too. OpenCV is not installed here: a cv2 module of two functions over Pillow
+#     stands in; the plots left out; PCA's 150 components made 10; twelve images a class.
+CATS_DOGS_LOAD = r"""
+import os
+import cv2
+import numpy as np
+from sklearn.model_selection import train_test_split
+from sklearn.svm import SVC
+
+DATADIR = "dataset"
+CATEGORIES = ["cats", "dogs"]
+IMG_SIZE = 100
+X = []
+y = []
+for category in CATEGORIES:
+    path = os.path.join(DATADIR, category)
+    class_num = CATEGORIES.index(category)
+    for img in os.listdir(path):
+        try:
+            img_array = cv2.imread(os.path.join(path, img), cv2.IMREAD_GRAYSCALE)
+            if img_array is not None:
+                resized_array = cv2.resize(img_array, (IMG_SIZE, IMG_SIZE))
+                X.append(resized_array.flatten())
+                y.append(class_num)
+        except Exception as e:
+            pass
+"""
+CATS_DOGS_TRAIN = (
+    "X = np.array(X)\ny = np.array(y)",
+    "X = X / 255.0",
+    r"""
+X_train, X_test, y_train, y_test = train_test_split(X, y, test_size=0.2, random_state=42)
+model = SVC(kernel="linear", probability=True, random_state=42)
+model.fit(X_train, y_train)
+y_pred = model.predict(X_test)
+import joblib
+joblib.dump(model, "svm_face_model.pkl")
+""",
+    r"""
+from sklearn.decomposition import PCA
+from sklearn.pipeline import make_pipeline
+pca = PCA(n_components=10, whiten=True, random_state=42)
+svc = SVC(kernel="rbf", C=10, gamma="scale", probability=True, random_state=42)
+model = make_pipeline(pca, svc)
+model.fit(X_train, y_train)
+joblib.dump(model, "svm_advanced_model.pkl")
+""",
+)
+CV2_STAND_IN = r"""
+# OpenCV stands in: the two functions the notebook calls, over Pillow
+import numpy as np
+from PIL import Image
+
+IMREAD_GRAYSCALE = 0
+
+
+def imread(path, flags=1):
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("L" if flags == IMREAD_GRAYSCALE else "RGB"))
+    except OSError:
+        return None
+
+
+def resize(array, size):
+    return np.asarray(Image.fromarray(array).resize(size))
+"""
+CATS_DOGS_IMAGES = {f"dataset/{folder}/{folder[:-1]}.{i}.jpg" for folder in ("cats", "dogs") for i in range(12)}
+
+
+def _cats_dogs_data(root: Path) -> None:
+    from PIL import Image
+
+    rng = np.random.default_rng(25)
+    for label, folder in enumerate(("cats", "dogs")):
+        (root / "dataset" / folder).mkdir(parents=True)
+        for i in range(12):
+            pixels = (rng.random((120, 120)) * 90).astype(np.uint8)
+            if label:
+                pixels[40:80, 30:90] = 220
+            Image.fromarray(pixels).save(root / "dataset" / folder / f"{folder[:-1]}.{i}.jpg")
+    (root / "dataset" / "cats" / "notes.txt").write_text("not an image\n")
+
+
+CATS_DOGS_CASE = Case(
+    "image-loop-array-rebound",
+    ((CATS_DOGS_LOAD, *CATS_DOGS_TRAIN),),
+    _cats_dogs_data,
+    {"svm_face_model.pkl": CATS_DOGS_IMAGES, "svm_advanced_model.pkl": CATS_DOGS_IMAGES},
+    helpers={"cv2.py": CV2_STAND_IN},
+)
+
+
 CASES = (
     DVC,
     MOVIES,
@@ -2256,4 +2465,6 @@ CASES = (
     EX6_CASE,
     ALZHEIMER_CASE,
     POLARITY_CASE,
+    HOME_CREDIT_CASE,
+    CATS_DOGS_CASE,
 )
