@@ -86,10 +86,11 @@ class _Flow:
         found = self.env.get(name)
         if found is None:
             obj = self.user_ns.get(name)
-            found = self.capture.of(obj) if obj is not None else EMPTY
             held = self.at_start.get(name)
             if held is not None and not held[0].holds(obj):
                 found = held[1]
+            else:
+                found = self.capture.of(obj) if obj is not None else EMPTY
             self.env[name] = found
         return found
 

@@ -135,10 +135,9 @@ def forget_files(capture: Capture, model: Any) -> None:
 def _framework(obj: Any) -> str | None:
     if obj is None or isinstance(obj, (type, str, bytes, int, float, bool)) or _is_routine(obj):
         return None
-    for cls in type(obj).__mro__:
-        framework = _MODEL_BASES.get((cls.__module__.partition(".")[0], cls.__name__))
-        if framework is not None:
-            return framework
+    framework = _known_framework(obj)
+    if framework is not None:
+        return framework
     if _is_state_dict(obj):
         return "pytorch"
     try:
@@ -151,10 +150,18 @@ def _framework(obj: Any) -> str | None:
     return "python" if top in ("__main__", "builtins") else top
 
 
+def _known_framework(obj: Any) -> str | None:
+    """The framework of the first class of ``obj``'s MRO that is a known framework's model base, else None."""
+    for cls in type(obj).__mro__:
+        framework = _MODEL_BASES.get((cls.__module__.partition(".")[0], cls.__name__))
+        if framework is not None:
+            return framework
+    return None
+
+
 def _duck_typed(obj: Any) -> bool:
     """A model of a class of the user's own (one with a ``fit`` or ``predict`` method), not of a framework's."""
-    known = any((cls.__module__.partition(".")[0], cls.__name__) in _MODEL_BASES for cls in type(obj).__mro__)
-    return not known and not _is_state_dict(obj)
+    return _known_framework(obj) is None and not _is_state_dict(obj)
 
 
 def _is_routine(obj: Any) -> bool:

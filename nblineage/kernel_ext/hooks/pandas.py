@@ -375,10 +375,11 @@ def _learn_suffixed(capture: Capture, result: Any, left: Any, right: Any, suffix
     holds that column (column lineage, ``columns.py``)."""
     if not isinstance(suffixes, (list, tuple)):
         return
-    shared = _column_names(left) & _column_names(right)
+    left_names, right_names = _column_names(left), _column_names(right)
+    shared = left_names & right_names
     if not shared:
         return
-    made = _column_names(result) - _column_names(left) - _column_names(right)
+    made = _column_names(result) - left_names - right_names
     rules = {
         column: frozenset({column.removesuffix(suffix)})
         for column in made
