@@ -15,6 +15,7 @@ outbox and are delivered again (the store takes each event once, by its hash).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -160,8 +161,11 @@ def serve() -> None:
             if "unreachable" in answer and store is not None:
                 store.close()
                 store = None  # opened again for the next request
-        answers.write(orjson.dumps(answer) + b"\n")
-        answers.flush()
+        try:
+            answers.write(orjson.dumps(answer) + b"\n")
+            answers.flush()
+        except BrokenPipeError:  # the kernel is gone: what it sent is stored, what it did not is in its journal
+            break
     if store is not None:
         store.close()
 
@@ -195,5 +199,6 @@ def _failure(store: Any, error: Exception) -> dict[str, str]:
 
 if __name__ == "__main__":
     serve()  # the store is closed (SQLite checkpointed): nothing is left to clean up
-    sys.stdout.flush()
+    with contextlib.suppress(BrokenPipeError):
+        sys.stdout.flush()
     os._exit(0)  # no interpreter teardown: it would cost the kernel a tenth of a second of CPU at exit

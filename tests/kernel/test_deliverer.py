@@ -3,12 +3,16 @@ cut out by the kernel's check staying out, an event sent twice stored once."""
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
 import uuid
 from pathlib import Path
 
+import orjson
 import pytest
 
-from nblineage.kernel_ext.deliverer import ProcessStore, StoreRefused
+from nblineage.kernel_ext.deliverer import URL_VARIABLE, ProcessStore, StoreRefused
 from nblineage.lineage.events import check
 from nblineage.lineage.store import Store
 
@@ -61,3 +65,20 @@ def test_a_refused_batch_is_said_so(tmp_path: Path) -> None:
         assert store.append([event]) == 1  # the process goes on
     finally:
         store.close()
+
+
+def test_a_kernel_gone_before_its_answer_ends_the_process_quietly(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    Store(url).close()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "nblineage.kernel_ext.deliverer"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env={**os.environ, URL_VARIABLE: url, "NBLINEAGE_DELIVER_TIMEOUT": "5,5"},
+    )
+    process.stdout.close()  # type: ignore[union-attr]  # the kernel is gone: nobody reads the answer
+    process.stdin.write(orjson.dumps({"op": "open"}) + b"\n")  # type: ignore[union-attr]
+    process.stdin.close()  # type: ignore[union-attr]
+    assert process.wait(timeout=60) == 0
+    assert process.stderr.read() == b""  # type: ignore[union-attr]

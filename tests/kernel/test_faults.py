@@ -283,23 +283,32 @@ def test_a_store_that_never_answers_is_said_once_and_the_kernel_stops_at_once(tm
     assert len(next((tmp_path / "jupyter").rglob("*.jsonl")).read_text().splitlines()) == 5
 
 
+RUN_ONE_NOTEBOOK = """
+import sys
+
+sys.path.insert(0, sys.argv[1])
+import nbformat
+from nbclient import NotebookClient
+from notebooks import AsyncSocketKernelManager
+
+notebook = nbformat.read(sys.argv[2], as_version=4)
+NotebookClient(
+    notebook, timeout=300, startup_timeout=240, kernel_manager_class=AsyncSocketKernelManager
+).execute()
+"""
+
+
 def test_eight_notebooks_at_once_store_every_event_once(tmp_path: Path, env: dict, store_url: str) -> None:
     # Each notebook runs in its own process, as eight users' notebooks do: jupyter_client is not safe to drive from
-    # eight threads of one process (a kernel's start could hang the whole test).
+    # eight threads of one process (a kernel's start could hang the whole test). The kernels talk over Unix sockets:
+    # eight kernels picking TCP ports at once can race for one ("Address already in use").
     notebooks = [tmp_path / f"batch-{index}.ipynb" for index in range(8)]
     runs = []
     for notebook in notebooks:
         make_notebook(notebook, ["%load_ext nblineage", "a = 1", "b = sum(range(10**5))", "c = [0] * 1000"])
         runs.append(
             subprocess.Popen(
-                [
-                    sys.executable,
-                    "-c",
-                    "from nbclient.cli import main; main()",
-                    "--timeout=300",
-                    "--startup_timeout=240",
-                    notebook.name,
-                ],
+                [sys.executable, "-c", RUN_ONE_NOTEBOOK, str(Path(__file__).parent), notebook.name],
                 cwd=tmp_path,
                 env={**os.environ, "NBLINEAGE_NOTEBOOK": str(notebook), **env},
                 stdout=subprocess.PIPE,
@@ -311,7 +320,10 @@ def test_eight_notebooks_at_once_store_every_event_once(tmp_path: Path, env: dic
     finally:
         for run in runs:
             run.kill()
-    assert [run.returncode for run in runs] == [0] * 8, outputs
+    failed = {
+        notebook.name: output for notebook, run, output in zip(notebooks, runs, outputs, strict=True) if run.returncode
+    }
+    assert not failed, failed
     command(store_url, tmp_path / "jupyter")  # the run ends with any command: it delivers what is left, if any
     for notebook in notebooks:
         assert cells_of(store_url, notebook) == ["c1", "c2", "c3"]
