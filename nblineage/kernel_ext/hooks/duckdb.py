@@ -4,7 +4,8 @@ A statement (``duckdb.sql``/``query``/``execute``, the same on a connection, and
 ``read_json``/``table``/``from_df``/``from_arrow``) reads:
 
 - files named by its string literals (``FROM 'x.csv'``, ``read_csv('d/*.csv')``, ``read_parquet([...])``; a glob
-  is each file it matches), versioned by their fingerprints, as every file read;
+  is each file it matches), versioned by their fingerprints, as every file read; a reader function's files get the
+  schema of its relation (columns and DuckDB types);
 - tables, found by openlineage-sql (duckdb dialect): a name registered on the connection (``register``) or a
   pandas/Polars/Arrow frame DuckDB scans from the caller's variables carries its provenance in; a table of a
   database file is a dataset ``duckdb://{absolute db path}`` / ``{table}`` (``{schema}.{table}`` outside
@@ -217,7 +218,8 @@ def _statement(name: str, method: bool):
         connection, rest = _connection_of(args, kwargs, method)
         database = _database(connection)
         if name in READERS:
-            found = _file_read(capture, argument(rest, kwargs, 0, "path_or_buffer", None) or kwargs.get("file_name"))
+            target = argument(rest, kwargs, 0, "path_or_buffer", None) or kwargs.get("file_name")
+            found = _file_read(capture, target, _relation_schema(result))
         elif name in TABLES:
             table = argument(rest, kwargs, 0, "table_name", None) or kwargs.get("view_name")
             found = _tables_read(capture, database, [(None, str(table).lower())]) if table else EMPTY
@@ -288,12 +290,23 @@ def _remember_relation(relation: Any, database: _Database) -> None:
         _relations[relation] = database
 
 
-def _file_read(capture: Capture, target: Any) -> Provenance:
+def _file_read(capture: Capture, target: Any, facets: dict[str, Any]) -> Provenance:
     places = scans.locations(target)
     sources = [place.source() for place in places]
     for source in sources:
-        capture.record.add_input(source)
+        capture.record.add_input(source, facets)
     return capture.exact(sources) if sources else EMPTY
+
+
+def _relation_schema(relation: Any) -> dict[str, Any]:
+    """The schema facet of the files a reader function's relation reads whole: its columns and DuckDB types (known
+    once the relation is made: nothing runs); {} for anything else."""
+    if not _is_relation(relation):
+        return {}
+    fields = [
+        {"name": str(name), "type": str(kind)} for name, kind in zip(relation.columns, relation.types, strict=True)
+    ]
+    return {"schema": {"fields": fields}}
 
 
 def _query(capture: Capture, database: _Database, sql: str, result: Any) -> Provenance:

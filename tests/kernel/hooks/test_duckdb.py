@@ -60,6 +60,16 @@ def test_globs_lists_and_reader_functions(capture: Capture, files: dict[str, Pat
     assert names(capture, read.df()) == {"a.csv"}
 
 
+def test_a_reader_function_gives_its_files_schema(capture: Capture, files: dict[str, Path]) -> None:
+    duckdb.read_csv(str(files["a"]))
+    duckdb.connect().read_parquet(str(files["b"]))
+    schemas = {
+        Path(source.name).name: [(field["name"], field["type"]) for field in facets["schema"]["fields"]]
+        for source, facets in capture.record.inputs.items()
+    }
+    assert schemas == {"a.csv": [("k", "BIGINT"), ("x", "DOUBLE")], "b.parquet": [("k", "BIGINT"), ("y", "BIGINT")]}
+
+
 def test_execute_then_fetch_on_the_connection_and_the_module(capture: Capture, files: dict[str, Path]) -> None:
     con = duckdb.connect()
     rows = con.execute("SELECT count(*) FROM 'a.csv'").fetchall()
