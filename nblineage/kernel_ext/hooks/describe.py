@@ -21,6 +21,7 @@ __all__ = [
     "describe_model",
     "feature_list",
     "forget_files",
+    "held_model",
     "json_safe",
     "model_files",
     "models_in",
@@ -185,12 +186,21 @@ def _model_in_container(obj: Any) -> Any:
 _HELD_FACTS = ("featureNames", "featureLineage", "trainingJob", "trainingRunId", "fitId")
 
 
-def _held_training(wrapper: Any, capture: Capture | None) -> dict[str, Any]:
-    """What the one model of a known framework that a class of the user's own holds as an attribute was trained on
-    (``SklearnModelWrapper(model)``, an MLflow ``PythonModel`` keeping the fitted forest as ``self.model``)."""
+def held_model(wrapper: Any) -> Any:
+    """The one model of a known framework that an object of a class of the user's own holds as an attribute
+    (``SklearnModelWrapper(model)``, an MLflow ``PythonModel`` keeping the fitted forest as ``self.model``), else
+    None."""
+    if not _duck_typed(wrapper):
+        return None
     attributes = getattr(wrapper, "__dict__", None)
     found = [item for item in models_in(attributes) if not _duck_typed(item)] if attributes else []
-    held = describe_model(found[0], capture) if len(found) == 1 else None
+    return found[0] if len(found) == 1 else None
+
+
+def _held_training(wrapper: Any, capture: Capture | None) -> dict[str, Any]:
+    """What the model a class of the user's own holds (:func:`held_model`) was trained on."""
+    model = held_model(wrapper)
+    held = describe_model(model, capture) if model is not None else None
     return {key: held[key] for key in _HELD_FACTS if held and held.get(key)}
 
 

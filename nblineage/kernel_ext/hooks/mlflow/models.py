@@ -33,11 +33,11 @@ from urllib.parse import unquote, urlsplit
 from nblineage.kernel_ext import capture as capture_module
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.fingerprint import file_version, forget
-from nblineage.kernel_ext.hooks.describe import MODEL_FACETS, describe_model, qualified_name
+from nblineage.kernel_ext.hooks.describe import MODEL_FACETS, describe_model, held_model, qualified_name
 from nblineage.kernel_ext.hooks.mlflow import link, runs
 from nblineage.kernel_ext.hooks.models import persisted_facts, size_on_disk
 from nblineage.kernel_ext.instrument import After, Before, Instrumentor, Patch, intercept
-from nblineage.kernel_ext.provenance import Source
+from nblineage.kernel_ext.provenance import Provenance, Source
 from nblineage.lineage.naming import (
     DatasetName,
     dataset_from_uri,
@@ -127,7 +127,7 @@ class MlflowInstrumentor(Instrumentor):
                 model,
                 facets=dict(MODEL_FACETS),
                 model=description,
-                provenance=capture.of(model),
+                provenance=_model_provenance(capture, model),
             )
 
         return after
@@ -183,9 +183,15 @@ class MlflowInstrumentor(Instrumentor):
         name = f"models:/{model_id}" if model_id else strip_credentials(str(model_uri))
         logged = Source(namespace, name, str(model_id or run_id or "") or None)
         _name_checked(capture, model, logged)
-        provenance = capture.of(model)
         runs.link_model(capture, str(run_id) if run_id else None, logged)
-        capture.write(logged, model, facets=dict(MODEL_FACETS), model=dict(description), provenance=provenance)
+        capture.write(
+            logged,
+            model,
+            facets=dict(MODEL_FACETS),
+            model=dict(description),
+            provenance=_model_provenance(capture, model),
+        )
+        provenance = capture.record.outputs[-1].provenance
         if registered:
             self._register(capture, description, logged, str(registered_name), str(registered_version), namespace)
         if model_id:
@@ -249,6 +255,17 @@ class MlflowInstrumentor(Instrumentor):
             model=description,
             provenance=capture.exact({logged} if logged else ()),
         )
+
+
+def _model_provenance(capture: Capture, model: Any) -> Provenance | None:
+    """What a saved or logged model came from: its own provenance, else that of the model a wrapper of the user's
+    own holds (a pyfunc ``PythonModel`` keeping the fitted model as ``self.model``), else None: the write falls back
+    to what the statement saving it read."""
+    found = capture.of(model)
+    if not found:
+        held = held_model(model) if model is not None else None
+        found = capture.of(held) if held is not None else found
+    return found or None
 
 
 def _check(function_name: str, arguments: _Arguments) -> Before:

@@ -231,7 +231,9 @@ class ModelWrapper(mlflow.pyfunc.PythonModel):
         return self.model.predict_proba(model_input)[:, 1]
 
 
-def test_a_python_model_wrapping_a_fitted_model_has_its_features(capture: Capture, store: Store) -> None:
+def test_a_python_model_wrapping_a_fitted_model_has_its_features_and_sources(
+    capture: Capture, store: Store, tmp_path: Path
+) -> None:
     model, _ = trained(capture)
     with mlflow.start_run(experiment_id=store.experiment_id):
         info = mlflow.pyfunc.log_model(name="wrapped", python_model=ModelWrapper(model), pip_requirements=[])
@@ -241,6 +243,9 @@ def test_a_python_model_wrapping_a_fitted_model_has_its_features(capture: Captur
     assert output.model["fitId"] == capture.hooks.training.get(model)["fitId"]
     assert output.model["mlflowModelName"] == "wrapped" == info.name
     assert "hyperParameters" not in output.model or output.model["hyperParameters"] == {}  # the wrapper's own
+    assert output.provenance.sources == {RAW}  # what the model it wraps was fit on
+    mlflow.pyfunc.save_model(tmp_path / "saved", python_model=ModelWrapper(model), pip_requirements=[])
+    assert capture.record.outputs[-1].provenance.sources == {RAW}
 
 
 def test_other_flavors_keep_their_own_framework(capture: Capture, store: Store, tmp_path: Path) -> None:
