@@ -51,7 +51,7 @@ _MODEL_BASES = {
     ("sklearn", "BaseEstimator"): "sklearn",
 }
 _FRAMEWORK_MODULES = {"pytorch": "torch"}
-# parameter names whose values json_safe never records (an API key given to a wrapper estimator)
+# parameter names whose values json_safe never records (an API key given to a wrapper estimator), numbers apart
 _SECRET_NAME = re.compile(r"passw|pwd|secret|token|api_?key|access_?key|private_?key|credential|auth", re.IGNORECASE)
 
 
@@ -299,7 +299,7 @@ def json_safe(value: Any, depth: int = 0) -> Any:
         return _text(value)
     if isinstance(value, Mapping):
         return {
-            str(key): "***" if _SECRET_NAME.search(str(key)) else json_safe(item, depth + 1)
+            str(key): "***" if _SECRET_NAME.search(str(key)) and not _number(item) else json_safe(item, depth + 1)
             for key, item in _first(value.items())
         }
     if isinstance(value, (list, tuple, set, frozenset)):
@@ -320,6 +320,11 @@ def json_safe(value: Any, depth: int = 0) -> Any:
     if _is_routine(value):
         return f"{getattr(value, '__module__', '')}.{getattr(value, '__qualname__', repr(value))}"
     return _text(value)
+
+
+def _number(value: Any) -> bool:
+    """A value no secret is: a number, a truth value or None (``pad_token_id=0``, ``max_tokens=512``)."""
+    return value is None or isinstance(value, (bool, int, float))
 
 
 def _first(items: Iterable[Any]) -> Iterable[Any]:

@@ -290,6 +290,9 @@ def test_json_safe() -> None:
     assert len(json_safe(list(range(1000)))) == describe.MAX_ITEMS
     secrets = {"api_key": "sk-123", "db": "postgresql://me:hunter2@host/db", "dsn": "host=h password=hunter2"}
     assert json_safe(secrets) == {"api_key": "***", "db": "postgresql://host/db", "dsn": "host=h password=***"}
+    numbers = {"pad_token_id": 0, "eos_token_id": None, "max_tokens": 512, "use_auth": True, "token": 12.5}
+    assert json_safe(numbers) == numbers  # a transformers config's token ids are no secrets
+    assert json_safe({"token_ids": [1, 2], "hf_token": b"hf_abc"}) == {"token_ids": "***", "hf_token": "***"}
 
 
 def test_patched_functions_keep_their_identity(capture: Capture) -> None:
