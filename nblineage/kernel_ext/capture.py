@@ -263,6 +263,8 @@ class Capture:
         if provenance is None or (not provenance and self.untracked_reads):
             if self.record.inputs and self.catch_up is not None and obj is not None and not self.registry.of(obj):
                 self.catch_up(self)  # the cell read files only its code carries on: follow it so far
+                if self.catch_up_in_function is not None and not self.registry.of(obj):
+                    self.catch_up_in_function(self)  # and so far in the user's function writing it, if one is
             provenance = self.registry.of(obj)
             if not provenance and obj is not None and self.write_fallback is not None:
                 provenance = self.write_fallback(self)

@@ -17,14 +17,17 @@ a lot), and nothing is done when capture is off beyond the check. ``read_sql*``/
 
 from __future__ import annotations
 
+import functools
+import sys
 from collections.abc import Callable, Iterator
 from typing import Any
 
 from nblineage.kernel_ext import columns, guard
-from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.capture import Capture, capturing, user_caller
 from nblineage.kernel_ext.hooks.calls import argument, inputs
 from nblineage.kernel_ext.hooks.files import locate, record_read, record_write, schema_facet
 from nblineage.kernel_ext.instrument import After, Before, Instrumentor, Patch, defining_class, intercept
+from nblineage.kernel_ext.safety import report
 
 # pandas function -> its parameter naming the file read.
 READERS: dict[str, str] = {
@@ -249,6 +252,48 @@ class PandasInstrumentor(Instrumentor):
         yield from _methods(grouped, GROUPED, lambda _: _derive)
         indexers = {"__getitem__": "__getitem__", "__setitem__": "__setitem__"}
         yield from _methods((_LocIndexer, _iLocIndexer), indexers, _indexed)
+        owner = defining_class(module.DataFrame, "_set_axis")
+        if owner is not None:
+            yield owner, "_set_axis", _columns_set
+
+
+# pandas' frames between the user's ``df.columns = [...]`` or ``df.set_axis([...], axis=1)`` and ``_set_axis``
+_SETTING_COLUMNS = frozenset({"__setattr__", "_set_axis_nocheck", "set_axis"})
+
+
+def _columns_set(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+    """``df.columns = [...]`` (pandas' ``_set_axis``, which the property calls) in the user's code: each column
+    renamed there comes from the column it replaced, by position (a column rule: ``Cement`` is ``Cement (component
+    1)`` of the file read). pandas' own calls are passed by."""
+    replaced = None
+    if capturing():
+        try:
+            replaced = _columns_replaced(instance, args, kwargs, sys._getframe(1))
+        except Exception as error:
+            report("pandas.DataFrame.columns", error)
+    if replaced is None:
+        return wrapped(*args, **kwargs)
+    return intercept("pandas.DataFrame.columns", functools.partial(_renamed_by_position, replaced))(
+        wrapped, instance, args, kwargs
+    )
+
+
+def _columns_replaced(frame: Any, args: tuple, kwargs: dict, caller: Any) -> list[str] | None:
+    """The columns a frame had before the user's code set new ones, or None (the index, pandas' own call). The
+    axis is the block manager's: a frame's columns are its axis 0 (``DataFrame.columns``'s ``AxisProperty``)."""
+    if argument(args, kwargs, 0, "axis", None) != 0 or not isinstance(frame, sys.modules["pandas"].DataFrame):
+        return None
+    while caller is not None and caller.f_code.co_name in _SETTING_COLUMNS:  # pandas' steps from the user's call
+        caller = caller.f_back
+    if len(frame.columns) > columns.MAX_FEATURES or not user_caller(caller):
+        return None
+    return [str(name) for name in frame.columns]
+
+
+def _renamed_by_position(replaced: list[str], capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    now = [str(name) for name in args[0].columns]
+    if len(now) == len(replaced):
+        columns.learn(capture, {new: frozenset({old}) for new, old in zip(now, replaced, strict=True) if new != old})
 
 
 def _methods(classes: tuple[type, ...], names: Any, make: Callable[[Any], After]) -> Iterator[Patch]:

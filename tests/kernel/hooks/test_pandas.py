@@ -548,3 +548,23 @@ def test_get_dummies_columns_trace_to_the_column_they_encode(capture: Capture) -
     pd.get_dummies(df["plan"], prefix="plan_kind")
     assert capture.column_rules["plan_kind_a"] == {"plan"}
     assert "age" not in capture.column_rules  # kept as it was
+
+
+def test_columns_set_by_position_trace_to_the_columns_they_replace(capture: Capture) -> None:
+    df = pd.DataFrame({"Cement (kg in a m^3 mixture)": [1.0, 2.0], "Age (day)": [3.0, 4.0], "strength": [5.0, 6.0]})
+    df.columns = ["Cement", "Age", "strength"]  # the UCI concrete data's names, shortened
+    assert list(df.columns) == ["Cement", "Age", "strength"]
+    renamed = df.set_axis(["c", "a", "strength"], axis=1)
+    assert list(renamed.columns) == ["c", "a", "strength"] and list(df.columns) == ["Cement", "Age", "strength"]
+    df.index = ["first", "second"]  # the index: no column rule
+    df.T.reset_index()  # pandas' own axes set inside its calls: none either
+    df.columns = list(df.columns)  # the same names again: nothing renamed
+    assert capture.column_rules == {
+        "Cement": {"Cement (kg in a m^3 mixture)"},
+        "Age": {"Age (day)"},
+        "c": {"Cement"},
+        "a": {"Age"},
+    }
+    with pytest.raises(ValueError, match="Length mismatch"):
+        df.columns = ["only", "two"]  # pandas refuses it, as before; nothing learned
+    assert "only" not in capture.column_rules
