@@ -30,6 +30,14 @@ class ObjectFacts:
             return entry[1]
         return {}
 
+    def forget(self, obj: Any) -> None:
+        entry = self._facts.get(id(obj))
+        if entry is not None and entry[0]() is obj:
+            del self._facts[id(obj)]
+
+    def __bool__(self) -> bool:
+        return bool(self._facts)
+
 
 class SplitParts:
     """The parts a ``train_test_split`` of the cell under way returned, with what the hook derived each from (part
@@ -79,6 +87,7 @@ class HookState:
         self.split_parts = SplitParts()  # train_test_split parts of the cell under way
         self.predictions = ObjectFacts()  # predictions -> {"fitId", "estimator"}
         self.arrays = ObjectFacts()  # array -> {"columns": the frame's} (columns.py)
+        self.rows = ObjectFacts()  # stacked frame -> {"parts": which rows came from what} (hooks/rows.py)
         self.named_arrays: list[Any] = []  # the latest named arrays' probes, for copies (columns.py)
         self.last_prediction: tuple[int, dict[str, Any]] | None = None  # (length, facts) of the latest predictions
         self.fit_metrics: dict[str, list[dict[str, Any]]] = {}  # fitId -> metrics computed so far

@@ -2441,6 +2441,164 @@ CATS_DOGS_CASE = Case(
 )
 
 
+# 26. A Kaggle "Bike Sharing Demand" kernel with random forest and gradient boosting (public, in the code index
+#     without its repository's name): train.csv and test.csv read in a loop, each marked in a _data column, stacked
+#     with pd.concat (DataFrame.append in the original, gone in pandas 2) to engineer features once: lower-case
+#     columns, the hours as the index, log targets, date parts, per-season sums of the training rows joined back,
+#     holidays fixed with masked .loc assignments, flags made with apply(axis=1); then the training rows taken back
+#     by the marker inside functions, validated on a split by day, refit, the test rows scored into a submission.
+#     Each model is fit on training rows only: it derives from train.csv alone (the test rows got the training
+#     rows' sums, not the other way round). weekofyear replaced by isocalendar().week; fewer flags; the two models
+#     saved with joblib (the model step added); the rows scaled down.
+BIKES_FEATURES = r"""
+import pandas as pd
+import numpy as np
+from sklearn.ensemble import RandomForestRegressor, GradientBoostingRegressor
+
+dfs = {}
+for name in ['train', 'test']:
+    df = pd.read_csv('input/bike-sharing-demand/%s.csv' % name)
+    df['_data'] = name
+    dfs[name] = df
+# combine train and test data into one df
+df = pd.concat([dfs['train'], dfs['test']])
+# lowercase column names
+df.columns = map(str.lower, df.columns)
+# parse datetime colum & add new time related columns
+dt = pd.DatetimeIndex(df['datetime'])
+df.set_index(dt, inplace=True)
+"""
+BIKES_CELLS = (
+    r"""
+# logarithmic transformation of dependent cols
+for col in ['casual', 'registered', 'count']:
+    df['%s_log' % col] = np.log(df[col] + 1)
+df['day'] = dt.day
+df['month'] = dt.month
+df['year'] = dt.year
+df['hour'] = dt.hour
+df['dow'] = dt.dayofweek
+df['woy'] = dt.isocalendar().week.values
+""",
+    r"""
+# add a count_season column using join
+by_season = df[df['_data'] == 'train'].groupby('season')[['count']].agg('sum')
+by_season.columns = ['count_season']
+df = df.join(by_season, on='season')
+
+def get_day(day_start):
+    day_end = day_start + pd.offsets.DateOffset(hours=23)
+    return pd.date_range(day_start, day_end, freq="h")
+# tax day
+df.loc[df.index.isin(get_day(pd.Timestamp(2011, 4, 15))), "workingday"] = 1
+# thanksgiving friday
+df.loc[df.index.isin(get_day(pd.Timestamp(2011, 11, 25))), "workingday"] = 0
+df['peak'] = df[['hour', 'workingday']].apply(lambda x: (0, 1)[int((x['workingday'] == 1 and (
+    x['hour'] == 8 or 17 <= x['hour'] <= 18 or x['hour'] == 12)) or (x['workingday'] == 0 and 10 <= x['hour'] <= 19))],
+    axis=1)
+df['ideal'] = df[['temp', 'windspeed']].apply(lambda x: (0, 1)[int(x['temp'] > 27 and x['windspeed'] < 30)], axis=1)
+""",
+    r"""
+def get_data():
+    data = df[df['_data'] == 'train'].copy()
+    return data
+
+def train_test_split_custom(data, midway_day=15):
+    train = data[data['day'] <= midway_day]
+    val = data[data['day'] > midway_day]
+    return train, val
+
+def prepare_distributed_data(data, input_cols):
+    X = data[input_cols].values
+    y_registered = data['registered_log'].values
+    y_casual = data['casual_log'].values
+    return X, y_registered, y_casual
+
+def predict_on_validation_set(model, input_cols):
+    data = get_data()
+    train, val = train_test_split_custom(data)
+    X_train, y_train_registered, y_train_casual = prepare_distributed_data(train, input_cols)
+    X_val, y_val_registered, y_val_casual = prepare_distributed_data(val, input_cols)
+    model_registered = model.fit(X_train, y_train_registered)
+    y_pred_registered = np.exp(model_registered.predict(X_val)) - 1
+    model_casual = model.fit(X_train, y_train_casual)
+    y_pred_casual = np.exp(model_casual.predict(X_val)) - 1
+    return y_pred_registered + y_pred_casual
+
+df_test = df[df['_data'] == 'test'].copy()
+
+def predict_on_test_data(model, x_cols):
+    df_train = df[df['_data'] == 'train'].copy()
+    X_train = df_train[x_cols].values
+    y_train_cas = df_train['casual_log'].values
+    y_train_reg = df_train['registered_log'].values
+    X_test = df_test[x_cols].values
+    casual_model = model.fit(X_train, y_train_cas)
+    y_pred_cas = np.exp(casual_model.predict(X_test)) - 1
+    registered_model = model.fit(X_train, y_train_reg)
+    y_pred_reg = np.exp(registered_model.predict(X_test)) - 1
+    return y_pred_cas + y_pred_reg
+""",
+    r"""
+rf_model = RandomForestRegressor(n_estimators=20, min_samples_split=5, min_samples_leaf=2, random_state=0)
+rf_cols = ['weather', 'temp', 'atemp', 'windspeed', 'workingday', 'season', 'holiday', 'hour', 'dow', 'woy', 'peak']
+rf_p = predict_on_validation_set(rf_model, rf_cols)
+gbm_model = GradientBoostingRegressor(n_estimators=20, max_depth=5, random_state=0)
+gbm_cols = ['weather', 'temp', 'atemp', 'humidity', 'windspeed', 'holiday', 'workingday', 'season', 'hour', 'dow',
+            'year', 'ideal', 'count_season']
+gbm_p = predict_on_validation_set(gbm_model, gbm_cols)
+""",
+    r"""
+rf_pred = predict_on_test_data(rf_model, rf_cols)
+gbm_pred = predict_on_test_data(gbm_model, gbm_cols)
+y_pred = np.round(.2*rf_pred + .8*gbm_pred)
+df_test['count'] = y_pred
+final_df = df_test[['datetime', 'count']].copy()
+final_df.to_csv('submit.csv', index=False)
+import joblib
+joblib.dump(rf_model, 'rf_model.joblib')
+joblib.dump(gbm_model, 'gbm_model.joblib')
+""",
+)
+
+
+def _bikes_data(root: Path) -> None:
+    rng = np.random.default_rng(26)
+    hours = pd.date_range("2011-01-01", "2012-12-31 23:00", freq="h")
+    hours = hours[rng.random(len(hours)) < 0.03]
+    folder = root / "input" / "bike-sharing-demand"
+    folder.mkdir(parents=True)
+    for name, picked in (("train", hours[hours.day <= 19]), ("test", hours[hours.day >= 20])):
+        n = len(picked)
+        frame = pd.DataFrame(
+            {
+                "datetime": picked.strftime("%Y-%m-%d %H:%M:%S"),
+                "season": picked.month % 12 // 3 + 1,
+                "holiday": 0,
+                "workingday": (picked.dayofweek < 5).astype(int),
+                "weather": rng.integers(1, 4, n),
+                "temp": rng.uniform(0, 40, n).round(2),
+                "atemp": rng.uniform(0, 45, n).round(3),
+                "humidity": rng.integers(10, 100, n),
+                "windspeed": rng.uniform(0, 50, n).round(4),
+            }
+        )
+        if name == "train":
+            frame["casual"] = rng.integers(0, 100, n)
+            frame["registered"] = rng.integers(0, 400, n)
+            frame["count"] = frame["casual"] + frame["registered"]
+        frame.to_csv(folder / f"{name}.csv", index=False)
+
+
+BIKES_TRAIN = {"input/bike-sharing-demand/train.csv"}
+BIKES_CASE = Case(
+    "bikes-stacked-then-split",
+    ((BIKES_FEATURES, *BIKES_CELLS),),
+    _bikes_data,
+    {"rf_model.joblib": BIKES_TRAIN, "gbm_model.joblib": BIKES_TRAIN},
+)
+
+
 CASES = (
     DVC,
     MOVIES,
@@ -2467,4 +2625,5 @@ CASES = (
     POLARITY_CASE,
     HOME_CREDIT_CASE,
     CATS_DOGS_CASE,
+    BIKES_CASE,
 )

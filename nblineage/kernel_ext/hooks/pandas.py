@@ -24,6 +24,7 @@ from typing import Any
 
 from nblineage.kernel_ext import columns, guard
 from nblineage.kernel_ext.capture import Capture, capturing, user_caller
+from nblineage.kernel_ext.hooks import rows
 from nblineage.kernel_ext.hooks.calls import argument, inputs
 from nblineage.kernel_ext.hooks.files import locate, record_read, record_write, schema_facet
 from nblineage.kernel_ext.instrument import After, Before, Instrumentor, Patch, defining_class, intercept
@@ -441,22 +442,38 @@ def _column_names(frame: Any) -> set[str]:
     return {name for name in names if isinstance(name, str)}
 
 
-_FUNCTION_AFTERS: dict[str, After] = {"get_dummies": _dummies, "merge": _merge}
-_METHOD_AFTERS: dict[str, After] = {"align": _aligned, "merge": _merge, "join": _join}
+_FUNCTION_AFTERS: dict[str, After] = {
+    "get_dummies": rows.keeping(_dummies),
+    "merge": rows.keeping(_merge, when=rows.left_merge),
+    "concat": rows.stacking(_derive),
+    **{name: rows.keeping(_derive) for name in rows.ROW_WISE_FUNCTIONS - {"get_dummies"}},
+}
+_METHOD_AFTERS: dict[str, After] = {
+    "align": _aligned,
+    "merge": rows.keeping(_merge, when=rows.left_merge),
+    "join": rows.keeping(_join, when=rows.left_join),
+    "apply": rows.keeping(_derive, when=rows.row_by_row_apply),
+    "set_index": rows.keeping(_derive, labels=True),
+}
 
 
 def _method_after(name: str) -> After:
     if name in _METHOD_AFTERS:
         return _METHOD_AFTERS[name]
-    return _converted if name in CONVERSIONS else _derive
+    after = _converted if name in CONVERSIONS else _derive
+    if name in ("head", "tail"):
+        return rows.heading(after, tail=name == "tail")
+    return rows.keeping(after) if name in rows.ROW_WISE or name in OPERATORS else rows.forgetting(after)
 
 
 def _frame_method(name: str) -> After:
-    return _selected if name == "__getitem__" else _derive
+    return rows.selecting(_selected) if name == "__getitem__" else rows.keeping(_derive)
 
 
 def _indexed(name: str) -> After:
-    return _selected_indexed if name == "__getitem__" else _derive_indexed
+    if name == "__getitem__":
+        return rows.selecting(_selected_indexed, indexer=True)
+    return rows.keeping(_derive_indexed, indexer=True)
 
 
 _NAMES = (str, int, float, bool, slice, type(None))

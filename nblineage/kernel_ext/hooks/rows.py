@@ -1,0 +1,324 @@
+"""Row parts: which rows of a frame came from which input, for frames ``pd.concat`` stacked from inputs of different
+provenance. Notebooks stack the training and the test rows to engineer features once, then cut them apart again
+(``df[df["_data"] == "train"]``, ``all_data[:ntrain]``, ``.iloc[:n]``): the rows cut out derive from the parts they
+were taken from, not from every file stacked.
+
+A transform that works row by row (column selection, arithmetic and comparisons, ``fillna``, ``astype``,
+``get_dummies``, a column set in place...) keeps the parts, each part given what the call's other inputs bring:
+``all_data.fillna(all_data.mean())`` fills every part with a mean of all rows, so every part then holds every
+input. A selection of rows (a boolean mask of the frame's own index, a positional slice or positions, ``head``,
+``tail``) derives from the parts it takes rows of. Anything else makes a frame without parts, whose provenance is
+the union, as for any frame. Parts are trusted only while the frame keeps the sources and length they were made
+with: a change no hook saw, or one that moves rows (``sort_values(inplace=True)``), leaves the union."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.hooks.calls import argument, inputs
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, union
+
+MAX_PARTS = 64  # parts of one frame (a concat of more inputs keeps the union)
+# Frame and series methods whose result is made row by row from the frame (and whose change in place keeps rows).
+ROW_WISE = frozenset(
+    {
+        "assign",
+        "set_index",
+        "insert",
+        "copy",
+        "astype",
+        "fillna",
+        "replace",
+        "drop",
+        "rename",
+        "reset_index",
+        "isna",
+        "notna",
+        "isnull",
+        "notnull",
+        "abs",
+        "round",
+        "clip",
+        "where",
+        "mask",
+        "select_dtypes",
+        "map",
+        "isin",
+        "to_frame",
+    }
+)
+ROW_WISE_FUNCTIONS = frozenset({"get_dummies", "to_datetime", "to_numeric"})
+
+After = Callable[[Capture, Any, tuple, dict], None]
+
+
+class Parts:
+    """The rows of one frame by part: part ``i`` is rows ``ends[i - 1]`` (0 for the first) to ``ends[i]``, made
+    from ``provenances[i]``; ``whole`` is the frame's provenance when they were made."""
+
+    __slots__ = ("ends", "provenances", "whole")
+
+    def __init__(self, ends: tuple[int, ...], provenances: tuple[Provenance, ...], whole: Provenance) -> None:
+        self.ends, self.provenances, self.whole = ends, provenances, whole
+
+
+def stacking(after: After) -> After:
+    """``pd.concat``'s after: the result stacked along the rows gets the parts of its inputs; side by side (``axis=1``),
+    the parts of inputs with the same rows."""
+
+    def stacked(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        after(capture, result, args, kwargs)
+        items = argument(args, kwargs, 0, "objs", None)
+        items = list(items.values()) if isinstance(items, dict) else items
+        if not isinstance(items, (list, tuple)) or not _is_frame(result):
+            return
+        if argument(args, kwargs, 1, "axis", 0) in (0, "index", "rows"):
+            _stack(capture, result, items)
+        else:
+            _carry(capture, result, items)
+
+    return stacked
+
+
+def keeping(
+    after: After, indexer: bool = False, when: Callable[[tuple, dict], bool] | None = None, labels: bool = False
+) -> After:
+    """The after of a method working row by row (``when`` the call's arguments say so): the result, or the frame it
+    changed in place (``indexer``: the frame of ``frame.loc[...] = value``), keeps the parts. With ``labels``, the
+    arguments are row labels (``set_index(keys)``), no data the rows get: the parts stay as they were, when the
+    labels bring no source the frame lacks (else the frame's provenance is the union)."""
+
+    def kept(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        if not capture.hooks.rows or not args or (when is not None and not when(args, kwargs)):
+            after(capture, result, args, kwargs)
+            return
+        frame = getattr(args[0], "obj", None) if indexer else args[0]
+        own = parts_of(capture, frame) if result is None else None  # before the after tags the frame anew
+        after(capture, result, args, kwargs)
+        sources = [frame] if labels else [frame, *inputs(args[1:], kwargs)]
+        _carry(capture, frame if result is None else result, sources, own)
+
+    return kept
+
+
+def left_join(args: tuple, kwargs: dict) -> bool:
+    """``left.join(other)`` (a left join unless said otherwise): each row of the left frame kept, in order, given
+    what matched it (more rows when a key matches twice: no parts then)."""
+    return argument(args, kwargs, 3, "how", "left") == "left"
+
+
+def left_merge(args: tuple, kwargs: dict) -> bool:
+    """``merge(left, right, how="left")``, or the method: as :func:`left_join`."""
+    return argument(args, kwargs, 2, "how", "inner") == "left"
+
+
+def row_by_row_apply(args: tuple, kwargs: dict) -> bool:
+    """``series.apply(f)`` (each value) or ``frame.apply(f, axis=1)`` (each row); not a frame's columns."""
+    pandas = sys.modules.get("pandas")
+    if pandas is not None and isinstance(args[0], pandas.Series):
+        return True
+    return argument(args, kwargs, 2, "axis", 0) in (1, "columns")
+
+
+def forgetting(after: After) -> After:
+    """The after of any other method: a frame it changed in place (``sort_values(inplace=True)``) loses its parts."""
+
+    def forgot(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        after(capture, result, args, kwargs)
+        if result is None and args and capture.hooks.rows:
+            capture.hooks.rows.forget(args[0])
+
+    return forgot
+
+
+def selecting(after: After, indexer: bool = False) -> After:
+    """``frame[key]`` (``indexer``: ``frame.loc[key]``, ``frame.iloc[key]``): rows picked by a boolean mask, a
+    slice or positions derive from the parts they are in; columns picked keep the parts."""
+
+    def selected(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        after(capture, result, args, kwargs)
+        if not capture.hooks.rows or len(args) < 2:
+            return
+        frame, key = (getattr(args[0], "obj", None), args[1]) if indexer else (args[0], args[1])
+        positional = indexer and type(args[0]).__name__ == "_iLocIndexer"
+        rows, picks_columns = _rows_key(key, positional, indexer)
+        if rows is None:
+            if picks_columns:
+                _carry(capture, result, [frame])
+            return
+        _select(capture, result, frame, rows)
+
+    return selected
+
+
+def heading(after: After, tail: bool = False) -> After:
+    """``head(n)`` / ``tail(n)``: the first or last rows."""
+
+    def cut(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        after(capture, result, args, kwargs)
+        if not capture.hooks.rows or not args:
+            return
+        count = argument(args, kwargs, 1, "n", 5)
+        if isinstance(count, int) and count >= 0:
+            _select(capture, result, args[0], slice(-count, None) if tail and count else slice(0, 0 if tail else count))
+
+    return cut
+
+
+def parts_of(capture: Capture, obj: Any) -> Parts | None:
+    """``obj``'s parts, while it still has the sources and length they were made with."""
+    parts = capture.hooks.rows.get(obj).get("parts")
+    if parts is None or capture.of(obj).sources != parts.whole.sources:
+        return None
+    try:
+        return parts if len(obj) == parts.ends[-1] else None
+    except TypeError:
+        return None
+
+
+def _stack(capture: Capture, result: Any, items: list[Any]) -> None:
+    ends: list[int] = []
+    provenances: list[Provenance] = []
+    total = 0
+    for item in items:
+        if item is None:
+            continue  # concat drops None items
+        if not _is_frame(item):
+            return
+        parts = parts_of(capture, item)
+        if parts is not None:  # a stacked frame stacked again: its parts, moved down
+            ends += [total + end for end in parts.ends]
+            provenances += parts.provenances
+        else:
+            ends.append(total + len(item))
+            provenances.append(capture.of(item))
+        total += len(item)
+    if len({provenance.sources for provenance in provenances}) > 1:
+        _remember(capture, result, ends, provenances)
+
+
+def _carry(capture: Capture, target: Any, sources: Iterable[Any], own: Parts | None = None) -> None:
+    """``target`` was made row by row from ``sources``: it gets the parts of the first source with parts of its
+    length, each part given the same part of other sources with those parts, and all of every other source.
+    ``own``: the parts ``target`` had before it was changed in place (it is a source)."""
+    if not _is_frame(target):
+        return
+    sources = list(sources)
+    found = [own if item is target and own is not None else parts_of(capture, item) for item in sources]
+    base = next((parts for parts in found if parts is not None and parts.ends[-1] == _length(target)), None)
+    if base is None:
+        capture.hooks.rows.forget(target)
+        return
+    alike = [parts for parts in found if parts is not None and parts.ends == base.ends]
+    rest = union(capture.of(item) for item, parts in zip(sources, found, strict=True) if parts not in alike)
+    provenances = [union([*(parts.provenances[i] for parts in alike), rest]) for i in range(len(base.ends))]
+    _remember(capture, target, base.ends, provenances)
+
+
+def _select(capture: Capture, result: Any, frame: Any, rows: Any) -> None:
+    """``result`` holds the rows ``rows`` (a slice, positions or a boolean mask) of ``frame``: it derives from the
+    parts they are in (and a mask from its own rows there, or all of it when it has no parts like the frame's)."""
+    parts = parts_of(capture, frame) if frame is not None else None
+    if parts is None or not _is_frame(result):
+        return
+    counts = _counts(parts.ends, rows, frame)
+    if counts is None or sum(counts) != _length(result):
+        return
+    mask = parts_of(capture, rows) if _is_frame(rows) else None
+    alike = mask is not None and mask.ends == parts.ends
+    extra = EMPTY if alike or isinstance(rows, slice) else capture.of(rows)
+    kept = [
+        parts.provenances[i] | (mask.provenances[i] if alike and mask is not None else EMPTY) | extra
+        for i, count in enumerate(counts)
+        if count
+    ]
+    narrowed = union(kept).through(capture.cell_run_id)
+    if not narrowed:
+        return
+    capture.registry.tag(result, narrowed)
+    ends = [sum(count for count in counts[: i + 1]) for i, count in enumerate(counts) if count]
+    if len({provenance.sources for provenance in kept}) > 1:
+        _remember(capture, result, ends, kept)
+
+
+def _counts(ends: tuple[int, ...], rows: Any, frame: Any) -> list[int] | None:
+    """How many of the rows ``rows`` picks are in each part; None when that cannot be told."""
+    numpy = sys.modules.get("numpy")
+    if numpy is None:
+        return None
+    length = ends[-1]
+    try:
+        if isinstance(rows, slice):
+            positions = numpy.arange(length)[rows]
+        else:
+            if _is_frame(rows) and not (rows.index is frame.index or rows.index.equals(frame.index)):
+                return None  # a mask pandas aligns on labels: which rows it picks is pandas' business
+            array = numpy.asarray(rows)
+            if array.dtype.kind == "b":
+                if array.shape != (length,):
+                    return None
+                positions = numpy.flatnonzero(array)
+            elif array.ndim == 1 and array.dtype.kind in "iu":
+                positions = numpy.where(array < 0, array + length, array)
+            else:
+                return None
+    except Exception:  # a key numpy cannot read as rows: no parts
+        return None
+    part = numpy.searchsorted(numpy.asarray(ends), positions, side="right")
+    return [int(count) for count in numpy.bincount(part, minlength=len(ends))[: len(ends)]]
+
+
+def _rows_key(key: Any, positional: bool, indexer: bool) -> tuple[Any, bool]:
+    """The rows an indexing key picks (a slice, positions or a boolean mask), and whether it picks columns only:
+    ``frame[label]``, ``frame[labels]``, ``frame.loc[:, labels]``. ``positional``: an ``iloc`` key; ``indexer``:
+    a ``loc`` or ``iloc`` key, whose first part picks rows."""
+    if indexer and type(key) is tuple:
+        if len(key) != 2:
+            return None, False
+        key = key[0]
+        if isinstance(key, slice) and key == slice(None):
+            return None, True
+    if isinstance(key, slice):
+        return (key, False) if positional or _positions(key) else (None, False)
+    dtype = getattr(key, "dtype", None)
+    kind = getattr(dtype, "kind", None)
+    if kind == "b" or (isinstance(key, list) and key and all(type(k) is bool for k in key)):
+        return key, False
+    if positional and (kind in ("i", "u") or (isinstance(key, list) and key and all(type(k) is int for k in key))):
+        return key, False
+    return None, not indexer
+
+
+def _positions(key: slice) -> bool:
+    """A slice of ``frame[...]`` pandas takes by position: integers or None at both ends."""
+    return all(end is None or type(end) is int for end in (key.start, key.stop, key.step))
+
+
+def _remember(capture: Capture, obj: Any, ends: list[int] | tuple[int, ...], provenances: list[Provenance]) -> None:
+    """Keep ``obj``'s parts (neighbours of the same provenance merged) when they account for its provenance."""
+    whole = capture.of(obj)
+    merged_ends: list[int] = []
+    merged: list[Provenance] = []
+    for end, provenance in zip(ends, provenances, strict=True):
+        if merged and merged[-1].sources == provenance.sources:
+            merged[-1] = merged[-1] | provenance
+            merged_ends[-1] = end
+        else:
+            merged.append(provenance)
+            merged_ends.append(end)
+    if len(merged) < 2 or len(merged) > MAX_PARTS or union(merged).sources != whole.sources:
+        capture.hooks.rows.forget(obj)
+        return
+    capture.hooks.rows.remember(obj, {"parts": Parts(tuple(merged_ends), tuple(merged), whole)})
+
+
+def _is_frame(obj: Any) -> bool:
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(obj, (pandas.DataFrame, pandas.Series))
+
+
+def _length(obj: Any) -> int:
+    return len(obj)

@@ -1,0 +1,114 @@
+"""Row parts (hooks/rows.py): training and test rows stacked with ``pd.concat`` to engineer features once, then cut
+apart again: the rows cut out derive from the file they came from, unless a transform mixed the rows first."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.hooks.pandas import PandasInstrumentor
+from nblineage.kernel_ext.provenance import Source
+
+INSTRUMENTORS = (PandasInstrumentor,)
+pytestmark = pytest.mark.usefixtures("fresh_error_counts")
+TRAIN, TEST, OTHER = (Source("file", f"/data/{name}.csv", "v1") for name in ("train", "test", "other"))
+
+
+@pytest.fixture
+def stacked(capture: Capture) -> pd.DataFrame:
+    """Train (6 rows) and test (4 rows), each read from its file, marked and stacked (the index repeats)."""
+    rng = np.random.default_rng(0)
+    train = pd.DataFrame({"x": rng.normal(size=6), "k": list("ababab"), "y": rng.normal(size=6)})
+    test = pd.DataFrame({"x": rng.normal(size=4), "k": list("abab")})
+    capture.read(TRAIN, train)
+    capture.read(TEST, test)
+    train["_data"], test["_data"] = "train", "test"
+    return pd.concat([train, test])
+
+
+def files(capture: Capture, obj: object) -> set[str]:
+    return {Path(source.name).stem for source in capture.of(obj).sources}
+
+
+def test_rows_taken_back_by_a_marker_column_derive_from_their_own_file(capture: Capture, stacked: pd.DataFrame) -> None:
+    df = stacked
+    assert files(capture, df) == {"train", "test"}
+    df["x2"] = df["x"] ** 2  # row by row, in place
+    df["hour"] = df["x"].round().astype(int)
+    train = df[df["_data"] == "train"].copy()
+    test = df.loc[df["_data"] == "test", ["x", "x2"]]
+    assert len(train) == 6 and len(test) == 4
+    assert files(capture, train) == files(capture, train[["x", "x2"]].values) == {"train"}
+    assert files(capture, test) == {"test"}
+    assert files(capture, df) == {"train", "test"}  # the stacked frame itself holds both
+
+
+def test_rows_taken_back_by_position(capture: Capture, stacked: pd.DataFrame) -> None:
+    all_data = pd.get_dummies(stacked.drop(columns=["_data", "y"]))
+    assert files(capture, all_data[6:]) == files(capture, all_data.tail(4)) == {"test"}
+    assert files(capture, all_data.iloc[4:8]) == {"train", "test"}  # rows of both
+    all_data = all_data.fillna(all_data[:6].mean())  # the training rows' means: no test row in them
+    for train_rows in (all_data[:6], all_data.iloc[:6], all_data.head(6), all_data.iloc[np.arange(6)]):
+        assert files(capture, train_rows) == {"train"}
+    assert files(capture, all_data[6:]) == {"train", "test"}  # the test rows got the training rows' means
+
+
+def test_a_transform_mixing_the_rows_gives_every_row_both_files(capture: Capture, stacked: pd.DataFrame) -> None:
+    filled = stacked.fillna(stacked.mean(numeric_only=True))  # the means of all rows, test rows too
+    assert files(capture, filled[:6]) == {"train", "test"}
+    grouped = stacked.copy()
+    grouped["x"] = grouped.groupby("k")["x"].transform("mean")  # each group's mean over both files' rows
+    assert files(capture, grouped[grouped["_data"] == "train"]) == {"train", "test"}
+    shuffled = stacked.copy()
+    with pytest.warns(Warning, match="inplace"):  # deprecated in pandas 3.1
+        shuffled.sort_values("x", inplace=True)  # rows moved: which part a position is in is no longer known
+    assert files(capture, shuffled[:6]) == {"train", "test"}
+
+
+def test_a_mask_from_other_data_brings_its_own(capture: Capture, stacked: pd.DataFrame) -> None:
+    keep = pd.Series([True] * 3 + [False] * 7, index=stacked.index)
+    capture.read(OTHER, keep)
+    assert files(capture, stacked[keep]) == {"train", "other"}
+
+
+def test_stacking_frames_of_one_file_or_stacked_frames(capture: Capture, stacked: pd.DataFrame) -> None:
+    same = pd.concat([stacked[:2], stacked[:3]])  # train rows twice: one part, nothing to tell apart
+    assert files(capture, same) == files(capture, same[:2]) == {"train"}
+    extra = pd.DataFrame({"x": [1.0, 2.0]})
+    capture.read(OTHER, extra)
+    again = pd.concat([stacked, extra], ignore_index=True)  # the stacked frame's parts, then the new one
+    assert files(capture, again[:6]) == {"train"}
+    assert files(capture, again[6:10]) == {"test"}
+    assert files(capture, again.iloc[[0, 11]]) == {"train", "other"}
+    side = pd.concat([stacked[["x"]], stacked["x"].rename("x_again")], axis=1)
+    assert files(capture, side.head(6)) == {"train"}
+
+
+def test_results_are_pandas_own(capture: Capture, stacked: pd.DataFrame) -> None:
+    mask = stacked["_data"] == "train"
+    pd.testing.assert_frame_equal(stacked[mask], stacked.iloc[:6])
+    pd.testing.assert_frame_equal(stacked.loc[mask, ["x"]], stacked[["x"]].head(6))
+    assert stacked.iloc[3]["x"] == stacked["x"].to_numpy()[3]  # one row: a series, no parts
+
+
+def test_new_row_labels_a_left_join_and_a_row_wise_apply_keep_the_parts(
+    capture: Capture, stacked: pd.DataFrame
+) -> None:
+    # Kaggle's bike-sharing kernel: the hours as the index, per-season sums of the training rows joined back in,
+    # flags computed row by row with apply(axis=1), then the training rows taken back by the marker column
+    df = stacked.set_index(pd.DatetimeIndex(pd.date_range("2011-01-01", periods=10, freq="h")))
+    by_k = df[df["_data"] == "train"].groupby("k")[["x"]].agg("sum")
+    by_k.columns = ["x_by_k"]
+    df = df.join(by_k, on="k")
+    df["peak"] = df[["x", "x_by_k"]].apply(lambda row: int(row["x"] > row["x_by_k"]), axis=1)
+    assert files(capture, df[df["_data"] == "train"]) == {"train"}
+    assert files(capture, df[df["_data"] == "test"]) == {"train", "test"}  # the training rows' sums joined in
+    assert files(capture, df[df.columns[:2]].head(6)) == {"train"}
+    centred = df[["x"]].apply(lambda column: column - column.mean())  # each column over all its rows
+    assert files(capture, centred[:6]) == {"train", "test"}
+    inner = df.merge(by_k.reset_index(), on="k")  # an inner merge may drop and reorder rows: no parts
+    assert files(capture, inner[:6]) == {"train", "test"}
