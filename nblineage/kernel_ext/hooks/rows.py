@@ -149,6 +149,10 @@ def selecting(after: After, indexer: bool = False) -> After:
             if picks_columns:
                 _carry(capture, result, [frame])
             return
+        if indexer and not positional and isinstance(rows, slice):
+            rows = _label_slice(frame, rows)
+            if rows is None:
+                return
         _select(capture, result, frame, rows)
 
     return selected
@@ -281,8 +285,8 @@ def _rows_key(key: Any, positional: bool, indexer: bool) -> tuple[Any, bool]:
         key = key[0]
         if isinstance(key, slice) and key == slice(None):
             return None, True
-    if isinstance(key, slice):
-        return (key, False) if positional or _positions(key) else (None, False)
+    if isinstance(key, slice):  # by position for ``iloc`` and ``frame[i:j]``; by label for ``loc`` (``selecting``)
+        return (key, False) if positional or indexer or _positions(key) else (None, False)
     dtype = getattr(key, "dtype", None)
     kind = getattr(dtype, "kind", None)
     if kind == "b" or (isinstance(key, list) and key and all(type(k) is bool for k in key)):
@@ -290,6 +294,17 @@ def _rows_key(key: Any, positional: bool, indexer: bool) -> tuple[Any, bool]:
     if positional and (kind in ("i", "u") or (isinstance(key, list) and key and all(type(k) is int for k in key))):
         return key, False
     return None, not indexer
+
+
+def _label_slice(frame: Any, key: slice) -> slice | None:
+    """The positions ``frame.loc[i:j]`` takes, on a frame whose labels are its positions (the index ``concat``
+    makes with ``ignore_index``, ``reset_index(drop=True)``): ``j`` included. None for any other index."""
+    index = getattr(frame, "index", None)
+    if type(index).__name__ != "RangeIndex" or index.start != 0 or index.step != 1 or key.step not in (None, 1):
+        return None
+    if not all(end is None or (type(end) is int and end >= 0) for end in (key.start, key.stop)):
+        return None
+    return slice(key.start, None if key.stop is None else key.stop + 1)
 
 
 def _positions(key: slice) -> bool:

@@ -51,6 +51,10 @@ def test_rows_taken_back_by_position(capture: Capture, stacked: pd.DataFrame) ->
     all_data = pd.get_dummies(stacked.drop(columns=["_data", "y"]))
     assert files(capture, all_data[6:]) == files(capture, all_data.tail(4)) == {"test"}
     assert files(capture, all_data.iloc[4:8]) == {"train", "test"}  # rows of both
+    numbered = all_data.reset_index(drop=True)  # labels 0..9: a label slice includes its end
+    assert files(capture, numbered.loc[:5]) == files(capture, numbered.loc[0:5, ["x"]]) == {"train"}
+    assert files(capture, numbered.loc[6:]) == {"test"}
+    assert files(capture, all_data.loc[all_data.index < 3]) == {"train", "test"}  # labels 0-2 of both files
     all_data = all_data.fillna(all_data[:6].mean())  # the training rows' means: no test row in them
     for train_rows in (all_data[:6], all_data.iloc[:6], all_data.head(6), all_data.iloc[np.arange(6)]):
         assert files(capture, train_rows) == {"train"}
