@@ -62,6 +62,7 @@ MAX_NESTING = 32  # levels of modules walked up from a parameter to the outermos
 MAX_ATTRIBUTES = 64  # attributes of a dataset of the user's own class looked at for provenance
 _MAX_NAME_COLUMNS = 8  # text columns of a frame a dataset holds looked at for the files its items name
 MAX_OUTPUTS = 8  # items of a module's tuple or dict output looked at for the tensor gradients flow back through
+MAX_LOSS_NODES = 16  # autograd nodes from a loss's root looked at for the targets it was computed against
 
 
 class TorchState:
@@ -522,6 +523,8 @@ def _backwards(autograd: Any) -> Listener:
                         reached.append(state.fast)
                         state.fast = None
                     else:
+                        if state.pending is not None:
+                            _with_targets(active, state, args[0] if args else kwargs.get("tensors"))
                         _backward(state)
                 except Exception as error:  # the gradients are computed as they would be
                     report("torch backward", error)
@@ -538,6 +541,38 @@ def _backwards(autograd: Any) -> Listener:
             autograd.backward = original
 
     return subscribe, unsubscribe
+
+
+def _with_targets(active: Capture, state: TorchState, loss: Any) -> None:
+    """The pending output's data joined by what the loss was computed against (``mse(model(x), y)``: ``y``, a
+    tensor of a file of its own the module never saw): the ``_saved_target`` of the loss's autograd nodes nearest
+    its root, a few nodes looked at, on the exact path only (once per fit and new data)."""
+    nodes, looked, found = [getattr(loss, "grad_fn", None)], 0, EMPTY
+    while nodes and looked < MAX_LOSS_NODES:
+        node = nodes.pop(0)
+        looked += 1
+        if node is None:
+            continue
+        target = getattr(node, "_saved_target", None)
+        if isinstance(target, _TENSOR[0]):
+            found |= _target_provenance(active, target)
+        else:
+            nodes.extend(following for following, _ in getattr(node, "next_functions", ()))
+    pending = state.pending
+    if found and pending is not None and not found.sources <= pending[1].sources:
+        pending[1] = pending[1] | found
+
+
+def _target_provenance(active: Capture, target: Any) -> Provenance:
+    """A loss target's data: a loader batch's, a tracked tensor's (or the one it is a view of), else what the cell's
+    statements so far (or the user's function's) made it of (``yt = torch.tensor(y)``)."""
+    found = provenance_of(active, target)
+    if not found and active.catch_up is not None:
+        active.catch_up(active)
+        found = active.of(target)
+    if not found and _made_in_function(active, target):
+        found = active.of(target)
+    return found
 
 
 def _backward(state: TorchState) -> None:
