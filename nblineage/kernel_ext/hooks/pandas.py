@@ -53,6 +53,7 @@ WRITERS: dict[str, str] = {
 }
 # Module functions whose result derives from the frames they are given.
 FUNCTIONS = (
+    "factorize",
     "merge",
     "merge_asof",
     "merge_ordered",
@@ -144,6 +145,8 @@ METHODS = (
     "count",
     "nunique",
     "quantile",
+    "mode",
+    "rank",
     "to_frame",
     "dot",
 )
@@ -463,6 +466,8 @@ def _method_after(name: str) -> After:
     after = _converted if name in CONVERSIONS else _derive
     if name in ("head", "tail"):
         return rows.heading(after, tail=name == "tail")
+    if name in rows.STATISTICS:
+        return rows.reducing(after)
     return rows.keeping(after) if name in rows.ROW_WISE or name in OPERATORS else rows.forgetting(after)
 
 

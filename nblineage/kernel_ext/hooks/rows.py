@@ -51,6 +51,10 @@ ROW_WISE = frozenset(
     }
 )
 ROW_WISE_FUNCTIONS = frozenset({"get_dummies", "to_datetime", "to_numeric"})
+# Reductions whose value (a number, or a mode's values) a row-by-row change may put in rows: a statistic of rows
+STATISTICS = frozenset({"mean", "median", "mode", "min", "max", "std", "var", "sum", "quantile", "count", "nunique"})
+MAX_STATISTICS = 256  # statistics' values remembered (the latest kept)
+MAX_MODES = 8  # values of a mode remembered
 
 After = Callable[[Capture, Any, tuple, dict], None]
 
@@ -132,6 +136,64 @@ def forgetting(after: After) -> After:
             capture.hooks.rows.forget(args[0])
 
     return forgot
+
+
+def reducing(after: After) -> After:
+    """A statistic of a frame's or series' rows (``df["Age"].median()``, ``np.mean(df.Fare)``, ``mode()``): its
+    value, which no registry can tag (a number, a string), is remembered with the data of those rows, so that a
+    row-by-row change putting it in rows (``fillna(median)``, ``(a - a.mean()) / a.std()``, ``loc[mask, "Age"] =
+    median``) gives them that data: the median of stacked training and test rows brings the test file into the
+    training rows it fills."""
+
+    def reduced(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        after(capture, result, args, kwargs)
+        if not args:
+            return
+        values = result.iloc[:MAX_MODES] if _is_frame(result) and result.ndim == 1 else [result]
+        keys = [key for key in map(_statistic_key, values) if key is not None]
+        if not keys:
+            return
+        parts = parts_of(capture, args[0])
+        provenance = union(parts.provenances) if parts is not None else capture.of(args[0])
+        if not provenance:
+            return
+        remembered = capture.hooks.statistics
+        for key in keys:
+            remembered.pop(key, None)
+            remembered[key] = provenance | remembered.get(key, EMPTY)
+        while len(remembered) > MAX_STATISTICS:
+            del remembered[next(iter(remembered))]
+
+    return reduced
+
+
+def _statistic_key(value: Any) -> tuple[str, Any] | None:
+    """What a statistic's value is known by: a finite number's float, a string; None for anything else."""
+    if isinstance(value, bool):
+        return None
+    item = getattr(value, "item", None)
+    if type(value).__module__ == "numpy" and callable(item):
+        value = item()
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        number = float(value)
+        return ("number", number) if number == number and abs(number) != float("inf") else None
+    if isinstance(value, str) and value:
+        return ("text", value)
+    return None
+
+
+def _statistics_in(capture: Capture, sources: list[Any]) -> Provenance:
+    """The data of the statistics among ``sources`` (and the values of a dict among them, ``fillna({"Age": m})``)."""
+    remembered = capture.hooks.statistics
+    if not remembered:
+        return EMPTY
+    found = EMPTY
+    for item in sources:
+        for value in item.values() if isinstance(item, dict) and len(item) <= 64 else (item,):
+            key = _statistic_key(value) if not _is_frame(value) else None
+            if key is not None and key in remembered:
+                found |= remembered[key]
+    return found
 
 
 def selecting(after: After, indexer: bool = False) -> After:
@@ -218,6 +280,10 @@ def _carry(capture: Capture, target: Any, sources: Iterable[Any], own: Parts | N
         return
     alike = [parts for parts in found if parts is not None and parts.ends == base.ends]
     rest = union(capture.of(item) for item, parts in zip(sources, found, strict=True) if parts not in alike)
+    statistics = _statistics_in(capture, sources)
+    if statistics and not statistics.sources <= capture.of(target).sources:  # a statistic of other data put in
+        capture.registry.tag(target, (capture.of(target) | statistics).through(capture.cell_run_id))
+    rest |= statistics
     provenances = [union([*(parts.provenances[i] for parts in alike), rest]) for i in range(len(base.ends))]
     _remember(capture, target, base.ends, provenances)
 

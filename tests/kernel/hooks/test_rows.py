@@ -116,3 +116,29 @@ def test_new_row_labels_a_left_join_and_a_row_wise_apply_keep_the_parts(
     assert files(capture, centred[:6]) == {"train", "test"}
     inner = df.merge(by_k.reset_index(), on="k")  # an inner merge may drop and reorder rows: no parts
     assert files(capture, inner[:6]) == {"train", "test"}
+
+
+def test_a_statistic_of_stacked_rows_put_in_rows_brings_the_rows_it_was_computed_on(
+    capture: Capture, stacked: pd.DataFrame
+) -> None:
+    # the titanic habit: fillna with the median of the stacked frame; a number carries no provenance of its own
+    filled = stacked.copy()
+    filled["x"] = filled["x"].fillna(filled["x"].median())
+    assert files(capture, filled[:6]) == {"train", "test"}
+    scaled = stacked.copy()
+    scaled["x"] = (scaled["x"] - np.mean(scaled["x"])) / scaled["x"].std()
+    assert files(capture, scaled.head(6)) == {"train", "test"}
+    moded = stacked.copy()
+    moded.loc[moded["k"] == "b", "k"] = moded["k"].mode()[0]
+    assert files(capture, moded.iloc[:6]) == {"train", "test"}
+    ranked = stacked.copy()
+    ranked["r"] = ranked["x"].rank()  # each row's rank among all rows
+    assert files(capture, ranked[:6]) == {"train", "test"}
+    by_training_rows = stacked.copy()
+    by_training_rows["x"] = by_training_rows["x"].fillna(by_training_rows[:6]["x"].mean() + 1000.0)
+    by_training_rows["x"] = by_training_rows["x"].fillna(stacked[:6]["x"].max())  # of the training rows only
+    assert files(capture, by_training_rows[:6]) == {"train"}
+    assert files(capture, by_training_rows[6:]) == {"train", "test"}
+    constant = stacked.copy()
+    constant["x"] = constant["x"].fillna(-1.0)  # a number the code wrote
+    assert files(capture, constant[:6]) == {"train"}
