@@ -147,6 +147,7 @@ METHODS = (
     "quantile",
     "mode",
     "rank",
+    "__array_ufunc__",
     "to_frame",
     "dot",
 )
@@ -226,6 +227,7 @@ class PandasInstrumentor(Instrumentor):
     def patches(self, module: Any) -> Iterator[Patch]:
         global _tracked
         import numpy
+        from pandas.core.arrays.categorical import CategoricalAccessor
         from pandas.core.base import PandasObject
         from pandas.core.groupby.generic import DataFrameGroupBy, SeriesGroupBy
         from pandas.core.indexing import _iLocIndexer, _LocIndexer
@@ -256,6 +258,7 @@ class PandasInstrumentor(Instrumentor):
         yield from _methods(grouped, GROUPED, lambda _: _derive)
         indexers = {"__getitem__": "__getitem__", "__setitem__": "__setitem__"}
         yield from _methods((_LocIndexer, _iLocIndexer), indexers, _indexed)
+        yield from _methods((CategoricalAccessor,), ("codes",), lambda _: _accessed)
         owner = defining_class(module.DataFrame, "_set_axis")
         if owner is not None:
             yield owner, "_set_axis", _columns_set
@@ -349,6 +352,11 @@ def _derive(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     object and arguments."""
     target = args[0] if result is None and args else result
     _tag(capture, target, inputs(args, kwargs))
+
+
+def _accessed(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``series.cat.codes``: derives from the series the accessor is of."""
+    _tag(capture, result, [getattr(args[0], "_parent", None)] if args else [])
 
 
 def _converted(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
@@ -449,6 +457,7 @@ _FUNCTION_AFTERS: dict[str, After] = {
     "get_dummies": rows.keeping(_dummies),
     "merge": rows.keeping(_merge, when=rows.left_merge),
     "concat": rows.stacking(_derive),
+    "cut": rows.keeping(_derive, when=rows.given_edges),
     **{name: rows.keeping(_derive) for name in rows.ROW_WISE_FUNCTIONS - {"get_dummies"}},
 }
 _METHOD_AFTERS: dict[str, After] = {
@@ -456,7 +465,9 @@ _METHOD_AFTERS: dict[str, After] = {
     "merge": rows.keeping(_merge, when=rows.left_merge),
     "join": rows.keeping(_join, when=rows.left_join),
     "apply": rows.keeping(_derive, when=rows.row_by_row_apply),
+    "__array_ufunc__": rows.keeping(_derive, when=rows.elementwise_ufunc),
     "set_index": rows.keeping(_derive, labels=True),
+    "astype": rows.keeping(_derive, when=rows.not_categories),
 }
 
 
@@ -472,13 +483,13 @@ def _method_after(name: str) -> After:
 
 
 def _frame_method(name: str) -> After:
-    return rows.selecting(_selected) if name == "__getitem__" else rows.keeping(_derive)
+    return rows.selecting(_selected) if name == "__getitem__" else rows.keeping(_derive, keys=_data_keys)
 
 
 def _indexed(name: str) -> After:
     if name == "__getitem__":
         return rows.selecting(_selected_indexed, indexer=True)
-    return rows.keeping(_derive_indexed, indexer=True)
+    return rows.keeping(_derive_indexed, indexer=True, keys=_data_keys)
 
 
 _NAMES = (str, int, float, bool, slice, type(None))
@@ -491,10 +502,16 @@ def _data_keys(keys: tuple) -> tuple:
         for part in key if type(key) is tuple else (key,):
             names = (
                 type(part) in (list, tuple) and len(part) <= 10_000 and all(isinstance(item, _NAMES) for item in part)
-            )
+            ) or _labels(part)
             if not isinstance(part, _NAMES) and not names:
                 kept.append(part)
     return tuple(kept)
+
+
+def _labels(part: Any) -> bool:
+    """A pandas ``Index`` of labels (``df.dtypes[df.dtypes == "float64"].index``), not a boolean mask."""
+    pandas = sys.modules.get("pandas")
+    return pandas is not None and isinstance(part, pandas.Index) and part.dtype.kind != "b"
 
 
 def _tag(capture: Capture, target: Any, sources: list[Any]) -> None:

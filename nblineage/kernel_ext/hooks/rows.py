@@ -3,13 +3,15 @@ provenance. Notebooks stack the training and the test rows to engineer features 
 (``df[df["_data"] == "train"]``, ``all_data[:ntrain]``, ``.iloc[:n]``): the rows cut out derive from the parts they
 were taken from, not from every file stacked.
 
-A transform that works row by row (column selection, arithmetic and comparisons, ``fillna``, ``astype``,
+A transform that works row by row (column selection, arithmetic and comparisons, numpy ufuncs, ``fillna``,
 ``get_dummies``, a column set in place...) keeps the parts, each part given what the call's other inputs bring:
 ``all_data.fillna(all_data.mean())`` fills every part with a mean of all rows, so every part then holds every
-input. A selection of rows (a boolean mask of the frame's own index, a positional slice or positions, ``head``,
-``tail``) derives from the parts it takes rows of. Anything else makes a frame without parts, whose provenance is
-the union, as for any frame. Parts are trusted only while the frame keeps the sources and length they were made
-with: a change no hook saw, or one that moves rows (``sort_values(inplace=True)``), leaves the union."""
+input; a statistic's value (``fillna(df["Age"].median())``: a number no registry can tag) is remembered with the
+data of the rows it was computed on (``reducing``) and brings it the same way. A selection of rows (a boolean mask
+of the frame's own index, a positional slice or positions, ``head``, ``tail``) derives from the parts it takes rows
+of. Anything else makes a frame without parts, whose provenance is the union, as for any frame. Parts are trusted
+only while the frame keeps the sources and length they were made with: a change no hook saw, or one that moves
+rows (``sort_values(inplace=True)``), leaves the union."""
 
 from __future__ import annotations
 
@@ -29,7 +31,6 @@ ROW_WISE = frozenset(
         "set_index",
         "insert",
         "copy",
-        "astype",
         "fillna",
         "replace",
         "drop",
@@ -88,12 +89,17 @@ def stacking(after: After) -> After:
 
 
 def keeping(
-    after: After, indexer: bool = False, when: Callable[[tuple, dict], bool] | None = None, labels: bool = False
+    after: After,
+    indexer: bool = False,
+    when: Callable[[tuple, dict], bool] | None = None,
+    labels: bool = False,
+    keys: Callable[[tuple], tuple] | None = None,
 ) -> After:
     """The after of a method working row by row (``when`` the call's arguments say so): the result, or the frame it
     changed in place (``indexer``: the frame of ``frame.loc[...] = value``), keeps the parts. With ``labels``, the
     arguments are row labels (``set_index(keys)``), no data the rows get: the parts stay as they were, when the
-    labels bring no source the frame lacks (else the frame's provenance is the union)."""
+    labels bring no source the frame lacks (else the frame's provenance is the union). ``keys``: the parts of an
+    indexing key (the first argument) that hold data, not names (``df[cols] = ...``)."""
 
     def kept(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
         if not capture.hooks.rows or not args or (when is not None and not when(args, kwargs)):
@@ -102,7 +108,10 @@ def keeping(
         frame = getattr(args[0], "obj", None) if indexer else args[0]
         own = parts_of(capture, frame) if result is None else None  # before the after tags the frame anew
         after(capture, result, args, kwargs)
-        sources = [frame] if labels else [frame, *inputs(args[1:], kwargs)]
+        given = args[1:]
+        if keys is not None and given:  # ``frame.loc[mask, "col"] = value``: the mask, not the name
+            given = (*keys(given[:1]), *given[1:])
+        sources = [frame] if labels else [frame, *inputs(given, kwargs)]
         _carry(capture, frame if result is None else result, sources, own)
 
     return kept
@@ -115,8 +124,18 @@ def left_join(args: tuple, kwargs: dict) -> bool:
 
 
 def left_merge(args: tuple, kwargs: dict) -> bool:
-    """``merge(left, right, how="left")``, or the method: as :func:`left_join`."""
-    return argument(args, kwargs, 2, "how", "inner") == "left"
+    """``merge(left, right, how="left")``, or the method: as :func:`left_join`; or a merge on both indexes when
+    they are the same labels in the same order (``data.merge(pd.get_dummies(data["year"]), left_index=True,
+    right_index=True)``): each row of the left frame beside the same row of the right one."""
+    if argument(args, kwargs, 2, "how", "inner") == "left":
+        return True
+    if not (kwargs.get("left_index") and kwargs.get("right_index")) or len(args) < 2:
+        return False
+    left, right = args[0], args[1]
+    try:
+        return left.index is right.index or (left.index.is_unique and left.index.equals(right.index))
+    except AttributeError:
+        return False
 
 
 def row_by_row_apply(args: tuple, kwargs: dict) -> bool:
@@ -125,6 +144,27 @@ def row_by_row_apply(args: tuple, kwargs: dict) -> bool:
     if pandas is not None and isinstance(args[0], pandas.Series):
         return True
     return argument(args, kwargs, 2, "axis", 0) in (1, "columns")
+
+
+def elementwise_ufunc(args: tuple, kwargs: dict) -> bool:
+    """``np.log1p(frame)``: a numpy ufunc called on each value (not ``reduce`` or ``accumulate``)."""
+    return argument(args, kwargs, 2, "method", None) == "__call__"
+
+
+def not_categories(args: tuple, kwargs: dict) -> bool:
+    """``astype(...)`` to any type but ``category``, whose codes depend on the categories of all rows."""
+    dtype = argument(args, kwargs, 1, "dtype", None)
+    kinds = list(dtype.values())[:64] if isinstance(dtype, dict) else [dtype]
+    return not any(
+        (isinstance(kind, str) and kind == "category") or type(kind).__name__ == "CategoricalDtype" for kind in kinds
+    )
+
+
+def given_edges(args: tuple, kwargs: dict) -> bool:
+    """``pd.cut(x, [0, 3, 100])``: bins the code gives each value to (a number of bins is spread over all rows'
+    range)."""
+    bins = argument(args, kwargs, 1, "bins", None)
+    return bins is not None and not isinstance(bins, (int, float)) and hasattr(bins, "__len__")
 
 
 def forgetting(after: After) -> After:
@@ -171,9 +211,9 @@ def _statistic_key(value: Any) -> tuple[str, Any] | None:
     """What a statistic's value is known by: a finite number's float, a string; None for anything else."""
     if isinstance(value, bool):
         return None
-    item = getattr(value, "item", None)
-    if type(value).__module__ == "numpy" and callable(item):
-        value = item()
+    numpy = sys.modules.get("numpy")
+    if numpy is not None and isinstance(value, numpy.generic):  # a numpy scalar (not an array)
+        value = value.item()
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         number = float(value)
         return ("number", number) if number == number and abs(number) != float("inf") else None

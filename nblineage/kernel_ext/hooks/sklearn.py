@@ -73,6 +73,14 @@ def _inputs(args: tuple, kwargs: dict) -> tuple:
     return (*args[1:], *kwargs.values())
 
 
+def _untracked_values(capture: Capture, inputs: tuple) -> bool:
+    """Whether some input holds values no hook tracked: a list or tuple of them, an array, a frame."""
+    return any(
+        (isinstance(item, (list, tuple)) and item and not capture.of(item)) or capture.untracked_data((item,))
+        for item in inputs
+    )
+
+
 def _derive_result(capture: Capture, result: Any, *inputs: Any) -> None:
     if isinstance(result, tuple):  # predict(..., return_std=True) and the like
         for item in result:
@@ -93,6 +101,10 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
             forget_files(capture, estimator)
         inputs = ((estimator,) if partial else ()) + _inputs(args, kwargs)
         provenance = capture.derive(estimator, *inputs)
+        if not provenance and capture.argument_reads is not None and _untracked_values(capture, inputs):
+            # ``lbl.fit(list(all_data[c].values))``: a list no hook tracked, made from data the arguments read
+            provenance = capture.argument_reads(capture).through(capture.cell_run_id)
+            capture.registry.tag(estimator, provenance)
         if not own.isdisjoint(provenance.sources):  # fit on its own predictions: not on the file they came from
             provenance = replace(provenance, sources=provenance.sources - own)
             capture.registry.tag(estimator, provenance)

@@ -114,6 +114,10 @@ def test_new_row_labels_a_left_join_and_a_row_wise_apply_keep_the_parts(
     assert files(capture, df[df.columns[:2]].head(6)) == {"train"}
     centred = df[["x"]].apply(lambda column: column - column.mean())  # each column over all its rows
     assert files(capture, centred[:6]) == {"train", "test"}
+    numbered = stacked.reset_index(drop=True)
+    years = pd.get_dummies(numbered["k"], drop_first=True)  # the bike kernel's dummies merged back on the index
+    merged = numbered.merge(years, left_index=True, right_index=True)
+    assert files(capture, merged[merged["_data"] == "train"]) == {"train"}
     inner = df.merge(by_k.reset_index(), on="k")  # an inner merge may drop and reorder rows: no parts
     assert files(capture, inner[:6]) == {"train", "test"}
 
@@ -142,3 +146,26 @@ def test_a_statistic_of_stacked_rows_put_in_rows_brings_the_rows_it_was_computed
     constant = stacked.copy()
     constant["x"] = constant["x"].fillna(-1.0)  # a number the code wrote
     assert files(capture, constant[:6]) == {"train"}
+
+
+def test_encodings_over_all_rows_mix_them_and_elementwise_ones_do_not(capture: Capture, stacked: pd.DataFrame) -> None:
+    stacked["x"].median()  # a statistic remembered: arrays put in rows are no statistic's value
+    numbered = stacked.copy()
+    numbered["n"] = np.arange(10)
+    assert files(capture, numbered[:6]) == {"train"}
+    coded = stacked.copy()
+    coded["k"] = coded["k"].astype("category").cat.codes  # the categories of all rows number each row's
+    assert files(capture, coded[:6]) == {"train", "test"}
+    factorized = stacked.copy()
+    factorized["k"] = pd.factorize(factorized["k"])[0]
+    assert files(capture, factorized[:6]) == {"train", "test"}
+    logged = stacked.copy()
+    logged[["x"]] = np.log1p(logged[["x"]].abs())  # a numpy ufunc: value by value
+    floats = logged.dtypes[logged.dtypes == "float64"].index  # column names: no data
+    logged[floats] = np.log1p(logged[floats].abs())
+    logged["bin"] = pd.cut(logged["x"], [0.0, 0.5, 10.0], labels=False)  # edges the code gives
+    logged.loc[logged["k"] == "a", "x"] = 0.0  # a mask of the frame's own rows, a number the code wrote
+    assert files(capture, logged[:6]) == {"train"}
+    spread = stacked.copy()
+    spread["bin"] = pd.cut(spread["x"], 3, labels=False)  # three bins over all rows' range
+    assert files(capture, spread[:6]) == {"train", "test"}
