@@ -632,3 +632,34 @@ def test_questions_about_something_that_is_not_a_model(store: Store, lineage: Sc
             question(store, DatasetRef("file", lineage.raw))
         with pytest.raises(NotFound, match="no model named"):
             question(store, DatasetRef("file", "/nowhere"))
+
+
+def test_a_file_rewritten_from_its_own_older_version_is_no_source(store: Store) -> None:
+    # M5's "simple FE" kernel: grid.parquet read, changed and written back, then a model trained from the new one
+    raw, grid, model = "/w/raw.csv", "/w/grid.parquet", "/w/m.joblib"
+    ingest(
+        store,
+        [
+            run_event(
+                ("nb", "c1"),
+                [entry("file", raw, "r1", output=False)],
+                [entry("file", grid, "g1", inputs=[("file", raw)])],
+            ),
+            run_event(
+                ("nb", "c2"),
+                [entry("file", grid, "g1", output=False)],
+                [entry("file", grid, "g2", inputs=[("file", grid)])],
+            ),
+            run_event(
+                ("nb", "c3"),
+                [entry("file", grid, "g2", output=False)],
+                [entry("file", model, "m1", inputs=[("file", grid)], model=rf_model())],
+            ),
+        ],
+    )
+    datasets = q.model_inputs(store, DatasetRef("file", model, "m1")).datasets
+    assert [(d.name, d.version, d.depth, d.source) for d in datasets] == [
+        (grid, "g2", 1, False),  # made from g1, which the answer lists
+        (grid, "g1", 2, False),
+        (raw, "r1", 3, True),
+    ]

@@ -161,16 +161,23 @@ def _feature_lineage(value: Any) -> dict[str, list[str]]:
 def input_datasets(reader: Reader, nodes: list[Node]) -> tuple[InputDataset, ...]:
     rows = reader.versions((n.namespace, n.name, n.version or "") for n in nodes)
     answer = {row.dataset_id for row in rows.values()}
+    listed = {row.id for row in rows.values()}
     unversioned = reader.unversioned(answer)
-    feeders = reader.feeders([row.id for row in rows.values()] + list(unversioned.values()))
+    feeders = reader.feeders([*listed, *unversioned.values()])
     quality = results_for(reader, [(n.namespace, n.name, n.version) for n in nodes])
     found = []
     for node in nodes:
         row = rows.get((node.namespace, node.name, node.version or ""))
-        fed: set[int] = set()
+        fed = False
         if row is not None:
-            fed = feeders.get(row.id, set()) | feeders.get(unversioned.get(row.dataset_id, -1), set())
-            fed = (fed & answer) - {row.dataset_id}
+            edges = feeders.get(row.id, set()) | feeders.get(unversioned.get(row.dataset_id, -1), set())
+            # another dataset of the answer, or another version of this one the answer lists (a file rewritten
+            # in place from what it held before): never the version itself
+            fed = any(
+                (dataset != row.dataset_id and dataset in answer) or (dataset == row.dataset_id and version in listed)
+                for dataset, version in edges
+                if version != row.id
+            )
         checked = tuple(quality.get((node.namespace, node.name, node.version), ()))
         found.append(InputDataset(node.namespace, node.name, node.version, node.depth, not fed, checked))
     return tuple(found)

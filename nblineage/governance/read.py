@@ -200,15 +200,16 @@ class Reader:
             )
         )
 
-    def feeders(self, version_ids: Iterable[int]) -> dict[int, set[int]]:
-        """The datasets with an edge into each version (the unknown-to-known version links left out)."""
-        found: dict[int, set[int]] = {}
-        for dst, dataset_id in self.sql.where_in(
-            "SELECT e.dst, v.dataset_id FROM edges e JOIN dataset_versions v ON v.id = e.src "
+    def feeders(self, version_ids: Iterable[int]) -> dict[int, set[tuple[int, int]]]:
+        """The (dataset, version) pairs with an edge into each version (the unknown-to-known version links left
+        out)."""
+        found: dict[int, set[tuple[int, int]]] = {}
+        for dst, dataset_id, version_id in self.sql.where_in(
+            "SELECT e.dst, v.dataset_id, v.id FROM edges e JOIN dataset_versions v ON v.id = e.src "
             "WHERE e.derivation <> 'version' AND e.dst IN",
             sorted(set(version_ids)),
         ):
-            found.setdefault(dst, set()).add(dataset_id)
+            found.setdefault(dst, set()).add((dataset_id, version_id))
         return found
 
     def direct_sources(self, version: VersionRow) -> list[VersionRow]:
