@@ -314,15 +314,16 @@ def _carry(capture: Capture, target: Any, sources: Iterable[Any], own: Parts | N
         return
     sources = list(sources)
     found = [own if item is target and own is not None else parts_of(capture, item) for item in sources]
-    base = next((parts for parts in found if parts is not None and parts.ends[-1] == _length(target)), None)
+    base = next((parts for parts in found if parts is not None and parts.ends[-1] == len(target)), None)
     if base is None:
         capture.hooks.rows.forget(target)
         return
     alike = [parts for parts in found if parts is not None and parts.ends == base.ends]
     rest = union(capture.of(item) for item, parts in zip(sources, found, strict=True) if parts not in alike)
     statistics = _statistics_in(capture, sources)
-    if statistics and not statistics.sources <= capture.of(target).sources:  # a statistic of other data put in
-        capture.registry.tag(target, (capture.of(target) | statistics).through(capture.cell_run_id))
+    whole = capture.of(target)
+    if statistics and not statistics.sources <= whole.sources:  # a statistic of other data put in
+        capture.registry.tag(target, (whole | statistics).through(capture.cell_run_id))
     rest |= statistics
     provenances = [union([*(parts.provenances[i] for parts in alike), rest]) for i in range(len(base.ends))]
     _remember(capture, target, base.ends, provenances)
@@ -335,7 +336,7 @@ def _select(capture: Capture, result: Any, frame: Any, rows: Any) -> None:
     if parts is None or not _is_frame(result):
         return
     counts = _counts(parts.ends, rows, frame)
-    if counts is None or sum(counts) != _length(result):
+    if counts is None or sum(counts) != len(result):
         return
     mask = parts_of(capture, rows) if _is_frame(rows) else None
     alike = mask is not None and mask.ends == parts.ends
@@ -439,7 +440,3 @@ def _remember(capture: Capture, obj: Any, ends: list[int] | tuple[int, ...], pro
 def _is_frame(obj: Any) -> bool:
     pandas = sys.modules.get("pandas")
     return pandas is not None and isinstance(obj, (pandas.DataFrame, pandas.Series))
-
-
-def _length(obj: Any) -> int:
-    return len(obj)
