@@ -35,6 +35,10 @@ class ObjectFacts:
         if entry is not None and entry[0]() is obj:
             del self._facts[id(obj)]
 
+    def objects(self) -> list[Any]:
+        """The live objects facts are known about."""
+        return [obj for ref, _ in list(self._facts.values()) if (obj := ref()) is not None]
+
     def __bool__(self) -> bool:
         return bool(self._facts)
 
@@ -88,6 +92,7 @@ class HookState:
         self.predictions = ObjectFacts()  # predictions -> {"fitId", "estimator"}
         self.arrays = ObjectFacts()  # array -> {"columns": the frame's} (columns.py)
         self.rows = ObjectFacts()  # stacked frame -> {"parts": which rows came from what} (hooks/rows.py)
+        self.row_views = ObjectFacts()  # array holding data -> {"views": arrays with parts looking into it} (rows.py)
         self.statistics: dict[tuple[str, Any], Provenance] = {}  # a statistic's value -> the data of its rows (rows.py)
         self.named_arrays: list[Any] = []  # the latest named arrays' probes, for copies (columns.py)
         self.last_prediction: tuple[int, dict[str, Any]] | None = None  # (length, facts) of the latest predictions

@@ -10,7 +10,7 @@ its provenance (unless, in the very cell that deleted it, it is bound to one of 
 for a tuple has the same length, first and last items). Such an object tagged with no binding (a hook's
 intermediate result) is not kept: its items carry their own provenance. A numpy or torch view no hook tagged (a slice,
 ``X = data[:, :8]``) has the provenance of the array it looks into (tagging a view tags that array too, unless it
-has provenance of its own). The registry's own memory is bounded
+has provenance of its own), or of the rows it looks at (``view_rows``). The registry's own memory is bounded
 (``MAX_BYTES``): past it, the oldest entries are forgotten first.
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 import threading
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Any, Literal
@@ -160,6 +160,8 @@ class Registry:
         # Hooks run on the user's threads, and a collected object's callback may run in any thread, even in the
         # middle of a change here (the collector runs on allocation): reentrant.
         self._lock = threading.RLock()
+        # What an untagged view of some rows of an array with row parts derives from (``hooks/rows.py``), or None
+        self.view_rows: Callable[[Any, Any], Provenance | None] | None = None
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -212,7 +214,13 @@ class Registry:
         if isinstance(obj, dict) and len(obj) <= 64:
             return union(self.of(item) for item in obj.values())
         base = _array_base(obj)
-        return self.of(base) if base is not None else EMPTY
+        if base is None:
+            return EMPTY
+        if self.view_rows is not None:
+            rows = self.view_rows(obj, base)
+            if rows is not None:
+                return rows
+        return self.of(base)
 
     def derive(self, result: Any, *inputs: Any, run_id: str | None = None) -> Provenance:
         """Give ``result`` the union of its inputs' provenance (when any has one), gone through the cell run

@@ -23,7 +23,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 from nblineage.kernel_ext import columns, guard
-from nblineage.kernel_ext.capture import Capture, capturing, user_caller
+from nblineage.kernel_ext.capture import Capture, capturing, current, user_caller
 from nblineage.kernel_ext.hooks import rows
 from nblineage.kernel_ext.hooks.calls import argument, inputs
 from nblineage.kernel_ext.hooks.files import locate, record_read, record_write, schema_facet
@@ -251,8 +251,9 @@ class PandasInstrumentor(Instrumentor):
                     where = f"pandas.{owner.__name__}.{name}"
                     yield owner, name, intercept(where, _writer(parameter), before=_check_write(parameter))
         yield from _methods((module.DataFrame,), {name: name for name in FRAME_METHODS}, _frame_method)
-        derived = {name: name for name in METHODS + OPERATORS + PROPERTIES}
+        derived = {name: name for name in METHODS + OPERATORS + PROPERTIES if name not in rows.FILTERS}
         yield from _methods(frames, derived, _method_after)
+        yield from _methods(frames, rows.FILTERS, lambda _: rows.filtering(_derive), wrapper=_filtering)
         yield from _methods((TextFileReader, JsonReader), ("read", "__next__"), lambda _: _derive)
         grouped = (DataFrameGroupBy, SeriesGroupBy, Rolling, Window, Expanding, ExponentialMovingWindow, Resampler)
         yield from _methods(grouped, GROUPED, lambda _: _derive)
@@ -303,9 +304,15 @@ def _renamed_by_position(replaced: list[str], capture: Capture, result: Any, arg
         columns.learn(capture, {new: frozenset({old}) for new, old in zip(now, replaced, strict=True) if new != old})
 
 
-def _methods(classes: tuple[type, ...], names: Any, make: Callable[[Any], After]) -> Iterator[Patch]:
+def _methods(
+    classes: tuple[type, ...],
+    names: Any,
+    make: Callable[[Any], After],
+    wrapper: Callable[[str, After], Callable[..., Any]] = intercept,
+) -> Iterator[Patch]:
     """A patch of each of ``names`` on the pandas class that defines it for each of ``classes`` (once each);
-    ``names`` may map each name to what ``make`` needs to build its ``after``."""
+    ``names`` may map each name to what ``make`` needs to build its ``after``; ``wrapper`` makes the patch's
+    wrapper from its name and ``after``."""
     seen: set[tuple[type, str]] = set()
     for cls in classes:
         for name in names:
@@ -314,7 +321,8 @@ def _methods(classes: tuple[type, ...], names: Any, make: Callable[[Any], After]
                 continue
             seen.add((owner, name))
             parameter = names[name] if isinstance(names, dict) else None
-            yield owner, name, intercept(f"pandas.{owner.__name__}.{name}", make(parameter))
+            where = f"pandas.{owner.__name__}.{name}"
+            yield owner, name, wrapper(where, make(parameter))
 
 
 def _reader(parameter: str) -> After:
@@ -479,7 +487,28 @@ def _method_after(name: str) -> After:
         return rows.heading(after, tail=name == "tail")
     if name in rows.STATISTICS:
         return rows.reducing(after)
-    return rows.keeping(after) if name in rows.ROW_WISE or name in OPERATORS else rows.forgetting(after)
+    if name in rows.ROW_WISE or name in OPERATORS or name in CONVERSIONS:
+        return rows.keeping(after)
+    return rows.forgetting(after)
+
+
+def _filtering(where: str, after: After) -> Callable[..., Any]:
+    """The wrapper of a method that may keep only some rows (``rows.FILTERS``, ``after`` its ``rows.filtering``):
+    in place, the frame's row labels and parts before the call tell which rows stayed."""
+    kept = intercept(where, after)
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        capture = current() if kwargs.get("inplace") and capturing() else None
+        if capture is None or not capture.hooks.rows:
+            return kept(wrapped, instance, args, kwargs)
+        try:
+            before = (instance.index, rows.parts_of(capture, instance))
+        except Exception as error:
+            report(where, error)
+            return kept(wrapped, instance, args, kwargs)
+        return intercept(where, rows.filtering(_derive, before))(wrapped, instance, args, kwargs)
+
+    return wrapper
 
 
 def _frame_method(name: str) -> After:

@@ -15,6 +15,7 @@ rows (``sort_values(inplace=True)``), leaves the union."""
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable, Iterable
 from typing import Any
@@ -33,7 +34,6 @@ ROW_WISE = frozenset(
         "copy",
         "fillna",
         "replace",
-        "drop",
         "rename",
         "reset_index",
         "isna",
@@ -52,8 +52,11 @@ ROW_WISE = frozenset(
     }
 )
 ROW_WISE_FUNCTIONS = frozenset({"get_dummies", "to_datetime", "to_numeric"})
+# Frame and series methods that keep some rows, in order, with their labels (``filtering``)
+FILTERS = frozenset({"dropna", "drop", "drop_duplicates", "query"})
 # Reductions whose value (a number, or a mode's values) a row-by-row change may put in rows: a statistic of rows
 STATISTICS = frozenset({"mean", "median", "mode", "min", "max", "std", "var", "sum", "quantile", "count", "nunique"})
+MAX_VIEWS = 8  # arrays with parts remembered per array holding their data
 MAX_STATISTICS = 256  # statistics' values remembered (the latest kept)
 MAX_MODES = 8  # values of a mode remembered
 
@@ -255,9 +258,114 @@ def selecting(after: After, indexer: bool = False) -> After:
             rows = _label_slice(frame, rows)
             if rows is None:
                 return
-        _select(capture, result, frame, rows)
+        parts = parts_of(capture, frame) if frame is not None else None
+        if parts is not None:
+            _select(capture, result, parts, rows, frame)
 
     return selected
+
+
+def filtering(after: After, before: tuple[Any, Parts | None] | None = None) -> After:
+    """The after of a method that keeps some of a frame's rows, in order, by their labels (``dropna(subset=[...])``,
+    ``query(...)``, ``drop(index=...)``, ``drop_duplicates()``): the rows kept derive from the parts they are in,
+    told by the labels the result kept. ``before``: the frame's row labels and parts before a call in place."""
+
+    def filtered(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        if not capture.hooks.rows or not args:
+            after(capture, result, args, kwargs)
+            return
+        frame = args[0]
+        labels, parts = before if before is not None else (getattr(frame, "index", None), parts_of(capture, frame))
+        after(capture, result, args, kwargs)
+        target = frame if result is None else result
+        if parts is None or not _is_frame(target):
+            capture.hooks.rows.forget(target)
+        elif len(target) == parts.ends[-1]:  # no row dropped (columns were)
+            _carry(capture, target, [frame], parts if result is None else None)
+        else:
+            positions = _kept_positions(labels, getattr(target, "index", None))
+            if positions is None:
+                capture.hooks.rows.forget(target)
+            else:
+                _select(capture, target, parts, positions)
+
+    return filtered
+
+
+def _kept_positions(labels: Any, kept: Any) -> Any:
+    """Where the rows labelled ``kept`` were among ``labels``, in increasing order; None when labels repeat or the
+    rows kept are not a subsequence of them."""
+    try:
+        if not labels.is_unique:
+            return None
+        positions = labels.get_indexer(kept)
+    except Exception:  # labels pandas cannot look up: no parts
+        return None
+    if len(positions) and (positions.min() < 0 or (positions[1:] <= positions[:-1]).any()):
+        return None
+    return positions
+
+
+def _of_view(capture: Capture, view: Any, base: Any) -> Provenance | None:
+    """What an untagged numpy view of some rows of an array with parts derives from (``X = all_data.values[:n]``,
+    ``arr[n:]``): the parts of those rows. ``base`` is the array holding the data, where arrays with parts that look
+    into it are remembered by their geometry (``_remember``; the array itself may be gone: ``.values`` made it for
+    the statement only). None when no such array takes in the view (the registry then gives the view ``base``'s
+    provenance)."""
+    numpy = sys.modules.get("numpy")
+    views = capture.hooks.row_views.get(base).get("views") if numpy is not None else None
+    if not views or not isinstance(view, numpy.ndarray):
+        return None
+    sources = capture.of(base).sources
+    for geometry, parts in reversed(views):
+        rows = _rows_viewed(view, geometry) if parts.whole.sources == sources else None
+        counts = _counts(parts.ends, rows, None) if rows is not None else None
+        if counts is not None and sum(counts) == len(view):
+            return union(provenance for provenance, count in zip(parts.provenances, counts, strict=True) if count)
+    return None
+
+
+Geometry = tuple[int, tuple[int, ...], tuple[int, ...]]  # an array's data address, shape and strides
+
+
+def _geometry(array: Any) -> Geometry:
+    return array.__array_interface__["data"][0], array.shape, array.strides
+
+
+def _rows_viewed(view: Any, geometry: Geometry) -> slice | None:
+    """The rows of the array of ``geometry`` that ``view`` looks at (``arr[:n]``, ``arr[n:, 1:]``, ``arr[::2]``,
+    one column of some rows ``arr[:n, 0]``), as a slice; None when it looks at anything else."""
+    address, shape, strides = geometry
+    fixed = len(shape) - view.ndim  # the array's axes the view does not have: a column of a table's rows
+    if view.ndim == 0 or not (fixed == 0 or (fixed == 1 and len(shape) == 2)):
+        return None
+    first = _position(view.__array_interface__["data"][0] - address, shape, strides)
+    if first is None:
+        return None
+    if not fixed and (
+        view.strides[1:] != strides[1:]
+        or any(first[axis] + view.shape[axis] > shape[axis] for axis in range(1, len(shape)))
+    ):
+        return None
+    stride, start = strides[0], first[0]
+    if view.strides[0] <= 0 or view.strides[0] % stride:
+        return None
+    step = view.strides[0] // stride
+    stop = start + len(view) * step
+    return slice(start, stop, step) if stop - step < shape[0] else None
+
+
+def _position(offset: int, shape: tuple[int, ...], strides: tuple[int, ...]) -> tuple[int, ...] | None:
+    """The index of the item ``offset`` bytes into an array of ``shape`` and ``strides`` (positive, each axis
+    spanning more than those of smaller stride, as numpy lays out arrays and their transposes); None if none is."""
+    if offset < 0 or any(stride <= 0 for stride in strides):
+        return None
+    index = [0] * len(shape)
+    for axis in sorted(range(len(shape)), key=lambda axis: -strides[axis]):
+        index[axis], offset = divmod(offset, strides[axis])
+        if index[axis] >= shape[axis]:
+            return None
+    return tuple(index) if offset == 0 else None
 
 
 def heading(after: After, tail: bool = False) -> After:
@@ -269,7 +377,10 @@ def heading(after: After, tail: bool = False) -> After:
             return
         count = argument(args, kwargs, 1, "n", 5)
         if isinstance(count, int) and count >= 0:
-            _select(capture, result, args[0], slice(-count, None) if tail and count else slice(0, 0 if tail else count))
+            parts = parts_of(capture, args[0])
+            if parts is not None:
+                rows = slice(-count, None) if tail and count else slice(0, 0 if tail else count)
+                _select(capture, result, parts, rows)
 
     return cut
 
@@ -310,7 +421,7 @@ def _carry(capture: Capture, target: Any, sources: Iterable[Any], own: Parts | N
     """``target`` was made row by row from ``sources``: it gets the parts of the first source with parts of its
     length, each part given the same part of other sources with those parts, and all of every other source.
     ``own``: the parts ``target`` had before it was changed in place (it is a source)."""
-    if not _is_frame(target):
+    if not _has_rows(target):
         return
     sources = list(sources)
     found = [own if item is target and own is not None else parts_of(capture, item) for item in sources]
@@ -329,11 +440,11 @@ def _carry(capture: Capture, target: Any, sources: Iterable[Any], own: Parts | N
     _remember(capture, target, base.ends, provenances)
 
 
-def _select(capture: Capture, result: Any, frame: Any, rows: Any) -> None:
-    """``result`` holds the rows ``rows`` (a slice, positions or a boolean mask) of ``frame``: it derives from the
-    parts they are in (and a mask from its own rows there, or all of it when it has no parts like the frame's)."""
-    parts = parts_of(capture, frame) if frame is not None else None
-    if parts is None or not _is_frame(result):
+def _select(capture: Capture, result: Any, parts: Parts, rows: Any, frame: Any = None) -> None:
+    """``result`` holds the rows ``rows`` (a slice, increasing positions or a boolean mask) of a frame (or array)
+    with ``parts``: it derives from the parts they are in (and a mask from its own rows there, or all of it when it
+    has no parts like the frame's)."""
+    if not _has_rows(result):
         return
     counts = _counts(parts.ends, rows, frame)
     if counts is None or sum(counts) != len(result):
@@ -365,7 +476,7 @@ def _counts(ends: tuple[int, ...], rows: Any, frame: Any) -> list[int] | None:
         if isinstance(rows, slice):
             positions = numpy.arange(length)[rows]
         else:
-            if _is_frame(rows) and not (rows.index is frame.index or rows.index.equals(frame.index)):
+            if _is_frame(rows) and (frame is None or not (rows.index is frame.index or rows.index.equals(frame.index))):
                 return None  # a mask pandas aligns on labels: which rows it picks is pandas' business
             array = numpy.asarray(rows)
             if array.dtype.kind == "b":
@@ -434,9 +545,24 @@ def _remember(capture: Capture, obj: Any, ends: list[int] | tuple[int, ...], pro
     if len(merged) < 2 or len(merged) > MAX_PARTS or union(merged).sources != whole.sources:
         capture.hooks.rows.forget(obj)
         return
-    capture.hooks.rows.remember(obj, {"parts": Parts(tuple(merged_ends), tuple(merged), whole)})
+    parts = Parts(tuple(merged_ends), tuple(merged), whole)
+    capture.hooks.rows.remember(obj, {"parts": parts})
+    if not _is_frame(obj):  # an array: its views' rows, by where it is in the array holding its data
+        base = obj.base if isinstance(obj.base, sys.modules["numpy"].ndarray) else obj
+        views = [*capture.hooks.row_views.get(base).get("views", [])[1 - MAX_VIEWS :], (_geometry(obj), parts)]
+        capture.hooks.row_views.remember(base, {"views": views})
+        if capture.registry.view_rows is None:
+            capture.registry.view_rows = functools.partial(_of_view, capture)
 
 
 def _is_frame(obj: Any) -> bool:
     pandas = sys.modules.get("pandas")
     return pandas is not None and isinstance(obj, (pandas.DataFrame, pandas.Series))
+
+
+def _has_rows(obj: Any) -> bool:
+    """A frame, a series, or a numpy array of at least one dimension (``frame.values``): something with rows."""
+    if _is_frame(obj):
+        return True
+    numpy = sys.modules.get("numpy")
+    return numpy is not None and isinstance(obj, numpy.ndarray) and obj.ndim > 0

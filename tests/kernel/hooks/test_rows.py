@@ -169,3 +169,33 @@ def test_encodings_over_all_rows_mix_them_and_elementwise_ones_do_not(capture: C
     spread = stacked.copy()
     spread["bin"] = pd.cut(spread["x"], 3, labels=False)  # three bins over all rows' range
     assert files(capture, spread[:6]) == {"train", "test"}
+
+
+def test_rows_kept_by_their_labels_derive_from_their_own_file(capture: Capture, stacked: pd.DataFrame) -> None:
+    all_data = stacked.reset_index(drop=True)  # labels 0..9; test rows have no target
+    assert files(capture, all_data.dropna(subset=["y"])) == {"train"}
+    assert files(capture, all_data.query("_data == 'test'")) == {"test"}
+    assert files(capture, all_data.drop(index=range(6, 10))) == {"train"}
+    assert files(capture, all_data.drop(columns=["k"])[6:]) == {"test"}  # columns dropped: the parts stay
+    assert files(capture, all_data.drop(index=[0, 9])) == {"train", "test"}  # rows of both kept
+    for method, kwargs in (("dropna", {"subset": ["y"]}), ("query", {"expr": "_data == 'train'"})):
+        frame = all_data.copy()
+        with pytest.warns(Warning, match="inplace"):  # deprecated in pandas 3.1
+            getattr(frame, method)(inplace=True, **kwargs)
+        assert len(frame) == 6 and files(capture, frame) == {"train"}, method
+
+
+def test_rows_kept_by_labels_that_repeat_keep_both_files(capture: Capture, stacked: pd.DataFrame) -> None:
+    assert files(capture, stacked.dropna(subset=["y"])) == {"train", "test"}  # concat's labels 0..5 and 0..3
+
+
+def test_numpy_views_of_the_rows_derive_from_their_own_file(capture: Capture, stacked: pd.DataFrame) -> None:
+    all_data = pd.get_dummies(stacked.drop(columns=["_data", "y"]))  # mixed types: .values is a new array
+    assert files(capture, all_data.values[:6]) == files(capture, all_data.to_numpy()[:6]) == {"train"}
+    assert files(capture, all_data.values[6:]) == {"test"}
+    assert files(capture, all_data.values[4:8]) == {"train", "test"}
+    numbers = stacked[["x"]].values  # one type: a view of pandas' own block
+    assert files(capture, numbers[:6]) == files(capture, numbers[::2][:3]) == {"train"}
+    assert files(capture, numbers[7:, 0]) == {"test"}  # a column of some rows: every column of them
+    assert files(capture, np.array(all_data)[6:]) == {"test"}
+    assert files(capture, all_data.values.T[:1]) == {"train", "test"}  # a column of every row
