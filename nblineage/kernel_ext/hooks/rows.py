@@ -105,17 +105,21 @@ def keeping(
     indexing key (the first argument) that hold data, not names (``df[cols] = ...``)."""
 
     def kept(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
-        if not capture.hooks.rows or not args or (when is not None and not when(args, kwargs)):
+        hooks = capture.hooks
+        if not (hooks.rows or hooks.statistics) or not args or (when is not None and not when(args, kwargs)):
             after(capture, result, args, kwargs)
             return
         frame = getattr(args[0], "obj", None) if indexer else args[0]
-        own = parts_of(capture, frame) if result is None else None  # before the after tags the frame anew
+        own = parts_of(capture, frame) if result is None and hooks.rows else None  # before the after tags anew
         after(capture, result, args, kwargs)
         given = args[1:]
         if keys is not None and given:  # ``frame.loc[mask, "col"] = value``: the mask, not the name
             given = (*keys(given[:1]), *given[1:])
         sources = [frame] if labels else [frame, *inputs(given, kwargs)]
-        _carry(capture, frame if result is None else result, sources, own)
+        target = frame if result is None else result
+        statistics = _put_statistics(capture, target, sources[1:])
+        if hooks.rows:
+            _carry(capture, target, sources, own, statistics)
 
     return kept
 
@@ -225,17 +229,24 @@ def _statistic_key(value: Any) -> tuple[str, Any] | None:
     return None
 
 
-def _statistics_in(capture: Capture, sources: list[Any]) -> Provenance:
-    """The data of the statistics among ``sources`` (and the values of a dict among them, ``fillna({"Age": m})``)."""
+def _put_statistics(capture: Capture, target: Any, given: list[Any]) -> Provenance:
+    """The data of the statistics among ``given`` (and the values of a dict among them, ``fillna({"Age": m})``),
+    which ``target`` now derives from too: ``test["Age"].fillna(train["Age"].mean())``. A statistic is a numpy
+    number (what pandas' reductions give) or a string (a mode); a number the code wrote (``fillna(0)``, ``x * 2``)
+    is none, even when some statistic has its value."""
     remembered = capture.hooks.statistics
-    if not remembered:
+    numpy = sys.modules.get("numpy")
+    if not remembered or numpy is None:
         return EMPTY
     found = EMPTY
-    for item in sources:
+    for item in given:
         for value in item.values() if isinstance(item, dict) and len(item) <= 64 else (item,):
-            key = _statistic_key(value) if not _is_frame(value) else None
+            key = _statistic_key(value) if isinstance(value, (numpy.generic, str)) else None
             if key is not None and key in remembered:
                 found |= remembered[key]
+    whole = capture.of(target)
+    if found and not found.sources <= whole.sources and _has_rows(target):  # a statistic of other data put in
+        capture.registry.tag(target, (whole | found).through(capture.cell_run_id))
     return found
 
 
@@ -417,10 +428,13 @@ def _stack(capture: Capture, result: Any, items: list[Any]) -> None:
         _remember(capture, result, ends, provenances)
 
 
-def _carry(capture: Capture, target: Any, sources: Iterable[Any], own: Parts | None = None) -> None:
+def _carry(
+    capture: Capture, target: Any, sources: Iterable[Any], own: Parts | None = None, statistics: Provenance = EMPTY
+) -> None:
     """``target`` was made row by row from ``sources``: it gets the parts of the first source with parts of its
-    length, each part given the same part of other sources with those parts, and all of every other source.
-    ``own``: the parts ``target`` had before it was changed in place (it is a source)."""
+    length, each part given the same part of other sources with those parts, and all of every other source (and
+    of ``statistics``, the data of statistics put in). ``own``: the parts ``target`` had before it was changed in
+    place (it is a source)."""
     if not _has_rows(target):
         return
     sources = list(sources)
@@ -430,12 +444,9 @@ def _carry(capture: Capture, target: Any, sources: Iterable[Any], own: Parts | N
         capture.hooks.rows.forget(target)
         return
     alike = [parts for parts in found if parts is not None and parts.ends == base.ends]
-    rest = union(capture.of(item) for item, parts in zip(sources, found, strict=True) if parts not in alike)
-    statistics = _statistics_in(capture, sources)
-    whole = capture.of(target)
-    if statistics and not statistics.sources <= whole.sources:  # a statistic of other data put in
-        capture.registry.tag(target, (whole | statistics).through(capture.cell_run_id))
-    rest |= statistics
+    rest = statistics | union(
+        capture.of(item) for item, parts in zip(sources, found, strict=True) if parts not in alike
+    )
     provenances = [union([*(parts.provenances[i] for parts in alike), rest]) for i in range(len(base.ends))]
     _remember(capture, target, base.ends, provenances)
 
