@@ -359,7 +359,9 @@ def _installed(requirement: str) -> bool:
     version it allows. ``packaging.requirements`` would import far more than the specifier this needs."""
     library, specifier = _REQUIREMENT.fullmatch(requirement.strip()).groups()  # type: ignore[union-attr]
     version = getattr(sys.modules.get(library), "__version__", None)
-    if not isinstance(version, str):
+    if isinstance(version, str):
+        version = version.partition(" ")[0]  # psycopg2's: "2.9.10 (dt dec pq3 ext lo64)"
+    else:
         try:
             version = importlib.metadata.version(library)
         except importlib.metadata.PackageNotFoundError:

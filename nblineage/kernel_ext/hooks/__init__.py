@@ -47,6 +47,7 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("sql.pandas", "PandasSqlInstrumentor", ("pandas",)),
     ("sql.dbapi", "SqliteInstrumentor", ("sqlite3",)),
     ("sql.dbapi", "PsycopgInstrumentor", ("psycopg",)),
+    ("sql.dbapi", "Psycopg2Instrumentor", ("psycopg2",)),
     ("sql.dbapi", "PymysqlInstrumentor", ("pymysql",)),
     ("sklearn", "SklearnInstrumentor", ("sklearn", "sklearn.model_selection", "sklearn.datasets")),
     ("metrics", "MetricsInstrumentor", ("sklearn.metrics",)),

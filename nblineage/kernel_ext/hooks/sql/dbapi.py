@@ -1,4 +1,4 @@
-"""DB-API drivers used directly (no pandas, no SQLAlchemy): ``sqlite3``, ``psycopg`` (3) and ``pymysql``.
+"""DB-API drivers used directly (no pandas, no SQLAlchemy): ``sqlite3``, ``psycopg`` (3), ``psycopg2`` and ``pymysql``.
 
 What a statement reads and writes is ``parsing.statement_of``'s, on the connection's database named as OpenLineage
 does (``sqlite://{path}``, ``postgres://host:port`` + ``db.schema.table``, ``mysql://host:port`` + ``db.table``;
@@ -23,8 +23,9 @@ a list whose first or last item is a fetched row: ``rows = list(cur)``, a loop o
 exactly, names a ``for`` loop over rows fills get the rows' tables at cell precision (``rowloops``; also as soon
 as a loop over a cursor ends, so that a model fit on them in the same cell has them), and the results are let go.
 
-``sqlite3``'s classes are C types that cannot be patched: ``sqlite3.connect`` called by the user's code returns a
-transparent proxy (``isinstance(conn, sqlite3.Connection)`` holds, pandas takes it) whose cursors are proxies too;
+``sqlite3``'s and ``psycopg2``'s classes are C types that cannot be patched: their ``connect`` called by the user's
+code returns a transparent proxy (``isinstance(conn, sqlite3.Connection)`` holds, pandas takes it) whose cursors are
+proxies too;
 connections that installed libraries or the standard library open stay plain. psycopg's and pymysql's cursor
 classes are patched. Calls made by SQLAlchemy and pandas (whose hooks record them; a pandas SQL call under way
 collects the statement instead), by nblineage or by the driver itself record nothing here.
@@ -196,7 +197,7 @@ def _user_call() -> bool:
     """True unless the DB-API call was made by a library with its own hook, nblineage or the driver itself."""
     frame = _caller()
     module = frame.f_globals.get("__name__", "") if frame is not None else ""
-    return module.partition(".")[0] not in (*_LIBRARIES, "sqlite3", "psycopg", "pymysql")
+    return module.partition(".")[0] not in (*_LIBRARIES, "sqlite3", "psycopg", "psycopg2", "pymysql")
 
 
 _library_files: dict[str, bool] = {}
@@ -313,7 +314,7 @@ def _remember(cursor: Any, statement: Statement | None, capture: Capture | None,
         stale = rowversion.repeat(("dbapi", sql, result.tables), capture, result)
         if stale is not None:  # the cell wrote to its tables since: that read ended, this run starts another
             _end_reads(capture, [stale], now=True)
-    if type(cursor) is SqliteCursor:
+    if isinstance(cursor, CursorProxy):
         cursor._self_read = result
     else:
         try:
@@ -330,7 +331,7 @@ def forget(cursor: Any) -> None:
     read = _read_of(cursor)
     if read is None:
         return
-    if type(cursor) is SqliteCursor:
+    if isinstance(cursor, CursorProxy):
         cursor._self_read = None
     else:
         with contextlib.suppress(TypeError, KeyError):
@@ -398,7 +399,7 @@ def _hashed(cursor: Any, read: Result, rows: Any, many: bool = False) -> Result:
 
 def _renew(cursor: Any, read: Result) -> Result:
     renewed = read.renewed(current())
-    if type(cursor) is SqliteCursor:
+    if isinstance(cursor, CursorProxy):
         cursor._self_read = renewed
     else:
         with contextlib.suppress(TypeError):
@@ -453,7 +454,7 @@ def cut(capture: Capture) -> None:
 
 
 def _read_of(cursor: Any) -> Result | None:
-    if type(cursor) is SqliteCursor:
+    if isinstance(cursor, CursorProxy):
         return cursor._self_read
     try:
         return _reads.get(cursor)
@@ -624,50 +625,45 @@ def _split_script(script: str) -> list[str]:
     return found
 
 
-class SqliteCursor(wrapt.ObjectProxy):
-    """A sqlite3 cursor whose statements and rows are seen."""
+class CursorProxy(wrapt.ObjectProxy):
+    """A cursor of a driver whose classes are C types (sqlite3, psycopg2): its statements and rows are seen."""
 
-    def __init__(self, cursor: sqlite3.Cursor, connection: SqliteConnection) -> None:
+    def __init__(self, cursor: Any, connection: ConnectionProxy) -> None:
         super().__init__(cursor)
         self._self_connection = connection
         self._self_read: Result | None = None
+
+    def _self_where(self, what: str) -> str:
+        return f"{self._self_connection._self_driver} {what}"
 
     def _self_record(self, query: Any, params: Any) -> None:
         if not capturing():
             return
         if _user_call() or _pandas_collects():
-            _guarded("sqlite3 execute", executed, self, self._self_connection._self_database(), query, params)
+            database = self._self_connection._self_database()
+            _guarded(self._self_where("execute"), executed, self, database, query, params)
         elif self._self_read is not None:
-            _guarded("sqlite3 execute", forget, self)  # another statement: the rows fetched now are not its
+            _guarded(self._self_where("execute"), forget, self)  # another statement: the rows fetched are not its
 
-    def execute(self, sql: Any, parameters: Any = _NO_PARAMETERS, /) -> SqliteCursor:
-        if parameters is _NO_PARAMETERS:
-            self.__wrapped__.execute(sql)
-            self._self_record(sql, None)
-        else:
-            self.__wrapped__.execute(sql, parameters)
-            self._self_record(sql, parameters)
-        return self
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        returned = self.__wrapped__.execute(*args, **kwargs)  # sqlite3 returns the cursor, psycopg2 None
+        self._self_record(args[0] if args else kwargs.get("query"), args[1] if len(args) > 1 else kwargs.get("vars"))
+        return self if returned is self.__wrapped__ else returned
 
-    def executemany(self, sql: Any, seq_of_parameters: Any, /) -> SqliteCursor:
-        self.__wrapped__.executemany(sql, seq_of_parameters)
-        self._self_record(sql, seq_of_parameters)
-        return self
-
-    def executescript(self, sql_script: Any, /) -> SqliteCursor:
-        self.__wrapped__.executescript(sql_script)
-        if isinstance(sql_script, str):
-            for statement in _split_script(sql_script):
-                self._self_record(statement, None)
-        return self
+    def executemany(self, *args: Any, **kwargs: Any) -> Any:
+        returned = self.__wrapped__.executemany(*args, **kwargs)
+        self._self_record(
+            args[0] if args else kwargs.get("query"), args[1] if len(args) > 1 else kwargs.get("vars_list")
+        )
+        return self if returned is self.__wrapped__ else returned
 
     def _self_fetched(self, result: Any, size: int | None) -> Any:
         read = self._self_read
         if read is not None and capturing():
             if read.pending and not read.busy:
-                _guarded("sqlite3 fetch", rows_fetched, self, read, result, True, size)
+                _guarded(self._self_where("fetch"), rows_fetched, self, read, result, True, size)
             if _user_call():
-                _guarded("sqlite3 fetch", fetched, self, result)
+                _guarded(self._self_where("fetch"), fetched, self, result)
         return result
 
     def fetchone(self) -> Any:
@@ -675,7 +671,7 @@ class SqliteCursor(wrapt.ObjectProxy):
         if self._self_read is not None and capturing():
             self._self_one(row)
             if not later_row(self) and _user_call():
-                _guarded("sqlite3 fetch", fetched_one, self, row)
+                _guarded(self._self_where("fetch"), fetched_one, self, row)
         return row
 
     def fetchmany(self, *args: Any, **kwargs: Any) -> Any:
@@ -708,28 +704,73 @@ class SqliteCursor(wrapt.ObjectProxy):
         if row is not None and buffer is not None and len(buffer) < CHUNK - 1 and not read.done:
             buffer.append(row)  # the hot path (rowversion hashes whole chunks)
         else:
-            _guarded("sqlite3 fetch", rows_fetched, self, read, row, False)
+            _guarded(self._self_where("fetch"), rows_fetched, self, read, row, False)
 
     def close(self) -> None:
         self.__wrapped__.close()
         if self._self_read is not None:
-            _guarded("sqlite3 close", forget, self)
+            _guarded(self._self_where("close"), forget, self)
 
 
-class SqliteConnection(wrapt.ObjectProxy):
-    """A sqlite3 connection whose cursors (and ``execute`` shortcuts) are :class:`SqliteCursor`."""
+class SqliteCursor(CursorProxy):
+    """A sqlite3 cursor; each statement of a script is recorded on its own."""
 
-    def __init__(self, connection: sqlite3.Connection) -> None:
+    def executescript(self, sql_script: Any, /) -> SqliteCursor:
+        self.__wrapped__.executescript(sql_script)
+        if isinstance(sql_script, str):
+            for statement in _split_script(sql_script):
+                self._self_record(statement, None)
+        return self
+
+
+class Psycopg2Cursor(CursorProxy):
+    """A psycopg2 cursor (client-side or named), a context manager as the driver's is."""
+
+    def __enter__(self) -> Psycopg2Cursor:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self.__wrapped__.__exit__(*exc_info)
+
+
+class ConnectionProxy(wrapt.ObjectProxy):
+    """A connection of a driver whose classes are C types, whose cursors are proxies (``_self_cursor``)."""
+
+    _self_driver = ""
+    _self_cursor: type[CursorProxy] = CursorProxy
+
+    def __init__(self, connection: Any) -> None:
         super().__init__(connection)
         self._self_db: Database | None = None
 
     def _self_database(self) -> Database:
         if self._self_db is None:
-            self._self_db = sqlite_database(self.__wrapped__)
+            self._self_db = self._self_name()
         return self._self_db
 
-    def cursor(self, *args: Any, **kwargs: Any) -> SqliteCursor:
-        return SqliteCursor(self.__wrapped__.cursor(*args, **kwargs), self)
+    def _self_name(self) -> Database:
+        raise NotImplementedError
+
+    def cursor(self, *args: Any, **kwargs: Any) -> CursorProxy:
+        return self._self_cursor(self.__wrapped__.cursor(*args, **kwargs), self)
+
+    def __enter__(self) -> ConnectionProxy:
+        self.__wrapped__.__enter__()
+        return self
+
+    def __exit__(self, *exc_info: Any) -> Any:
+        return self.__wrapped__.__exit__(*exc_info)
+
+
+class SqliteConnection(ConnectionProxy):
+    """A sqlite3 connection whose cursors (and ``execute`` shortcuts) are :class:`SqliteCursor`."""
+
+    _self_driver = "sqlite3"
+    _self_cursor = SqliteCursor
+
+    def _self_name(self) -> Database:
+        return sqlite_database(self.__wrapped__)
 
     def execute(self, *args: Any) -> SqliteCursor:
         return self.cursor().execute(*args)
@@ -743,23 +784,22 @@ class SqliteConnection(wrapt.ObjectProxy):
     def backup(self, target: Any, *args: Any, **kwargs: Any) -> None:
         self.__wrapped__.backup(getattr(target, "__wrapped__", target), *args, **kwargs)
 
-    def __enter__(self) -> SqliteConnection:
-        self.__wrapped__.__enter__()
-        return self
 
-    def __exit__(self, *exc_info: Any) -> Any:
-        return self.__wrapped__.__exit__(*exc_info)
+def _connect_hook(driver: str, kind: Callable[[], type], proxy: type[ConnectionProxy]) -> Callable[..., Any]:
+    """``connect`` of a driver whose classes are C types: a connection the user's code opens (one of ``kind()``)
+    is a ``proxy``; SQLAlchemy's and the libraries' own connections stay plain."""
 
+    def connect(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        connection = wrapped(*args, **kwargs)
+        if not isinstance(connection, kind()) or not _opened_by_user():
+            return connection
+        try:
+            return proxy(connection)
+        except Exception as error:
+            report(f"{driver}.connect", error)
+            return connection
 
-def _connect(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
-    connection = wrapped(*args, **kwargs)
-    if not isinstance(connection, sqlite3.Connection) or not _opened_by_user():
-        return connection  # SQLAlchemy's and the libraries' own connections stay plain
-    try:
-        return SqliteConnection(connection)
-    except Exception as error:
-        report("sqlite3.connect", error)
-        return connection
+    return connect
 
 
 # --- psycopg and pymysql: patched classes ------------------------------------------------------------------------
@@ -769,6 +809,16 @@ def postgres_database(connection: Any) -> Database:
     info = connection.info
     host = info.host if info.host and not info.host.startswith("/") else "localhost"
     return f"postgresql://{host}:{info.port}/{quote(info.dbname or '')}", "postgres", "pyformat"
+
+
+class Psycopg2Connection(ConnectionProxy):
+    """A psycopg2 connection whose cursors are :class:`Psycopg2Cursor`."""
+
+    _self_driver = "psycopg2"
+    _self_cursor = Psycopg2Cursor
+
+    def _self_name(self) -> Database:
+        return postgres_database(self.__wrapped__)
 
 
 def mysql_database(connection: Any) -> Database:
@@ -941,7 +991,18 @@ class SqliteInstrumentor(_DbapiInstrumentor):
     modules = ("sqlite3",)
 
     def patches(self, module: Any) -> Iterable[Patch]:
-        yield module, "connect", _connect
+        yield module, "connect", _connect_hook("sqlite3", lambda: sqlite3.Connection, SqliteConnection)
+
+
+class Psycopg2Instrumentor(_DbapiInstrumentor):
+    """``psycopg2.connect`` returns a connection proxy whose statements and rows are seen (its classes are C
+    types)."""
+
+    modules = ("psycopg2",)
+    requires = ("psycopg2>=2.8",)  # ``connection.info``
+
+    def patches(self, module: Any) -> Iterable[Patch]:
+        yield module, "connect", _connect_hook("psycopg2", lambda: module.extensions.connection, Psycopg2Connection)
 
 
 class PsycopgInstrumentor(_DbapiInstrumentor):

@@ -1,5 +1,5 @@
-"""DB-API drivers without pandas or SQLAlchemy: sqlite3 (proxies), psycopg 3 and pymysql (patched cursors), on a
-real SQLite file, the test PostgreSQL and a MariaDB started for the module."""
+"""DB-API drivers without pandas or SQLAlchemy: sqlite3 and psycopg2 (proxies), psycopg 3 and pymysql (patched
+cursors), on a real SQLite file, the test PostgreSQL and a MariaDB started for the module."""
 
 from __future__ import annotations
 
@@ -14,6 +14,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 import psycopg
+import psycopg2
+import psycopg2.extras
 import pymysql
 import pytest
 import wrapt
@@ -27,7 +29,12 @@ from nblineage.kernel_ext import safety
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks.pandas import PandasInstrumentor
 from nblineage.kernel_ext.hooks.sql import dbapi
-from nblineage.kernel_ext.hooks.sql.dbapi import PsycopgInstrumentor, PymysqlInstrumentor, SqliteInstrumentor
+from nblineage.kernel_ext.hooks.sql.dbapi import (
+    Psycopg2Instrumentor,
+    PsycopgInstrumentor,
+    PymysqlInstrumentor,
+    SqliteInstrumentor,
+)
 from nblineage.kernel_ext.hooks.sql.engine import SqlAlchemyInstrumentor
 from nblineage.kernel_ext.hooks.sql.pandas import PandasSqlInstrumentor
 from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_table_version
@@ -39,6 +46,7 @@ INSTRUMENTORS = (
     PandasSqlInstrumentor,
     SqliteInstrumentor,
     PsycopgInstrumentor,
+    Psycopg2Instrumentor,
     PymysqlInstrumentor,
 )
 RAW = Source("file", "/data/raw.csv", "v1")
@@ -259,6 +267,56 @@ def test_psycopg_under_sqlalchemy_is_the_engine_hooks(capture: Capture, postgres
     engine.dispose()
     assert len(capture.record.inputs) == 1  # once, by the engine hook
     assert not capture.of(rows) and not any(held is rows for held in dbapi._held.space.values())
+
+
+@pytest.mark.postgres
+def test_psycopg2_rows_and_writes(capture: Capture, postgres: tuple[str, dict[str, Any]]) -> None:
+    _, kwargs = postgres
+    database = kwargs["dbname"]
+    conn = psycopg2.connect(**kwargs, password="Zq9-not-for-logs")
+    assert isinstance(conn, psycopg2.extensions.connection) and isinstance(conn, wrapt.ObjectProxy)
+    with conn, conn.cursor() as cur:
+        assert cur.execute("SELECT id, x FROM a WHERE id < %(limit)s", {"limit": 80}) is None  # as psycopg2's
+        rows = cur.fetchall()
+        cur.execute("SELECT a.x, b.y FROM a JOIN public.b ON a.id = b.id")
+        first = cur.fetchone()
+    with conn.cursor(cursor_factory=psycopg2.extras.RealDictCursor) as cur:
+        cur.execute("SELECT y FROM b")
+        dicts = cur.fetchmany(10)
+    with conn.cursor("server_side") as server:  # a named (server-side) cursor, iterated
+        server.execute("SELECT x FROM a")
+        streamed = list(server)
+    with conn, conn.cursor() as cur:
+        cur.execute("INSERT INTO b SELECT id, x FROM a")
+        cur.executemany("INSERT INTO a VALUES (%s, %s)", rows)  # a from a: no edge
+    conn.close()
+    assert len(rows) == 80 and len(dicts) == 10 and dicts[0]["y"] == 0
+    assert tables_of(capture, rows) == {f"{database}.public.a"}
+    assert tables_of(capture, first) == {f"{database}.public.a", f"{database}.public.b"}
+    assert tables_of(capture, dicts) == {f"{database}.public.b"}
+    assert {source.namespace for source in capture.record.inputs} == {f"postgres://{kwargs['host']}:{kwargs['port']}"}
+    capture.user_ns = {"streamed": streamed}
+    Psycopg2Instrumentor().cell_ended(capture)
+    assert tables_of(capture, streamed) == {f"{database}.public.a"}
+    assert outputs(capture) == [(f"{database}.public.b", {f"{database}.public.a"}), (f"{database}.public.a", set())]
+    assert "Zq9" not in repr(capture.record)
+
+
+@pytest.mark.postgres
+def test_pandas_and_sqlalchemy_on_psycopg2(capture: Capture, postgres: tuple[str, dict[str, Any]]) -> None:
+    url, kwargs = postgres
+    with psycopg2.connect(**kwargs) as conn, pytest.warns(UserWarning, match="SQLAlchemy"):
+        frame = pd.read_sql("SELECT y FROM b", conn)
+    assert tables_of(capture, frame) == {f"{kwargs['dbname']}.public.b"}
+    assert len(capture.record.inputs) == 1
+    capture.take_record()
+    engine = create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
+    with engine.connect() as connection:
+        assert not isinstance(connection.connection.dbapi_connection, wrapt.ObjectProxy)  # SQLAlchemy's: plain
+        rows = connection.execute(text("SELECT x FROM a")).fetchall()
+    engine.dispose()
+    assert len(capture.record.inputs) == 1  # once, by the engine hook
+    assert not capture.of(rows)
 
 
 def test_uninstrument_restores_the_driver_classes() -> None:
