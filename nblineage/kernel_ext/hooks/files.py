@@ -19,7 +19,7 @@ from typing import Any
 
 from nblineage.kernel_ext import fingerprint
 from nblineage.kernel_ext.capture import Capture
-from nblineage.kernel_ext.provenance import Source
+from nblineage.kernel_ext.provenance import Provenance, Source
 from nblineage.lineage.naming import DatasetName, dataset_from_uri, file_dataset
 from nblineage.value import Value
 
@@ -165,9 +165,14 @@ def record_read(
             capture.registry.tag(target, provenance)
 
 
-def record_write(capture: Capture, location: Location, written: Any) -> None:
-    """The call wrote ``written`` (a frame or table) to ``location``: an output with ``written``'s inputs."""
+def record_write(capture: Capture, location: Location, written: Any, appended_to: Source | None = None) -> None:
+    """The call wrote ``written`` (a frame or table) to ``location``: an output with ``written``'s inputs (and the
+    version ``appended_to`` the file had, when ``written`` was appended to it)."""
     capture.write(location.source(written=True), written, schema_facet(written))
+    if appended_to is not None:
+        output = capture.record.outputs[-1]
+        output.provenance = (output.provenance | Provenance(frozenset({appended_to}))).through(capture.cell_run_id)
+        capture.record.add_input(appended_to)
 
 
 def schema_facet(obj: Any) -> dict[str, Any]:

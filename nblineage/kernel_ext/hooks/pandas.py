@@ -28,6 +28,7 @@ from nblineage.kernel_ext.hooks import rows
 from nblineage.kernel_ext.hooks.calls import argument, inputs
 from nblineage.kernel_ext.hooks.files import locate, record_read, record_write, schema_facet
 from nblineage.kernel_ext.instrument import After, Before, Instrumentor, Patch, defining_class, intercept
+from nblineage.kernel_ext.provenance import Source
 from nblineage.kernel_ext.safety import report
 
 # pandas function -> its parameter naming the file read.
@@ -51,6 +52,7 @@ WRITERS: dict[str, str] = {
     "to_orc": "path",
     "to_pickle": "path",
 }
+APPENDING = frozenset({"to_csv"})  # writers that append with ``mode="a"``
 # Module functions whose result derives from the frames they are given.
 FUNCTIONS = (
     "factorize",
@@ -249,7 +251,7 @@ class PandasInstrumentor(Instrumentor):
                 owner = defining_class(cls, name)
                 if owner is not None and owner.__module__.startswith("pandas"):
                     where = f"pandas.{owner.__name__}.{name}"
-                    yield owner, name, intercept(where, _writer(parameter), before=_check_write(parameter))
+                    yield owner, name, _appending(where, parameter) if name in APPENDING else _writing(where, parameter)
         yield from _methods((module.DataFrame,), {name: name for name in FRAME_METHODS}, _frame_method)
         derived = {name: name for name in METHODS + OPERATORS + PROPERTIES if name not in rows.FILTERS}
         yield from _methods(frames, derived, _method_after)
@@ -334,16 +336,42 @@ def _reader(parameter: str) -> After:
     return after
 
 
-def _writer(parameter: str) -> After:
+def _writing(where: str, parameter: str, appended_to: Source | None = None) -> Callable[..., Any]:
+    return intercept(where, _writer(parameter, appended_to), before=_check_write(parameter))
+
+
+def _writer(parameter: str, appended_to: Source | None = None) -> After:
     def after(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
         target = argument(args, kwargs, 1, parameter, None)
         if target is None:
             return  # written to a string or bytes the call returned
         location = locate(target, kwargs.get("filesystem"))
         if location is not None:
-            record_write(capture, location, args[0])
+            record_write(capture, location, args[0], appended_to)
 
     return after
+
+
+def _appending(where: str, parameter: str) -> Callable[..., Any]:
+    """``to_csv(path, mode="a")``: rows added to a file; the version they make derives from the version the file had
+    before too (so the last of a loop's appends holds every frame appended)."""
+    plain = _writing(where, parameter)
+
+    def wrapper(wrapped: Callable[..., Any], instance: Any, args: tuple, kwargs: dict) -> Any:
+        mode = kwargs.get("mode")
+        if not (isinstance(mode, str) and "a" in mode) or not capturing():
+            return plain(wrapped, instance, args, kwargs)
+        try:
+            location = locate(argument((instance, *args), kwargs, 1, parameter, None), kwargs.get("filesystem"))
+            before = location.source() if location is not None and location.local is not None else None
+        except Exception as error:
+            report(where, error)
+            return plain(wrapped, instance, args, kwargs)
+        if before is None or before.version is None:  # a new file: nothing appended to
+            return plain(wrapped, instance, args, kwargs)
+        return _writing(where, parameter, before)(wrapped, instance, args, kwargs)
+
+    return wrapper
 
 
 def _check_write(parameter: str) -> Before:

@@ -186,6 +186,23 @@ def test_an_output_has_exactly_the_provenance_of_the_frame_written(
     assert set(capture.record.inputs) == {file_source(a_csv), file_source(b_csv)}
 
 
+def test_rows_appended_to_a_file_make_a_version_that_holds_the_one_before(
+    capture: Capture, a_csv: Path, b_csv: Path, tmp_path: Path
+) -> None:
+    merged = tmp_path / "merged.csv"
+    pd.read_csv(a_csv).to_csv(merged, index=False)  # written anew: from a alone
+    first = file_source(merged)
+    pd.read_csv(b_csv).to_csv(merged, mode="a", index=False, header=False)
+    second = file_source(merged)
+    assert first.version != second.version
+    written, appended = capture.record.outputs
+    assert written.source == first and written.provenance.sources == {file_source(a_csv)}
+    assert appended.source == second and appended.provenance.sources == {file_source(b_csv), first}
+    assert first in capture.record.inputs
+    pd.read_csv(a_csv).to_csv(tmp_path / "new.csv", mode="a", index=False)  # appended to no file: a new one
+    assert capture.record.outputs[-1].provenance.sources == {file_source(a_csv)}
+
+
 def test_to_csv_without_a_path_records_nothing(capture: Capture, a_csv: Path) -> None:
     frame = pd.read_csv(a_csv)
     capture.take_record()
@@ -345,7 +362,10 @@ def test_changes_in_place_add_the_provenance_of_what_was_put_in(capture: Capture
 
     a4, b4 = pd.read_csv(a_csv), pd.read_csv(b_csv)
     a4.fillna({"x": b4["y"].mean()}, inplace=True)
-    assert names(capture.of(a4)) == A  # a scalar from b carries nothing
+    assert names(capture.of(a4)) == AB  # a statistic of b's rows brings b (hooks/rows.py: known by its value)
+    a5 = pd.read_csv(a_csv)
+    a5.fillna({"x": 0.5}, inplace=True)
+    assert names(capture.of(a5)) == A  # a number the code wrote carries nothing
 
 
 def test_frames_from_no_file_have_no_provenance(capture: Capture) -> None:
