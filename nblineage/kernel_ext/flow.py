@@ -78,6 +78,14 @@ class _Flow:
         self.changed: set[str] = set()
         self.rebound: set[str] = set()  # names bound to a new object (not only filled)
         self.filled: list[tuple[Any, Provenance]] = []  # objects a loop over them filled, with what they got
+        # lists empty as the cell began or bound empty by it -> what each ``append`` put in, in order (None: the
+        # order is not known)
+        self.appends: dict[str, list[Provenance] | None] = {
+            name: []
+            for name, (held, provenance) in self.at_start.items()
+            if not provenance and held.holds(user_ns.get(name))
+        }
+        self.uncertain = 0  # inside a branch or a loop followed as a whole: statements that may run any times
         self.seeds = capture.statement_reads if seeds is None else seeds  # what each line of the cell read
 
     def value(self, name: str) -> Provenance:
@@ -213,10 +221,30 @@ class _Flow:
         log = self.capture.statement_reads  # not when following a loop's turn with its own reads
         found = log.turns(value.lineno, value.end_lineno or value.lineno) if self.seeds is log else None
         if found is None or len(found) != count:
-            return None
+            return self.turns_over_items(value, count)
         rest = seeded.sources - frozenset().union(*found)
         shared = self.reads(value) | (self.capture.exact(rest) if rest else EMPTY)
         return [self.capture.exact(turn) | shared for turn in found]
+
+    def turns_over_items(self, value: ast.ListComp | ast.GeneratorExp, count: int) -> list[Provenance] | None:
+        """``first, second = [d * 3 for d in (a, b)]``: a comprehension over ``count`` items written out, turn by
+        turn: what its element reads with the loop's name holding each item's; None for any other."""
+        loop = value.generators[0]
+        items = _items_written_out(loop.iter)
+        if len(value.generators) != 1 or loop.ifs or not isinstance(loop.target, ast.Name) or loop.is_async:
+            return None
+        if items is None or len(items) != count:
+            return None
+        name, saved = loop.target.id, self.env.get(loop.target.id)
+        found = []
+        for item in items:
+            self.env[name] = self.reads(item)
+            found.append(self.reads(value.elt))
+        if saved is None:
+            del self.env[name]
+        else:
+            self.env[name] = saved
+        return found
 
     def seeded(self, first: int, last: int) -> Provenance:
         sources: set[Source] = set()
@@ -256,13 +284,20 @@ class _Flow:
         if handler is not None:
             handler(node)
         elif isinstance(node, (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try))):
+            self.uncertain += 1
             for field in ("body", "orelse", "handlers", "finalbody"):
                 for item in getattr(node, field, ()):
                     self.block(item.body if isinstance(item, ast.ExceptHandler) else [item])
+            self.uncertain -= 1
         elif isinstance(node, ast.Expr) and self.done(node):
             self._call(node.value, self.seeded(*span))
 
     def _Assign(self, node: ast.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target, ast.Name) and (target.id in self.appends or _empty_list(node.value)):
+                self.appends[target.id] = [] if _empty_list(node.value) and not self.uncertain else None
+            else:
+                self._changes_list(target)
         if self.done(node):
             seeded = self.seeded(node.lineno, node.end_lineno or node.lineno)
             provenance = self.reads(node.value) | seeded
@@ -284,6 +319,7 @@ class _Flow:
             self.bind(node.target, self.reads(node.value) | self.seeded(node.lineno, node.end_lineno or node.lineno))
 
     def _AugAssign(self, node: ast.AugAssign) -> None:
+        self._changes_list(node.target)
         if self.done(node):
             provenance = self.reads(node.value) | self.seeded(node.lineno, node.end_lineno or node.lineno)
             self.bind(node.target, provenance, replace=False)
@@ -299,9 +335,11 @@ class _Flow:
             self._for_items(node, node.target, items, seeded)  # type: ignore[arg-type]
             return
         header = self.reads(node.iter) | seeded
+        self.uncertain += 1
         for _ in range(2):
             self.bind(node.target, header, replace=False)
             self.block(node.body)
+        self.uncertain -= 1
         self.block(node.orelse)
 
     _AsyncFor = _For
@@ -378,9 +416,11 @@ class _Flow:
         self.block(node.orelse)
 
     def _While(self, node: ast.While) -> None:
+        self.uncertain += 1
         for _ in range(2):
             self.block(node.body)
         self.block(node.orelse)
+        self.uncertain -= 1
 
     def _With(self, node: ast.With) -> None:
         for item in node.items:
@@ -402,8 +442,27 @@ class _Flow:
         if base is None or isinstance(self.user_ns.get(base), _NOT_CHANGED):
             return
         provenance = self.reads(*expression.args, *(k.value for k in expression.keywords)) | seeded
+        if base in self.appends:
+            self._appended(base, expression, provenance)
         if provenance:
             self.bind(ast.Name(id=base), provenance, replace=False)
+
+    def _changes_list(self, target: ast.AST) -> None:
+        """``sets[0] = x``, ``sets += [x]``: the order of a list's appends is no longer known."""
+        base = _base_name(target) if isinstance(target, (ast.Name, ast.Subscript, ast.Attribute)) else None
+        if base is not None and base in self.appends:
+            self.appends[base] = None
+
+    def _appended(self, name: str, call: ast.Call, provenance: Provenance) -> None:
+        """``sets.append(out)`` on a list the cell bound empty: what the item appended read, in order, while every
+        append is known to run once (none in a branch or a loop followed as a whole; a loop over items written out
+        is followed turn by turn); any other change of the list makes the order unknown."""
+        appended = self.appends[name]
+        simple = isinstance(call.func, ast.Attribute) and isinstance(call.func.value, ast.Name)
+        if appended is None or self.uncertain or not simple or call.func.attr != "append" or len(call.args) != 1:  # type: ignore[attr-defined]
+            self.appends[name] = None
+        else:
+            appended.append(provenance)
 
     def _fills(self, call: ast.Call, name: str, seeded: Provenance) -> None:
         """``resizer(non)``: a function of the user's own called for its effect; the module-level names its body
@@ -543,6 +602,13 @@ def _rebinds(loop: ast.For, name: str) -> bool:
         for statement in loop.body
         for item in ast.walk(statement)
     )
+
+
+def _empty_list(node: ast.AST) -> bool:
+    """``[]`` or ``list()``."""
+    if isinstance(node, ast.List):
+        return not node.elts
+    return isinstance(node, ast.Call) and isinstance(node.func, ast.Name) and node.func.id == "list" and not node.args
 
 
 def _items_written_out(node: ast.AST) -> list[ast.expr] | None:
@@ -935,7 +1001,20 @@ def follow(
         known = capture.of(obj)
         if not (known and known.precision == "exact") and not provenance.sources <= known.sources:
             capture.registry.tag(obj, (known | provenance).at_cell_precision().through(capture.cell_run_id))
+    _tag_appended(capture, user_ns, flow.appends)
     return given
+
+
+def _tag_appended(capture: Capture, user_ns: dict[str, Any], appends: dict[str, list[Provenance] | None]) -> None:
+    """Each item of a list the cell bound empty and appended to, once each append (``for d in [a, b]:
+    sets.append(d * 2)``), gets what its own append read, when no hook tracked it: ``sets[0]`` is ``a``'s."""
+    for name, appended in appends.items():
+        held = user_ns.get(name)
+        if not appended or type(held) is not list or len(held) != len(appended):
+            continue
+        for item, provenance in zip(held, appended, strict=True):
+            if provenance and capture.untracked_data((item,)):
+                capture.registry.tag(item, provenance.at_cell_precision().through(capture.cell_run_id))
 
 
 _IDENTIFIER = re.compile(r"[^\W\d]\w*")
@@ -962,11 +1041,15 @@ class Held:
 
 def names_at_start(capture: Capture, source: str, user_ns: dict[str, Any]) -> dict[str, tuple[Held, Provenance]]:
     """What each name the cell's ``source`` mentions holds as the cell begins, when it has provenance (the object,
-    weakly, and its provenance): for the statements that read it before the cell binds it anew."""
+    weakly, and its provenance): for the statements that read it before the cell binds it anew. An empty list is
+    there too, with no provenance: the cell may append to it (``_Flow.appends``)."""
     found: dict[str, tuple[Held, Provenance]] = {}
     for name in set(_IDENTIFIER.findall(source)):
         obj = user_ns.get(name)
         if obj is None or isinstance(obj, _NOT_CHANGED):
+            continue
+        if type(obj) is list and not obj:
+            found[name] = (Held(obj), EMPTY)
             continue
         provenance = capture.of(obj)
         if provenance:

@@ -165,3 +165,54 @@ def test_a_path_made_from_tracked_names_is_no_data_of_what_the_file_holds() -> N
     assert capture.of(namespace["frame"]).sources == {FILE}
     assert capture.of(namespace["names"]).sources == {OTHER}  # the names are data where they are used as data
     assert capture.of(namespace["parsed"]).sources == {OTHER}  # text of several lines is data, not a path
+
+
+def _two_arrays(capture: Capture) -> tuple[np.ndarray, np.ndarray]:
+    a, b = np.zeros(3), np.ones(3)
+    capture.read(FILE, a)
+    capture.read(OTHER, b)
+    return a, b
+
+
+def test_items_appended_to_a_list_once_each_keep_their_own() -> None:
+    capture = Capture()
+    a, b = _two_arrays(capture)
+    source = "sets = []\nfor d in [a, b]:\n    sets.append(d * 2)\npair = []\npair.append(a + 1)\npair.append(b + 1)\n"
+    namespace = {"a": a, "b": b, "sets": [a * 2, b * 2], "pair": [a + 1, b + 1]}
+    _follow(capture, source, namespace)
+    for name in ("sets", "pair"):
+        first, second = namespace[name]
+        assert capture.of(first).sources == {FILE} and capture.of(second).sources == {OTHER}, name
+        assert capture.of(namespace[name]).sources == {FILE, OTHER}
+
+
+def test_items_appended_where_the_order_is_unknown_get_the_whole_list() -> None:
+    capture = Capture()
+    a, b = _two_arrays(capture)
+    for source in (
+        "sets = []\nfor d in iter(pool):\n    sets.append(d * 2)\n",  # a loop followed as a whole
+        "sets = []\nif a.any():\n    sets.append(a * 2)\nsets.append(b * 2)\n",  # an append that may not run
+        "sets = []\nsets.append(a * 2)\nsets[0] = b * 2\nsets.append(b * 2)\n",  # changed otherwise
+    ):
+        namespace = {"a": a, "b": b, "pool": [a, b], "sets": [np.zeros(2), np.zeros(2)]}
+        _follow(capture, source, namespace)
+        assert not capture.of(namespace["sets"][0]), source  # no item its own: the list's, whole, stands for it
+        assert capture.of(namespace["sets"]).sources == {FILE, OTHER}, source
+
+
+def test_a_list_empty_as_the_cell_began_counts_its_appends() -> None:
+    capture = Capture()
+    a, b = _two_arrays(capture)
+    sets: list[Any] = []
+    capture.names_at_start = flow.names_at_start(capture, "for d in [a, b]:\n    sets.append(d * 2)\n", {"sets": sets})
+    sets += [a * 2, b * 2]
+    _follow(capture, "for d in [a, b]:\n    sets.append(d * 2)\n", {"a": a, "b": b, "sets": sets})
+    assert capture.of(sets[0]).sources == {FILE} and capture.of(sets[1]).sources == {OTHER}
+
+
+def test_a_comprehension_over_items_written_out_unpacked_item_by_item() -> None:
+    capture = Capture()
+    a, b = _two_arrays(capture)
+    namespace = {"a": a, "b": b, "first": a * 3, "second": b * 3}
+    _follow(capture, "first, second = [d * 3 for d in (a, b)]\n", namespace)
+    assert capture.of(namespace["first"]).sources == {FILE} and capture.of(namespace["second"]).sources == {OTHER}
