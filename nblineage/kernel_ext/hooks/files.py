@@ -14,6 +14,7 @@ import os
 import re
 import stat
 import sys
+import tempfile
 from collections.abc import Iterable
 from typing import Any
 
@@ -167,12 +168,34 @@ def record_read(
 
 def record_write(capture: Capture, location: Location, written: Any, appended_to: Source | None = None) -> None:
     """The call wrote ``written`` (a frame or table) to ``location``: an output with ``written``'s inputs (and the
-    version ``appended_to`` the file had, when ``written`` was appended to it)."""
+    version ``appended_to`` the file had, when ``written`` was appended to it). MLflow's own scratch files (autolog's
+    ``cv_results.csv``, written to a temporary folder and logged as a run artifact) are none of the notebook's."""
+    if location.local is not None and _mlflow_scratch(location.local):
+        return
     capture.write(location.source(written=True), written, schema_facet(written))
     if appended_to is not None:
         output = capture.record.outputs[-1]
         output.provenance = (output.provenance | Provenance(frozenset({appended_to}))).through(capture.cell_run_id)
         capture.record.add_input(appended_to)
+
+
+_PASSED = ("nblineage.", "wrapt", "pandas", "pyarrow", "numpy")  # frames between a write and the code asking for it
+MAX_CALLER_FRAMES = 32
+
+
+def _mlflow_scratch(path: str) -> bool:
+    """``path`` is in the temporary folder and MLflow's code asked for the write."""
+    if not os.path.realpath(path).startswith(os.path.join(os.path.realpath(tempfile.gettempdir()), "")):
+        return False
+    frame = sys._getframe(2)
+    for _ in range(MAX_CALLER_FRAMES):
+        if frame is None:
+            return False
+        module = str(frame.f_globals.get("__name__", ""))
+        if not module.startswith(_PASSED):
+            return module == "mlflow" or module.startswith("mlflow.")
+        frame = frame.f_back
+    return False
 
 
 def schema_facet(obj: Any) -> dict[str, Any]:

@@ -127,7 +127,7 @@ class MlflowInstrumentor(Instrumentor):
                 model,
                 facets=dict(MODEL_FACETS),
                 model=description,
-                provenance=_model_provenance(capture, model),
+                provenance=_model_provenance(capture, model, bound.get("artifacts")),
             )
 
         return after
@@ -189,7 +189,7 @@ class MlflowInstrumentor(Instrumentor):
             model,
             facets=dict(MODEL_FACETS),
             model=dict(description),
-            provenance=_model_provenance(capture, model),
+            provenance=_model_provenance(capture, model, bound.get("artifacts")),
         )
         provenance = capture.record.outputs[-1].provenance
         if registered:
@@ -257,15 +257,46 @@ class MlflowInstrumentor(Instrumentor):
         )
 
 
-def _model_provenance(capture: Capture, model: Any) -> Provenance | None:
+def _model_provenance(capture: Capture, model: Any, artifacts: Any = None) -> Provenance | None:
     """What a saved or logged model came from: its own provenance, else that of the model a wrapper of the user's
-    own holds (a pyfunc ``PythonModel`` keeping the fitted model as ``self.model``), else None: the write falls back
-    to what the statement saving it read."""
+    own holds (a pyfunc ``PythonModel`` keeping the fitted model as ``self.model``), and the models and files a
+    pyfunc model packages as its ``artifacts``; else None: the write falls back to what the statement saving it
+    read."""
     found = capture.of(model)
     if not found:
         held = held_model(model) if model is not None else None
         found = capture.of(held) if held is not None else found
+    packaged = _artifacts(artifacts)
+    if packaged:
+        found = found | capture.exact(packaged)
     return found or None
+
+
+def _artifacts(artifacts: Any) -> set[Source]:
+    """The datasets a pyfunc model's ``artifacts`` (name -> URI or path) are: a logged model (``models:/m-<id>``), a
+    registry version (``models:/<name>/<version>``), a run's model (``runs:/<run>/<name>``), a local file or folder
+    at its version now."""
+    if not isinstance(artifacts, dict):
+        return set()
+    found: set[Source] = set()
+    namespace = tracking_namespace(sys.modules["mlflow"].get_tracking_uri()) if "mlflow" in sys.modules else None
+    for uri in list(artifacts.values())[:64]:
+        if not isinstance(uri, (str, os.PathLike)):
+            continue
+        text = os.fspath(uri)
+        if text.startswith(("models:/", "runs:/")):
+            if namespace is None:
+                continue
+            rest = text.partition(":/")[2].strip("/")
+            model_id = _logged_model_id(text)
+            version = model_id or (rest.rpartition("/")[2] if text.startswith("models:/") else rest.partition("/")[0])
+            found.add(Source(namespace, strip_credentials(text), version or None))
+        elif "://" not in text or text.startswith("file:"):
+            path = _local_path(text) if text.startswith("file:") else os.path.abspath(text)
+            if path is not None and os.path.exists(path):
+                name = file_dataset(path)
+                found.add(Source(name.namespace, name.name, file_version(path)))
+    return found
 
 
 def _check(function_name: str, arguments: _Arguments) -> Before:

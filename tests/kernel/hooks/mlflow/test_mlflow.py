@@ -17,8 +17,9 @@ import numpy as np
 import pandas as pd
 import pytest
 import wrapt
-from hooktools import RAW, only_output, trained
+from hooktools import RAW, capturing, only_output, trained
 from sklearn.linear_model import LogisticRegression
+from sklearn.model_selection import GridSearchCV
 
 from nblineage.kernel_ext import safety
 from nblineage.kernel_ext.capture import Capture, Output, activate
@@ -26,6 +27,7 @@ from nblineage.kernel_ext.fingerprint import file_version
 from nblineage.kernel_ext.hooks.mlflow import models as mlflow_hooks
 from nblineage.kernel_ext.hooks.mlflow.models import MlflowInstrumentor, folder_version, tracking_namespace
 from nblineage.kernel_ext.hooks.models import JoblibInstrumentor, PickleInstrumentor, SkopsInstrumentor
+from nblineage.kernel_ext.hooks.pandas import PandasInstrumentor
 from nblineage.kernel_ext.hooks.sklearn import SklearnInstrumentor
 from nblineage.kernel_ext.hooks.sql.rowversion import PENDING
 from nblineage.kernel_ext.provenance import Source
@@ -246,6 +248,45 @@ def test_a_python_model_wrapping_a_fitted_model_has_its_features_and_sources(
     assert output.provenance.sources == {RAW}  # what the model it wraps was fit on
     mlflow.pyfunc.save_model(tmp_path / "saved", python_model=ModelWrapper(model), pip_requirements=[])
     assert capture.record.outputs[-1].provenance.sources == {RAW}
+
+
+def test_a_python_model_derives_from_the_models_and_files_it_packages(
+    capture: Capture, store: Store, tmp_path: Path
+) -> None:
+    model, _ = trained(capture)
+    with mlflow.start_run(experiment_id=store.experiment_id):
+        logged = mlflow.sklearn.log_model(model, name="model", pip_requirements=[])
+        sklearn_model = capture.record.outputs[-1].source
+        mlflow.pyfunc.log_model(
+            name="by_uri", python_model=Doubler(), artifacts={"clf": logged.model_uri}, pip_requirements=[]
+        )
+    assert sklearn_model.name == logged.model_uri
+    assert capture.record.outputs[-1].provenance.sources == {sklearn_model}
+    path = tmp_path / "clf.bin"
+    path.write_bytes(pickle.dumps(model))
+    mlflow.pyfunc.save_model(
+        tmp_path / "by_path", python_model=Doubler(), artifacts={"clf": str(path)}, pip_requirements=[]
+    )
+    output = capture.record.outputs[-1]
+    assert output.provenance.sources == {Source("file", str(path), file_version(path))}
+    assert output.provenance.precision == "exact"
+
+
+def test_autolog_s_own_scratch_files_are_no_output(tracking: Store, tmp_path: Path) -> None:
+    """GridSearchCV under autolog: MLflow writes ``cv_results.csv`` to a temporary folder and logs it as a run
+    artifact; that is no dataset of the notebook's (its own write to a temporary folder still is)."""
+    with capturing((PandasInstrumentor, SklearnInstrumentor, MlflowInstrumentor)) as capture:
+        model, X = trained(capture)
+        mlflow.sklearn.autolog(log_input_examples=False, log_model_signatures=False, log_models=False, silent=True)
+        try:
+            with mlflow.start_run(experiment_id=tracking.experiment_id) as run:
+                GridSearchCV(LogisticRegression(), {"C": [0.5, 1.0]}, cv=2).fit(X, model.predict(X))
+        finally:
+            mlflow.sklearn.autolog(disable=True)
+        X.to_csv(tmp_path / "features.csv")
+    artifacts = [item.path for item in mlflow.MlflowClient().list_artifacts(run.info.run_id)]
+    assert "cv_results.csv" in artifacts  # MLflow wrote it
+    assert [Path(output.source.name).name for output in capture.record.outputs] == ["features.csv"]
 
 
 def test_other_flavors_keep_their_own_framework(capture: Capture, store: Store, tmp_path: Path) -> None:
