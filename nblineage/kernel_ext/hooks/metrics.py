@@ -15,6 +15,7 @@ MLflow's to report (``mlflow/runs.py``), not recorded here.
 
 from __future__ import annotations
 
+import ast
 import numbers
 import os
 import sys
@@ -22,7 +23,8 @@ from collections.abc import Iterator
 from typing import Any
 
 from nblineage.governance.splits import split_of_name
-from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext import cellcode
+from nblineage.kernel_ext.capture import Capture, cell_line
 from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.describe import qualified_name
 from nblineage.kernel_ext.hooks.mlflow import link
@@ -134,8 +136,10 @@ def _length(obj: Any) -> int | None:
         return None
 
 
-def predicted_by(state: HookState, predictions: Any) -> dict[str, Any]:
-    """The fit that made ``predictions`` (a numpy view of them counts), else the latest of the same length."""
+def predicted_by(state: HookState, predictions: Any, capture: Capture | None = None) -> dict[str, Any]:
+    """The fit that made ``predictions`` (a numpy view of them counts), else the latest of the same length, unless
+    the cell statement under way (``capture``'s) uses the predictions of several models: ``mae(y, freq.predict(X) *
+    sev.predict(X))`` is a metric of neither."""
     item = predictions
     for _ in range(MAX_VIEW_DEPTH):
         if item is None:
@@ -146,8 +150,31 @@ def predicted_by(state: HookState, predictions: Any) -> dict[str, Any]:
         item = getattr(item, "base", None)
     latest = state.last_prediction
     if latest is not None and _length(predictions) == latest[0]:
-        return latest[1]
+        return latest[1] if capture is None or not _several_predictors(capture) else {}
     return {}
+
+
+_PREDICTING = frozenset({"predict", "predict_proba", "predict_log_proba", "decision_function"})
+
+
+def _several_predictors(capture: Capture) -> bool:
+    """Whether the cell statement under way asks more than one object for predictions."""
+    source, user_ns = capture.cell_source, capture.user_ns
+    line = cell_line(user_ns, source) if source and user_ns is not None else None
+    code = cellcode.parse(source) if line is not None and source else None
+    if code is None:
+        return False
+    statements = [node for node in cellcode.walk(code.tree) if isinstance(node, ast.stmt)]
+    under_way = [node for node in statements if node.lineno <= line <= (node.end_lineno or node.lineno)]  # type: ignore[operator]
+    if not under_way:
+        return False
+    statement = max(under_way, key=lambda node: node.lineno)  # the innermost
+    asked = {
+        ast.dump(node.func.value)
+        for node in cellcode.walk(statement)
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _PREDICTING
+    }
+    return len(asked) > 1
 
 
 def mlflow_internal(capture: Capture, *data: Any) -> bool:
@@ -176,7 +203,7 @@ def _metric_call(name: str) -> After:
         predictions = args[1] if len(args) > 1 else next((kwargs[k] for k in _PREDICTIONS if k in kwargs), None)
         if y_true is None or predictions is None:
             return
-        model = predicted_by(capture.hooks, predictions)
+        model = predicted_by(capture.hooks, predictions, capture)
         if model:
             record_metric(capture, name, result, model, y_true)
 

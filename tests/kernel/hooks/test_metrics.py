@@ -118,6 +118,22 @@ def test_metrics_of_untracked_predictions_and_non_scalars_are_not_recorded(captu
     assert capture.record.metrics == []
 
 
+def test_a_metric_of_several_models_predictions_together_is_of_none(capture: Capture) -> None:
+    """The frequency-severity product of scikit-learn's Tweedie example: a metric of neither model."""
+    X, y = read(capture)
+    source = (
+        "freq = LinearRegression().fit(X, y)\nsev = LinearRegression().fit(X, X['a'])\n"
+        "own = skm.mean_absolute_error(X['a'], sev.predict(X) + 0)\n"
+        "product = skm.mean_absolute_error(y, freq.predict(X) * sev.predict(X))\n"
+    )
+    namespace = {"LinearRegression": LinearRegression, "skm": skm, "X": X, "y": y}
+    capture.user_ns, capture.cell_source = namespace, source
+    exec(compile(source, "<cell>", "exec"), namespace)  # as IPython runs a cell
+    sev_fit = capture.hooks.training.get(namespace["sev"])["fitId"]
+    [metric] = capture.record.metrics  # an untracked sum of one model's predictions is that model's
+    assert (metric["fitId"], metric["value"]) == (sev_fit, pytest.approx(namespace["own"]))
+
+
 def test_each_fit_has_its_own_id_and_its_own_metrics(capture: Capture) -> None:
     X, y = read(capture)
     first = LogisticRegression(C=1.0).fit(X, y)
