@@ -83,7 +83,9 @@ _NO_PARAMETERS: Any = object()
 HELD = 64  # fetched results kept alive (and bound) until the cell ends, most recent first
 # Callers whose DB-API calls are recorded elsewhere (their own hooks) or are no user lineage.
 _LIBRARIES = ("sqlalchemy", "pandas", "nblineage")
-_SKIPPED_FRAMES = ("wrapt", __name__)
+# Frames between the user's call and the driver's: psycopg2's ``extras`` helpers (``execute_values``, ``execute_batch``)
+# run the user's statements through the cursor they are given
+_SKIPPED_FRAMES = ("wrapt", __name__, "psycopg2.extras")
 
 Database = tuple[str, str, str]  # (SQLAlchemy-style URL without credentials, openlineage-sql dialect, paramstyle)
 

@@ -303,6 +303,19 @@ def test_psycopg2_rows_and_writes(capture: Capture, postgres: tuple[str, dict[st
 
 
 @pytest.mark.postgres
+def test_psycopg2_extras_helpers_run_the_user_s_statements(
+    capture: Capture, postgres: tuple[str, dict[str, Any]]
+) -> None:
+    _, kwargs = postgres
+    with psycopg2.connect(**kwargs) as conn, conn.cursor() as cur:
+        psycopg2.extras.execute_values(cur, "INSERT INTO a (id, x) VALUES %s", [(1000, 1), (1001, 2)])
+        psycopg2.extras.execute_batch(cur, "INSERT INTO b (id, y) VALUES (%s, %s)", [(1000, 1)])
+    conn.close()
+    database = kwargs["dbname"]
+    assert [name for name, _ in outputs(capture)] == [f"{database}.public.a", f"{database}.public.b"]
+
+
+@pytest.mark.postgres
 def test_pandas_and_sqlalchemy_on_psycopg2(capture: Capture, postgres: tuple[str, dict[str, Any]]) -> None:
     url, kwargs = postgres
     with psycopg2.connect(**kwargs) as conn, pytest.warns(UserWarning, match="SQLAlchemy"):

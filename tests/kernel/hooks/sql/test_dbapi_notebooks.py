@@ -1,5 +1,5 @@
 """Real notebooks in real kernels, modelled on public training scripts that load their data through DB-API cursors
-(sqlite3, psycopg, pymysql) and save a scikit-learn model: every model links to exactly the tables (and files)
+(sqlite3, psycopg, psycopg2, pymysql) and save a scikit-learn model: every model links to exactly the tables (and files)
 its training data came from, no more, no less. Data is synthesized with the schema the scripts expect."""
 
 from __future__ import annotations
@@ -177,8 +177,20 @@ joblib.dump(tree, "tree.joblib")
 """
 
 
+def with_psycopg2(cell: str) -> str:
+    """The same code with psycopg2, rows inserted by its ``execute_values`` helper."""
+    cell = cell.replace("import psycopg\n", "import psycopg2\nimport psycopg2.extras\n").replace(
+        "psycopg.", "psycopg2."
+    )
+    return cell.replace(
+        'cur.executemany("INSERT INTO bucket_list_activities VALUES (%s, %s, %s, %s)", raw.values.tolist())',
+        'psycopg2.extras.execute_values(cur, "INSERT INTO bucket_list_activities VALUES %s", raw.values.tolist())',
+    )
+
+
 @pytest.mark.postgres
-def test_a_model_from_postgres_rows_links_to_the_table_and_its_csv(workdir: Path) -> None:
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg2"])
+def test_a_model_from_postgres_rows_links_to_the_table_and_its_csv(workdir: Path, driver: str) -> None:
     rng = np.random.default_rng(3)
     cost, duration, risk = rng.uniform(0, 5000, 200), rng.uniform(1, 30, 200), rng.uniform(0, 1, 200)
     done = ((cost < 2000) & (risk < 0.5)).astype(int)
@@ -191,6 +203,9 @@ def test_a_model_from_postgres_rows_links_to_the_table_and_its_csv(workdir: Path
         parsed = make_url(url)
         values = {"port": parsed.port, "dbname": parsed.database, "user": parsed.username, "password": PASSWORD}
         cells = [ACTIVITIES_PREPARE.format(**values), ACTIVITIES_TRAIN.format(**values)]
+        if driver == "psycopg2":
+            cells = [with_psycopg2(cell) for cell in cells]
+            assert "execute_values" in cells[0] and "psycopg." not in "".join(cells)
         store_url = run(workdir, "activities.ipynb", cells)
         with psycopg.connect(host=parsed.host, port=parsed.port, dbname=parsed.database, user=parsed.username) as conn:
             assert conn.execute("SELECT count(*) FROM bucket_list_activities").fetchone() == (200,)
