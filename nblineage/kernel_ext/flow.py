@@ -1180,8 +1180,12 @@ def argument_reads(capture: Capture, frame: Any) -> tuple[Provenance, bool]:
         found = flow.reads(*(item for item in arguments if not _plain_value(item, flow.user_ns)))
         if in_cell:
             found = found | union(flow.located(item) for item in arguments)
-        # in a loop the flow cannot tell its turns apart (``guess[i] = ...`` of each dataset in turn): not followed
-        known = (found.at_cell_precision() if found else found, not looped and capture.untracked_data(held))
+        # in a loop the flow cannot tell its turns apart (``guess[i] = ...`` of each dataset in turn): not followed,
+        # unless the arguments read nothing known at all (``x_tr = x[tr]`` in a fold loop: all turns, not nothing)
+        known = (
+            found.at_cell_precision() if found else found,
+            (not looped or not found) and capture.untracked_data(held),
+        )
         if len(_argument_reads) >= 256:
             _argument_reads.clear()
         _argument_reads[key] = known

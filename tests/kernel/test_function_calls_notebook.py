@@ -3,7 +3,7 @@
 called in a loop, and classes whose ``__init__`` loads both splits into attributes that another method fits on
 (in the same statement, or in a later cell); three splits loaded on one line (``train, valid, test = load("a"),
 load("b"), load("c")``), then changed in loops over the three (``for ds in (tr, va, te): ds["a2"] = ...``, ``for
-dataset in combine:``).
+dataset in combine:``); a model fit in a function's fold loop on rows bound to locals (``x_tr = x[tr]``).
 Each call's reads go to what that call binds (not to the other split's, nor to an earlier call's), so every model
 derives from its training file only, never from the file it is scored on."""
 
@@ -119,6 +119,30 @@ COMBINED = """
 joblib.dump(LogisticRegression().fit(te[["a", "a3"]], te["label"]), "combined.joblib")
 """
 
+# the out-of-fold helper of the Titanic stacking kernels (get_oof): each fold's rows bound to locals, then fit
+FOLDS = """
+import pandas as pd
+from sklearn.ensemble import ExtraTreesClassifier
+from sklearn.model_selection import KFold
+
+train_df, test_df = pd.read_csv("train.csv"), pd.read_csv("test.csv")
+x_train, y_train = train_df.drop(columns=["label"]).values, train_df["label"].to_numpy()
+x_test = test_df.drop(columns=["label"]).values
+
+
+def get_oof(clf, x, y, x_te):
+    for tr, te in KFold(3).split(x):
+        x_tr = x[tr]
+        y_tr = y[tr]
+        clf.fit(x_tr, y_tr)
+    return clf.predict(x_te)
+
+
+extra = ExtraTreesClassifier(n_estimators=5, random_state=0)
+get_oof(extra, x_train, y_train, x_test)
+joblib.dump(extra, "oof.joblib")
+"""
+
 
 @pytest.mark.timeout(300)
 def test_each_call_of_a_loader_gives_its_own_file_to_what_it_binds(tmp_path: Path) -> None:
@@ -130,7 +154,10 @@ def test_each_call_of_a_loader_gives_its_own_file_to_what_it_binds(tmp_path: Pat
     store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
     env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
     run_notebook(
-        tmp_path / "calls.ipynb", [LOADERS, MAIN, LOOP, CLASS, RUNNER, RUN, SPLITS, LOOPS, COMBINED], env, timeout=180
+        tmp_path / "calls.ipynb",
+        [LOADERS, MAIN, LOOP, CLASS, RUNNER, RUN, SPLITS, LOOPS, COMBINED, FOLDS],
+        env,
+        timeout=180,
     )
     assert sources_of(store_url, tmp_path / "main.joblib") == {"train.csv"}
     assert sources_of(store_url, tmp_path / "first.joblib") == {"first.csv"}
@@ -141,3 +168,4 @@ def test_each_call_of_a_loader_gives_its_own_file_to_what_it_binds(tmp_path: Pat
     assert sources_of(store_url, tmp_path / "split_frame.joblib") == {"test.csv"}  # nor the other frames' of a loop
     assert sources_of(store_url, tmp_path / "split_test.joblib") == {"test.csv"}
     assert sources_of(store_url, tmp_path / "combined.joblib") == {"test.csv"}  # a loop over a list of the three
+    assert sources_of(store_url, tmp_path / "oof.joblib") == {"train.csv"}  # fit on locals in a function's loop
