@@ -314,9 +314,14 @@ class Capture:
         )
 
     def untracked_data(self, inputs: tuple) -> bool:
-        """Whether some input is an array, frame, tensor or sparse matrix (not a number) with no provenance."""
+        """Whether some input is an array, frame, tensor or sparse matrix (not a number) with no provenance, or a
+        small dict's value is (``pd.DataFrame({"Id": ids, "y": preds})``)."""
         registry = self.registry
         for item in inputs:
+            if type(item) is dict:
+                if len(item) <= 64 and self.untracked_data(tuple(item.values())):
+                    return True
+                continue
             data = _data_types.get(type(item))
             if data is None:
                 data = _data_types[type(item)] = _is_data(type(item))

@@ -59,6 +59,7 @@ if TYPE_CHECKING:
     from nblineage.kernel_ext.capture import Capture
 
 _NOT_CHANGED = (type(ast), type, type(len), type(lambda: None))  # modules, classes, functions are not data
+_PREDICTING = frozenset({"predict", "predict_proba", "predict_log_proba", "decision_function"})
 
 
 class _Flow:
@@ -86,6 +87,7 @@ class _Flow:
             if not provenance and held.holds(user_ns.get(name))
         }
         self.uncertain = 0  # inside a branch or a loop followed as a whole: statements that may run any times
+        self.turn_holds: dict[str, ast.Name] = {}  # a loop's name -> the name written out it holds this turn
         self.seeds = capture.statement_reads if seeds is None else seeds  # what each line of the cell read
 
     def value(self, name: str) -> Provenance:
@@ -137,8 +139,23 @@ class _Flow:
                 if not _path_value(argument, self.user_ns):  # the path names what is read: the line's reads
                     self._gather(argument, names, items)
             return
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _PREDICTING:
+            items.append(self.saved_as(node.func.value))  # ``np.expm1(model.predict(X))``: the model file too
         for child in ast.iter_child_nodes(node):
             self._gather(child, names, items)
+
+    def saved_as(self, node: ast.AST) -> Provenance:
+        """The model files the fit a name holds was saved as or loaded from (``describe.remember_file``): what its
+        predictions derive from besides its data."""
+        while isinstance(node, ast.Name) and node.id in self.turn_holds:
+            node = self.turn_holds[node.id]
+        obj = self.user_ns.get(node.id) if isinstance(node, ast.Name) else None
+        if obj is None or isinstance(obj, _NOT_CHANGED):
+            return EMPTY
+        hooks = self.capture.hooks
+        fit_id = hooks.training.get(obj).get("fitId")
+        files = hooks.fit_files.get(fit_id) if fit_id else None
+        return self.capture.exact(set(files.values())) if files else EMPTY
 
     def item(self, node: ast.Subscript) -> Provenance | None:
         """``splits["train"]``, ``ds["train"]["text"]``, ``parts[0]``: the provenance of the item a chain of constant
@@ -358,7 +375,10 @@ class _Flow:
                 turns = turns[: under_way[0] + 1]
         for value, given in turns:
             self._bind_item(target, value, given)
+            if isinstance(target, ast.Name) and isinstance(value, ast.Name) and not rebinds:
+                self.turn_holds[target.id] = value  # ``for model in (m1, m2)``: which object this turn's name is
             self.block(node.body)
+            self.turn_holds.pop(getattr(target, "id", None), None)
             if isinstance(target, ast.Name) and isinstance(value, ast.Name) and not rebinds:
                 self.bind(value, self.value(target.id), replace=False)
         self.block(node.orelse)
