@@ -205,10 +205,13 @@ def _held_training(wrapper: Any, capture: Capture | None) -> dict[str, Any]:
 
 
 def models_in(obj: Any) -> list[Any]:
-    """The models a dict, tuple or list holds (none for anything else): in a checkpoint, what the saved model's
+    """The models a dict, tuple, list or series of objects holds (none for anything else): in a checkpoint, what the saved model's
     inputs are, rather than the losses or metrics kept beside it."""
+    pandas = sys.modules.get("pandas")
     if isinstance(obj, Mapping):
         items = list(obj.values()) if len(obj) <= 64 else []
+    elif pandas is not None and isinstance(obj, pandas.Series) and obj.dtype == object:  # a series of objects
+        items = list(obj.array) if len(obj) <= 64 else []
     else:
         items = list(obj) if isinstance(obj, tuple | list) and len(obj) <= 64 else []
     return [item for item in items if _framework(item) is not None]

@@ -251,7 +251,12 @@ class PandasInstrumentor(Instrumentor):
                 owner = defining_class(cls, name)
                 if owner is not None and owner.__module__.startswith("pandas"):
                     where = f"pandas.{owner.__name__}.{name}"
-                    yield owner, name, _appending(where, parameter) if name in APPENDING else _writing(where, parameter)
+                    if name in APPENDING:
+                        yield owner, name, _appending(where, parameter)
+                    elif name == "to_pickle":
+                        yield owner, name, intercept(where, _pickled, before=_check_write(parameter))
+                    else:
+                        yield owner, name, _writing(where, parameter)
         yield from _methods((module.DataFrame,), {name: name for name in FRAME_METHODS}, _frame_method)
         derived = {name: name for name in METHODS + OPERATORS + PROPERTIES if name not in rows.FILTERS}
         yield from _methods(frames, derived, _method_after)
@@ -350,6 +355,19 @@ def _writer(parameter: str, appended_to: Source | None = None) -> After:
             record_write(capture, location, args[0], appended_to)
 
     return after
+
+
+def _pickled(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``to_pickle``: a series holding a fitted model (``pd.Series({"model": rf, "features": cols}).to_pickle(p)``,
+    as a course's churn project saves its model) is a model save; anything else a dataset written."""
+    from nblineage.kernel_ext.hooks.describe import describe_model
+    from nblineage.kernel_ext.hooks.models import record_save
+
+    target = argument(args, kwargs, 1, "path", None)
+    if target is not None and args and describe_model(args[0]) is not None:
+        record_save(capture, args[0], target)
+    else:
+        _writer("path")(capture, result, args, kwargs)
 
 
 def _appending(where: str, parameter: str) -> Callable[..., Any]:

@@ -203,6 +203,21 @@ def test_rows_appended_to_a_file_make_a_version_that_holds_the_one_before(
     assert capture.record.outputs[-1].provenance.sources == {file_source(a_csv)}
 
 
+def test_a_series_holding_a_model_pickled_is_a_model_save(capture: Capture, a_csv: Path, tmp_path: Path) -> None:
+    from sklearn.linear_model import LinearRegression
+
+    frame = pd.read_csv(a_csv).fillna(0)
+    model = LinearRegression().fit(frame[["x"]], frame["x"])
+    capture.derive(model, frame)  # as the fit hook does (not installed here)
+    pd.Series({"modelo": model, "features_fit": ["x"], "cutoff": 0.7}).to_pickle(tmp_path / "model.pkl")
+    frame.to_pickle(tmp_path / "frame.pkl")
+    saved, written = capture.record.outputs
+    assert saved.source == file_source(tmp_path / "model.pkl") and saved.provenance.sources == {file_source(a_csv)}
+    assert saved.model is not None and saved.model["class"] == "sklearn.linear_model._base.LinearRegression"
+    assert saved.model["container"].startswith("pandas")
+    assert written.source == file_source(tmp_path / "frame.pkl") and written.model is None
+
+
 def test_to_csv_without_a_path_records_nothing(capture: Capture, a_csv: Path) -> None:
     frame = pd.read_csv(a_csv)
     capture.take_record()
