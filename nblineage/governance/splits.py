@@ -35,11 +35,14 @@ _CONTEXTS = {
 
 
 def split_of_name(name: str) -> str | None:
-    """The split a variable, file or metric name says, by its first telling word: ``X_val``, ``y_valid2`` and
-    ``val_df`` are validation, ``test.csv`` and ``accuracy_score_X_test`` test, ``training_score`` train; else None."""
+    """The split a variable, file or metric name says, by its first telling word: ``X_val``, ``y_valid2``,
+    ``yvalid`` and ``val_df`` are validation, ``test.csv`` and ``accuracy_score_X_test`` test, ``training_score``
+    train; else None."""
     for word in re.split(r"[^a-z]+", name.lower()):
         if word in _WORDS:
             return _WORDS[word]
+        if len(word) > 3 and word[0] in "xy" and word[1:] in _WORDS:  # ``xtrain``, ``yvalid``
+            return _WORDS[word[1:]]
     return None
 
 
