@@ -1,4 +1,4 @@
-"""``%run script.py`` followed as a cell is: the script's statements are the code under way.
+"""``%run script.py`` (and ``%run -m module``) followed as a cell is: the script's statements are the code under way.
 
 IPython runs a script (``%run``: in a fresh ``__main__`` namespace, or the notebook's with ``-i``) through
 ``shell.safe_execfile``, which the session wraps on its shell (an instance attribute, removed at unload). While the
@@ -10,7 +10,9 @@ What the script read counts as read by the cell's ``%run`` statement.
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -58,11 +60,48 @@ def install(shell: Any) -> None:
 
     setattr(safe_execfile, MARK, True)
     shell.safe_execfile = safe_execfile
+    shell.safe_run_module = _following_modules(shell)
+
+
+def _following_modules(shell: Any) -> Any:
+    """``%run -m package.module``: IPython's ``safe_run_module`` runs it with ``runpy``, in a namespace runpy makes;
+    while it runs, ``runpy._run_code`` is wrapped to follow that namespace as a script's (put back after)."""
+    original = shell.safe_run_module
+
+    def safe_run_module(mod_name: Any, where: Any) -> Any:
+        capture = current()
+        runpy = sys.modules.get("runpy") or importlib.import_module("runpy")
+        run_code = getattr(runpy, "_run_code", None)
+        if capture is None or not callable(run_code):
+            return original(mod_name, where)
+
+        def followed(code: Any, run_globals: Any, *args: Any, **kwargs: Any) -> Any:
+            outer = None
+            try:
+                if isinstance(run_globals, dict) and isinstance(code.co_filename, str):
+                    outer = _enter(capture, code.co_filename, run_globals, shell.user_ns)
+            except Exception as error:  # the module runs as it would without nblineage
+                report("%run -m module", error)
+            try:
+                return run_code(code, run_globals, *args, **kwargs)
+            finally:
+                if outer is not None:
+                    _leave(capture, outer)
+
+        runpy._run_code = followed
+        try:
+            return original(mod_name, where)
+        finally:
+            runpy._run_code = run_code
+
+    setattr(safe_run_module, MARK, True)
+    return safe_run_module
 
 
 def uninstall(shell: Any) -> None:
-    if getattr(vars(shell).get("safe_execfile"), MARK, False):
-        del shell.safe_execfile
+    for name in ("safe_execfile", "safe_run_module"):
+        if getattr(vars(shell).get(name), MARK, False):
+            delattr(shell, name)
 
 
 def _enter(capture: Capture, fname: Any, namespace: dict[str, Any], user_ns: dict[str, Any]) -> _Outer | None:

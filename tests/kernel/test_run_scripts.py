@@ -121,3 +121,32 @@ def test_a_pipeline_of_scripts_links_the_model_to_its_training_data_only(workdir
         train = {"features/train_X.npy", "features/train_y.npy", "prepared/train.tsv", "data/posts.tsv"}
         assert _sources("model.pkl") == train | config  # never the test split
         assert {"features/test_X.npy", "features/test_y.npy", "model.pkl"} <= _sources("metrics.json")
+
+
+MODULE_TRAIN = """
+import pickle
+from sklearn.linear_model import LogisticRegression
+
+X, y = [], []
+with open("prepared/train.tsv") as fd:
+    for line in fd:
+        _, length, tags, label = line.split("\\t")
+        X.append([float(length), float(tags)])
+        y.append(int(label))
+clf = LogisticRegression().fit(X, y)
+with open("module_model.pkl", "wb") as fd:
+    pickle.dump(clf, fd)
+"""
+
+
+def test_a_stage_run_as_a_module_is_followed_as_a_script(workdir: Path, store_url: str) -> None:
+    """``%run -m stages.train``: IPython runs the module with ``runpy``, in a namespace of its own; its plain
+    ``open()`` and the lists filled from the lines are followed as a script's are."""
+    (workdir / "stages").mkdir()
+    (workdir / "stages" / "__init__.py").write_text("")
+    (workdir / "stages" / "train.py").write_text(MODULE_TRAIN)
+    env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(workdir / "jupyter"), "NBLINEAGE_STRICT": "1"}
+    run_notebook(workdir / "modules.ipynb", [*CELLS[:2], "%run -m stages.train", "print(type(clf).__name__)"], env)
+    with Store(store_url) as store:
+        found = sources(store, workdir / "module_model.pkl", workdir)
+    assert found == {"prepared/train.tsv", "data/posts.tsv", "params.json"}  # never the test split
