@@ -177,7 +177,7 @@ class Capture:
         # A hooked call given tracked data and data no hook tracked (``fit(X / 255., y)``: numpy's ops are not
         # followed): what the arguments of the user's call under way read by name (``fallback.argument_reads``,
         # which follows the code so far first when a name they read holds data no hook tracked: ``Xs = X / 255.``).
-        self.argument_reads: Callable[[Capture], Provenance] | None = None
+        self.argument_reads: Callable[..., Provenance] | None = None
         # line of the cell statement under way -> (cell code, instruction, blank lines IPython dropped) of the call
         # the statement was making -> datasets read while it ran: which call of ``a, b = load("a"), load("b")`` read
         # what (``flow``)

@@ -84,16 +84,17 @@ def at_write(capture: Capture) -> Provenance:
     return found.through(capture.cell_run_id) if found else found
 
 
-def argument_reads(capture: Capture) -> Provenance:
+def argument_reads(capture: Capture, nothing_known: bool = False) -> Provenance:
     """What the arguments of the user's call under way read (``Capture.argument_reads``: ``flow.argument_reads``);
     when a name they read holds data no hook tracked (``Xs = X / 255.`` then ``fit(Xs, y)``), the code so far is
-    followed first (:func:`catch_up`, in a function of the user's own :func:`catch_up_in_function`)."""
+    followed first (:func:`catch_up`, in a function of the user's own :func:`catch_up_in_function`).
+    ``nothing_known``: no input of the call has provenance (a fit on rows bound to locals in a loop)."""
     frame = sys._getframe(1)
-    found, unknown = flow.argument_reads(capture, frame)
+    found, unknown = flow.argument_reads(capture, frame, nothing_known)
     if unknown:
         catch_up(capture)
         catch_up_in_function(capture)
-        found, _ = flow.argument_reads(capture, frame)
+        found, _ = flow.argument_reads(capture, frame, nothing_known)
     return found
 
 

@@ -511,6 +511,10 @@ class _Returns(_Flow):
         self.returned = False
         self.unknown = False  # a return that is no tuple of ``count`` items
 
+    def saved_as(self, node: ast.AST) -> Provenance:
+        """A parameter's or local's model is not the global of that name the namespace holds: not known here."""
+        return EMPTY if isinstance(node, ast.Name) and node.id in self.env else super().saved_as(node)
+
     def _Return(self, node: ast.Return) -> None:
         value = node.value
         if not isinstance(value, (ast.Tuple, ast.List)) or len(value.elts) != len(self.items):
@@ -1162,7 +1166,7 @@ def caller_reads(capture: Capture, frame: Any) -> Provenance:
     return found.at_cell_precision() if found else found
 
 
-def argument_reads(capture: Capture, frame: Any) -> tuple[Provenance, bool]:
+def argument_reads(capture: Capture, frame: Any, nothing_known: bool = False) -> tuple[Provenance, bool]:
     """What the arguments of the call the user's code is making, from ``frame`` up, read (``X`` of ``fit(X / 255.,
     y)``, ``np.log1p(X)``, ``X.values``; of an item set, ``df["z"] = np.log1p(X)``, the value): their names (a plain
     setting not) as the registry has them, and in a cell the datasets the calls within them read; at cell precision.
@@ -1194,6 +1198,7 @@ def argument_reads(capture: Capture, frame: Any) -> tuple[Provenance, bool]:
         frame.f_lasti,
         len(capture.reads_log),
         tuple((id(item), id(capture.of(item))) for item in held),
+        nothing_known,
     )
     known = _argument_reads.get(key)
     if known is None:
@@ -1201,11 +1206,10 @@ def argument_reads(capture: Capture, frame: Any) -> tuple[Provenance, bool]:
         if in_cell:
             found = found | union(flow.located(item) for item in arguments)
         # in a loop the flow cannot tell its turns apart (``guess[i] = ...`` of each dataset in turn): not followed,
-        # unless the arguments read nothing known at all (``x_tr = x[tr]`` in a fold loop: all turns, not nothing)
-        known = (
-            found.at_cell_precision() if found else found,
-            (not looped or not found) and capture.untracked_data(held),
-        )
+        # unless nothing at all is known of the call's data (``nothing_known``: a fit on ``x_tr = x[tr]`` in a fold
+        # loop of a function gets all turns' data, not none)
+        follow = not looped or (nothing_known and not found)
+        known = (found.at_cell_precision() if found else found, follow and capture.untracked_data(held))
         if len(_argument_reads) >= 256:
             _argument_reads.clear()
         _argument_reads[key] = known

@@ -93,7 +93,8 @@ class HookState:
         self.arrays = ObjectFacts()  # array -> {"columns": the frame's} (columns.py)
         self.rows = ObjectFacts()  # stacked frame -> {"parts": which rows came from what} (hooks/rows.py)
         self.row_views = ObjectFacts()  # array holding data -> {"views": arrays with parts looking into it} (rows.py)
-        self.statistics: dict[tuple[str, Any], Provenance] = {}  # a statistic's value -> the data of its rows (rows.py)
+        # a statistic's key -> (its value, the data of its rows) (rows.py)
+        self.statistics: dict[tuple[str, Any], tuple[Any, Provenance]] = {}
         self.named_arrays: list[Any] = []  # the latest named arrays' probes, for copies (columns.py)
         self.last_prediction: tuple[int, dict[str, Any]] | None = None  # (length, facts) of the latest predictions
         self.fit_metrics: dict[str, list[dict[str, Any]]] = {}  # fitId -> metrics computed so far

@@ -205,8 +205,8 @@ def _held_training(wrapper: Any, capture: Capture | None) -> dict[str, Any]:
 
 
 def models_in(obj: Any) -> list[Any]:
-    """The models a dict, tuple, list or series of objects holds (none for anything else): in a checkpoint, what the saved model's
-    inputs are, rather than the losses or metrics kept beside it."""
+    """The models a dict, tuple, list or series of objects holds (none for anything else): in a checkpoint, what
+    the saved model's inputs are, rather than the losses or metrics kept beside it."""
     pandas = sys.modules.get("pandas")
     if isinstance(obj, Mapping):
         items = list(obj.values()) if len(obj) <= 64 else []

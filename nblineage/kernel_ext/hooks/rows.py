@@ -117,7 +117,8 @@ def keeping(
             given = (*keys(given[:1]), *given[1:])
         sources = [frame] if labels else [frame, *inputs(given, kwargs)]
         target = frame if result is None else result
-        statistics = _put_statistics(capture, target, sources[1:])
+        parted = own is not None or (hooks.rows and parts_of(capture, frame) is not None)
+        statistics = _put_statistics(capture, target, sources[1:], texts=bool(parted))
         if hooks.rows:
             _carry(capture, target, sources, own, statistics)
 
@@ -196,18 +197,18 @@ def reducing(after: After) -> After:
         after(capture, result, args, kwargs)
         if not args:
             return
-        values = result.iloc[:MAX_MODES] if _is_frame(result) and result.ndim == 1 else [result]
-        keys = [key for key in map(_statistic_key, values) if key is not None]
-        if not keys:
+        values = list(result.iloc[:MAX_MODES]) if _is_frame(result) and result.ndim == 1 else [result]
+        keyed = [(key, value) for value in values if (key := _statistic_key(value)) is not None]
+        if not keyed:
             return
         parts = parts_of(capture, args[0])
         provenance = union(parts.provenances) if parts is not None else capture.of(args[0])
         if not provenance:
             return
         remembered = capture.hooks.statistics
-        for key in keys:
-            remembered.pop(key, None)
-            remembered[key] = provenance | remembered.get(key, EMPTY)
+        for key, value in keyed:
+            held = remembered.pop(key, None)
+            remembered[key] = (value, provenance | held[1] if held is not None else provenance)
         while len(remembered) > MAX_STATISTICS:
             del remembered[next(iter(remembered))]
 
@@ -215,35 +216,36 @@ def reducing(after: After) -> After:
 
 
 def _statistic_key(value: Any) -> tuple[str, Any] | None:
-    """What a statistic's value is known by: a finite number's float, a string; None for anything else."""
-    if isinstance(value, bool):
-        return None
+    """What a statistic's value is known by: a number pandas computed (a numpy scalar, a float) by the very object,
+    which the code passes on (two statistics of other data often have equal values: the median age of the training
+    and the test rows); a string (a mode's value) by its text; None for anything else (a small int is one shared
+    object, and a number the code wrote is none)."""
     numpy = sys.modules.get("numpy")
-    if numpy is not None and isinstance(value, numpy.generic):  # a numpy scalar (not an array)
-        value = value.item()
-    if isinstance(value, (int, float)) and not isinstance(value, bool):
-        number = float(value)
-        return ("number", number) if number == number and abs(number) != float("inf") else None
+    number = isinstance(value, float) or (
+        numpy is not None and isinstance(value, numpy.generic) and isinstance(value, (numpy.number, numpy.floating))
+    )
+    if number:
+        return ("number", id(value))
     if isinstance(value, str) and value:
         return ("text", value)
     return None
 
 
-def _put_statistics(capture: Capture, target: Any, given: list[Any]) -> Provenance:
+def _put_statistics(capture: Capture, target: Any, given: list[Any], texts: bool = False) -> Provenance:
     """The data of the statistics among ``given`` (and the values of a dict among them, ``fillna({"Age": m})``),
-    which ``target`` now derives from too: ``test["Age"].fillna(train["Age"].mean())``. A statistic is a numpy
-    number (what pandas' reductions give) or a string (a mode); a number the code wrote (``fillna(0)``, ``x * 2``)
-    is none, even when some statistic has its value."""
+    which ``target`` now derives from too: ``test["Age"].fillna(train["Age"].mean())``. A number is the statistic
+    when it is the object the reduction returned; a string (a mode's value: ``texts``, for frames with row parts,
+    whose rows come from the same stack) when it has the text of one."""
     remembered = capture.hooks.statistics
-    numpy = sys.modules.get("numpy")
-    if not remembered or numpy is None:
+    if not remembered:
         return EMPTY
     found = EMPTY
     for item in given:
         for value in item.values() if isinstance(item, dict) and len(item) <= 64 else (item,):
-            key = _statistic_key(value) if isinstance(value, (numpy.generic, str)) else None
-            if key is not None and key in remembered:
-                found |= remembered[key]
+            key = _statistic_key(value) if texts or not isinstance(value, str) else None
+            held = remembered.get(key) if key is not None else None
+            if held is not None and (key[0] == "text" or held[0] is value):  # type: ignore[index]
+                found |= held[1]
     whole = capture.of(target)
     if found and not found.sources <= whole.sources and _has_rows(target):  # a statistic of other data put in
         capture.registry.tag(target, (whole | found).through(capture.cell_run_id))

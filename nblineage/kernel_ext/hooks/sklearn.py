@@ -103,7 +103,7 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
         provenance = capture.derive(estimator, *inputs)
         if not provenance and capture.argument_reads is not None and _untracked_values(capture, inputs):
             # ``lbl.fit(list(all_data[c].values))``: a list no hook tracked, made from data the arguments read
-            provenance = capture.argument_reads(capture).through(capture.cell_run_id)
+            provenance = capture.argument_reads(capture, nothing_known=True).through(capture.cell_run_id)
             capture.registry.tag(estimator, provenance)
         if not own.isdisjoint(provenance.sources):  # fit on its own predictions: not on the file they came from
             provenance = replace(provenance, sources=provenance.sources - own)

@@ -203,14 +203,15 @@ def test_numpy_views_of_the_rows_derive_from_their_own_file(capture: Capture, st
 
 def test_a_statistic_of_other_data_put_in_a_frame_brings_that_data(capture: Capture) -> None:
     train = pd.DataFrame({"age": [20.0, None, 40.0, 35.0], "sex": ["m", "f", None, "m"]})
-    test = pd.DataFrame({"age": [None, 30.0, 50.0], "sex": [None, "f", "f"]})
+    test = pd.DataFrame({"age": [None, 30.0, 40.0], "sex": [None, "f", "f"]})
     capture.read(TRAIN, train)
     capture.read(TEST, test)
     assert files(capture, test["age"].fillna(train["age"].mean())) == {"train", "test"}
     assert files(capture, (test["age"] - train["age"].mean()) / train["age"].std()) == {"train", "test"}
-    filled = test.copy()
-    filled["sex"] = filled["sex"].fillna(train["sex"].mode()[0])
-    assert files(capture, filled) == {"train", "test"}
+    median = train["age"].median()
+    assert files(capture, test["age"].fillna({1: median}).fillna(median)) == {"train", "test"}
+    guess = test["age"].median()  # test's statistic: equal in value to train's, another object
+    assert guess == median and files(capture, train["age"].fillna(float(guess))) == {"train"}
     assert files(capture, train["age"].fillna(train["age"].median())) == {"train"}  # its own data
     assert train["age"].max() == 40  # a statistic of train's rows: 40.0
     # numbers the code wrote are no statistic, even of the same value
