@@ -77,6 +77,9 @@ class TorchState:
         self.batch: tuple | list = ()  # the latest loader batch's items (held until the next batch or the cell's end)
         self.train_last: Provenance = EMPTY  # the same for the latest batch drawn under grad mode (a validation
         self.train_batch: tuple | list = ()  # loop draws under ``no_grad``): what a forward under grad mode falls to
+        self.train_drawn = 0  # training batches drawn so far, and calls of followed modules: each optimizer's step
+        self.calls = 0  # remembers both (``steps_saw``), so that a step with no followed call since is told apart
+        self.steps_saw: dict[int, tuple[int, int]] = {}  # id(optimizer) -> (``train_drawn``, ``calls``) at its step
         self.other_last: Provenance = EMPTY  # the same for the batch before, when another iterator drew it (two
         self.other_batch: tuple | list = ()  # loaders zipped: ``for (xa, ya), (xb, yb) in zip(a, b)``)
         self.fits: dict[int, str | None] = {}  # id(module) -> the cell run its current fit began in
@@ -207,6 +210,8 @@ def listeners(torch: Any) -> Iterator[Listener]:
             if active is not None and id(self) in hooked:
                 try:
                     state = active.hooks.torch
+                    if state is not None:
+                        state.calls += 1
                     if (  # the steady state of a fit: what _on_known_batch found for this module still holds
                         state is not None
                         and state.steady is self
@@ -255,6 +260,9 @@ def listeners(torch: Any) -> Iterator[Listener]:
             if known is None or known() is not optimizer:
                 optimizers[id(optimizer)] = weakref.ref(optimizer)
                 _discover(active, state, optimizer, hook)
+            elif not state.reached and not state.fast_reached:
+                _unseen_step(active, state, optimizer)
+            state.steps_saw[id(optimizer)] = (state.train_drawn, state.calls)
             if state.reached:
                 _stepped(active, state, optimizer)
             if state.fast_reached:
@@ -326,6 +334,19 @@ def _discover(active: Capture, state: TorchState, optimizer: Any, hook: Any) -> 
         }
         names = list(found.pop()) if len(found) == 1 else None  # the module's input unseen: the batch's one 2-D list
         _trained(active, state, roots, state.train_last, optimizer, {id(module): names for module in roots})
+
+
+def _unseen_step(active: Capture, state: TorchState, optimizer: Any) -> None:
+    """A step after which no followed module call reached a backward (the model called as ``model.forward(x)``, or
+    through a submodule's own call): the training batch drawn since the optimizer's last step, if one was, is its
+    data, as for a first step."""
+    drawn, calls = state.steps_saw.get(id(optimizer), (-1, -1))
+    if not state.train_last or drawn >= state.train_drawn or calls != state.calls:
+        return
+    params = [p for group in optimizer.param_groups for p in group.get("params", ())]
+    roots = _roots(active, params[0]) if params else []
+    if roots:
+        _trained(active, state, roots, state.train_last, optimizer)
 
 
 def _roots(active: Capture, parameter: Any) -> list[Any]:
@@ -622,6 +643,7 @@ def _batches(iterator_class: type, grad: Any) -> Listener:
                 state.batch, state.last_batch = result, provenance
                 if grad():
                     state.train_batch, state.train_last = result, provenance
+                    state.train_drawn += 1
                 return result
             if len(log) != before:  # the dataset read files for this batch (its ``__getitem__`` opens them)
                 _read_for_batch(active, self, log[before:])
@@ -1165,3 +1187,4 @@ def _batch(capture: Capture, result: Any, iterator: Any) -> None:
     if _GRAD[0]():  # drawn for training (evaluation loops draw under ``no_grad``)
         state.train_last = provenance
         state.train_batch = state.batch
+        state.train_drawn += 1

@@ -304,6 +304,27 @@ def test_two_loaders_zipped_train_on_both(capture: Capture) -> None:
     assert capture.hooks.torch.other_batch == () and capture.of(xb).sources == capture.of(second).sources
 
 
+def test_a_module_called_through_its_forward_trains_on_every_batch(capture: Capture) -> None:
+    """``logits = self.forward(x)`` (a Lightning module's ``training_step``) never goes through the module's call:
+    each step counts the training batch drawn since the optimizer's last step, as a first step does."""
+    first, second = features(capture), features(capture)
+    for name, data in (("first", first), ("second", second)):
+        capture.read(Source("file", f"/data/{name}.npy", "v1"), data)
+    model = torch.nn.Linear(4, 1)
+    optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+    for data in (first, second):
+        for xb, yb in DataLoader(TensorDataset(data, torch.zeros(10)), batch_size=5):
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(model.forward(xb).squeeze(1), yb).backward()
+            optimizer.step()
+    assert {source.name for source in capture.of(model).sources} == {"/data/first.npy", "/data/second.npy"}
+    assert capture.hooks.training.get(model)["steps"] == 4
+    optimizer.zero_grad()
+    torch.nn.functional.mse_loss(model.forward(torch.ones(2, 4)).squeeze(1), torch.zeros(2)).backward()
+    optimizer.step()  # on no batch drawn since: nothing new, and not counted as a step on the data
+    assert capture.hooks.training.get(model)["steps"] == 4
+
+
 class Files(Dataset):
     """A dataset of the user's own reading each item's file when indexed (``__getitem__`` opens it)."""
 
