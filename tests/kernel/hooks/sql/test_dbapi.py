@@ -250,9 +250,11 @@ def test_psycopg_rows_and_writes(capture: Capture, postgres: tuple[str, dict[str
 
 
 @pytest.mark.postgres
-def test_pandas_on_a_psycopg_connection(capture: Capture, postgres: tuple[str, dict[str, Any]]) -> None:
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg2"])
+def test_pandas_on_a_psycopg_connection(capture: Capture, postgres: tuple[str, dict[str, Any]], driver: str) -> None:
     _, kwargs = postgres
-    with psycopg.connect(**kwargs) as conn, pytest.warns(UserWarning, match="SQLAlchemy"):
+    connect = psycopg.connect if driver == "psycopg" else psycopg2.connect
+    with connect(**kwargs) as conn, pytest.warns(UserWarning, match="SQLAlchemy"):
         frame = pd.read_sql("SELECT y FROM b", conn)
     assert tables_of(capture, frame) == {f"{kwargs['dbname']}.public.b"}
     assert len(capture.record.inputs) == 1
@@ -316,13 +318,8 @@ def test_psycopg2_extras_helpers_run_the_user_s_statements(
 
 
 @pytest.mark.postgres
-def test_pandas_and_sqlalchemy_on_psycopg2(capture: Capture, postgres: tuple[str, dict[str, Any]]) -> None:
-    url, kwargs = postgres
-    with psycopg2.connect(**kwargs) as conn, pytest.warns(UserWarning, match="SQLAlchemy"):
-        frame = pd.read_sql("SELECT y FROM b", conn)
-    assert tables_of(capture, frame) == {f"{kwargs['dbname']}.public.b"}
-    assert len(capture.record.inputs) == 1
-    capture.take_record()
+def test_psycopg2_under_sqlalchemy_is_the_engine_hooks(capture: Capture, postgres: tuple[str, dict[str, Any]]) -> None:
+    url, _ = postgres
     engine = create_engine(make_url(url).set(drivername="postgresql+psycopg2"))
     with engine.connect() as connection:
         assert not isinstance(connection.connection.dbapi_connection, wrapt.ObjectProxy)  # SQLAlchemy's: plain
