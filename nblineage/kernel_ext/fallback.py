@@ -163,6 +163,23 @@ def catch_up_in_function(capture: Capture) -> Provenance:
     cache = _function_flows
     if cache["run"] != capture.cell_run_id:
         cache.update(run=capture.cell_run_id, found={})
+    callers = []  # functions of the user's own calling this one (``get_oof`` calling a wrapper's ``train(x_tr, y)``)
+    caller = flow.user_frame(frame.f_back)
+    while caller is not None and caller.f_code.co_name != "<module>" and len(callers) < MAX_CALLERS:
+        callers.append(caller)
+        caller = flow.user_frame(caller.f_back)
+    for outer in reversed(callers):  # the outermost first: what it made is what it passed in
+        _follow_function(capture, outer)
+    return _follow_function(capture, frame)
+
+
+MAX_CALLERS = 3  # functions of the user's own up the stack followed so far too
+
+
+def _follow_function(capture: Capture, frame: Any) -> Provenance:
+    """Tag the locals a function of the user's own running in ``frame`` made so far from tracked data; what the
+    arguments of its call under way read."""
+    cache = _function_flows
     # anew after any read (the seeds are per call) and for each call (``train(Xa, ya)`` then ``train(Xb, yb)``: its
     # parameters), not for each turn of a loop in one call
     code = frame.f_code

@@ -141,6 +141,26 @@ def get_oof(clf, x, y, x_te):
 extra = ExtraTreesClassifier(n_estimators=5, random_state=0)
 get_oof(extra, x_train, y_train, x_test)
 joblib.dump(extra, "oof.joblib")
+
+
+class SklearnHelper:  # the kernels' wrapper: get_oof calls its train(x_tr, y_tr), which fits
+    def __init__(self, clf):
+        self.clf = clf
+
+    def train(self, x, y):
+        self.clf.fit(x, y)
+
+
+def get_oof_wrapped(helper, x, y):
+    for tr, te in KFold(3).split(x):
+        x_tr = x[tr]
+        y_tr = y[tr]
+        helper.train(x_tr, y_tr)
+
+
+wrapped = SklearnHelper(ExtraTreesClassifier(n_estimators=5, random_state=0))
+get_oof_wrapped(wrapped, x_train, y_train)
+joblib.dump(wrapped.clf, "oof_wrapped.joblib")
 """
 
 
@@ -169,3 +189,4 @@ def test_each_call_of_a_loader_gives_its_own_file_to_what_it_binds(tmp_path: Pat
     assert sources_of(store_url, tmp_path / "split_test.joblib") == {"test.csv"}
     assert sources_of(store_url, tmp_path / "combined.joblib") == {"test.csv"}  # a loop over a list of the three
     assert sources_of(store_url, tmp_path / "oof.joblib") == {"train.csv"}  # fit on locals in a function's loop
+    assert sources_of(store_url, tmp_path / "oof_wrapped.joblib") == {"train.csv"}  # and through a wrapper's method
