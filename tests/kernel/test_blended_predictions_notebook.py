@@ -1,8 +1,8 @@
 """Submission files of Kaggle kernels, in a real kernel: predictions of saved models put through numpy
 (``np.expm1(model.predict(test))``), blended (``m1.predict(X) * 0.5 + m2.predict(X) * 0.5``), summed over folds
-(``y_test_pred += model.predict(X) / K``), in the cell that writes the submission or over several cells (Serigne's
-"Stacked Regressions"): each submission derives from every model file whose predictions went into it, and from the
-data, as one written straight from ``model.predict`` does."""
+(``y_test_pred += model.predict(X) / K``, each fold's model saved in the loop), in the cell that writes the
+submission or over several cells (Serigne's "Stacked Regressions"): each submission derives from every model file
+whose predictions went into it, and from the data, as one written straight from ``model.predict`` does."""
 
 from __future__ import annotations
 
@@ -46,6 +46,16 @@ for model in (m1, m2):
     y_test_pred += model.predict(test) / 2
 pd.DataFrame({"Id": test_id, "y": y_test_pred}).to_csv("folds.csv", index=False)
 """
+KFOLD = """
+from sklearn.model_selection import KFold
+
+fold_pred = 0  # as Porto Seguro's CV kernel starts its test predictions
+for i, (tr, va) in enumerate(KFold(3).split(train)):
+    fold = Ridge().fit(train.iloc[tr], y_train[tr])
+    joblib.dump(fold, f"fold{i}.joblib")
+    fold_pred += fold.predict(test) / 3
+pd.DataFrame({"Id": test_id, "y": fold_pred}).to_csv("kfold.csv", index=False)
+"""
 OVER_CELLS = [
     "m1_pred = np.expm1(m1.predict(test))",
     "m2_pred = np.expm1(m2.predict(test))",
@@ -65,10 +75,11 @@ def test_submissions_derive_from_every_model_file_predicting_them(tmp_path: Path
         frame.to_csv(tmp_path / f"{name}.csv", index=False)
     store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
     env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
-    cells = [SETUP, SAVE, STRAIGHT, THROUGH_NUMPY, BLENDED, SUMMED, *OVER_CELLS]
+    cells = [SETUP, SAVE, STRAIGHT, THROUGH_NUMPY, BLENDED, SUMMED, KFOLD, *OVER_CELLS]
     run_notebook(tmp_path / "submission.ipynb", cells, env, timeout=180)
     data = {"train.csv", "test.csv"}
     assert sources_of(store_url, tmp_path / "straight.csv") == data | {"m1.joblib"}
     assert sources_of(store_url, tmp_path / "expm1.csv") == data | {"m1.joblib"}
     for both in ("blend.csv", "folds.csv", "ensemble.csv"):
         assert sources_of(store_url, tmp_path / both) == data | {"m1.joblib", "m2.joblib"}, both
+    assert sources_of(store_url, tmp_path / "kfold.csv") == data | {f"fold{i}.joblib" for i in range(3)}

@@ -180,6 +180,9 @@ def _predicting(capture: Capture, result: Any, args: tuple, kwargs: dict) -> Non
             saved = capture.exact(files)
             for item in result if isinstance(result, tuple) else (result,):
                 capture.registry.tag(item, capture.of(item) | saved)
+            # what the statement makes of them keeps it, where numpy loses the array's tag (``y_test_pred +=
+            # model.predict_proba(X)[:, 1]`` in a loop of folds: every fold's file)
+            capture.rows_read(files)
         remember_predictions(capture.hooks, args[0], result)
 
 
