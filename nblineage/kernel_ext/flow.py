@@ -59,7 +59,7 @@ if TYPE_CHECKING:
     from nblineage.kernel_ext.capture import Capture
 
 _NOT_CHANGED = (type(ast), type, type(len), type(lambda: None))  # modules, classes, functions are not data
-_PREDICTING = frozenset({"predict", "predict_proba", "predict_log_proba", "decision_function"})
+PREDICTING = ("predict", "predict_proba", "predict_log_proba", "decision_function")  # a fitted model's predictions
 
 
 class _Flow:
@@ -139,7 +139,7 @@ class _Flow:
                 if not _path_value(argument, self.user_ns):  # the path names what is read: the line's reads
                     self._gather(argument, names, items)
             return
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _PREDICTING:
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in PREDICTING:
             items.append(self.saved_as(node.func.value))  # ``np.expm1(model.predict(X))``: the model file too
         for child in ast.iter_child_nodes(node):
             self._gather(child, names, items)

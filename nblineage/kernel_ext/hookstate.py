@@ -35,10 +35,6 @@ class ObjectFacts:
         if entry is not None and entry[0]() is obj:
             del self._facts[id(obj)]
 
-    def objects(self) -> list[Any]:
-        """The live objects facts are known about."""
-        return [obj for ref, _ in list(self._facts.values()) if (obj := ref()) is not None]
-
     def __bool__(self) -> bool:
         return bool(self._facts)
 

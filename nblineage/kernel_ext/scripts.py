@@ -10,9 +10,7 @@ What the script read counts as read by the cell's ``%run`` statement.
 
 from __future__ import annotations
 
-import importlib
 import importlib.util
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +67,9 @@ def _following_modules(shell: Any) -> Any:
     original = shell.safe_run_module
 
     def safe_run_module(mod_name: Any, where: Any) -> Any:
+        import runpy  # here: a kernel imports it only for ``%run -m``
+
         capture = current()
-        runpy = sys.modules.get("runpy") or importlib.import_module("runpy")
         run_code = getattr(runpy, "_run_code", None)
         if capture is None or not callable(run_code):
             return original(mod_name, where)

@@ -20,6 +20,7 @@ from typing import Any
 
 from nblineage.kernel_ext import fingerprint
 from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.hooks.mlflow import called_by_mlflow
 from nblineage.kernel_ext.provenance import Provenance, Source
 from nblineage.lineage.naming import DatasetName, dataset_from_uri, file_dataset
 from nblineage.value import Value
@@ -180,22 +181,13 @@ def record_write(capture: Capture, location: Location, written: Any, appended_to
 
 
 _PASSED = ("nblineage.", "wrapt", "pandas", "pyarrow", "numpy")  # frames between a write and the code asking for it
-MAX_CALLER_FRAMES = 32
 
 
 def _mlflow_scratch(path: str) -> bool:
     """``path`` is in the temporary folder and MLflow's code asked for the write."""
     if not os.path.realpath(path).startswith(os.path.join(os.path.realpath(tempfile.gettempdir()), "")):
         return False
-    frame = sys._getframe(2)
-    for _ in range(MAX_CALLER_FRAMES):
-        if frame is None:
-            return False
-        module = str(frame.f_globals.get("__name__", ""))
-        if not module.startswith(_PASSED):
-            return module == "mlflow" or module.startswith("mlflow.")
-        frame = frame.f_back
-    return False
+    return called_by_mlflow(sys._getframe(2), _PASSED)
 
 
 def schema_facet(obj: Any) -> dict[str, Any]:

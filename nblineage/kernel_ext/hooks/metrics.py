@@ -25,9 +25,10 @@ from typing import Any
 from nblineage.governance.splits import split_of_name
 from nblineage.kernel_ext import cellcode
 from nblineage.kernel_ext.capture import Capture, cell_line
+from nblineage.kernel_ext.flow import PREDICTING
 from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.describe import qualified_name
-from nblineage.kernel_ext.hooks.mlflow import link
+from nblineage.kernel_ext.hooks.mlflow import called_by_mlflow, link
 from nblineage.kernel_ext.hookstate import HookState
 from nblineage.kernel_ext.instrument import After, Instrumentor, Patch, intercept
 
@@ -47,7 +48,6 @@ _METRIC_NAMES = {"matthews_corrcoef", "mean_squared_log_error", "root_mean_squar
 _NOT_MODEL_METRICS = {"silhouette_score", "calinski_harabasz_score", "davies_bouldin_score", "check_scoring"}
 _PREDICTIONS = ("y_pred", "y_score", "y_prob", "y_proba", "probas_pred", "labels_pred", "pred_decision")
 MAX_VIEW_DEPTH = 4
-MAX_CALLER_FRAMES = 8
 
 
 def mark_split(state: HookState, obj: Any, split: str, replace: bool = False) -> None:
@@ -154,9 +154,6 @@ def predicted_by(state: HookState, predictions: Any, capture: Capture | None = N
     return {}
 
 
-_PREDICTING = frozenset({"predict", "predict_proba", "predict_log_proba", "decision_function"})
-
-
 def _several_predictors(capture: Capture) -> bool:
     """Whether the cell statement under way asks more than one object for predictions."""
     source, user_ns = capture.cell_source, capture.user_ns
@@ -172,7 +169,7 @@ def _several_predictors(capture: Capture) -> bool:
     asked = {
         ast.dump(node.func.value)
         for node in cellcode.walk(statement)
-        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in _PREDICTING
+        if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in PREDICTING
     }
     return len(asked) > 1
 
@@ -180,19 +177,7 @@ def _several_predictors(capture: Capture) -> bool:
 def mlflow_internal(capture: Capture, *data: Any) -> bool:
     """True for a metric MLflow's autolog computes itself while it logs a fit (on data no notebook variable holds):
     MLflow reports those (``mlflow/runs.py``). A user's metric call that autolog wraps still counts."""
-    return _called_by_mlflow() and not any(_variable(capture, item) for item in data if item is not None)
-
-
-def _called_by_mlflow() -> bool:
-    frame = sys._getframe(3)
-    for _ in range(MAX_CALLER_FRAMES):
-        if frame is None:
-            return False
-        module = str(frame.f_globals.get("__name__", ""))
-        if not module.startswith(("nblineage.", "wrapt")):
-            return module == "mlflow" or module.startswith("mlflow.")
-        frame = frame.f_back
-    return False
+    return called_by_mlflow(sys._getframe(2)) and not any(_variable(capture, item) for item in data if item is not None)
 
 
 def _metric_call(name: str) -> After:

@@ -197,7 +197,9 @@ def reducing(after: After) -> After:
         after(capture, result, args, kwargs)
         if not args:
             return
-        values = list(result.iloc[:MAX_MODES]) if _is_frame(result) and result.ndim == 1 else [result]
+        # a mode's values are texts (its numbers are new objects each time they are taken out: never passed on)
+        series = _is_frame(result) and result.ndim == 1
+        values = [v for v in result.iloc[:MAX_MODES] if isinstance(v, str)] if series else [result]
         keyed = [(key, value) for value in values if (key := _statistic_key(value)) is not None]
         if not keyed:
             return
@@ -221,10 +223,7 @@ def _statistic_key(value: Any) -> tuple[str, Any] | None:
     and the test rows); a string (a mode's value) by its text; None for anything else (a small int is one shared
     object, and a number the code wrote is none)."""
     numpy = sys.modules.get("numpy")
-    number = isinstance(value, float) or (
-        numpy is not None and isinstance(value, numpy.generic) and isinstance(value, (numpy.number, numpy.floating))
-    )
-    if number:
+    if isinstance(value, float) or (numpy is not None and isinstance(value, numpy.number)):
         return ("number", id(value))
     if isinstance(value, str) and value:
         return ("text", value)

@@ -47,6 +47,7 @@ from typing import Any
 
 from nblineage.kernel_ext import columns
 from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.flow import PREDICTING
 from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.describe import feature_list, forget_files, json_safe, model_files, qualified_name
 from nblineage.kernel_ext.hooks.files import locate
@@ -219,10 +220,7 @@ METHODS: dict[str, Callable[..., Any]] = {
         name: intercept(f"sklearn {name}", _transforming)
         for name in ("transform", "inverse_transform", "score_samples")
     },
-    **{
-        name: intercept(f"sklearn {name}", _predicting)
-        for name in ("predict", "predict_proba", "predict_log_proba", "decision_function")
-    },
+    **{name: intercept(f"sklearn {name}", _predicting) for name in PREDICTING},
     "score": intercept("sklearn score", _scoring),
 }
 SPLIT = intercept("sklearn train_test_split", _splitting)

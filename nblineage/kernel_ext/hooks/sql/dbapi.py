@@ -79,7 +79,6 @@ def _load() -> None:
 
 _loaded: list[bool] = []  # whatever ``_load`` imports is bound here
 
-_NO_PARAMETERS: Any = object()
 HELD = 64  # fetched results kept alive (and bound) until the cell ends, most recent first
 # Callers whose DB-API calls are recorded elsewhere (their own hooks) or are no user lineage.
 _LIBRARIES = ("sqlalchemy", "pandas", "nblineage")
