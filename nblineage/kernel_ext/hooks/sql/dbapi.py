@@ -5,7 +5,8 @@ does (``sqlite://{path}``, ``postgres://host:port`` + ``db.schema.table``, ``mys
 never a user name or password). A statement that reads makes its tables inputs of the cell run, and the rows then
 fetched from that cursor (``fetchone``/``fetchmany``/``fetchall``, iteration) carry exactly those tables as their
 provenance, versioned by the rows fetched (``rowversion``: hashed as they come, final when the cursor is exhausted
-or closed, runs its next statement, or the cell ends), or a SQLite file's table by its content (``tableversion``).
+or closed, runs its next statement, or the cell ends), or a SQLite file's table by its content, a table this
+kernel's ``to_sql`` replaced by the version written (``tableversion``).
 A statement run again and again in a cell (a loop of point lookups) is one read, versioned by all the rows its runs
 fetched (``rowversion.Repeated``): its runs' rows carry one version, final when the cell ends or writes to its
 tables.
@@ -64,7 +65,7 @@ def _load() -> None:
     """Import what recording a statement needs (parsing it, versioning its rows and tables), at the first statement
     the user's code runs: IPython imports sqlite3 at start, so ``%load_ext`` patches ``sqlite3.connect`` and pays
     for nothing more. The names are this module's from then on."""
-    global CHUNK, Result, rowloops, rowversion, statement_of, sqlite_path, sqlite_table_version
+    global CHUNK, Result, rowloops, rowversion, statement_of, table_version, wrote
     if _loaded:
         return
     from nblineage.kernel_ext.hooks.sql import parsing, tableversion
@@ -73,7 +74,7 @@ def _load() -> None:
 
     rowloops, rowversion, CHUNK, Result = loops, versions, versions.CHUNK, versions.Result
     statement_of = parsing.statement_of
-    sqlite_path, sqlite_table_version = tableversion.sqlite_path, tableversion.sqlite_table_version
+    table_version, wrote = tableversion.table_version, tableversion.wrote
     _loaded.append(True)
 
 
@@ -262,7 +263,7 @@ def executed(cursor: Any, database: Database | None, query: Any, params: Any) ->
         if statement is not None:
             collected.append(statement)
         return
-    if statement is not None and not statement.outputs and database[1] == "sqlite" and not _in_transaction(cursor):
+    if statement is not None and not statement.outputs and not _in_transaction(cursor):
         statement = replace(statement, inputs=_versioned(statement.inputs))
     capture = current()
     result = _remember(cursor, statement, capture, sql)
@@ -295,11 +296,11 @@ def _in_transaction(cursor: Any) -> bool:
 
 
 def _versioned(sources: frozenset[Source]) -> frozenset[Source]:
-    """SQLite tables read, versioned by their content (``tableversion``): the version ``to_sql`` recorded."""
+    """Tables read, versioned as ``tableversion`` knows them (a SQLite table by its content, a table of another
+    database by what this kernel wrote to it whole): the version ``to_sql`` recorded."""
     found = set()
     for source in sources:
-        path = sqlite_path(source.namespace) if source.version is None else None
-        version = sqlite_table_version(path, source.name) if path else None
+        version = table_version(source.namespace, source.name) if source.version is None else None
         found.add(source if version is None else replace(source, version=version))
     return frozenset(found)
 
@@ -467,6 +468,7 @@ def _record_writes(capture: Capture, statement: Statement, params: Any) -> None:
     """Each table written derives from the tables the statement read and the parameters' provenance."""
     passed = _parameters_provenance(capture, statement, params) if params is not None else EMPTY
     for target in statement.outputs:
+        wrote(target.namespace, target.name, None)  # its content is no longer what a whole write made it
         provenance = capture.exact(statement.inputs - {target}) | _without(passed, target)
         datasets = _datasets(provenance)
         outputs = capture.record.outputs

@@ -20,6 +20,7 @@ from typing import Any
 
 from nblineage.kernel_ext.capture import Capture, current
 from nblineage.kernel_ext.hooks.sql.parsing import DIALECTS, Statement, statement_of
+from nblineage.kernel_ext.hooks.sql.tableversion import wrote
 from nblineage.kernel_ext.instrument import Instrumentor, Listener
 from nblineage.kernel_ext.safety import report
 
@@ -41,6 +42,7 @@ def record_statement(capture: Capture, executed: Statement) -> None:
             capture.read_input(source)
         return
     for target in executed.outputs:
+        wrote(target.namespace, target.name, None)  # its content is no longer what a whole write made it
         provenance = capture.exact(executed.inputs - {target})  # INSERT INTO t SELECT ... FROM t is no new edge
         if any(out.source == target and out.provenance == provenance for out in capture.record.outputs):
             continue  # the same write again (a loop of INSERTs, executemany batches)

@@ -7,14 +7,15 @@ query computes from others (``SUM(o.amount) AS total_spent``, openlineage-sql's 
 
 The version of what ``read_sql*`` read is the fingerprint of the result (``arrow_version(pyarrow.Table.from_pandas(
 df))``), the same for every table a join read; a table of a SQLite file is versioned by its content instead
-(``tableversion``), as ``to_sql`` and DB-API reads version it. ``read_sql`` of the same statement text on the same
-tables again in a cell (a loop of lookups), with no write to those tables recorded between, is one read
-(``rowversion.Repeated``): its frames carry one version, the order-independent fingerprint of all their results,
-final when the cell ends. ``to_sql`` records one output, the target table,
-versioned by the fingerprint of the frame written (of the table's content for a SQLite file once committed),
-whose inputs are the frame's provenance; the statements it runs internally record nothing (``current()`` is None
-inside a hooked call). pandas on a plain ``sqlite3`` connection (no SQLAlchemy, no events) is covered by parsing
-the query text.
+(``tableversion``), as ``to_sql`` and DB-API reads version it, and a table of another database that this kernel's
+``to_sql`` replaced by the version written (a projection or a ``WHERE`` reads part of it). ``read_sql`` of the same
+statement text on the same tables again in a cell (a loop of lookups), with no write to those tables recorded
+between, is one read (``rowversion.Repeated``): its frames carry one version, the order-independent fingerprint of
+all their results, final when the cell ends. ``to_sql`` records one output, the target table, versioned by the
+fingerprint of the frame written (of the table's content for a SQLite file once committed; no version for rows
+appended to another database's table, or a SQLite write not yet committed), whose inputs are the frame's provenance;
+the statements it runs internally record nothing (``current()`` is None inside a hooked call). pandas on a plain
+``sqlite3`` connection (no SQLAlchemy, no events) is covered by parsing the query text.
 """
 
 from __future__ import annotations
@@ -159,9 +160,24 @@ def _after_to_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) -> N
     con = argument(args, kwargs, 2, "con", None)
     committed = isinstance(con, (str, sqlite3.Connection)) or getattr(con, "engine", None) is con  # pandas commits
     written = Source(dataset.namespace, dataset.name)
-    version = _table_version(written) if committed else None
     facets = _table_schema(con, written) if committed else {}
-    capture.write(replace(written, version=version or frame_version(frame)), frame, facets or schema_facet(frame))
+    version = _written_version(written, frame, committed, argument(args, kwargs, 4, "if_exists", "fail"))
+    capture.write(replace(written, version=version), frame, facets or schema_facet(frame))
+
+
+def _written_version(written: Source, frame: Any, committed: bool, if_exists: Any) -> str | None:
+    """The version of a table ``to_sql`` wrote: a SQLite file's by its content once committed; another database's
+    the frame's when the frame replaced the table (what a read of the whole table fingerprints; remembered for this
+    kernel's reads of part of it, ``tableversion.wrote``); None when the table's content is not known here (rows
+    appended, a SQLite write not yet committed): reads of its versions find this write through the table's
+    unversioned node."""
+    from nblineage.kernel_ext.hooks.sql import tableversion
+
+    if tableversion.sqlite_path(written.namespace):
+        return _table_version(written) if committed else None
+    version = frame_version(frame) if if_exists != "append" else None
+    tableversion.wrote(written.namespace, written.name, version)
+    return version
 
 
 def _table_schema(con: Any, source: Source) -> dict[str, Any]:
@@ -194,12 +210,11 @@ def _reflected_columns(engine: Any, name: str) -> list[tuple[str, str]]:
 
 
 def _table_version(source: Source) -> str | None:
-    """A SQLite table is versioned by its content (``tableversion``): the same version whoever reads or wrote it,
-    pandas or a DB-API cursor, in any kernel."""
-    from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_path, sqlite_table_version
+    """A table's version as ``tableversion.table_version`` knows it (a SQLite table's content: the same version
+    whoever reads or wrote it, pandas or a DB-API cursor, in any kernel)."""
+    from nblineage.kernel_ext.hooks.sql.tableversion import table_version
 
-    path = sqlite_path(source.namespace)
-    return sqlite_table_version(path, source.name) if path else None
+    return table_version(source.namespace, source.name)
 
 
 class PandasSqlInstrumentor(Instrumentor):

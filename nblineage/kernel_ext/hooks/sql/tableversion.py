@@ -15,6 +15,7 @@ from urllib.parse import quote
 import xxhash
 
 _cache: dict[tuple[str, str], tuple[tuple, str]] = {}
+_written: dict[tuple[str, str], str] = {}  # (namespace, table) of another database -> the version this kernel wrote
 _lock = threading.Lock()
 MAX_CACHED = 256
 MAX_BYTES = 16 << 20  # a larger database file: its tables are not hashed (row by row costs seconds), no version
@@ -51,6 +52,28 @@ def sqlite_table_version(path: str, table: str) -> str | None:
                 _cache.clear()
             _cache[key] = (stamp, version)
     return version
+
+
+def table_version(namespace: str, table: str) -> str | None:
+    """The version of a table as a read of it names it: a SQLite file's by its content; another database's (whose
+    content is not hashed here) the version this kernel last wrote to it whole (``wrote``), so that a read of part of
+    it (a projection, a ``WHERE``) is of the version written. Another process's change to that table since is not
+    seen."""
+    path = sqlite_path(namespace)
+    if path:
+        return sqlite_table_version(path, table)
+    return _written.get((namespace, table))
+
+
+def wrote(namespace: str, table: str, version: str | None) -> None:
+    """This kernel wrote a table of a database whose content is not hashed: its whole content is ``version`` (None:
+    not known, rows appended or changed)."""
+    if version is None:
+        _written.pop((namespace, table), None)
+        return
+    if len(_written) >= MAX_CACHED:
+        _written.clear()
+    _written[(namespace, table)] = version
 
 
 def _hash_table(path: str, table: str) -> str | None:

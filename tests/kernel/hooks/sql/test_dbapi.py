@@ -261,6 +261,32 @@ def test_pandas_on_a_psycopg_connection(capture: Capture, postgres: tuple[str, d
 
 
 @pytest.mark.postgres
+@pytest.mark.parametrize("driver", ["psycopg", "psycopg2"])
+def test_rows_of_part_of_a_table_pandas_wrote_are_of_the_version_written(
+    capture: Capture, postgres: tuple[str, dict[str, Any]], driver: str
+) -> None:
+    """A cursor's ``WHERE`` over a table ``to_sql`` wrote whole reads the version written (a Quora project's
+    questions table), until the cursor itself writes to it."""
+    url, kwargs = postgres
+    engine = create_engine(url)
+    raw = Source("file", "/d/questions.csv", "v1")
+    frame = pd.DataFrame({"q1": [1, 7, 9], "q2": [3, 4, 5]})
+    capture.read(raw, frame)
+    frame.to_sql("questions", engine, index=False)
+    engine.dispose()
+    [written] = capture.take_record().outputs
+    connect = psycopg.connect if driver == "psycopg" else psycopg2.connect
+    with connect(**kwargs) as conn, conn.cursor() as cur:
+        cur.execute("SELECT q2 FROM questions WHERE q1 > 5")
+        part = cur.fetchall()
+        assert capture.of(part).sources == {written.source}
+        cur.execute("INSERT INTO questions VALUES (11, 6)")
+        cur.execute("SELECT q2 FROM questions WHERE q1 > 5")
+        after = cur.fetchall()
+        assert len(after) == 3 and capture.of(after).sources != {written.source}
+
+
+@pytest.mark.postgres
 def test_psycopg_under_sqlalchemy_is_the_engine_hooks(capture: Capture, postgres: tuple[str, dict[str, Any]]) -> None:
     url, _ = postgres
     engine = create_engine(url)

@@ -233,16 +233,35 @@ def test_to_sql_writes_one_output_with_the_frame_provenance(engine: Engine, capt
         (named(engine, "out", version), Provenance(frozenset({RAW})))
     ]
 
-    with engine.begin() as conn:  # not committed when to_sql returns: the frame's version
+    with engine.begin() as conn:  # rows appended: what the table holds is not known here, no version
         frame.to_sql("out", conn, if_exists="append", index=False, chunksize=1)
     record = capture.take_record()
-    assert [out.source for out in record.outputs] == [named(engine, "out", fingerprint(frame))]
+    assert [out.source for out in record.outputs] == [named(engine, "out")]
 
     untracked = pd.DataFrame({"k": [9]})
     pd.io.sql.to_sql(untracked, "other", engine, index=False)
     [output] = capture.take_record().outputs
     assert output.source == named(engine, "other", table_version(engine, "other", untracked))
     assert not output.provenance
+
+
+def test_a_read_of_part_of_a_table_written_whole_is_of_the_version_written(engine: Engine, capture: Capture) -> None:
+    """A projection or a ``WHERE`` reads the table ``to_sql`` wrote: the version written (a PostgreSQL table is not
+    hashed, so without it the read's version was its rows' and nothing led back to the frame's CSV), until the
+    table is written otherwise."""
+    frame = pd.DataFrame({"k": [1, 2, 3], "v": [10, 20, 30]})
+    capture.read(RAW, frame)
+    frame.to_sql("whole", engine, index=False)
+    [written] = capture.take_record().outputs
+    part = pd.read_sql("SELECT v FROM whole WHERE k > 1", engine)
+    assert capture.of(part).sources == {written.source}
+
+    with engine.begin() as conn:  # rows added otherwise: the version written is no longer the table's
+        conn.execute(text("INSERT INTO whole VALUES (4, 40)"))
+    capture.take_record()
+    part = pd.read_sql("SELECT v FROM whole WHERE k > 1", engine)
+    [source] = capture.of(part).sources
+    assert source.name == written.source.name and source.version != written.source.version
 
 
 @pytest.mark.postgres
