@@ -277,7 +277,9 @@ class Capture:
         none and the cell read files whose data only its code carries on, the statements so far are followed first
         (``rows`` built from ``csv.reader(f)`` gets the file before ``pd.DataFrame(rows)`` derives from it)."""
         provenance = self.registry.derive(result, *inputs, run_id=self.cell_run_id)
-        if self.record.inputs and self.catch_up is not None and self.untracked(inputs):
+        if self.catch_up is not None and (
+            (self.record.inputs and self.untracked(inputs)) or self.untracked_numbers(inputs)
+        ):
             self.catch_up(self)
             given = EMPTY
             if self.catch_up_in_function is not None and self.untracked(inputs):
@@ -312,6 +314,18 @@ class Capture:
             item is not None and not isinstance(item, (int, float, str, bytes)) and not self.registry.of(item)
             for item in inputs
         )
+
+    def untracked_numbers(self, inputs: tuple) -> bool:
+        """Whether an input is a list of numbers with no provenance, or a small dict's value is: what the cell's
+        code made of data read before (``pd.DataFrame({"Id": test.Id, "y": preds})``, ``preds`` predictions
+        rounded in a loop or a comprehension of the cell)."""
+        for item in inputs:
+            if type(item) is dict:
+                if len(item) <= 64 and self.untracked_numbers(tuple(item.values())):
+                    return True
+            elif type(item) is list and item and type(item[0]) in (int, float) and not self.registry.of(item):
+                return True
+        return False
 
     def untracked_data(self, inputs: tuple) -> bool:
         """Whether some input is an array, frame, tensor or sparse matrix (not a number) with no provenance, or a

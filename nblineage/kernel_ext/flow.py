@@ -58,6 +58,7 @@ from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source, union
 if TYPE_CHECKING:
     from nblineage.kernel_ext.capture import Capture
 
+_COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _NOT_CHANGED = (type(ast), type, type(len), type(lambda: None))  # modules, classes, functions are not data
 PREDICTING = ("predict", "predict_proba", "predict_log_proba", "decision_function")  # a fitted model's predictions
 
@@ -88,6 +89,8 @@ class _Flow:
         }
         self.uncertain = 0  # inside a branch or a loop followed as a whole: statements that may run any times
         self.turn_holds: dict[str, ast.Name] = {}  # a loop's name -> the name written out it holds this turn
+        self.loop_names: set[str] = set()  # the names loops under way bind to each item they go over
+        self.decided = EMPTY  # what the tests of the branches under way read of those items (``if p >= .5:``)
         self.seeds = capture.statement_reads if seeds is None else seeds  # what each line of the cell read
 
     def value(self, name: str) -> Provenance:
@@ -141,6 +144,18 @@ class _Flow:
             return
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in PREDICTING:
             items.append(self.saved_as(node.func.value))  # ``np.expm1(model.predict(X))``: the model file too
+        elif isinstance(node, _COMPREHENSIONS):
+            # its own names hold items of what it goes over, which it reads: not the names the cell bound alike
+            # (the first iterable is read where the comprehension is)
+            inner: set[str] = set()
+            first, *others = node.generators
+            self._gather(first.iter, names, items)
+            results = (node.key, node.value) if isinstance(node, ast.DictComp) else (node.elt,)
+            for part in (*results, *first.ifs, *others):
+                self._gather(part, inner, items)
+            bound = {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
+            names |= inner - bound
+            return
         for child in ast.iter_child_nodes(node):
             self._gather(child, names, items)
 
@@ -270,6 +285,8 @@ class _Flow:
         return self.capture.exact(sources) if sources else EMPTY
 
     def bind(self, target: ast.AST, provenance: Provenance, replace: bool = True) -> None:
+        if self.decided:
+            provenance = provenance | self.decided
         if isinstance(target, ast.Name):
             self.env[target.id] = provenance if replace else self.value(target.id) | provenance
             self.changed.add(target.id)
@@ -302,9 +319,13 @@ class _Flow:
             handler(node)
         elif isinstance(node, (ast.If, ast.Try, getattr(ast, "TryStar", ast.Try))):
             self.uncertain += 1
+            decided = self.decided
+            if isinstance(node, ast.If) and self.loop_names and not self.loop_names.isdisjoint(_names_in((node.test,))):
+                self.decided = decided | self.reads(node.test)  # an item's branch: what it binds depends on the item
             for field in ("body", "orelse", "handlers", "finalbody"):
                 for item in getattr(node, field, ()):
                     self.block(item.body if isinstance(item, ast.ExceptHandler) else [item])
+            self.decided = decided
             self.uncertain -= 1
         elif isinstance(node, ast.Expr) and self.done(node):
             self._call(node.value, self.seeded(*span))
@@ -353,9 +374,12 @@ class _Flow:
             return
         header = self.reads(node.iter) | seeded
         self.uncertain += 1
+        names = {item.id for item in ast.walk(node.target) if isinstance(item, ast.Name)} - self.loop_names
+        self.loop_names |= names
         for _ in range(2):
             self.bind(node.target, header, replace=False)
             self.block(node.body)
+        self.loop_names -= names
         self.uncertain -= 1
         self.block(node.orelse)
 
@@ -461,7 +485,7 @@ class _Flow:
         base = _base_name(expression.func.value)
         if base is None or isinstance(self.user_ns.get(base), _NOT_CHANGED):
             return
-        provenance = self.reads(*expression.args, *(k.value for k in expression.keywords)) | seeded
+        provenance = self.reads(*expression.args, *(k.value for k in expression.keywords)) | seeded | self.decided
         if base in self.appends:
             self._appended(base, expression, provenance)
         if provenance:

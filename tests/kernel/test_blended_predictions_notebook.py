@@ -1,6 +1,7 @@
 """Submission files of Kaggle kernels, in a real kernel: predictions of saved models put through numpy
 (``np.expm1(model.predict(test))``), blended (``m1.predict(X) * 0.5 + m2.predict(X) * 0.5``), summed over folds
-(``y_test_pred += model.predict(X) / K``, each fold's model saved in the loop), in the cell that writes the
+(``y_test_pred += model.predict(X) / K``, each fold's model saved in the loop), thresholded or rounded into a list
+in a loop or a comprehension, in the cell that writes the
 submission or over several cells (Serigne's "Stacked Regressions"): each submission derives from every model file
 whose predictions went into it, and from the data, as one written straight from ``model.predict`` does."""
 
@@ -56,6 +57,17 @@ for i, (tr, va) in enumerate(KFold(3).split(train)):
     fold_pred += fold.predict(test) / 3
 pd.DataFrame({"Id": test_id, "y": fold_pred}).to_csv("kfold.csv", index=False)
 """
+ROUNDED = """
+labels = []
+for value in m1.predict(test):
+    if value >= 0:
+        labels.append(1)
+    else:
+        labels.append(0)
+pd.DataFrame({"Id": test_id, "y": labels}).to_csv("loop.csv", index=False)
+rounded = [round(value) for value in m2.predict(test)]
+pd.DataFrame({"Id": test_id, "y": rounded}).to_csv("comprehension.csv", index=False)
+"""
 OVER_CELLS = [
     "m1_pred = np.expm1(m1.predict(test))",
     "m2_pred = np.expm1(m2.predict(test))",
@@ -75,7 +87,7 @@ def test_submissions_derive_from_every_model_file_predicting_them(tmp_path: Path
         frame.to_csv(tmp_path / f"{name}.csv", index=False)
     store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
     env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
-    cells = [SETUP, SAVE, STRAIGHT, THROUGH_NUMPY, BLENDED, SUMMED, KFOLD, *OVER_CELLS]
+    cells = [SETUP, SAVE, STRAIGHT, THROUGH_NUMPY, BLENDED, SUMMED, KFOLD, ROUNDED, *OVER_CELLS]
     run_notebook(tmp_path / "submission.ipynb", cells, env, timeout=180)
     data = {"train.csv", "test.csv"}
     assert sources_of(store_url, tmp_path / "straight.csv") == data | {"m1.joblib"}
@@ -83,3 +95,7 @@ def test_submissions_derive_from_every_model_file_predicting_them(tmp_path: Path
     for both in ("blend.csv", "folds.csv", "ensemble.csv"):
         assert sources_of(store_url, tmp_path / both) == data | {"m1.joblib", "m2.joblib"}, both
     assert sources_of(store_url, tmp_path / "kfold.csv") == data | {f"fold{i}.joblib" for i in range(3)}
+    # predictions thresholded in a loop (each append a constant) or rounded in a comprehension, in the cell that
+    # writes them (the swarmcom Titanic kernel's XGBoost submission)
+    assert sources_of(store_url, tmp_path / "loop.csv") == data | {"m1.joblib"}
+    assert sources_of(store_url, tmp_path / "comprehension.csv") == data | {"m2.joblib"}

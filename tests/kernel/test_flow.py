@@ -200,6 +200,33 @@ def test_items_appended_where_the_order_is_unknown_get_the_whole_list() -> None:
         assert capture.of(namespace["sets"]).sources == {FILE, OTHER}, source
 
 
+def test_what_a_branch_on_each_item_binds_depends_on_the_items() -> None:
+    """``for p in preds: if p >= .5: labels.append(1) else: labels.append(0)``: the labels are the predictions
+    thresholded, though each append passes a constant; a branch on anything but the loop's item adds nothing."""
+    capture = Capture()
+    a, b = _two_arrays(capture)
+    source = (
+        "labels = []\nfor p in a:\n    if p >= .5:\n        labels.append(1)\n    else:\n        labels.append(0)\n"
+        "flags = []\nfor p in range(3):\n    if b.any():\n        flags.append(1)\n"
+        "names = []\nfor p in a:\n    names.append('x')\n"
+    )
+    namespace = {"a": a, "b": b, "labels": [1, 0, 0], "flags": [1, 1, 1], "names": ["x"] * 3}
+    _follow(capture, source, namespace)
+    assert capture.of(namespace["labels"]).sources == {FILE}
+    assert not capture.of(namespace["flags"]) and not capture.of(namespace["names"])
+
+
+def test_a_comprehension_s_own_names_are_not_the_cell_s() -> None:
+    """``value`` bound by a loop over one array, then ``[round(value) for value in b]``: the list holds ``b``'s
+    items, not what the cell's ``value`` held."""
+    capture = Capture()
+    a, b = _two_arrays(capture)
+    source = "for value in a:\n    pass\nrounded = [round(value) for value in b if value > 0]\n"
+    namespace = {"a": a, "b": b, "value": a[-1], "rounded": [1, 1]}
+    _follow(capture, source, namespace)
+    assert capture.of(namespace["rounded"]).sources == {OTHER}
+
+
 def test_a_list_empty_as_the_cell_began_counts_its_appends() -> None:
     capture = Capture()
     a, b = _two_arrays(capture)
