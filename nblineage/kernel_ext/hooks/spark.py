@@ -10,8 +10,10 @@ Spark integration names them). So joins, filters, SQL and every other Spark tran
   written, versioned by its content fingerprint) whose inputs are the leaves of the DataFrame written.
 - ``toPandas``: the pandas frame carries the DataFrame's leaves.
 - Spark ML: ``Estimator.fit`` (a ``Pipeline`` too) on a DataFrame: the model derives from its leaves;
-  ``model.save(path)`` and ``model.write().save(path)``: a MODEL output; ``model.transform(df)``'s predictions
-  derive from the model and ``df`` (that DataFrame only: a Spark plan does not hold the Python model).
+  ``model.save(path)`` and ``model.write().save(path)``: a MODEL output; ``PipelineModel.load(path)`` (any Spark
+  ML reader's ``load``): a read of the model's folder, which the model carries (Spark's own reads of its metadata
+  record nothing); ``model.transform(df)``'s predictions derive from the model and ``df`` (that DataFrame only: a
+  Spark plan does not hold the Python model).
 - A session created (``SparkSession.builder.getOrCreate()``) while capturing gets the OpenLineage Spark listener's
   parent conf (``spark.openlineage.parentRunId``, ``parentJobName``, ``parentJobNamespace``): the cell run that
   created it; each recorded Spark write sets them again to the cell under way, so a listener's events join the
@@ -22,7 +24,6 @@ from __future__ import annotations
 
 import importlib.util
 import uuid
-import weakref
 from collections.abc import Iterator
 from typing import Any
 
@@ -86,6 +87,8 @@ class SparkInstrumentor(Instrumentor):
             yield JavaMLWriter, "__init__", _writer_made
             for cls in (MLWriter, JavaMLWriter):
                 yield cls, "save", intercept(f"pyspark.ml.{cls.__name__}.save", _save_writer)
+            for cls in _readers():
+                yield cls, "load", intercept(f"pyspark.ml.{cls.__name__}.load", _load_model)
 
 
 # --- the plan's leaves ------------------------------------------------------------------------------------------
@@ -245,14 +248,39 @@ def _transform(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None
 
 
 def _writer_made(wrapped: Any, instance: Any, args: tuple, kwargs: dict) -> None:
-    """``JavaMLWriter(model)`` (``model.write()``): the writer remembers its model, for ``writer.save(path)``."""
+    """``JavaMLWriter(model)`` (``model.write()``): the writer holds its model, for ``writer.save(path)`` (as a
+    Python writer does: ``pipeline.fit(df).write().save(path)`` has no other reference to the model)."""
     wrapped(*args, **kwargs)
     model = argument(args, kwargs, 0, "instance", None)
     if model is not None and capturing():
         try:
-            setattr(instance, _WRITER_OF, weakref.ref(model))
+            setattr(instance, _WRITER_OF, model)
         except (AttributeError, TypeError) as error:
             report("pyspark.ml.JavaMLWriter", error)
+
+
+def _readers() -> list[type]:
+    """Spark ML's readers that load a saved model or estimator themselves (``PipelineModel.load(path)`` is
+    ``PipelineModel.read().load(path)``): ``MLReader``'s subclasses with a ``load`` of their own."""
+    from pyspark.ml.util import MLReader
+
+    found, pending = [], list(MLReader.__subclasses__())
+    while pending:
+        cls = pending.pop()
+        pending.extend(cls.__subclasses__())
+        if "load" in cls.__dict__ and cls.__module__.startswith("pyspark.ml") and cls not in found:
+            found.append(cls)
+    return found
+
+
+def _load_model(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """A saved model (or pipeline) loaded from its folder: a read of the folder's version, which the loaded model
+    carries, so its predictions derive from it. Spark's own reads of the model's metadata record nothing."""
+    from nblineage.kernel_ext.hooks.loads import record_load
+
+    path = argument(args, kwargs, 1, "path", None)
+    if path is not None:
+        record_load(capture, path, result)
 
 
 def _save_model(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
@@ -260,8 +288,9 @@ def _save_model(capture: Capture, result: Any, args: tuple, kwargs: dict) -> Non
 
 
 def _save_writer(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
-    ref = getattr(args[0], _WRITER_OF, None)
-    model = ref() if ref is not None else getattr(args[0], "instance", None)  # DefaultParams, PipelineModel writers
+    model = getattr(args[0], _WRITER_OF, None)
+    if model is None:
+        model = getattr(args[0], "instance", None)  # DefaultParams, PipelineModel writers
     if model is not None:
         _record_model(capture, model, argument(args, kwargs, 1, "path", None))
 

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 from notebooks import run_notebook
 
-from nblineage.lineage.graph import DatasetRef, upstream
+from nblineage.lineage.graph import DatasetRef, datasets, upstream
 from nblineage.lineage.store import Store
 
 SESSION = """
@@ -53,6 +53,12 @@ model.write().overwrite().save("spark-logistic-regression-model")
 test = spark.read.json("documents_test.json", schema="id INT, text STRING")
 prediction = model.transform(test)
 prediction.write.mode("overwrite").parquet("predictions.parquet")
+pipeline.fit(training).write().overwrite().save("chained-model")  # no name holds the model
+"""
+RELOADED = """
+from pyspark.ml import PipelineModel
+reloaded = PipelineModel.load("spark-logistic-regression-model")
+reloaded.transform(test).write.mode("overwrite").parquet("reloaded_predictions.parquet")
 """
 TITANIC_SPARK = """
 import joblib
@@ -175,7 +181,10 @@ def test_spark_ml_pipeline_and_titanic_tables(tmp_path: Path, monkeypatch) -> No
     write_data(tmp_path)
     store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
     notebook = run_notebook(
-        tmp_path / "spark.ipynb", [SESSION, PIPELINE, TITANIC_SPARK, INSERT], env(tmp_path, store_url), timeout=300
+        tmp_path / "spark.ipynb",
+        [SESSION, PIPELINE, RELOADED, TITANIC_SPARK, INSERT],
+        env(tmp_path, store_url),
+        timeout=300,
     )
     conf = json.loads(notebook.cells[1].outputs[-1]["text"])
     assert conf["spark.openlineage.parentJobName"] == f"{tmp_path / 'spark.ipynb'}#c1"
@@ -192,6 +201,14 @@ def test_spark_ml_pipeline_and_titanic_tables(tmp_path: Path, monkeypatch) -> No
             ("documents_test.json", None): 1,
             ("documents_train.csv", None): 1,
         }
+        assert sources(store, tmp_path / "chained-model") == {("documents_train.csv", None): 1}
+        assert sources(store, tmp_path / "reloaded_predictions.parquet") == {  # the model loaded, and what made it
+            ("documents_test.json", None): 1,
+            ("spark-logistic-regression-model", None): 1,
+            ("documents_train.csv", None): 2,
+        }
+        read = {Path(dataset.name).name for dataset in datasets(store)}
+        assert "metadata" not in read  # Spark's own reads of a loaded model's metadata are no datasets
         model_sources = {("titanic.csv", None): 2, ("tickets.json", None): 2}
         sklearn = sources(store, tmp_path / "titanic_sklearn.joblib")
         spark_lr = sources(store, tmp_path / "titanic_spark_lr")
