@@ -47,6 +47,7 @@ _MODEL_BASES = {
     ("xgboost", "XGBModel"): "xgboost",
     ("lightgbm", "Booster"): "lightgbm",
     ("lightgbm", "LGBMModel"): "lightgbm",
+    ("catboost", "CatBoost"): "catboost",
     ("transformers", "PreTrainedModel"): "transformers",
     ("sklearn", "BaseEstimator"): "sklearn",
 }
@@ -88,6 +89,9 @@ def describe_model(obj: Any, capture: Capture | None = None) -> dict[str, Any] |
     if module_class:
         description["class"] = module_class
     trained_on = training.pop("featureNames", None)
+    given = training.pop("hyperParameters", None)  # a Booster's: the params its training call was given
+    if given and not description["hyperParameters"]:
+        description["hyperParameters"] = given
     for key in ("trainingJob", "trainingRunId", "fitId", "featureLineage"):
         if training.get(key):
             description[key] = training.pop(key)
@@ -244,6 +248,8 @@ def _feature_names(obj: Any, framework: str) -> list[str]:
     names: Any = getattr(obj, "feature_names_in_", None)
     if names is None and framework == "xgboost":
         names = getattr(obj, "feature_names", None)
+    if names is None and framework == "catboost":
+        names = getattr(obj, "feature_names_", None)
     if names is None and framework == "lightgbm" and callable(getattr(obj, "feature_name", None)):
         try:
             names = obj.feature_name()

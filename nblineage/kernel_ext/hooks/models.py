@@ -20,7 +20,7 @@ import io
 import os
 import sys
 import weakref
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 import xxhash
@@ -42,12 +42,11 @@ from nblineage.lineage.naming import DatasetName, dataset_from_uri, file_dataset
 __all__ = [
     "JoblibInstrumentor",
     "KerasInstrumentor",
-    "LightGBMInstrumentor",
     "PickleInstrumentor",
     "SafetensorsInstrumentor",
     "SkopsInstrumentor",
     "TorchInstrumentor",
-    "XGBoostInstrumentor",
+    "method_saves",
     "record_save",
 ]
 
@@ -435,35 +434,19 @@ class SkopsInstrumentor(Instrumentor):
         yield module, "dump", saves("skops.io.dump", (0, "obj"), (1, "file"))
 
 
-class _MethodSaves(Instrumentor):
-    """Saves through methods ``(class attribute, method, target keyword)`` of the model itself."""
-
-    methods: tuple[tuple[str, str, str], ...] = ()
-
-    def patches(self, module: Any) -> Iterable[Patch]:
-        for class_name, method, target in self.methods:
-            owner = defining_class(getattr(module, class_name, None), method)
-            if owner is not None:
-                where = f"{module.__name__} {class_name}.{method}"
-                yield owner, method, saves(where, (0, "self"), (1, target))
+def method_saves(module: Any, methods: Iterable[tuple[str, str, str]]) -> Iterator[Patch]:
+    """Saves through methods of the model itself: (class attribute of ``module``, method, target parameter)."""
+    for class_name, method, target in methods:
+        owner = defining_class(getattr(module, class_name, None), method)
+        if owner is not None:
+            where = f"{module.__name__} {class_name}.{method}"
+            yield owner, method, saves(where, (0, "self"), (1, target))
 
 
-class KerasInstrumentor(_MethodSaves):
+class KerasInstrumentor(Instrumentor):
     """``keras.Model.save(filepath)`` (optional)."""
 
     modules = ("keras",)
-    methods = (("Model", "save", "filepath"),)
 
-
-class XGBoostInstrumentor(_MethodSaves):
-    """``xgboost.Booster.save_model(fname)`` and ``XGBModel.save_model(fname)`` (optional)."""
-
-    modules = ("xgboost",)
-    methods = (("Booster", "save_model", "fname"), ("XGBModel", "save_model", "fname"))
-
-
-class LightGBMInstrumentor(_MethodSaves):
-    """``lightgbm.Booster.save_model(filename)`` (optional)."""
-
-    modules = ("lightgbm",)
-    methods = (("Booster", "save_model", "filename"),)
+    def patches(self, module: Any) -> Iterable[Patch]:
+        yield from method_saves(module, (("Model", "save", "filepath"),))

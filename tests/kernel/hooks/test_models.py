@@ -31,11 +31,9 @@ from nblineage.kernel_ext.hooks.describe import describe_model, json_safe
 from nblineage.kernel_ext.hooks.models import (
     JoblibInstrumentor,
     KerasInstrumentor,
-    LightGBMInstrumentor,
     PickleInstrumentor,
     SkopsInstrumentor,
     TorchInstrumentor,
-    XGBoostInstrumentor,
 )
 from nblineage.kernel_ext.hooks.sklearn import SklearnInstrumentor
 from nblineage.kernel_ext.hooks.transformers import TransformersInstrumentor
@@ -382,8 +380,6 @@ def stand_in(module_name: str, class_name: str, method: str) -> types.ModuleType
 @pytest.mark.parametrize(
     ("instrumentor_class", "module_name", "class_name", "method", "framework"),
     [
-        (XGBoostInstrumentor, "xgboost", "Booster", "save_model", "xgboost"),
-        (LightGBMInstrumentor, "lightgbm", "Booster", "save_model", "lightgbm"),
         (KerasInstrumentor, "keras", "Model", "save", "keras"),
         (TransformersInstrumentor, "transformers.modeling_utils", "PreTrainedModel", "save_pretrained", "transformers"),
     ],
