@@ -41,6 +41,12 @@ READERS: dict[str, str] = {
     "read_feather": "path",
     "read_orc": "path",
     "read_pickle": "filepath_or_buffer",
+    "read_fwf": "filepath_or_buffer",
+    "read_stata": "filepath_or_buffer",
+    "read_sas": "filepath_or_buffer",
+    "read_spss": "path",
+    "read_xml": "path_or_buffer",
+    "read_hdf": "path_or_buf",
 }
 # DataFrame / Series method -> its parameter naming the file written.
 WRITERS: dict[str, str] = {
@@ -51,6 +57,9 @@ WRITERS: dict[str, str] = {
     "to_excel": "excel_writer",
     "to_orc": "path",
     "to_pickle": "path",
+    "to_stata": "path",
+    "to_xml": "path_or_buffer",
+    "to_hdf": "path_or_buf",
 }
 APPENDING = frozenset({"to_csv"})  # writers that append with ``mode="a"``
 # Module functions whose result derives from the frames they are given.

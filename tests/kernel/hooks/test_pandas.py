@@ -81,6 +81,9 @@ WRITE_AND_READ: dict[str, tuple[Callable[[pd.DataFrame, Path], Any], Callable[[P
     "orc": (lambda df, p: df.to_orc(p), lambda p: pd.read_orc(p)),
     "pickle": (lambda df, p: df.to_pickle(p), lambda p: pd.read_pickle(p)),
     "excel": (lambda df, p: df.to_excel(p, index=False), lambda p: pd.read_excel(p)),
+    "stata": (lambda df, p: df.to_stata(p, write_index=False), lambda p: pd.read_stata(p)),
+    "xml": (lambda df, p: df.to_xml(p, index=False, parser="etree"), lambda p: pd.read_xml(p, parser="etree")),
+    "hdf": (lambda df, p: df.to_hdf(p, key="frame", mode="w"), lambda p: pd.read_hdf(p, "frame")),
 }
 
 
@@ -101,6 +104,29 @@ def test_every_format_records_its_write_and_its_read(capture: Capture, a_csv: Pa
     again = read(path)
     assert list(capture.record.inputs) == [file_source(path)]
     assert capture.of(again) == Provenance(frozenset({file_source(path)}))
+
+
+@pytest.mark.parametrize("fmt", ["spss", "sas"])
+def test_statistics_packages_files_are_read(capture: Capture, tmp_path: Path, fmt: str) -> None:
+    """SPSS ``.sav`` and SAS transport files (written by pyreadstat, as those packages would)."""
+    import pyreadstat
+
+    data = pd.DataFrame({"age": [31.0, 45.0], "score": [2.5, 3.0]})
+    path = tmp_path / ("survey.sav" if fmt == "spss" else "survey.xpt")
+    if fmt == "spss":
+        pyreadstat.write_sav(data, str(path))
+    else:
+        pyreadstat.write_xport(data, str(path), file_format_version=5)  # the version pandas reads
+    capture.take_record()
+    frame = pd.read_spss(path) if fmt == "spss" else pd.read_sas(path, format="xport")
+    assert capture.of(frame).sources == {file_source(path)} and list(capture.record.inputs) == [file_source(path)]
+
+
+def test_a_fixed_width_file_is_read(capture: Capture, tmp_path: Path) -> None:
+    path = tmp_path / "housing.data"
+    path.write_text(" 0.00632  18.00   2.310\n 0.02731   0.00   7.070\n")  # the UCI Boston housing layout
+    frame = pd.read_fwf(path, header=None)
+    assert capture.of(frame).sources == {file_source(path)} and list(capture.record.inputs) == [file_source(path)]
 
 
 @pytest.mark.parametrize("module", [pandas.io.parsers.readers, pandas.io.parsers, pandas.io.api, pd])
