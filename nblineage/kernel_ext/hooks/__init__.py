@@ -56,6 +56,7 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("models", "TorchInstrumentor", ("torch",)),
     ("models", "SafetensorsInstrumentor", ("safetensors.torch",)),
     ("models", "SkopsInstrumentor", ("skops.io",)),
+    ("models", "StatsmodelsInstrumentor", ("statsmodels.iolib.smpickle",)),
     ("models", "KerasInstrumentor", ("keras",)),
     ("boosting", "XGBoostInstrumentor", ("xgboost",)),
     ("boosting", "LightGBMInstrumentor", ("lightgbm",)),

@@ -45,6 +45,7 @@ __all__ = [
     "PickleInstrumentor",
     "SafetensorsInstrumentor",
     "SkopsInstrumentor",
+    "StatsmodelsInstrumentor",
     "TorchInstrumentor",
     "method_saves",
     "record_save",
@@ -423,6 +424,17 @@ def _loaded_into(capture: Capture, result: Any, args: tuple, kwargs: dict) -> No
     model, target = argument(args, kwargs, 0, "model", None), argument(args, kwargs, 1, "filename", None)
     if model is not None and target is not None:
         loads.load_into(capture, model, target)
+
+
+class StatsmodelsInstrumentor(Instrumentor):
+    """``statsmodels``' own load (``sm.load``, ``ARIMAResults.load``, any model's or results' ``load``: all
+    ``iolib.smpickle.load_pickle``), which opens the file and unpickles it inside the library; its saves go through
+    ``pickle.dump``, patched already."""
+
+    modules = ("statsmodels.iolib.smpickle",)
+
+    def patches(self, module: Any) -> Iterable[Patch]:
+        yield module, "load_pickle", intercept("statsmodels load_pickle", loads.loads_from(0, "fname"))
 
 
 class SkopsInstrumentor(Instrumentor):

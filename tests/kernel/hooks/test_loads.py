@@ -13,18 +13,30 @@ import pandas as pd
 import pytest
 import torch
 import xxhash
-from hooktools import trained
+from hooktools import RAW, trained
 from sklearn import metrics
 from sklearn.linear_model import LogisticRegression, SGDClassifier
 
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks import loads
 from nblineage.kernel_ext.hooks.metrics import MetricsInstrumentor
-from nblineage.kernel_ext.hooks.models import JoblibInstrumentor, PickleInstrumentor, TorchInstrumentor
+from nblineage.kernel_ext.hooks.models import (
+    JoblibInstrumentor,
+    PickleInstrumentor,
+    StatsmodelsInstrumentor,
+    TorchInstrumentor,
+)
 from nblineage.kernel_ext.hooks.sklearn import SklearnInstrumentor
 from nblineage.kernel_ext.provenance import Source
 
-INSTRUMENTORS = (SklearnInstrumentor, MetricsInstrumentor, JoblibInstrumentor, PickleInstrumentor, TorchInstrumentor)
+INSTRUMENTORS = (
+    SklearnInstrumentor,
+    MetricsInstrumentor,
+    JoblibInstrumentor,
+    PickleInstrumentor,
+    TorchInstrumentor,
+    StatsmodelsInstrumentor,
+)
 NEW = Source("file", "/data/new.csv", "v2")
 
 
@@ -37,6 +49,25 @@ def saved_model(capture: Capture, path: Path) -> tuple[LogisticRegression, pd.Da
     joblib.dump(model, path)
     capture.take_record()
     return model, X
+
+
+def test_statsmodels_own_loads_read_the_results_file(capture: Capture, tmp_path: Path) -> None:
+    """``results.save`` pickles; ``sm.load`` and ``ARIMAResults.load`` open and unpickle inside statsmodels (the
+    AshenOne forecasting chapter reloads its ARIMA this way before forecasting)."""
+    import statsmodels.api as sm
+    from statsmodels.tsa.arima.model import ARIMA, ARIMAResults
+
+    series = pd.Series(np.random.default_rng(5).normal(size=60).cumsum())
+    capture.read(RAW, series)
+    path = tmp_path / "model.pkl"
+    ARIMA(series, order=(1, 0, 0)).fit().save(path)
+    assert capture.record.outputs[-1].source == source(path)
+    capture.take_record()
+    for load in (ARIMAResults.load, sm.load):
+        results = load(path)
+        assert capture.of(results).sources == {source(path)}
+        assert list(capture.record.inputs) == [source(path)]
+        capture.take_record()
 
 
 def test_joblib_load_then_resave(capture: Capture, tmp_path: Path) -> None:
