@@ -79,6 +79,10 @@ def at_write(capture: Capture) -> Provenance:
     line = cell_line(user_ns, source)
     if line is None or cellcode.parse(source) is None:
         return Provenance()
+    made = _in_function(capture, flow.user_frame(sys._getframe(1)))
+    if made is not None:  # written in a function of the user's own: what its code made the object of, not what the
+        # cell's call of it read (a dict of constants pickled in ``train_and_save(train, test, "full")``)
+        return made.through(capture.cell_run_id) if made else made
     apply(capture, source, user_ns, before_line=line)
     found = flow.under_way(capture)  # by name as the flow reads them: ``arrs[0]`` is the item, not the whole list
     return found.through(capture.cell_run_id) if found else found
@@ -157,9 +161,14 @@ def catch_up_in_function(capture: Capture) -> Provenance:
     np.array(rows)`` of rows a cursor fetched, ``X = vect.transform(data[:, 0])``, then ``model.partial_fit(X,
     y)``) get what flowed into them, at cell precision; the statements followed once per call site and new read in
     the cell. Returns what the arguments of the call under way read there (a list no registry holds has it)."""
-    frame = flow.user_frame(sys._getframe(1))
+    return _in_function(capture, flow.user_frame(sys._getframe(1))) or EMPTY
+
+
+def _in_function(capture: Capture, frame: Any) -> Provenance | None:
+    """:func:`catch_up_in_function` in ``frame``; None when it is no function's, or its call under way is not
+    found."""
     if frame is None or frame.f_code.co_name == "<module>":
-        return EMPTY
+        return None
     cache = _function_flows
     if cache["run"] != capture.cell_run_id:
         cache.update(run=capture.cell_run_id, found={})
@@ -176,9 +185,9 @@ def catch_up_in_function(capture: Capture) -> Provenance:
 MAX_CALLERS = 3  # functions of the user's own up the stack followed so far too
 
 
-def _follow_function(capture: Capture, frame: Any) -> Provenance:
+def _follow_function(capture: Capture, frame: Any) -> Provenance | None:
     """Tag the locals a function of the user's own running in ``frame`` made so far from tracked data; what the
-    arguments of its call under way read."""
+    arguments of its call under way read (None when the function or that call is not found)."""
     cache = _function_flows
     # anew after any read (the seeds are per call) and for each call (``train(Xa, ya)`` then ``train(Xb, yb)``: its
     # parameters), not for each turn of a loop in one call
@@ -190,7 +199,7 @@ def _follow_function(capture: Capture, frame: Any) -> Provenance:
         cache["found"][key] = flow.function_flow(capture, frame)
     found = cache["found"][key]
     if found is None:
-        return EMPTY
+        return None
     env, given = found
     for name, provenance in env.items():
         base, _, attribute = name.partition(".")  # ``self.y``: the object the attribute holds

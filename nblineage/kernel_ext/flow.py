@@ -1345,10 +1345,11 @@ def user_frame(frame: Any) -> Any:
     return frame
 
 
-def function_flow(capture: Capture, frame: Any) -> tuple[dict[str, Provenance], Provenance] | None:
+def function_flow(capture: Capture, frame: Any) -> tuple[dict[str, Provenance], Provenance | None] | None:
     """In a function of the user's own running in ``frame`` (not a cell's code): what flowed into each local name
     from its statements before the one under way (``X = torch.tensor(vec.transform(df.text).toarray())``: what
-    ``vec`` and ``df`` hold), and what the arguments of the call under way read; at cell precision. None elsewhere.
+    ``vec`` and ``df`` hold), and what the arguments of the call under way read (None when that call is not found);
+    at cell precision. None elsewhere.
     For a hook given an object no hook tracked, made from tracked data inside such a function."""
     code = frame.f_code
     if code.co_name == "<module>":
@@ -1367,7 +1368,9 @@ def function_flow(capture: Capture, frame: Any) -> tuple[dict[str, Provenance], 
     if statement is not None:
         first = linecache.getline(code.co_filename, code.co_firstlineno)
         call = _call_at(statement, _position(frame), -offset, len(first) - len(first.lstrip()))
-    given = flow.reads(*call.args, *(k.value for k in call.keywords)) if isinstance(call, ast.Call) else EMPTY
+    if not isinstance(call, ast.Call):
+        return env, None
+    given = flow.reads(*call.args, *(k.value for k in call.keywords))
     return env, given.at_cell_precision() if given else given
 
 
