@@ -1303,9 +1303,11 @@ def _arguments_at(
 ) -> tuple[ast.expr, ...]:
     if statement is None:
         return ()
-    call = _call_at(statement, position, shift, indent)
+    call = _call_at(statement, position, shift, indent, (ast.Call, ast.Subscript))
     if isinstance(call, ast.Call):
         return (*call.args, *(keyword.value for keyword in call.keywords))
+    if isinstance(call, ast.Subscript) and isinstance(call.ctx, ast.Load):
+        return (call.slice,)  # ``agg[~agg.index.isin(target.index)]``: the key, a mask made of other data
     targets = statement.targets if isinstance(statement, ast.Assign) else [getattr(statement, "target", None)]
     if isinstance(statement, (ast.Assign, ast.AugAssign)) and any(isinstance(t, ast.Subscript) for t in targets):
         return (statement.value,)  # ``df["z"] = np.log1p(X)``: the value set
@@ -1386,19 +1388,20 @@ def _position(frame: Any) -> tuple[int, int, int, int] | None:
 
 
 def _call_at(
-    statement: ast.stmt, position: tuple[int, int, int, int] | None, shift: int, indent: int
+    statement: ast.stmt,
+    position: tuple[int, int, int, int] | None,
+    shift: int,
+    indent: int,
+    kinds: type | tuple[type, ...] = ast.Call,
 ) -> ast.AST | None:
-    """The call of ``statement`` at ``position`` (its lines moved by ``shift``, its columns by the ``indent`` the
-    parsed source lost), else None."""
+    """The call (or another node of ``kinds``) of ``statement`` at ``position`` (its lines moved by ``shift``, its
+    columns by the ``indent`` the parsed source lost), else None."""
     if position is None:
         return None
     line, column, end, end_column = position
     wanted = (line + shift, column - indent, end + shift, end_column - indent)
     for node in ast.walk(statement):
-        if (
-            isinstance(node, ast.Call)
-            and (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset) == wanted
-        ):
+        if isinstance(node, kinds) and (node.lineno, node.col_offset, node.end_lineno, node.end_col_offset) == wanted:
             return node
     return None
 
