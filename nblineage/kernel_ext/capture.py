@@ -172,6 +172,7 @@ class Capture:
         # statements so far (``catch_up``, the fallback up to the statement under way): ``a = np.delete(a, 0, 0)``
         # then ``fit(a, b)`` in one cell. ``untracked_reads``: a read whose data only the cell's code carries on.
         self.catch_up: Callable[[Capture], None] | None = None
+        self._followed: tuple[str | None, set[int]] = (None, set())  # cell run, ids ``catch_up`` tagged in it
         # The same inside a function of the user's own: its locals made from tracked data (``fallback``).
         self.catch_up_in_function: Callable[[Capture], Provenance] | None = None
         # A hooked call given tracked data and data no hook tracked (``fit(X / 255., y)``: numpy's ops are not
@@ -278,7 +279,9 @@ class Capture:
         (``rows`` built from ``csv.reader(f)`` gets the file before ``pd.DataFrame(rows)`` derives from it)."""
         provenance = self.registry.derive(result, *inputs, run_id=self.cell_run_id)
         if self.catch_up is not None and (
-            (self.record.inputs and self.untracked(inputs)) or self.untracked_numbers(inputs)
+            (self.record.inputs and self.untracked(inputs))
+            or self.untracked_numbers(inputs)
+            or self.followed_earlier(inputs)
         ):
             self.catch_up(self)
             given = EMPTY
@@ -314,6 +317,29 @@ class Capture:
             item is not None and not isinstance(item, (int, float, str, bytes)) and not self.registry.of(item)
             for item in inputs
         )
+
+    def note_followed(self, objects: Iterable[Any]) -> None:
+        """``objects`` got their provenance from following this cell's code so far (``catch_up``)."""
+        run, ids = self._followed
+        if run != self.cell_run_id:
+            ids = set()
+            self._followed = (self.cell_run_id, ids)
+        ids.update(id(obj) for obj in objects if obj is not None)
+
+    def followed_earlier(self, inputs: tuple) -> bool:
+        """Whether an input (or a small dict's value) got its provenance from following this cell's code earlier in
+        the cell: what the flow knew then, which the statements run since may have added to (``preds =
+        np.zeros(n)``, then ``preds += model.predict(X) / k`` in a loop of folds, then a frame of it)."""
+        run, ids = self._followed
+        if run != self.cell_run_id or not ids:
+            return False
+        for item in inputs:
+            if type(item) is dict:
+                if len(item) <= 64 and self.followed_earlier(tuple(item.values())):
+                    return True
+            elif id(item) in ids:
+                return True
+        return False
 
     def untracked_numbers(self, inputs: tuple) -> bool:
         """Whether an input is a list of numbers with no provenance, or a small dict's value is: what the cell's

@@ -138,7 +138,8 @@ def catch_up(capture: Capture) -> None:
         last["given"] = {}
     last.update(run=capture.cell_run_id, line=max(line, last["line"]) if same_run else line, inputs=inputs, marks=marks)
     seeds = _this_turn(capture, reads, line, mark) if mark is not None else None
-    last["given"][line] = apply(capture, capture.cell_source, capture.user_ns, before_line=line, seeds=seeds)
+    given = last["given"][line] = apply(capture, capture.cell_source, capture.user_ns, before_line=line, seeds=seeds)
+    capture.note_followed(capture.user_ns.get(name) for name in given)
 
 
 def _this_turn(capture: Capture, reads: StatementReads, line: int, mark: int) -> dict[int, set[Source]] | None:

@@ -3,7 +3,8 @@
 
 - Data: ``xgb.DMatrix`` (and ``QuantileDMatrix``), ``lgb.Dataset`` and ``catboost.Pool`` derive from the data,
   labels and weights they were given; given a file's path instead (``xgb.DMatrix("train.csv?format=csv")``,
-  ``lgb.Dataset("train.svm")``, ``Pool("train.tsv")``), which the library parses itself, they are a read of it.
+  ``lgb.Dataset("train.svm")``, ``Pool("train.tsv")``), which the library parses itself, they are a read of it;
+  ``save_binary(path)`` of a DMatrix or a Dataset writes a dataset derived from what it was made of.
 - Training: ``xgb.train(params, dtrain, evals=...)`` and ``lgb.train(params, train_set, valid_sets=...)`` return a
   Booster derived from the training data and the evaluation data (which decides where early stopping ends it), with
   its training facts (features, rows, a ``fitId`` its predictions and metrics carry); one continued from a model
@@ -28,7 +29,7 @@ from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks import loads
 from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.describe import feature_list, json_safe
-from nblineage.kernel_ext.hooks.files import locate
+from nblineage.kernel_ext.hooks.files import locate, record_write
 from nblineage.kernel_ext.hooks.models import method_saves
 from nblineage.kernel_ext.hooks.sklearn import METHODS
 from nblineage.kernel_ext.instrument import After, Instrumentor, Patch, defining_class, intercept
@@ -40,9 +41,9 @@ KEYWORD = 1 << 30  # the position of a keyword-only parameter: never given by po
 PREDICT = METHODS["predict"]  # scikit-learn's step: the predictions derive from the model and the data
 
 
-def _data_made(data_at: tuple[int, str], *parts: str) -> After:
+def _data_made(data_at: tuple[int, str], *parts: tuple[int, str]) -> After:
     """``DMatrix(data, label=...)``, ``Dataset``, ``Pool``: made from a file's path, a read of it; else it derives
-    from the data and the ``parts`` given (labels, weights)."""
+    from the data and the ``parts`` given (labels, weights: by position or keyword)."""
 
     def after(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
         made, data = args[0], argument(args, kwargs, *data_at)
@@ -51,7 +52,20 @@ def _data_made(data_at: tuple[int, str], *parts: str) -> After:
             if location is not None:
                 capture.read(location.source(), made)
             return
-        capture.derive(made, data, *(kwargs.get(part) for part in parts))
+        capture.derive(made, data, *(argument(args, kwargs, *part, None) for part in parts))
+
+    return after
+
+
+def _saved_binary(file_at: tuple[int, str]) -> After:
+    """``dtrain.save_binary(path)``: the data object written in the library's own format, a dataset derived from
+    what the object was made of (the M5 kernels write it, then train from ``lgb.Dataset(path)``)."""
+
+    def after(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        target = argument(args, kwargs, *file_at, None)
+        location = locate(target) if isinstance(target, _PATHS) else None
+        if location is not None:
+            record_write(capture, location, args[0])
 
     return after
 
@@ -131,11 +145,14 @@ class XGBoostInstrumentor(Instrumentor):
             owner = defining_class(getattr(module, class_name, None), "load_model")
             if owner is not None:
                 yield owner, "load_model", intercept(f"xgboost {class_name}.load_model", _loaded_into((1, "fname")))
-        made = _data_made((1, "data"), "label", "weight", "base_margin")
+        made = _data_made((1, "data"), (2, "label"), (KEYWORD, "weight"), (KEYWORD, "base_margin"))
         for class_name in ("DMatrix", "QuantileDMatrix"):
             cls = getattr(module, class_name, None)
             if cls is not None and "__init__" in cls.__dict__:
                 yield cls, "__init__", intercept(f"xgboost {class_name}", made)
+        if getattr(module, "DMatrix", None) is not None:
+            saved = _saved_binary((1, "fname"))
+            yield module.DMatrix, "save_binary", intercept("xgboost DMatrix.save_binary", saved)
         # evals by position too: XGBoost still takes it so, with a warning, as its own demos pass it
         yield (
             module,
@@ -159,7 +176,9 @@ class LightGBMInstrumentor(Instrumentor):
             yield booster, "predict", PREDICT
         dataset = getattr(module, "Dataset", None)
         if dataset is not None:
-            yield dataset, "__init__", intercept("lightgbm Dataset", _data_made((1, "data"), "label", "weight"))
+            made = _data_made((1, "data"), (2, "label"), (4, "weight"))
+            yield dataset, "__init__", intercept("lightgbm Dataset", made)
+            yield dataset, "save_binary", intercept("lightgbm Dataset.save_binary", _saved_binary((1, "filename")))
         yield (
             module,
             "train",
@@ -179,7 +198,8 @@ class CatBoostInstrumentor(Instrumentor):
             yield base, "load_model", intercept("catboost load_model", _loaded_into((1, "fname")))
         pool = getattr(module, "Pool", None)
         if pool is not None:
-            yield pool, "__init__", intercept("catboost Pool", _data_made((1, "data"), "label", "weight"))
+            made = _data_made((1, "data"), (2, "label"), (KEYWORD, "weight"))
+            yield pool, "__init__", intercept("catboost Pool", made)
         seen: set[type] = set()
         for class_name in ("CatBoost", "CatBoostClassifier", "CatBoostRegressor", "CatBoostRanker"):
             cls = getattr(module, class_name, None)

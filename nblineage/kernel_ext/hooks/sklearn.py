@@ -184,7 +184,18 @@ def _predicting(capture: Capture, result: Any, args: tuple, kwargs: dict) -> Non
             # what the statement makes of them keeps it, where numpy loses the array's tag (``y_test_pred +=
             # model.predict_proba(X)[:, 1]`` in a loop of folds: every fold's file)
             capture.rows_read(files)
+        _tag_whole_base(capture, result)
         remember_predictions(capture.hooks, args[0], result)
+
+
+def _tag_whole_base(capture: Capture, result: Any) -> None:
+    """Predictions returned as a view of a whole array of the library's (CatBoost's ``predict_proba``, a
+    transposition): the array it looks into gets the same provenance, model files too, for numpy's views of the
+    view (``[:, 1]``) look into that array, not into the view."""
+    for item in result if isinstance(result, tuple) else (result,):
+        base = getattr(item, "base", None)
+        if base is not None and type(base) is type(item) and getattr(base, "size", -1) == item.size:
+            capture.registry.tag(base, capture.of(base) | capture.of(item))  # the registry gave it the data only
 
 
 def _scoring(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:

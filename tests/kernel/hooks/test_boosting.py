@@ -116,7 +116,29 @@ def test_catboost_fits_predictions_saves_and_loads(capture: Capture, tmp_path: P
     path = tmp_path / "model.cbm"
     model.save_model(str(path))
     assert saved(capture, path) == {RAW}
+    # its probabilities are a view of an array of CatBoost's: a column of them keeps the model file too
+    assert capture.of(model.predict_proba(test[FEATURES])[:, 1]).sources == {RAW, VALID, file_source(path)}
 
     loaded = catboost.CatBoostClassifier()
     loaded.load_model(str(path))
     assert capture.of(loaded).sources == {file_source(path)}
+
+
+def test_labels_given_by_position_and_binary_files(capture: Capture, tmp_path: Path) -> None:
+    """``Pool(tr_x, tr_y)``, ``lgb.Dataset(va_x, va_y)``: labels from a file of their own (MoA's
+    ``train_targets_scored.csv``) by position; ``save_binary`` then a Dataset of the file (the M5 kernels)."""
+    features = frame(capture, RAW, 0)[FEATURES]
+    labels = pd.Series(np.arange(120) % 2, name="target")
+    capture.read(VALID, labels)
+    for made in (xgb.DMatrix(features, labels), lgb.Dataset(features, labels), catboost.Pool(features, labels)):
+        assert capture.of(made).sources == {RAW, VALID}, type(made)
+
+    for path, data in ((tmp_path / "train.bin", lgb.Dataset(features, labels)), (tmp_path / "dtrain.buffer", None)):
+        if data is None:
+            xgb.DMatrix(features, labels).save_binary(path)
+        else:
+            data.save_binary(path)
+        [output] = [out for out in capture.record.outputs if out.source.name == str(path)]
+        assert output.provenance.sources == {RAW, VALID}
+    booster = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(str(tmp_path / "train.bin")), 2)
+    assert capture.of(booster).sources == {file_source(tmp_path / "train.bin")}
