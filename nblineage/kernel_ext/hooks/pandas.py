@@ -20,9 +20,10 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterator
+from types import FunctionType
 from typing import Any
 
-from nblineage.kernel_ext import columns, guard
+from nblineage.kernel_ext import columns, flow, guard
 from nblineage.kernel_ext.capture import Capture, capturing, current, user_caller
 from nblineage.kernel_ext.hooks import rows
 from nblineage.kernel_ext.hooks.calls import argument, inputs
@@ -605,3 +606,9 @@ def _tag(capture: Capture, target: Any, sources: list[Any]) -> None:
         for item in target:
             if isinstance(item, _tracked):
                 capture.derive(item, *sources)
+    for function in sources:
+        if type(function) is FunctionType:  # ``apply(expand)``: and what your function reads by name (``abbr``)
+            read = flow.function_reads(capture, function)
+            for item in target if type(target) is tuple else (target,):
+                if read and isinstance(item, _tracked):
+                    capture.registry.tag(item, (capture.of(item) | read).through(capture.cell_run_id))
