@@ -39,6 +39,7 @@ from __future__ import annotations
 
 import ast
 import collections
+import dis
 import functools
 import inspect
 import itertools
@@ -144,6 +145,10 @@ class _Flow:
             return
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in PREDICTING:
             items.append(self.saved_as(node.func.value))  # ``np.expm1(model.predict(X))``: the model file too
+        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
+            called = self.user_ns.get(node.func.id)
+            if type(called) is types.FunctionType:  # ``text_process(m)``: what your function reads by name too
+                items.append(function_reads(self.capture, called))
         elif isinstance(node, _COMPREHENSIONS):
             # its own names hold items of what it goes over, which it reads: not the names the cell bound alike
             # (the first iterable is read where the comprehension is)
@@ -1166,26 +1171,32 @@ def generator_reads(capture: Capture, generator: Any) -> Provenance:
 
 def function_reads(capture: Capture, function: Any) -> Provenance:
     """What a function of the user's own given to a library call (``df["text"].apply(expand)``) reads by name from
-    its module's namespace (``abbr``, a lookup dict read from a file, in ``expand``'s body), and from the names
-    its closure holds; the user functions it calls by name too, a few levels deep. At cell precision; empty for any
-    other object."""
+    its module's namespace (``abbr``, a lookup dict read from a file, in ``expand``'s body: global names it loads,
+    not attribute names), and what its closure, its defaults (``def expand(text, table=abbr)``), a
+    ``functools.partial``'s arguments or a bound method's object (``Cleaner(abbr).expand``) hold; the user
+    functions it calls by name too, a few levels deep. At cell precision; empty for any other object."""
     found, pending, seen = EMPTY, [function], set()
     while pending and len(seen) < _MAX_FUNCTIONS:
         current = pending.pop()
-        code = getattr(current, "__code__", None)
-        if not isinstance(current, types.FunctionType) or id(code) in seen or not is_user_file(code.co_filename):
-            continue
-        seen.add(id(code))
-        names, codes = set(), [code]
-        while codes:
-            inner = codes.pop()
-            names.update(inner.co_names)
-            codes.extend(item for item in inner.co_consts if isinstance(item, types.CodeType))
-        namespace = current.__globals__
-        held = [namespace[name] for name in names if name in namespace]
-        held += [cell.cell_contents for cell in current.__closure__ or () if _filled(cell)]
+        held: list[Any] = []
+        if isinstance(current, functools.partial):
+            pending.append(current.func)
+            held = [*current.args, *current.keywords.values()]
+        elif isinstance(current, types.MethodType):
+            pending.append(current.__func__)
+            owner = current.__self__
+            held = [owner, *_attributes(owner)]
+        elif isinstance(current, types.FunctionType) and is_user_file(current.__code__.co_filename):
+            code = current.__code__
+            if id(code) in seen:
+                continue
+            seen.add(id(code))
+            namespace = current.__globals__
+            held = [namespace[name] for name in _global_loads(code) if name in namespace]
+            held += [cell.cell_contents for cell in current.__closure__ or () if _filled(cell)]
+            held += [*(current.__defaults__ or ()), *(current.__kwdefaults__ or {}).values()]
         for value in held:
-            if isinstance(value, types.FunctionType):
+            if isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
                 pending.append(value)
             elif not isinstance(value, _NOT_CHANGED) and not isinstance(value, _PLAIN):
                 found = found | capture.of(value)
@@ -1193,6 +1204,27 @@ def function_reads(capture: Capture, function: Any) -> Provenance:
 
 
 _MAX_FUNCTIONS = 8  # user functions followed from one given to a library call
+
+
+@functools.lru_cache(maxsize=512)
+def _global_loads(code: types.CodeType) -> frozenset[str]:
+    """The global names ``code`` and the code nested in it load (``co_names`` holds attribute names too:
+    ``re.sub`` is no read of a frame named ``sub``)."""
+    names, codes = set(), [code]
+    while codes:
+        inner = codes.pop()
+        names.update(i.argval for i in dis.get_instructions(inner) if i.opname in ("LOAD_GLOBAL", "LOAD_NAME"))
+        codes.extend(item for item in inner.co_consts if isinstance(item, types.CodeType))
+    return frozenset(names)
+
+
+def _attributes(owner: Any) -> list[Any]:
+    """The values of a (small) object's own attributes: what a bound method of it may read."""
+    try:
+        held = vars(owner)
+    except TypeError:
+        return []
+    return list(held.values())[:64] if len(held) <= 256 else []
 
 
 def _filled(cell: Any) -> bool:

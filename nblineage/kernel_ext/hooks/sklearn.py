@@ -37,15 +37,17 @@ that the user has not imported.
 from __future__ import annotations
 
 import contextlib
+import functools
 import importlib
 import numbers
 import threading
+import types
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from typing import Any
 
-from nblineage.kernel_ext import columns
+from nblineage.kernel_ext import columns, flow
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.flow import PREDICTING
 from nblineage.kernel_ext.hooks.calls import argument
@@ -60,7 +62,7 @@ from nblineage.kernel_ext.hooks.metrics import (
     remember_predictions,
 )
 from nblineage.kernel_ext.instrument import Instrumentor, Patch, intercept
-from nblineage.kernel_ext.provenance import Provenance
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, union
 from nblineage.kernel_ext.safety import report
 
 __all__ = ["SklearnInstrumentor", "output_columns", "training_facts"]
@@ -109,6 +111,10 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
         if not own.isdisjoint(provenance.sources):  # fit on its own predictions: not on the file they came from
             provenance = replace(provenance, sources=provenance.sources - own)
             capture.registry.tag(estimator, provenance)
+        given = _functions_read(capture, estimator)
+        if given and not given.sources <= provenance.sources:  # ``CountVectorizer(analyzer=text_process)``
+            provenance = (provenance | given).through(capture.cell_run_id)
+            capture.registry.tag(estimator, provenance)
         if not partial and (origin := loaded_from(estimator)):  # a model read from a file, trained further
             provenance = (provenance | origin).through(capture.cell_run_id)
             capture.registry.tag(estimator, provenance)
@@ -140,6 +146,20 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
             _name_output(capture, estimator, X, result)
 
     return after
+
+
+def _functions_read(capture: Capture, estimator: Any) -> Provenance:
+    """What the functions of the user's own among the estimator's parameters (a vectorizer's ``analyzer``,
+    ``preprocessor`` or ``tokenizer``, a ``FunctionTransformer``'s ``func``; a pipeline's steps' too) read by name:
+    a stopword list or a lookup table read from a file."""
+    try:
+        params = estimator.get_params(deep=True)
+    except Exception:  # an estimator that breaks its own get_params: no functions known
+        return EMPTY
+    return union(flow.function_reads(capture, value) for value in params.values() if type(value) in _FUNCTIONS)
+
+
+_FUNCTIONS = (types.FunctionType, types.MethodType, functools.partial)
 
 
 def _remember_best(state: Any, search: Any, facts: dict[str, Any]) -> None:
