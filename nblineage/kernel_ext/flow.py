@@ -103,6 +103,8 @@ class _Flow:
             held = self.at_start.get(name)
             if held is not None and not held[0].holds(obj):
                 found = held[1]
+            elif type(obj) is types.FunctionType:  # ``clean(m)``, ``apply(clean)``: what your function reads by name
+                found = function_reads(self.capture, obj)
             else:
                 found = self.capture.of(obj) if obj is not None else EMPTY
             self.env[name] = found
@@ -145,10 +147,6 @@ class _Flow:
             return
         elif isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in PREDICTING:
             items.append(self.saved_as(node.func.value))  # ``np.expm1(model.predict(X))``: the model file too
-        elif isinstance(node, ast.Call) and isinstance(node.func, ast.Name):
-            called = self.user_ns.get(node.func.id)
-            if type(called) is types.FunctionType:  # ``text_process(m)``: what your function reads by name too
-                items.append(function_reads(self.capture, called))
         elif isinstance(node, _COMPREHENSIONS):
             # its own names hold items of what it goes over, which it reads: not the names the cell bound alike
             # (the first iterable is read where the comprehension is)

@@ -51,6 +51,10 @@ fresh.apply(functools.partial(expand_with, table=abbr)).to_csv("partial.csv", in
 fresh.apply(Cleaner(abbr).expand).to_csv("method.csv", index=False)
 fresh.apply(stripped).to_csv("stripped.csv", index=False)
 pd.DataFrame({"t": [" ".join(dropper(stop)(m).split()) for m in fresh]}).to_csv("listed.csv", index=False)
+first, second = pd.read_csv("texts.csv"), pd.read_csv("texts.csv")
+for part in (first, second):  # a length of the cleaned text, through the string accessor no hook follows
+    part["n"] = part["text"].apply(expand).str.len()
+first.to_csv("lengths.csv", index=False)
 """
 FIT = """
 import joblib
@@ -95,4 +99,5 @@ def test_what_an_applied_function_reads_is_a_source(tmp_path: Path, layout: str)
         assert sources_of(store_url, tmp_path / written) == {"abbr.csv", "texts.csv"}, written
     assert sources_of(store_url, tmp_path / "stripped.csv") == {"texts.csv"}
     assert sources_of(store_url, tmp_path / "listed.csv") == {"stop.csv", "texts.csv"}  # a comprehension's call
+    assert sources_of(store_url, tmp_path / "lengths.csv") == {"abbr.csv", "texts.csv"}
     assert sources_of(store_url, tmp_path / "spam.joblib") == {"stop.csv", "texts.csv"}  # a vectorizer's analyzer
