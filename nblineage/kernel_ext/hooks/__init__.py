@@ -51,6 +51,7 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("sql.dbapi", "PymysqlInstrumentor", ("pymysql",)),
     ("sklearn", "SklearnInstrumentor", ("sklearn", "sklearn.model_selection", "sklearn.datasets")),
     ("metrics", "MetricsInstrumentor", ("sklearn.metrics",)),
+    ("optuna", "OptunaInstrumentor", ("optuna",)),
     ("models", "JoblibInstrumentor", ("joblib",)),
     ("models", "PickleInstrumentor", ("pickle",)),
     ("models", "TorchInstrumentor", ("torch",)),
