@@ -1194,7 +1194,7 @@ def function_reads(capture: Capture, function: Any) -> Provenance:
             held += [cell.cell_contents for cell in current.__closure__ or () if _filled(cell)]
             held += [*(current.__defaults__ or ()), *(current.__kwdefaults__ or {}).values()]
         for value in held:
-            if isinstance(value, (types.FunctionType, types.MethodType, functools.partial)):
+            if isinstance(value, CALLABLES):
                 pending.append(value)
             elif not isinstance(value, _NOT_CHANGED) and not isinstance(value, _PLAIN):
                 found = found | capture.of(value)
@@ -1202,6 +1202,7 @@ def function_reads(capture: Capture, function: Any) -> Provenance:
 
 
 _MAX_FUNCTIONS = 8  # user functions followed from one given to a library call
+CALLABLES = (types.FunctionType, types.MethodType, functools.partial)  # what ``function_reads`` follows
 
 
 @functools.lru_cache(maxsize=512)

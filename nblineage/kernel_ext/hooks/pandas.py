@@ -20,7 +20,6 @@ from __future__ import annotations
 import functools
 import sys
 from collections.abc import Callable, Iterator
-from types import FunctionType, MethodType
 from typing import Any
 
 from nblineage.kernel_ext import columns, flow, guard
@@ -599,9 +598,6 @@ def _labels(part: Any) -> bool:
     return pandas is not None and isinstance(part, pandas.Index) and part.dtype.kind != "b"
 
 
-_FUNCTIONS = (FunctionType, MethodType, functools.partial)
-
-
 def _tag(capture: Capture, target: Any, sources: list[Any]) -> None:
     if isinstance(target, _tracked):
         capture.derive(target, *sources)
@@ -610,7 +606,7 @@ def _tag(capture: Capture, target: Any, sources: list[Any]) -> None:
             if isinstance(item, _tracked):
                 capture.derive(item, *sources)
     for function in sources:
-        if type(function) in _FUNCTIONS:  # ``apply(expand)``: and what your function reads by name (``abbr``)
+        if type(function) in flow.CALLABLES:  # ``apply(expand)``: and what your function reads by name (``abbr``)
             read = flow.function_reads(capture, function)
             for item in target if type(target) is tuple else (target,):
                 if read and isinstance(item, _tracked):

@@ -37,11 +37,9 @@ that the user has not imported.
 from __future__ import annotations
 
 import contextlib
-import functools
 import importlib
 import numbers
 import threading
-import types
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
@@ -156,10 +154,7 @@ def _functions_read(capture: Capture, estimator: Any) -> Provenance:
         params = estimator.get_params(deep=True)
     except Exception:  # an estimator that breaks its own get_params: no functions known
         return EMPTY
-    return union(flow.function_reads(capture, value) for value in params.values() if type(value) in _FUNCTIONS)
-
-
-_FUNCTIONS = (types.FunctionType, types.MethodType, functools.partial)
+    return union(flow.function_reads(capture, value) for value in params.values() if type(value) in flow.CALLABLES)
 
 
 def _remember_best(state: Any, search: Any, facts: dict[str, Any]) -> None:
