@@ -24,7 +24,7 @@ import site
 import sys
 import sysconfig
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from nblineage.kernel_ext.hookstate import HookState
@@ -331,27 +331,16 @@ class Capture:
         the cell: what the flow knew then, which the statements run since may have added to (``preds =
         np.zeros(n)``, then ``preds += model.predict(X) / k`` in a loop of folds, then a frame of it)."""
         run, ids = self._followed
-        if run != self.cell_run_id or not ids:
-            return False
-        for item in inputs:
-            if type(item) is dict:
-                if len(item) <= 64 and self.followed_earlier(tuple(item.values())):
-                    return True
-            elif id(item) in ids:
-                return True
-        return False
+        return run == self.cell_run_id and bool(ids) and any(id(item) in ids for item in _opened(inputs))
 
     def untracked_numbers(self, inputs: tuple) -> bool:
         """Whether an input is a list of numbers with no provenance, or a small dict's value is: what the cell's
         code made of data read before (``pd.DataFrame({"Id": test.Id, "y": preds})``, ``preds`` predictions
         rounded in a loop or a comprehension of the cell)."""
-        for item in inputs:
-            if type(item) is dict:
-                if len(item) <= 64 and self.untracked_numbers(tuple(item.values())):
-                    return True
-            elif type(item) is list and item and type(item[0]) in (int, float) and not self.registry.of(item):
-                return True
-        return False
+        return any(
+            type(item) is list and item and type(item[0]) in (int, float) and not self.registry.of(item)
+            for item in _opened(inputs)
+        )
 
     def untracked_data(self, inputs: tuple) -> bool:
         """Whether some input is an array, frame, tensor or sparse matrix (not a number) with no provenance, or a
@@ -371,6 +360,16 @@ class Capture:
 
     def of(self, obj: Any) -> Provenance:
         return self.registry.of(obj) if obj is not None else EMPTY
+
+
+def _opened(inputs: tuple) -> Iterator[Any]:
+    """The inputs, a small dict given as the values it holds (``pd.DataFrame({"Id": ids, "y": preds})``)."""
+    for item in inputs:
+        if type(item) is dict:
+            if len(item) <= 64:
+                yield from _opened(tuple(item.values()))
+        else:
+            yield item
 
 
 def _is_data(kind: type) -> bool:

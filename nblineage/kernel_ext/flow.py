@@ -1156,13 +1156,8 @@ def generator_reads(capture: Capture, generator: Any) -> Provenance:
     parsed = _function_tree(code)
     if parsed is not None and parsed[0].name == code.co_name:
         found = flow.reads(*parsed[0].body)
-    else:
-        names: set[str] = set()
-        codes = [code]
-        while codes:
-            inner = codes.pop()
-            names.update(inner.co_names)
-            codes.extend(item for item in inner.co_consts if isinstance(item, types.CodeType))
+    else:  # a generator expression: the global names it loads (not attribute names)
+        names = _global_loads(code)
         found = union(flow.value(name) for name in names if not isinstance(user_ns.get(name), _NOT_CHANGED))
     return found.at_cell_precision() if found else found
 
