@@ -1,5 +1,6 @@
 """An output's exact input versions (``nblineage_lineage.inputs``): its edges come from those versions only, in any
-arrival order and after a rebuild; an output that names none keeps every version of its sources the run read."""
+arrival order and after a rebuild; an output that names none keeps every version of its sources the run read; an
+output made of no dataset (``noInputs``) gets no edge, where one that names no inputs gets every input of its run."""
 
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ JOB = ("jupyter", "nb.ipynb#c1")
 DATA_V1, DATA_V2 = ("file", "/data.csv", "v1"), ("file", "/data.csv", "v2")
 
 
-def output(name: str, version: str, inputs: list[tuple[str, str, str]] | None) -> dict:
+def output(name: str, version: str, inputs: list[tuple[str, str, str]] | None, no_inputs: bool = False) -> dict:
     """An output entry made from ``inputs`` (the standard lineage facet, and ours with versions unless None)."""
     sources = inputs if inputs is not None else [DATA_V1, DATA_V2]
     declared = [{"namespace": ns, "name": n, "type": "DATASET", "transformations": []} for ns, n, _ in sources]
@@ -26,6 +27,8 @@ def output(name: str, version: str, inputs: list[tuple[str, str, str]] | None) -
     lineage = {"precision": "exact", "runs": []}
     if inputs is not None:
         lineage["inputs"] = [{"namespace": ns, "name": n, "version": v} for ns, n, v in inputs]
+    if no_inputs:
+        lineage["noInputs"] = True
     found[facets.LINEAGE] = facets.ours(facets.LINEAGE, lineage)
     return dataset(("file", name, version), facets=found)
 
@@ -37,6 +40,8 @@ def events() -> list[dict]:
         output("/out.csv", "o1", [DATA_V1]),
         output("/out.csv", "o2", [DATA_V2]),
         output("/legacy.csv", "l1", None),  # a producer that names no versions
+        output("/constants.pkl", "c1", [], no_inputs=True),  # made of no dataset
+        output("/unknown.pkl", "u1", []),  # inputs not known: every input of the run
     ]
     start = run_event(JOB, run_id=RUN, event_type="START", time="2026-01-01T00:00:00Z")
     complete = run_event(JOB, [DATA_V1, DATA_V2], outputs, run_id=RUN, time="2026-01-01T00:00:01Z")
@@ -61,6 +66,8 @@ EXPECTED = {
     ("/data.csv", "v2", "/out.csv", "o2"),
     ("/data.csv", "v1", "/legacy.csv", "l1"),
     ("/data.csv", "v2", "/legacy.csv", "l1"),
+    ("/data.csv", "v1", "/unknown.pkl", "u1"),
+    ("/data.csv", "v2", "/unknown.pkl", "u1"),
 }
 
 

@@ -28,11 +28,11 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 
 from nblineage.kernel_ext.hookstate import HookState
-from nblineage.kernel_ext.provenance import EMPTY, Provenance, Registry, Source
+from nblineage.kernel_ext.provenance import EMPTY, NO_SOURCES, Provenance, Registry, Source
 from nblineage.value import Value
 
 # The inputs of an output written mid-cell whose object no hook tracked (``fallback.at_write``, set by the session).
-WriteFallback = Callable[["Capture"], Provenance]
+WriteFallback = Callable[["Capture", Any], Provenance]  # (capture, the object written)
 
 _current: Capture | None = None
 # The packages whose arrays, frames, tensors and matrices are data (``Capture.untracked_data``).
@@ -260,15 +260,16 @@ class Capture:
         model: dict[str, Any] | None = None,
         provenance: Provenance | None = None,
     ) -> None:
-        """A hook wrote ``obj`` to ``source``: an output whose inputs are ``obj``'s provenance."""
-        if provenance is None or (not provenance and self.untracked_reads):
+        """A hook wrote ``obj`` to ``source``: an output whose inputs are ``obj``'s provenance (``NO_SOURCES``: made
+        of no dataset)."""
+        if provenance is None or (not provenance and provenance is not NO_SOURCES and self.untracked_reads):
             if self.record.inputs and self.catch_up is not None and obj is not None and not self.registry.of(obj):
                 self.catch_up(self)  # the cell read files only its code carries on: follow it so far
                 if self.catch_up_in_function is not None and not self.registry.of(obj):
                     self.catch_up_in_function(self)  # and so far in the user's function writing it, if one is
             provenance = self.registry.of(obj)
             if not provenance and obj is not None and self.write_fallback is not None:
-                provenance = self.write_fallback(self)
+                provenance = self.write_fallback(self, obj)
         for input_source in provenance.sources:
             self.record.add_input(input_source)
         self.record.outputs.append(Output(source, provenance, dict(facets or {}), model))

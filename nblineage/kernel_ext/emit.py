@@ -14,7 +14,7 @@ from typing import Any
 
 from nblineage.kernel_ext import quality
 from nblineage.kernel_ext.capture import Output
-from nblineage.kernel_ext.provenance import Source
+from nblineage.kernel_ext.provenance import NO_SOURCES, Source
 from nblineage.kernel_ext.records import CellResult, cell_result
 from nblineage.lineage import facets
 from nblineage.lineage.facets import PRODUCER, standard
@@ -140,6 +140,8 @@ def _outputs(outputs: list[Output], job_name: str) -> list[dict[str, Any]]:
             "runs": sorted(output.provenance.runs),
             "inputs": exact,
         }
+        if output.provenance is NO_SOURCES:
+            lineage["noInputs"] = True
         found[facets.LINEAGE] = facets.ours(facets.LINEAGE, lineage)
         if output.model is not None:
             found["datasetType"] = standard("datasetType", datasetType="MODEL")

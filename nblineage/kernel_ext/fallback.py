@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from nblineage.kernel_ext import cellcode, columns, flow
 from nblineage.kernel_ext.capture import StatementReads, cell_line
-from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source
+from nblineage.kernel_ext.provenance import EMPTY, NO_SOURCES, Provenance, Source
 
 if TYPE_CHECKING:
     from nblineage.kernel_ext.capture import Capture
@@ -71,21 +71,50 @@ def _keep_split_parts(capture: Capture, user_ns: dict[str, Any], given: dict[str
         given[name] = kept
 
 
-def at_write(capture: Capture) -> Provenance:
-    """Inputs of an output written mid-cell by an object no hook tracked: the reads of the statement writing it."""
+def at_write(capture: Capture, written: Any = None) -> Provenance:
+    """Inputs of an output written mid-cell by an object no hook tracked (``written``): the reads of the statement
+    writing it; where the code does not say, every input of the cell run so far (:func:`inputs_so_far`)."""
     source, user_ns = capture.cell_source, capture.user_ns
     if not source or user_ns is None:
-        return Provenance()
+        return inputs_so_far(capture)
     line = cell_line(user_ns, source)
     if line is None or cellcode.parse(source) is None:
-        return Provenance()
+        return inputs_so_far(capture)
     made = _in_function(capture, flow.user_frame(sys._getframe(1)))
-    if made is not None:  # written in a function of the user's own: what its code made the object of, not what the
-        # cell's call of it read (a dict of constants pickled in ``train_and_save(train, test, "full")``)
-        return made.through(capture.cell_run_id) if made else made
+    if made:  # written in a function of the user's own: what its code made the object of, not what the cell's call
+        return made.through(capture.cell_run_id)  # of it read
+    if made is not None and _plain(written):  # a dict of constants pickled in ``train_and_save(train, test,
+        return NO_SOURCES  # "full")``; an estimator its code fitted on data the flow lost stays unknown
     apply(capture, source, user_ns, before_line=line)
     found = flow.under_way(capture)  # by name as the flow reads them: ``arrs[0]`` is the item, not the whole list
-    return found.through(capture.cell_run_id) if found else found
+    return found.through(capture.cell_run_id) if found else inputs_so_far(capture)
+
+
+def _plain(obj: Any, budget: int = 200) -> bool:
+    """Whether ``obj`` is text, numbers and None in dicts, lists and tuples (``budget`` items at most): what a
+    function's code building it from no tracked data made of constants."""
+    pending = [obj]
+    while pending:
+        item = pending.pop()
+        budget -= 1
+        if budget < 0:
+            return False
+        if isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+        elif item is not None and not isinstance(item, (str, bytes, int, float)):
+            return False
+    return True
+
+
+def inputs_so_far(capture: Capture) -> Provenance:
+    """What an object no hook or flow explains may derive from: every input of the cell run so far, at cell
+    precision; none when there is none yet. Left empty, the store would give the output every input of its run,
+    those read after it was written too (``np.save("a.npy", np.arange(5))``, then ``np.loadtxt("X.txt")``)."""
+    inputs = capture.record.inputs
+    return Provenance(frozenset(inputs), "cell").through(capture.cell_run_id) if inputs else NO_SOURCES
 
 
 def argument_reads(capture: Capture, nothing_known: bool = False) -> Provenance:

@@ -322,7 +322,7 @@ def _provenance(capture: Capture, obj: Any) -> Any:
         capture.catch_up(capture)
         provenance = capture.of(obj)
     if not provenance and capture.write_fallback is not None:
-        provenance = capture.write_fallback(capture)
+        provenance = capture.write_fallback(capture, obj)
     return provenance
 
 

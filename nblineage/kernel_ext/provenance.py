@@ -57,8 +57,8 @@ class Provenance:
         return bool(self.sources)
 
     def __or__(self, other: Provenance) -> Provenance:
-        if not other.sources or other is self:
-            return self
+        if not other.sources or other is self:  # made of nothing and of what is not known: not known
+            return other if self is NO_SOURCES else self
         if not self.sources:
             return other
         if (
@@ -108,6 +108,10 @@ class Provenance:
 
 
 EMPTY = Provenance()
+# What an object known to derive from no dataset has (constants made in the code: ``pickle.dump({"note": "full"},
+# f)`` in a function of the user's own), told apart, by identity, from an empty provenance, which only says nothing
+# is known: the store takes an output with no inputs to derive from every input of its cell run unless it says so.
+NO_SOURCES = Provenance()
 
 
 class _Entry:

@@ -13,7 +13,7 @@ from typing import Any
 import orjson
 
 from nblineage.kernel_ext.capture import Output, Record
-from nblineage.kernel_ext.provenance import Provenance, Source
+from nblineage.kernel_ext.provenance import NO_SOURCES, Provenance, Source
 from nblineage.lineage.redact import json_may_hold_secrets, redact
 
 FORMAT = 1
@@ -79,6 +79,7 @@ def cell_line(result: CellResult, namespace: str, notebook: str, session_run_id:
                 "facets": o.facets,
                 "model": o.model,
             }
+            | ({"noInputs": True} if o.provenance is NO_SOURCES else {})
             for o in result.record.outputs
         ],
         "metrics": result.record.metrics,
@@ -98,6 +99,8 @@ def cell_result(record: dict[str, Any]) -> CellResult:
     for item in record["outputs"]:
         sources = frozenset(_from_source(s) for s in item["sources"])
         provenance = Provenance(sources, item.get("precision") or "exact", frozenset(item.get("runs") or ()))
+        if item.get("noInputs") is True and not sources:
+            provenance = NO_SOURCES
         runs.outputs.append(Output(_from_source(item), provenance, item.get("facets") or {}, item.get("model")))
     runs.metrics = list(record.get("metrics") or [])
     runs.mlflow_runs = list(record.get("mlflowRuns") or [])

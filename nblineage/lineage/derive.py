@@ -208,6 +208,8 @@ class Facts:
                 exact = ours.get("inputs")
                 if exact and isinstance(exact, list):
                     self._declared_versions(own, version, exact)
+                elif ours.get("noInputs") is True:  # made of no dataset: its one exact input is itself (merge.py)
+                    self.declared_versions.add((own, version, version))
             else:
                 precision = None
             if "columnLineage" in entry_facets or "lineage" in entry_facets:

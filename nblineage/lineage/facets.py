@@ -47,7 +47,7 @@ STANDARD = {
 # The shapes of our facets, for type checkers: they are annotations only, and making these six classes at import
 # ran some 3 M instructions in every kernel (typing turns each field's annotation into a compiled ForwardRef).
 if TYPE_CHECKING:
-    from typing import TypedDict
+    from typing import NotRequired, TypedDict
 
     class Resources(TypedDict):
         """``nblineage_resources``: wall and CPU time, peak memory (0 when unknown), GPU memory."""
@@ -77,6 +77,7 @@ if TYPE_CHECKING:
         precision: str
         runs: list[str]
         inputs: list[LineageInput]
+        noInputs: NotRequired[bool]  # made of no dataset (constants): not of every input of its run
 
     class Model(TypedDict, total=False):
         """``nblineage_model``: the model a dataset holds."""

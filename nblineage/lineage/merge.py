@@ -374,7 +374,8 @@ class _Known:
 
 def _recompute_run_edges(sql: Sql, run_pks: list[int], known: _Known | None = None) -> None:
     """A run's edges: declared sources for outputs that have them (of a source whose exact versions the output
-    names, those versions; else the versions of it the run read), every input otherwise. The rows of runs in
+    names, those versions; else the versions of it the run read), none for an output made of no dataset (its one
+    declared version itself), every input otherwise. The rows of runs in
     ``known.jobs`` are taken from ``known`` (they have no other rows, and no edges yet); the others' are read."""
     if not run_pks:
         return
@@ -411,8 +412,12 @@ def _recompute_run_edges(sql: Sql, run_pks: list[int], known: _Known | None = No
         "JOIN dataset_versions v ON v.id = d.input_version_id WHERE d.run_pk IN",
         stored,
     )
+    sourceless = set()  # (run, output) made of no dataset: its declared version is itself (``noInputs``)
     for run_pk, out, version_id, dataset_id in exact_rows:
-        exact[(run_pk, out, dataset_id)].append(version_id)
+        if version_id == out:
+            sourceless.add((run_pk, out))
+        else:
+            exact[(run_pk, out, dataset_id)].append(version_id)
     sources = {d for per_run in declared.values() for ds in per_run.values() for d in ds}
     unversioned = {d: known.unversioned[d] for d in sources if d in known.unversioned} if known else {}
     unversioned.update(
@@ -427,10 +432,10 @@ def _recompute_run_edges(sql: Sql, run_pks: list[int], known: _Known | None = No
         every_input = [v for versions in run_inputs.values() for v in versions]
         run_declared = declared.get(run_pk, {})
         for out in sorted(outputs.get(run_pk, set()) | set(run_declared)):
-            if out in run_declared:
+            if out in run_declared or (run_pk, out) in sourceless:
                 srcs = [
                     v
-                    for d in run_declared[out]
+                    for d in run_declared.get(out, ())
                     for v in (exact.get((run_pk, out, d)) or run_inputs.get(d) or [unversioned[d]])
                 ]
                 derivation, claim = "explicit", precision.get((run_pk, out))

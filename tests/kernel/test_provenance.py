@@ -10,7 +10,7 @@ import tracemalloc
 from collections.abc import Callable
 from typing import Any
 
-from nblineage.kernel_ext.provenance import Provenance, Registry, Source
+from nblineage.kernel_ext.provenance import NO_SOURCES, Provenance, Registry, Source
 
 SOURCE = Provenance(frozenset({Source("file", "/data/train.csv", "v1")}))
 
@@ -272,3 +272,14 @@ def test_a_union_where_one_side_holds_the_other_is_that_side() -> None:
     assert wider is not column and not (column | wider).runs ^ wider.runs
     fresh = Provenance(column.sources, "exact", column.runs | {"run-9"})
     assert column | fresh is fresh and (column | fresh).runs == {"run-1", "run-9"}
+
+
+def test_made_of_nothing_joins_as_nothing_known() -> None:
+    """``NO_SOURCES`` (made of no dataset) joined with an empty provenance (nothing known) is nothing known, and
+    with sources is those sources: a table created empty, then filled with rows of unknown origin, is not made of
+    nothing."""
+    read = Provenance(frozenset({Source("file", "/a.csv", "v1")}))
+    unknown = Provenance()
+    assert (NO_SOURCES | unknown) is unknown and (unknown | NO_SOURCES) is unknown
+    assert (NO_SOURCES | NO_SOURCES) is NO_SOURCES
+    assert (NO_SOURCES | read) is read and (read | NO_SOURCES) is read

@@ -72,19 +72,19 @@ def write_scores(tr, ev):
     with open("scores.pkl", "wb") as f:
         pickle.dump(scores, f)
 """
-META = 'write_meta(train, test, "full")'
-SCORES = "write_scores(train, test)"
+WRITES = 'write_meta(train, test, "full")\nwrite_scores(train, test)\ntrain.to_pickle("train.pkl")'
 
 
 def test_objects_pickled_in_a_function_derive_from_what_its_code_made_them_of(tmp_path: Path) -> None:
     """A dict written inside a function of the user's own derives from what the function made it of, not from
     every frame the cell's call passed in (HallowsYves' seq2seq script pickles a dict of constant strings next to
-    each model): none for constants, the evaluation frame for its statistics. (Each call in a cell of its own: an
-    output with no inputs in a cell run that read others is taken, by the store, to derive from all of them.)"""
+    each model): none for constants, the evaluation frame for its statistics, in a cell that writes data from both
+    frames too (the constants' output says it is made of no dataset: not of every input of the cell run)."""
     for name in ("train", "test"):
         (tmp_path / f"{name}.csv").write_text("x,y\n1,0\n2,1\n3,0\n")
     store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
     env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
-    run_notebook(tmp_path / "helpers.ipynb", [HELPERS, CALLS, META, SCORES], env, timeout=180)
+    run_notebook(tmp_path / "helpers.ipynb", [HELPERS, CALLS, WRITES], env, timeout=180)
     assert sources_of(store_url, tmp_path / "meta.pkl") == set()
     assert sources_of(store_url, tmp_path / "scores.pkl") == {"test.csv"}
+    assert sources_of(store_url, tmp_path / "train.pkl") == {"train.csv"}

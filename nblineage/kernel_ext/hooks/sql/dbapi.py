@@ -37,6 +37,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
+import re
 import sqlite3
 import sys
 import threading
@@ -50,7 +51,7 @@ import wrapt
 
 from nblineage.kernel_ext.capture import Capture, capturing, current
 from nblineage.kernel_ext.instrument import Instrumentor, Patch
-from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source
+from nblineage.kernel_ext.provenance import EMPTY, NO_SOURCES, Provenance, Source
 from nblineage.kernel_ext.safety import report
 
 if TYPE_CHECKING:
@@ -59,6 +60,7 @@ if TYPE_CHECKING:
 
 _ROWVERSION = "nblineage.kernel_ext.hooks.sql.rowversion"
 _ENGINE = "nblineage.kernel_ext.hooks.sql.engine"
+_CREATE = re.compile(r"\s*create\s", re.IGNORECASE)  # a statement making a table (``AS SELECT``: it reads too)
 
 
 def _load() -> None:
@@ -275,7 +277,7 @@ def executed(cursor: Any, database: Database | None, query: Any, params: Any) ->
         return
     if rowversion.repeats:  # a write ends the reads of its tables: the next run of their statements reads anew
         _end_reads(capture, rowversion.written(statement.outputs), now=True)
-    _record_writes(capture, statement, params)
+    _record_writes(capture, statement, params, bool(_CREATE.match(sql or "")))
 
 
 def _read(capture: Capture, result: Result, rows: Any) -> None:
@@ -464,15 +466,28 @@ def _read_of(cursor: Any) -> Result | None:
         return None
 
 
-def _record_writes(capture: Capture, statement: Statement, params: Any) -> None:
-    """Each table written derives from the tables the statement read and the parameters' provenance."""
+def _record_writes(capture: Capture, statement: Statement, params: Any, creates: bool = False) -> None:
+    """Each table written derives from the tables the statement read (in the versions a read of them names) and the
+    parameters' provenance; of none when it ``creates`` one and reads no table and is given no data (``CREATE
+    TABLE t (x INTEGER)``; values written into the statement's text may come from data: ``execute_values``)."""
     passed = _parameters_provenance(capture, statement, params) if params is not None else EMPTY
+    made_of_nothing = creates and not statement.inputs and params is None
+    read = capture.exact(_versioned(statement.inputs))
     for target in statement.outputs:
         wrote(target.namespace, target.name, None)  # its content is no longer what a whole write made it
-        provenance = capture.exact(statement.inputs - {target}) | _without(passed, target)
+        provenance = _without(read, target) | _without(passed, target)
+        if made_of_nothing:
+            provenance = NO_SOURCES
         datasets = _datasets(provenance)
         outputs = capture.record.outputs
-        same = next((out for out in outputs if out.source == target and datasets <= _datasets(out.provenance)), None)
+        same = next(
+            (
+                out
+                for out in outputs
+                if out.source == target and datasets <= _datasets(out.provenance) and out.provenance is not NO_SOURCES
+            ),
+            None,
+        )
         if same is None:
             capture.write(target, None, provenance=provenance)
         elif not provenance.sources <= same.provenance.sources:  # the same datasets, other versions: one output
@@ -518,7 +533,7 @@ def _parameters_provenance(capture: Capture, statement: Statement, params: Any) 
     if key not in _fallen_back:
         if len(_fallen_back) > HELD:
             _fallen_back.clear()
-        _fallen_back[key] = capture.write_fallback(capture)
+        _fallen_back[key] = capture.write_fallback(capture, params)
     return _fallen_back[key]
 
 

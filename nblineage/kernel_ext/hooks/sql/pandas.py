@@ -161,8 +161,23 @@ def _after_to_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) -> N
     committed = isinstance(con, (str, sqlite3.Connection)) or getattr(con, "engine", None) is con  # pandas commits
     written = Source(dataset.namespace, dataset.name)
     facets = _table_schema(con, written) if committed else {}
-    version = _written_version(written, frame, committed, argument(args, kwargs, 4, "if_exists", "fail"))
+    if_exists = argument(args, kwargs, 4, "if_exists", "fail")
+    earlier = _appended_to(written) if if_exists == "append" else None
+    version = _written_version(written, frame, committed, if_exists)
     capture.write(replace(written, version=version), frame, facets or schema_facet(frame))
+    if earlier is not None and earlier != version:  # the rows were added to that version: the table holds it too
+        output = capture.record.outputs[-1]
+        output.provenance = output.provenance | capture.exact({earlier})
+        capture.record.add_input(earlier)
+
+
+def _appended_to(table: Source) -> Source | None:
+    """The version of a SQLite file's table that rows are being appended to, as this kernel last saw it (a loop of
+    ``to_sql(if_exists="append")`` over files: each version holds the one before it)."""
+    from nblineage.kernel_ext.hooks.sql.tableversion import last_seen
+
+    version = last_seen(table.namespace, table.name)
+    return replace(table, version=version) if version else None
 
 
 def _written_version(written: Source, frame: Any, committed: bool, if_exists: Any) -> str | None:

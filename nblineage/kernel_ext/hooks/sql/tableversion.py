@@ -54,6 +54,15 @@ def sqlite_table_version(path: str, table: str) -> str | None:
     return version
 
 
+def last_seen(namespace: str, table: str) -> str | None:
+    """The version of a SQLite file's table as this kernel last fingerprinted it (read or written), whatever changed
+    since: what rows appended to it were added to. None when it was not fingerprinted."""
+    path = sqlite_path(namespace)
+    with _lock:
+        cached = _cache.get((path, table)) if path else None
+    return cached[1] if cached else None
+
+
 def table_version(namespace: str, table: str) -> str | None:
     """The version of a table as a read of it names it: a SQLite file's by its content; another database's (whose
     content is not hashed here) the version this kernel last wrote to it whole (``wrote``), so that a read of part of

@@ -1,0 +1,83 @@
+"""Outputs made of no dataset, in a real kernel: an array written before the cell reads a file, and a table made
+by ``CREATE TABLE`` in a cell that loaded other tables (kwonhwijun/KU's MLOps homework creates its tables so), derive
+from nothing; what is written after the read, or filled from one table, derives from that alone. The store used to
+give an output naming no inputs every input of its cell run, reads that came after it included. And rows appended
+to a table are added to the version before them: what is read back derives from both."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from notebooks import model_source_names as sources_of
+from notebooks import run_notebook
+
+from nblineage.lineage.graph import DatasetRef, upstream
+from nblineage.lineage.store import Store
+
+WRITE_THEN_READ = """
+import numpy as np
+a = np.arange(5) * 2.0
+np.save("a.npy", a)
+b = np.loadtxt("X.txt")
+np.save("b.npy", b)
+"""
+TABLES = """
+import sqlite3
+import pandas as pd
+conn = sqlite3.connect("db.sqlite")
+pd.read_csv("a.csv").to_sql("a", conn, if_exists="replace", index=False)
+pd.read_csv("b.csv").to_sql("b", conn, if_exists="replace", index=False)
+c = conn.cursor()
+c.execute("DROP TABLE IF EXISTS scores")
+c.execute("CREATE TABLE scores(x INTEGER)")
+conn.commit()
+"""
+FILL = """
+c.execute("INSERT INTO scores SELECT x FROM a")
+conn.commit()
+"""
+
+
+def test_what_is_made_of_nothing_derives_from_nothing(tmp_path: Path) -> None:
+    (tmp_path / "X.txt").write_text("1 2\n3 4\n")
+    (tmp_path / "a.csv").write_text("x\n1\n2\n3\n")
+    (tmp_path / "b.csv").write_text("x\n7\n8\n9\n")
+    store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
+    run_notebook(tmp_path / "nothing.ipynb", [WRITE_THEN_READ, TABLES, FILL], env, timeout=180)
+    assert sources_of(store_url, tmp_path / "a.npy") == set()
+    assert sources_of(store_url, tmp_path / "b.npy") == {"X.txt"}
+    with Store(store_url) as store:
+        nodes = upstream(store, DatasetRef(f"sqlite://{tmp_path / 'db.sqlite'}", "scores"))
+    assert {node.name for node in nodes if node.type == "dataset"} == {"a", str(tmp_path / "a.csv")}
+
+
+APPENDS = """
+import glob, sqlite3
+import pandas as pd
+conn = sqlite3.connect("db.sqlite")
+pd.read_csv("a.csv").to_sql("t", conn, if_exists="replace", index=False)
+"""
+MORE = """
+for name in sorted(glob.glob("part_*.csv")):
+    pd.read_csv(name).to_sql("t", conn, if_exists="append", index=False)
+"""
+READ_BACK = """
+rows = conn.execute("SELECT x FROM t").fetchall()
+with open("out.txt", "w") as f:
+    for r in rows:
+        f.write(str(r[0]) + "\\n")
+"""
+
+
+def test_rows_appended_to_a_table_keep_the_rows_before_them(tmp_path: Path) -> None:
+    """``to_sql(if_exists="append")`` into a SQLite file, a file at a time (the Kaggle way of loading monthly CSVs
+    into one table): each version of the table holds the one before it, so what is read back derives from every
+    file, not from the last one appended."""
+    (tmp_path / "a.csv").write_text("x\n1\n2\n")
+    for part in (1, 2):
+        (tmp_path / f"part_{part}.csv").write_text(f"x\n{part * 10}\n{part * 10 + 1}\n")
+    store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
+    run_notebook(tmp_path / "appends.ipynb", [APPENDS, MORE, READ_BACK], env, timeout=180)
+    assert sources_of(store_url, tmp_path / "out.txt") == {"a.csv", "part_1.csv", "part_2.csv", "t"}
