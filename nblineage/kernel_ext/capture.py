@@ -261,7 +261,8 @@ class Capture:
         provenance: Provenance | None = None,
     ) -> None:
         """A hook wrote ``obj`` to ``source``: an output whose inputs are ``obj``'s provenance (``NO_SOURCES``: made
-        of no dataset)."""
+        of no dataset; of a tuple of several objects, some of which no hook tracked, with what the call's arguments
+        read by name too)."""
         if provenance is None or (not provenance and provenance is not NO_SOURCES and self.untracked_reads):
             if self.record.inputs and self.catch_up is not None and obj is not None and not self.registry.of(obj):
                 self.catch_up(self)  # the cell read files only its code carries on: follow it so far
@@ -270,6 +271,8 @@ class Capture:
             provenance = self.registry.of(obj)
             if not provenance and obj is not None and self.write_fallback is not None:
                 provenance = self.write_fallback(self, obj)
+        elif type(obj) is tuple:  # several objects written (``np.savez(f, X=X, y=y - 1)``): some perhaps untracked
+            provenance = self._with_argument_reads(provenance, obj)
         for input_source in provenance.sources:
             self.record.add_input(input_source)
         self.record.outputs.append(Output(source, provenance, dict(facets or {}), model))
@@ -293,14 +296,20 @@ class Capture:
                 # holds: what the call's arguments read there
                 provenance = (provenance | given).through(self.cell_run_id)
                 self.registry.tag(result, provenance)
-        if provenance and self.argument_reads is not None and self.untracked_data(inputs):
-            # ``fit(X / 255., y)``: ``y``'s exact provenance alone would hide ``X``'s; what the call's arguments read
-            # by name joins it, at cell precision
-            found = self.argument_reads(self)
-            if not found.sources <= provenance.sources:
-                provenance = (provenance | found).through(self.cell_run_id)
-                self.registry.tag(result, provenance)
+        widened = self._with_argument_reads(provenance, inputs)
+        if widened is not provenance:
+            provenance = widened
+            self.registry.tag(result, provenance)
         return provenance
+
+    def _with_argument_reads(self, provenance: Provenance, inputs: tuple) -> Provenance:
+        """``provenance`` of the tracked ``inputs`` of a hooked call, with what the call's arguments read by name
+        when some input is data no hook tracked (``fit(X / 255., y)``: ``y``'s exact provenance alone would hide
+        ``X``'s), at cell precision; ``provenance`` itself when that adds nothing."""
+        if not provenance or self.argument_reads is None or not self.untracked_data(inputs):
+            return provenance
+        found = self.argument_reads(self)
+        return provenance if found.sources <= provenance.sources else (provenance | found).through(self.cell_run_id)
 
     def follow_so_far(self) -> bool:
         """When the cell read data, follow its code so far (``catch_up``, and in a function of the user's own its

@@ -1,13 +1,14 @@
 """numpy: arrays read from and written to files.
 
-Reads (``np.load`` of ``.npy``, ``.npz`` and pickles, ``np.loadtxt``, ``np.genfromtxt``, ``np.fromfile``) are
-dataset reads of the file's version (``hooks/files.py``), and the array returned carries it. ``np.load`` of an
-``.npz`` returns an ``NpzFile``: it carries the read, and each array taken from it (``data["X"]``, ``data.f.X``,
-``dict(data)``) derives from it. An object ``np.load`` unpickles (``allow_pickle=True``) is tagged as a load
-(``hooks/loads.py``). Writes (``np.save``, ``np.savez``, ``np.savez_compressed``, ``np.savetxt``,
-``ndarray.tofile``) are outputs with the provenance of the arrays written; ``np.save("x")`` writes ``x.npy`` and
-``np.savez("x")`` ``x.npz``, as numpy does. Paths may be str, bytes, path-likes or open files; a buffer, a stream
-or anything else that names no file records nothing (the call is untouched).
+Reads (``np.load`` of ``.npy``, ``.npz`` and pickles, ``np.loadtxt``, ``np.genfromtxt``, ``np.fromfile``) are dataset
+reads of the file's version (``hooks/files.py``), and the array returned carries it. ``np.load`` of an ``.npz`` returns
+an ``NpzFile``: it carries the read, and each array taken from it (``data["X"]``, ``data.f.X``, ``dict(data)``) derives
+from it. An object ``np.load`` unpickles (``allow_pickle=True``) is tagged as a load (``hooks/loads.py``). Writes
+(``np.save``, ``np.savez``, ``np.savez_compressed``, ``np.savetxt``, ``ndarray.tofile``) are outputs with the provenance
+of the arrays written (of several, some made where no hook saw, ``np.savez(f, X=X, y=y - 1)``: what the call's arguments
+read by name too, ``Capture.write``); ``np.save("x")`` writes ``x.npy`` and ``np.savez("x")`` ``x.npz``, as numpy does.
+Paths may be str, bytes, path-likes or open files; a buffer, a stream or anything else that names no file records
+nothing (the call is untouched).
 
 ``ndarray`` is a C type whose methods cannot be patched, and nblineage never replaces a library's type. The
 notebook's own calls ``x.tofile(...)`` are seen instead: an IPython AST transformer (ready from the extension's

@@ -7,12 +7,13 @@ whose inputs are exactly the provenance of the frame written; a write that retur
 ``get_dummies`` also tells which column each column it made encodes, and a conversion to numpy which columns the
 array holds (column lineage, ``columns.py``).
 
-Transforms give their result the union of the provenance of the frames, series and arrays they were called on and
-with: selection, indexing (``loc``/``iloc``), ``assign``/``__setitem__``, joins, concatenation, group-bys (the
-GroupBy object carries its frame's provenance to the aggregate), reshaping, arithmetic and comparisons, and
-conversion to numpy (``to_numpy``, ``values``, ``np.asarray``). A method that works in place gives its frame the
-provenance of what it was called with. Only the outermost hooked call of a statement records (pandas calls itself
-a lot), and nothing is done when capture is off beyond the check. ``read_sql*``/``to_sql`` belong to the SQL hook.
+Transforms give their result the union of the provenance of the frames, series and arrays they were called on and with:
+selection, indexing (``loc``/``iloc``), ``assign``/``__setitem__``, joins, concatenation, group-bys (the GroupBy object
+carries its frame's provenance to the aggregate), reshaping, arithmetic and comparisons, and conversion to numpy
+(``to_numpy``, ``values``, ``np.asarray``); a column set from a number or text no registry holds (``df["pred"] = pred``,
+a model's text class) gets what the cell's statement reads by name. A method that works in place gives its frame the
+provenance of what it was called with. Only the outermost hooked call of a statement records (pandas calls itself a
+lot), and nothing is done when capture is off beyond the check. ``read_sql*``/``to_sql`` belong to the SQL hook.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from nblineage.kernel_ext.hooks import rows
 from nblineage.kernel_ext.hooks.calls import argument, inputs
 from nblineage.kernel_ext.hooks.files import locate, record_read, record_write, schema_facet
 from nblineage.kernel_ext.instrument import After, Before, Instrumentor, Patch, defining_class, intercept
-from nblineage.kernel_ext.provenance import Source
+from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source
 from nblineage.kernel_ext.safety import report
 
 # pandas function -> its parameter naming the file read.
@@ -567,13 +568,59 @@ def _filtering(where: str, after: After) -> Callable[..., Any]:
 
 
 def _frame_method(name: str) -> After:
-    return rows.selecting(_selected) if name == "__getitem__" else rows.keeping(_derive, keys=_data_keys)
+    if name == "__getitem__":
+        return rows.selecting(_selected)
+    return rows.keeping(_setting(_derive), keys=_data_keys)
 
 
 def _indexed(name: str) -> After:
     if name == "__getitem__":
         return rows.selecting(_selected_indexed, indexer=True)
-    return rows.keeping(_derive_indexed, indexer=True, keys=_data_keys)
+    return rows.keeping(_setting(_derive_indexed, indexer=True), indexer=True, keys=_data_keys)
+
+
+def _setting(derive: After, indexer: bool = False) -> After:
+    """``frame[key] = value`` (``frame.loc[key] = value``: ``indexer``): as ``derive``; a value of plain text or a
+    number, which no registry holds (``pred = model.predict(X)[0]`` of a model whose classes are text: one of its
+    ``classes_``, a Python ``str``), brings what the cell's statement setting it reads by name
+    (:func:`_statement_reads`)."""
+
+    def after(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        derive(capture, result, args, kwargs)
+        if len(args) < 3 or not isinstance(args[2], (int, float, str, bytes)) or not capture.record.inputs:
+            return
+        frame = getattr(args[0], "obj", None) if indexer else args[0]
+        if isinstance(frame, _tracked):
+            found = _statement_reads(capture, args[2])
+            known = capture.of(frame)
+            if found and not found.sources <= known.sources:
+                capture.registry.tag(frame, (known | found).through(capture.cell_run_id))
+
+    return after
+
+
+def _statement_reads(capture: Capture, value: Any) -> Provenance:
+    """What the cell statement under way reads by name (``flow.under_way``), when the user's code setting ``value``
+    is the cell's own (in a function of the user's own, what the cell's call of it reads is no value's) and
+    ``value`` is none of its constants (``df["split"] = "train"``): once per place in the cell and read of data (a
+    loop setting one row at a time)."""
+    frame = flow.user_frame(sys._getframe(1))
+    if frame is None or frame.f_code.co_name != "<module>" or frame.f_globals is not capture.user_ns:
+        return EMPTY
+    code = frame.f_code
+    if any(constant is value for constant in code.co_consts):
+        return EMPTY
+    key = (capture.cell_run_id, code, frame.f_lasti, len(capture.reads_log))
+    found = _set_reads.get(key)
+    if found is None:
+        if len(_set_reads) >= 256:
+            _set_reads.clear()
+        found = _set_reads[key] = flow.under_way(capture)
+    return found
+
+
+# what _statement_reads found, by place in the cell and reads so far
+_set_reads: dict[tuple, Provenance] = {}
 
 
 _NAMES = (str, int, float, bool, slice, type(None))
