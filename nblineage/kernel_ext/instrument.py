@@ -354,6 +354,18 @@ def defining_class(cls: Any, name: str) -> type | None:
     return None
 
 
+def wrap_class_method(instrumentor: Instrumentor, cls: type, name: str, wrapper: Any) -> None:
+    """Wrap a class's class or static method (which ``Instrumentor.patch`` leaves alone), undone with the rest; the
+    wrapped function gets the class as its first argument. Lightning's ``_restricted_classmethod`` calls the function
+    it holds as ``method``: that is wrapped."""
+    original = cls.__dict__.get(name)
+    held = getattr(original, "method", None)
+    if isinstance(original, classmethod) and callable(held) and not isinstance(held, wrapt.FunctionWrapper):
+        instrumentor.replace(original, "method", FunctionWrapper(held, wrapper))
+    elif isinstance(original, (staticmethod, classmethod)) and not isinstance(original.__func__, wrapt.FunctionWrapper):
+        instrumentor.replace(cls, name, type(original)(FunctionWrapper(original.__func__, wrapper)))
+
+
 def _installed(requirement: str) -> bool:
     """True when the library of ``requirement`` (``"pandas>=2.0"``: imported already, else its distribution) has a
     version it allows. ``packaging.requirements`` would import far more than the specifier this needs."""

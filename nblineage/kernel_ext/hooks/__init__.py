@@ -43,6 +43,8 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("numpy", "NumpyInstrumentor", ("numpy", "IPython")),
     ("scipy", "ScipyInstrumentor", ("scipy.io",)),
     ("pillow", "PillowInstrumentor", ("PIL.Image",)),
+    ("images", "MatplotlibImagesInstrumentor", ("matplotlib.image", "matplotlib.pyplot")),
+    ("images", "ImageioInstrumentor", ("imageio", "imageio.v2", "imageio.v3")),
     ("sql.engine", "SqlAlchemyInstrumentor", ("sqlalchemy",)),
     ("sql.pandas", "PandasSqlInstrumentor", ("pandas",)),
     ("sql.dbapi", "SqliteInstrumentor", ("sqlite3",)),

@@ -20,8 +20,7 @@ from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.describe import json_safe
 from nblineage.kernel_ext.hooks.loads import record_load
 from nblineage.kernel_ext.hooks.models import record_save
-from nblineage.kernel_ext.hooks.transformers import wrap_class_method
-from nblineage.kernel_ext.instrument import Instrumentor, Patch, defining_class, intercept
+from nblineage.kernel_ext.instrument import Instrumentor, Patch, defining_class, intercept, wrap_class_method
 
 __all__ = ["LightningInstrumentor"]
 

@@ -1,14 +1,18 @@
 """numpy: arrays read from and written to files.
 
-Reads (``np.load`` of ``.npy``, ``.npz`` and pickles, ``np.loadtxt``, ``np.genfromtxt``, ``np.fromfile``) are dataset
-reads of the file's version (``hooks/files.py``), and the array returned carries it. ``np.load`` of an ``.npz`` returns
-an ``NpzFile``: it carries the read, and each array taken from it (``data["X"]``, ``data.f.X``, ``dict(data)``) derives
-from it. An object ``np.load`` unpickles (``allow_pickle=True``) is tagged as a load (``hooks/loads.py``). Writes
-(``np.save``, ``np.savez``, ``np.savez_compressed``, ``np.savetxt``, ``ndarray.tofile``) are outputs with the provenance
-of the arrays written (of several, some made where no hook saw, ``np.savez(f, X=X, y=y - 1)``: what the call's arguments
-read by name too, ``Capture.write``); ``np.save("x")`` writes ``x.npy`` and ``np.savez("x")`` ``x.npz``, as numpy does.
-Paths may be str, bytes, path-likes or open files; a buffer, a stream or anything else that names no file records
-nothing (the call is untouched).
+Reads (``np.load`` of ``.npy``, ``.npz`` and pickles, ``np.loadtxt``, ``np.genfromtxt``, ``np.fromfile``) are
+dataset reads of the file's version (``hooks/files.py``), and the array returned carries it. ``np.load`` of an
+``.npz`` returns an ``NpzFile``: it carries the read, and each array taken from it (``data["X"]``, ``data.f.X``,
+``dict(data)``) derives from it. An object ``np.load`` unpickles (``allow_pickle=True``) is tagged as a load
+(``hooks/loads.py``). ``np.memmap(path, mode=...)`` called by the user's code is a read of the file when the mode
+maps its data (``r``, ``r+``, the default, ``c``; not ``w+``, which makes it), and the memmap carries it. Writes
+(``np.save``, ``np.savez``, ``np.savez_compressed``, ``np.savetxt``, ``ndarray.tofile``, and ``flush()`` of a memmap
+opened to write, ``r+`` or ``w+``) are outputs with the provenance of the arrays written (of several, some made where
+no hook saw, ``np.savez(f, X=X, y=y - 1)``: what the call's arguments read by name too, ``Capture.write``; what is
+assigned into a memmap that carries its file already is not added: an in-place update, as for any tracked array);
+``np.save("x")`` writes ``x.npy`` and ``np.savez("x")`` ``x.npz``, as numpy does. Paths may be str, bytes,
+path-likes or open files; a buffer, a stream or anything else that names no file records nothing (the call is
+untouched).
 
 ``ndarray`` is a C type whose methods cannot be patched, and nblineage never replaces a library's type. The
 notebook's own calls ``x.tofile(...)`` are seen instead: an IPython AST transformer (ready from the extension's
@@ -37,13 +41,16 @@ from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.files import locate
 from nblineage.kernel_ext.hooks.loads import record_load, settle
 from nblineage.kernel_ext.hooks.models import flush_plain_file
-from nblineage.kernel_ext.instrument import After, Before, Instrumentor, Listener, Patch, intercept
+from nblineage.kernel_ext.hooks.pyfiles import user_only
+from nblineage.kernel_ext.instrument import After, Before, Instrumentor, Listener, Patch, intercept, wrap_class_method
 from nblineage.kernel_ext.provenance import Provenance, Source, union
 from nblineage.kernel_ext.safety import report
 
 __all__ = ["NumpyInstrumentor", "tofile"]
 
 MAX_ARRAYS = 4096  # arrays of one savez looked at for provenance
+MEMMAP_READS = frozenset({"r", "r+", "c", "readonly", "readwrite", "copyonwrite"})  # modes mapping the file's data
+MEMMAP_WRITES = frozenset({"r+", "w+"})  # modes whose changes ``flush`` writes to the file (as ``memmap.mode`` says)
 _HELPER = "nblineage.kernel_ext.hooks.numpy"
 
 
@@ -70,6 +77,10 @@ class NumpyInstrumentor(Instrumentor):
                 intercept(f"numpy.{name}", _writes(".npz", _savez_arrays), before=_check(".npz", _savez_arrays)),
             )
         yield module, "savetxt", intercept("numpy.savetxt", _writes(None, _one_array), before=_check(None, _one_array))
+        memmap = getattr(module, "memmap", None)
+        if isinstance(memmap, type):
+            wrap_class_method(self, memmap, "__new__", user_only("numpy.memmap", _memmap_opened))
+            yield memmap, "flush", user_only("numpy memmap.flush", _memmap_flushed)
         npz = getattr(getattr(module, "load", None), "__globals__", {}).get("NpzFile")
         if isinstance(npz, type):
             yield npz, "__getitem__", intercept("numpy NpzFile.__getitem__", _from_npz)
@@ -142,6 +153,13 @@ def _from_npz(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
         capture.derive(result, args[0])
 
 
+def _memmap_opened(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``np.memmap(file, mode=...)`` (``args`` starts with the class): a read of the file unless the mode creates it
+    (``w+``)."""
+    if argument(args, kwargs, 3, "mode", "r+") in MEMMAP_READS:
+        record_load(capture, argument(args, kwargs, 1, "filename", None), result, _array_facets(result))
+
+
 def _array_facets(result: Any) -> dict[str, Any]:
     """The schema of a structured array (its field names and types); {} for any other result."""
     names = getattr(getattr(result, "dtype", None), "names", None)
@@ -210,6 +228,14 @@ def record_array_write(capture: Capture, target: Any, written: list[Any]) -> Non
     provenance: Provenance | None = union(capture.of(item) for item in written) or None
     obj = written[0] if len(written) == 1 else tuple(written)
     capture.write(source, obj, _array_facets(written[0]) if len(written) == 1 else {}, provenance=provenance)
+
+
+def _memmap_flushed(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``mm.flush()`` of a memmap opened to write (``r+``, ``w+``): a write of its file with the memmap's
+    provenance."""
+    memmap = args[0]
+    if getattr(memmap, "mode", None) in MEMMAP_WRITES and getattr(memmap, "filename", None):
+        record_array_write(capture, memmap.filename, [memmap])
 
 
 # --- ndarray.tofile ------------------------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ class PillowInstrumentor(Instrumentor):
         yield module.Image, "save", user_only("PIL Image.save", _saved)
 
 
-def _data_file(target: Any) -> Location | None:
+def data_file(target: Any) -> Location | None:
     """Where an image is, when it is a file of the user's data (not one under the Python installation)."""
     location = locate(target)
     if location is None or location.local is None or in_installation(location.local):
@@ -36,7 +36,7 @@ def _data_file(target: Any) -> Location | None:
 
 
 def _opened(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
-    location = _data_file(argument(args, kwargs, 0, "fp", None))
+    location = data_file(argument(args, kwargs, 0, "fp", None))
     if location is not None:
         capture.read(location.source(), result)
 
@@ -44,6 +44,6 @@ def _opened(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
 def _saved(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     if not args:
         return
-    location = _data_file(argument(args, kwargs, 1, "fp", None))
+    location = data_file(argument(args, kwargs, 1, "fp", None))
     if location is not None:
         capture.write(location.source(written=True), args[0])

@@ -26,8 +26,6 @@ import os
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-import wrapt
-
 from nblineage.kernel_ext import capture as capture_module
 from nblineage.kernel_ext import flow, guard
 from nblineage.kernel_ext.capture import Capture
@@ -37,12 +35,12 @@ from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.describe import MODEL_FACETS, describe_model
 from nblineage.kernel_ext.hooks.files import locate
 from nblineage.kernel_ext.hooks.models import persisted_facts
-from nblineage.kernel_ext.instrument import FunctionWrapper, Instrumentor, Patch, defining_class, intercept
+from nblineage.kernel_ext.instrument import Instrumentor, Patch, defining_class, intercept, wrap_class_method
 from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source
 from nblineage.kernel_ext.safety import report
 from nblineage.lineage.naming import file_dataset
 
-__all__ = ["TransformersInstrumentor", "record_folder", "record_folder_read", "wrap_class_method"]
+__all__ = ["TransformersInstrumentor", "record_folder", "record_folder_read"]
 
 _PLAIN = (type(None), bool, int, float, complex, str, bytes)
 
@@ -98,18 +96,6 @@ class TransformersInstrumentor(Instrumentor):
         yield tokenizer, "train", intercept("tokenizers Tokenizer.train", _trained_on_files)
         yield tokenizer, "save", intercept("tokenizers Tokenizer.save", _tokenizer_saved, before=_check_tokenizer)
         wrap_class_method(self, tokenizer, "from_file", intercept("tokenizers Tokenizer.from_file", _tokenizer_loaded))
-
-
-def wrap_class_method(instrumentor: Instrumentor, cls: type, name: str, wrapper: Any) -> None:
-    """Wrap a class's class or static method (which ``Instrumentor.patch`` leaves alone), undone with the rest; the
-    wrapped function gets the class as its first argument. Lightning's ``_restricted_classmethod`` calls the function
-    it holds as ``method``: that is wrapped."""
-    original = cls.__dict__.get(name)
-    held = getattr(original, "method", None)
-    if isinstance(original, classmethod) and callable(held) and not isinstance(held, wrapt.FunctionWrapper):
-        instrumentor.replace(original, "method", FunctionWrapper(held, wrapper))
-    elif isinstance(original, (staticmethod, classmethod)) and not isinstance(original.__func__, wrapt.FunctionWrapper):
-        instrumentor.replace(cls, name, type(original)(FunctionWrapper(original.__func__, wrapper)))
 
 
 # --- loads --------------------------------------------------------------------------------------------------------

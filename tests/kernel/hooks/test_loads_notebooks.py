@@ -10,7 +10,9 @@ The cases follow public examples (data synthesized with the same schemas, nothin
 - PyTorch's "saving and loading models" tutorial: a state dict saved, loaded into a fresh module with
   ``load_state_dict(torch.load(...))``, fine-tuned (on data of its own through a ``DataLoader``) and saved again,
   and a whole model saved with ``torch.save`` then loaded and re-saved; the training arrays written with
-  ``ndarray.tofile`` and read with ``np.fromfile``.
+  ``ndarray.tofile`` and read with ``np.fromfile``;
+- a training set too large for memory read through ``np.memmap`` (the Kaggle pattern of copying it into an array
+  and deleting the map) and features computed into a ``w+`` memmap then flushed.
 """
 
 from __future__ import annotations
@@ -123,6 +125,24 @@ torch.save(model.state_dict(), "finetuned.pt")
 whole = torch.load("entire_model.pt", weights_only=False)
 whole.eval()
 torch.save(whole, "entire_copy.pt")
+"""
+MEMMAP_FEATURES = """
+import numpy as np
+X = np.load("X.npy")
+out = np.memmap("features.dat", dtype="float64", mode="w+", shape=X.shape)
+out[:] = X * 2
+out.flush()
+"""
+MEMMAP_TRAIN = """
+import pickle
+from sklearn.linear_model import LogisticRegression
+fp = np.memmap("train.dat", dtype="float32", mode="r", shape=(40, 6))
+data = np.zeros(shape=(40, 6), dtype="float32")
+data[:] = fp[:]
+del fp
+clf = LogisticRegression().fit(data[:, :-1], data[:, -1])
+with open("model.pkl", "wb") as f:
+    pickle.dump(clf, f)
 """
 
 
@@ -244,3 +264,15 @@ def test_torch_fine_tuning_data_reaches_the_model(tmp_path: Path, store_url: str
             "finetune.npy": 1,
             "pretrain_features.bin": 2,
         }
+
+
+def test_memmap_reads_and_flushed_writes(tmp_path: Path, store_url: str) -> None:
+    rng = np.random.default_rng(5)
+    np.save(tmp_path / "X.npy", rng.normal(size=(10, 3)))
+    train = rng.normal(size=(40, 6)).astype("float32")
+    train[:, -1] = np.arange(40) % 2
+    train.tofile(tmp_path / "train.dat")
+    run_notebook(tmp_path / "memmap.ipynb", [MEMMAP_FEATURES, MEMMAP_TRAIN], env(tmp_path, store_url))
+    with Store(store_url) as store:
+        assert sources(store, tmp_path / "features.dat") == {"X.npy": 1}
+        assert sources(store, tmp_path / "model.pkl") == {"train.dat": 1}

@@ -296,3 +296,40 @@ def test_the_transformer_is_in_ipython_only_for_cells_saying_tofile(tmp_path: Pa
         payloads = [json.loads(row[0]) for row in conn.execute(text("SELECT payload FROM events"))]
     outputs = {output["name"] for payload in payloads for output in payload.get("outputs", [])}
     assert str(target) in outputs
+
+
+def test_a_memmap_opened_on_a_file_is_a_read(capture: Capture, tmp_path: Path) -> None:
+    path = tmp_path / "train.dat"
+    np.arange(24, dtype="float32").tofile(path)
+    capture.take_record()
+    for mode in ("r", "r+", "c", "readonly"):
+        mapped = np.memmap(path, dtype="float32", mode=mode, shape=(4, 6))
+        assert capture.of(mapped).sources == {source(path)}, mode
+        assert capture.of(mapped).precision == "exact"
+    assert capture.of(np.memmap(str(path), dtype="float32")).sources == {source(path)}  # mode "r+" by default
+    with open(path, "rb") as handle:
+        assert capture.of(np.memmap(handle, dtype="float32", mode="r")).sources == {source(path)}
+    assert list(capture.record.inputs) == [source(path)]
+    capture.take_record()
+    np.memmap(tmp_path / "new.dat", dtype="float32", mode="w+", shape=(3,))  # made, not read
+    assert not capture.record.inputs
+
+
+def test_a_flushed_writable_memmap_is_a_write(capture: Capture, tmp_path: Path) -> None:
+    path = tmp_path / "features.dat"
+    np.zeros(6, dtype="float64").tofile(path)
+    read = source(path)
+    mapped = np.memmap(path, dtype="float64", mode="r+", shape=(6,))
+    mapped[:] = 1.0
+    mapped.flush()
+    output = only_output(capture)
+    assert output.source == source(path) and output.source != read
+    assert output.provenance.sources == {read}
+    capture.take_record()
+    np.memmap(path, dtype="float64", mode="r").flush()  # opened to read: nothing written
+    np.memmap(path, dtype="float64", mode="c").flush()
+    assert not capture.record.outputs
+    made = np.memmap(tmp_path / "made.dat", dtype="float64", mode="w+", shape=(2,))
+    made[:] = 2.0
+    made.flush()
+    assert only_output(capture).source == source(tmp_path / "made.dat")
