@@ -60,7 +60,7 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("models", "SafetensorsInstrumentor", ("safetensors.torch",)),
     ("models", "SkopsInstrumentor", ("skops.io",)),
     ("models", "StatsmodelsInstrumentor", ("statsmodels.iolib.smpickle",)),
-    ("models", "KerasInstrumentor", ("keras",)),
+    ("keras", "KerasInstrumentor", ("keras",)),
     ("boosting", "XGBoostInstrumentor", ("xgboost",)),
     ("boosting", "LightGBMInstrumentor", ("lightgbm",)),
     ("boosting", "CatBoostInstrumentor", ("catboost",)),

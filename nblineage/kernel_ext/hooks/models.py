@@ -41,7 +41,6 @@ from nblineage.lineage.naming import DatasetName, dataset_from_uri, file_dataset
 
 __all__ = [
     "JoblibInstrumentor",
-    "KerasInstrumentor",
     "PickleInstrumentor",
     "SafetensorsInstrumentor",
     "SkopsInstrumentor",
@@ -49,6 +48,7 @@ __all__ = [
     "TorchInstrumentor",
     "method_saves",
     "record_save",
+    "saves",
 ]
 
 _PLAIN_FILES = (io.FileIO, io.BufferedWriter, io.BufferedRandom)
@@ -446,19 +446,13 @@ class SkopsInstrumentor(Instrumentor):
         yield module, "dump", saves("skops.io.dump", (0, "obj"), (1, "file"))
 
 
-def method_saves(module: Any, methods: Iterable[tuple[str, str, str]]) -> Iterator[Patch]:
-    """Saves through methods of the model itself: (class attribute of ``module``, method, target parameter)."""
+def method_saves(
+    module: Any, methods: Iterable[tuple[str, str, str]], file_format: str | None = None
+) -> Iterator[Patch]:
+    """Saves through methods of the model itself: (class attribute of ``module``, method, target parameter), in
+    ``file_format`` when the methods tell it."""
     for class_name, method, target in methods:
         owner = defining_class(getattr(module, class_name, None), method)
         if owner is not None:
             where = f"{module.__name__} {class_name}.{method}"
-            yield owner, method, saves(where, (0, "self"), (1, target))
-
-
-class KerasInstrumentor(Instrumentor):
-    """``keras.Model.save(filepath)`` (optional)."""
-
-    modules = ("keras",)
-
-    def patches(self, module: Any) -> Iterable[Patch]:
-        yield from method_saves(module, (("Model", "save", "filepath"),))
+            yield owner, method, saves(where, (0, "self"), (1, target), file_format)

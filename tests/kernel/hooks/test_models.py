@@ -28,9 +28,9 @@ from nblineage.kernel_ext import safety
 from nblineage.kernel_ext.capture import Capture, activate
 from nblineage.kernel_ext.hooks import describe, models
 from nblineage.kernel_ext.hooks.describe import describe_model, json_safe
+from nblineage.kernel_ext.hooks.keras import KerasInstrumentor
 from nblineage.kernel_ext.hooks.models import (
     JoblibInstrumentor,
-    KerasInstrumentor,
     PickleInstrumentor,
     SkopsInstrumentor,
     TorchInstrumentor,
