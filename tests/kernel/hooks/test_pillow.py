@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import xxhash
-from hooktools import only_output
+from hooktools import only_output, shipped_image
 from PIL import Image
 
 from nblineage.kernel_ext.capture import Capture
@@ -39,14 +39,8 @@ def test_an_image_opened_by_path_is_read_and_saved_with_its_provenance(capture: 
 
 
 def test_a_librarys_calls_and_the_images_a_library_ships_are_left_alone(capture: Capture, tmp_path: Path) -> None:
-    shipped = [
-        os.path.join(folder, name)
-        for folder, _, names in os.walk(os.path.join(sysconfig.get_paths()["purelib"], "matplotlib"))
-        for name in names
-        if name.endswith(".png")
-    ]
-    assert shipped
-    Image.open(shipped[0]).load()
+    shipped = shipped_image()
+    Image.open(shipped).load()
     assert not capture.record.inputs
     path = tmp_path / "dog.png"
     Image.fromarray(np.zeros((2, 2), dtype=np.uint8)).save(path)
