@@ -21,7 +21,8 @@ What is patched (each method on the class that defines it, so it is wrapped once
 - Arrays without column names (``df.values``, ``np.asarray(df)``, a transformer's output) are named by the columns
   they hold (``columns.name_array``): a model fitted on one has those features; ``train_test_split`` parts keep them.
 - ``sklearn.datasets.load_files``: each file of the folder it read is a dataset read, and the Bunch, its ``data``
-  and ``target`` carry them all.
+  and ``target`` carry them all. ``load_svmlight_file(f)`` and ``load_svmlight_files(files)`` read each file, and
+  the arrays returned for it carry it.
 - ``sklearn.model_selection.train_test_split``: each part derives from the array it was cut from (and ``stratify``)
   and is marked train, test or validation; the parts are remembered for the cell (``HookState.split_parts``), so
   that the fallback keeps each its own provenance when it comes back through a user function's ``return``.
@@ -270,6 +271,27 @@ def _files_loaded(capture: Capture, result: Any, args: tuple, kwargs: dict) -> N
 LOAD_FILES = intercept("sklearn load_files", _files_loaded)
 
 
+def _svmlight_loaded(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``load_svmlight_file(f)`` returns ``X, y`` (and query ids) of one file, ``load_svmlight_files(files)`` the
+    same of each file in turn: each file a dataset read, its arrays tagged with it."""
+    given = argument(args, kwargs, 0, "f" if "files" not in kwargs else "files")
+    files = list(given) if isinstance(given, (list, tuple)) else [given]
+    if not files or not isinstance(result, (list, tuple)) or len(result) % len(files):
+        return
+    each = len(result) // len(files)
+    for turn, name in enumerate(files):
+        location = locate(name)
+        if location is None or location.local is None:
+            continue
+        source = location.source()
+        capture.read(source, None)
+        for array in result[turn * each : (turn + 1) * each]:
+            capture.registry.tag(array, capture.exact([source]))
+
+
+LOAD_SVMLIGHT = intercept("sklearn load_svmlight_file", _svmlight_loaded)
+
+
 def training_facts(estimator: Any, X: Any, y: Any) -> dict[str, Any]:
     """What ``estimator`` was just fitted on, as far as it and its inputs tell (JSON data)."""
     facts: dict[str, Any] = {}
@@ -437,6 +459,8 @@ class SklearnInstrumentor(Instrumentor):
             return
         if module.__name__ == "sklearn.datasets":
             yield module, "load_files", LOAD_FILES
+            yield module, "load_svmlight_file", LOAD_SVMLIGHT
+            yield module, "load_svmlight_files", LOAD_SVMLIGHT
             return
         base = importlib.import_module("sklearn.base").BaseEstimator  # sklearn/__init__ imported it already
         self._base, self._classes = base, set()

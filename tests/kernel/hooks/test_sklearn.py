@@ -389,3 +389,23 @@ def test_load_files_reads_each_file_of_the_folder(capture: Capture, tmp_path: Pa
     assert capture.of(reviews).sources == expected
     assert capture.of(reviews.target).sources == expected
     assert capture.of(reviews.data).sources == expected
+
+
+def test_svmlight_files_are_reads(capture: Capture, tmp_path: Path) -> None:
+    """``load_svmlight_file`` (scikit-learn's documented loader, often behind ``joblib.Memory``) and
+    ``load_svmlight_files``: each file is an input, and the arrays of each carry their own file only."""
+    import sklearn.datasets
+    import xxhash
+
+    paths = [tmp_path / "train.svm", tmp_path / "test.svm"]
+    for number, path in enumerate(paths):
+        path.write_text(f"1 1:{number}.5 3:2\n0 2:1.5\n")
+    train, test = (Source("file", str(p), xxhash.xxh3_128(p.read_bytes()).hexdigest()) for p in paths)
+    X, y = sklearn.datasets.load_svmlight_file(str(paths[0]))
+    assert capture.of(X).sources == capture.of(y).sources == {train}
+    X_train, y_train, X_test, y_test = sklearn.datasets.load_svmlight_files([str(p) for p in paths])
+    assert capture.of(X_train).sources == capture.of(y_train).sources == {train}
+    assert capture.of(X_test).sources == capture.of(y_test).sources == {test}
+    assert set(capture.record.inputs) == {train, test}
+    model = LogisticRegression().fit(X, y)
+    assert capture.of(model).sources == {train}
