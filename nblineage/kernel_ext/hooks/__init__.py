@@ -68,6 +68,7 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("lightning", "LightningInstrumentor", _LIGHTNING),
     ("mlflow.models", "MlflowInstrumentor", _MLFLOW),
     ("pyfiles", "PyfilesInstrumentor", ("pathlib", "io", "gzip", "bz2", "lzma")),
+    ("copies", "FileCopiesInstrumentor", ("os", "shutil", "pathlib")),
     ("ipython_store", "PickleshareInstrumentor", ("IPython.external.pickleshare", "pickleshare")),
     (
         "gx",
