@@ -349,6 +349,8 @@ class _Flow:
                 else:
                     for item, given in zip(target.elts, items, strict=True):  # type: ignore[attr-defined]
                         self.bind(item, given)
+            if isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name):
+                self._fills(node.value, node.value.func.id, seeded)  # ``t2 = mk(train)`` assigning a ``global`` too
             made = node.targets[0]
             if len(seeded.sources) > 1 and isinstance(node.value, ast.Call) and isinstance(made, ast.Name):
                 instance = self.user_ns.get(made.id)

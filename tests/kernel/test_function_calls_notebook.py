@@ -190,3 +190,33 @@ def test_each_call_of_a_loader_gives_its_own_file_to_what_it_binds(tmp_path: Pat
     assert sources_of(store_url, tmp_path / "combined.joblib") == {"test.csv"}  # a loop over a list of the three
     assert sources_of(store_url, tmp_path / "oof.joblib") == {"train.csv"}  # fit on locals in a function's loop
     assert sources_of(store_url, tmp_path / "oof_wrapped.joblib") == {"train.csv"}  # and through a wrapper's method
+
+
+GLOBAL_SET = """
+import pickle
+import pandas as pd
+
+def preprocess(df):
+    global cat_mapping
+    cat_mapping = {c: pd.CategoricalDtype(sorted(set(df[c]))) for c in ["agent"]}
+    return df.astype(cat_mapping)
+
+train = preprocess(pd.read_csv("train.csv"))
+other = pd.read_csv("other.csv")
+"""
+PICKLE_GLOBAL = """
+with open("cat_mapping.pickle", "wb") as f:
+    pickle.dump(cat_mapping, f)
+"""
+
+
+def test_a_global_a_function_assigns_gets_the_calls_reads_when_its_result_is_bound(tmp_path: Path) -> None:
+    """AmbrosM's MCTS kernel: ``preprocess`` sets ``global cat_mapping`` from the frame it is given, and its result
+    is bound (``train = preprocess(...)``); the mapping pickled later derives from the file read (it had no
+    sources), and not from another file the cell read."""
+    (tmp_path / "train.csv").write_text("agent,score\n" + "\n".join(f"p{i % 5},{i}" for i in range(20)) + "\n")
+    (tmp_path / "other.csv").write_text("x\n1\n")
+    store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
+    run_notebook(tmp_path / "mcts.ipynb", [GLOBAL_SET, PICKLE_GLOBAL], env, timeout=180)
+    assert sources_of(store_url, tmp_path / "cat_mapping.pickle") == {"train.csv"}
