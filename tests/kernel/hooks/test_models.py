@@ -415,7 +415,7 @@ def test_optional_framework_saves(
 def test_a_model_no_hook_saw_the_data_of_falls_back_to_the_cell(capture: Capture, tmp_path: Path) -> None:
     """Fitted on arrays built where no hook looked (rows copied by hand): the save takes what the cell read, as
     any other write of an object without provenance does."""
-    capture.write_fallback = lambda _capture: capture.of(tracked)
+    capture.write_fallback = lambda _capture, _written: capture.of(tracked)
     tracked = pd.DataFrame({"age": [23.0, 35.0, 47.0, 51.0], "label": [0, 0, 1, 1]})
     capture.read(RAW, tracked)
     rows = np.array([[23.0], [35.0], [47.0], [51.0]])
