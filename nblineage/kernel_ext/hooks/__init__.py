@@ -64,6 +64,7 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("boosting", "XGBoostInstrumentor", ("xgboost",)),
     ("boosting", "LightGBMInstrumentor", ("lightgbm",)),
     ("boosting", "CatBoostInstrumentor", ("catboost",)),
+    ("gensim", "GensimInstrumentor", ("gensim",)),
     ("transformers", "TransformersInstrumentor", _TRANSFORMERS),
     ("lightning", "LightningInstrumentor", _LIGHTNING),
     ("mlflow.models", "MlflowInstrumentor", _MLFLOW),
