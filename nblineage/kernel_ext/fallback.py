@@ -87,12 +87,17 @@ def at_write(capture: Capture, written: Any = None) -> Provenance:
         return NO_SOURCES  # "full")``; an estimator its code fitted on data the flow lost stays unknown
     apply(capture, source, user_ns, before_line=line)
     found = flow.under_way(capture)  # by name as the flow reads them: ``arrs[0]`` is the item, not the whole list
-    return found.through(capture.cell_run_id) if found else inputs_so_far(capture)
+    if found:
+        return found.through(capture.cell_run_id)
+    return NO_SOURCES if _plain(written) else inputs_so_far(capture)  # ``joblib.dump({"note": "baseline"}, f)``
 
 
 def _plain(obj: Any, budget: int = 200) -> bool:
-    """Whether ``obj`` is text, numbers and None in dicts, lists and tuples (``budget`` items at most): what a
-    function's code building it from no tracked data made of constants."""
+    """Whether ``obj`` is text, numbers and None in dicts, lists and tuples (``budget`` items at most): what code
+    building it from no tracked data made of constants (no data a hook or the flow lost: that is arrays, frames,
+    estimators)."""
+    if obj is None:
+        return False
     pending = [obj]
     while pending:
         item = pending.pop()

@@ -1,4 +1,5 @@
-"""Outputs made of no dataset, in a real kernel: an array written before the cell reads a file, and a table made
+"""Outputs made of no dataset, in a real kernel: an array written before the cell reads a file, a dict of constants
+written after it, and a table made
 by ``CREATE TABLE`` in a cell that loaded other tables (kwonhwijun/KU's MLOps homework creates its tables so), derive
 from nothing; what is written after the read, or filled from one table, derives from that alone. The store used to
 give an output naming no inputs every input of its cell run, reads that came after it included. And rows appended
@@ -15,11 +16,13 @@ from nblineage.lineage.graph import DatasetRef, upstream
 from nblineage.lineage.store import Store
 
 WRITE_THEN_READ = """
+import joblib
 import numpy as np
 a = np.arange(5) * 2.0
 np.save("a.npy", a)
 b = np.loadtxt("X.txt")
 np.save("b.npy", b)
+joblib.dump({"note": "baseline", "columns": [0, 1]}, "meta.joblib")  # constants, after the read
 """
 TABLES = """
 import sqlite3
@@ -47,6 +50,7 @@ def test_what_is_made_of_nothing_derives_from_nothing(tmp_path: Path) -> None:
     run_notebook(tmp_path / "nothing.ipynb", [WRITE_THEN_READ, TABLES, FILL], env, timeout=180)
     assert sources_of(store_url, tmp_path / "a.npy") == set()
     assert sources_of(store_url, tmp_path / "b.npy") == {"X.txt"}
+    assert sources_of(store_url, tmp_path / "meta.joblib") == set()
     with Store(store_url) as store:
         nodes = upstream(store, DatasetRef(f"sqlite://{tmp_path / 'db.sqlite'}", "scores"))
     assert {node.name for node in nodes if node.type == "dataset"} == {"a", str(tmp_path / "a.csv")}
