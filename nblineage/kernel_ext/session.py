@@ -7,6 +7,7 @@ import ast
 import atexit
 import contextlib
 import os
+import re
 import signal
 import threading
 import traceback
@@ -19,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from nblineage import config
 from nblineage.kernel_ext import capture as capture_module
 from nblineage.kernel_ext import cellcode, fallback, flow, imports, records, safety, scripts, warnsite
-from nblineage.kernel_ext.capture import Capture, Record
+from nblineage.kernel_ext.capture import Capture, Record, blank_lead
 from nblineage.kernel_ext.delivery import UNSENT, leftovers, outbox_folder
 from nblineage.kernel_ext.guard import Guard
 from nblineage.kernel_ext.instrument import Instrumentor
@@ -176,8 +177,9 @@ class Session:
             count, fallback_id = self._count(info)
             cell_id = getattr(info, "cell_id", None) or self.cell_ids.find(source)
             cell_id = str(cell_id or fallback_id)
-            self.capture.cell_source, self.capture.user_ns = source, self.shell.user_ns
-            self.capture.names_at_start = flow.names_at_start(self.capture, source, self.shell.user_ns)
+            code = _python_of(self.shell, source)
+            self.capture.cell_source, self.capture.user_ns = code, self.shell.user_ns
+            self.capture.names_at_start = flow.names_at_start(self.capture, code, self.shell.user_ns)
             self.capture.cell_job = f"{self.notebook}#{cell_id}"
             self.capture.cell_run_id = _run_id()
             self._refresh_policy()
@@ -240,7 +242,7 @@ class Session:
         except Exception as error:
             report("cell resources", error)
         try:
-            fallback.cell_ended(self.capture, cell["source"], self.shell.user_ns)
+            fallback.cell_ended(self.capture, self.capture.cell_source or cell["source"], self.shell.user_ns)
         except Exception as error:
             report("cell code reading", error)
         try:
@@ -412,6 +414,24 @@ def _keep_cell_trees(shell: Any) -> bool:
     ast_parse.nblineage_keeps_trees = True  # type: ignore[attr-defined]
     compiler.ast_parse = ast_parse
     return True
+
+
+_MAGIC_LINE = re.compile(r"^[ \t]*[%!]", re.MULTILINE)
+
+
+def _python_of(shell: Any, source: str) -> str:
+    """The Python a cell runs: for a cell with line magics or shell escapes (``%matplotlib inline`` above the
+    imports, ``%store -r X``), IPython's transformation of it, line for line, which its compiler parses (the tree
+    ``cellcode`` is offered); the cell itself otherwise, or when the transformation changes its lines (a ``%%``
+    cell magic runs its body elsewhere)."""
+    if ("%" not in source and "!" not in source) or not _MAGIC_LINE.search(source):
+        return source
+    try:
+        code = shell.transform_cell(source)
+    except Exception:
+        return source
+    same_lines = code.count("\n") == len(source.splitlines()) - blank_lead(source)  # IPython drops leading blanks
+    return code if same_lines else source
 
 
 def _stop_keeping_cell_trees(shell: Any) -> None:

@@ -85,3 +85,31 @@ def test_rows_appended_to_a_table_keep_the_rows_before_them(tmp_path: Path) -> N
     env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
     run_notebook(tmp_path / "appends.ipynb", [APPENDS, MORE, READ_BACK], env, timeout=180)
     assert sources_of(store_url, tmp_path / "out.txt") == {"a.csv", "part_1.csv", "part_2.csv", "t"}
+
+
+MAGIC_CELL = """
+%precision 3
+import joblib
+import pandas as pd
+from sklearn.linear_model import LogisticRegression
+df = pd.read_csv("train.csv")
+df["ratio"] = df["a"] / df["b"]
+joblib.dump(LogisticRegression().fit(df[["ratio"]], df["y"]), "model.joblib")
+joblib.dump({"note": "baseline"}, "meta.joblib")
+"""
+
+
+def test_a_cell_with_a_line_magic_is_followed_like_any_other(tmp_path: Path) -> None:
+    """``%matplotlib inline`` (here ``%precision``) above a cell's code: its column rules and what its writes read are
+    found in IPython's transformation of the cell (the cell itself is no Python: the feature had no source column,
+    and the constants got every input of the cell)."""
+    from nblineage.governance import questions
+
+    (tmp_path / "train.csv").write_text("a,b,y\n" + "\n".join(f"{i},{i % 4 + 1},{i % 2}" for i in range(20)) + "\n")
+    store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
+    run_notebook(tmp_path / "magic.ipynb", [MAGIC_CELL], env, timeout=180)
+    assert sources_of(store_url, tmp_path / "meta.joblib") == set()
+    with Store(store_url) as store:
+        inputs = questions.model_inputs(store, questions.resolve_model(store, str(tmp_path / "model.joblib")))
+    assert {f.name: {c.field for c in f.columns} for f in inputs.features} == {"ratio": {"a", "b"}}
