@@ -83,16 +83,16 @@ def at_write(capture: Capture, written: Any = None) -> Provenance:
     made = _in_function(capture, flow.user_frame(sys._getframe(1)))
     if made:  # written in a function of the user's own: what its code made the object of, not what the cell's call
         return made.through(capture.cell_run_id)  # of it read
-    if made is not None and _plain(written):  # a dict of constants pickled in ``train_and_save(train, test,
+    if made is not None and plain(written):  # a dict of constants pickled in ``train_and_save(train, test,
         return NO_SOURCES  # "full")``; an estimator its code fitted on data the flow lost stays unknown
     apply(capture, source, user_ns, before_line=line)
     found = flow.under_way(capture)  # by name as the flow reads them: ``arrs[0]`` is the item, not the whole list
     if found:
         return found.through(capture.cell_run_id)
-    return NO_SOURCES if _plain(written) else inputs_so_far(capture)  # ``joblib.dump({"note": "baseline"}, f)``
+    return NO_SOURCES if plain(written) else inputs_so_far(capture)  # ``joblib.dump({"note": "baseline"}, f)``
 
 
-def _plain(obj: Any, budget: int = 200) -> bool:
+def plain(obj: Any, budget: int = 200) -> bool:
     """Whether ``obj`` is text, numbers and None in dicts, lists and tuples (``budget`` items at most): what code
     building it from no tracked data made of constants (no data a hook or the flow lost: that is arrays, frames,
     estimators)."""

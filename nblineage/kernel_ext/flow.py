@@ -6,9 +6,9 @@ filled by mutation, so provenance is followed by name over the cell's statements
 - ``x = ...``, ``x += ...``: ``x`` gets what the value reads; ``x[k] = ...``, ``x.a = ...``: ``x`` adds it;
 - an estimator made with settings (``CountVectorizer(max_features=max_features)``, ``RandomForestClassifier(
   **params["train"])``, the numbers read from a params file) reads none of them: hyper-parameters are no data
-  (an estimator or array given to it, ``CalibratedClassifierCV(fitted)``, is read); likewise a subscript by column
-  names or numbers (``df[cfg["features"]]``) reads the frame, not the names' source (a mask, ``df[df.id.isin(
-  other.id)]``, is read);
+  (an estimator or array given to it, ``CalibratedClassifierCV(fitted)``, is read), nor do the ``params`` of
+  ``lgb.train(params, dtrain)`` and ``xgb.train``; likewise a subscript by column names or numbers
+  (``df[cfg["features"]]``) reads the frame, not the names' source (a mask, ``df[df.id.isin(other.id)]``, is read);
 - a constant subscript of a dict, list or tuple (``splits["train"]``, a ``DatasetDict``'s ``ds["train"]["text"]``)
   reads the item's provenance when the item is tracked, not the whole container's (its test split);
 - ``for row in reader:``: ``row`` gets what ``reader`` has (the loop body runs twice, for what a later statement
@@ -135,9 +135,9 @@ class _Flow:
         elif isinstance(node, ast.Attribute) and (held := self.attribute(node)) is not None:
             items.append(held)
             return
-        elif isinstance(node, ast.Call) and _estimator_class(node.func, self.user_ns):
+        elif isinstance(node, ast.Call) and (settings := _settings(node, self.user_ns)) is not None:
             for argument in (*node.args, *(keyword.value for keyword in node.keywords)):
-                if not _plain_value(argument, self.user_ns):  # a hyper-parameter is no data
+                if argument not in settings and not _plain_value(argument, self.user_ns):  # settings are no data
                     self._gather(argument, names, items)
             return
         elif isinstance(node, ast.Call) and _opens(node.func):
@@ -708,22 +708,39 @@ def _instruction_span(code: types.CodeType, instruction: int, lead: int) -> tupl
     return line + lead, column, end + lead, end_column
 
 
-def _estimator_class(node: ast.AST, namespace: Any) -> bool:
-    """Whether a call's ``f`` names a class of the scikit-learn estimator API (``fit`` and ``get_params``:
-    scikit-learn's, XGBoost's, LightGBM's...), looked up without running any code."""
+def _settings(call: ast.Call, namespace: Any) -> tuple[ast.expr, ...] | None:
+    """The hyper-parameters given to a call, looked up without running any code: any plain value given to a class
+    of the scikit-learn estimator API (``fit`` and ``get_params``: scikit-learn's, XGBoost's, LightGBM's...), and
+    the ``params`` of a boosting library's ``train`` (``lgb.train(params, dtrain)``, ``xgb.train``,
+    ``hooks/boosting.py``); None for any other callee."""
+    found = _static_callee(call.func, namespace)
+    if isinstance(found, type):
+        return () if hasattr(found, "fit") and hasattr(found, "get_params") else None
+    # a function only: not ``pl.col``, whose every attribute (``__name__`` too) is an expression
+    if not isinstance(found, types.FunctionType) or found.__name__ != "train":
+        return None
+    module = getattr(found, "__module__", None)
+    if not isinstance(module, str) or module.partition(".")[0] not in ("lightgbm", "xgboost"):
+        return None
+    return (*call.args[:1], *(keyword.value for keyword in call.keywords if keyword.arg == "params"))
+
+
+def _static_callee(node: ast.AST, namespace: Any) -> Any:
+    """What a chain of attributes of a name (``lgb.train``) holds, looked up without running any code; None when
+    not found."""
     parts: list[str] = []
     while isinstance(node, ast.Attribute):
         parts.append(node.attr)
         node = node.value
     if not isinstance(node, ast.Name) or node.id not in namespace:
-        return False
+        return None
     found = namespace[node.id]
     try:
         for part in reversed(parts):
             found = inspect.getattr_static(found, part)
     except AttributeError:
-        return False
-    return isinstance(found, type) and hasattr(found, "fit") and hasattr(found, "get_params")
+        return None
+    return found
 
 
 _PLAIN = (bool, int, float, complex, str, bytes, type(None))
@@ -1441,6 +1458,54 @@ def function_flow(capture: Capture, frame: Any) -> tuple[dict[str, Provenance], 
         return env, None
     given = flow.reads(*call.args, *(k.value for k in call.keywords))
     return env, given.at_cell_precision() if given else given
+
+
+def statement_in_function(capture: Capture, frame: Any) -> tuple[Provenance, range] | None:
+    """What the innermost statement under way in a function of the user's own running in ``frame`` reads by name,
+    its body included (``with open(log, "a") as f: f.write(",".join(map(str, [country, y_pred])))``: ``country``
+    and ``y_pred``), the function's statements before it followed first; a name holding an object a hook tracked
+    exactly has that alone (``y_pred`` of one of the models the function loaded); at cell precision; and the lines
+    of the statement in its file. None when ``frame`` is no function's or its code is not found."""
+    code = frame.f_code
+    if code.co_name == "<module>":
+        return None
+    parsed = _function_tree(code)
+    if parsed is None or parsed[0].name != code.co_name:
+        return None
+    tree, offset = parsed
+    line = frame.f_lineno - offset
+    statement = _innermost(tree, line)
+    if statement is None:
+        return None
+    namespace = collections.ChainMap(frame.f_locals, frame.f_globals)
+    seeds = {number - offset: sources for number, sources in capture.call_reads.get(frame, {}).items()}
+    flow = _Locals(capture, namespace, line, seeds)  # type: ignore[arg-type]
+    flow.block(tree.body)
+    for node in ast.walk(statement):
+        obj = namespace.get(node.id) if isinstance(node, ast.Name) else None
+        own = capture.of(obj) if obj is not None else EMPTY
+        if own and own.precision == "exact":
+            flow.env[node.id] = own  # type: ignore[union-attr]
+    end = statement.end_lineno or statement.lineno
+    found = flow.reads(statement) | flow.seeded(statement.lineno, end)
+    return found.at_cell_precision() if found else found, range(statement.lineno + offset, end + offset + 1)
+
+
+def statement_reads(capture: Capture, source: str, user_ns: dict[str, Any], line: int) -> Provenance | None:
+    """What the cell statement spanning ``line`` of ``source`` reads by name (a constant subscript by its item) and
+    the datasets read while it ran, the statements before it followed first; at cell precision. None when the code
+    or the statement is not found."""
+    code = cellcode.parse(source)
+    if code is None:
+        return None
+    for statement in code.tree.body:
+        end = statement.end_lineno or statement.lineno
+        if statement.lineno <= line <= end:
+            flow = _Flow(capture, user_ns, statement.lineno, at_start=capture.names_at_start)
+            flow.block(code.tree.body)
+            found = flow.reads(statement) | flow.seeded(statement.lineno, end)
+            return found.at_cell_precision() if found else found
+    return None
 
 
 def _position(frame: Any) -> tuple[int, int, int, int] | None:

@@ -3,7 +3,8 @@
 called in a loop, and classes whose ``__init__`` loads both splits into attributes that another method fits on
 (in the same statement, or in a later cell); three splits loaded on one line (``train, valid, test = load("a"),
 load("b"), load("c")``), then changed in loops over the three (``for ds in (tr, va, te): ds["a2"] = ...``, ``for
-dataset in combine:``); a model fit in a function's fold loop on rows bound to locals (``x_tr = x[tr]``).
+dataset in combine:``); a model fit in a function's fold loop on rows bound to locals (``x_tr = x[tr]``); out-of-fold
+predictions filled by a helper training with ``lgb.train(params, ...)``, the parameters from a config file.
 Each call's reads go to what that call binds (not to the other split's, nor to an earlier call's), so every model
 derives from its training file only, never from the file it is scored on."""
 
@@ -220,3 +221,54 @@ def test_a_global_a_function_assigns_gets_the_calls_reads_when_its_result_is_bou
     env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
     run_notebook(tmp_path / "mcts.ipynb", [GLOBAL_SET, PICKLE_GLOBAL], env, timeout=180)
     assert sources_of(store_url, tmp_path / "cat_mapping.pickle") == {"train.csv"}
+
+
+LGBM_HELPER = """
+import lightgbm as lgb
+
+
+def train_and_predict(X_train, X_valid, y_train, y_valid, X_test, lgbm_params, oof):
+    lgb_train = lgb.Dataset(X_train, y_train)
+    lgb_eval = lgb.Dataset(X_valid, y_valid, reference=lgb_train)
+    model = lgb.train(lgbm_params, lgb_train, num_boost_round=5, valid_sets=[lgb_train, lgb_eval])
+    oof[X_valid.index] = model.predict(X_valid)
+    return model.predict(X_test), model, oof
+"""
+OOF = """
+import json
+import numpy as np
+import pandas as pd
+from sklearn.model_selection import KFold
+from lgbm_helper import train_and_predict
+
+config = json.load(open("config.json"))
+train, X_test = pd.read_csv("train.csv"), pd.read_csv("test.csv")
+X_all, y_all = train[["a", "b"]], train["label"]
+oof, y_preds, models = np.zeros(len(X_all)), [], []
+for trn_idx, val_idx in KFold(3, shuffle=True, random_state=0).split(X_all):
+    y_pred, model, oof = train_and_predict(X_all.iloc[trn_idx], X_all.iloc[val_idx], y_all[trn_idx],
+                                           y_all[val_idx], X_test, config["lgbm_params"], oof)
+    y_preds.append(y_pred)
+    models.append(model)
+models[0].save_model("model0.txt")
+pd.DataFrame(oof, columns=["p"]).to_feather("oof.feather")
+"""
+
+
+@pytest.mark.timeout(300)
+def test_predictions_of_a_booster_trained_in_a_function_do_not_derive_from_its_params_file(tmp_path: Path) -> None:
+    """Out-of-fold predictions filled in a function of the user's own that trains with ``lgb.train(params, ...)``,
+    the parameters read from a JSON config (a Kaggle competition's ``lgbm_helper.py``), derive from the training data
+    only, as the Booster does: parameters are no data."""
+    rng = np.random.default_rng(2)
+    X = rng.normal(size=(60, 2)).round(3)
+    lines = [f"{a},{b},{int(a > 0)}" for a, b in X]
+    (tmp_path / "train.csv").write_text("a,b,label\n" + "\n".join(lines) + "\n")
+    (tmp_path / "test.csv").write_text("a,b\n" + "\n".join(f"{a},{b}" for a, b in X[:10]) + "\n")
+    (tmp_path / "config.json").write_text('{"lgbm_params": {"objective": "binary", "verbose": -1, "num_leaves": 4}}')
+    (tmp_path / "lgbm_helper.py").write_text(LGBM_HELPER)
+    store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
+    run_notebook(tmp_path / "oof.ipynb", [f"import os; os.chdir({str(tmp_path)!r})", OOF], env, timeout=180)
+    assert sources_of(store_url, tmp_path / "model0.txt") == {"train.csv"}
+    assert sources_of(store_url, tmp_path / "oof.feather") == {"train.csv"}

@@ -24,7 +24,10 @@ Provenance: the file object returned is tagged with the file read, so what a sta
 function called by a statement (``rows = load_rows("train.csv")``) gives it to what that statement binds
 (``Capture.statement_reads``). What is written derives from the names the opening statement reads (``with
 open("out.csv", "w") as f: csv.writer(f).writerows(rows)``: ``rows``), or, for ``Path.write_text(data)``, the
-writing statement's.
+writing statement's; opened in a function of the user's own, from what that function's statement reads (``with
+open(log, "a") as f: f.write(str(y_pred))``: ``y_pred``, not every file the function loaded); a statement whose
+names hold only plain values (a dict of strings parsed from files no hook sees) and read nothing writes a file made
+of no dataset.
 """
 
 from __future__ import annotations
@@ -32,8 +35,10 @@ from __future__ import annotations
 import ast
 import builtins
 import functools
+import io
 import os
 import sys
+import types
 import weakref
 from collections.abc import Iterable, Iterator
 from importlib.machinery import (
@@ -47,11 +52,11 @@ from importlib.machinery import (
 )
 from typing import Any
 
-from nblineage.kernel_ext import cellcode
+from nblineage.kernel_ext import cellcode, fallback, flow
 from nblineage.kernel_ext.capture import Capture, capturing, cell_line, current, is_user_file, user_caller
 from nblineage.kernel_ext.hooks.files import Location, locate
 from nblineage.kernel_ext.instrument import After, Instrumentor, Listener, Patch, intercept
-from nblineage.kernel_ext.provenance import EMPTY, Provenance, Source, union
+from nblineage.kernel_ext.provenance import EMPTY, NO_SOURCES, Provenance, Source, union
 from nblineage.kernel_ext.safety import report
 
 _builtin_open = builtins.open
@@ -62,10 +67,19 @@ COMPRESSED = ("gzip", "bz2", "lzma")  # modules whose ``open`` opens a compresse
 class _Writing:
     """A file the user opened for writing, recorded when the cell ends."""
 
-    def __init__(self, handle: weakref.ref, location: Location, line: int | None, source: str | None) -> None:
+    def __init__(
+        self,
+        handle: weakref.ref,
+        location: Location,
+        line: int | None,
+        source: str | None,
+        in_function: tuple[Provenance, str, range] | None = None,
+    ) -> None:
         self.handle, self.location = handle, location
         self.line = line  # the cell statement that opened it
         self.source = source  # that cell's code
+        # opened in a function of the user's own: what its statement read there so far, its file and lines
+        self.in_function = in_function
 
 
 _writing: list[_Writing] = []
@@ -156,7 +170,10 @@ def _remember_write(capture: Capture, handle: Any, location: Location) -> None:
     except TypeError:
         return
     line = cell_line(capture.user_ns, capture.cell_source) if capture.user_ns is not None else None
-    _writing.append(_Writing(ref, location, line, capture.cell_source))
+    frame = flow.user_frame(sys._getframe(1))
+    found = flow.statement_in_function(capture, frame) if frame is not None else None
+    in_function = (found[0], frame.f_code.co_filename, found[1]) if found is not None else None
+    _writing.append(_Writing(ref, location, line, capture.cell_source, in_function))
 
 
 def _record_writes(capture: Capture) -> None:
@@ -175,8 +192,18 @@ def _record_writes(capture: Capture) -> None:
 
 
 def _statement_provenance(capture: Capture, writing: _Writing, handle: Any) -> Provenance:
-    """What the cell statement that opened a file for writing read: the tracked objects of the names it reads, and
-    the datasets read while it ran (the handle written to excepted)."""
+    """What the statement that opened a file for writing read: in a function of the user's own, what that
+    function's statement reads (when it reads data; with the datasets its lines read in any call of the cell); else
+    the cell statement's: the tracked objects of the names it reads, and the datasets read while it ran (the handle
+    written to excepted); when it writes there (not ``f = open(path, "w")``) and its names hold only plain values
+    (``json.dump(meta, f)`` of a dict of strings), what they read by name (the cell's code followed), and nothing
+    when that is nothing."""
+    if writing.in_function is not None:
+        found, file, lines = writing.in_function
+        later = {source for number in lines for source in capture.code_reads.get((file, number), ())}  # in its body
+        found = _without(found | capture.exact(later).at_cell_precision() if later else found, writing.location)
+        if found:
+            return found.through(capture.cell_run_id)
     user_ns, line = capture.user_ns, writing.line
     code = cellcode.parse(writing.source) if writing.source else None
     if user_ns is None or line is None or code is None:
@@ -195,8 +222,34 @@ def _statement_provenance(capture: Capture, writing: _Writing, handle: Any) -> P
             }
             if read:
                 found = found | capture.exact(read).at_cell_precision()
+            # the statement writes there (not ``f = open(path, "w")``), in the cell's own code (not a ``%run``
+            # script's, whose reads by line are gone)
+            followed = writing.source == capture.cell_source and not isinstance(statement, (ast.Assign, ast.AnnAssign))
+            if not found and followed and writing.source and all(_plain(capture, value) for value in values):
+                found = _without(flow.statement_reads(capture, writing.source, user_ns, line), writing.location)
+                if found is not None and not found:
+                    return NO_SOURCES
             return found.at_cell_precision().through(capture.cell_run_id) if found else EMPTY
     return EMPTY
+
+
+def _without(found: Provenance | None, location: Location) -> Provenance | None:
+    """``found`` without the file written."""
+    if not found or all(source.name != location.name for source in found.sources):
+        return found
+    kept = frozenset(source for source in found.sources if source.name != location.name)
+    return Provenance(kept, found.precision, found.runs) if kept else EMPTY
+
+
+_NOT_DATA = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType)
+
+
+def _plain(capture: Capture, value: Any) -> bool:
+    """A module, function or class, a file no read tagged (one written: no data), or text and numbers in dicts and
+    lists (``fallback.plain``)."""
+    if isinstance(value, io.IOBase):
+        return not capture.of(value)
+    return isinstance(value, _NOT_DATA) or fallback.plain(value)
 
 
 def _is_writing(value: Any) -> bool:

@@ -256,3 +256,89 @@ def test_script_style_reads_writes_and_reloads(tmp_path: Path, monkeypatch: pyte
         assert _sources(store, tmp_path / "helper_model.pkl") == {"table.csv"}  # read by a module of the user's
         kinds = {summary.name: summary.type for summary in datasets(store)}
         assert kinds[str(tmp_path / "attributes.p")] == "model"  # the pickle hook's output, not a second plain one
+
+
+PREDICTOR = """
+import joblib
+import pandas as pd
+
+
+def log_prediction(country, y_pred, logfile):
+    with open(logfile, "a") as f:
+        f.write(",".join(map(str, [country, y_pred])) + "\\n")
+
+
+def predict_and_log(country):
+    models = {c: joblib.load(f"m_{c}.joblib") for c in ["a", "b"]}
+    data = {c: pd.read_csv(f"{c}.csv") for c in ["a", "b"]}
+    y_pred = models[country].predict(data[country][["x"]].iloc[[0]])
+    with open("direct.log", "a") as f:
+        f.write(",".join(map(str, [country, y_pred])) + "\\n")
+    log_prediction(country, y_pred, "nested.log")
+"""
+MODELS = """
+import joblib
+import pandas as pd
+from sklearn.linear_model import LinearRegression
+
+for c in ["a", "b"]:
+    df = pd.read_csv(f"{c}.csv")
+    joblib.dump(LinearRegression().fit(df[["x"]], df["y"]), f"m_{c}.joblib")
+"""
+
+
+def test_a_file_written_in_a_function_derives_from_what_its_statement_writes(tmp_path: Path) -> None:
+    """A log written with ``open`` inside a function of the user's own module (the ``predict`` helper of a served
+    model, as the AI workflow capstone's ``model.py`` does) derives from the model and the rows its prediction used,
+    not from every file the function loaded into its dicts."""
+    rng = random.Random(5)
+    for c in ("a", "b"):
+        rows = "".join(f"{rng.random():.3f},{rng.random():.3f}\n" for _ in range(20))
+        (tmp_path / f"{c}.csv").write_text(f"x,y\n{rows}")
+    (tmp_path / "predictor.py").write_text(PREDICTOR)
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    env = {"NBLINEAGE_URL": url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
+    cells = [
+        f"import os; os.chdir({str(tmp_path)!r})",
+        MODELS,
+        "from predictor import predict_and_log",
+        'predict_and_log("a")',
+    ]
+    run_notebook(tmp_path / "serve.ipynb", cells, env, timeout=180)
+    with Store(url) as store:
+        assert _sources(store, tmp_path / "direct.log") == {"a.csv", "m_a.joblib"}
+        assert _sources(store, tmp_path / "nested.log") == {"a.csv", "m_a.joblib"}
+
+
+METADATA_LOOP = """
+import json, os
+import xml.etree.ElementTree as ET
+
+docs, metadata = [], {}
+for i, (xml_file, txt_file) in enumerate(zip(sorted(os.listdir("meta")), sorted(os.listdir("ngram")))):
+    root = ET.parse("meta/" + xml_file).getroot()
+    metadata["doc_" + str(i)] = {"title": root.find("title").text.lower()}
+    with open("ngram/" + txt_file) as f:
+        docs.append(f.read().split())
+with open("metadata.json", "w") as out:
+    json.dump(metadata, out)
+with open("docs.json", "w") as out:
+    json.dump(docs, out)
+"""
+
+
+def test_plain_values_written_derive_from_what_their_names_read_only(tmp_path: Path) -> None:
+    """A dict of strings parsed from files no hook sees (ElementTree opens them itself), written as JSON, derives
+    from no file, not from the text files the same loop read into another list (iliff/jstor-topic-model's
+    ``prepare_corpus.py``); that list's JSON derives from them."""
+    for sub in ("meta", "ngram"):
+        (tmp_path / sub).mkdir()
+    for i in range(3):
+        (tmp_path / "meta" / f"a{i}.xml").write_text(f"<article><title>T{i}</title></article>")
+        (tmp_path / "ngram" / f"a{i}.txt").write_text(f"church\t3\nprayer\t{i}\n")
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    env = {"NBLINEAGE_URL": url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
+    run_notebook(tmp_path / "corpus.ipynb", [f"import os; os.chdir({str(tmp_path)!r})", METADATA_LOOP], env)
+    with Store(url) as store:
+        assert _sources(store, tmp_path / "metadata.json") == set()
+        assert _sources(store, tmp_path / "docs.json") == {f"ngram/a{i}.txt" for i in range(3)}
