@@ -1259,14 +1259,10 @@ def caller_reads(capture: Capture, frame: Any) -> Provenance:
     code = frame.f_code
     if code.co_name == "<module>":
         return under_way(capture, frame) if frame.f_globals is capture.user_ns else EMPTY
-    parsed = _function_tree(code)
-    if parsed is None or parsed[0].name != code.co_name:
+    running = _statement_running(frame)
+    if running is None:
         return EMPTY
-    tree, offset = parsed
-    line = frame.f_lineno - offset
-    statement = _innermost(tree, line)
-    if statement is None:
-        return EMPTY
+    _, offset, _, statement = running
     first = linecache.getline(code.co_filename, code.co_firstlineno)
     node = _call_at(statement, _position(frame), -offset, len(first) - len(first.lstrip()))
     flow = _Flow(capture, collections.ChainMap(frame.f_locals, frame.f_globals), None)  # type: ignore[arg-type]
@@ -1460,23 +1456,28 @@ def function_flow(capture: Capture, frame: Any) -> tuple[dict[str, Provenance], 
     return env, given.at_cell_precision() if given else given
 
 
+def _statement_running(frame: Any) -> tuple[ast.FunctionDef | ast.AsyncFunctionDef, int, int, ast.stmt] | None:
+    """The function of the user's own running in ``frame`` (its tree, and the lines before it in its file), the line
+    it runs counted in that tree, and the innermost statement there; None when its code is not found."""
+    parsed = _function_tree(frame.f_code)
+    if parsed is None or parsed[0].name != frame.f_code.co_name:
+        return None
+    tree, offset = parsed
+    line = frame.f_lineno - offset
+    statement = _innermost(tree, line)
+    return None if statement is None else (tree, offset, line, statement)
+
+
 def statement_in_function(capture: Capture, frame: Any) -> tuple[Provenance, range] | None:
     """What the innermost statement under way in a function of the user's own running in ``frame`` reads by name,
     its body included (``with open(log, "a") as f: f.write(",".join(map(str, [country, y_pred])))``: ``country``
     and ``y_pred``), the function's statements before it followed first; a name holding an object a hook tracked
     exactly has that alone (``y_pred`` of one of the models the function loaded); at cell precision; and the lines
     of the statement in its file. None when ``frame`` is no function's or its code is not found."""
-    code = frame.f_code
-    if code.co_name == "<module>":
+    running = _statement_running(frame) if frame.f_code.co_name != "<module>" else None
+    if running is None:
         return None
-    parsed = _function_tree(code)
-    if parsed is None or parsed[0].name != code.co_name:
-        return None
-    tree, offset = parsed
-    line = frame.f_lineno - offset
-    statement = _innermost(tree, line)
-    if statement is None:
-        return None
+    tree, offset, line, statement = running
     namespace = collections.ChainMap(frame.f_locals, frame.f_globals)
     seeds = {number - offset: sources for number, sources in capture.call_reads.get(frame, {}).items()}
     flow = _Locals(capture, namespace, line, seeds)  # type: ignore[arg-type]
