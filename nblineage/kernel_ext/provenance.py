@@ -92,6 +92,12 @@ class Provenance:
         self.__dict__["_through"] = (run_id, passed)
         return passed
 
+    def without(self, namespace: str, name: str) -> Provenance:
+        """This provenance less any version of the dataset ``name`` in ``namespace`` (what is written back where it
+        came from, or written to the file it is read from: no edge of its own)."""
+        kept = frozenset(s for s in self.sources if s.name != name or s.namespace != namespace)
+        return self if len(kept) == len(self.sources) else Provenance(kept, self.precision, self.runs)
+
     def at_cell_precision(self) -> Provenance:
         return replace(self, precision="cell")
 

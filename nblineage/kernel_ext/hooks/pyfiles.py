@@ -201,7 +201,7 @@ def _statement_provenance(capture: Capture, writing: _Writing, handle: Any) -> P
     if writing.in_function is not None:
         found, file, lines = writing.in_function
         later = {source for number in lines for source in capture.code_reads.get((file, number), ())}  # in its body
-        found = _without(found | capture.exact(later).at_cell_precision() if later else found, writing.location)
+        found = (found | capture.exact(later).at_cell_precision() if later else found).without(*_dataset(writing))
         if found:
             return found.through(capture.cell_run_id)
     user_ns, line = capture.user_ns, writing.line
@@ -226,19 +226,17 @@ def _statement_provenance(capture: Capture, writing: _Writing, handle: Any) -> P
             # script's, whose reads by line are gone)
             followed = writing.source == capture.cell_source and not isinstance(statement, (ast.Assign, ast.AnnAssign))
             if not found and followed and writing.source and all(_plain(capture, value) for value in values):
-                found = _without(flow.statement_reads(capture, writing.source, user_ns, line), writing.location)
+                found = flow.statement_reads(capture, writing.source, user_ns, line)
+                found = found.without(*_dataset(writing)) if found is not None else None
                 if found is not None and not found:
                     return NO_SOURCES
             return found.at_cell_precision().through(capture.cell_run_id) if found else EMPTY
     return EMPTY
 
 
-def _without(found: Provenance | None, location: Location) -> Provenance | None:
-    """``found`` without the file written."""
-    if not found or all(source.name != location.name for source in found.sources):
-        return found
-    kept = frozenset(source for source in found.sources if source.name != location.name)
-    return Provenance(kept, found.precision, found.runs) if kept else EMPTY
+def _dataset(writing: _Writing) -> tuple[str, str]:
+    """The dataset a file being written is (what it is written from leaves it out)."""
+    return writing.location.namespace, writing.location.name
 
 
 _NOT_DATA = (types.ModuleType, type, types.FunctionType, types.BuiltinFunctionType)

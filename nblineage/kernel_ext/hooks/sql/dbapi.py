@@ -475,7 +475,7 @@ def _record_writes(capture: Capture, statement: Statement, params: Any, creates:
     read = capture.exact(_versioned(statement.inputs))
     for target in statement.outputs:
         wrote(target.namespace, target.name, None)  # its content is no longer what a whole write made it
-        provenance = _without(read, target) | _without(passed, target)
+        provenance = read.without(target.namespace, target.name) | passed.without(target.namespace, target.name)
         if made_of_nothing:
             provenance = NO_SOURCES
         datasets = _datasets(provenance)
@@ -499,12 +499,6 @@ def _record_writes(capture: Capture, statement: Statement, params: Any, creates:
 
 def _datasets(provenance: Provenance) -> set[tuple[str, str]]:
     return {(source.namespace, source.name) for source in provenance.sources}
-
-
-def _without(provenance: Provenance, target: Source) -> Provenance:
-    """``provenance`` less any version of ``target`` (rows of a table written back to it are no new edge)."""
-    kept = frozenset(s for s in provenance.sources if (s.namespace, s.name) != (target.namespace, target.name))
-    return provenance if len(kept) == len(provenance.sources) else replace(provenance, sources=kept)
 
 
 # The fallbacks of the cell run under way, by statement and line of the cell running it.
