@@ -56,6 +56,39 @@ def test_what_is_made_of_nothing_derives_from_nothing(tmp_path: Path) -> None:
     assert {node.name for node in nodes if node.type == "dataset"} == {"a", str(tmp_path / "a.csv")}
 
 
+ENGINE_TABLES = """
+import pandas as pd
+from sqlalchemy import create_engine, text
+engine = create_engine("sqlite:///db.sqlite")
+pd.read_csv("a.csv").to_sql("a", engine, if_exists="replace", index=False)
+pd.read_csv("b.csv").to_sql("b", engine, if_exists="replace", index=False)
+with engine.begin() as conn:
+    conn.execute(text("DROP TABLE IF EXISTS scores"))
+    conn.execute(text("CREATE TABLE scores(x INTEGER)"))
+    conn.execute(text("CREATE TABLE IF NOT EXISTS empty_too(x INTEGER)"))
+"""
+ENGINE_FILL = """
+with engine.begin() as conn:
+    conn.execute(text("INSERT INTO scores SELECT x FROM a"))
+"""
+
+
+def test_a_table_created_through_sqlalchemy_derives_from_what_fills_it(tmp_path: Path) -> None:
+    """The same through a SQLAlchemy engine: the empty table came from every CSV its cell read, and what filled it
+    from ``a`` named no version of it, so the CSV behind ``a`` was not found upstream."""
+    (tmp_path / "a.csv").write_text("x\n1\n2\n3\n")
+    (tmp_path / "b.csv").write_text("x\n7\n8\n9\n")
+    store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    env = {"NBLINEAGE_URL": store_url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
+    run_notebook(tmp_path / "engine.ipynb", [ENGINE_TABLES, ENGINE_FILL], env, timeout=180)
+    namespace = f"sqlite://{tmp_path / 'db.sqlite'}"
+    with Store(store_url) as store:
+        empty = upstream(store, DatasetRef(namespace, "empty_too"))
+        filled = upstream(store, DatasetRef(namespace, "scores"))
+    assert {node.name for node in empty if node.type == "dataset"} == set()
+    assert {node.name for node in filled if node.type == "dataset"} == {"a", str(tmp_path / "a.csv")}
+
+
 APPENDS = """
 import glob, sqlite3
 import pandas as pd

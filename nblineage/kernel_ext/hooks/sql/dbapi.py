@@ -37,7 +37,6 @@ from __future__ import annotations
 import contextlib
 import functools
 import os
-import re
 import sqlite3
 import sys
 import threading
@@ -60,14 +59,13 @@ if TYPE_CHECKING:
 
 _ROWVERSION = "nblineage.kernel_ext.hooks.sql.rowversion"
 _ENGINE = "nblineage.kernel_ext.hooks.sql.engine"
-_CREATE = re.compile(r"\s*create\s", re.IGNORECASE)  # a statement making a table (``AS SELECT``: it reads too)
 
 
 def _load() -> None:
     """Import what recording a statement needs (parsing it, versioning its rows and tables), at the first statement
     the user's code runs: IPython imports sqlite3 at start, so ``%load_ext`` patches ``sqlite3.connect`` and pays
     for nothing more. The names are this module's from then on."""
-    global CHUNK, Result, rowloops, rowversion, statement_of, table_version, wrote
+    global CHUNK, Result, rowloops, rowversion, statement_of, table_version, versioned, wrote
     if _loaded:
         return
     from nblineage.kernel_ext.hooks.sql import parsing, tableversion
@@ -76,7 +74,7 @@ def _load() -> None:
 
     rowloops, rowversion, CHUNK, Result = loops, versions, versions.CHUNK, versions.Result
     statement_of = parsing.statement_of
-    table_version, wrote = tableversion.table_version, tableversion.wrote
+    table_version, versioned, wrote = tableversion.table_version, tableversion.versioned, tableversion.wrote
     _loaded.append(True)
 
 
@@ -266,7 +264,7 @@ def executed(cursor: Any, database: Database | None, query: Any, params: Any) ->
             collected.append(statement)
         return
     if statement is not None and not statement.outputs and not _in_transaction(cursor):
-        statement = replace(statement, inputs=_versioned(statement.inputs))
+        statement = replace(statement, inputs=versioned(statement.inputs))
     capture = current()
     result = _remember(cursor, statement, capture, sql)
     if capture is None or statement is None:
@@ -277,7 +275,7 @@ def executed(cursor: Any, database: Database | None, query: Any, params: Any) ->
         return
     if rowversion.repeats:  # a write ends the reads of its tables: the next run of their statements reads anew
         _end_reads(capture, rowversion.written(statement.outputs), now=True)
-    _record_writes(capture, statement, params, bool(_CREATE.match(sql or "")))
+    _record_writes(capture, statement, params)
 
 
 def _read(capture: Capture, result: Result, rows: Any) -> None:
@@ -295,16 +293,6 @@ def _read(capture: Capture, result: Result, rows: Any) -> None:
 def _in_transaction(cursor: Any) -> bool:
     """Whether the cursor's connection has uncommitted changes (the table's committed content is not what it reads)."""
     return bool(getattr(getattr(cursor, "connection", None), "in_transaction", False))
-
-
-def _versioned(sources: frozenset[Source]) -> frozenset[Source]:
-    """Tables read, versioned as ``tableversion`` knows them (a SQLite table by its content, a table of another
-    database by what this kernel wrote to it whole): the version ``to_sql`` recorded."""
-    found = set()
-    for source in sources:
-        version = table_version(source.namespace, source.name) if source.version is None else None
-        found.add(source if version is None else replace(source, version=version))
-    return frozenset(found)
 
 
 def _remember(cursor: Any, statement: Statement | None, capture: Capture | None, sql: str | None) -> Result | None:
@@ -466,13 +454,13 @@ def _read_of(cursor: Any) -> Result | None:
         return None
 
 
-def _record_writes(capture: Capture, statement: Statement, params: Any, creates: bool = False) -> None:
+def _record_writes(capture: Capture, statement: Statement, params: Any) -> None:
     """Each table written derives from the tables the statement read (in the versions a read of them names) and the
-    parameters' provenance; of none when it ``creates`` one and reads no table and is given no data (``CREATE
+    parameters' provenance; of none when the statement creates it and reads no table and is given no data (``CREATE
     TABLE t (x INTEGER)``; values written into the statement's text may come from data: ``execute_values``)."""
     passed = _parameters_provenance(capture, statement, params) if params is not None else EMPTY
-    made_of_nothing = creates and not statement.inputs and params is None
-    read = capture.exact(_versioned(statement.inputs))
+    made_of_nothing = statement.creates and not statement.inputs and params is None
+    read = capture.exact(versioned(statement.inputs))
     for target in statement.outputs:
         wrote(target.namespace, target.name, None)  # its content is no longer what a whole write made it
         provenance = read.without(target.namespace, target.name) | passed.without(target.namespace, target.name)

@@ -2,10 +2,11 @@
 
 ``after_cursor_execute`` is listened to on the ``Engine`` class, so every engine is covered, including engines and
 connections created before ``instrument()``; only statements that succeeded are seen. What each statement reads
-and writes is ``parsing.statement_of``'s: reads become inputs of the cell run (version None: a cursor holds no data
-we could fingerprint), writes outputs derived exactly from the tables read. The statements of nblineage's own store
-and of MLflow's tracking database are no user lineage. While a pandas SQL call is under way its statements are
-collected for it (``sql/pandas.py``).
+and writes is ``parsing.statement_of``'s: reads become inputs of the cell run, in the version ``tableversion`` knows
+(a SQLite table by its content, another database's by what this kernel wrote to it whole; else none), writes outputs
+derived exactly from the tables read (from nothing: a ``CREATE TABLE`` that reads no table and is given no data).
+The statements of nblineage's own store and of MLflow's tracking database are no user lineage. While a pandas SQL
+call is under way its statements are collected for it (``sql/pandas.py``).
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ from typing import Any
 
 from nblineage.kernel_ext.capture import Capture, current
 from nblineage.kernel_ext.hooks.sql.parsing import DIALECTS, Statement, statement_of
-from nblineage.kernel_ext.hooks.sql.tableversion import wrote
+from nblineage.kernel_ext.hooks.sql.tableversion import versioned, wrote
 from nblineage.kernel_ext.instrument import Instrumentor, Listener
+from nblineage.kernel_ext.provenance import NO_SOURCES
 from nblineage.kernel_ext.safety import report
 
 # Execution options that mark nblineage's own engines (the lineage store): their statements are no user lineage.
@@ -35,15 +37,20 @@ _urls: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 _mlflow_engines: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
-def record_statement(capture: Capture, executed: Statement) -> None:
-    """Reads become inputs of the run; each written table becomes an output derived from the tables read."""
+def record_statement(capture: Capture, executed: Statement, given_data: bool = False) -> None:
+    """Reads become inputs of the run; each written table becomes an output derived from the tables read, or from
+    nothing when the statement creates it, reads no table and is ``given_data`` by no parameter (``CREATE TABLE t
+    (x INTEGER)``)."""
+    inputs = versioned(executed.inputs)
     if not executed.outputs:
-        for source in executed.inputs:
+        for source in inputs:
             capture.read_input(source)
         return
+    made_of_nothing = executed.creates and not inputs and not given_data
     for target in executed.outputs:
         wrote(target.namespace, target.name, None)  # its content is no longer what a whole write made it
-        provenance = capture.exact(executed.inputs - {target})  # INSERT INTO t SELECT ... FROM t is no new edge
+        # INSERT INTO t SELECT ... FROM t is no new edge
+        provenance = NO_SOURCES if made_of_nothing else capture.exact(inputs).without(target.namespace, target.name)
         if any(out.source == target and out.provenance == provenance for out in capture.record.outputs):
             continue  # the same write again (a loop of INSERTs, executemany batches)
         capture.write(target, None, provenance=provenance)
@@ -158,6 +165,6 @@ class SqlAlchemyInstrumentor(Instrumentor):
             if collected is not None:
                 collected.append(executed)
             if capture is not None:
-                record_statement(capture, executed)
+                record_statement(capture, executed, given_data=bool(parameters))
         except Exception as error:
             report("sqlalchemy execute", error)

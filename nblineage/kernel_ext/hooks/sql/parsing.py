@@ -51,15 +51,18 @@ class Tables:
     reads: tuple[Table, ...] = ()
     writes: tuple[Table, ...] = ()
     columns: ColumnRules = ()
+    creates: bool = False  # a ``CREATE`` statement: what it writes is new (``AS SELECT``: made of what it reads)
 
 
 @dataclass(frozen=True)
 class Statement:
-    """One executed statement's datasets (versions None) and its column rules (``Tables.columns``)."""
+    """One executed statement's datasets (versions None), its column rules (``Tables.columns``) and whether it
+    creates what it writes (``Tables.creates``)."""
 
     inputs: frozenset[Source]
     outputs: tuple[Source, ...]
     columns: ColumnRules = ()
+    creates: bool = False
 
 
 NOTHING = Tables()
@@ -113,7 +116,8 @@ def _parse_sql(sql: str, dialect: str, paramstyle: str) -> Tables:
     """The tables ``sql`` reads and writes; NOTHING when openlineage-sql cannot parse it."""
     global _parse
     match = _LEADING_KEYWORD_RE.match(sql)
-    if match is None or match.group(1).upper() == "DROP":
+    keyword = match.group(1).upper() if match is not None else "DROP"
+    if keyword == "DROP":
         return NOTHING
     if paramstyle in ("format", "pyformat") and "%" in sql:
         sql = _PLACEHOLDER_RE.sub(_placeholder, sql)
@@ -128,7 +132,9 @@ def _parse_sql(sql: str, dialect: str, paramstyle: str) -> Tables:
     except BaseException:  # a Rust panic surfaces as a BaseException; unparseable SQL is no hook error
         return NOTHING
     reads, writes = _tables_of(meta.in_tables, dialect, sql), _tables_of(meta.out_tables, dialect)
-    return Tables(reads, writes, _column_rules(meta.column_lineage, dialect)) if reads or writes else NOTHING
+    if not (reads or writes):
+        return NOTHING
+    return Tables(reads, writes, _column_rules(meta.column_lineage, dialect), keyword == "CREATE")
 
 
 def _column_rules(lineage: Iterable[Any], dialect: str) -> ColumnRules:
@@ -155,7 +161,8 @@ def _statement(url: str, sql: str, dialect: str, paramstyle: str) -> Statement |
         return None
     named = [table_dataset(url, name, schema) for schema, name in (*found.reads, *found.writes)]
     sources = [Source(dataset.namespace, dataset.name) for dataset in named]
-    return Statement(frozenset(sources[: len(found.reads)]), tuple(sources[len(found.reads) :]), found.columns)
+    reads, writes = frozenset(sources[: len(found.reads)]), tuple(sources[len(found.reads) :])
+    return Statement(reads, writes, found.columns, found.creates)
 
 
 _statement_cached = functools.lru_cache(maxsize=PARSE_CACHE_SIZE)(_statement)

@@ -10,9 +10,12 @@ import contextlib
 import os
 import sqlite3
 import threading
+from dataclasses import replace
 from urllib.parse import quote
 
 import xxhash
+
+from nblineage.kernel_ext.provenance import Source
 
 _cache: dict[tuple[str, str], tuple[tuple, str]] = {}
 _written: dict[tuple[str, str], str] = {}  # (namespace, table) of another database -> the version this kernel wrote
@@ -72,6 +75,16 @@ def table_version(namespace: str, table: str) -> str | None:
     if path:
         return sqlite_table_version(path, table)
     return _written.get((namespace, table))
+
+
+def versioned(sources: frozenset[Source]) -> frozenset[Source]:
+    """Tables read, versioned as :func:`table_version` knows them (a SQLite table by its content, a table of another
+    database by what this kernel wrote to it whole): the version ``to_sql`` recorded."""
+    found = set()
+    for source in sources:
+        version = table_version(source.namespace, source.name) if source.version is None else None
+        found.add(source if version is None else replace(source, version=version))
+    return frozenset(found)
 
 
 def wrote(namespace: str, table: str, version: str | None) -> None:

@@ -27,7 +27,7 @@ from nblineage.kernel_ext.hooks.sql.engine import SqlAlchemyInstrumentor
 from nblineage.kernel_ext.hooks.sql.pandas import PandasSqlInstrumentor
 from nblineage.kernel_ext.hooks.sql.parsing import NOTHING, tables
 from nblineage.kernel_ext.hooks.sql.tableversion import sqlite_table_version
-from nblineage.kernel_ext.provenance import Provenance, Source
+from nblineage.kernel_ext.provenance import NO_SOURCES, Provenance, Source
 from nblineage.lineage.naming import table_dataset
 
 PASSWORD = "Zq9-not-for-logs"
@@ -78,6 +78,13 @@ def named(engine: Engine | str, name: str, version: str | None = None) -> Source
     return Source(dataset.namespace, dataset.name, version)
 
 
+def read_of(engine: Engine, name: str) -> Source:
+    """A table as a statement through the engine reads it: a SQLite file's versioned by its content, another
+    database's unversioned (this kernel wrote none of them whole)."""
+    sqlite = engine.dialect.name == "sqlite"
+    return named(engine, name, sqlite_table_version(engine.url.database, name) if sqlite else None)
+
+
 def fingerprint(frame: pd.DataFrame) -> str:
     return arrow_version(pa.Table.from_pandas(frame))
 
@@ -97,7 +104,7 @@ def test_select_with_a_join_reads_both_tables(engine: Engine, capture: Capture) 
         rows = conn.execute(text(JOIN), {"low": 0}).all()  # psycopg sends %(low)s: the placeholder is normalised
     assert rows == [(1, 10, 100), (2, 20, 200)]
     record = capture.take_record()
-    assert set(record.inputs) == {named(engine, "a"), named(engine, "b")}
+    assert set(record.inputs) == {read_of(engine, "a"), read_of(engine, "b")}
     assert record.outputs == []
 
 
@@ -116,7 +123,7 @@ def test_engines_and_connections_made_before_instrument_are_covered(tmp_path: Pa
         hooks.uninstrument()
         conn.close()
         engine.dispose()
-    assert set(active.record.inputs) == {named(engine, "early")}
+    assert set(active.record.inputs) == {read_of(engine, "early")}
 
 
 def test_read_sql_tags_the_frame_with_exactly_its_tables(engine: Engine, capture: Capture) -> None:
@@ -196,20 +203,22 @@ def test_read_sql_and_to_sql_on_a_plain_sqlite3_connection(tmp_path: Path, captu
 
 
 def test_insert_select_and_create_table_as_write_outputs_with_their_inputs(engine: Engine, capture: Capture) -> None:
+    a, b = read_of(engine, "a"), read_of(engine, "b")
     with engine.begin() as conn:
         conn.execute(text("CREATE TABLE c (id INTEGER, x INTEGER, y INTEGER)"))
-        capture.take_record()  # an empty table created: an output with no inputs, not what this test is about
+        [created] = capture.take_record().outputs
         conn.execute(text("INSERT INTO c SELECT a.id, a.x, b.y FROM a JOIN b ON a.id = b.id"))
         conn.execute(text("CREATE TABLE d AS SELECT id, x FROM a WHERE x > 10"))
         conn.execute(text("INSERT INTO c SELECT id, x, x FROM c"))  # reads its own target: no self edge
         conn.execute(text("DROP TABLE d"))  # dropping writes nothing
     record = capture.take_record()
+    assert (created.source, created.provenance) == (named(engine, "c"), NO_SOURCES)  # an empty table: of nothing
     assert [(out.source, out.provenance) for out in record.outputs] == [
-        (named(engine, "c"), Provenance(frozenset({named(engine, "a"), named(engine, "b")}), "exact")),
-        (named(engine, "d"), Provenance(frozenset({named(engine, "a")}), "exact")),
+        (named(engine, "c"), Provenance(frozenset({a, b}), "exact")),
+        (named(engine, "d"), Provenance(frozenset({a}), "exact")),
         (named(engine, "c"), Provenance(frozenset(), "exact")),
     ]
-    assert set(record.inputs) == {named(engine, "a"), named(engine, "b")}
+    assert set(record.inputs) == {a, b}
 
 
 def test_repeated_inserts_record_one_output(engine: Engine, capture: Capture) -> None:
