@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     from nblineage.governance.policy import Decision
 
-__all__ = ["FILE_NAME", "PolicyError", "PolicyViolation", "find", "identity"]
+__all__ = ["FILE_NAME", "PolicyError", "PolicyViolation", "find", "identity", "looked_up_with", "places"]
 
 FILE_NAME = "nblineage-policy.yaml"
 
@@ -62,6 +62,40 @@ def find(notebook: str | None = None) -> Path | None:
             return Path(candidate)
     candidate = _in_config_dir(*map(os.environ.get, _CONFIG_DIR_VARIABLES))
     return Path(candidate) if candidate and os.access(candidate, os.F_OK) and os.path.isfile(candidate) else None
+
+
+def places(notebook: str | None = None) -> tuple[str, ...]:
+    """The folders where creating, changing or removing a file changes what :func:`find` finds: the folder of
+    ``NBLINEAGE_POLICY`` when set, else the notebook's folder and each one above it, and the Jupyter config dir;
+    each that does not exist as its nearest ancestor that does (where it would be created)."""
+    named = os.environ.get("NBLINEAGE_POLICY", "").strip()
+    if named:
+        candidates: tuple[str, ...] = (str(Path(named).expanduser().absolute()),)
+    else:
+        start = os.getcwd()
+        if notebook:
+            folder = _folder_of(notebook, start)
+            if os.path.isdir(folder):
+                start = folder
+        config = _in_config_dir(*map(os.environ.get, _CONFIG_DIR_VARIABLES))
+        candidates = _upward(start) + ((config,) if config else ())
+    return tuple(dict.fromkeys(_existing(os.path.dirname(candidate)) for candidate in candidates))
+
+
+def looked_up_with(notebook: str | None) -> tuple[str | None, ...]:
+    """What :func:`find` depends on besides the files: the variables it reads, and the working folder when the
+    notebook's own folder does not place it."""
+    cwd = None if notebook and os.path.isabs(notebook) else os.getcwd()
+    return (os.environ.get("NBLINEAGE_POLICY"), *map(os.environ.get, _CONFIG_DIR_VARIABLES), cwd)
+
+
+def _existing(folder: str) -> str:
+    while folder and not os.path.isdir(folder):
+        parent = os.path.dirname(folder)
+        if parent == folder:
+            break
+        folder = parent
+    return folder or os.sep
 
 
 _CONFIG_DIR_VARIABLES = (

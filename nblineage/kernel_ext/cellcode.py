@@ -85,6 +85,24 @@ def walk(node: ast.AST) -> list[ast.AST]:
     return nodes
 
 
+def children(node: ast.AST) -> list[ast.AST]:
+    """``ast.iter_child_nodes(node)`` as a list, without its generators (see :func:`walk`)."""
+    found: list[ast.AST] = []
+    kind, many = ast.AST, list
+    fields = _CHILD_FIELDS.get(type(node))
+    if fields is None:
+        fields = _child_fields(type(node))
+    for name in fields:
+        value = getattr(node, name, None)
+        if value is None:
+            continue
+        if type(value) is many:
+            found.extend([item for item in value if isinstance(item, kind)])
+        elif isinstance(value, kind):
+            found.append(value)
+    return found
+
+
 # Fields of the grammar that never hold a node (names, numbers, flags, text): ``walk`` skips them.
 _SCALAR_FIELDS = frozenset(
     {"id", "attr", "arg", "module", "level", "kind", "conversion", "is_async", "simple", "type_comment", "tag"}

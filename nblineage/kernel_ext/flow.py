@@ -159,7 +159,7 @@ class _Flow:
             bound = {n.id for g in node.generators for n in ast.walk(g.target) if isinstance(n, ast.Name)}
             names |= inner - bound
             return
-        for child in ast.iter_child_nodes(node):
+        for child in cellcode.children(node):
             self._gather(child, names, items)
 
     def saved_as(self, node: ast.AST) -> Provenance:

@@ -28,8 +28,10 @@ import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from nblineage.governance import policy_file
 from nblineage.governance.policy_file import PolicyError, PolicyViolation, find, identity
 from nblineage.kernel_ext import quality, safety, warnsite
+from nblineage.kernel_ext.dirwatch import Watch
 from nblineage.lineage.events import utc_now
 
 if TYPE_CHECKING:
@@ -61,13 +63,23 @@ class Guard:
         # Set while the session finishes a cell: what hooks report then (reads found at the cell's end) happened
         # already, so a block is recorded but raises nothing (it would lose the cell's record, not stop the read).
         self.cell_over = False
+        self._watch = Watch()  # the folders where the policy file is looked for (one read a cell start)
+        self._looked_up_with: tuple[str | None, ...] | None = None
 
     # --- the policy file ---------------------------------------------------------------------------------------
 
     def refresh(self, capture: Capture) -> None:
-        """Load the policy file when it is new or its content changed (it is small: read and hashed at each cell
-        start, so a change within the file system's time resolution is seen too); ``capture.guard`` is this guard
-        when there is a policy."""
+        """Load the policy file when it is new or its content changed; ``capture.guard`` is this guard when there is a
+        policy. It is looked for again, read and hashed (so a change within the file system's time resolution is
+        seen too) at the first cell start after a file changed in a folder where it is looked for
+        (``dirwatch``: one system call a cell start otherwise), or after what says where it is looked for changed;
+        at each cell start where folders cannot be watched."""
+        looked_up_with = policy_file.looked_up_with(self.notebook)
+        if looked_up_with == self._looked_up_with and not self._watch.changed():
+            capture.guard = self if self.policy is not None else None
+            return  # no file changed where the policy file is looked for, nor what says where that is
+        self._watch.watch(policy_file.places(self.notebook))  # first: a change while looking is seen next time
+        self._looked_up_with = looked_up_with
         path = find(self.notebook)
         if path is None:
             if self.policy is not None:

@@ -42,13 +42,22 @@ def when_imported(name: str, hook: Hook) -> None:
 
 
 def fire_pending() -> None:
-    """Run the hooks of watched modules that are imported by now (however they came in)."""
-    if not _hooks:
+    """Run the hooks of watched modules that are imported by now (however they came in); at once when no module
+    came in since the last look (a cell that imports nothing)."""
+    count = len(sys.modules)
+    if not _hooks or count == _modules_seen[0]:
         return
+    initializing = False
     for name in [name for name in _hooks if name in sys.modules]:
         module = sys.modules.get(name)
         if module is not None and not _initializing(module):
             _fire(name, module)
+        else:
+            initializing = True  # looked at again next time, whatever came in
+    _modules_seen[0] = -1 if initializing else count
+
+
+_modules_seen = [-1]  # how many modules ``fire_pending`` last found imported
 
 
 def _initializing(module: Any) -> bool:

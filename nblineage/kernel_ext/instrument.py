@@ -51,6 +51,22 @@ _REQUIREMENT = re.compile(r"([A-Za-z0-9][A-Za-z0-9._-]*)\s*(.*)")
 _RELEASE = re.compile(r"\d+(?:\.\d+)*")  # a final release: compared without importing ``packaging.specifiers``
 
 
+_changes = [0]  # counts what changed which instrumentors have work at a cell's end (``cell_enders``)
+
+
+def _changed() -> None:
+    _changes[0] += 1
+
+
+def cell_enders(instrumentors: Iterable[Instrumentor], cached: list[Any]) -> tuple[Instrumentor, ...]:
+    """The instrumentors among ``instrumentors`` with work at a cell's end (``at_cell_end``), remembered in ``cached``
+    (the caller's list) until an instrumentor is instrumented, undone or loads its library's hooks."""
+    if not cached or cached[0] != _changes[0]:
+        found = tuple(ending for ending in (each.at_cell_end() for each in instrumentors) if ending is not None)
+        cached[:] = [_changes[0], found]
+    return cached[1]
+
+
 def intercept(where: str, after: After, nested: bool = False, before: Before | None = None) -> Callable[..., Any]:
     """A wrapt wrapper: run the call, then ``after(capture, result, args, kwargs)`` when the call records: the
         outermost hooked call, one nested in it that is the user's own (``capture.enter``), or any call with ``nested``
@@ -189,6 +205,7 @@ class Instrumentor:
         if self._instrumented:
             return
         self._instrumented = True
+        _changed()
         for name in self.modules:
             if name not in self._watched:
                 self._watched.add(name)
@@ -203,6 +220,7 @@ class Instrumentor:
         for it (a :class:`Deferred` watches them: the hooks of a module it names fire when that module is imported,
         never while a package importing it is still being initialized)."""
         self._instrumented = True
+        _changed()
         self._watched.update(self.modules)
         self._on_import(module)
 
@@ -211,6 +229,7 @@ class Instrumentor:
         if not self._instrumented:
             return
         self._instrumented = False
+        _changed()
         self._undo_to(0)
         self._done.clear()
         self._wrappers.clear()
@@ -219,6 +238,7 @@ class Instrumentor:
         """Patch no module imported from now on, and leave the patches made in place (the interpreter is exiting
         and capture is off: they pass every call straight through, and undoing them would only cost time)."""
         self._instrumented = False
+        _changed()
 
     # --- patching ------------------------------------------------------------------------------------------------
 
@@ -319,11 +339,13 @@ class Deferred(Instrumentor):
         if not self._instrumented:
             return
         self._instrumented = False
+        _changed()
         if self.loaded is not None:
             self.loaded.uninstrument()
 
     def detach(self) -> None:
         self._instrumented = False
+        _changed()
         if self.loaded is not None:
             self.loaded.detach()
 
@@ -341,6 +363,7 @@ class Deferred(Instrumentor):
         try:
             if self.loaded is None:
                 self.loaded = self._make()
+                _changed()
             self.loaded.notified(module)
         except Exception as error:  # this library's hooks are off; the others stay
             report(f"{self._name} hooks", error)

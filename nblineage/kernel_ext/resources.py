@@ -1,7 +1,10 @@
 """What a cell takes: wall time, CPU time, peak memory (per cell on Linux), and GPU memory where torch sees one.
 
 Peak memory is read only for a cell that ran ``MEMORY_AFTER`` seconds or more: a shorter one reports 0 (unknown),
-which saves the ``/proc`` read on every quick cell.
+which saves the ``/proc`` read on every quick cell. The kernel's peak is reset as the cell after such a reading
+begins, so a quick cell costs no system call for it either: a long cell's peak is the highest resident size since
+the cell after the last long one began (the quick cells between, which held what they held for less than
+``MEMORY_AFTER`` each, included).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from typing import Any
 _CLEAR_REFS = "/proc/self/clear_refs"
 _STATUS = "/proc/self/status"
 _clear_refs: list[int] = [-1, -1]  # (pid, fd): the file kept open by the process that opened it (a fork opens its own)
+_peak_read = [True]  # the kernel's peak was read (or never reset) since it was last reset: reset it
 MEMORY_AFTER = 0.05  # seconds
 
 
@@ -37,7 +41,8 @@ class Meter:
     def __init__(self) -> None:
         self._wall = time.perf_counter()
         self._cpu = time.process_time()
-        _reset_peak()
+        if _peak_read[0]:
+            _peak_read[0] = not _reset_peak()
         _reset_gpu_peaks()
 
     def read(self) -> Usage:
@@ -45,7 +50,7 @@ class Meter:
         return Usage(
             wall_seconds=wall,
             cpu_seconds=time.process_time() - self._cpu,
-            peak_memory=_peak_memory() if wall >= MEMORY_AFTER else 0,
+            peak_memory=_read_peak() if wall >= MEMORY_AFTER else 0,
             gpus=_gpu_peaks(),
         )
 
@@ -65,6 +70,11 @@ def _reset_peak() -> bool:
                 os.close(_clear_refs[1])
         _clear_refs[:] = [-1, -1]
         return False
+
+
+def _read_peak() -> int:
+    _peak_read[0] = True  # reset as the next cell begins
+    return _peak_memory()
 
 
 def _peak_memory() -> int:

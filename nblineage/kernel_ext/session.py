@@ -7,11 +7,11 @@ import ast
 import atexit
 import contextlib
 import os
+import random
 import re
 import signal
 import threading
 import traceback
-import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -23,7 +23,7 @@ from nblineage.kernel_ext import cellcode, fallback, flow, imports, records, saf
 from nblineage.kernel_ext.capture import Capture, Record, blank_lead
 from nblineage.kernel_ext.delivery import UNSENT, leftovers, outbox_folder
 from nblineage.kernel_ext.guard import Guard
-from nblineage.kernel_ext.instrument import Instrumentor
+from nblineage.kernel_ext.instrument import Instrumentor, cell_enders
 from nblineage.kernel_ext.notebook import CellIds, find_notebook
 from nblineage.kernel_ext.outbox import MemoryOutbox, Outbox
 from nblineage.kernel_ext.resources import Meter
@@ -63,6 +63,7 @@ class Session:
         self._closed = False
         self._next_count = shell.execution_count  # corrected by the post_run_cell of the cell that loads us
         self._unnumbered = 0
+        self._enders: list[Any] = []  # the instrumentors with work at a cell's end (``instrument.cell_enders``)
 
     def status(self) -> Status:
         from nblineage.kernel_ext.status import Status
@@ -249,10 +250,7 @@ class Session:
             imports.fire_pending()  # a watched module that came in past the import hooks
         except Exception as error:
             report("patching at import", error)
-        for instrumentor in self.instrumentors:
-            ending = instrumentor.at_cell_end()
-            if ending is None:
-                continue  # nothing to add at cell end (most libraries, and those not imported)
+        for ending in cell_enders(self.instrumentors, self._enders):  # most libraries have nothing to add
             try:
                 ending.cell_ended(self.capture)
             except Exception as error:
@@ -317,6 +315,8 @@ class Session:
 
     def _show_notices(self) -> None:
         """Show, in the cell output, the capture problems not shown yet (at most once each) and their end."""
+        if not (self._notices or self._noticed or self.writer.problems):
+            return  # nothing to show (the usual case): two looks at each cell
         try:
             problems = dict(self.writer.problems)
             for where, why in problems.items():
@@ -446,7 +446,20 @@ def _now() -> datetime:
 
 
 def _run_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID, as ``uuid.uuid4()`` makes, from a generator seeded once per process from
+    ``os.urandom``: a run id needs to be unique, not secret, and this costs a cell no system call."""
+    bits = _generator.getrandbits(128)
+    bits = (bits & ~(0xC000 << 48)) | (0x8000 << 48)  # the RFC 4122 variant
+    bits = (bits & ~(0xF000 << 64)) | (4 << 76)  # version 4
+    text = f"{bits:032x}"
+    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+
+
+_generator = random.Random(os.urandom(32))  # this module's own: a user's ``random.seed(0)`` leaves it alone
+
+
+if hasattr(os, "register_at_fork"):  # a forked child (a multiprocessing worker) draws ids of its own
+    os.register_at_fork(after_in_child=lambda: _generator.seed(os.urandom(32)))
 
 
 def _instrumentors() -> list[Instrumentor]:
