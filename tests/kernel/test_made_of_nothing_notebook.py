@@ -61,21 +61,27 @@ import pandas as pd
 from sqlalchemy import create_engine, text
 engine = create_engine("sqlite:///db.sqlite")
 pd.read_csv("a.csv").to_sql("a", engine, if_exists="replace", index=False)
-pd.read_csv("b.csv").to_sql("b", engine, if_exists="replace", index=False)
+b = pd.read_csv("b.csv")
+b.to_sql("b", engine, if_exists="replace", index=False)
 with engine.begin() as conn:
     conn.execute(text("DROP TABLE IF EXISTS scores"))
     conn.execute(text("CREATE TABLE scores(x INTEGER)"))
     conn.execute(text("CREATE TABLE IF NOT EXISTS empty_too(x INTEGER)"))
+    conn.execute(text("DROP TABLE IF EXISTS from_rows"))
+    conn.execute(text("CREATE TABLE from_rows(x INTEGER)"))
 """
 ENGINE_FILL = """
 with engine.begin() as conn:
     conn.execute(text("INSERT INTO scores SELECT x FROM a"))
+with engine.begin() as conn:  # SQLAlchemy's tutorial way: rows as parameters (here a frame's records)
+    conn.execute(text("INSERT INTO from_rows (x) VALUES (:x)"), b.to_dict("records"))
 """
 
 
 def test_a_table_created_through_sqlalchemy_derives_from_what_fills_it(tmp_path: Path) -> None:
-    """The same through a SQLAlchemy engine: the empty table came from every CSV its cell read, and what filled it
-    from ``a`` named no version of it, so the CSV behind ``a`` was not found upstream."""
+    """The same through a SQLAlchemy engine: the empty table came from every CSV its cell read, what filled it from
+    ``a`` named no version of it, so the CSV behind ``a`` was not found upstream, and rows passed as parameters
+    (SQLAlchemy's tutorial way) derived from nothing."""
     (tmp_path / "a.csv").write_text("x\n1\n2\n3\n")
     (tmp_path / "b.csv").write_text("x\n7\n8\n9\n")
     store_url = f"sqlite:///{tmp_path / 'lineage.db'}"
@@ -85,8 +91,10 @@ def test_a_table_created_through_sqlalchemy_derives_from_what_fills_it(tmp_path:
     with Store(store_url) as store:
         empty = upstream(store, DatasetRef(namespace, "empty_too"))
         filled = upstream(store, DatasetRef(namespace, "scores"))
+        from_rows = upstream(store, DatasetRef(namespace, "from_rows"))
     assert {node.name for node in empty if node.type == "dataset"} == set()
     assert {node.name for node in filled if node.type == "dataset"} == {"a", str(tmp_path / "a.csv")}
+    assert {node.name for node in from_rows if node.type == "dataset"} == {str(tmp_path / "b.csv")}
 
 
 APPENDS = """

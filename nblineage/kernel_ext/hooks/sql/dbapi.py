@@ -458,7 +458,7 @@ def _record_writes(capture: Capture, statement: Statement, params: Any) -> None:
     """Each table written derives from the tables the statement read (in the versions a read of them names) and the
     parameters' provenance; of none when the statement creates it and reads no table and is given no data (``CREATE
     TABLE t (x INTEGER)``; values written into the statement's text may come from data: ``execute_values``)."""
-    passed = _parameters_provenance(capture, statement, params) if params is not None else EMPTY
+    passed = parameters_provenance(capture, statement, params) if params is not None else EMPTY
     made_of_nothing = statement.creates and not statement.inputs and params is None
     read = capture.exact(versioned(statement.inputs))
     for target in statement.outputs:
@@ -503,9 +503,10 @@ def _cell_line(user_ns: dict[str, Any] | None) -> int | None:
     return line
 
 
-def _parameters_provenance(capture: Capture, statement: Statement, params: Any) -> Provenance:
+def parameters_provenance(capture: Capture, statement: Statement, params: Any) -> Provenance:
     """What the parameters derive from: a hook's tag, else the reads of the code running the statement (cell
-    precision; once per statement and line of the cell: a loop of INSERTs asks again and again)."""
+    precision; once per statement and line of the cell: a loop of INSERTs asks again and again). Also for
+    statements run through a SQLAlchemy engine (``engine.py``), whose parameters SQLAlchemy made of the user's."""
     if isinstance(params, (str, bytes, int, float)):
         return EMPTY
     found = capture.of(params)

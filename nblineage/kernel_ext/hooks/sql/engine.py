@@ -20,10 +20,11 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from nblineage.kernel_ext.capture import Capture, current
+from nblineage.kernel_ext.hooks.sql.dbapi import parameters_provenance
 from nblineage.kernel_ext.hooks.sql.parsing import DIALECTS, Statement, statement_of
 from nblineage.kernel_ext.hooks.sql.tableversion import versioned, wrote
 from nblineage.kernel_ext.instrument import Instrumentor, Listener
-from nblineage.kernel_ext.provenance import NO_SOURCES
+from nblineage.kernel_ext.provenance import EMPTY, NO_SOURCES
 from nblineage.kernel_ext.safety import report
 
 # Execution options that mark nblineage's own engines (the lineage store): their statements are no user lineage.
@@ -37,20 +38,23 @@ _urls: weakref.WeakKeyDictionary[Any, str] = weakref.WeakKeyDictionary()
 _mlflow_engines: weakref.WeakKeyDictionary[Any, bool] = weakref.WeakKeyDictionary()
 
 
-def record_statement(capture: Capture, executed: Statement, given_data: bool = False) -> None:
-    """Reads become inputs of the run; each written table becomes an output derived from the tables read, or from
-    nothing when the statement creates it, reads no table and is ``given_data`` by no parameter (``CREATE TABLE t
+def record_statement(capture: Capture, executed: Statement, parameters: Any = None) -> None:
+    """Reads become inputs of the run; each written table becomes an output derived from the tables read and from
+    what the statement's ``parameters`` came from (``dbapi.parameters_provenance``: rows of a frame read from a
+    CSV); from nothing when the statement creates it, reads no table and is given no parameter (``CREATE TABLE t
     (x INTEGER)``)."""
     inputs = versioned(executed.inputs)
     if not executed.outputs:
         for source in inputs:
             capture.read_input(source)
         return
-    made_of_nothing = executed.creates and not inputs and not given_data
+    made_of_nothing = executed.creates and not inputs and not parameters
+    passed = parameters_provenance(capture, executed, parameters) if parameters else EMPTY
     for target in executed.outputs:
         wrote(target.namespace, target.name, None)  # its content is no longer what a whole write made it
         # INSERT INTO t SELECT ... FROM t is no new edge
-        provenance = NO_SOURCES if made_of_nothing else capture.exact(inputs).without(target.namespace, target.name)
+        provenance = NO_SOURCES if made_of_nothing else (capture.exact(inputs) | passed)
+        provenance = provenance.without(target.namespace, target.name)
         if any(out.source == target and out.provenance == provenance for out in capture.record.outputs):
             continue  # the same write again (a loop of INSERTs, executemany batches)
         capture.write(target, None, provenance=provenance)
@@ -165,6 +169,6 @@ class SqlAlchemyInstrumentor(Instrumentor):
             if collected is not None:
                 collected.append(executed)
             if capture is not None:
-                record_statement(capture, executed, given_data=bool(parameters))
+                record_statement(capture, executed, parameters)
         except Exception as error:
             report("sqlalchemy execute", error)
