@@ -86,19 +86,13 @@ def walk(node: ast.AST) -> list[ast.AST]:
 
 
 def children(node: ast.AST) -> list[ast.AST]:
-    """``ast.iter_child_nodes(node)`` as a list, without its generators (see :func:`walk`)."""
-    found: list[ast.AST] = []
-    kind, many = ast.AST, list
+    """``ast.iter_child_nodes(node)`` as a list, without its generators (:func:`walk` one level down)."""
     fields = _CHILD_FIELDS.get(type(node))
-    if fields is None:
-        fields = _child_fields(type(node))
-    for name in fields:
-        value = getattr(node, name, None)
-        if value is None:
-            continue
-        if type(value) is many:
-            found.extend([item for item in value if isinstance(item, kind)])
-        elif isinstance(value, kind):
+    found: list[ast.AST] = []
+    for value in [getattr(node, name, None) for name in (_child_fields(type(node)) if fields is None else fields)]:
+        if type(value) is list:
+            found += [item for item in value if isinstance(item, ast.AST)]
+        elif isinstance(value, ast.AST):
             found.append(value)
     return found
 
