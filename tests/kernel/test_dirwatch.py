@@ -39,6 +39,26 @@ def test_a_watch_tells_what_happened_in_its_folders_once(tmp_path: Path) -> None
     assert watch.changed()
     (tmp_path / "sub" / "deeper.txt").write_text("x")  # a folder inside is not watched
     assert not watch.changed()
+    (tmp_path / "sub").rename(tmp_path / "moved")
+    assert watch.changed()
+    watch.watch([str(tmp_path / "moved")])  # added to what is watched
+    (tmp_path / "moved" / "deeper.txt").write_text("y")
+    assert watch.changed()
+    watch.close()
+
+
+@linux
+def test_a_folder_removed_and_made_again_is_watched_anew(tmp_path: Path) -> None:
+    folder = tmp_path / "gone"
+    folder.mkdir()
+    watch = Watch()
+    watch.watch([str(folder)])
+    folder.rmdir()
+    assert watch.changed()
+    folder.mkdir()
+    watch.watch([str(folder)])
+    (folder / "new.yaml").write_text("x")
+    assert watch.changed()
     watch.close()
 
 
