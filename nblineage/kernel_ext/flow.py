@@ -1504,9 +1504,22 @@ def statement_reads(capture: Capture, source: str, user_ns: dict[str, Any], line
         if statement.lineno <= line <= end:
             flow = _Flow(capture, user_ns, statement.lineno, at_start=capture.names_at_start)
             flow.block(code.tree.body)
+            _bind_own_targets(flow, statement)
             found = flow.reads(statement) | flow.seeded(statement.lineno, end)
             return found.at_cell_precision() if found else found
     return None
+
+
+def _bind_own_targets(flow: _Flow, statement: ast.stmt) -> None:
+    """The names a ``with`` or ``for`` statement binds before its body reads them hold what it binds them to, not
+    what they held as the cell began (``with open(p, "wb") as f: f.write(b)`` in a cell after one that wrote
+    another file through ``f``)."""
+    if isinstance(statement, (ast.With, ast.AsyncWith)):
+        for item in statement.items:
+            if item.optional_vars is not None:
+                flow.bind(item.optional_vars, flow.reads(item.context_expr))
+    elif isinstance(statement, (ast.For, ast.AsyncFor)):
+        flow.bind(statement.target, flow.reads(statement.iter))
 
 
 def _position(frame: Any) -> tuple[int, int, int, int] | None:

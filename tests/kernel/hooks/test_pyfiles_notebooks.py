@@ -342,3 +342,26 @@ def test_plain_values_written_derive_from_what_their_names_read_only(tmp_path: P
     with Store(url) as store:
         assert _sources(store, tmp_path / "metadata.json") == set()
         assert _sources(store, tmp_path / "docs.json") == {f"ngram/a{i}.txt" for i in range(3)}
+
+
+PICKLE_PUT = """
+data = pd.read_csv("{name}.csv")
+b = pickle.dumps(data)
+with open("{name}.pkl", "wb") as f:
+    f.write(b)
+"""
+
+
+def test_a_with_statement_binds_its_own_name_before_its_body_reads_it(tmp_path: Path) -> None:
+    """Two cells alike (an Airflow task's ``pickle.dumps`` then a write, repeated per file): the second cell's
+    ``f.write(b)`` read ``f`` as the first cell left it (the file written from x.csv), so y.pkl got x.csv too."""
+    for name in ("x", "y"):
+        (tmp_path / f"{name}.csv").write_text("a\n1\n2\n")
+    url = f"sqlite:///{tmp_path / 'lineage.db'}"
+    env = {"NBLINEAGE_URL": url, "JUPYTER_DATA_DIR": str(tmp_path / "jupyter"), "NBLINEAGE_STRICT": "1"}
+    cells = [f"import os, pickle; os.chdir({str(tmp_path)!r})\nimport pandas as pd"]
+    cells += [PICKLE_PUT.format(name=name) for name in ("x", "y")]
+    run_notebook(tmp_path / "put.ipynb", cells, env)
+    with Store(url) as store:
+        assert _sources(store, tmp_path / "x.pkl") == {"x.csv"}
+        assert _sources(store, tmp_path / "y.pkl") == {"y.csv"}

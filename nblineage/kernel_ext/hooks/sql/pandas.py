@@ -127,6 +127,7 @@ def _after_read_sql(capture: Capture, result: Any, args: tuple, kwargs: dict) ->
             final = stale.end()
             _resolved(capture, final, stale.since)
     capture.registry.tag(result, capture.exact(sources))
+    capture.rows_read(sources)  # what the cell's statement binds holds them (``data = read_sql(...)``; ``b = f(data)``)
     for source in sources:
         capture.record.add_input(source, _table_schema(con, source))
         if source.version and source.version.startswith(rowversion.PENDING):  # the policy sees the table read

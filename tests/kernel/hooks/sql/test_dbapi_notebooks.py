@@ -509,3 +509,32 @@ def test_rows_made_into_arrays_as_they_are_fetched_keep_their_tables(workdir: Pa
     namespace = f"sqlite://{database}"
     assert sources_of(store_url, workdir / "from_parts.joblib") == {(namespace, "tr_a"), (namespace, "tr_b")}
     assert sources_of(store_url, workdir / "from_extra.joblib") == {(namespace, "extra")}
+
+
+# --- a frame read with read_sql, pickled to bytes held in a name, then written (Airflow tasks that put to S3) ------
+
+PUT_TABLE = """
+import pickle
+import pandas as pd
+from sqlalchemy import create_engine
+engine = create_engine("sqlite:///warehouse.db")
+pd.read_csv("housing.csv").to_sql("housing", engine, if_exists="replace", index=False)
+pd.read_csv("noise.csv").to_sql("noise", engine, if_exists="replace", index=False)
+"""
+PUT_BYTES = """
+data = pd.read_sql_query("SELECT * FROM housing", engine)
+noise = pd.read_sql_query("SELECT * FROM noise", engine)
+payload = pickle.dumps(data)
+open("california_housing.pkl", "wb").write(payload)
+"""
+
+
+def test_bytes_pickled_from_a_read_sql_frame_keep_its_table(workdir: Path) -> None:
+    """nex2hex/airflow-mlflow-docker's loader: ``pickle.dumps`` of a ``read_sql_query`` frame, kept in a name and
+    written to a file. The hook tagged the frame, but the statement reading it noted nothing, so what the cell's
+    code bound from it (the bytes) had no source, and the file neither."""
+    (workdir / "housing.csv").write_text("rooms,price\n" + "\n".join(f"{i % 7},{i * 3}" for i in range(30)) + "\n")
+    (workdir / "noise.csv").write_text("x\n1\n2\n")
+    store_url = run(workdir, "put.ipynb", [PUT_TABLE, PUT_BYTES])
+    found = {name for _, name in sources_of(store_url, workdir / "california_housing.pkl")}
+    assert found == {"housing", str(workdir / "housing.csv")}
