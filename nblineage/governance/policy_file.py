@@ -50,12 +50,8 @@ def find(notebook: str | None = None) -> Path | None:
     named = os.environ.get("NBLINEAGE_POLICY", "").strip()
     if named:
         return Path(named).expanduser().absolute()
-    start = os.getcwd()
-    if notebook:
-        folder = _folder_of(notebook, start)
-        if os.path.isdir(folder):
-            start = folder
-    # The kernel looks at each cell start: plain strings, no Path objects, and ``os.access`` first (a missing file
+    start = _start(notebook)
+    # The kernel looks at cell starts (after a change, ``dirwatch``): plain strings, ``os.access`` first (a missing file
     # costs no exception, as ``isfile``'s failed ``stat`` does); ``isfile`` only for what exists.
     for candidate in _upward(start):
         if os.access(candidate, os.F_OK) and os.path.isfile(candidate):
@@ -72,14 +68,19 @@ def places(notebook: str | None = None) -> tuple[str, ...]:
     if named:
         candidates: tuple[str, ...] = (str(Path(named).expanduser().absolute()),)
     else:
-        start = os.getcwd()
-        if notebook:
-            folder = _folder_of(notebook, start)
-            if os.path.isdir(folder):
-                start = folder
         config = _in_config_dir(*map(os.environ.get, _CONFIG_DIR_VARIABLES))
-        candidates = _upward(start) + ((config,) if config else ())
+        candidates = _upward(_start(notebook)) + ((config,) if config else ())
     return tuple(dict.fromkeys(_existing(os.path.dirname(candidate)) for candidate in candidates))
+
+
+def _start(notebook: str | None) -> str:
+    """The folder the look starts from: the notebook's, else the working folder."""
+    start = os.getcwd()
+    if notebook:
+        folder = _folder_of(notebook, start)
+        if os.path.isdir(folder):
+            start = folder
+    return start
 
 
 def looked_up_with(notebook: str | None) -> tuple[str | None, ...]:

@@ -198,14 +198,22 @@ class Instrumentor:
 
     @property
     def instrumented(self) -> bool:
-        return self._instrumented
+        return self._on
+
+    @property
+    def _instrumented(self) -> bool:
+        return self._on
+
+    @_instrumented.setter
+    def _instrumented(self, on: bool) -> None:
+        self._on = on
+        _changed()  # which instrumentors have work at a cell's end may change (``cell_enders``)
 
     def instrument(self) -> None:
         """Patch every module of ``modules`` imported already, and each other one when it is imported."""
         if self._instrumented:
             return
         self._instrumented = True
-        _changed()
         for name in self.modules:
             if name not in self._watched:
                 self._watched.add(name)
@@ -220,7 +228,6 @@ class Instrumentor:
         for it (a :class:`Deferred` watches them: the hooks of a module it names fire when that module is imported,
         never while a package importing it is still being initialized)."""
         self._instrumented = True
-        _changed()
         self._watched.update(self.modules)
         self._on_import(module)
 
@@ -229,7 +236,6 @@ class Instrumentor:
         if not self._instrumented:
             return
         self._instrumented = False
-        _changed()
         self._undo_to(0)
         self._done.clear()
         self._wrappers.clear()
@@ -238,7 +244,6 @@ class Instrumentor:
         """Patch no module imported from now on, and leave the patches made in place (the interpreter is exiting
         and capture is off: they pass every call straight through, and undoing them would only cost time)."""
         self._instrumented = False
-        _changed()
 
     # --- patching ------------------------------------------------------------------------------------------------
 
@@ -339,13 +344,11 @@ class Deferred(Instrumentor):
         if not self._instrumented:
             return
         self._instrumented = False
-        _changed()
         if self.loaded is not None:
             self.loaded.uninstrument()
 
     def detach(self) -> None:
         self._instrumented = False
-        _changed()
         if self.loaded is not None:
             self.loaded.detach()
 

@@ -12,6 +12,7 @@ import re
 import signal
 import threading
 import traceback
+import uuid
 from collections.abc import Iterator
 from datetime import datetime, timezone
 from pathlib import Path
@@ -448,11 +449,7 @@ def _now() -> datetime:
 def _run_id() -> str:
     """A random (version 4) UUID, as ``uuid.uuid4()`` makes, from a generator seeded once per process from
     ``os.urandom``: a run id needs to be unique, not secret, and this costs a cell no system call."""
-    bits = _generator.getrandbits(128)
-    bits = (bits & ~(0xC000 << 48)) | (0x8000 << 48)  # the RFC 4122 variant
-    bits = (bits & ~(0xF000 << 64)) | (4 << 76)  # version 4
-    text = f"{bits:032x}"
-    return f"{text[:8]}-{text[8:12]}-{text[12:16]}-{text[16:20]}-{text[20:]}"
+    return str(uuid.UUID(int=_generator.getrandbits(128), version=4))
 
 
 _generator = random.Random(os.urandom(32))  # this module's own: a user's ``random.seed(0)`` leaves it alone
