@@ -52,7 +52,7 @@ from importlib.machinery import (
 )
 from typing import Any
 
-from nblineage.kernel_ext import cellcode, fallback, flow
+from nblineage.kernel_ext import cellcode, columns, fallback, flow
 from nblineage.kernel_ext.capture import Capture, capturing, cell_line, current, is_user_file, user_caller
 from nblineage.kernel_ext.hooks.files import Location, locate
 from nblineage.kernel_ext.instrument import After, Instrumentor, Listener, Patch, intercept
@@ -365,6 +365,22 @@ class _GivingOpen:
             _bound_modules.append(namespace)
             _looked.add(module.__name__)
         super().exec_module(module)  # type: ignore[misc]
+        if _active[0]:
+            _learn_column_rules(self, module)
+
+
+def _learn_column_rules(loader: Any, module: Any) -> None:
+    """The column rules a user module's code states (``df["hour"] = df["start"].dt.hour`` in a feature function),
+    kept for the session as a cell's are: a frame its functions made has features traced to their columns."""
+    capture = current()
+    if capture is None or not hasattr(loader, "get_source"):
+        return
+    try:
+        source = loader.get_source(module.__name__)
+        if source:
+            columns.learn(capture, cellcode.column_rules(ast.parse(source)))
+    except Exception as error:  # a module that does not parse ran anyway: its rules are only missing
+        report("column rules of a user module", error)
 
 
 class _SourceGivingOpen(_GivingOpen, SourceFileLoader):

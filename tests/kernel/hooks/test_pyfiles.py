@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from IPython.core.interactiveshell import _modified_open  # imported before any hook, as in a kernel
 
-from nblineage.kernel_ext import fallback
+from nblineage.kernel_ext import columns, fallback
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks import pyfiles
 from nblineage.kernel_ext.hooks.pyfiles import PyfilesInstrumentor, user_open
@@ -234,6 +234,38 @@ def test_the_finder_leaves_library_submodules_to_the_import_system(tmp_path: Pat
         assert not pyfiles._in_library("json")  # top level: looked at
     finally:
         sys.modules.pop("mine_pkg", None)
+
+
+def test_a_user_modules_column_rules_are_kept_for_the_session(tmp_path: Path, monkeypatch, capture: Capture) -> None:
+    """A feature function in a module beside the notebook states its columns' rules as a cell would: a model fitted
+    on the frame it made has features traced to the columns they came from (only cells were read for rules)."""
+
+    class Shell:
+        def __init__(self) -> None:
+            self.user_ns: dict[str, Any] = {}
+            self.user_ns_hidden: dict[str, Any] = {}
+
+    (tmp_path / "mine_features.py").write_text(
+        "def add_features(df):\n"
+        "    df = df.copy()\n"
+        '    df["hour"] = df["start"].dt.hour\n'
+        '    df["dur_roll"] = df.groupby("job")["duration_sec"].transform(lambda s: s.rolling(7).mean())\n'
+        "    return df\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    shell = Shell()
+    pyfiles._bind_open(shell)
+    try:
+        assert not capture.column_rules
+        import mine_features  # noqa: F401
+    finally:
+        pyfiles._unbind_open(shell)
+        sys.modules.pop("mine_features", None)
+        pyfiles._previous_open[0] = pyfiles._builtin_open
+    assert columns.feature_lineage(capture, ["hour", "dur_roll", "job"]) == {
+        "hour": ["start"],
+        "dur_roll": ["duration_sec", "job"],
+    }
 
 
 def test_a_user_module_imported_later_runs_with_the_notebook_open(tmp_path: Path, monkeypatch) -> None:
