@@ -160,11 +160,13 @@ def _functions_read(capture: Capture, estimator: Any) -> Provenance:
 
 def _remember_best(state: Any, search: Any, facts: dict[str, Any]) -> None:
     """A search's ``best_estimator_`` was refit inside its fit (no hook saw it) on the same data: the same features,
-    should it be saved by itself."""
+    should it be saved by itself, and a fit of its own (``fitId``), so that its predictions and metrics find the
+    file it is saved as (``final_model = search.best_estimator_``)."""
     best = getattr(search, "best_estimator_", None)
     if best is not None and not state.training.get(best):
         keys = ("featureNames", "featureLineage", "nFeatures", "nSamples", "trainingJob", "trainingRunId")
-        state.training.remember(best, {key: facts[key] for key in keys if key in facts})
+        kept = {key: facts[key] for key in keys if key in facts}
+        state.training.remember(best, kept | {"fitId": uuid.uuid4().hex})
 
 
 def _transforming(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:

@@ -76,6 +76,20 @@ def test_splits_of_a_train_validation_test_split_land_on_the_right_metrics(captu
     assert validation["variable"] is None
 
 
+def test_a_searchs_best_estimator_has_a_fit_of_its_own_its_metrics_carry(capture: Capture) -> None:
+    """``final_model = search.best_estimator_`` (Hands-On ML's chapter 2): its metric names its own fit, so the file
+    it is saved as finds it; the search's own predictions stay the search's."""
+    X, y = read(capture)
+    X_train, X_test, y_train, y_test = selection.train_test_split(X, y, random_state=0)
+    search = selection.GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, cv=2).fit(X_train, y_train)
+    final_model = search.best_estimator_
+    best_fit = capture.hooks.training.get(final_model)["fitId"]
+    assert best_fit and best_fit != capture.hooks.training.get(search)["fitId"]
+    skm.accuracy_score(y_test, final_model.predict(X_test))
+    (metric,) = capture.record.metrics
+    assert (metric["fitId"], metric["split"]) == (best_fit, "test")
+
+
 def test_a_temporary_part_split_again_gives_validation_and_test(capture: Capture) -> None:
     X, y = read(capture)
     X_a, X_rest, y_a, y_rest = selection.train_test_split(X, y, test_size=0.4, random_state=0)
