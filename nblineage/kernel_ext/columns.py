@@ -3,8 +3,10 @@
 Each cell's statements give rules ``derived column -> columns read`` (``cellcode.py`` reads them from the code).
 
 Hooks add rules from what they saw the data become: each column ``pd.get_dummies`` made encodes one column
-(``region_east`` <- ``region``), and each output of a fitted scikit-learn transformer (``OneHotEncoder``,
-``ColumnTransformer``: ``cat__region_east``, ``num__age``) comes from the input columns it transforms (:func:`learn`).
+(``region_east`` <- ``region``), a reshape's columns hold the values of others (``melt``'s ``value`` <- the columns
+melted; ``pivot_table``'s and ``unstack``'s ``food`` <- ``amount``, placed by ``cat``, whose values name it), and each
+output of a fitted scikit-learn transformer (``OneHotEncoder``, ``ColumnTransformer``: ``cat__region_east``,
+``num__age``) comes from the input columns it transforms (:func:`learn`).
 
 Rules are by column name, not by frame, and compose in the order the code ran: a rule for a column that reads
 the column itself updates it (``Title <- Name``, then ``Title <- Title``: Title still comes from Name), any other
@@ -281,6 +283,116 @@ def _per_column(value: Any, column: str, index: int, default: str) -> str:
     if isinstance(value, (list, tuple)) and index < len(value):
         return str(value[index])
     return default
+
+
+def melted_columns(
+    data: Any, result: Any, id_vars: Any, value_vars: Any, value_name: Any, level: Any
+) -> dict[str, frozenset[str]]:
+    """The column ``melt`` made of the values of others: ``value_name`` <- ``value_vars`` (every column not an
+    ``id_vars`` when none are given). Its variable column holds their names, which are no data."""
+    if str(value_name) not in _made_columns(result):
+        return {}
+    labels = list(data.columns if level is None else data.columns.get_level_values(level))  # ``col_level``
+    kept = set(_labels(id_vars, labels))
+    melted = [label for label in labels if label not in kept] if value_vars is None else _labels(value_vars, labels)
+    read = frozenset(str(label) for label in melted)
+    return {str(value_name): read} if read and read != {str(value_name)} else {}
+
+
+def pivoted_columns(data: Any, result: Any, values: Any, index: Any, keys: Any) -> dict[str, frozenset[str]]:
+    """The columns ``pivot`` and ``pivot_table`` made: each holds the values of the ``values`` column its label
+    names (``('qty', 'food')``; every one when it names none: ``food``) placed by the values of the ``columns``
+    ``keys``, so it comes from both."""
+    labels = list(data.columns)
+    keys = _labels(keys, labels, keys=True)
+    rows = set(keys + _labels(index, labels, keys=True))
+    held = set([label for label in labels if label not in rows] if values is None else _labels(values, labels))
+    placed = frozenset(str(key) for key in keys)
+    found = {}
+    for label in _made_columns(result, raw=True):
+        named = [part for part in (label if isinstance(label, tuple) else (label,)) if part in held][:1]
+        read = frozenset(str(value) for value in named or held) | placed
+        if read and read != {str(label)}:
+            found[str(label)] = read
+    return found
+
+
+def unstacked_columns(data: Any, result: Any, level: Any = -1) -> dict[str, frozenset[str]]:
+    """The columns ``unstack`` made: each holds the values of the series (of the frame's column its label starts
+    with: ``('amount', 'food')``) placed by the values of the index levels unstacked, named by their columns."""
+    names = list(data.index.names)
+    placed = frozenset(str(names[number]) for number in _level_numbers(names, level) if names[number] is not None)
+    width = data.columns.nlevels if hasattr(data, "columns") else 0
+    found = {}
+    for label in _made_columns(result, raw=True):
+        if not width:
+            held = {str(data.name)} if data.name is not None else set()
+        elif isinstance(label, tuple) and len(label) > width:
+            held = {str(label[0] if width == 1 else label[:width])}
+        else:
+            continue
+        if (read := frozenset(held) | placed) and read != {str(label)}:
+            found[str(label)] = read
+    return found
+
+
+def stacked_columns(
+    rules: dict[str, frozenset[str]], data: Any, result: Any, level: Any = -1
+) -> dict[str, frozenset[str]]:
+    """The columns ``frame.stack(level)`` made: each holds the frame's columns its label is the rest of (``amount``
+    of ``('amount', 'food')`` and ``('amount', 'toys')``), by what ``rules`` say those came from (``amount`` and
+    ``cat``: a rule naming them would read the column ``amount`` back, a cycle)."""
+    names = list(data.columns.names)
+    stacked = _level_numbers(names, level)
+    made = _made_columns(result)
+    found: dict[str, set[str]] = {}
+    for label in data.columns if len(names) > 1 else ():
+        rest = tuple(part for number, part in enumerate(label) if number not in stacked)
+        name = str(rest[0] if len(rest) == 1 else rest)
+        if name in made:
+            found.setdefault(name, set()).update(rules.get(str(label)) or {str(label)})
+    return {name: frozenset(read) for name, read in found.items() if read != {name}}
+
+
+def _made_columns(result: Any, raw: bool = False) -> list[Any]:
+    """The column labels of a reshape's result (as text, unless ``raw``); none for a series or past ``MAX_FEATURES``
+    columns (so many rules would push the session's out)."""
+    labels = getattr(result, "columns", None)
+    if labels is None or len(labels) > MAX_FEATURES:
+        return []
+    return list(labels) if raw else [str(label) for label in labels]
+
+
+def _labels(value: Any, labels: list[Any], keys: bool = False) -> list[Any]:
+    """The column labels among ``labels`` an argument names: one, or a list of them (for ``keys``, a pivot's
+    ``index`` and ``columns``, an array or series is one key of data, which names none)."""
+    known = set(labels)
+    if _hashable(value) and value in known:
+        return [value]  # one label, a MultiIndex's tuple too
+    listed = isinstance(value, (list, tuple)) or (
+        not keys and hasattr(value, "__iter__") and not isinstance(value, (str, bytes))
+    )
+    return [item for item in value if _hashable(item) and item in known] if listed else []
+
+
+def _hashable(value: Any) -> bool:
+    try:
+        hash(value)
+    except TypeError:  # a Series or array of keys
+        return False
+    return True
+
+
+def _level_numbers(names: list[Any], level: Any) -> set[int]:
+    """The positions of the levels ``level`` names (a level's name or number, or a list of them), as pandas finds
+    them: by name first."""
+    found = set()
+    for item in level if isinstance(level, (list, tuple)) else [level]:
+        if _hashable(item) and item in names:
+            found.add(names.index(item))
+        elif isinstance(item, int) and -len(names) <= item < len(names):
+            found.add(item % len(names))
+    return found
 
 
 def remember(rules: dict[str, frozenset[str]], new: dict[str, frozenset[str]]) -> None:

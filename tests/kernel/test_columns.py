@@ -84,6 +84,22 @@ def test_a_fit_records_which_columns_its_derived_features_came_from() -> None:
         assert describe_model(model, capture)["featureLineage"] == {"half": ["age", "income"]}
 
 
+def test_features_of_a_melted_frame_trace_through_the_melt_to_the_columns_melted() -> None:
+    wide = pd.DataFrame({"id": ["a", "b", "c"], "d_1": [1, 2, 3], "d_2": [3, 4, 5], "d_3": [5, 6, 7]})
+    with capturing([PandasInstrumentor, SklearnInstrumentor]) as capture:
+        from sklearn.linear_model import LinearRegression
+
+        cell = 'long["lag_1"] = long.groupby("id")["sales"].shift(1).fillna(0)'
+        capture.cell_source = f'long = wide.melt(id_vars=["id"], value_name="sales")\n{cell}'
+        long = wide.melt(id_vars=["id"], value_name="sales")
+        long["lag_1"] = long.groupby("id")["sales"].shift(1).fillna(0)
+        model = LinearRegression().fit(long[["lag_1", "sales"]], long["sales"])
+        assert capture.hooks.training.get(model)["featureLineage"] == {
+            "lag_1": ["d_1", "d_2", "d_3", "id"],
+            "sales": ["d_1", "d_2", "d_3"],
+        }
+
+
 @pytest.mark.parametrize(
     ("source", "feature", "expected"),
     [

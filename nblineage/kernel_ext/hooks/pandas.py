@@ -4,7 +4,8 @@ Reads (``read_csv``, ``read_parquet``... in every public module that exports the
 the file's fingerprint, with a schema facet, and tag the frame returned (each frame of a dict, the reader of a
 chunked read). Writes (``DataFrame.to_csv``, ``to_parquet``...) fingerprint the file afresh and record an output
 whose inputs are exactly the provenance of the frame written; a write that returns text records nothing.
-``get_dummies`` also tells which column each column it made encodes, and a conversion to numpy which columns the
+``get_dummies`` also tells which column each column it made encodes, a reshape (``melt``, ``pivot``, ``pivot_table``,
+``stack``, ``unstack``) which columns' values each column it made holds, and a conversion to numpy which columns the
 array holds (column lineage, ``columns.py``).
 
 Transforms give their result the union of the provenance of the frames, series and arrays they were called on and with:
@@ -441,6 +442,37 @@ def _dummies(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     columns.learn(capture, columns.dummy_columns(data, result, prefix, separator))
 
 
+def _melted(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``melt``: the result derives from the frame, and its value column holds the columns melted."""
+    _derive(capture, result, args, kwargs)
+    id_vars, value_vars = argument(args, kwargs, 1, "id_vars", None), argument(args, kwargs, 2, "value_vars", None)
+    value_name, level = argument(args, kwargs, 4, "value_name", "value"), argument(args, kwargs, 5, "col_level", None)
+    columns.learn(capture, columns.melted_columns(args[0], result, id_vars, value_vars, value_name, level))
+
+
+def _pivoted(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``pivot``, ``pivot_table``: the result derives from the frame, and each column it made holds values of the
+    frame's ``values`` placed by its ``columns`` (``pivot``'s are keywords only)."""
+    _derive(capture, result, args, kwargs)
+    unset = sys.modules["pandas"].api.extensions.no_default  # pivot's default: not given, as None
+    given = [argument(args, kwargs, at, name, None) for at, name in enumerate(("values", "index", "columns"), 1)]
+    values, index, keys = (None if value is unset else value for value in given)
+    columns.learn(capture, columns.pivoted_columns(args[0], result, values, index, keys))
+
+
+def _unstacked(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``unstack``: the result derives from the frame or series, and its columns from what was placed in them."""
+    _derive(capture, result, args, kwargs)
+    columns.learn(capture, columns.unstacked_columns(args[0], result, argument(args, kwargs, 1, "level", -1)))
+
+
+def _stacked(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``frame.stack``: the result derives from the frame, and a frame's columns from those stacked into them."""
+    _derive(capture, result, args, kwargs)
+    level = argument(args, kwargs, 1, "level", -1)
+    columns.learn(capture, columns.stacked_columns(capture.column_rules, args[0], result, level))
+
+
 def _derive_indexed(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
     """``frame.loc[key]`` / ``frame.iloc[key] = value``: the indexer's frame stands for the indexer."""
     frame = getattr(args[0], "obj", None)
@@ -517,8 +549,17 @@ def _column_names(frame: Any) -> set[str]:
     return {name for name in names if isinstance(name, str)}
 
 
+# Reshapes, which make columns of other columns' values (column lineage, ``columns.py``)
+_RESHAPES: dict[str, After] = {
+    "melt": _melted,
+    "pivot": _pivoted,
+    "pivot_table": _pivoted,
+    "stack": _stacked,
+    "unstack": _unstacked,
+}
 _FUNCTION_AFTERS: dict[str, After] = {
     "get_dummies": rows.keeping(_dummies),
+    **{name: _RESHAPES[name] for name in ("melt", "pivot", "pivot_table")},
     "merge": rows.keeping(_merge, when=rows.left_merge),
     "concat": rows.stacking(_derive),
     "cut": rows.keeping(_derive, when=rows.given_edges),
@@ -532,6 +573,7 @@ _METHOD_AFTERS: dict[str, After] = {
     "__array_ufunc__": rows.keeping(_derive, when=rows.elementwise_ufunc),
     "set_index": rows.keeping(_derive, labels=True),
     "astype": rows.keeping(_derive, when=rows.not_categories),
+    **{name: rows.forgetting(after) for name, after in _RESHAPES.items()},
 }
 
 

@@ -611,6 +611,43 @@ def test_get_dummies_columns_trace_to_the_column_they_encode(capture: Capture) -
     assert "age" not in capture.column_rules  # kept as it was
 
 
+def test_reshaped_columns_trace_to_the_columns_whose_values_they_hold(capture: Capture) -> None:
+    wide = pd.DataFrame({"id": ["a", "b"], "store": ["s1", "s2"], "d_1": [1, 2], "d_2": [3, 4], "d_3": [5, 6]})
+    capture.read(Source("file", "/data/sales.csv", "v1"), wide)
+    long = wide.melt(id_vars=["id", "store"], var_name="d", value_name="sales")
+    assert capture.of(long).sources == {Source("file", "/data/sales.csv", "v1")}
+    assert capture.column_rules == {"sales": {"d_1", "d_2", "d_3"}}  # not "d": it holds their names
+    pd.melt(wide, id_vars=("id", "store"), value_vars=wide.columns[2:4])
+    assert capture.column_rules["value"] == {"d_1", "d_2"}
+    orders = pd.DataFrame({"cust": [1, 1, 2], "cat": ["food", "toys", "food"], "amount": [1.0, 2.0, 3.0]})
+    orders["qty"] = [1, 2, 3]
+    capture.column_rules.clear()
+    orders.pivot_table(index="cust", columns="cat", values="amount", aggfunc="sum", margins=True)
+    assert capture.column_rules == {key: {"amount", "cat"} for key in ("food", "toys", "All")}
+    pd.pivot(orders, index="cust", columns="cat")  # every other column, each its own: ('qty', 'food')
+    assert capture.column_rules["('qty', 'food')"] == {"qty", "cat"}
+    assert capture.column_rules["('amount', 'toys')"] == {"amount", "cat"}
+    pd.pivot_table(orders, values="amount", index="cust", aggfunc=["sum", "mean"])  # no columns: renamed only
+    assert capture.column_rules["('mean', 'amount')"] == {"amount"}
+    orders.pivot_table(index="cust", columns=orders["cat"].str.upper(), values="qty")  # a key of data names none
+    assert capture.column_rules["FOOD"] == {"qty"}
+    capture.column_rules.clear()
+    capture.read(Source("file", "/data/orders.csv", "v1"), orders)
+    spend = orders.groupby(["cust", "cat"])["amount"].mean().unstack(fill_value=0)
+    assert capture.of(spend).sources == {Source("file", "/data/orders.csv", "v1")}
+    assert capture.column_rules == {key: {"amount", "cat"} for key in ("food", "toys")}
+    both = orders.set_index(["cust", "cat"]).unstack("cat")  # a frame: ('qty', 'toys') holds qty
+    assert capture.column_rules["('qty', 'toys')"] == {"qty", "cat"}
+    both.stack(0, future_stack=True)  # the value columns' level into the rows: food holds amount and qty
+    assert capture.column_rules["food"] == {"amount", "qty", "cat"}
+    both.stack("cat", future_stack=True)  # and back: amount is amount (no cycle through ('amount', 'food'))
+    assert capture.column_rules["amount"] == {"amount", "cat"} and capture.column_rules["qty"] == {"qty", "cat"}
+    made = set(capture.column_rules)
+    orders.stack()  # a series: no columns made
+    orders.groupby("cust")[["amount", "qty"]].sum().unstack()  # a series again
+    assert set(capture.column_rules) == made
+
+
 def test_columns_set_by_position_trace_to_the_columns_they_replace(capture: Capture) -> None:
     df = pd.DataFrame({"Cement (kg in a m^3 mixture)": [1.0, 2.0], "Age (day)": [3.0, 4.0], "strength": [5.0, 6.0]})
     df.columns = ["Cement", "Age", "strength"]  # the UCI concrete data's names, shortened
