@@ -41,9 +41,9 @@ class ObjectFacts:
 
 class SplitParts:
     """The parts a ``train_test_split`` of the cell under way returned, with what the hook derived each from (part
-    2i and 2i+1 from array i): the fallback gives them back to the names it would give everything the statement
-    read (``train, test = split(df)`` through a user function). Holds no part: a weak reference, or for a list its
-    type, length and first and last items' ids."""
+    2i and 2i+1 from array i; a ``shuffle`` or ``resample`` result i from array i): the fallback gives them back to
+    the names it would give everything the statement read (``train, test = split(df)`` through a user function).
+    Holds no part: a weak reference, or for a list its type, length and first and last items' ids."""
 
     def __init__(self) -> None:
         self._parts: dict[int, tuple[Any, Provenance]] = {}

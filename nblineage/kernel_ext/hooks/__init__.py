@@ -51,7 +51,7 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("sql.dbapi", "PsycopgInstrumentor", ("psycopg",)),
     ("sql.dbapi", "Psycopg2Instrumentor", ("psycopg2",)),
     ("sql.dbapi", "PymysqlInstrumentor", ("pymysql",)),
-    ("sklearn", "SklearnInstrumentor", ("sklearn", "sklearn.model_selection", "sklearn.datasets")),
+    ("sklearn", "SklearnInstrumentor", ("sklearn", "sklearn.model_selection", "sklearn.datasets", "sklearn.utils")),
     ("metrics", "MetricsInstrumentor", ("sklearn.metrics",)),
     ("optuna", "OptunaInstrumentor", ("optuna",)),
     ("models", "JoblibInstrumentor", ("joblib",)),

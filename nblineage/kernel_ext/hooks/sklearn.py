@@ -26,6 +26,8 @@ What is patched (each method on the class that defines it, so it is wrapped once
 - ``sklearn.model_selection.train_test_split``: each part derives from the array it was cut from (and ``stratify``)
   and is marked train, test or validation; the parts are remembered for the cell (``HookState.split_parts``), so
   that the fallback keeps each its own provenance when it comes back through a user function's ``return``.
+- ``sklearn.utils.shuffle`` and ``resample``: the same, each result from the array it was given (and ``resample``'s
+  ``stratify`` and ``sample_weight``, which choose its rows), with no split marked.
 
 Classes: every ``BaseEstimator`` subclass loaded when scikit-learn is imported, with the classes in its MRO (mixins
 such as ``TransformerMixin.fit_transform`` and ``ClassifierMixin.score``). A class defined later, by scikit-learn,
@@ -253,6 +255,20 @@ METHODS: dict[str, Callable[..., Any]] = {
     "score": intercept("sklearn score", _scoring),
 }
 SPLIT = intercept("sklearn train_test_split", _splitting)
+
+
+def _resampling(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """The ``after`` step of shuffle and resample: result i comes from array i (the rows of one array given come
+    back alone, not in a list), as a ``train_test_split`` part does."""
+    choosing = (kwargs.get("stratify"), kwargs.get("sample_weight"))
+    for array, part in zip(args, result if len(args) > 1 else (result,), strict=False):
+        provenance = capture.derive(part, array, *choosing)
+        columns.name_array(capture, part, columns.fitted_columns(capture, array))
+        if provenance:  # what the fallback must not replace by all the statement read (``fallback.py``)
+            capture.hooks.split_parts.remember(part, provenance)
+
+
+RESAMPLING = {name: intercept(f"sklearn {name}", _resampling) for name in ("shuffle", "resample")}
 MAX_FILES = 100_000  # files of one load_files recorded
 
 
@@ -448,7 +464,7 @@ def _subclasses(cls: type) -> Iterator[type]:
 class SklearnInstrumentor(Instrumentor):
     """Provenance through scikit-learn estimators and ``train_test_split`` (see the module docstring)."""
 
-    modules = ("sklearn", "sklearn.model_selection", "sklearn.datasets")
+    modules = ("sklearn", "sklearn.model_selection", "sklearn.datasets", "sklearn.utils")
 
     def __init__(self) -> None:
         super().__init__()
@@ -463,6 +479,10 @@ class SklearnInstrumentor(Instrumentor):
             yield module, "load_files", LOAD_FILES
             yield module, "load_svmlight_file", LOAD_SVMLIGHT
             yield module, "load_svmlight_files", LOAD_SVMLIGHT
+            return
+        if module.__name__ == "sklearn.utils":
+            for name, wrapper in RESAMPLING.items():
+                yield module, name, wrapper  # and its home, utils._indexing
             return
         base = importlib.import_module("sklearn.base").BaseEstimator  # sklearn/__init__ imported it already
         self._base, self._classes = base, set()

@@ -11,6 +11,7 @@ import warnings
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import joblib
 import numpy as np
@@ -26,7 +27,7 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import OneHotEncoder, PolynomialFeatures, StandardScaler
 from sklearn.utils.validation import validate_data
 
-from nblineage.kernel_ext import safety
+from nblineage.kernel_ext import fallback, flow, safety
 from nblineage.kernel_ext.capture import Capture, activate
 from nblineage.kernel_ext.hooks import sklearn as sklearn_hooks
 from nblineage.kernel_ext.hooks.sklearn import SklearnInstrumentor
@@ -132,6 +133,31 @@ def test_train_test_split_parts_derive_from_their_own_input(capture: Capture) ->
     model = LogisticRegression().fit(X_train, y_train)
     assert sources(capture, model) == {RAW, LABELS}
     assert sources(capture, model.predict(X_test)) == {RAW, LABELS}
+
+
+def run_cell(capture: Capture, source: str, namespace: dict[str, Any]) -> None:
+    """Run ``source`` as a cell in ``namespace``, then end it as the session does (the fallback)."""
+    capture.cell_source, capture.user_ns = source, namespace
+    capture.names_at_start = flow.names_at_start(capture, source, namespace)
+    exec(compile(source, "/tmp/ipykernel_0/cell.py", "exec"), namespace)
+    fallback.cell_ended(capture, source, namespace)
+
+
+def test_shuffle_and_resample_results_derive_from_their_own_input(capture: Capture) -> None:
+    """``X, meta = shuffle(X, meta)``: each result from its own array, as a ``train_test_split`` part, not from all
+    the statement read (the fallback's rule); ``resample``'s ``stratify`` chose the rows."""
+    X, y = tracked(capture)
+    namespace: dict[str, Any] = {"X": X.to_numpy(), "y": y}
+    capture.registry.tag(namespace["X"], capture.of(X))
+    run_cell(
+        capture,
+        "from sklearn.utils import resample, shuffle\nX, y = shuffle(X, y, random_state=0)\n"
+        "one = shuffle(X, random_state=0)\nX_boot, y_boot = resample(X, y, stratify=y, random_state=0)\n",
+        namespace,
+    )
+    assert sources(capture, namespace["X"]) == sources(capture, namespace["one"]) == {RAW}
+    assert sources(capture, namespace["y"]) == sources(capture, namespace["y_boot"]) == {LABELS}
+    assert sources(capture, namespace["X_boot"]) == {RAW, LABELS}
 
 
 def test_pipeline_and_column_transformer(capture: Capture) -> None:
