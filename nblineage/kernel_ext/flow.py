@@ -17,7 +17,8 @@ filled by mutation, so provenance is followed by name over the cell's statements
   alone, and what the body fills it with goes to that item; ``with open(p) as f``: ``f`` gets what the expression
   reads;
 - a method called for its effect, as a statement (``rows.append(x)``, ``writer.writerow(r)``, ``clf.fit(X, y)``):
-  the object (not a module, class or function) adds what the arguments read;
+  the object (not a module, class or function) adds what the arguments read; so does an estimator fitted within a
+  value (``W = nmf.fit_transform(X)``: ``nmf.components_`` is of ``X``'s data too);
 - a statement during which a dataset was read (``Capture.statement_reads``: ``rows = load_rows("a.csv")`` reads
   inside a function) gives it to what the statement binds or fills; ``train, test = loader.split()`` where the
   user function returns tuples gives each name what its item got in the function's body (followed the same way,
@@ -62,6 +63,7 @@ if TYPE_CHECKING:
 _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _NOT_CHANGED = (type(ast), type, type(len), type(lambda: None))  # modules, classes, functions are not data
 PREDICTING = ("predict", "predict_proba", "predict_log_proba", "decision_function")  # a fitted model's predictions
+FITTING = ("fit", "partial_fit", "fit_transform", "fit_predict")  # what an estimator learns its data by
 
 
 class _Flow:
@@ -351,6 +353,7 @@ class _Flow:
                         self.bind(item, given)
             if isinstance(node.value, ast.Call) and isinstance(node.value.func, ast.Name):
                 self._fills(node.value, node.value.func.id, seeded)  # ``t2 = mk(train)`` assigning a ``global`` too
+            self._fitted(node.value, seeded)
             made = node.targets[0]
             if len(seeded.sources) > 1 and isinstance(node.value, ast.Call) and isinstance(made, ast.Name):
                 instance = self.user_ns.get(made.id)
@@ -495,6 +498,20 @@ class _Flow:
             self._appended(base, expression, provenance)
         if provenance:
             self.bind(ast.Name(id=base), provenance, replace=False)
+
+    def _fitted(self, value: ast.expr, seeded: Provenance) -> None:
+        """``W = nmf.fit_transform(X)``, ``LogisticRegression().fit(vec.fit_transform(X), y)``: an estimator a
+        name holds, fitted within a value, adds what its fit reads, as ``nmf.fit(X)`` as a statement does (the
+        value's own reads for a fit that is the whole value, else the datasets its calls read). Not in a lambda or
+        a comprehension, whose own names are no names of the cell."""
+        pending: list[ast.AST] = [value]
+        while pending:
+            node = pending.pop()
+            if isinstance(node, (ast.Lambda, *_COMPREHENSIONS)):
+                continue
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in FITTING:
+                self._call(node, seeded if node is value else self.located(node))
+            pending += cellcode.children(node)
 
     def _changes_list(self, target: ast.AST) -> None:
         """``sets[0] = x``, ``sets += [x]``: the order of a list's appends is no longer known."""

@@ -92,6 +92,24 @@ def test_a_method_called_for_its_effect_and_exact_provenance_kept() -> None:
     assert not capture.of(np)  # modules are not data
 
 
+def test_an_estimator_fitted_within_a_value_adds_what_its_fit_reads() -> None:
+    """``W = nmf.fit_transform(X)`` as ``nmf.fit(X)``: the estimator's fitted attributes (``nmf.components_``,
+    ``vec.vocabulary_``) are of the data it was fitted on, not of nothing (its constructor's settings)."""
+    capture = Capture()
+    data, other = np.ones(3), np.ones(2)
+    capture.read(FILE, data)
+    capture.read(OTHER, other)
+    namespace = {"data": data, "other": other, "Model": Handle, "nmf": Handle(), "vec": Handle(), "m": Handle()}
+    source = (
+        "nmf = Model()\nW = nmf.fit_transform(data)\nclf = Model().fit(vec.fit_transform(other), data)\n"
+        "fits = [m.fit(data) for m in (vec,)]\n"
+    )
+    _follow(capture, source, namespace)
+    assert capture.of(namespace["nmf"]).sources == {FILE}
+    assert capture.of(namespace["vec"]).sources == {OTHER}
+    assert not capture.of(namespace["m"])  # the comprehension's own name, not the cell's
+
+
 def test_only_statements_before_a_line_and_with_targets() -> None:
     capture = Capture()
     capture.statement_reads = _reads({1: {FILE}})
