@@ -382,6 +382,14 @@ def _opened(inputs: tuple) -> Iterator[Any]:
             yield item
 
 
+def is_data(obj: Any) -> bool:
+    """Whether ``obj`` is an array, frame, tensor or sparse matrix (not a number)."""
+    data = _data_types.get(type(obj))
+    if data is None:
+        data = _data_types[type(obj)] = _is_data(type(obj))
+    return data
+
+
 def _is_data(kind: type) -> bool:
     """Whether instances of ``kind`` are data: of a data package, not numpy's numbers (``guess[i, j]``)."""
     if kind.__module__.partition(".")[0] not in _DATA_MODULES:

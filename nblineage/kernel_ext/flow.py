@@ -6,7 +6,8 @@ filled by mutation, so provenance is followed by name over the cell's statements
 - ``x = ...``, ``x += ...``: ``x`` gets what the value reads; ``x[k] = ...``, ``x.a = ...``: ``x`` adds it;
 - an estimator made with settings (``CountVectorizer(max_features=max_features)``, ``RandomForestClassifier(
   **params["train"])``, the numbers read from a params file) reads none of them: hyper-parameters are no data
-  (an estimator or array given to it, ``CalibratedClassifierCV(fitted)``, is read), nor do the ``params`` of
+  (an estimator or array given to it, ``CalibratedClassifierCV(fitted)``, is read, and so is what was learned
+  from data however plain it looks, a ``vocabulary`` or ``categories``), nor do the ``params`` of
   ``lgb.train(params, dtrain)`` and ``xgb.train``; likewise a subscript by column names or numbers
   (``df[cfg["features"]]``) reads the frame, not the names' source (a mask, ``df[df.id.isin(other.id)]``, is read);
 - a constant subscript of a dict, list or tuple (``splits["train"]``, a ``DatasetDict``'s ``ds["train"]["text"]``)
@@ -64,6 +65,7 @@ _COMPREHENSIONS = (ast.ListComp, ast.SetComp, ast.DictComp, ast.GeneratorExp)
 _NOT_CHANGED = (type(ast), type, type(len), type(lambda: None))  # modules, classes, functions are not data
 PREDICTING = ("predict", "predict_proba", "predict_log_proba", "decision_function")  # a fitted model's predictions
 FITTING = ("fit", "partial_fit", "fit_transform", "fit_predict")  # what an estimator learns its data by
+LEARNED = ("vocabulary", "categories")  # estimator parameters that hold data learned before, plain as they look
 
 
 class _Flow:
@@ -138,8 +140,10 @@ class _Flow:
             items.append(held)
             return
         elif isinstance(node, ast.Call) and (settings := _settings(node, self.user_ns)) is not None:
+            learned = [keyword.value for keyword in node.keywords if keyword.arg in LEARNED]
             for argument in (*node.args, *(keyword.value for keyword in node.keywords)):
-                if argument not in settings and not _plain_value(argument, self.user_ns):  # settings are no data
+                # settings are no data; a vocabulary is, however plain
+                if argument not in settings and (argument in learned or not _plain_value(argument, self.user_ns)):
                     self._gather(argument, names, items)
             return
         elif isinstance(node, ast.Call) and _opens(node.func):

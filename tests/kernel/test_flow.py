@@ -110,6 +110,26 @@ def test_an_estimator_fitted_within_a_value_adds_what_its_fit_reads() -> None:
     assert not capture.of(namespace["m"])  # the comprehension's own name, not the cell's
 
 
+def test_a_vocabulary_given_to_an_estimator_is_read_settings_are_not() -> None:
+    """``CountVectorizer(vocabulary=vocab)``: a vocabulary learned before is data, however plain it looks (a small
+    dict of words), so a vectorizer only transforming with it has its file; the settings read from a config file
+    are no data."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    capture = Capture()
+    vocab, cfg = {"good": 0, "bad": 1}, {"lower": True}
+    namespace = {
+        "CountVectorizer": CountVectorizer,
+        "vocab": vocab,
+        "cfg": cfg,
+        "vec": CountVectorizer(vocabulary=vocab),
+    }
+    capture.registry.tag(vocab, capture.exact({FILE}), binding=(namespace, "vocab"))
+    capture.registry.tag(cfg, capture.exact({OTHER}), binding=(namespace, "cfg"))
+    _follow(capture, "vec = CountVectorizer(vocabulary=vocab, lowercase=cfg['lower'])\n", namespace)
+    assert capture.of(namespace["vec"]).sources == {FILE}
+
+
 def test_only_statements_before_a_line_and_with_targets() -> None:
     capture = Capture()
     capture.statement_reads = _reads({1: {FILE}})

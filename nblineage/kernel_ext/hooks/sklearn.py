@@ -2,13 +2,15 @@
 
 What is patched (each method on the class that defines it, so it is wrapped once):
 
-- ``fit`` and ``partial_fit``: the estimator derives from the call's arguments (X, y, sample_weight...);
-  ``partial_fit`` keeps what it had too, and an estimator loaded from a file keeps that file (``hooks/loads.py``). The
-  estimator's training facts are remembered with the capture (feature names, numbers of samples and features, target
-  names, a ColumnTransformer's columns, the cell and run, and a ``fitId`` its metrics carry), X and y are marked as
-  training data, and its fitted parts (Pipeline steps, ColumnTransformer ``transformers_``, FeatureUnion parts,
-  ``best_estimator_``) get its provenance.
-- ``fit_transform`` and ``fit_predict``: as ``fit``, and the result derives from the estimator.
+- ``fit`` and ``partial_fit``: the estimator derives from the call's arguments (X, y, sample_weight...) and the
+  data among its parameters (an array, a loaded ``vocabulary`` or ``categories``; not settings, which are no data
+  even when read from a config file); ``partial_fit`` keeps what it had too, and an estimator loaded from a file
+  keeps that file (``hooks/loads.py``). The estimator's training facts are remembered with the capture (feature
+  names, numbers of samples and features, target names, a ColumnTransformer's columns, the cell and run, and a
+  ``fitId`` its metrics carry), X and y are marked as training data, and its fitted parts (Pipeline steps,
+  ColumnTransformer ``transformers_``, FeatureUnion parts, ``best_estimator_``) get its provenance.
+- ``fit_transform`` and ``fit_predict``: as ``fit``, and the result derives from the arguments and the data among
+  the estimator's parameters.
 - ``transform``, ``inverse_transform``, ``score_samples``: the result derives from the estimator and the arguments.
 - ``predict``, ``predict_proba``, ``predict_log_proba``, ``decision_function``: the same, and the result is
   remembered as the fit's predictions (``hooks/metrics.py``). The result derives also from the model files the fit
@@ -49,7 +51,7 @@ from dataclasses import replace
 from typing import Any
 
 from nblineage.kernel_ext import columns, flow
-from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.capture import Capture, is_data
 from nblineage.kernel_ext.flow import PREDICTING
 from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.describe import feature_list, forget_files, json_safe, model_files, qualified_name
@@ -100,6 +102,7 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
         if not args:
             return
         estimator = args[0]
+        learned = _parameters_read(capture, estimator)  # before the fit's own provenance replaces what it had
         own = model_files(capture, estimator) - loaded_from(estimator).sources  # the files of the fit it replaces
         if partial:
             forget_files(capture, estimator)
@@ -112,7 +115,7 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
         if not own.isdisjoint(provenance.sources):  # fit on its own predictions: not on the file they came from
             provenance = replace(provenance, sources=provenance.sources - own)
             capture.registry.tag(estimator, provenance)
-        given = _functions_read(capture, estimator)
+        given = _functions_read(capture, estimator) | learned
         if given and not given.sources <= provenance.sources:  # ``CountVectorizer(analyzer=text_process)``
             provenance = (provenance | given).through(capture.cell_run_id)
             capture.registry.tag(estimator, provenance)
@@ -144,6 +147,9 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
             _tag_parts(capture, estimator, provenance)
         if output or (result is not None and result is not estimator):
             _derive_result(capture, result, *inputs)
+            if learned:  # and from the data its parameters hold (the counts of a loaded vocabulary)
+                for item in result if isinstance(result, tuple) else (result,):
+                    capture.registry.tag(item, (capture.of(item) | learned).through(capture.cell_run_id))
             _name_output(capture, estimator, X, result)
 
     return after
@@ -158,6 +164,27 @@ def _functions_read(capture: Capture, estimator: Any) -> Provenance:
     except Exception:  # an estimator that breaks its own get_params: no functions known
         return EMPTY
     return union(flow.function_reads(capture, value) for value in params.values() if type(value) in flow.CALLABLES)
+
+
+def _parameters_read(capture: Capture, estimator: Any) -> Provenance:
+    """What the data among the estimator's parameters (its parts' too) derives from: arrays and frames (``KMeans(
+    init=centers)``), and a vocabulary or categories however plain (``CountVectorizer(vocabulary=pickle.load(f))``).
+    One no hook tracked (``vocabulary=old.vocabulary_``, an attribute of a loaded model) is known by the code that
+    made the estimator: before its first fit, what the flow gave it, the cell so far followed first."""
+    try:
+        params = estimator.get_params(deep=True)
+    except Exception:  # an estimator that breaks its own get_params: no data known
+        return EMPTY
+    data = [
+        value
+        for key, value in params.items()
+        if value is not None and (key.rpartition("__")[2] in flow.LEARNED or is_data(value))
+    ]
+    found = union(capture.of(value) for value in data)
+    if any(not capture.of(value) for value in data) and not capture.hooks.training.get(estimator):
+        capture.follow_so_far()
+        found = union(capture.of(value) for value in data) | capture.of(estimator)
+    return found
 
 
 def _remember_best(state: Any, search: Any, facts: dict[str, Any]) -> None:

@@ -136,8 +136,10 @@ def test_train_test_split_parts_derive_from_their_own_input(capture: Capture) ->
 
 
 def run_cell(capture: Capture, source: str, namespace: dict[str, Any]) -> None:
-    """Run ``source`` as a cell in ``namespace``, then end it as the session does (the fallback)."""
+    """Run ``source`` as a cell in ``namespace``, its code followed where a hook asks (as the session has it), then
+    end it as the session does (the fallback)."""
     capture.cell_source, capture.user_ns = source, namespace
+    capture.catch_up, capture.catch_up_in_function = fallback.catch_up, fallback.catch_up_in_function
     capture.names_at_start = flow.names_at_start(capture, source, namespace)
     exec(compile(source, "/tmp/ipykernel_0/cell.py", "exec"), namespace)
     fallback.cell_ended(capture, source, namespace)
@@ -158,6 +160,42 @@ def test_shuffle_and_resample_results_derive_from_their_own_input(capture: Captu
     assert sources(capture, namespace["X"]) == sources(capture, namespace["one"]) == {RAW}
     assert sources(capture, namespace["y"]) == sources(capture, namespace["y_boot"]) == {LABELS}
     assert sources(capture, namespace["X_boot"]) == {RAW, LABELS}
+
+
+def test_a_vocabulary_given_to_an_estimator_is_data_it_derives_from(capture: Capture) -> None:
+    """``CountVectorizer(vocabulary=pickle.load(f))`` (a vocabulary learned before, kept in a file): the vectorizer,
+    its counts and the model fitted on them derive from that file too; one taken from a loaded model
+    (``vocabulary=old.vocabulary_``, which no hook tracked) from that model's file. Settings read from a config file
+    (``lowercase=cfg["lower"]``) stay no data."""
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vocab, config, old_file = (Source("file", f"/data/{name}", "v1") for name in ("vocab.pkl", "cfg.json", "old.pkl"))
+    texts, y = frame()["city"] + "x", frame()["label"]
+    capture.read(RAW, texts)
+    capture.read(LABELS, y)
+    old = CountVectorizer().fit(["ax bx", "cx"])
+    capture.read(old_file, old)
+    namespace: dict[str, Any] = {
+        "CountVectorizer": CountVectorizer,
+        "LogisticRegression": LogisticRegression,
+        "texts": texts,
+        "y": y,
+        "old": old,
+        "vocab": {"ax": 0, "bx": 1, "cx": 2},
+        "cfg": {"lower": True},
+    }
+    capture.registry.tag(namespace["vocab"], capture.exact({vocab}), binding=(namespace, "vocab"))
+    capture.registry.tag(namespace["cfg"], capture.exact({config}), binding=(namespace, "cfg"))
+    run_cell(
+        capture,
+        "vec = CountVectorizer(vocabulary=vocab, lowercase=cfg['lower'])\ncounts = vec.fit_transform(texts)\n"
+        "model = LogisticRegression().fit(counts, y)\nagain = CountVectorizer(vocabulary=old.vocabulary_)\n"
+        "again.fit(texts)\n",
+        namespace,
+    )
+    assert sources(capture, namespace["vec"]) == sources(capture, namespace["counts"]) == {RAW, vocab}
+    assert sources(capture, namespace["model"]) == {RAW, vocab, LABELS}
+    assert sources(capture, namespace["again"]) == {RAW, old_file}
 
 
 def test_pipeline_and_column_transformer(capture: Capture) -> None:
