@@ -65,7 +65,7 @@ from nblineage.kernel_ext.hooks.metrics import (
     remember_predictions,
 )
 from nblineage.kernel_ext.instrument import Instrumentor, Patch, intercept
-from nblineage.kernel_ext.provenance import EMPTY, Provenance, union
+from nblineage.kernel_ext.provenance import Provenance, union
 from nblineage.kernel_ext.safety import report
 
 __all__ = ["SklearnInstrumentor", "output_columns", "training_facts"]
@@ -102,7 +102,8 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
         if not args:
             return
         estimator = args[0]
-        learned = _parameters_read(capture, estimator)  # before the fit's own provenance replaces what it had
+        params = _parameters(estimator)
+        learned = _parameters_read(capture, estimator, params)  # before the fit's own provenance replaces what it had
         own = model_files(capture, estimator) - loaded_from(estimator).sources  # the files of the fit it replaces
         if partial:
             forget_files(capture, estimator)
@@ -115,7 +116,7 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
         if not own.isdisjoint(provenance.sources):  # fit on its own predictions: not on the file they came from
             provenance = replace(provenance, sources=provenance.sources - own)
             capture.registry.tag(estimator, provenance)
-        given = _functions_read(capture, estimator) | learned
+        given = _functions_read(capture, params) | learned
         if given and not given.sources <= provenance.sources:  # ``CountVectorizer(analyzer=text_process)``
             provenance = (provenance | given).through(capture.cell_run_id)
             capture.registry.tag(estimator, provenance)
@@ -155,26 +156,26 @@ def _fitting(partial: bool = False, output: bool = False) -> Callable[[Capture, 
     return after
 
 
-def _functions_read(capture: Capture, estimator: Any) -> Provenance:
-    """What the functions of the user's own among the estimator's parameters (a vectorizer's ``analyzer``,
+def _parameters(estimator: Any) -> dict[str, Any]:
+    """The estimator's parameters, its parts' too (none for an estimator that breaks its own ``get_params``)."""
+    try:
+        return estimator.get_params(deep=True)
+    except Exception:
+        return {}
+
+
+def _functions_read(capture: Capture, params: dict[str, Any]) -> Provenance:
+    """What the functions of the user's own among an estimator's parameters (a vectorizer's ``analyzer``,
     ``preprocessor`` or ``tokenizer``, a ``FunctionTransformer``'s ``func``; a pipeline's steps' too) read by name:
     a stopword list or a lookup table read from a file."""
-    try:
-        params = estimator.get_params(deep=True)
-    except Exception:  # an estimator that breaks its own get_params: no functions known
-        return EMPTY
     return union(flow.function_reads(capture, value) for value in params.values() if type(value) in flow.CALLABLES)
 
 
-def _parameters_read(capture: Capture, estimator: Any) -> Provenance:
+def _parameters_read(capture: Capture, estimator: Any, params: dict[str, Any]) -> Provenance:
     """What the data among the estimator's parameters (its parts' too) derives from: arrays and frames (``KMeans(
     init=centers)``), and a vocabulary or categories however plain (``CountVectorizer(vocabulary=pickle.load(f))``).
     One no hook tracked (``vocabulary=old.vocabulary_``, an attribute of a loaded model) is known by the code that
     made the estimator: before its first fit, what the flow gave it, the cell so far followed first."""
-    try:
-        params = estimator.get_params(deep=True)
-    except Exception:  # an estimator that breaks its own get_params: no data known
-        return EMPTY
     data = [
         value
         for key, value in params.items()
