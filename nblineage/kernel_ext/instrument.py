@@ -130,10 +130,17 @@ boundary(intercept("", lambda *_: None).__code__)  # current() looks no further 
 
 
 class FunctionWrapper(wrapt.FunctionWrapper):
-    """A patched function; it pickles by reference, as the function it wraps does."""
+    """A patched function; it pickles by reference and copies as itself, as the function it wraps does (a scorer
+    made of a patched metric is deep-copied by scikit-learn's ``clone``)."""
 
     def __reduce_ex__(self, protocol: int) -> str:
         return self.__qualname__
+
+    def __copy__(self) -> FunctionWrapper:
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> FunctionWrapper:
+        return self
 
 
 class BoundMethod(wrapt.BoundFunctionWrapper):

@@ -16,6 +16,7 @@ MLflow's to report (``mlflow/runs.py``), not recorded here.
 from __future__ import annotations
 
 import ast
+import copyreg
 import numbers
 import os
 import sys
@@ -30,7 +31,7 @@ from nblineage.kernel_ext.hooks.calls import argument
 from nblineage.kernel_ext.hooks.describe import qualified_name
 from nblineage.kernel_ext.hooks.mlflow import called_by_mlflow, link
 from nblineage.kernel_ext.hookstate import HookState
-from nblineage.kernel_ext.instrument import After, Instrumentor, Patch, intercept
+from nblineage.kernel_ext.instrument import After, Instrumentor, Listener, Patch, intercept
 
 __all__ = [
     "MetricsInstrumentor",
@@ -212,3 +213,50 @@ class MetricsInstrumentor(Instrumentor):
     def patches(self, module: Any) -> Iterator[Patch]:
         for name in metric_functions(module):
             yield module, name, intercept(f"sklearn.metrics.{name}", _metric_call(name))
+
+    def listeners(self, module: Any) -> Iterator[Listener]:
+        base = getattr(sys.modules.get("sklearn.metrics._scorer"), "_BaseScorer", None)
+        if isinstance(base, type):
+            yield from map(_pickled_with_wrapper, _subclasses(base))
+
+
+def _subclasses(cls: type) -> Iterator[type]:
+    for sub in type.__subclasses__(cls):
+        yield sub
+        yield from _subclasses(sub)
+
+
+def _pickled_with_wrapper(scorer_class: type) -> Listener:
+    """The scorers scikit-learn made when ``sklearn.metrics`` was imported (``scoring="roc_auc"``) hold the metric
+    functions as they were before the patch, and pickle refuses a function its module no longer holds: a fitted
+    ``GridSearchCV`` would not pickle with capture on. While patched, a scorer pickles with the wrapper in their place
+    (pickled by the same reference, so the file loads without nblineage)."""
+
+    def subscribe() -> None:
+        previous[:] = [copyreg.dispatch_table.get(scorer_class, _NONE)]
+        copyreg.dispatch_table[scorer_class] = _reduce_scorer
+
+    def unsubscribe() -> None:
+        if copyreg.dispatch_table.get(scorer_class) is _reduce_scorer:
+            del copyreg.dispatch_table[scorer_class]
+            if previous and previous[0] is not _NONE:
+                copyreg.dispatch_table[scorer_class] = previous[0]
+
+    previous: list[Any] = []
+    return subscribe, unsubscribe
+
+
+_NONE = object()
+
+
+def _reduce_scorer(scorer: Any) -> Any:
+    reduced = scorer.__reduce_ex__(2)
+    if sys._getframe(1).f_globals.get("__name__") == "copy":  # copyreg's table serves copies too (``get_scorer``)
+        return reduced  # which keep the function they had: a scorer of the library's calls no hook
+    state = reduced[2] if isinstance(reduced, tuple) and len(reduced) > 2 else None
+    function = state.get("_score_func") if isinstance(state, dict) else None
+    home = sys.modules.get(getattr(function, "__module__", None) or "")
+    patched = getattr(home, getattr(function, "__qualname__", ""), None)
+    if getattr(patched, "__wrapped__", None) is function and function is not None:
+        return (*reduced[:2], {**state, "_score_func": patched}, *reduced[3:])
+    return reduced

@@ -6,13 +6,17 @@ were installed is the original.
 
 from __future__ import annotations
 
+import io
+import pickle
 from typing import Any
 
+import joblib
 import numpy as np
 import pandas as pd
 import pytest
 import sklearn.metrics as skm
 import sklearn.model_selection as selection
+from sklearn.base import clone
 from sklearn.linear_model import LinearRegression, LogisticRegression
 
 from nblineage.governance.splits import split_of_name
@@ -88,6 +92,29 @@ def test_a_searchs_best_estimator_has_a_fit_of_its_own_its_metrics_carry(capture
     skm.accuracy_score(y_test, final_model.predict(X_test))
     (metric,) = capture.record.metrics
     assert (metric["fitId"], metric["split"]) == (best_fit, "test")
+
+
+def test_a_search_scored_by_a_named_metric_still_pickles(capture: Capture) -> None:
+    """``GridSearchCV(scoring="roc_auc")`` holds the scorer scikit-learn made at import, with the metric function as
+    it was before the patch: pickle refused it (not the object its module holds). It pickles, loads and scores."""
+    X, y = read(capture)
+    search = selection.GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, scoring="roc_auc", cv=2).fit(X, y)
+    restored = pickle.loads(pickle.dumps(search))
+    assert restored.score(X, y) == pytest.approx(search.score(X, y))
+    assert restored.scorer_._score_func is skm.roc_auc_score  # what the module holds now: the file is portable
+    buffer = io.BytesIO()
+    joblib.dump(search, buffer)
+    assert joblib.load(io.BytesIO(buffer.getvalue())).best_params_ == search.best_params_
+
+
+def test_a_search_scored_by_a_scorer_made_of_a_patched_metric_clones(capture: Capture) -> None:
+    """``clone`` deep-copies a search's scorer, and with it the patched metric, which must copy as a function does
+    (wrapt's proxy refused: nested cross-validation of such a search failed with capture on)."""
+    scorer = skm.make_scorer(skm.f1_score)
+    search = selection.GridSearchCV(LogisticRegression(), {"C": [0.1, 1.0]}, scoring=scorer, cv=2)
+    assert clone(search).scoring._score_func is skm.f1_score
+    X, y = read(capture)
+    assert len(selection.cross_val_score(search, X, y, cv=2)) == 2
 
 
 def test_a_temporary_part_split_again_gives_validation_and_test(capture: Capture) -> None:
