@@ -584,7 +584,7 @@ def _method_after(name: str) -> After:
     if name in ("head", "tail"):
         return rows.heading(after, tail=name == "tail")
     if name in rows.STATISTICS:
-        return rows.reducing(after)
+        return rows.reducing(after, axis_at=2 if name == "quantile" else 1)  # ``quantile(q, axis)``
     if name in rows.ROW_WISE or name in OPERATORS or name in CONVERSIONS:
         return rows.keeping(after)
     return rows.forgetting(after)

@@ -186,14 +186,19 @@ def forgetting(after: After) -> After:
     return forgot
 
 
-def reducing(after: After) -> After:
+def reducing(after: After, axis_at: int = 1) -> After:
     """A statistic of a frame's or series' rows (``df["Age"].median()``, ``np.mean(df.Fare)``, ``mode()``): its
     value, which no registry can tag (a number, a string), is remembered with the data of those rows, so that a
     row-by-row change putting it in rows (``fillna(median)``, ``(a - a.mean()) / a.std()``, ``loc[mask, "Age"] =
     median``) gives them that data: the median of stacked training and test rows brings the test file into the
-    training rows it fills."""
+    training rows it fills. A frame's statistic of each row (``axis=1``, the argument at ``axis_at``: ``(df ==
+    -1).sum(axis=1)``) is a value a row, made of that row alone: the rows keep their parts."""
+    per_row = keeping(after)
 
     def reduced(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+        if args and _of_each_row(args, kwargs, axis_at):
+            per_row(capture, result, args, kwargs)
+            return
         after(capture, result, args, kwargs)
         if not args:
             return
@@ -215,6 +220,12 @@ def reducing(after: After) -> After:
             del remembered[next(iter(remembered))]
 
     return reduced
+
+
+def _of_each_row(args: tuple, kwargs: dict, axis_at: int) -> bool:
+    pandas = sys.modules.get("pandas")
+    frame = pandas is not None and isinstance(args[0], pandas.DataFrame)
+    return frame and argument(args, kwargs, axis_at, "axis", 0) in (1, "columns")
 
 
 def _statistic_key(value: Any) -> tuple[str, Any] | None:

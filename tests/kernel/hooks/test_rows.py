@@ -148,6 +148,25 @@ def test_a_statistic_of_stacked_rows_put_in_rows_brings_the_rows_it_was_computed
     assert files(capture, constant[:6]) == {"train"}
 
 
+def test_a_statistic_of_each_row_is_made_of_that_row_alone(capture: Capture, stacked: pd.DataFrame) -> None:
+    """``(all_data == -1).sum(axis=1)`` on stacked training and test rows (a Santander stacking script): one value a
+    row, from that row's values only; the test file stays out of the training rows. Down the columns it mixes them."""
+    numbers = stacked[["x"]].assign(y=stacked["x"] * 2)
+    for name, row_wise in {
+        "count of -1": (numbers == -1).sum(axis=1),
+        "mean": numbers.mean(axis=1),
+        "max": numbers.max(axis="columns"),
+        "numpy sum": np.sum(numbers, axis=1),
+        "missing": numbers.isnull().sum(axis=1),
+        "quantile": numbers.quantile(0.5, 1),
+    }.items():
+        added = numbers.assign(feature=row_wise)
+        assert files(capture, added[:6]) == {"train"}, name
+        assert files(capture, added[6:]) == {"test"}, name
+    filled = numbers.assign(x=numbers["x"].fillna(numbers["x"].mean(axis=0)))  # a statistic of all rows: both
+    assert files(capture, filled[:6]) == {"train", "test"}
+
+
 def test_encodings_over_all_rows_mix_them_and_elementwise_ones_do_not(capture: Capture, stacked: pd.DataFrame) -> None:
     stacked["x"].median()  # a statistic remembered: arrays put in rows are no statistic's value
     numbered = stacked.copy()
