@@ -25,6 +25,7 @@ import uuid
 from collections.abc import Iterable
 from typing import Any
 
+from nblineage.kernel_ext import columns
 from nblineage.kernel_ext.capture import Capture
 from nblineage.kernel_ext.hooks import loads
 from nblineage.kernel_ext.hooks.calls import argument
@@ -110,8 +111,10 @@ def _remember_fit(capture: Capture, booster: Any, data: Any, params: Any) -> Non
             names = data.get_feature_name()
         except Exception:  # a Dataset not constructed: its names are the Booster's
             names = None
-    if feature_list(names):
-        facts["featureNames"] = feature_list(names)
+    if names := feature_list(names):
+        facts["featureNames"] = names
+        if derived := columns.feature_lineage(capture, names):  # as a scikit-learn fit's (hooks/sklearn.py)
+            facts["featureLineage"] = derived
     rows = getattr(data, "num_row", None) or getattr(data, "num_data", None)
     if callable(rows):
         with contextlib.suppress(Exception):  # a Dataset not constructed: no count

@@ -142,3 +142,17 @@ def test_labels_given_by_position_and_binary_files(capture: Capture, tmp_path: P
         assert output.provenance.sources == {RAW, VALID}
     booster = lgb.train({"objective": "binary", "verbose": -1}, lgb.Dataset(str(tmp_path / "train.bin")), 2)
     assert capture.of(booster).sources == {file_source(tmp_path / "train.bin")}
+
+
+def test_native_training_records_which_columns_its_features_came_from(capture: Capture) -> None:
+    """``lgb.train`` and ``xgb.train`` on a column the cell computed: the Booster's features trace to its columns,
+    as a scikit-learn wrapper's fit on the same frame does."""
+    df = frame(capture, RAW, 0)
+    capture.cell_source = 'df["ratio"] = df["x1"] / df["x2"]'
+    df["ratio"] = df["x1"] / df["x2"]
+    boosters = (
+        lgb.train({"verbose": -1}, lgb.Dataset(df[["ratio", "x3"]], df.y), 2),
+        xgb.train({}, xgb.DMatrix(df[["ratio", "x3"]], df.y), 2),
+    )
+    for booster in boosters:
+        assert capture.hooks.training.get(booster)["featureLineage"] == {"ratio": ["x1", "x2"]}, type(booster)
