@@ -5,6 +5,9 @@ Column rules come from:
 
 - ``df["ratio"] = df["income"] / df.age`` (also ``df.loc[:, "ratio"] = ...``, ``df[["a", "b"]] = ...`` and
   ``df[cols] = ...`` with ``cols`` a literal list, or a loop variable over one, in the cell);
+- in a loop over literal values (a list, a tuple, a name the cell binds to one, ``range`` of numbers), a statement
+  indexing by an f-string of the loop's name, once per value: ``for lag in [7, 28]: df[f"lag_{lag}"] =
+  df["x"].shift(lag)`` states ``lag_7`` and ``lag_28``;
 - a row-wise update, ``df.loc[df["FamilySize"] == 1, "IsAlone"] = 1`` (also ``.at``, ``df["a"][mask] = ...``):
   the column reads itself and the columns the rows were selected by;
 - ``df["Age"].fillna(df["Age"].median(), inplace=True)`` and other in-place calls on a column;
@@ -26,6 +29,8 @@ from __future__ import annotations
 
 import ast
 import functools
+import itertools
+import math
 from collections.abc import Iterable, Iterator
 
 from nblineage.value import Value
@@ -43,6 +48,8 @@ NOT_COLUMN = "\0"  # rules whose names start with it are for names of the code, 
 FUNCTION = NOT_COLUMN + "def "  # FUNCTION + a function's name: the columns its body reads
 VALUE = NOT_COLUMN + "value "  # VALUE + a name bound to a mask or series (``alone = df["n"] == 1``): what it reads
 _MASK_CALLS = frozenset({"isnull", "isna", "notnull", "notna", "isin", "between", "duplicated"})
+MAX_TURNS = 64  # a literal loop's turns a statement in it is read for (longer loops: read once, as any statement)
+LoopValue = str | int | float  # a value a loop over literal values takes
 
 
 class Binding(Value):
@@ -195,12 +202,14 @@ def compose(rules: dict[str, frozenset[str]], target: str, read: frozenset[str])
     rules[target] = read
 
 
-def _constants(nodes: Iterable[ast.AST]) -> _Names:
+def _constants(nodes: list[ast.AST]) -> _Names:
     """Names bound to a literal list of column names (``cols = ["a", "b"]``, ``for col in ("a", "b"):``), the
-    value each name was last bound to (``mask = df["n"] == 1``), and the names indexed (``df[...]``)."""
+    value each name was last bound to (``mask = df["n"] == 1``), the names indexed (``df[...]``), and the loops
+    over literal values."""
     found: dict[str, tuple[str, ...]] = {}
     values: dict[str, ast.AST] = {}
     indexed: set[str] = set()
+    loops: list[tuple[str, ast.For]] = []
     for node in nodes:
         if isinstance(node, ast.Subscript):
             if isinstance(node.value, ast.Name):
@@ -212,31 +221,112 @@ def _constants(nodes: Iterable[ast.AST]) -> _Names:
                 values[name.id] = value
         elif isinstance(node, (ast.For, ast.comprehension)):
             name, value = node.target, node.iter
+            if isinstance(node, ast.For) and isinstance(name, ast.Name):
+                loops.append((name.id, node))
         else:
             continue
         if isinstance(name, ast.Name) and isinstance(value, (ast.List, ast.Tuple)) and value.elts:
             texts = [_text(item) for item in value.elts]
             if all(texts):
                 found[name.id] = found.get(name.id, ()) + tuple(t for t in texts if t)
-    return _Names(found, values, frozenset(indexed))
+    keyed: dict[str, set[int]] = {}  # the lines where a subscript's key formats a name: ``df[f"lag_{lag}"]``
+    for node in nodes if loops else ():  # a second look, in the cells with a loop only
+        if isinstance(node, ast.Subscript):
+            for name_id in _formatted_names(node.slice):
+                keyed.setdefault(name_id, set()).add(node.lineno)
+    spans: list[Span] = []
+    for name_id, loop in loops:  # once every name's value is known: ``lags = [7, 28]`` for ``for lag in lags``
+        taken = _literal_values(loop.iter, values)
+        if taken and name_id in keyed:
+            spans.append((name_id, taken, loop.lineno, loop.end_lineno or loop.lineno, frozenset(keyed[name_id])))
+        if taken and isinstance(loop.iter, ast.Name) and all(isinstance(item, str) and item for item in taken):
+            found[name_id] = found.get(name_id, ()) + taken  # type: ignore[operator]  # ``for c in cols:``: ``df[cols]``
+    return _Names(found, values, frozenset(indexed), tuple(sorted(spans, key=lambda span: span[2])))
+
+
+def _formatted_names(key: ast.AST) -> Iterator[str]:
+    """The names the f-strings of a subscript's key format: ``x[f"lag_{lag}"]``, ``x.loc[:, f"{col}_log"]``."""
+    for part in key.elts if isinstance(key, (ast.Tuple, ast.List)) else (key,):
+        if isinstance(part, ast.JoinedStr):
+            yield from (
+                field.value.id
+                for field in part.values
+                if isinstance(field, ast.FormattedValue) and isinstance(field.value, ast.Name)
+            )
+
+
+def _literal_values(iterable: ast.AST, values: dict[str, ast.AST]) -> tuple[LoopValue, ...]:
+    """The values a loop over ``iterable`` takes, when the code states them: a list or tuple of texts and numbers
+    (or a name bound to one), ``range`` of at most ``MAX_TURNS`` numbers; () for anything else."""
+    if isinstance(iterable, ast.Name):
+        iterable = values.get(iterable.id, iterable)
+    if isinstance(iterable, ast.Call) and isinstance(iterable.func, ast.Name) and iterable.func.id == "range":
+        bounds = [item.value for item in iterable.args if isinstance(item, ast.Constant) and type(item.value) is int]
+        if 1 <= len(bounds) == len(iterable.args) <= 3 and bounds[2:] != [0]:
+            taken = range(*bounds)
+            return tuple(taken) if len(taken) <= MAX_TURNS else ()
+    if not isinstance(iterable, (ast.List, ast.Tuple)):
+        return ()
+    items = [item.value for item in iterable.elts if isinstance(item, ast.Constant)]
+    return tuple(items) if len(items) == len(iterable.elts) and all(type(v) in (str, int, float) for v in items) else ()
+
+
+# a literal loop: its name, its values, its first and last line, the lines where a subscript's key formats its name
+Span = tuple[str, tuple[LoopValue, ...], int, int, frozenset[int]]
 
 
 class _Names:
-    """What the cell binds names to: literal lists of columns, values; and the names it indexes (frames)."""
+    """What the cell binds names to: literal lists of columns, values; the names it indexes (frames); its loops over
+    literal values (``spans``); and, in one turn of such loops, the value each of their names has (``turn``)."""
 
-    __slots__ = ("indexed", "lists", "values")
+    __slots__ = ("indexed", "lists", "spans", "turn", "values")
 
-    def __init__(self, lists: dict[str, tuple[str, ...]], values: dict[str, ast.AST], indexed: frozenset[str]) -> None:
-        self.lists, self.values, self.indexed = lists, values, indexed
+    def __init__(
+        self,
+        lists: dict[str, tuple[str, ...]],
+        values: dict[str, ast.AST],
+        indexed: frozenset[str],
+        spans: tuple[Span, ...] = (),
+        turn: dict[str, LoopValue] | None = None,
+    ) -> None:
+        self.lists, self.values, self.indexed, self.spans, self.turn = lists, values, indexed, spans, turn or {}
+
+    def bound(self, turn: dict[str, LoopValue]) -> _Names:
+        """These names in one turn of the loops: each loop name a constant (a column's name, if text)."""
+        lists, values = dict(self.lists), dict(self.values)
+        for name, value in turn.items():
+            lists[name] = (value,) if isinstance(value, str) and value else ()
+            values[name] = ast.Constant(value)
+        return _Names(lists, values, self.indexed, (), turn)
 
 
 def _rules(nodes: Iterable[ast.AST], constants: _Names) -> dict[str, frozenset[str]]:
     rules: dict[str, frozenset[str]] = {}
     reader = _Reader(constants)
     for node in sorted(nodes, key=lambda n: (getattr(n, "lineno", 0), getattr(n, "col_offset", 0))):
-        for target, read in _rules_of(node, reader):
-            compose(rules, target, read)
+        for turn in _turns(node, constants, reader) if constants.spans else (reader,):
+            for target, read in _rules_of(node, turn):
+                compose(rules, target, read)
     return rules
+
+
+def _turns(node: ast.AST, names: _Names, reader: _Reader) -> list[_Reader]:
+    """A reader per turn of the literal loops around ``node`` whose names its subscripts' f-strings format, each
+    name bound to its value in that turn (``for lag in [7, 28]: df[f"lag_{lag}"] = ...``: lag_7, then lag_28); the
+    cell's ``reader`` when there are none, or more than ``MAX_TURNS`` turns."""
+    line = getattr(node, "lineno", 0)
+    end = getattr(node, "end_lineno", None) or line
+    around = {  # the innermost loop of a name last
+        name: taken
+        for name, taken, first, last, keyed in names.spans
+        if first <= line and end <= last and any(line <= at <= end for at in keyed)
+    }
+    used = sorted(around)
+    if not used or math.prod(len(around[name]) for name in used) > MAX_TURNS:
+        return [reader]
+    return [
+        _Reader(names.bound(dict(zip(used, turn, strict=True)))) for turn in itertools.product(*map(around.get, used))
+    ]
 
 
 def _rules_of(node: ast.AST, reader: _Reader) -> Iterator[tuple[str, frozenset[str]]]:
@@ -295,6 +385,7 @@ class _Reader:
         self.constants = names.lists
         self.values = names.values
         self.indexed = names.indexed
+        self.turn = names.turn
         self._named: dict[tuple[str, str | tuple[str, ...] | None], tuple[frozenset[str], bool]] = {}
         self.paired = False
 
@@ -390,11 +481,15 @@ class _Reader:
 
     def names(self, key: ast.AST) -> list[str]:
         if isinstance(key, (ast.List, ast.Tuple)):
-            return [text for item in key.elts if (text := _text(item))]
+            return [text for item in key.elts if (text := self.text(item))]
         if isinstance(key, ast.Name):
             return list(self.constants.get(key.id, ()))
-        text = _text(key)
+        text = self.text(key)
         return [text] if text else []
+
+    def text(self, node: ast.AST) -> str | None:
+        """A column name the code writes: a string, or in a turn of a literal loop an f-string of its names."""
+        return _formatted(node, self.turn) if self.turn and isinstance(node, ast.JoinedStr) else _text(node)
 
 
 def _list_key(target: ast.AST) -> str | tuple[str, ...] | None:
@@ -450,6 +545,25 @@ def _column_attribute(node: ast.AST) -> bool:
         and node.attr not in _NOT_COLUMNS
         and node.value.id not in _MODULES
     )
+
+
+def _formatted(node: ast.JoinedStr, turn: dict[str, LoopValue]) -> str | None:
+    """The text of an f-string whose every field is one of ``turn``'s names (``f"lag_{lag:02d}"``), or None."""
+    parts = []
+    for part in node.values:
+        if isinstance(part, ast.Constant):
+            parts.append(str(part.value))
+            continue
+        if not (isinstance(part, ast.FormattedValue) and isinstance(part.value, ast.Name) and part.value.id in turn):
+            return None
+        spec = _formatted(part.format_spec, turn) if isinstance(part.format_spec, ast.JoinedStr) else ""
+        if spec is None or part.conversion != -1:
+            return None
+        try:
+            parts.append(format(turn[part.value.id], spec))
+        except ValueError:  # a format the value does not take: the loop raised too
+            return None
+    return "".join(parts) or None
 
 
 def _text(node: ast.AST) -> str | None:

@@ -1,4 +1,5 @@
-"""``cellcode.walk`` visits exactly what ``ast.walk`` does, in the same order, for every kind of node."""
+"""``cellcode.walk`` visits exactly what ``ast.walk`` does, in the same order, for every kind of node; the column
+rules a cell's code states (more of them in ``test_columns.py``)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,10 @@ import ast
 import sys
 import textwrap
 
-from nblineage.kernel_ext.cellcode import walk
+import pytest
+
+from nblineage.kernel_ext import columns
+from nblineage.kernel_ext.cellcode import column_rules, walk
 
 CODE = textwrap.dedent(
     """
@@ -118,3 +122,35 @@ def test_the_session_reads_the_tree_ipython_parsed(tmp_path) -> None:
     assert found["transformer"] == {"again": True, "same": True}
     assert found["last_expr_or_assign"] == {"again": True, "same": True}
     assert found["unloaded"] is True
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            'for lag in [7, 28]:\n    df[f"lag_{lag}"] = df.groupby("g")["x"].shift(lag)',
+            {"lag_7": ["g", "x"], "lag_28": ["g", "x"], "lag_{lag}": []},
+        ),
+        (  # each turn reads its own column
+            'for col in ["g", "h"]:\n    df[f"freq_{col}"] = df[col].map(df[col].value_counts())',
+            {"freq_g": ["g"], "freq_h": ["h"]},
+        ),
+        (
+            'windows = (3, 7)\nfor w in windows:\n    df[f"mean_{w:02d}"] = df["x"].rolling(w).mean()',
+            {"mean_03": ["x"], "mean_07": ["x"]},
+        ),
+        (
+            'for i in range(1, 3):\n    for c in ("a", "b"):\n        df[f"{c}_{i}"] = df[c].shift(i)',
+            {"a_1": ["a"], "b_2": ["b"], "a_3": []},
+        ),
+        ('for lag in [7]:\n    pass\ndf[f"lag_{lag}"] = df["y"]', {"lag_7": []}),  # after the loop: not its turns
+        ('cols = ["a", "b"]\nfor c in cols:\n    df[c] = df[c].fillna(df["z"])', {"a": ["a", "z"], "b": ["b", "z"]}),
+    ],
+)
+def test_columns_named_by_an_f_string_in_a_literal_loop_get_a_rule_per_turn(
+    source: str, expected: dict[str, list[str]]
+) -> None:
+    """``for lag in [7, 28]: df[f"lag_{lag}"] = ...`` (lag, rolling and frequency-encoded features): the loop's
+    statements read once per value, its name bound to it."""
+    rules = column_rules(ast.parse(source))
+    assert {feature: columns.sources(feature, rules) for feature in expected} == expected
