@@ -13,6 +13,9 @@ Column rules come from:
 - ``df["Age"].fillna(df["Age"].median(), inplace=True)`` and other in-place calls on a column;
 - ``df.assign(ratio=lambda d: d.income / d.age)``, ``df.insert(0, "ratio", ...)``;
 - ``df.rename(columns={"income": "revenue"})``;
+- ``df = df.set_index("Datetime")`` (also ``inplace=True``, ``pd.read_csv(..., index_col="Datetime")``, down a chain
+  of calls): a rule for the frame's index (``INDEX + name``), so that ``df["hour"] = df.index.hour`` reads the
+  column; ``df.index = ...`` sets it, ``reset_index()`` and a frame read anew clear it;
 - ``def f(row): ...``: a rule for the function (named ``FUNCTION + name``), so that ``df.apply(f, axis=1)``,
   ``.map(f)``, ``.transform(f)`` read what its body reads; and ``alone = df["n"] == 1`` (a mask, or a series
   computed from a column): a rule for the name (``VALUE + name``), so that a later cell's
@@ -47,6 +50,7 @@ _CONSTANT_NODES = (ast.Assign, ast.For, ast.comprehension, ast.Subscript)
 NOT_COLUMN = "\0"  # rules whose names start with it are for names of the code, never columns
 FUNCTION = NOT_COLUMN + "def "  # FUNCTION + a function's name: the columns its body reads
 VALUE = NOT_COLUMN + "value "  # VALUE + a name bound to a mask or series (``alone = df["n"] == 1``): what it reads
+INDEX = NOT_COLUMN + "index "  # INDEX + a frame's name: the column its index was set from (``df.set_index("D")``)
 _MASK_CALLS = frozenset({"isnull", "isna", "notnull", "notna", "isin", "between", "duplicated"})
 MAX_TURNS = 64  # a literal loop's turns a statement in it is read for (longer loops: read once, as any statement)
 LoopValue = str | int | float  # a value a loop over literal values takes
@@ -336,7 +340,11 @@ def _rules_of(node: ast.AST, reader: _Reader) -> Iterator[tuple[str, frozenset[s
         if len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):  # for a later cell's df["b"] = name
             name = node.targets[0].id
             yield VALUE + name, reader.read(node.value) if _series_like(node.value) else frozenset()
+            if (index := _index_set(node.value)) is not None:
+                yield INDEX + name, index
         for target in node.targets:
+            if _index_attribute(target):  # df.index = pd.to_datetime(df.index)
+                yield INDEX + target.value.id, reader.read(node.value)  # type: ignore[attr-defined]
             assigned = list(reader.assigned(target)) if isinstance(target, ast.Subscript) else []
             if not assigned:
                 continue  # binds names, not columns
@@ -370,7 +378,9 @@ def _method_rules(method: str, call: ast.Call, reader: _Reader) -> Iterator[tupl
                 old_name, new_name = _text(old) if old else None, _text(new)
                 if old_name and new_name and old_name != new_name:
                     yield new_name, frozenset({old_name})
-    elif any(k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords):
+    elif method in ("set_index", "reset_index") and isinstance(call.func.value, ast.Name) and _in_place(call):
+        yield INDEX + call.func.value.id, _index_set(call) or frozenset()  # type: ignore[attr-defined]
+    elif _in_place(call):
         # df["Age"].fillna(df["Age"].median(), inplace=True): the column, updated from what the call reads
         updated = reader.columns_of(call.func.value)  # type: ignore[attr-defined]
         read = reader.read(ast.Tuple(elts=[*call.args, *(k.value for k in call.keywords)], ctx=ast.Load()))
@@ -454,8 +464,11 @@ class _Reader:
                     value, value_paired = self._value_read(node.id, seen, pairwise)
                     found.update(value)
                     paired = paired or value_paired
-            elif _column_attribute(node) and id(node) not in called:
-                found.add(node.attr)  # type: ignore[attr-defined]
+            elif isinstance(node, ast.Attribute) and id(node) not in called:
+                if _column_attribute(node):
+                    found.add(node.attr)
+                elif _index_attribute(node):
+                    found.add(INDEX + node.value.id)  # type: ignore[attr-defined]  # the column it was set from, if any
         return frozenset(found), paired
 
     def _value_read(
@@ -492,6 +505,35 @@ class _Reader:
         return _formatted(node, self.turn) if self.turn and isinstance(node, ast.JoinedStr) else _text(node)
 
 
+def _in_place(call: ast.Call) -> bool:
+    return any(
+        k.arg == "inplace" and isinstance(k.value, ast.Constant) and k.value.value is True for k in call.keywords
+    )
+
+
+def _index_set(value: ast.AST) -> frozenset[str] | None:
+    """The column a frame's index is set from, when the code sets it: ``x.set_index("D")``, ``pd.read_csv(...,
+    index_col="D")``, down a chain of calls (``x.set_index("D").sort_index()``); none by ``reset_index()``, another
+    key or a read without one; None when the code does not say (``x.dropna()``, ``make_features(x)``)."""
+    for _ in range(16):
+        if isinstance(value, ast.Subscript):
+            value = value.value
+            continue
+        if not isinstance(value, ast.Call) or not isinstance(value.func, ast.Attribute):
+            return None
+        method = value.func.attr
+        if method == "set_index":
+            key = value.args[0] if value.args else next((k.value for k in value.keywords if k.arg == "keys"), None)
+        elif method.startswith("read_") or method == "reset_index":
+            key = next((k.value for k in value.keywords if k.arg == "index_col"), None)
+        else:
+            value = value.func.value
+            continue
+        column = _text(key) if key is not None else None
+        return frozenset({column}) if column else frozenset()
+    return None
+
+
 def _list_key(target: ast.AST) -> str | tuple[str, ...] | None:
     """What a target's columns are given by, when the values may be computed column by column: a name (``df[cols]``,
     ``df.loc[:, col]``) or a literal list of several columns (``df[["Age", "Fare"]]``)."""
@@ -525,7 +567,7 @@ def _series_like(value: ast.AST) -> bool:
         if isinstance(value, ast.Call):
             value, method = value.func, True
         elif isinstance(value, ast.Attribute):
-            if not method and _column_attribute(value):
+            if not method and (_column_attribute(value) or _index_attribute(value)):
                 return True
             value, method = value.value, False
         elif isinstance(value, ast.Subscript):
@@ -543,6 +585,16 @@ def _column_attribute(node: ast.AST) -> bool:
         isinstance(node, ast.Attribute)
         and isinstance(node.value, ast.Name)
         and node.attr not in _NOT_COLUMNS
+        and node.value.id not in _MODULES
+    )
+
+
+def _index_attribute(node: ast.AST) -> bool:
+    """``frame.index``: the index of a name that is no module."""
+    return (
+        isinstance(node, ast.Attribute)
+        and node.attr == "index"
+        and isinstance(node.value, ast.Name)
         and node.value.id not in _MODULES
     )
 

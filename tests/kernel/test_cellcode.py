@@ -154,3 +154,35 @@ def test_columns_named_by_an_f_string_in_a_literal_loop_get_a_rule_per_turn(
     statements read once per value, its name bound to it."""
     rules = column_rules(ast.parse(source))
     assert {feature: columns.sources(feature, rules) for feature in expected} == expected
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        (
+            'df = df.set_index("Datetime")\ndf.index = pd.to_datetime(df.index)\ndf["hour"] = df.index.hour\n'
+            'df["doy"] = df.index.day_of_year',
+            {"hour": ["Datetime"], "doy": ["Datetime"]},
+        ),
+        ('df = pd.read_csv("x.csv", index_col="Date", parse_dates=True)\ndf["m"] = df.index.month', {"m": ["Date"]}),
+        ('df.set_index("Date", inplace=True)\nmonths = df.index.month\ndf["m"] = months', {"m": ["Date"]}),
+        ('df = df.set_index("Date").sort_index()\ndf["lag"] = df.index.shift(1)', {"lag": ["Date"]}),
+        ('df["hour"] = df.index.hour', {"hour": []}),  # no index set: no column
+        ('df = df.set_index("Date")\ndf.index = range(len(df))\ndf["n"] = df.index * 2', {"n": []}),  # replaced
+        ('df = df.set_index("Date").reset_index()\ndf["n"] = df.index', {"n": []}),
+        ('df = df.set_index("Date")\ndf = pd.read_csv("y.csv")\ndf["n"] = df.index', {"n": []}),  # a new frame
+        ('other = other.set_index("Date")\ndf["hour"] = df.index.hour', {"hour": []}),  # another frame's index
+    ],
+)
+def test_a_frame_index_set_from_a_column_stands_for_it(source: str, expected: dict[str, list[str]]) -> None:
+    """Calendar features of a DatetimeIndex (``df = df.set_index("Datetime"); df["hour"] = df.index.hour``) come
+    from the column the index was set from; ``index`` is no column otherwise."""
+    rules = column_rules(ast.parse(source))
+    assert {feature: columns.sources(feature, rules) for feature in expected} == expected
+
+
+def test_an_index_set_in_an_earlier_cell_stands_for_its_column() -> None:
+    session: dict[str, frozenset[str]] = {}
+    for cell in ('df = df.set_index("Datetime")', "df.index = pd.to_datetime(df.index)", 'df["hour"] = df.index.hour'):
+        columns.remember(session, column_rules(ast.parse(cell)))
+    assert columns.sources("hour", session) == ["Datetime"]
