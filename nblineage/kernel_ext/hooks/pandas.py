@@ -255,6 +255,9 @@ class PandasInstrumentor(Instrumentor):
         frames = (module.DataFrame, module.Series)
         for name, parameter in READERS.items():
             yield module, name, intercept(f"pandas.{name}", _reader(parameter))
+        workbook = defining_class(getattr(module, "ExcelFile", None), "parse")
+        if workbook is not None:
+            yield workbook, "parse", intercept("pandas.ExcelFile.parse", _sheets_parsed)
         for name in FUNCTIONS:
             yield module, name, intercept(f"pandas.{name}", _FUNCTION_AFTERS.get(name, _derive))
         for cls in frames:  # writes: the policy guard decides before the file is written
@@ -350,6 +353,13 @@ def _reader(parameter: str) -> After:
             record_read(capture, [location], result, schema_facet(result))
 
     return after
+
+
+def _sheets_parsed(capture: Capture, result: Any, args: tuple, kwargs: dict) -> None:
+    """``pd.ExcelFile(path).parse(sheet)``: a read of the workbook, as ``read_excel`` of it is."""
+    location = locate(getattr(args[0], "_io", None)) if args else None
+    if location is not None:
+        record_read(capture, [location], result, schema_facet(result))
 
 
 def _writing(where: str, parameter: str, appended_to: Source | None = None) -> Callable[..., Any]:

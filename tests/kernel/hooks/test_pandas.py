@@ -106,6 +106,23 @@ def test_every_format_records_its_write_and_its_read(capture: Capture, a_csv: Pa
     assert capture.of(again) == Provenance(frozenset({file_source(path)}))
 
 
+def test_sheets_parsed_from_an_excel_file_are_reads_of_the_workbook(
+    capture: Capture, a_csv: Path, tmp_path: Path
+) -> None:
+    """``xl = pd.ExcelFile(path)``, then ``xl.parse(sheet)`` (business notebooks' way with workbooks): each sheet
+    parsed is a read of the workbook, as ``read_excel`` of it is."""
+    pytest.importorskip("openpyxl")
+    path = tmp_path / "survey.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.read_csv(a_csv).to_excel(writer, sheet_name="Data", index=False)
+    capture.take_record()
+    workbook = pd.ExcelFile(path)
+    sheets = {name: workbook.parse(name) for name in workbook.sheet_names}
+    assert list(capture.record.inputs) == [file_source(path)]
+    assert capture.of(sheets["Data"]) == Provenance(frozenset({file_source(path)}))
+    assert list(sheets["Data"].columns) == ["k", "x"]
+
+
 @pytest.mark.parametrize("fmt", ["spss", "sas"])
 def test_statistics_packages_files_are_read(capture: Capture, tmp_path: Path, fmt: str) -> None:
     """SPSS ``.sav`` and SAS transport files (written by pyreadstat, as those packages would)."""
