@@ -45,6 +45,7 @@ REGISTRY: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     ("pillow", "PillowInstrumentor", ("PIL.Image",)),
     ("images", "MatplotlibImagesInstrumentor", ("matplotlib.image", "matplotlib.pyplot")),
     ("images", "ImageioInstrumentor", ("imageio", "imageio.v2", "imageio.v3")),
+    ("workbooks", "OpenpyxlInstrumentor", ("openpyxl",)),
     ("sql.engine", "SqlAlchemyInstrumentor", ("sqlalchemy",)),
     ("sql.pandas", "PandasSqlInstrumentor", ("pandas",)),
     ("sql.dbapi", "SqliteInstrumentor", ("sqlite3",)),
