@@ -89,11 +89,23 @@ class Record(Value):
         self.audit: list[dict[str, Any]] = []
 
     def add_input(self, source: Source, facets: dict[str, Any] | None = None) -> None:
-        self.inputs.setdefault(source, {}).update(facets or {})
+        known = self.inputs.setdefault(source, {})
+        if facets and "schema" in facets and "schema" in known:  # two sheets of a workbook, two column subsets
+            facets = {**facets, "schema": merged_schema(known["schema"], facets["schema"])}
+        known.update(facets or {})
 
     def add_mlflow_run(self, run_id: str | None) -> None:
         if run_id and run_id not in self.mlflow_runs:
             self.mlflow_runs.append(run_id)
+
+
+def merged_schema(first: dict[str, Any], then: dict[str, Any]) -> dict[str, Any]:
+    """The schema of one dataset version read twice (or of a dict of frames): every field either read saw, the
+    first read's first."""
+    fields = list(first.get("fields", ()))
+    seen = {field.get("name") for field in fields}
+    fields += [field for field in then.get("fields", ()) if field.get("name") not in seen]
+    return {**first, "fields": fields}
 
 
 class StatementReads(dict[int, set[Source]]):

@@ -10,6 +10,7 @@ their content fingerprint; remote ones have no version.
 
 from __future__ import annotations
 
+import functools
 import os
 import re
 import stat
@@ -19,7 +20,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from nblineage.kernel_ext import fingerprint
-from nblineage.kernel_ext.capture import Capture
+from nblineage.kernel_ext.capture import Capture, merged_schema
 from nblineage.kernel_ext.hooks.mlflow import called_by_mlflow
 from nblineage.kernel_ext.provenance import Provenance, Source
 from nblineage.lineage.naming import DatasetName, dataset_from_uri, file_dataset
@@ -191,7 +192,11 @@ def _mlflow_scratch(path: str) -> bool:
 
 
 def schema_facet(obj: Any) -> dict[str, Any]:
-    """``{"schema": {"fields": [{"name", "type"}...]}}`` for a pandas or pyarrow frame, table or schema; else {}."""
+    """``{"schema": {"fields": [{"name", "type"}...]}}`` for a pandas or pyarrow frame, table or schema, or a dict of
+    them (``read_excel(sheet_name=None)``: every sheet's fields); else {}."""
+    if isinstance(obj, dict):
+        found = [facet["schema"] for facet in map(schema_facet, obj.values()) if facet]
+        return {"schema": functools.reduce(merged_schema, found)} if found else {}
     fields = _fields(obj)
     return {"schema": {"fields": fields}} if fields is not None else {}
 

@@ -123,6 +123,24 @@ def test_sheets_parsed_from_an_excel_file_are_reads_of_the_workbook(
     assert list(sheets["Data"].columns) == ["k", "x"]
 
 
+def test_a_workbooks_schema_holds_the_columns_of_every_sheet_read(capture: Capture, tmp_path: Path) -> None:
+    """Two sheets of one workbook read in a cell, parsed one by one or as a dict: the workbook's schema has the
+    columns of both (the second sheet's replaced the first's, and a model's features found no source column)."""
+    pytest.importorskip("openpyxl")
+    path = tmp_path / "telco.xlsx"
+    with pd.ExcelWriter(path) as writer:
+        pd.DataFrame({"id": [1, 2], "tenure": [3, 4]}).to_excel(writer, sheet_name="Customers", index=False)
+        pd.DataFrame({"id": [1, 2], "churn": ["y", "n"]}).to_excel(writer, sheet_name="Churn", index=False)
+    for read in (
+        lambda: [pd.ExcelFile(path).parse(sheet) for sheet in ("Customers", "Churn")],
+        lambda: pd.read_excel(path, sheet_name=None),
+    ):
+        capture.take_record()
+        read()
+        fields = capture.record.inputs[file_source(path)]["schema"]["fields"]
+        assert [field["name"] for field in fields] == ["id", "tenure", "churn"]
+
+
 @pytest.mark.parametrize("fmt", ["spss", "sas"])
 def test_statistics_packages_files_are_read(capture: Capture, tmp_path: Path, fmt: str) -> None:
     """SPSS ``.sav`` and SAS transport files (written by pyreadstat, as those packages would)."""
